@@ -1,0 +1,36 @@
+# The two commands: `make run` (the main job) and `make test` (the project's own tests).
+# Both set everything up on a fresh machine: .venv, dependencies, the FHIR core package.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test setup lint profiles fixtures bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/vhr setup
+
+run: setup
+	$(BIN)/vhr run $(ARGS)
+
+test: setup
+	$(BIN)/ruff check src tests suites benchmarks loadtests
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests suites benchmarks loadtests
+
+profiles: setup
+	$(BIN)/python profiles/build.py
+
+bench: setup
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) reports/*/

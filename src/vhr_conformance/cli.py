@@ -1,0 +1,68 @@
+"""The ``vhr`` command line. Each stage registers its own commands from its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from vhr_conformance import __version__
+from vhr_conformance.i18n import UserError
+
+app = typer.Typer(
+    name="vhr",
+    help="vhr-conformance — kiểm thử tuân thủ nền tảng hồ sơ sức khỏe điện tử (VHR, HL7 FHIR R4) / "
+    "conformance test harness for Vietnam's electronic health record platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+# Modules that expose ``register(app)``; each stage owns its own commands.
+COMMAND_MODULES = [
+    "vhr_conformance.setup_cli",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vhr-conformance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Phiên bản / version"),
+) -> None:
+    """Entry point of every command."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Run the CLI; user errors print a bilingual message, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[bold red]Lỗi / Error:[/] {exc.render()}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Đã huỷ / Aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("Đã huỷ / Interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
