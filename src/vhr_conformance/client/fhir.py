@@ -1,0 +1,243 @@
+"""HTTP client for the system under test.
+
+Why not plain httpx: conformance evidence needs every exchange recorded (redacted), transport
+trouble must be told apart from vendor failures, retries must never repeat a non-idempotent
+request, and the harness must never be led off the target's origin by a redirect or paging link.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import orjson
+
+from vhr_conformance.client.auth import TokenProvider
+from vhr_conformance.client.evidence import EvidenceLog, Exchange, body_text, redact_headers, redact_text
+
+FHIR_JSON = "application/fhir+json"
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUS = frozenset({502, 503, 504})
+MAX_REDIRECTS = 5
+
+
+class InfrastructureError(Exception):
+    """The network or the harness failed; never counted as a vendor failure."""
+
+
+class OffOriginError(AssertionError):
+    """The target sent us (redirect or paging link) to another origin: a vendor failure."""
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+@dataclass
+class Response:
+    """The parts of an HTTP response a test needs, with the body parsed lazily."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+    elapsed_ms: float
+
+    @property
+    def json(self) -> Any:
+        if not self.content:
+            return None
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError:
+            return None
+
+    @property
+    def resource_type(self) -> str | None:
+        body = self.json
+        return body.get("resourceType") if isinstance(body, dict) else None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class FhirClient:
+    """A FHIR REST client bound to one base URL and one evidence log."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tokens: TokenProvider | None = None,
+        timeout: float = 15.0,
+        retries: int = 2,
+        verify: bool = True,
+        evidence: EvidenceLog | None = None,
+        body_limit: int = 4096,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.retries = max(0, retries)
+        self.evidence = evidence if evidence is not None else EvidenceLog()
+        self.body_limit = body_limit
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout), verify=verify, follow_redirects=False, transport=transport
+        )
+        self.origin = origin(self.base_url)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- core
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
+
+    def same_origin(self, url: str) -> bool:
+        return origin(url) == self.origin
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | str | None = None,
+        params: dict[str, Any] | list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        token: str | None = None,
+    ) -> Response:
+        """Send one request; follow same-origin GET redirects; retry only idempotent methods."""
+        method = method.upper()
+        url = self.url(path)
+        if not self.same_origin(url):
+            raise OffOriginError(f"refusing to call {url}: not on the target's origin {self.base_url}")
+        hdrs = {"Accept": FHIR_JSON}
+        body: bytes | None = None
+        if json is not None:
+            body = orjson.dumps(json)
+            hdrs["Content-Type"] = FHIR_JSON
+        elif content is not None:
+            body = content.encode("utf-8") if isinstance(content, str) else content
+            hdrs.setdefault("Content-Type", FHIR_JSON)
+        hdrs.update(headers or {})
+        if auth and "Authorization" not in hdrs:
+            bearer = token or (self.tokens.token() if self.tokens and self.tokens.enabled else None)
+            if bearer:
+                hdrs["Authorization"] = f"Bearer {bearer}"
+        for _hop in range(MAX_REDIRECTS + 1):
+            resp = self._send(method, url, body, hdrs, params)
+            if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
+                target = urljoin(url, resp.headers["location"])
+                if not self.same_origin(target):
+                    raise OffOriginError(f"redirect from {url} to another origin: {redact_text(target)}")
+                if method not in ("GET", "HEAD"):
+                    return resp
+                url, params = target, None
+                continue
+            return resp
+        raise OffOriginError(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _send(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], params: Any
+    ) -> Response:
+        attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+        last_error: str | None = None
+        for attempt in range(1, attempts + 1):
+            start = time.perf_counter()
+            ex = Exchange(method=method, url=redact_text(url), request_headers=redact_headers(headers),
+                          request_body=body_text(body, self.body_limit), attempts=attempt)
+            try:
+                raw = self._http.request(method, url, content=body, headers=headers, params=params)
+            except httpx.HTTPError as exc:
+                ex.elapsed_ms = (time.perf_counter() - start) * 1000
+                ex.error = f"{type(exc).__name__}: {exc}"
+                self.evidence.add(ex)
+                last_error = ex.error
+                if attempt < attempts:
+                    self.evidence.infrastructure_retries += 1
+                    time.sleep(0.2 * attempt)
+                    continue
+                raise InfrastructureError(f"{method} {redact_text(url)}: {last_error}") from exc
+            elapsed = (time.perf_counter() - start) * 1000
+            ex.url = redact_text(str(raw.request.url))
+            ex.status = raw.status_code
+            ex.response_headers = redact_headers(raw.headers)
+            ex.response_body = body_text(raw.content, self.body_limit)
+            ex.elapsed_ms = elapsed
+            self.evidence.add(ex)
+            if raw.status_code in RETRY_STATUS and attempt < attempts:
+                self.evidence.infrastructure_retries += 1
+                time.sleep(0.2 * attempt)
+                continue
+            return Response(raw.status_code, raw.headers, raw.content, str(raw.request.url), elapsed)
+        raise InfrastructureError(f"{method} {url}: {last_error}")  # pragma: no cover - loop always returns
+
+    # ----------------------------------------------------------------- FHIR helpers
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, resource: Any, **kw: Any) -> Response:
+        return self.request("POST", path, json=resource, **kw)
+
+    def put(self, path: str, resource: Any, **kw: Any) -> Response:
+        return self.request("PUT", path, json=resource, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", path, **kw)
+
+    def search(self, resource_type: str, params: list[tuple[str, str]] | dict[str, str], **kw: Any) -> Response:
+        return self.get(resource_type, params=params, **kw)
+
+    def pages(self, first: Response, limit: int = 200) -> Iterator[dict[str, Any]]:
+        """Yield each Bundle page, following `next` links, refusing links off the target's origin."""
+        page = first.json
+        seen: set[str] = set()
+        for _ in range(limit):
+            if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+                raise AssertionError(f"expected a Bundle page, got {type(page).__name__}")
+            yield page
+            nxt = next((link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None)
+            if not nxt:
+                return
+            if nxt in seen:
+                raise AssertionError(f"paging loops back to {redact_text(nxt)}")
+            seen.add(nxt)
+            if not self.same_origin(nxt):
+                raise OffOriginError(f"paging link leaves the target's origin: {redact_text(nxt)}")
+            resp = self.get(nxt)
+            if resp.status != 200:
+                raise AssertionError(f"next page {redact_text(nxt)} answered {resp.status}")
+            page = resp.json
+        raise AssertionError(f"more than {limit} pages")
+
+    def search_all(self, resource_type: str, params: list[tuple[str, str]] | dict[str, str]) -> list[dict[str, Any]]:
+        """Every `match` resource of a search over all pages."""
+        first = self.search(resource_type, params)
+        if first.status != 200:
+            raise AssertionError(f"search {resource_type}?{params} answered {first.status}: {first.text()[:300]}")
+        out: list[dict[str, Any]] = []
+        for page in self.pages(first):
+            for entry in page.get("entry", []) or []:
+                if (entry.get("search") or {}).get("mode", "match") == "match" and "resource" in entry:
+                    out.append(entry["resource"])
+        return out

@@ -1,0 +1,348 @@
+"""pytest plugin of the VHR conformance suites (entry point `pytest11: vhr_conformance`).
+
+It loads in every pytest run of this environment, so it does nothing beyond registering its
+options and the `criterion` marker unless `--vhr-target` is given. When active it checks the
+tests against the criteria catalogue at collection, maps outcomes to pass/fail/skip/omit/error,
+captures evidence, and writes every report format at the end of the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from vhr_conformance import __version__
+from vhr_conformance.client import AUTH_MODES, AuthConfig, EvidenceLog, InfrastructureError
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.reports.model import CaseResult, RunResult
+from vhr_conformance.runner.catalogue import LEVELS, Catalogue, level_in_scope, load_catalogue
+
+MARKER = "criterion"
+EVIDENCE_PER_FAILURE = 8
+
+
+class Omitted(Skipped):
+    """Not applicable: the target does not declare an optional (SHOULD/MAY) capability."""
+
+
+class HarnessError(Exception):
+    """The harness itself could not run a check (bad fixture data, missing IG, …): result `error`."""
+
+
+def omit(reason: Text) -> NoReturn:
+    raise Omitted(msg=reason.both(), allow_module_level=False)
+
+
+def skip_missing(reason: Text) -> NoReturn:
+    """Skip saying exactly which data or capability was missing."""
+    pytest.skip(reason.both())
+
+
+def criterion(*ids: str) -> pytest.MarkDecorator:
+    """`@criterion("VHR-API-003")`: the criteria a test (or a parameter set) verifies."""
+    return pytest.mark.criterion(*ids)
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class VhrOptions:
+    target: str
+    auth: AuthConfig
+    ig: str | None
+    level: str
+    seed: int
+    report_dir: Path
+    run_id: str
+    timeout: float
+    retries: int
+    cleanup: bool
+    partial: bool
+    catalogue_path: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "auth": self.auth.public(),
+            "ig": self.ig,
+            "level": self.level,
+            "seed": self.seed,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "cleanup": self.cleanup,
+            "partial": self.partial,
+        }
+
+
+@dataclass
+class VhrState:
+    options: VhrOptions
+    catalogue: Catalogue
+    started: str = field(default_factory=now_iso)
+    started_monotonic: float = field(default_factory=time.monotonic)
+    evidence: EvidenceLog = field(default_factory=EvidenceLog)
+    cases: dict[str, CaseResult] = field(default_factory=dict)
+    cleanup_leftovers: list[str] = field(default_factory=list)
+    ig_info: dict[str, Any] = field(default_factory=dict)
+    run: RunResult | None = None
+    report_paths: dict[str, Path] = field(default_factory=dict)
+
+
+STATE = pytest.StashKey[VhrState]()
+
+
+def get_state(config: pytest.Config) -> VhrState | None:
+    return config.stash.get(STATE, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("vhr", "VHR conformance / kiểm thử tuân thủ VHR")
+    g.addoption("--vhr-target", default=None, help="Base URL of the FHIR server under test (activates the plugin)")
+    g.addoption("--vhr-auth", default="none", choices=AUTH_MODES, help="Authentication mode")
+    g.addoption("--vhr-auth-config", default=None, help="YAML/JSON file with token_url, client_id, secrets (else VHR_* env vars)")
+    g.addoption("--vhr-ig", default=None, help="IG package folder or .tgz (default: the VHR IG)")
+    g.addoption("--vhr-level", default="MAY", choices=LEVELS, help="Highest level in scope: SHALL, SHOULD (+SHALL) or MAY (all)")
+    g.addoption("--vhr-seed", default=1923, type=int, help="Seed for data chosen or made by the suites")
+    g.addoption("--vhr-report-dir", default=None, help="Report folder (default reports/<run-id>)")
+    g.addoption("--vhr-run-id", default=None, help="Run id (default: UTC time + random)")
+    g.addoption("--vhr-timeout", default=15.0, type=float, help="Per-request timeout in seconds")
+    g.addoption("--vhr-retries", default=2, type=int, help="Retries of idempotent requests on transport errors")
+    g.addoption("--vhr-cleanup", default=True, action=argparse_bool(), help="Delete what the run created (default yes)")
+    g.addoption("--vhr-partial", default=False, action="store_true", help="Running a subset: skip the every-criterion-has-a-test check")
+    g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
+
+
+def argparse_bool() -> Any:
+    import argparse
+
+    return argparse.BooleanOptionalAction
+
+
+def _options(config: pytest.Config) -> VhrOptions:
+    run_id = config.getoption("vhr_run_id") or new_run_id()
+    report_dir = Path(config.getoption("vhr_report_dir") or Path("reports") / run_id)
+    target = str(config.getoption("vhr_target")).rstrip("/")
+    if not target.startswith(("http://", "https://")):
+        raise UserError(Text("URL máy chủ phải bắt đầu bằng http:// hoặc https://", "Target URL must start with http:// or https://"), location="--vhr-target")
+    return VhrOptions(
+        target=target,
+        auth=AuthConfig.load(config.getoption("vhr_auth"), config.getoption("vhr_auth_config")),
+        ig=config.getoption("vhr_ig"),
+        level=config.getoption("vhr_level"),
+        seed=int(config.getoption("vhr_seed")),
+        report_dir=report_dir,
+        run_id=run_id,
+        timeout=float(config.getoption("vhr_timeout")),
+        retries=int(config.getoption("vhr_retries")),
+        cleanup=bool(config.getoption("vhr_cleanup")),
+        partial=bool(config.getoption("vhr_partial")),
+        catalogue_path=config.getoption("vhr_catalogue"),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "criterion(*ids): VHR criteria this test verifies (VHR-<AREA>-<NNN>)")
+    if not config.getoption("vhr_target", None):
+        return
+    try:
+        opts = _options(config)
+        catalogue = load_catalogue(opts.catalogue_path)
+    except UserError as exc:
+        raise pytest.UsageError(exc.render()) from None
+    state = VhrState(options=opts, catalogue=catalogue)
+    config.stash[STATE] = state
+    opts.report_dir.mkdir(parents=True, exist_ok=True)
+    # Runs before pytest's junitxml and allure-pytest configure, which then write into the report folder.
+    if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
+        config.option.xmlpath = str(opts.report_dir / "junit.xml")
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(opts.report_dir / "allure-results")
+        config.option.clean_alluredir = True
+
+
+# ----------------------------------------------------------------------------- collection
+def item_criteria(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers(MARKER):
+        ids.extend(str(a) for a in mark.args)
+    return list(dict.fromkeys(ids))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = get_state(config)
+    if state is None:
+        return
+    cat = state.catalogue
+    problems: list[str] = []
+    covered: set[str] = set()
+    for item in items:
+        ids = item_criteria(item)
+        if not ids:
+            problems.append(f"{item.nodeid}: không gắn tiêu chí / names no criterion")
+        for cid in ids:
+            if cid not in cat.criteria:
+                problems.append(f"{item.nodeid}: tiêu chí không có trong danh mục / unknown criterion {cid}")
+            covered.add(cid)
+    if not state.options.partial:
+        missing = [c.id for c in cat.automated() if c.id not in covered]
+        if missing:
+            problems.append("tiêu chí tự động chưa có kiểm thử / automated criteria without a test: " + ", ".join(missing))
+    if problems:
+        raise pytest.UsageError("VHR catalogue check failed / kiểm tra danh mục thất bại:\n  " + "\n  ".join(problems))
+    keep, drop = [], []
+    for item in items:
+        ids = item_criteria(item)
+        levels = [cat.criteria[c].level for c in ids]
+        if any(level_in_scope(lv, state.options.level) for lv in levels):
+            keep.append(item)
+            for cid in ids:  # Allure labels: epic = area, feature = criterion, severity from the level
+                crit = cat.criteria[cid]
+                item.add_marker(pytest.mark.allure_label(cat.areas[crit.area].both(), label_type="epic"))
+                item.add_marker(pytest.mark.allure_label(f"{cid} {crit.title.en}", label_type="feature"))
+            top = min(levels, key=LEVELS.index)
+            item.add_marker(pytest.mark.allure_label({"SHALL": "critical", "SHOULD": "normal", "MAY": "minor"}[top], label_type="severity"))
+            item.user_properties.append(("criteria", " ".join(ids)))
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    # Performance criteria summarise the exchanges of the whole run: keep them last.
+    items.sort(key=lambda it: any(c.startswith("VHR-PERF-") for c in item_criteria(it)))
+
+
+# ----------------------------------------------------------------------------- running
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = get_state(item.config)
+    if state is not None:
+        state.evidence.take()
+
+
+def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) -> str:
+    if outcome == "passed" or excinfo is None:
+        return "pass"
+    if isinstance(excinfo.value, Omitted):
+        return "omit"
+    if outcome == "skipped":
+        return "skip"
+    if isinstance(excinfo.value, AssertionError) and not isinstance(excinfo.value, InfrastructureError):
+        return "fail"
+    return "error"
+
+
+def _message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) -> str:
+    if excinfo is None:
+        return ""
+    value = excinfo.value
+    if state in ("skip", "omit"):
+        return str(getattr(value, "msg", value))
+    if state == "fail":
+        text = str(value).strip() or excinfo.exconly()
+        return text[:4000]
+    return f"{type(value).__name__}: {value}"[:4000]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    state = get_state(item.config)
+    if state is None:
+        return
+    rep: pytest.TestReport = outcome.get_result()
+    if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
+        result = classify(call.excinfo, rep.outcome)
+        exchanges = state.evidence.take()
+        evidence = [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]] if result in ("fail", "error") else []
+        state.cases[item.nodeid] = CaseResult(
+            nodeid=item.nodeid,
+            name=item.name,
+            criteria=item_criteria(item),
+            state=result,
+            message=_message(call.excinfo, result),
+            duration_s=round(rep.duration, 4),
+            evidence=evidence,
+        )
+        rep.user_properties.append(("vhr_state", result))
+        if evidence:
+            _allure_attach(evidence)
+    elif rep.when == "teardown" and rep.outcome == "failed" and item.nodeid in state.cases:
+        case = state.cases[item.nodeid]
+        if case.state == "pass":  # a failing clean-up is the harness's problem, not the vendor's
+            case.state = "error"
+            case.message = _message(call.excinfo, "error")
+
+
+def _allure_attach(evidence: list[dict[str, Any]]) -> None:
+    try:
+        import allure
+        import orjson
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    for i, ex in enumerate(evidence, 1):
+        allure.attach(orjson.dumps(ex, option=orjson.OPT_INDENT_2).decode(), name=f"exchange {i}: {ex.get('method')} {ex.get('status')}",
+                      attachment_type=allure.attachment_type.JSON)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = get_state(session.config)
+    if state is None or hasattr(session.config, "workerinput"):
+        return
+    from vhr_conformance.reports.writer import write_reports
+
+    opts = state.options
+    run = RunResult(
+        run_id=opts.run_id,
+        target=opts.target,
+        started=state.started,
+        finished=now_iso(),
+        level=opts.level,
+        seed=opts.seed,
+        options=opts.public(),
+        ig=state.ig_info or {"id": None, "version": None, "sha256": None},
+        harness_version=__version__,
+        cases=list(state.cases.values()),
+        catalogue=state.catalogue,
+        cleanup_leftovers=state.cleanup_leftovers,
+        infrastructure_retries=state.evidence.infrastructure_retries,
+    )
+    run.aggregate()
+    # trylast: pytest's JUnit writer has already written its file, so the manifest can hash it.
+    state.run = run
+    state.report_paths = write_reports(run, opts.report_dir)
+    if exitstatus in (0, 1):  # keep pytest's own codes for interruption and usage errors
+        session.exitstatus = run.exit_code()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = get_state(config)
+    if state is None or state.run is None:
+        return
+    s = state.run.summary()
+    tr = terminalreporter
+    tr.section("VHR conformance / kiểm thử tuân thủ VHR")
+    for level in LEVELS:
+        row = s[level]
+        rate = "—" if row["pass_rate"] is None else f"{row['pass_rate'] * 100:.1f}%"
+        tr.write_line(f"{level:6} criteria {row['total']:3}  pass {row['pass']:3}  fail {row['fail']:3}  skip {row['skip']:3}  "
+                      f"omit {row['omit']:3}  error {row['error']:3}  attestation {row['attestation']:3}  pass rate {rate}")
+    failed = state.run.failed_criteria()
+    if failed:
+        tr.write_line("failed / không đạt: " + ", ".join(failed))
+    tr.write_line(f"report / báo cáo: {state.report_paths.get('html')}")

@@ -1,0 +1,1 @@
+"""Running the conformance suites: catalogue, IG model, `vhr run`."""

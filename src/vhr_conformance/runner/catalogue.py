@@ -1,0 +1,122 @@
+"""The criteria catalogue (`suites/criteria.yaml`), schema-checked at load.
+
+Every verdict the harness gives is traced to a criterion of this file, and every criterion to a
+Vietnamese legal or technical source, so a failed check always says which rule it broke.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from vhr_conformance.i18n import Text, UserError
+
+LEVELS = ("SHALL", "SHOULD", "MAY")
+
+
+def suites_dir() -> Path:
+    """The `suites/` folder: `VHR_SUITES_DIR`, else beside `src/` in a source checkout."""
+    env = os.environ.get("VHR_SUITES_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "suites"
+
+
+def level_in_scope(level: str, max_level: str) -> bool:
+    """SHALL ⊂ SHOULD ⊂ MAY: `--vhr-level SHOULD` covers SHALL and SHOULD."""
+    return LEVELS.index(level) <= LEVELS.index(max_level)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    area: str
+    level: str
+    actor: str
+    verification: str
+    title: Text
+    description: Text
+    sources: tuple[tuple[str, str], ...]  # (full citation in English, clause)
+    sources_vi: tuple[str, ...]
+
+    @property
+    def automated(self) -> bool:
+        return self.verification == "automated"
+
+    def source_text(self, lang: str = "en") -> str:
+        cites = self.sources_vi if lang == "vi" else tuple(s for s, _ in self.sources)
+        return "; ".join(f"{c} ({cl})" if cl else c for c, (_, cl) in zip(cites, self.sources, strict=True))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    version: str
+    areas: dict[str, Text]
+    criteria: dict[str, Criterion]
+    path: Path
+
+    def area_of(self, criterion_id: str) -> str:
+        return self.criteria[criterion_id].area
+
+    def automated(self) -> list[Criterion]:
+        return [c for c in self.criteria.values() if c.automated]
+
+
+def _fail(msg: Text, path: Path) -> UserError:
+    return UserError(msg, location=str(path))
+
+
+def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
+    """Read, schema-validate and index the catalogue; bilingual errors on any problem."""
+    return _load(str(Path(path) if path else suites_dir() / "criteria.yaml"))
+
+
+@lru_cache(maxsize=8)
+def _load(path_str: str) -> Catalogue:
+    path = Path(path_str)
+    schema_path = path.with_name("criteria.schema.json")
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise _fail(Text("Không đọc được danh mục tiêu chí: {e}", "Cannot read the criteria catalogue: {e}").format(e=exc), path) from None
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path)
+        raise _fail(
+            Text("Danh mục tiêu chí sai cấu trúc tại {w}: {m}", "Criteria catalogue invalid at {w}: {m}").format(w=where, m=first.message),
+            path,
+        )
+    sources = data.get("sources", {})
+    areas = {k: Text(v["title"]["vi"], v["title"]["en"]) for k, v in data["areas"].items()}
+    criteria: dict[str, Criterion] = {}
+    for raw in data["criteria"]:
+        cid = raw["id"]
+        area = cid.split("-")[1]
+        if cid in criteria:
+            raise _fail(Text("Mã tiêu chí trùng: {i}", "Duplicate criterion id: {i}").format(i=cid), path)
+        if area not in areas:
+            raise _fail(Text("Tiêu chí {i} thuộc nhóm chưa khai báo {a}", "Criterion {i} is in undeclared area {a}").format(i=cid, a=area), path)
+        unknown = [s["ref"] for s in raw["sources"] if s["ref"] not in sources]
+        if unknown:
+            raise _fail(Text("Tiêu chí {i} dẫn nguồn chưa khai báo: {s}", "Criterion {i} cites undeclared sources: {s}").format(i=cid, s=", ".join(unknown)), path)
+        criteria[cid] = Criterion(
+            id=cid,
+            area=area,
+            level=raw["level"],
+            actor=raw["actor"],
+            verification=raw["verification"],
+            title=Text(raw["title"]["vi"], raw["title"]["en"]),
+            description=Text(raw["description"]["vi"], raw["description"]["en"]),
+            sources=tuple((sources[s["ref"]]["en"], s.get("clause", "")) for s in raw["sources"]),
+            sources_vi=tuple(sources[s["ref"]]["vi"] for s in raw["sources"]),
+        )
+    return Catalogue(version=data["version"], areas=areas, criteria=criteria, path=path)
