@@ -1,0 +1,101 @@
+"""Validation issues and their FHIR OperationOutcome form.
+
+An :class:`Issue` is the single currency of the validator: the suites, the reports, the CLI and
+the reference server all consume the same objects, so they carry a stable ``rule`` id as well as a
+bilingual text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from vhr_conformance.i18n import Text
+
+SEVERITIES = ("fatal", "error", "warning", "information")
+SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One finding: severity, FHIR issue-type ``code``, FHIRPath ``location``, ``rule`` id, ``text``."""
+
+    severity: str
+    code: str
+    location: str
+    rule: str
+    text: Text
+
+    def at_least(self, severity: str) -> bool:
+        """True when this issue is as severe as ``severity`` or more."""
+        return SEVERITY_RANK[self.severity] <= SEVERITY_RANK[severity]
+
+    def relocated(self, prefix: str, old_root: str | None = None) -> Issue:
+        """The same issue with its location moved under ``prefix`` (used for bundles and NDJSON)."""
+        loc = self.location
+        if old_root and (loc == old_root or loc.startswith(old_root + ".") or loc.startswith(old_root + "[")):
+            loc = prefix + loc[len(old_root) :]
+        elif not loc:
+            loc = prefix
+        else:
+            loc = f"{prefix}.{loc}" if not loc.startswith(prefix) else loc
+        return Issue(self.severity, self.code, loc, self.rule, self.text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "location": self.location,
+            "rule": self.rule,
+            "vi": self.text.vi,
+            "en": self.text.en,
+        }
+
+
+def has_errors(issues: Iterable[Issue]) -> bool:
+    return any(i.severity in ("fatal", "error") for i in issues)
+
+
+def to_operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
+    """A FHIR R4 OperationOutcome; the English text is in ``details.text``, Vietnamese in a translation extension."""
+    out: list[dict[str, Any]] = []
+    for i in issues:
+        out.append(
+            {
+                "severity": i.severity,
+                "code": i.code,
+                "details": {
+                    "text": i.text.en,
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/translation",
+                            "extension": [
+                                {"url": "lang", "valueCode": "vi"},
+                                {"url": "content", "valueString": i.text.vi},
+                            ],
+                        }
+                    ],
+                    "coding": [
+                        {"system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-validation-rule", "code": i.rule}
+                    ]
+                    if i.rule
+                    else [],
+                },
+                "diagnostics": i.text.both(),
+                "expression": [i.location] if i.location else [],
+            }
+        )
+        if not out[-1]["details"]["coding"]:
+            del out[-1]["details"]["coding"]
+        if not out[-1]["expression"]:
+            del out[-1]["expression"]
+    if not out:
+        out.append(
+            {
+                "severity": "information",
+                "code": "informational",
+                "details": {"text": "No issues detected / Không phát hiện vấn đề"},
+            }
+        )
+    return {"resourceType": "OperationOutcome", "issue": out}

@@ -1,0 +1,146 @@
+"""Bilingual message templates of the validator, one per rule, so wording lives in one place."""
+
+from __future__ import annotations
+
+from vhr_conformance.i18n import Text
+
+M: dict[str, Text] = {
+    "not-object": Text("Tài nguyên phải là một đối tượng JSON.", "A resource must be a JSON object."),
+    "resourceType-missing": Text("Thiếu thuộc tính resourceType.", "The resourceType property is missing."),
+    "resourceType-unknown": Text(
+        "resourceType '{rt}' không phải loại tài nguyên FHIR R4.", "resourceType '{rt}' is not a FHIR R4 resource type."
+    ),
+    "resourceType-abstract": Text(
+        "resourceType '{rt}' là loại trừu tượng, không dùng trực tiếp được.",
+        "resourceType '{rt}' is abstract and cannot be used directly.",
+    ),
+    "unknown-element": Text(
+        "Phần tử '{name}' không được định nghĩa cho {type}.", "Element '{name}' is not defined for {type}."
+    ),
+    "json-null": Text("Giá trị null không được phép trong FHIR JSON.", "null values are not allowed in FHIR JSON."),
+    "empty-array": Text("Mảng rỗng không được phép trong FHIR JSON.", "Empty arrays are not allowed in FHIR JSON."),
+    "empty-object": Text(
+        "Phần tử phải có giá trị hoặc phần tử con (ele-1).", "Element must have a value or children (ele-1)."
+    ),
+    "not-array": Text(
+        "Phần tử '{name}' có thể lặp nên phải là mảng JSON.", "Element '{name}' repeats, so it must be a JSON array."
+    ),
+    "is-array": Text(
+        "Phần tử '{name}' không lặp nên không được là mảng JSON.", "Element '{name}' does not repeat, so it must not be a JSON array."
+    ),
+    "wrong-json-type": Text(
+        "Phần tử '{name}' phải là đối tượng JSON (kiểu {type}), nhận {got}.",
+        "Element '{name}' must be a JSON object (type {type}), found {got}.",
+    ),
+    "primitive-extension": Text(
+        "'{key}' phải là đối tượng (hoặc mảng đối tượng) chỉ chứa id/extension.",
+        "'{key}' must be an object (or array of objects) holding only id/extension.",
+    ),
+    "primitive-extension-orphan": Text(
+        "'{key}' không ứng với phần tử nguyên thuỷ nào.", "'{key}' does not match any primitive element."
+    ),
+    "primitive-array-align": Text(
+        "Mảng '{name}' và '_{name}' phải cùng độ dài.", "Arrays '{name}' and '_{name}' must have the same length."
+    ),
+    "cardinality-min": Text(
+        "{path}: cần ít nhất {min} giá trị, có {n}.", "{path}: minimum required = {min}, found {n}."
+    ),
+    "cardinality-max": Text(
+        "{path}: tối đa {max} giá trị, có {n}.", "{path}: maximum allowed = {max}, found {n}."
+    ),
+    "choice-multiple": Text(
+        "Chỉ được dùng một kiểu cho '{name}[x]', có: {keys}.", "Only one type is allowed for '{name}[x]', found: {keys}."
+    ),
+    "invariant": Text("Ràng buộc {key} không thoả: {human}", "Constraint {key} failed: {human}"),
+    "harness-fhirpath": Text(
+        "Bộ kiểm thử không đánh giá được ràng buộc {key} ({expr}): {err}. Lỗi của công cụ, không phải của dữ liệu.",
+        "The harness could not evaluate constraint {key} ({expr}): {err}. A harness error, not a data error.",
+    ),
+    "reference-format": Text(
+        "Tham chiếu '{ref}' không đúng định dạng (Type/id, URL tuyệt đối, urn:uuid:, urn:oid: hoặc #id).",
+        "Reference '{ref}' has an invalid format (Type/id, absolute URL, urn:uuid:, urn:oid: or #id).",
+    ),
+    "reference-target": Text(
+        "Tham chiếu tới {got} không được phép ở đây; chỉ chấp nhận: {allowed}.",
+        "A reference to {got} is not allowed here; allowed: {allowed}.",
+    ),
+    "reference-unresolved": Text(
+        "Tham chiếu '{ref}' không trỏ tới mục nào trong Bundle.",
+        "Reference '{ref}' does not resolve to any entry of the Bundle.",
+    ),
+    "reference-contained": Text(
+        "Tham chiếu nội bộ '{ref}' không có tài nguyên contained tương ứng.",
+        "Local reference '{ref}' has no matching contained resource.",
+    ),
+    "binding-required": Text(
+        "Mã {code} không thuộc ValueSet bắt buộc {vs}.", "Code {code} is not in the required ValueSet {vs}."
+    ),
+    "binding-extensible": Text(
+        "Mã {code} không thuộc ValueSet mở rộng {vs} (nên dùng mã trong đó nếu có).",
+        "Code {code} is not in the extensible ValueSet {vs} (use one of its codes where one applies).",
+    ),
+    "binding-no-code": Text(
+        "Không có mã nào để kiểm tra với ValueSet bắt buộc {vs}.", "No code to check against the required ValueSet {vs}."
+    ),
+    "code-unknown": Text(
+        "Mã '{code}' không có trong hệ mã {system}.", "Code '{code}' is not defined in code system {system}."
+    ),
+    "display-mismatch": Text(
+        "Tên hiển thị '{display}' khác với tên trong hệ mã cho {code}: '{expected}'.",
+        "Display '{display}' does not match the code system's display for {code}: '{expected}'.",
+    ),
+    "VN-ICD-001": Text(
+        "Mã ICD-10 '{code}' không có trong ICD-10 WHO 2019; có thể là mã mở rộng của Việt Nam.",
+        "ICD-10 code '{code}' is unknown to WHO ICD-10 2019; it may be a Vietnamese extension.",
+    ),
+    "VN-ADDR-001": Text(
+        "Mã xã/phường {commune} không thuộc tỉnh/thành {province} (thuộc {actual}).",
+        "Commune code {commune} does not belong to province {province} (it belongs to {actual}).",
+    ),
+    "VN-ADDR-002": Text(
+        "Mã xã/phường {commune} không có trong danh mục vhr-commune.",
+        "Commune code {commune} is not in the vhr-commune code system.",
+    ),
+    "extension-unknown": Text(
+        "Không biết định nghĩa của extension {url}; nội dung không được kiểm tra.",
+        "Extension {url} is unknown; its content is not checked.",
+    ),
+    "modifier-extension-unknown": Text(
+        "modifierExtension {url} không rõ định nghĩa: không thể xử lý an toàn tài nguyên này.",
+        "modifierExtension {url} is unknown: this resource cannot be processed safely.",
+    ),
+    "extension-url": Text("Extension phải có url tuyệt đối.", "An extension must have an absolute url."),
+    "profile-unknown": Text(
+        "Không tìm thấy hồ sơ (profile) {url}; không kiểm tra theo hồ sơ này.",
+        "Profile {url} is unknown; the resource was not checked against it.",
+    ),
+    "profile-type": Text(
+        "Hồ sơ {url} dành cho {want}, không áp dụng cho {got}.", "Profile {url} is for {want}, not {got}."
+    ),
+    "fixed-value": Text(
+        "Giá trị phải đúng bằng giá trị cố định của hồ sơ: {expected}.",
+        "Value must equal the profile's fixed value: {expected}.",
+    ),
+    "pattern-value": Text(
+        "Giá trị không khớp mẫu (pattern) của hồ sơ: {expected}.", "Value does not match the profile's pattern: {expected}."
+    ),
+    "slice-closed": Text(
+        "Phần tử không khớp lát cắt (slice) nào của {path} và slicing là đóng.",
+        "Element matches no slice of {path} and the slicing is closed.",
+    ),
+    "slice-order": Text(
+        "Các lát cắt của {path} phải theo đúng thứ tự.", "The slices of {path} must be in the defined order."
+    ),
+    "type-not-allowed": Text(
+        "Kiểu {type} không được hồ sơ cho phép ở {path}; cho phép: {allowed}.",
+        "Type {type} is not allowed by the profile at {path}; allowed: {allowed}.",
+    ),
+    "must-support": Text(
+        "Phần tử bắt buộc hỗ trợ (must-support) {path} không có trong dữ liệu.",
+        "Must-support element {path} is absent from the instance.",
+    ),
+    "bundle-fullurl-duplicate": Text(
+        "fullUrl '{url}' xuất hiện nhiều lần trong Bundle.", "fullUrl '{url}' appears more than once in the Bundle."
+    ),
+    "ndjson-line": Text("Dòng {n} rỗng hoặc không phải một tài nguyên.", "Line {n} is empty or not a resource."),
+}

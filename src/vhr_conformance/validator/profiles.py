@@ -1,0 +1,515 @@
+"""Layer 3: profile constraints (constraint StructureDefinitions, including extensions).
+
+A profile snapshot is compiled once into a tree of :class:`PNode` keyed by JSON name, pruned to
+the nodes that add something over the base definition (tighter cardinality, fixed/pattern values,
+bindings, type and target restrictions, new invariants, slicing, must-support). Validation walks
+only that pruned tree, so an unconstrained branch of the instance costs nothing here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vhr_conformance.validator.messages import M
+from vhr_conformance.validator.schema import SD_BASE, _max, _type_code
+
+if TYPE_CHECKING:
+    from vhr_conformance.validator.engine import Run, Validator
+
+_EXT_CALL = re.compile(r"extension\('([^']*)'\)")
+_OFTYPE = re.compile(r"ofType\(([A-Za-z]+)\)")
+
+
+@dataclass(slots=True, eq=False)
+class Slicing:
+    discriminators: list[tuple[str, str]]
+    rules: str
+    ordered: bool
+
+
+@dataclass(slots=True, eq=False)
+class PNode:
+    path: str
+    name: str
+    min: int = 0
+    max: int | None = None
+    check_min: bool = False
+    check_max: bool = False
+    fixed: Any = None
+    fixed_kind: str | None = None  # fixed | pattern
+    binding: tuple[str, str] | None = None
+    type_code: str | None = None
+    choice_keys: tuple[str, ...] | None = None  # allowed JSON keys of a [x] element
+    type_profiles: tuple[str, ...] = ()
+    targets: frozenset[str] | None = None
+    constraints: tuple[Any, ...] = ()
+    must_support: bool = False
+    slicing: Slicing | None = None
+    slices: list[tuple[str, PNode]] = field(default_factory=list)
+    children: dict[str, PNode] = field(default_factory=dict)
+    active: bool = False
+    primitive: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Profile:
+    url: str
+    type: str
+    root: PNode
+    is_base: bool = False
+
+
+class ProfileCompiler:
+    """Compiles and caches profiles by canonical URL; validates instances against them."""
+
+    def __init__(self, validator: Validator) -> None:
+        self.v = validator
+        self._cache: dict[str, Profile | None] = {}
+
+    # ------------------------------------------------------------------ compile
+    def get(self, url: str) -> Profile | None:
+        url = url.split("|", 1)[0]
+        if url in self._cache:
+            return self._cache[url]
+        self._cache[url] = None
+        sd = self.v.packages.get(url)
+        prof: Profile | None = None
+        if isinstance(sd, dict) and sd.get("resourceType") == "StructureDefinition":
+            if sd.get("derivation") == "constraint" and sd.get("snapshot"):
+                prof = self._compile(sd)
+            elif sd.get("kind") != "logical":
+                prof = Profile(url, sd.get("type", ""), PNode(sd.get("type", ""), sd.get("type", "")), is_base=True)
+        self._cache[url] = prof
+        return prof
+
+    def _compile(self, sd: dict[str, Any]) -> Profile:
+        elements = sd["snapshot"]["element"]
+        sd_type = sd.get("type", "")
+        nodes: dict[str, PNode] = {}
+        root: PNode | None = None
+        for el in elements:
+            eid: str = el.get("id") or el["path"]
+            node = self._node(el, sd)
+            nodes[eid] = node
+            if root is None:
+                root = node
+                continue
+            parent_id, last = eid.rsplit(".", 1) if "." in eid else ("", eid)
+            if ":" in last:
+                base_name, slice_name = last.split(":", 1)
+                sliced = nodes.get(f"{parent_id}.{base_name}")
+                if sliced is None:
+                    continue
+                if base_name.endswith("[x]") and slice_name.startswith(base_name[:-3]):
+                    # a type "slice" of a choice: it constrains one concrete JSON key
+                    node.name = slice_name
+                    node.choice_keys = None
+                    parent = nodes.get(parent_id)
+                    if parent is not None:
+                        parent.children[slice_name] = node
+                    continue
+                node.name = sliced.name
+                sliced.slices.append((slice_name, node))
+                continue
+            parent = nodes.get(parent_id)
+            if parent is None:
+                continue
+            parent.children[node.name] = node
+        assert root is not None
+        _activate(root)
+        return Profile(sd["url"], sd_type, root)
+
+    def _node(self, el: dict[str, Any], sd: dict[str, Any]) -> PNode:
+        path: str = el["path"]
+        short = path.rsplit(".", 1)[-1]
+        types = el.get("type") or []
+        codes = [_type_code(t, path, sd.get("kind", ""), sd.get("type", "")) for t in types]
+        node = PNode(path, short[:-3] if short.endswith("[x]") else short)
+        node.min = int(el.get("min", 0))
+        node.max = _max(el.get("max"))
+        base = el.get("base") or {}
+        bmin = int(base.get("min", 0))
+        bmax = _max(base.get("max")) if "max" in base else None
+        is_slice = ":" in (el.get("id") or "").rsplit(".", 1)[-1]
+        node.check_min = node.min > bmin or (is_slice and node.min > 0)
+        node.check_max = node.max is not None and (bmax is None or node.max < bmax or is_slice)
+        for k, val in el.items():
+            if k.startswith("fixed"):
+                node.fixed, node.fixed_kind = val, "fixed"
+            elif k.startswith("pattern"):
+                node.fixed, node.fixed_kind = val, "pattern"
+        b = el.get("binding")
+        if b and b.get("valueSet") and b.get("strength") in ("required", "extensible"):
+            node.binding = (b["strength"], b["valueSet"])
+        if len(codes) == 1:
+            node.type_code = codes[0]
+            node.primitive = self.v.schema.is_primitive(codes[0])
+        if short.endswith("[x]"):
+            node.choice_keys = tuple(node.name + c[0].upper() + c[1:] for c in codes)
+        profs: list[str] = []
+        targets: set[str] = set()
+        narrowed = False
+        for t in types:
+            profs.extend(t.get("profile") or ())
+            for tp in t.get("targetProfile") or ():
+                typ = self.v.schema.profile_types.get(tp.split("|")[0]) or tp.rsplit("/", 1)[-1]
+                targets.add(typ)
+                if not tp.startswith(SD_BASE):
+                    narrowed = True
+        node.type_profiles = tuple(p for p in profs if not p.startswith(SD_BASE + (node.type_code or "~")))
+        if targets and narrowed and not targets & {"Resource", "DomainResource"}:
+            node.targets = frozenset(targets)
+        node.must_support = bool(el.get("mustSupport"))
+        sl = el.get("slicing")
+        if sl:
+            node.slicing = Slicing(
+                [(d.get("type", "value"), d.get("path", "$this")) for d in sl.get("discriminator", ())],
+                sl.get("rules", "open"),
+                bool(sl.get("ordered")),
+            )
+        base_urls = self.v.schema.base_urls
+        new = [
+            c for c in el.get("constraint", ())
+            if c.get("key") != "ele-1" and (c.get("source") or "") not in base_urls
+        ]
+        node.constraints = self.v.cc.compile_all(new, path)
+        return node
+
+    # ------------------------------------------------------------------ validate
+    def validate(
+        self, value: Any, url: str, loc: str, run: Run, *, explicit: bool, quiet_unknown: bool = False
+    ) -> bool:
+        """Check ``value`` against profile ``url``; return False when the profile is unknown."""
+        prof = self.get(url)
+        if prof is None:
+            if not quiet_unknown:
+                run.add("warning" if not explicit else "error", "not-supported", loc, "profile-unknown",
+                        M["profile-unknown"].format(url=url))
+            return False
+        if prof.is_base:
+            if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
+                run.add("error", "structure", loc, "profile-type",
+                        M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")))
+            return True
+        if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
+            run.add("error", "structure", loc, "profile-type",
+                    M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")))
+            return True
+        self._check(value, prof.root, loc, run)
+        return True
+
+    def _check(self, value: Any, node: PNode, loc: str, run: Run) -> None:
+        if node.fixed_kind is not None:
+            if node.fixed_kind == "fixed":
+                if not _equal(value, node.fixed):
+                    run.add("error", "value", loc, "fixed-value", M["fixed-value"].format(expected=_show(node.fixed)))
+            elif not _pattern(value, node.fixed):
+                run.add("error", "value", loc, "pattern-value", M["pattern-value"].format(expected=_show(node.fixed)))
+        if node.binding is not None and "terminology" in run.layers:
+            tc = node.type_code or ("code" if isinstance(value, str) else "CodeableConcept")
+            self.v.check_binding(value, tc, node.binding[0], node.binding[1], loc, run)
+        if node.targets is not None and isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str):
+                m = re.search(r"(?:^|/)([A-Z][A-Za-z]+)/[^/]+(?:/_history/[^/]+)?$", ref)
+                if m and m.group(1) not in node.targets:
+                    run.add("error", "structure", f"{loc}.reference", "reference-target",
+                            M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))))
+        if node.type_profiles and node.type_code != "Extension" and isinstance(value, dict):
+            for p in node.type_profiles:
+                self.validate(value, p, loc, run, explicit=False)
+        if node.constraints and "invariants" in run.layers:
+            self.v._invariants(value, node.constraints, loc, run)
+        if not isinstance(value, dict):
+            return
+        for cnode in node.children.values():
+            if not cnode.active:
+                continue
+            self._child(value, cnode, loc, run)
+
+    def _child(self, obj: dict[str, Any], cnode: PNode, loc: str, run: Run) -> None:
+        items: list[tuple[str, Any]] = []
+        if cnode.choice_keys is not None:
+            for k, v in obj.items():
+                if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
+                    if k not in cnode.choice_keys:
+                        run.add("error", "structure", f"{loc}.{k}", "type-not-allowed",
+                                M["type-not-allowed"].format(type=k[len(cnode.name):], path=cnode.path,
+                                                             allowed=", ".join(cnode.choice_keys)))
+                    else:
+                        items.append((f"{loc}.{k}", v))
+        else:
+            val = obj.get(cnode.name)
+            if isinstance(val, list):
+                items = [(f"{loc}.{cnode.name}[{i}]", v) for i, v in enumerate(val)]
+            elif val is not None:
+                items = [(f"{loc}.{cnode.name}", val)]
+            elif cnode.primitive and obj.get("_" + cnode.name) is not None:
+                ext = obj["_" + cnode.name]
+                n = len(ext) if isinstance(ext, list) else 1
+                items = [(f"{loc}.{cnode.name}", None)] * n
+        where = f"{loc}.{cnode.name}"
+        n = len(items)
+        if cnode.check_min and n < cnode.min:
+            run.add("error", "required", where, "cardinality-min",
+                    M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
+        if cnode.check_max and cnode.max is not None and n > cnode.max:
+            run.add("error", "structure", where, "cardinality-max",
+                    M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
+        if n == 0:
+            if cnode.must_support and "profiles" in run.layers and cnode.min == 0:
+                run.add("information", "informational", where, "must-support", M["must-support"].format(path=cnode.path))
+            return
+        if cnode.slicing is not None and cnode.slices:
+            self._slices(items, cnode, loc, run)
+        else:
+            for sub, v in items:
+                if v is not None:
+                    self._check(v, cnode, sub, run)
+
+    def _slices(self, items: list[tuple[str, Any]], cnode: PNode, loc: str, run: Run) -> None:
+        assert cnode.slicing is not None
+        counts = [0] * len(cnode.slices)
+        last_slice = -1
+        for sub, v in items:
+            if v is None:
+                continue
+            hit = -1
+            for si, (_name, snode) in enumerate(cnode.slices):
+                if self._matches(v, snode, cnode.slicing, run):
+                    hit = si
+                    break
+            if hit < 0:
+                if cnode.slicing.rules == "closed":
+                    run.add("error", "structure", sub, "slice-closed", M["slice-closed"].format(path=cnode.path))
+                self._check(v, cnode, sub, run)
+                continue
+            if cnode.slicing.ordered and hit < last_slice:
+                run.add("error", "structure", sub, "slice-order", M["slice-order"].format(path=cnode.path))
+            last_slice = max(last_slice, hit)
+            counts[hit] += 1
+            self._check(v, cnode, sub, run)
+            self._check(v, cnode.slices[hit][1], sub, run)
+        for si, (name, snode) in enumerate(cnode.slices):
+            n = counts[si]
+            if n < snode.min:
+                run.add("error", "required", f"{loc}.{cnode.name}", "cardinality-min",
+                        M["cardinality-min"].format(path=f"{cnode.path}:{name}", min=snode.min, n=n))
+            if snode.max is not None and n > snode.max:
+                run.add("error", "structure", f"{loc}.{cnode.name}", "cardinality-max",
+                        M["cardinality-max"].format(path=f"{cnode.path}:{name}", max=snode.max, n=n))
+
+    # ------------------------------------------------------------------ discriminators
+    def _matches(self, value: Any, snode: PNode, slicing: Slicing, run: Run) -> bool:
+        for dtype, dpath in slicing.discriminators:
+            got = self._eval_path([value], dpath, run)
+            if dtype in ("value", "pattern"):
+                expected = _expected(snode, dpath)
+                if expected is None:
+                    continue
+                kind, values = expected
+                if kind == "binding":
+                    vs = values[0]
+                    if not any(self.v._member_of(g, vs) for g in got):
+                        return False
+                    continue
+                if not any(_pattern(g, e) if kind == "pattern" else _equal(g, e) for g in got for e in values):
+                    return False
+            elif dtype == "exists":
+                target = _walk_node(snode, dpath)
+                if target is None:
+                    continue
+                want = target.min >= 1 if target.max != 0 else False
+                if bool(got) != want:
+                    return False
+            elif dtype in ("type", "profile"):
+                target = _walk_node(snode, dpath) or snode
+                if dtype == "type":
+                    want_types = {target.type_code} if target.type_code else set()
+                else:
+                    want_types = {self.v.schema.profile_types.get(p, "") for p in target.type_profiles}
+                if not want_types:
+                    continue
+                by_rt = any(isinstance(g, dict) and g.get("resourceType") in want_types for g in got)
+                if not by_rt and not any(_json_type_matches(g, t) for g in got for t in want_types):
+                    return False
+        return True
+
+    def _eval_path(self, values: list[Any], path: str, run: Run) -> list[Any]:
+        for seg in _split_path(path):
+            if seg == "$this":
+                continue
+            out: list[Any] = []
+            m = _EXT_CALL.fullmatch(seg)
+            if m:
+                for v in values:
+                    if isinstance(v, dict):
+                        out.extend(e for e in v.get("extension") or () if isinstance(e, dict) and e.get("url") == m.group(1))
+            elif seg == "resolve()":
+                env = run.env
+                for v in values:
+                    ref = v.get("reference") if isinstance(v, dict) else None
+                    if isinstance(ref, str) and env is not None and env.resolve is not None:
+                        hit = env.resolve(ref)
+                        if hit is not None:
+                            out.append(hit)
+            elif _OFTYPE.fullmatch(seg):
+                out = values
+            else:
+                for v in values:
+                    if not isinstance(v, dict):
+                        continue
+                    x = v.get(seg)
+                    if x is None:
+                        for k, xv in v.items():
+                            if k.startswith(seg) and k[len(seg):][:1].isupper():
+                                x = xv
+                                break
+                    if isinstance(x, list):
+                        out.extend(x)
+                    elif x is not None:
+                        out.append(x)
+            values = out
+        return values
+
+
+def _split_path(path: str) -> list[str]:
+    out: list[str] = []
+    depth = 0
+    cur = ""
+    for ch in path:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "." and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _walk_node(node: PNode, path: str) -> PNode | None:
+    for seg in _split_path(path):
+        if seg == "$this" or _OFTYPE.fullmatch(seg):
+            continue
+        m = _EXT_CALL.fullmatch(seg)
+        if m:
+            ext = node.children.get("extension")
+            if ext is None:
+                return None
+            nxt = next((s for _n, s in ext.slices if m.group(1) in s.type_profiles), None)
+            if nxt is None:
+                return None
+            node = nxt
+            continue
+        child = node.children.get(seg)
+        if child is None:
+            child = next((c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None)
+        if child is None:
+            return None
+        node = child
+    return node
+
+
+def _expected(snode: PNode, path: str) -> tuple[str, list[Any]] | None:
+    """What a value/pattern discriminator expects in this slice: fixed/pattern values or a binding."""
+    node = snode
+    segs = [s for s in _split_path(path) if s != "$this" and not _OFTYPE.fullmatch(s)]
+    for i, seg in enumerate([*segs, None]):
+        if node.fixed_kind is not None:
+            vals = [node.fixed]
+            for rest in segs[i:]:
+                nxt: list[Any] = []
+                for v in vals:
+                    x = v.get(rest) if isinstance(v, dict) else None
+                    if isinstance(x, list):
+                        nxt.extend(x)
+                    elif x is not None:
+                        nxt.append(x)
+                vals = nxt
+            if not vals:
+                return None
+            return ("pattern" if node.fixed_kind == "pattern" else "fixed", vals)
+        if seg is None:
+            break
+        if seg == "url" and "url" not in node.children and node.type_profiles:
+            return ("fixed", [node.type_profiles[0]])
+        m = _EXT_CALL.fullmatch(seg)
+        if m:
+            ext = node.children.get("extension")
+            nxt_node = next((s for _n, s in ext.slices if m.group(1) in s.type_profiles), None) if ext else None
+        else:
+            nxt_node = node.children.get(seg) or next(
+                (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None
+            )
+        if nxt_node is None:
+            return None
+        node = nxt_node
+    if node.binding is not None:
+        return ("binding", [node.binding[1]])
+    return None
+
+
+def _activate(node: PNode) -> bool:
+    active = bool(
+        node.check_min or node.check_max or node.fixed_kind or node.binding or node.type_profiles
+        or node.targets or node.constraints or node.must_support or node.slicing or node.choice_keys
+    )
+    for c in node.children.values():
+        if _activate(c):
+            active = True
+    for _n, s in node.slices:
+        _activate(s)
+        active = True
+    node.active = active
+    return active
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return a == b
+
+
+def _pattern(value: Any, pattern: Any) -> bool:
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        return all(k in value and _pattern(value[k], pv) for k, pv in pattern.items())
+    if isinstance(pattern, list):
+        vals = value if isinstance(value, list) else [value]
+        return all(any(_pattern(v, p) for v in vals) for p in pattern)
+    return _equal(value, pattern)
+
+
+def _json_type_matches(value: Any, type_code: str) -> bool:
+    if type_code in ("string", "code", "uri", "url", "canonical", "id", "markdown", "date", "dateTime"):
+        return isinstance(value, str)
+    if type_code == "boolean":
+        return isinstance(value, bool)
+    if type_code in ("integer", "decimal", "positiveInt", "unsignedInt"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if type_code == "Quantity":
+        return isinstance(value, dict) and ("value" in value or "unit" in value or "code" in value)
+    if type_code == "CodeableConcept":
+        return isinstance(value, dict) and ("coding" in value or "text" in value)
+    if type_code == "Reference":
+        return isinstance(value, dict) and ("reference" in value or "identifier" in value or "display" in value)
+    if type_code == "Period":
+        return isinstance(value, dict) and ("start" in value or "end" in value)
+    return isinstance(value, dict)
+
+
+def _show(v: Any) -> str:
+    import orjson
+
+    s = orjson.dumps(v).decode() if not isinstance(v, str) else v
+    return s if len(s) < 160 else s[:159] + "…"
