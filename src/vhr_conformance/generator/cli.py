@@ -1,0 +1,92 @@
+"""``vhr generate`` and ``vhr fixtures``: synthetic cohorts and the checked-in fixture set."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vhr_conformance.generator.build import REFERENCE_NOW
+from vhr_conformance.i18n import Text, UserError
+
+console = Console(stderr=True)
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return REFERENCE_NOW
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        raise UserError(
+            Text("Thời điểm --now không hợp lệ: {v} (cần dạng 2026-06-01T09:00).",
+                 "Invalid --now: {v} (expected e.g. 2026-06-01T09:00).").format(v=value),
+            location="--now",
+        ) from None
+
+
+def generate(
+    patients: int = typer.Option(100, "--patients", "-n", min=0, help="Số bệnh nhân / number of patients"),
+    seed: int = typer.Option(0, "--seed", "-s", help="Hạt giống ngẫu nhiên / random seed"),
+    out: Path = typer.Option(Path("generated"), "--out", "-o", help="Thư mục ra / output folder"),
+    fmt: str = typer.Option("bundle", "--format", "-f", help="bundle | ndjson | both"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Số tiến trình / worker processes"),
+    coverage: bool = typer.Option(False, "--coverage", help="Nhóm phủ tối thiểu / minimal coverage cohort"),
+    documents: bool = typer.Option(False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"),
+    start: int = typer.Option(0, "--start", min=0, help="Chỉ số bệnh nhân đầu / first patient index"),
+    now: str = typer.Option(None, "--now", help="Thời điểm tham chiếu / reference 'now' (ISO)"),
+) -> None:
+    """Sinh bệnh nhân tổng hợp (tất định theo seed) / generate synthetic patients (deterministic per seed)."""
+    from vhr_conformance.generator.writer import FORMATS, write_cohort
+
+    if fmt not in FORMATS:
+        raise UserError(Text("Định dạng không hợp lệ: {f} (bundle | ndjson | both).",
+                             "Unknown format: {f} (bundle | ndjson | both).").format(f=fmt), location="--format")
+    ref = _parse_now(now)
+    if coverage:
+        from vhr_conformance.generator.coverage import write_coverage
+
+        files = write_coverage(out, seed, ref)
+        console.print(f"Nhóm phủ / coverage cohort: {len(files)} → {out}")
+        return
+    jobs = min(jobs, os.cpu_count() or 1, max(1, patients // 100))
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]Sinh / generating"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("gen", total=patients)
+        stats = write_cohort(out, patients, seed, fmt=fmt, jobs=jobs, start=start, documents=documents,
+                             now=ref, progress=lambda n: bar.advance(task, n))
+    dt = time.perf_counter() - t0
+    console.print(
+        f"{stats.patients} bệnh nhân / patients, {stats.resources} tài nguyên / resources, "
+        f"{stats.files} tệp / files → {out} ({dt:.1f} s, {stats.patients / dt if dt else 0:.0f}/s)"
+    )
+
+
+def fixtures(
+    check: bool = typer.Option(False, "--check", help="Chỉ so sánh / only compare with a fresh generation"),
+) -> None:
+    """Sinh lại fixtures/ (nhóm phủ, ca âm tính, manifest) / regenerate fixtures/."""
+    from vhr_conformance.generator.fixtures import check_fixtures, write_fixtures
+
+    if check:
+        diffs = check_fixtures()
+        if diffs:
+            for d in diffs:
+                console.print(f"[red]≠[/] {d}")
+            raise UserError(Text("fixtures/ khác với bản sinh mới; chạy `make fixtures`.",
+                                 "fixtures/ differs from a fresh generation; run `make fixtures`."))
+        console.print("fixtures/: khớp / up to date")
+        return
+    written = write_fixtures()
+    console.print(f"fixtures/: {len(written)} tệp / files")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate)
+    app.command("fixtures")(fixtures)

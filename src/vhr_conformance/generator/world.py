@@ -1,0 +1,265 @@
+"""Per-process shared state: code tables from the IG, weighted choosers, facilities, practitioners.
+
+Built once (cheap, deterministic, no randomness from the patient streams) so that each patient
+costs only dictionary building. Everything here is derived from constants and the IG package, so
+two processes build identical worlds.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+
+from vhr_conformance.generator import tables as T
+from vhr_conformance.generator.terminology import IGResources, load_ig
+
+# Blood groups as (ABO, Rh) with Vietnamese frequencies (percent); Rh-negative is rare (~0.1%).
+BLOOD_FREQ: dict[tuple[str, str], float] = {
+    ("O", "+"): 41.9, ("B", "+"): 30.9, ("A", "+"): 21.1, ("AB", "+"): 6.0,
+    ("O", "-"): 0.04, ("B", "-"): 0.03, ("A", "-"): 0.02, ("AB", "-"): 0.01,
+}
+
+
+class Chooser:
+    """Weighted choice by bisecting cumulative weights (faster than random.choices per call)."""
+
+    __slots__ = ("cum", "items", "total")
+
+    def __init__(self, pairs: list[tuple[object, float]] | tuple[tuple[object, float], ...]) -> None:
+        pairs = [(k, w) for k, w in pairs if w > 0]
+        if not pairs:
+            raise ValueError("Chooser needs at least one positive weight")
+        self.items = [k for k, _ in pairs]
+        self.cum = list(accumulate(w for _, w in pairs))
+        self.total = self.cum[-1]
+
+    def __call__(self, rng: random.Random):  # type: ignore[no-untyped-def]
+        return self.items[bisect(self.cum, rng.random() * self.total)]
+
+
+@dataclass(slots=True)
+class Facility:
+    """A care facility: MA_CSKCB, name, level and its 2025 province/commune."""
+
+    code: str
+    name: str
+    kind: str  # "hospital" | "centre" | "station" | "clinic"
+    province: str
+    commune: str
+    practitioners: list[tuple[str, str, str]] = field(default_factory=list)  # (licence, name, sex)
+
+
+def _parse_blood(code: str, display: str) -> tuple[str, str] | None:
+    """Recognise ABO/Rh from a blood-group code or display, whatever spelling the IG uses."""
+    text = f"{code} {display}".upper().replace("RH", " RH").replace("ÂM", "-").replace("DƯƠNG", "+")
+    abo = None
+    for cand in ("AB", "A", "B", "O"):
+        token = text.split()[0] if text.split() else ""
+        if token.startswith(cand):
+            abo = cand
+            break
+    if abo is None:
+        return None
+    if "-" in text or "NEG" in text:
+        return abo, "-"
+    if "+" in text or "POS" in text:
+        return abo, "+"
+    return None
+
+
+@dataclass(slots=True)
+class World:
+    """Everything the per-patient builder reads but never changes."""
+
+    ig: IGResources
+    province: dict[str, str]  # 2025 code → name
+    legacy: dict[str, str]  # legacy code → name
+    legacy_successor: dict[str, str]
+    legacy_of_2025: dict[str, str]  # 2025 province → representative legacy code (for MA_CSKCB)
+    communes_by_province: dict[str, list[str]]
+    commune_name: dict[str, str]
+    ethnicity: dict[str, str]
+    choose_ethnicity: Chooser
+    choose_birth_legacy: Chooser
+    choose_migration: Chooser
+    occupations: list[str]
+    occupation_display: dict[str, str]
+    bhyt_groups: dict[str, tuple[str, float, int, int]]
+    bhyt_group_display: dict[str, str]
+    benefit_display: dict[str, str]
+    codes: dict[str, dict[str, str]]  # XML 130 code system id → code → display
+    choosers: dict[str, Chooser]
+    blood: dict[tuple[str, str], tuple[str, str]]  # (ABO, Rh) → (code, display)
+    choose_blood: Chooser
+    facilities_by_province: dict[str, list[Facility]]
+    station_of_commune: dict[str, Facility]
+    choose_icd: Chooser
+    icd_by_code: dict[str, tuple[str, str, float, str, int, int, bool]]
+    choose_age_band: Chooser
+    choose_family: Chooser
+    choose_middle_m: Chooser
+    choose_middle_f: Chooser
+
+
+def _weights_for(codes: list[str], known: dict[str, float], default: float) -> list[tuple[str, float]]:
+    return [(c, known.get(c, default)) for c in codes]
+
+
+def _codes(ig: IGResources, cs_id: str, fallback: dict[str, str]) -> dict[str, str]:
+    view = ig.cs(cs_id)
+    if view is None or not view.codes:
+        return dict(fallback)
+    return {c: view.display[c] for c in view.codes}
+
+
+_FALLBACK = {
+    "vhr-form-of-care": {k: k for k in T.FORMS_OF_CARE},
+    "vhr-treatment-result": {k: k for k in T.TREATMENT_RESULT_WEIGHTS},
+    "vhr-discharge-type": {k: k for k in T.DISCHARGE_TYPE_WEIGHTS},
+    "vhr-patient-category": {k: k for k in T.PATIENT_CATEGORY_WEIGHTS},
+    "vhr-visit-reason": {k: k for k in T.VISIT_REASON_WEIGHTS},
+    "vhr-accident-type": {str(i): str(i) for i in range(9)},
+    "vhr-living-area": {"K1": "K1", "K2": "K2", "K3": "K3"},
+    "vhr-gender-xml130": {"1": "Nam", "2": "Nữ", "3": "Chưa xác định"},
+    "vhr-anaesthesia-method": {"1": "Gây mê", "2": "Gây tê", "3": "Châm tê", "4": "Các phương pháp vô cảm khác"},
+    "vhr-bhyt-benefit-level": {str(i): str(i) for i in range(1, 6)},
+}
+_WEIGHTS = {
+    "vhr-form-of-care": {k: v[0] for k, v in T.FORMS_OF_CARE.items()},
+    "vhr-treatment-result": T.TREATMENT_RESULT_WEIGHTS,
+    "vhr-discharge-type": T.DISCHARGE_TYPE_WEIGHTS,
+    "vhr-patient-category": T.PATIENT_CATEGORY_WEIGHTS,
+    "vhr-visit-reason": T.VISIT_REASON_WEIGHTS,
+}
+
+
+def _practitioners(code: str, count: int) -> list[tuple[str, str, str]]:
+    rng = random.Random(f"practitioners:{code}")
+    out = []
+    fam = Chooser(T.FAMILY_NAMES)
+    mm, mf = Chooser(T.MIDDLE_MALE), Chooser(T.MIDDLE_FEMALE)
+    for k in range(count):
+        sex = "male" if rng.random() < 0.5 else "female"
+        middle = mm(rng) if sex == "male" else mf(rng)
+        given = rng.choice(T.GIVEN_MALE if sex == "male" else T.GIVEN_FEMALE)
+        licence = f"{rng.randrange(1, 999999):06d}/{code[:2]}-CCHN"
+        out.append((licence, f"{fam(rng)} {middle} {given}", sex))
+        del k
+    return out
+
+
+def _facilities(province: dict[str, str], legacy_of: dict[str, str], communes: dict[str, list[str]],
+                commune_name: dict[str, str]) -> tuple[dict[str, list[Facility]], dict[str, Facility]]:
+    by_prov: dict[str, list[Facility]] = {}
+    station: dict[str, Facility] = {}
+    for pcode, pname in province.items():
+        lg = legacy_of[pcode]
+        short = pname.removeprefix("Thành phố ").removeprefix("Tỉnh ")
+        clist = communes.get(pcode, [])
+        first = commune_name.get(clist[0], short) if clist else short
+        first = first.removeprefix("Phường ").removeprefix("Xã ").removeprefix("Đặc khu ")
+        facs = [
+            Facility(f"{lg}001", f"Bệnh viện Đa khoa {short}", "hospital", pcode, clist[0] if clist else ""),
+            Facility(f"{lg}002", f"Bệnh viện Sản - Nhi {short}", "hospital", pcode, clist[0] if clist else ""),
+            Facility(f"{lg}010", f"Trung tâm Y tế khu vực {first}", "centre", pcode, clist[0] if clist else ""),
+            Facility(f"{lg}050", f"Phòng khám Đa khoa An Khang {short}", "clinic", pcode, clist[-1] if clist else ""),
+        ]
+        for f in facs:
+            f.practitioners = _practitioners(f.code, 4)
+        by_prov[pcode] = facs
+        for i, c in enumerate(clist[:899]):
+            st = Facility(f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c)
+            station[c] = st
+    return by_prov, station
+
+
+def station_practitioners(fac: Facility) -> list[tuple[str, str, str]]:
+    """Commune stations get their staff lazily (there are thousands of stations)."""
+    if not fac.practitioners:
+        fac.practitioners = _practitioners(fac.code, 2)
+    return fac.practitioners
+
+
+@lru_cache(maxsize=2)
+def build_world(ig_folder: str | None = None) -> World:
+    """Read the IG once and precompute every table the builder needs."""
+    ig = load_ig(ig_folder)
+    prov_cs = ig.require_cs("vhr-province")
+    com_cs = ig.require_cs("vhr-commune")
+    leg_cs = ig.require_cs("vhr-province-legacy")
+    eth_cs = ig.require_cs("vhr-ethnicity")
+    province = {c: prov_cs.display[c] for c in prov_cs.codes}
+    legacy = {c: leg_cs.display[c] for c in leg_cs.codes}
+    successor = {c: leg_cs.props.get(c, {}).get("successor", "") for c in leg_cs.codes}
+    legacy_of: dict[str, str] = {}
+    for lg, succ in successor.items():
+        if succ in province and (succ not in legacy_of or lg == succ):
+            legacy_of[succ] = lg
+    for p in province:
+        legacy_of.setdefault(p, p if p in legacy else sorted(legacy)[0])
+    communes: dict[str, list[str]] = {}
+    for c in com_cs.codes:
+        p = com_cs.props.get(c, {}).get("province", "")
+        if p in province:
+            communes.setdefault(p, []).append(c)
+    commune_name = dict(com_cs.display)
+    ethnicity = {c: eth_cs.display[c] for c in eth_cs.codes}
+    occ = ig.cs("vhr-occupation")
+    occupations = list(occ.codes) if occ else []
+    occupation_display = dict(occ.display) if occ else {}
+    grp = ig.cs("vhr-bhyt-beneficiary-group")
+    groups = {k: v for k, v in T.BHYT_GROUPS.items() if grp is None or k in grp}
+    if grp is not None:
+        for c in grp.codes:
+            groups.setdefault(c, ("4", 0.2, 0, 120))
+    codes = {cs_id: _codes(ig, cs_id, fb) for cs_id, fb in _FALLBACK.items()}
+    choosers = {
+        cs_id: Chooser(_weights_for(list(codes[cs_id]), w, 0.2)) for cs_id, w in _WEIGHTS.items()
+    }
+    blood_cs = ig.cs("vhr-blood-group")
+    blood: dict[tuple[str, str], tuple[str, str]] = {}
+    if blood_cs is not None:
+        for c in blood_cs.codes:
+            parsed = _parse_blood(c, blood_cs.display[c])
+            if parsed and parsed not in blood:
+                blood[parsed] = (c, blood_cs.display[c])
+    if not blood:
+        blood = {k: (f"{k[0]}{k[1]}", f"Nhóm máu {k[0]} Rh{k[1]}") for k in BLOOD_FREQ}
+    by_prov, station = _facilities(province, legacy_of, communes, commune_name)
+    pop = sorted(T.LEGACY_PROVINCE_POP.values())
+    median = pop[len(pop) // 2] if pop else 1000
+    return World(
+        ig=ig,
+        province=province,
+        legacy=legacy,
+        legacy_successor=successor,
+        legacy_of_2025=legacy_of,
+        communes_by_province=communes,
+        commune_name=commune_name,
+        ethnicity=ethnicity,
+        choose_ethnicity=Chooser(_weights_for(list(ethnicity), T.ETHNICITY_WEIGHTS, T.ETHNICITY_RESIDUAL)),
+        choose_birth_legacy=Chooser(
+            [(c, T.LEGACY_PROVINCE_POP.get(c, median * 0.6)) for c in legacy if successor.get(c) in communes]
+        ),
+        choose_migration=Chooser([(p, w) for p, w in T.MIGRATION_TARGETS if p in communes]),
+        occupations=occupations,
+        occupation_display=occupation_display,
+        bhyt_groups=groups,
+        bhyt_group_display=dict(grp.display) if grp else {k: k for k in groups},
+        benefit_display=codes["vhr-bhyt-benefit-level"],
+        codes=codes,
+        choosers=choosers,
+        blood=blood,
+        choose_blood=Chooser([(k, BLOOD_FREQ.get(k, 0.01)) for k in blood]),
+        facilities_by_province=by_prov,
+        station_of_commune=station,
+        choose_icd=Chooser([(row[0], row[2]) for row in T.ICD10]),
+        icd_by_code={row[0]: row for row in T.ICD10},
+        choose_age_band=Chooser(T.AGE_BANDS),
+        choose_family=Chooser(T.FAMILY_NAMES),
+        choose_middle_m=Chooser(T.MIDDLE_MALE),
+        choose_middle_f=Chooser(T.MIDDLE_FEMALE),
+    )
