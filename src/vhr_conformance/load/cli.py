@@ -1,0 +1,306 @@
+"""``vhr load``: load and capacity test of a FHIR endpoint with the VHR workload and SLO verdict.
+
+This process never imports Locust (gevent monkey-patching would leak into the CLI and the test
+runner). It checks the options, starts the embedded reference server when no target is given,
+writes the run plan and runs the engine in a child process, forwarding Ctrl-C so the engine can
+write a partial report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.load import pool
+from vhr_conformance.load.config import duration_option, load_slo, load_workload, loadtests_dir
+
+console = Console(stderr=True)
+
+DEFAULT_DURATION = 30.0  # seconds: a load run is bounded unless the user asks for more
+EXIT_NAMES = {0: "pass", 1: "fail", 3: "error", 130: "interrupted"}
+
+
+class Shape(StrEnum):
+    constant = "constant"
+    steps = "steps"
+    capacity = "capacity"
+
+
+class Auth(StrEnum):
+    none = "none"
+    bearer = "bearer"
+
+
+@dataclass
+class LoadOptions:
+    """Everything ``vhr load`` accepts; also the programmatic entry (``vhr run --with-load``)."""
+
+    target: str | None = None
+    workload: str = "standard"
+    slo: Path | None = None
+    users: int | None = None
+    spawn_rate: float = 10.0
+    duration: str | None = None
+    report_dir: Path = Path("reports")
+    run_id: str | None = None
+    processes: int = 1
+    master: bool = False
+    expect_workers: int = 1
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 5557
+    shape: str = "constant"
+    web: bool = False
+    web_port: int = 8089
+    auth: str = "none"
+    validate_sample: float | None = None
+    faults: list[str] = field(default_factory=list)
+    latency_ms: int | None = None
+    locustfile: Path | None = None
+    quiet: bool = False
+
+
+def _check_target(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UserError(
+            Text("URL đích không hợp lệ: {u!r} (cần http:// hoặc https://)", "invalid target URL: {u!r} (need http:// or https://)").format(u=url),
+            location="--target",
+        )
+    if parts.query or parts.fragment:
+        raise UserError(
+            Text("URL đích không được có truy vấn hay fragment", "the target URL must not have a query or fragment"),
+            location="--target",
+        )
+    return url.rstrip("/")
+
+
+def _start_embedded(faults: list[str], latency_ms: int | None) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "vhr_conformance.load.target"]
+    for fault in faults:
+        cmd += ["--fault", fault]
+    if latency_ms is not None:
+        cmd += ["--latency-ms", str(latency_ms)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    try:
+        info = json.loads(line)
+    except ValueError:
+        proc.kill()
+        raise UserError(
+            Text("Không khởi động được máy chủ tham chiếu nhúng", "the embedded reference server did not start"),
+            location="--target",
+            hint=Text("Dùng --target URL để chỉ định máy chủ", "use --target URL to name a server"),
+        ) from None
+    return proc, info["base_url"].rstrip("/")
+
+
+def _stop(proc: subprocess.Popen[Any] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        if proc.stdin:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+    except (subprocess.TimeoutExpired, OSError):
+        proc.kill()
+        proc.wait()
+
+
+def run_load(opts: LoadOptions) -> int:
+    """Run one load test and return its exit code (0 pass, 1 SLO failed, 3 error, 130 interrupted)."""
+    seconds = duration_option(opts.duration) if opts.duration else DEFAULT_DURATION
+    if opts.users is not None and opts.users < 1:
+        raise UserError(Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location="--users")
+    if opts.spawn_rate <= 0:
+        raise UserError(Text("Tốc độ tạo người dùng phải > 0", "the spawn rate must be > 0"), location="--spawn-rate")
+    if opts.processes < 1:
+        raise UserError(Text("Số tiến trình phải ≥ 1", "the number of processes must be ≥ 1"), location="--processes")
+    if not 0 <= (opts.validate_sample if opts.validate_sample is not None else 0) <= 1:
+        raise UserError(Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"), location="--validate-sample")
+    if opts.auth == "bearer" and not os.environ.get("VHR_TOKEN"):
+        raise UserError(Text("Thiếu mã truy cập trong biến môi trường VHR_TOKEN", "missing access token in $VHR_TOKEN"), location="--auth")
+    workload = load_workload(opts.workload)
+    slos = load_slo(opts.slo)
+    locustfile = (opts.locustfile or loadtests_dir() / "locustfile.py").resolve()
+    if not locustfile.is_file():
+        raise UserError(Text("Không tìm thấy locustfile: {p}", "locustfile not found: {p}").format(p=locustfile), location="--locustfile")
+    if opts.target and (opts.faults or opts.latency_ms is not None):
+        raise UserError(
+            Text("--fault/--latency-ms chỉ dùng với máy chủ nhúng", "--fault/--latency-ms apply only to the embedded server"),
+            location="--fault",
+        )
+    run_id = opts.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = (opts.report_dir / run_id / "load").resolve()
+    users = opts.users or (workload.capacity.max_users if opts.shape == "capacity" else 10)
+
+    server: subprocess.Popen[str] | None = None
+    if opts.target:
+        target = _check_target(opts.target)
+    else:
+        server, target = _start_embedded(opts.faults, opts.latency_ms)
+    try:
+        mode = "master" if opts.master else ("processes" if opts.processes > 1 else "local")
+        plan = {
+            "run_id": run_id,
+            "target": target,
+            "embedded": server is not None,
+            "faults": opts.faults,
+            "locustfile": str(locustfile),
+            "workload": workload.to_json(),
+            "slo": slos.to_json(),
+            "cccds": pool.lookup_pool(pool.fixture_bundles()),
+            "users": users,
+            "users_given": opts.users is not None,
+            "spawn_rate": opts.spawn_rate,
+            "duration": seconds,
+            "shape": opts.shape,
+            "mode": mode,
+            "processes": opts.processes,
+            "expect_workers": opts.expect_workers,
+            "master_bind_host": opts.master_bind_host if opts.master else "127.0.0.1",
+            "master_port": opts.master_port if opts.master else 0,
+            "web": opts.web,
+            "web_port": opts.web_port,
+            "auth": opts.auth,
+            "validate_sample": -1.0 if opts.validate_sample is None else opts.validate_sample,
+            "out_dir": str(out_dir),
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plan_path = out_dir / "plan.json"
+        plan_path.write_text(json.dumps(plan, ensure_ascii=False, indent=2), encoding="utf-8")
+        if not opts.quiet:
+            console.print(
+                f"[bold]vhr load[/] {target} · workload {workload.name} · {opts.shape} · {users} users · "
+                f"{seconds:g}s · {mode}{f' ×{opts.processes}' if mode == 'processes' else ''} → {out_dir}",
+                highlight=False,
+            )
+        engine = subprocess.Popen([sys.executable, "-m", "vhr_conformance.load.engine", str(plan_path)], start_new_session=True)
+        code = _wait_forwarding_ctrl_c(engine)
+    finally:
+        _stop(server)
+    summary_path = out_dir / "summary.json"
+    if summary_path.is_file() and not opts.quiet:
+        _print_summary(json.loads(summary_path.read_text(encoding="utf-8")))
+    return code
+
+
+def _wait_forwarding_ctrl_c(engine: subprocess.Popen[Any]) -> int:
+    """The engine runs in its own session; Ctrl-C here asks it to stop and write a partial report."""
+    while True:
+        try:
+            return engine.wait()
+        except KeyboardInterrupt:
+            console.print("Đang dừng, ghi báo cáo dở dang… / stopping, writing a partial report…")
+            with contextlib.suppress(ProcessLookupError):
+                engine.send_signal(signal.SIGINT)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"PERF — {summary['run_id']}", show_lines=False)
+    for col in ("id", "status", "measured", "threshold", "metric", "group"):
+        table.add_column(col)
+    colour = {"pass": "green", "fail": "red", "skip": "yellow"}
+    for r in summary["results"]:
+        unit = r["unit"]
+        measured = "-" if r["measured"] is None else f"{r['measured']:g} {unit}"
+        table.add_row(
+            r["id"],
+            f"[{colour.get(r['status'], 'white')}]{r['status']}[/]",
+            measured,
+            f"{r['comparator']} {r['threshold']:g} {unit}",
+            r["metric"],
+            r["group"],
+        )
+    console.print(table)
+    totals = summary["totals"]
+    console.print(
+        f"requests {totals['requests']} · failures {totals['failures']} · {totals['throughput']} req/s · "
+        f"p95 {totals['p95_ms']} ms · validated {summary['validation'].get('validated', 0)} "
+        f"(invalid {summary['validation'].get('invalid', 0)})",
+        highlight=False,
+    )
+    if summary.get("capacity"):
+        best = summary["capacity"].get("best")
+        if best:
+            console.print(
+                f"[bold]Công suất / capacity:[/] {best['throughput']} req/s @ {best['users']} users "
+                f"(dừng / stopped by {summary['capacity']['stopped_by']})"
+            )
+        else:
+            console.print("[bold red]Không bước nào đạt mọi SLO / no step met every SLO[/]")
+    state = "[green]ĐẠT / PASS[/]" if summary["verdict"] == "pass" else "[red]KHÔNG ĐẠT / FAIL[/]"
+    if summary.get("partial"):
+        state += " [yellow](dở dang / partial)[/]"
+    console.print(f"Kết luận / verdict: {state}")
+
+
+def _worker(master_host: str, master_port: int, locustfile: Path | None, auth: str) -> int:
+    """Join a master on another machine with Locust's own worker (no report files here)."""
+    path = (locustfile or loadtests_dir() / "locustfile.py").resolve()
+    cmd = [sys.executable, "-m", "locust", "-f", str(path), "--worker", "--master-host", master_host,
+           "--master-port", str(master_port)]
+    env = {**os.environ, "VHR_LOAD_AUTH": auth}
+    return subprocess.call(cmd, env=env)
+
+
+def load(
+    target: str | None = typer.Option(None, "--target", help="URL gốc FHIR; bỏ trống = máy chủ tham chiếu nhúng / FHIR base URL; none = embedded reference server"),
+    workload: str = typer.Option("standard", "--workload", help="Tên trong loadtests/workloads hoặc đường dẫn YAML / workload name or YAML path"),
+    slo_file: Path | None = typer.Option(None, "--slo", help="Tệp SLO (mặc định loadtests/slo.yaml) / SLO file"),
+    users: int | None = typer.Option(None, "--users", help="Số người dùng đồng thời (mặc định 10) / concurrent users"),
+    spawn_rate: float = typer.Option(10.0, "--spawn-rate", help="Người dùng mới mỗi giây / users started per second"),
+    duration: str | None = typer.Option(None, "--duration", help="Thời lượng, ví dụ 15s, 5m (mặc định 30s) / run time"),
+    report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="Thư mục báo cáo gốc / reports root"),
+    run_id: str | None = typer.Option(None, "--run-id", help="Mã lượt chạy (mặc định theo giờ UTC) / run id"),
+    processes: int = typer.Option(1, "--processes", help="Số tiến trình worker cục bộ / local worker processes"),
+    master: bool = typer.Option(False, "--master", help="Làm master, chờ worker từ máy khác / act as master"),
+    worker: bool = typer.Option(False, "--worker", help="Làm worker của một master / act as a worker"),
+    master_host: str = typer.Option("127.0.0.1", "--master-host", help="Địa chỉ master (cho --worker)"),
+    master_port: int = typer.Option(5557, "--master-port", help="Cổng master / master port"),
+    master_bind_host: str = typer.Option("127.0.0.1", "--master-bind-host", help="Giao diện master lắng nghe / master bind address"),
+    expect_workers: int = typer.Option(1, "--expect-workers", help="Số worker master chờ / workers the master waits for"),
+    shape: Shape = typer.Option(Shape.constant, "--shape", help="constant | steps | capacity"),
+    web: bool = typer.Option(False, "--web", help="Mở giao diện web Locust (127.0.0.1:--web-port) để theo dõi / Locust web UI"),
+    web_port: int = typer.Option(8089, "--web-port"),
+    auth: Auth = typer.Option(Auth.none, "--auth", help="none | bearer (mã trong $VHR_TOKEN)"),
+    validate_sample: float | None = typer.Option(None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"),
+    fault: list[str] = typer.Option([], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"),
+    latency_ms: int | None = typer.Option(None, "--latency-ms", help="Độ trễ thêm của máy chủ nhúng / embedded server latency"),
+    locustfile: Path | None = typer.Option(None, "--locustfile", help="locustfile khác / another locustfile"),
+) -> None:
+    """Kiểm thử tải và công suất với Locust, kết luận theo SLO / load and capacity test with an SLO verdict."""
+    if worker:
+        if master:
+            raise UserError(Text("Không thể vừa --master vừa --worker", "--master and --worker exclude each other"), location="--worker")
+        raise typer.Exit(_worker(master_host, master_port, locustfile, auth.value))
+    if master and processes > 1:
+        raise UserError(Text("--master dùng worker từ xa, không dùng --processes", "--master takes remote workers, not --processes"), location="--processes")
+    code = run_load(
+        LoadOptions(
+            target=target, workload=workload, slo=slo_file, users=users, spawn_rate=spawn_rate, duration=duration,
+            report_dir=report_dir, run_id=run_id, processes=processes, master=master, expect_workers=expect_workers,
+            master_bind_host=master_bind_host, master_port=master_port, shape=shape.value, web=web, web_port=web_port,
+            auth=auth.value, validate_sample=validate_sample, faults=list(fault), latency_ms=latency_ms,
+            locustfile=locustfile,
+        )
+    )
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("load")(load)

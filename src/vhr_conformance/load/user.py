@@ -1,0 +1,357 @@
+"""The VHR Locust user and the hooks that prepare each Locust process.
+
+Imported by ``loadtests/locustfile.py`` (so ``locust -f loadtests/locustfile.py`` works on its
+own) and by the engine behind ``vhr load``. Importing this module imports Locust, which
+monkey-patches the standard library with gevent: never import it from the CLI process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import gevent
+import orjson
+from gevent.queue import Full, Queue
+from locust import FastHttpUser, events, task
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from vhr_conformance.load import pool
+from vhr_conformance.load.config import OPERATIONS, Workload, load_workload
+
+FHIR_JSON = "application/fhir+json"
+TOKEN_ENV = "VHR_TOKEN"
+
+
+class InvalidResource(Exception):
+    """A sampled response that our validator rejects: counted as a failure of its request group."""
+
+
+class RedirectRefused(Exception):
+    """The target answered with a redirect; load is only ever sent to the given origin."""
+
+
+@dataclass
+class ValidationCounters:
+    sampled: int = 0
+    validated: int = 0
+    invalid: int = 0
+    dropped: int = 0  # queue full: the validator could not keep up
+    unavailable: str = ""
+    examples: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sampled": self.sampled,
+            "validated": self.validated,
+            "invalid": self.invalid,
+            "dropped": self.dropped,
+            "unavailable": self.unavailable,
+            "examples": self.examples[:5],
+        }
+
+
+class Sampler:
+    """Sends a sample of response bodies to a validator process, off the requests' timing."""
+
+    def __init__(self, environment: Environment, rate: float, queue_size: int) -> None:
+        self.environment = environment
+        self.rate = rate
+        self.queue: Queue = Queue(maxsize=queue_size)
+        self.counters = ValidationCounters()
+        self._proc: Any = None
+        self._greenlet = gevent.spawn(self._run)
+
+    def offer(self, method: str, group: str, body: bytes) -> None:
+        if self.rate <= 0 or random.random() >= self.rate or self.counters.unavailable:
+            return
+        self.counters.sampled += 1
+        try:
+            self.queue.put_nowait((method, group, body))
+        except Full:
+            self.counters.dropped += 1
+
+    def _run(self) -> None:
+        from gevent import subprocess as gsubprocess
+
+        try:
+            self._proc = gsubprocess.Popen(
+                [sys.executable, "-m", "vhr_conformance.load.validate_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            hello = json.loads(self._proc.stdout.readline() or b'{"ready": false, "reason": "no answer"}')
+        except (OSError, ValueError) as exc:
+            hello = {"ready": False, "reason": str(exc)}
+        if not hello.get("ready"):
+            self.counters.unavailable = hello.get("reason", "unavailable")
+            return
+        while True:
+            method, group, body = self.queue.get()
+            try:
+                self._proc.stdin.write(b"%d\n" % len(body) + body)
+                self._proc.stdin.flush()
+                answer = json.loads(self._proc.stdout.readline())
+            except (OSError, ValueError):
+                self.counters.unavailable = "validator process ended"
+                return
+            self.counters.validated += 1
+            if not answer.get("ok", True):
+                self.counters.invalid += 1
+                message = f"{group}: {answer.get('errors')} error(s), first: {answer.get('first')}"
+                if len(self.counters.examples) < 5:
+                    self.counters.examples.append(message)
+                # The request was counted as a success: add the failure to the same group.
+                self.environment.stats.log_error(method, group, InvalidResource(answer.get("first", "invalid")))
+
+    def close(self) -> None:
+        self._greenlet.kill(block=False)
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=2)
+            except Exception:
+                self._proc.kill()
+
+
+@dataclass
+class Runtime:
+    """Everything a user needs, built once per Locust process before users start."""
+
+    workload: Workload
+    operations: list[str]
+    weights: list[float]
+    cccds: list[str]
+    submissions: list[bytes]
+    headers: dict[str, str]
+    sampler: Sampler | None
+    origin: tuple[str, str]
+    patient_ids: dict[str, str | None] = field(default_factory=dict)
+    next_submission: int = 0
+
+
+RUNTIME: Runtime | None = None
+VALIDATION_TOTALS = ValidationCounters()  # on the master: the sum of the workers' reports
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: LocustArgumentParser) -> None:
+    parser.add_argument("--vhr-workload", default=os.environ.get("VHR_LOAD_WORKLOAD", "standard"),
+                       help="Workload name in loadtests/workloads or a YAML path")
+    parser.add_argument("--vhr-auth", default=os.environ.get("VHR_LOAD_AUTH", "none"), choices=["none", "bearer"],
+                       help=f"Authentication: none, or bearer with the token from ${TOKEN_ENV}")
+    parser.add_argument("--vhr-validate-sample", type=float, default=-1.0,
+                       help="Share of responses validated (0-1); -1 = the workload's value")
+    # Filled by `vhr load` so that workers on other machines need no files: the workload and
+    # the CCCD pool travel from the master with the spawn message.
+    parser.add_argument("--vhr-workload-json", default="", include_in_web_ui=False, help="(internal)")
+    parser.add_argument("--vhr-cccds-json", default="", include_in_web_ui=False, help="(internal)")
+
+
+def _opt(environment: Environment, name: str, default: Any) -> Any:
+    opts = environment.parsed_options
+    return getattr(opts, name, default) if opts is not None else default
+
+
+def build_runtime(environment: Environment) -> Runtime:
+    """Prepare the pools, headers and validation sampler for this process."""
+    raw = _opt(environment, "vhr_workload_json", "")
+    workload = Workload.from_json(json.loads(raw)) if raw else load_workload(_opt(environment, "vhr_workload", "standard"))
+    bundles: list[dict[str, Any]] = []
+    cccds_raw = _opt(environment, "vhr_cccds_json", "")
+    if cccds_raw:
+        cccds = json.loads(cccds_raw)
+    else:
+        bundles = pool.fixture_bundles()
+        cccds = pool.lookup_pool(bundles)
+    if not bundles:
+        bundles = pool.fixture_bundles()
+    submissions = pool.submission_pool(workload.pool_size, workload.pool_seed, bundles)
+    headers = {"Accept": FHIR_JSON}
+    if _opt(environment, "vhr_auth", "none") == "bearer":
+        token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            raise RuntimeError(f"--vhr-auth bearer needs the token in ${TOKEN_ENV}")
+        headers["Authorization"] = f"Bearer {token}"
+    rate = float(_opt(environment, "vhr_validate_sample", -1.0))
+    rate = workload.validate_sample if rate < 0 else rate
+    sampler = Sampler(environment, rate, workload.validate_queue) if rate > 0 else None
+    ops = [op for op in OPERATIONS if workload.weights.get(op, 0) > 0]
+    if not submissions:
+        ops = [op for op in ops if op != "submit-transaction"]
+    if not cccds:
+        ops = [op for op in ops if op == "submit-transaction"]
+    if not ops:
+        raise RuntimeError("no operation can run: the fixture pools are empty")
+    target = urlsplit(environment.host or "")
+    return Runtime(
+        workload=workload,
+        operations=ops,
+        weights=[workload.weights[op] for op in ops],
+        cccds=cccds,
+        submissions=submissions,
+        headers=headers,
+        sampler=sampler,
+        origin=(target.scheme, target.netloc),
+    )
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    global RUNTIME
+    if isinstance(environment.runner, MasterRunner):
+        return  # the master runs no users
+    if RUNTIME is not None and RUNTIME.sampler is not None:
+        RUNTIME.sampler.close()
+    RUNTIME = build_runtime(environment)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Environment, **_: Any) -> None:
+    if RUNTIME is not None and RUNTIME.sampler is not None and not isinstance(environment.runner, WorkerRunner):
+        # Locally, give queued samples a moment to finish so the summary counts them.
+        deadline = time.monotonic() + 2.0
+        while not RUNTIME.sampler.queue.empty() and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+
+
+@events.report_to_master.add_listener
+def _report(client_id: str, data: dict[str, Any]) -> None:
+    if RUNTIME is not None and RUNTIME.sampler is not None:
+        data["vhr_validation"] = RUNTIME.sampler.counters.to_json()
+
+
+@events.worker_report.add_listener
+def _worker_report(client_id: str, data: dict[str, Any]) -> None:
+    if "vhr_validation" in data:
+        WORKER_VALIDATION[client_id] = data["vhr_validation"]
+
+
+WORKER_VALIDATION: dict[str, dict[str, Any]] = {}
+
+
+def validation_summary() -> dict[str, Any]:
+    """Counters of this process, or on a master the sum of the latest report of each worker."""
+    if WORKER_VALIDATION:
+        total: dict[str, Any] = {"sampled": 0, "validated": 0, "invalid": 0, "dropped": 0, "unavailable": "", "examples": []}
+        for report in WORKER_VALIDATION.values():
+            for key in ("sampled", "validated", "invalid", "dropped"):
+                total[key] += report.get(key, 0)
+            total["unavailable"] = total["unavailable"] or report.get("unavailable", "")
+            total["examples"] = (total["examples"] + report.get("examples", []))[:5]
+        return total
+    if RUNTIME is not None and RUNTIME.sampler is not None:
+        return RUNTIME.sampler.counters.to_json()
+    return ValidationCounters(unavailable="validation disabled (sample 0)").to_json()
+
+
+class VhrUser(FastHttpUser):
+    """A mix of VHR traffic: facility submissions, CCCD lookups, health records and searches.
+
+    One task draws the operation from the workload's weights, so the mix is data, not code.
+    Requests are named by operation so statistics group by what the request does, not its URL.
+    """
+
+    # Redirects are never followed: load goes only to the origin we were given.
+    max_redirects = 0
+    network_timeout = 30.0
+    connection_timeout = 10.0
+
+    def wait_time(self) -> float:
+        rt = RUNTIME
+        return random.uniform(rt.workload.think_min, rt.workload.think_max) if rt else 1.0
+
+    @task
+    def one_operation(self) -> None:
+        rt = RUNTIME
+        if rt is None:
+            return
+        op = random.choices(rt.operations, rt.weights)[0]
+        OPERATION_METHODS[op](self, rt)
+
+    # -- the operations ------------------------------------------------------------------
+
+    def _call(self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None,
+              want: tuple[int, ...] = (200,)) -> bytes | None:
+        headers = rt.headers if body is None else {**rt.headers, "Content-Type": FHIR_JSON}
+        with self.client.request(method, path, data=body, headers=headers, name=group,
+                                 catch_response=True, allow_redirects=False) as resp:
+            status = resp.status_code
+            if 300 <= status < 400:
+                where = resp.headers.get("location", "") if resp.headers else ""
+                resp.failure(RedirectRefused(f"redirect {status} to {where!r} not followed"))
+                return None
+            if status not in want:
+                resp.failure(f"HTTP {status}")
+                return None
+            content = resp.content or b""
+            resp.success()
+        if rt.sampler is not None:
+            rt.sampler.offer(method, group, content)
+        return content
+
+    def submit_transaction(self, rt: Runtime) -> None:
+        body = rt.submissions[rt.next_submission % len(rt.submissions)]
+        rt.next_submission += 1
+        self._call(rt, "POST", "submit-transaction", "/", body, want=(200,))
+
+    def _patient_id(self, rt: Runtime, cccd: str) -> str | None:
+        if cccd in rt.patient_ids:
+            return rt.patient_ids[cccd]
+        self.patient_lookup(rt, cccd)
+        return rt.patient_ids.get(cccd)
+
+    def patient_lookup(self, rt: Runtime, cccd: str | None = None) -> None:
+        cccd = cccd or random.choice(rt.cccds)
+        query = quote(f"{pool.CCCD_SYSTEM}|{cccd}", safe="")
+        content = self._call(rt, "GET", "patient-lookup", f"/Patient?identifier={query}")
+        if content is not None and cccd not in rt.patient_ids:
+            try:
+                entries = orjson.loads(content).get("entry") or []
+                rt.patient_ids[cccd] = next(
+                    (e["resource"]["id"] for e in entries if e.get("resource", {}).get("resourceType") == "Patient"), None
+                )
+            except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+                rt.patient_ids[cccd] = None
+
+    def patient_everything(self, rt: Runtime) -> None:
+        pid = self._patient_id(rt, random.choice(rt.cccds))
+        if pid:
+            self._call(rt, "GET", "patient-everything", f"/Patient/{quote(pid, safe='')}/$everything")
+
+    def encounter_search(self, rt: Runtime) -> None:
+        pid = self._patient_id(rt, random.choice(rt.cccds))
+        if pid:
+            start = (date.today() - timedelta(days=rt.workload.encounter_window_days)).isoformat()
+            path = f"/Encounter?patient={quote(pid, safe='')}&date=ge{start}&date=le{date.today().isoformat()}"
+            self._call(rt, "GET", "encounter-search", path)
+
+    def observation_search(self, rt: Runtime) -> None:
+        pid = self._patient_id(rt, random.choice(rt.cccds))
+        if pid:
+            path = f"/Observation?patient={quote(pid, safe='')}"
+            if rt.workload.observation_category:
+                path += f"&category={quote(rt.workload.observation_category, safe='')}"
+            self._call(rt, "GET", "observation-search", path)
+
+
+OPERATION_METHODS = {
+    "submit-transaction": VhrUser.submit_transaction,
+    "patient-lookup": VhrUser.patient_lookup,
+    "patient-everything": VhrUser.patient_everything,
+    "encounter-search": VhrUser.encounter_search,
+    "observation-search": VhrUser.observation_search,
+}
