@@ -51,6 +51,7 @@ class Run:
     refs: list[RefUse] = field(default_factory=list)
     in_bundle: bool = False
     harness_reported: set[str] = field(default_factory=set)
+    ms_seen: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, severity: str, code: str, loc: str, rule: str, text: Text) -> None:
         self.issues.append(Issue(severity, code, loc, rule, text))
@@ -367,6 +368,10 @@ class Validator:
             pairs: list[tuple[str | None, str]] = [(None, value)]
         elif type_name == "Coding" and isinstance(value, dict):
             pairs = [(value.get("system"), value["code"])] if isinstance(value.get("code"), str) else []
+        elif type_name == "Quantity" and isinstance(value, dict):
+            if not isinstance(value.get("code"), str):
+                return
+            pairs = [(value.get("system"), value["code"])]
         elif type_name == "CodeableConcept" and isinstance(value, dict):
             pairs = [
                 (c.get("system"), c["code"])

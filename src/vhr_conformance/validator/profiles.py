@@ -142,7 +142,13 @@ class ProfileCompiler:
                 node.fixed, node.fixed_kind = val, "pattern"
         b = el.get("binding")
         if b and b.get("valueSet") and b.get("strength") in ("required", "extensible"):
-            node.binding = (b["strength"], b["valueSet"])
+            be = self.v.schema.base_elem(base.get("path", "")) if base.get("path") else None
+            same = (
+                be is not None and be.binding is not None and be.binding.strength == b["strength"]
+                and (be.binding.value_set or "").split("|")[0] == b["valueSet"].split("|")[0]
+            )
+            if not same:
+                node.binding = (b["strength"], b["valueSet"])
         if len(codes) == 1:
             node.type_code = codes[0]
             node.primitive = self.v.schema.is_primitive(codes[0])
@@ -200,7 +206,7 @@ class ProfileCompiler:
         self._check(value, prof.root, loc, run)
         return True
 
-    def _check(self, value: Any, node: PNode, loc: str, run: Run) -> None:
+    def _check(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None = None) -> None:
         if node.fixed_kind is not None:
             if node.fixed_kind == "fixed":
                 if not _equal(value, node.fixed):
@@ -208,7 +214,7 @@ class ProfileCompiler:
             elif not _pattern(value, node.fixed):
                 run.add("error", "value", loc, "pattern-value", M["pattern-value"].format(expected=_show(node.fixed)))
         if node.binding is not None and "terminology" in run.layers:
-            tc = node.type_code or ("code" if isinstance(value, str) else "CodeableConcept")
+            tc = node.type_code or type_hint or ("code" if isinstance(value, str) else "CodeableConcept")
             self.v.check_binding(value, tc, node.binding[0], node.binding[1], loc, run)
         if node.targets is not None and isinstance(value, dict):
             ref = value.get("reference")
@@ -231,6 +237,7 @@ class ProfileCompiler:
 
     def _child(self, obj: dict[str, Any], cnode: PNode, loc: str, run: Run) -> None:
         items: list[tuple[str, Any]] = []
+        hint: str | None = None
         if cnode.choice_keys is not None:
             for k, v in obj.items():
                 if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
@@ -240,6 +247,7 @@ class ProfileCompiler:
                                                              allowed=", ".join(cnode.choice_keys)))
                     else:
                         items.append((f"{loc}.{k}", v))
+                        hint = k[len(cnode.name):]
         else:
             val = obj.get(cnode.name)
             if isinstance(val, list):
@@ -259,15 +267,18 @@ class ProfileCompiler:
             run.add("error", "structure", where, "cardinality-max",
                     M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
         if n == 0:
-            if cnode.must_support and "profiles" in run.layers and cnode.min == 0:
+            if cnode.must_support and cnode.min == 0 and (where, cnode.path) not in run.ms_seen:
+                run.ms_seen.add((where, cnode.path))
                 run.add("information", "informational", where, "must-support", M["must-support"].format(path=cnode.path))
             return
         if cnode.slicing is not None and cnode.slices:
             self._slices(items, cnode, loc, run)
         else:
+            if hint is not None and hint[:1].isupper() and self.v.schema.is_primitive(hint[0].lower() + hint[1:]):
+                hint = hint[0].lower() + hint[1:]
             for sub, v in items:
                 if v is not None:
-                    self._check(v, cnode, sub, run)
+                    self._check(v, cnode, sub, run, hint)
 
     def _slices(self, items: list[tuple[str, Any]], cnode: PNode, loc: str, run: Run) -> None:
         assert cnode.slicing is not None
@@ -419,41 +430,93 @@ def _walk_node(node: PNode, path: str) -> PNode | None:
 
 def _expected(snode: PNode, path: str) -> tuple[str, list[Any]] | None:
     """What a value/pattern discriminator expects in this slice: fixed/pattern values or a binding."""
-    node = snode
     segs = [s for s in _split_path(path) if s != "$this" and not _OFTYPE.fullmatch(s)]
-    for i, seg in enumerate([*segs, None]):
-        if node.fixed_kind is not None:
-            vals = [node.fixed]
-            for rest in segs[i:]:
-                nxt: list[Any] = []
-                for v in vals:
-                    x = v.get(rest) if isinstance(v, dict) else None
-                    if isinstance(x, list):
-                        nxt.extend(x)
-                    elif x is not None:
-                        nxt.append(x)
-                vals = nxt
-            if not vals:
-                return None
-            return ("pattern" if node.fixed_kind == "pattern" else "fixed", vals)
-        if seg is None:
-            break
-        if seg == "url" and "url" not in node.children and node.type_profiles:
+    return _expected_at(snode, segs)
+
+
+def _apply(values: list[Any], segs: list[str]) -> list[Any]:
+    for rest in segs:
+        nxt: list[Any] = []
+        for v in values:
+            x = v.get(rest) if isinstance(v, dict) else None
+            if isinstance(x, list):
+                nxt.extend(x)
+            elif x is not None:
+                nxt.append(x)
+        values = nxt
+    return values
+
+
+def _child_named(node: PNode, seg: str) -> PNode | None:
+    m = _EXT_CALL.fullmatch(seg)
+    if m:
+        ext = node.children.get("extension")
+        return next((s for _n, s in ext.slices if m.group(1) in s.type_profiles), None) if ext else None
+    return node.children.get(seg) or next(
+        (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None
+    )
+
+
+def _expected_at(node: PNode, segs: list[str]) -> tuple[str, list[Any]] | None:
+    if node.fixed_kind is not None:
+        vals = _apply([node.fixed], segs)
+        return ("pattern" if node.fixed_kind == "pattern" else "fixed", vals) if vals else None
+    if not segs:
+        synth = _synth(node)
+        if synth is not None:
+            return ("pattern", [synth])
+        if node.binding is not None:
+            return ("binding", [node.binding[1]])
+        return None
+    seg = segs[0]
+    if seg == "url" and "url" not in node.children and node.type_profiles:
+        return ("fixed", [node.type_profiles[0]])
+    nxt = _child_named(node, seg)
+    if nxt is None:
+        if seg == "url" and node.type_profiles:
             return ("fixed", [node.type_profiles[0]])
-        m = _EXT_CALL.fullmatch(seg)
-        if m:
-            ext = node.children.get("extension")
-            nxt_node = next((s for _n, s in ext.slices if m.group(1) in s.type_profiles), None) if ext else None
-        else:
-            nxt_node = node.children.get(seg) or next(
-                (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None
-            )
-        if nxt_node is None:
-            return None
-        node = nxt_node
-    if node.binding is not None:
-        return ("binding", [node.binding[1]])
-    return None
+        return None
+    found: list[tuple[str, list[Any]]] = []
+    r = _expected_at(nxt, segs[1:])
+    if r is not None:
+        found.append(r)
+    for _n, sl in nxt.slices:
+        r = _expected_at(sl, segs[1:])
+        if r is not None:
+            found.append(r)
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    kinds = {k for k, _ in found}
+    if "binding" in kinds and len(kinds) > 1:
+        found = [f for f in found if f[0] != "binding"]
+    kind = "pattern" if any(k == "pattern" for k, _ in found) else found[0][0]
+    return (kind, [v for _, vals in found for v in vals])
+
+
+def _synth(node: PNode, depth: int = 0) -> Any:
+    """A pattern implied by fixed/pattern values below ``node`` (and its required slices)."""
+    if node.fixed_kind is not None:
+        return node.fixed
+    if depth > 6:
+        return None
+    out: dict[str, Any] = {}
+    for name, child in node.children.items():
+        parts = []
+        p = _synth(child, depth + 1)
+        if p is not None:
+            parts.append(p)
+        for _n, s in child.slices:
+            if s.min >= 1:
+                sp = _synth(s, depth + 1)
+                if sp is not None:
+                    parts.append(sp)
+        if len(parts) == 1 and not child.slices:
+            out[name] = parts[0]
+        elif parts:
+            out[name] = parts
+    return out or None
 
 
 def _activate(node: PNode) -> bool:
@@ -481,6 +544,8 @@ def _equal(a: Any, b: Any) -> bool:
 
 def _pattern(value: Any, pattern: Any) -> bool:
     if isinstance(pattern, dict):
+        if isinstance(value, list):
+            return any(_pattern(v, pattern) for v in value)
         if not isinstance(value, dict):
             return False
         return all(k in value and _pattern(value[k], pv) for k, pv in pattern.items())

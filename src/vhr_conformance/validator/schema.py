@@ -256,6 +256,25 @@ class Schema:
             if entry.kind == "resource" and entry.url == SD_BASE + (entry.type or ""):
                 self.resource_types.add(entry.type or "")
 
+    def base_elem(self, path: str) -> Elem | None:
+        """The compiled base element for an ElementDefinition ``base.path`` (e.g. ``Identifier.type``)."""
+        segs = path.split(".")
+        td = self.type(segs[0])
+        for seg in segs[1:-1]:
+            if td is None:
+                return None
+            e = td.elems.get(seg)
+            td = e.inline if e is not None else None
+        if td is None or len(segs) < 2:
+            return None
+        last = segs[-1]
+        e = td.elems.get(last)
+        if e is not None:
+            return e
+        if last.endswith("[x]"):
+            return next((x for x in td.elems.values() if x.path == path), None)
+        return None
+
     # -- primitives
     def prim(self, name: str) -> Prim | None:
         p = self.prims.get(name)
