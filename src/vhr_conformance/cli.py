@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "vhr_conformance.generator.cli",
     "vhr_conformance.load.cli",
     "vhr_conformance.xml130.cli",
+    "vhr_conformance.server.cli",
 ]
 
 

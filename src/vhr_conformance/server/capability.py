@@ -1,0 +1,363 @@
+"""What the server supports, read from the IG: its CapabilityStatement and SearchParameters.
+
+The server does not hard-code search per resource: for each resource type the CapabilityStatement
+declares, it looks up every declared SearchParameter (IG first, then core), compiles its FHIRPath
+``expression`` once for that type, and indexes what the expression selects at write time.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.models import models as _fp_models
+
+from vhr_conformance import __version__, fhirpkg
+
+log = logging.getLogger("vhr.server")
+
+SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "uri", "number", "quantity"})
+# Parameters the server handles itself, whatever the CapabilityStatement says.
+CONTROL_PARAMS = frozenset(
+    {
+        "_id", "_lastUpdated", "_count", "_sort", "_include", "_revinclude", "_summary", "_elements",
+        "_offset", "_format", "_total", "_pretty", "_include:iterate", "_revinclude:iterate",
+    }
+)
+_WHERE_RESOLVE = re.compile(r"\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)")
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """One compiled union member of a SearchParameter expression, for one resource type."""
+
+    fn: Callable[[dict[str, Any]], list[Any]]
+    target: str | None  # from `.where(resolve() is X)`: only references to X count
+
+
+@dataclass
+class SearchParam:
+    code: str
+    type: str
+    url: str
+    extractors: list[Extractor]
+    targets: tuple[str, ...] = ()
+    declared: bool = True  # False: indexed for $everything/_revinclude only, not searchable
+
+
+@dataclass
+class ResourceSupport:
+    type: str
+    interactions: frozenset[str]
+    params: dict[str, SearchParam] = field(default_factory=dict)
+    conditional_create: bool = True
+    conditional_update: bool = True
+    conditional_delete: bool = True
+    search_include: tuple[str, ...] = ()
+    search_rev_include: tuple[str, ...] = ()
+
+
+def _split_union(expr: str) -> list[str]:
+    """Split a FHIRPath expression on top-level ``|``."""
+    parts: list[str] = []
+    depth = 0
+    quote = False
+    cur: list[str] = []
+    for ch in expr:
+        if ch == "'" :
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        if ch == "|" and depth == 0 and not quote:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    if cur:
+        parts.append("".join(cur).strip())
+    return [p for p in parts if p]
+
+
+def _strip_parens(part: str) -> str:
+    while part.startswith("(") and part.endswith(")"):
+        inner = part[1:-1]
+        depth = 0
+        balanced = True
+        for ch in inner:
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth < 0:
+                balanced = False
+                break
+        if not balanced or depth:
+            break
+        part = inner.strip()
+    return part
+
+
+def compile_for_type(expression: str, resource_type: str) -> list[Extractor]:
+    """Compile the union members of `expression` that apply to `resource_type`."""
+    out: list[Extractor] = []
+    model = _fp_models["r4"]
+    for raw in _split_union(expression):
+        part = _strip_parens(raw)
+        head = re.match(r"\(?\s*([A-Z][A-Za-z]+)\b", part)
+        if not head:
+            continue
+        root = head.group(1)
+        if root == "Resource" or root == "DomainResource":
+            part = re.sub(r"^(\(?\s*)(Resource|DomainResource)\b", lambda m: m.group(1) + resource_type, part)
+        elif root != resource_type:
+            continue
+        target = None
+        found = _WHERE_RESOLVE.search(part)
+        if found:
+            target = found.group(1)
+            part = _WHERE_RESOLVE.sub("", part)
+        try:
+            out.append(Extractor(fhirpathpy.compile(part, model), target))
+        except Exception as exc:  # an expression fhirpathpy cannot parse is logged, not fatal
+            log.warning("cannot compile search expression %r for %s: %s", part, resource_type, exc)
+    return out
+
+
+def _load_package_set() -> fhirpkg.PackageSet:
+    try:
+        from vhr_conformance import ig  # the IG stage; optional until it lands
+    except ImportError:
+        return fhirpkg.PackageSet.with_dependencies()
+    return ig.load_vhr_packages()
+
+
+@lru_cache(maxsize=1)
+def package_set() -> fhirpkg.PackageSet:
+    """Core + VHR IG (or core alone before the IG package exists), loaded once per process."""
+    return _load_package_set()
+
+
+@lru_cache(maxsize=1)
+def _search_params_by_base() -> dict[tuple[str, str], dict[str, Any]]:
+    """(base type, code) → SearchParameter, IG definitions overriding core ones."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for pkg, entry in package_set().entries("SearchParameter"):
+        res = pkg.read(entry)
+        expr = res.get("expression") or ""
+        for base in res.get("base") or []:
+            key = (base, res.get("code", ""))
+            # A shared core definition whose expression forgets this base must not hide a specific one.
+            if key in found and f"{base}." not in expr and f"{base}." in (found[key].get("expression") or ""):
+                continue
+            found[key] = res
+    return found
+
+
+def resolve_search_param(resource_type: str, name: str, definition: str | None) -> dict[str, Any] | None:
+    if definition:
+        res = package_set().get(definition)
+        if res is not None:
+            return res
+    table = _search_params_by_base()
+    return table.get((resource_type, name)) or table.get(("Resource", name)) or table.get(("DomainResource", name))
+
+
+def source_capability_statement() -> dict[str, Any]:
+    """The IG's CapabilityStatement `vhr-server`, or the built-in declaration before the IG lands."""
+    try:
+        from vhr_conformance import ig
+    except ImportError:
+        return _builtin_capability_statement()
+    return copy.deepcopy(ig.capability_statement())
+
+
+# Used only while the IG package is not built yet; the IG's CapabilityStatement replaces it.
+_BUILTIN_SEARCH: dict[str, list[str]] = {
+    "Patient": ["identifier", "name", "family", "given", "birthdate", "gender", "address", "telecom"],
+    "Organization": ["identifier", "name"],
+    "Practitioner": ["identifier", "name"],
+    "Encounter": ["identifier", "patient", "subject", "date", "status", "class", "service-provider"],
+    "Condition": ["patient", "subject", "code", "category", "clinical-status", "encounter", "onset-date"],
+    "AllergyIntolerance": ["patient", "code", "clinical-status"],
+    "Immunization": ["patient", "date", "vaccine-code", "status"],
+    "Observation": ["patient", "subject", "code", "category", "date", "encounter", "status", "value-quantity"],
+    "MedicationRequest": ["patient", "subject", "encounter", "status", "intent", "authoredon", "code"],
+    "Procedure": ["patient", "subject", "code", "date", "encounter"],
+    "FamilyMemberHistory": ["patient", "relationship"],
+    "Coverage": ["patient", "beneficiary", "identifier"],
+    "Composition": ["patient", "subject", "type", "date"],
+}
+
+
+def _builtin_capability_statement() -> dict[str, Any]:
+    resources = []
+    for rtype, names in _BUILTIN_SEARCH.items():
+        params = []
+        for name in names:
+            sp = resolve_search_param(rtype, name, None)
+            if sp is None:
+                continue
+            params.append({"name": name, "definition": sp["url"], "type": sp["type"]})
+        resources.append(
+            {
+                "type": rtype,
+                "interaction": [
+                    {"code": c}
+                    for c in ("read", "vread", "update", "delete", "history-instance", "history-type", "create",
+                              "search-type")
+                ],
+                "versioning": "versioned",
+                "readHistory": True,
+                "updateCreate": True,
+                "conditionalCreate": True,
+                "conditionalUpdate": True,
+                "conditionalDelete": "single",
+                "searchParam": params,
+            }
+        )
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "vhr-server",
+        "url": "https://vhr-conformance.org/fhir/CapabilityStatement/vhr-server",
+        "name": "VhrServer",
+        "status": "draft",
+        "date": "2026-01-01",
+        "kind": "requirements",
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            }
+        ],
+    }
+
+
+@dataclass
+class Capabilities:
+    """The instance CapabilityStatement plus the compiled search support behind it."""
+
+    statement: dict[str, Any]
+    resources: dict[str, ResourceSupport]
+
+    def support(self, resource_type: str) -> ResourceSupport | None:
+        return self.resources.get(resource_type)
+
+
+def _compile_param(rtype: str, decl: dict[str, Any]) -> SearchParam | None:
+    name = decl.get("name", "")
+    if name in ("_id", "_lastUpdated"):
+        return None  # served from the resources table itself
+    sp = resolve_search_param(rtype, name, decl.get("definition"))
+    if sp is None:
+        log.warning("no SearchParameter definition for %s.%s: not served", rtype, name)
+        return None
+    if sp.get("type") not in SUPPORTED_TYPES or not sp.get("expression"):
+        log.warning("SearchParameter %s (%s) is not supported: not served", name, sp.get("type"))
+        return None
+    extractors = compile_for_type(sp["expression"], rtype)
+    if not extractors:
+        log.warning("SearchParameter %s has no expression for %s: not served", name, rtype)
+        return None
+    return SearchParam(name, sp["type"], sp.get("url", ""), extractors, tuple(sp.get("target") or ()))
+
+
+@lru_cache(maxsize=1)
+def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
+    source = source_capability_statement()
+    supports: dict[str, ResourceSupport] = {}
+    for rest in source.get("rest") or []:
+        if rest.get("mode") != "server":
+            continue
+        kept_resources = []
+        for res in rest.get("resource") or []:
+            rtype = res["type"]
+            support = ResourceSupport(
+                rtype,
+                frozenset(i.get("code") for i in res.get("interaction") or []),
+                conditional_create=bool(res.get("conditionalCreate", False)),
+                conditional_update=bool(res.get("conditionalUpdate", False)),
+                conditional_delete=res.get("conditionalDelete", "not-supported") != "not-supported",
+                search_include=tuple(res.get("searchInclude") or ()),
+                search_rev_include=tuple(res.get("searchRevInclude") or ()),
+            )
+            kept_params = []
+            for decl in res.get("searchParam") or []:
+                if decl.get("name") in ("_id", "_lastUpdated"):
+                    kept_params.append(decl)
+                    continue
+                param = _compile_param(rtype, decl)
+                if param is not None:
+                    support.params[param.code] = param
+                    kept_params.append(decl)
+            # Every reference parameter is indexed even if undeclared: $everything and
+            # _revinclude need to find what points at a resource.
+            for (base, code), sp in _search_params_by_base().items():
+                if base == rtype and sp.get("type") == "reference" and code not in support.params:
+                    param = _compile_param(rtype, {"name": code, "definition": sp.get("url")})
+                    if param is not None:
+                        param.code = code
+                        param.declared = False
+                        support.params.setdefault(code, param)
+            res["searchParam"] = kept_params
+            supports[rtype] = support
+            kept_resources.append(res)
+        rest["resource"] = kept_resources
+    return source, supports
+
+
+def build_capabilities(base_url: str, auth: str, token_url: str | None) -> Capabilities:
+    """The CapabilityStatement this instance serves (kind=instance) and its compiled search."""
+    source, supports = _compiled_source()
+    cs = copy.deepcopy(source)
+    canonical = source.get("url")
+    cs["id"] = "vhr-reference-server"
+    cs.pop("url", None)
+    cs["kind"] = "instance"
+    cs["status"] = "active"
+    cs["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
+    if canonical:
+        cs["instantiates"] = [canonical]
+    cs["software"] = {"name": "vhr-conformance reference server", "version": __version__}
+    cs["implementation"] = {
+        "description": "Máy chủ tham chiếu VHR của vhr-conformance / vhr-conformance reference VHR server",
+        "url": base_url,
+    }
+    cs["fhirVersion"] = "4.0.1"
+    cs["format"] = ["application/fhir+json", "json"]
+    for rest in cs.get("rest") or []:
+        if rest.get("mode") != "server":
+            continue
+        if auth == "oauth" and token_url:
+            rest["security"] = {
+                "cors": False,
+                "service": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                "code": "SMART-on-FHIR",
+                            }
+                        ]
+                    }
+                ],
+                "extension": [
+                    {
+                        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                        "extension": [{"url": "token", "valueUri": token_url}],
+                    }
+                ],
+                "description": "OAuth2 client credentials / SMART Backend Services",
+            }
+        else:
+            rest.pop("security", None)
+    return Capabilities(cs, supports)

@@ -1,0 +1,211 @@
+"""Starting and stopping the reference server: in a background thread (tests, suites) or as the
+`vhr serve` process (optionally several worker processes sharing one SQLite file)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+import uvicorn
+
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.server.app import ServerConfig, create_app
+from vhr_conformance.server.auth import DEFAULT_CLIENTS, Client, clients_from_json, dumps_clients
+from vhr_conformance.server.faults import parse_faults
+
+ENV_CONFIG = "VHR_SERVER_CONFIG"
+
+
+def _loop_and_http() -> tuple[str, str]:
+    """uvloop + httptools when installed (much faster), else asyncio + h11."""
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:
+        http = "h11"
+    return loop, http
+
+
+def make_config(
+    db: str = ":memory:",
+    faults: Iterable[str] = (),
+    auth: str = "none",
+    latency_ms: int = 1500,
+    max_body_bytes: int = 20 * 1024 * 1024,
+    rate_limit: float | None = None,
+    rate_burst: float | None = None,
+    clients: tuple[Client, ...] | None = None,
+    base_url: str | None = None,
+    validate: bool = True,
+    token_secret: str | None = None,
+) -> ServerConfig:
+    if auth not in ("none", "oauth"):
+        raise UserError(Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth")
+    if db != ":memory:":
+        parent = Path(db).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise UserError(Text("Thư mục của CSDL không tồn tại.", "The database folder does not exist."), location=db)
+    return ServerConfig(
+        db=db,
+        auth=auth,
+        faults=parse_faults(faults),
+        latency_ms=latency_ms,
+        max_body_bytes=max_body_bytes,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+        clients=tuple(DEFAULT_CLIENTS if clients is None else clients),
+        token_secret=token_secret or secrets.token_urlsafe(32),
+        base_url=base_url,
+        validate=validate,
+    )
+
+
+def config_to_env(config: ServerConfig) -> str:
+    data: dict[str, Any] = dict(config.__dict__)
+    data["faults"] = sorted(config.faults)
+    data["clients"] = orjson.loads(dumps_clients(config.clients))
+    return orjson.dumps(data).decode()
+
+
+def config_from_env() -> ServerConfig:
+    data = orjson.loads(os.environ[ENV_CONFIG])
+    data["faults"] = frozenset(data["faults"])
+    data["clients"] = clients_from_json(orjson.dumps(data["clients"]))
+    return ServerConfig(**data)
+
+
+def app_from_env() -> Any:
+    """Application factory for worker processes (`uvicorn --factory`)."""
+    return create_app(config_from_env())
+
+
+class ReferenceServer:
+    """The reference VHR FHIR server on a loopback port, in a background thread.
+
+    >>> with ReferenceServer(port=0, db=":memory:", faults=["no-etag"]) as srv:
+    ...     httpx.get(srv.base_url + "/metadata")
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str = ":memory:",
+        faults: Iterable[str] = (),
+        auth: str = "none",
+        latency_ms: int = 1500,
+        max_body_bytes: int = 20 * 1024 * 1024,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        clients: tuple[Client, ...] | None = None,
+        load: str | Path | None = None,
+        validate: bool = True,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.load = load
+        self.config = make_config(db, faults, auth, latency_ms, max_body_bytes, rate_limit, rate_burst, clients,
+                                  validate=validate)
+        self.app = create_app(self.config)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    @property
+    def fhir(self) -> Any:
+        """The server's state (store, capabilities) for tests that look inside."""
+        return self.app.state.fhir
+
+    def start(self) -> ReferenceServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise UserError(Text("Không mở được cổng: {e}", "Cannot bind the port: {e}").format(e=exc),
+                            location=f"{self.host}:{self.port}") from None
+        self.port = sock.getsockname()[1]
+        scheme = "https" if self.tls else "http"
+        self.base_url = f"{scheme}://{self.host}:{self.port}"
+        self.fhir.set_base_url(self.base_url)
+        if self.load:
+            self.fhir.load_directory(self.load)
+        loop, http = _loop_and_http()
+        cfg = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, loop="asyncio", http=http, lifespan="on",
+            ssl_certfile=self.tls[0] if self.tls else None, ssl_keyfile=self.tls[1] if self.tls else None,
+        )
+        del loop  # uvloop's policy is process-wide; a background thread keeps the default loop
+        self._server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                        name=f"vhr-server-{self.port}")
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise UserError(Text("Máy chủ tham chiếu không khởi động được.", "The reference server did not start."))
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> ReferenceServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve_forever(config: ServerConfig, host: str, port: int, workers: int = 1, tls: tuple[str, str] | None = None,
+                  load: str | None = None) -> None:
+    """Run `vhr serve` in the foreground until interrupted."""
+    loop, http = _loop_and_http()
+    scheme = "https" if tls else "http"
+    ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
+    if config.base_url is None and port:
+        config.base_url = f"{scheme}://{host}:{port}"
+    if load and config.db != ":memory:":  # file DB: load once, then every worker sees it
+        loader = create_app(config)
+        loader.state.fhir.set_base_url(config.base_url or f"{scheme}://{host}:{port}")
+        files, count = loader.state.fhir.load_directory(load)
+        loader.state.fhir.store.close()
+        print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
+    if workers > 1:
+        if config.db == ":memory:":
+            raise UserError(Text("Nhiều worker cần --db là một tệp.", "Several workers need --db to be a file."),
+                            location="--workers")
+        os.environ[ENV_CONFIG] = config_to_env(config)
+        uvicorn.run("vhr_conformance.server.runner:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, loop=loop, http=http, log_level="warning", access_log=False, **ssl)  # type: ignore[arg-type]
+        return
+    app = create_app(config)
+    if load and config.db == ":memory:":
+        app.state.fhir.set_base_url(config.base_url or f"{scheme}://{host}:{port}")
+        files, count = app.state.fhir.load_directory(load)
+        print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
+    uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level="warning", access_log=False, **ssl)  # type: ignore[arg-type]

@@ -1,0 +1,371 @@
+"""SQLite storage: current resources, every version, and the search index tables.
+
+One connection per process, used from the event-loop thread under a lock. WAL with
+synchronous=FULL: a write acknowledged to the client has been fsynced, so a crash right after
+cannot lose it. Several worker processes may share one database file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from vhr_conformance.server.capability import Capabilities
+from vhr_conformance.server.index import Rows, index_resource
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    rid INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_updated TEXT NOT NULL,
+    lu REAL NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    body BLOB,
+    UNIQUE (type, id)
+);
+CREATE TABLE IF NOT EXISTS history (
+    hseq INTEGER PRIMARY KEY,
+    rid INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_updated TEXT NOT NULL,
+    lu REAL NOT NULL,
+    method TEXT NOT NULL,
+    body BLOB,
+    UNIQUE (rid, version)
+);
+CREATE INDEX IF NOT EXISTS history_type ON history (type, hseq);
+CREATE TABLE IF NOT EXISTS ix_token (rid INTEGER, type TEXT, param TEXT, system TEXT, code TEXT);
+CREATE INDEX IF NOT EXISTS ix_token_q ON ix_token (type, param, code, system);
+CREATE INDEX IF NOT EXISTS ix_token_r ON ix_token (rid);
+CREATE TABLE IF NOT EXISTS ix_string (rid INTEGER, type TEXT, param TEXT, norm TEXT, lower TEXT, raw TEXT);
+CREATE INDEX IF NOT EXISTS ix_string_q ON ix_string (type, param, norm);
+CREATE INDEX IF NOT EXISTS ix_string_r ON ix_string (rid);
+CREATE TABLE IF NOT EXISTS ix_date (rid INTEGER, type TEXT, param TEXT, lo REAL, hi REAL);
+CREATE INDEX IF NOT EXISTS ix_date_q ON ix_date (type, param, lo);
+CREATE INDEX IF NOT EXISTS ix_date_r ON ix_date (rid);
+CREATE TABLE IF NOT EXISTS ix_ref (rid INTEGER, type TEXT, param TEXT, ttype TEXT, tid TEXT);
+CREATE INDEX IF NOT EXISTS ix_ref_q ON ix_ref (type, param, tid);
+CREATE INDEX IF NOT EXISTS ix_ref_t ON ix_ref (tid, ttype);
+CREATE INDEX IF NOT EXISTS ix_ref_r ON ix_ref (rid);
+CREATE TABLE IF NOT EXISTS ix_number (rid INTEGER, type TEXT, param TEXT, value REAL, system TEXT, code TEXT);
+CREATE INDEX IF NOT EXISTS ix_number_q ON ix_number (type, param, value);
+CREATE INDEX IF NOT EXISTS ix_number_r ON ix_number (rid);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    recorded TEXT NOT NULL,
+    client TEXT,
+    address TEXT,
+    action TEXT NOT NULL,
+    resource_type TEXT,
+    resource_id TEXT,
+    query TEXT,
+    status INTEGER NOT NULL
+);
+"""
+
+INDEX_TABLES = ("ix_token", "ix_string", "ix_date", "ix_ref", "ix_number")
+STALE_INSTANT = "2001-01-01T00:00:00.000+00:00"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored resource version as the API needs it."""
+
+    rid: int
+    type: str
+    id: str
+    version: int
+    last_updated: str
+    deleted: bool
+    body: bytes | None
+
+
+def now_instant() -> tuple[str, float]:
+    now = datetime.now(UTC)
+    return now.isoformat(timespec="milliseconds"), now.timestamp()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Store:
+    """Resources, versions, search index and audit log in one SQLite database."""
+
+    def __init__(self, path: str, caps: Capabilities, faults: frozenset[str] = frozenset()) -> None:
+        self.path = path
+        self.caps = caps
+        self.faults = faults
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.conn.execute("PRAGMA cache_size=-65536")
+        with self.lock:
+            self.conn.executescript(SCHEMA)  # idempotent; workers sharing a file may race here safely
+        self._audit_buffer: list[tuple[Any, ...]] = []
+        self._audit_flushed = time.monotonic()
+        self.base_url = ""
+
+    def close(self) -> None:
+        with self.lock:
+            self.flush_audit()
+            self.conn.close()
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One SQLite write transaction: everything inside commits together or not at all."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.lock:
+            self.conn.execute("SAVEPOINT entry")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO entry")
+                self.conn.execute("RELEASE entry")
+                raise
+            self.conn.execute("RELEASE entry")
+
+    # ------------------------------------------------------------------ reads
+    def read(self, rtype: str, rid: str) -> Stored | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT rid, version, last_updated, deleted, body FROM resources WHERE type=? AND id=?",
+                (rtype, rid),
+            ).fetchone()
+        if row is None:
+            return None
+        return Stored(row[0], rtype, rid, row[1], row[2], bool(row[3]), row[4])
+
+    def vread(self, rtype: str, rid: str, version: int) -> Stored | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT rid, version, last_updated, method, body FROM history WHERE type=? AND id=? AND version=?",
+                (rtype, rid, version),
+            ).fetchone()
+        if row is None:
+            return None
+        return Stored(row[0], rtype, rid, row[1], row[2], row[3] == "DELETE", row[4])
+
+    def last_deleted_version(self, rtype: str, rid: str) -> Stored | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT rid, version, last_updated FROM history WHERE type=? AND id=? AND method='DELETE' "
+                "ORDER BY version DESC LIMIT 1",
+                (rtype, rid),
+            ).fetchone()
+        return Stored(row[0], rtype, rid, row[1], row[2], True, None) if row else None
+
+    def bodies(self, rids: list[int]) -> dict[int, Stored]:
+        """Current versions of several resources by row id."""
+        out: dict[int, Stored] = {}
+        with self.lock:
+            for chunk in range(0, len(rids), 500):
+                part = rids[chunk : chunk + 500]
+                marks = ",".join("?" * len(part))
+                for row in self.conn.execute(
+                    f"SELECT rid, type, id, version, last_updated, deleted, body FROM resources WHERE rid IN ({marks})",
+                    part,
+                ):
+                    out[row[0]] = Stored(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+        return out
+
+    def find_ids(self, pairs: list[tuple[str, str]]) -> list[int]:
+        out: list[int] = []
+        with self.lock:
+            for rtype, rid in pairs:
+                row = self.conn.execute(
+                    "SELECT rid FROM resources WHERE type=? AND id=? AND deleted=0", (rtype, rid)
+                ).fetchone()
+                if row:
+                    out.append(row[0])
+        return out
+
+    def history(
+        self, rtype: str | None, rid: str | None, since: float | None, count: int, offset: int
+    ) -> tuple[int, list[tuple[Stored, str]]]:
+        where = []
+        args: list[Any] = []
+        if rtype:
+            where.append("type=?")
+            args.append(rtype)
+        if rid:
+            where.append("id=?")
+            args.append(rid)
+        if since is not None:
+            where.append("lu>=?")
+            args.append(since)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        with self.lock:
+            total = self.conn.execute(f"SELECT count(*) FROM history {clause}", args).fetchone()[0]
+            rows = self.conn.execute(
+                f"SELECT rid, type, id, version, last_updated, method, body FROM history {clause} "
+                "ORDER BY hseq DESC LIMIT ? OFFSET ?",
+                [*args, count, offset],
+            ).fetchall()
+        return total, [
+            (Stored(r[0], r[1], r[2], r[3], r[4], r[5] == "DELETE", r[6]), r[5]) for r in rows
+        ]
+
+    # ------------------------------------------------------------------ writes (inside transaction())
+    def put(self, rtype: str, rid: str, resource: dict[str, Any], method: str) -> Stored:
+        """Store a new version of `resource` (assigning meta.versionId/lastUpdated) and reindex it."""
+        conn = self.conn
+        row = conn.execute("SELECT rid, version FROM resources WHERE type=? AND id=?", (rtype, rid)).fetchone()
+        version = 1 if row is None else row[1] + 1
+        if row is not None and "version-not-incremented" in self.faults:
+            version = row[1]
+        instant, epoch = now_instant()
+        if "stale-last-updated" in self.faults:
+            instant, epoch = STALE_INSTANT, 978307200.0
+        if "drop-identifiers-on-write" in self.faults:
+            resource.pop("identifier", None)
+        resource["id"] = rid
+        meta = dict(resource.get("meta") or {})
+        meta["versionId"] = str(version)
+        meta["lastUpdated"] = instant
+        resource["meta"] = {"versionId": meta.pop("versionId"), "lastUpdated": meta.pop("lastUpdated"), **meta}
+        if "no-etag" in self.faults:
+            resource["meta"].pop("versionId", None)
+            if not resource["meta"]:
+                resource.pop("meta")
+        body = orjson.dumps(resource)
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO resources (type, id, version, last_updated, lu, deleted, body) VALUES (?,?,?,?,?,0,?)",
+                (rtype, rid, version, instant, epoch, body),
+            )
+            key = int(cur.lastrowid or 0)
+        else:
+            key = row[0]
+            conn.execute(
+                "UPDATE resources SET version=?, last_updated=?, lu=?, deleted=0, body=? WHERE rid=?",
+                (version, instant, epoch, body, key),
+            )
+            self._unindex(key)
+        conn.execute(
+            "INSERT OR REPLACE INTO history (rid, type, id, version, last_updated, lu, method, body) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (key, rtype, rid, version, instant, epoch, method, body),
+        )
+        support = self.caps.support(rtype)
+        if support is not None:
+            self._index(key, rtype, index_resource(resource, support.params, self.base_url))
+        return Stored(key, rtype, rid, version, instant, False, body)
+
+    def delete(self, rtype: str, rid: str) -> Stored | None:
+        conn = self.conn
+        row = conn.execute(
+            "SELECT rid, version, deleted FROM resources WHERE type=? AND id=?", (rtype, rid)
+        ).fetchone()
+        if row is None or row[2]:
+            return None
+        version = row[1] + 1
+        instant, epoch = now_instant()
+        if "deleted-still-readable" not in self.faults:
+            conn.execute(
+                "UPDATE resources SET version=?, last_updated=?, lu=?, deleted=1 WHERE rid=?",
+                (version, instant, epoch, row[0]),
+            )
+            self._unindex(row[0])
+        conn.execute(
+            "INSERT INTO history (rid, type, id, version, last_updated, lu, method, body) VALUES (?,?,?,?,?,?,?,NULL)",
+            (row[0], rtype, rid, version, instant, epoch, "DELETE"),
+        )
+        return Stored(row[0], rtype, rid, version, instant, True, None)
+
+    def _unindex(self, key: int) -> None:
+        for table in INDEX_TABLES:
+            self.conn.execute(f"DELETE FROM {table} WHERE rid=?", (key,))
+
+    def _index(self, key: int, rtype: str, rows: Rows) -> None:
+        conn = self.conn
+        if rows.token:
+            conn.executemany(
+                "INSERT INTO ix_token VALUES (?,?,?,?,?)", [(key, rtype, p, s, c) for p, s, c in rows.token]
+            )
+        if rows.string:
+            conn.executemany(
+                "INSERT INTO ix_string VALUES (?,?,?,?,?,?)",
+                [(key, rtype, p, n, lo, raw) for p, n, lo, raw in rows.string],
+            )
+        if rows.date:
+            conn.executemany(
+                "INSERT INTO ix_date VALUES (?,?,?,?,?)", [(key, rtype, p, lo, hi) for p, lo, hi in rows.date]
+            )
+        if rows.ref:
+            conn.executemany(
+                "INSERT INTO ix_ref VALUES (?,?,?,?,?)", [(key, rtype, p, t, i) for p, t, i in rows.ref]
+            )
+        if rows.number:
+            conn.executemany(
+                "INSERT INTO ix_number VALUES (?,?,?,?,?,?)",
+                [(key, rtype, p, v, s, c) for p, v, s, c in rows.number],
+            )
+
+    # ------------------------------------------------------------------ audit
+    def audit(
+        self, client: str | None, address: str | None, action: str, rtype: str | None, rid: str | None,
+        query: str | None, status: int,
+    ) -> None:
+        """Record an access to personal data. Buffered and flushed at least once a second, or
+        together with the next write transaction, so reads do not pay an fsync each."""
+        instant, _ = now_instant()
+        self._audit_buffer.append((instant, client, address, action, rtype, rid, query, status))
+        if len(self._audit_buffer) >= 200 or time.monotonic() - self._audit_flushed > 1.0:
+            self.flush_audit()
+
+    def flush_audit(self) -> None:
+        with self.lock:
+            if not self._audit_buffer:
+                return
+            rows, self._audit_buffer = self._audit_buffer, []
+            self._audit_flushed = time.monotonic()
+            in_tx = self.conn.in_transaction
+            if not in_tx:
+                self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "INSERT INTO audit_log (recorded, client, address, action, resource_type, resource_id, query, status)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            if not in_tx:
+                self.conn.execute("COMMIT")
+
+    def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
+        self.flush_audit()
+        with self.lock:
+            cur = self.conn.execute(
+                "SELECT recorded, client, address, action, resource_type, resource_id, query, status "
+                "FROM audit_log ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
