@@ -51,11 +51,16 @@ class Constraint:
     compiled: Any
     error: str | None  # why the expression cannot be evaluated (compile failure)
     best_practice: bool = False
+    guards: tuple[Callable[[Any], bool], ...] = ()
 
     def evaluate(self, focus: Any, env: EvalEnv) -> bool:
         """True when satisfied. Raises :class:`FhirPathError` when the engine cannot evaluate it."""
         if self.native is not None:
             return self.native(focus, env)
+        if self.guards and isinstance(focus, dict):
+            for g in self.guards:
+                if g(focus):
+                    return True
         if self.compiled is None:
             raise FhirPathError(self.error or "cannot compile")
         _CURRENT_ENV[0] = env
@@ -332,7 +337,37 @@ def compare_datetimes(a: str, b: str) -> bool | None:
     return True
 
 
+_CONDITION_VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+def _con_5(x: Any, env: EvalEnv) -> bool:
+    vs = x.get("verificationStatus")
+    if not isinstance(vs, dict) or "clinicalStatus" not in x:
+        return True
+    return not any(
+        isinstance(c, dict) and c.get("system") == _CONDITION_VER and c.get("code") == "entered-in-error"
+        for c in vs.get("coding") or ()
+    )
+
+
+def _not_home(x: Any, env: EvalEnv) -> bool:
+    return not (isinstance(x, dict) and x.get("use") == "home")
+
+
+def _org_1(x: Any, env: EvalEnv) -> bool:
+    return bool(x.get("identifier") or x.get("name") or x.get("_name"))
+
+
+def _vs_1(x: Any, env: EvalEnv) -> bool:
+    return not isinstance(x, str) or len(x) >= 8
+
+
 NATIVE: dict[tuple[str, str], NativeFn] = {
+    ("con-5", "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"): _con_5,
+    ("org-1", "(identifier.count() + name.count()) > 0"): _org_1,
+    ("org-2", "where(use = 'home').empty()"): _not_home,
+    ("org-3", "where(use = 'home').empty()"): _not_home,
+    ("vs-1", "($this as dateTime).toString().length() >= 8"): _vs_1,
     ("ext-1", "extension.exists() != value.exists()"): _ext_1,
     ("dom-2", "contained.contained.empty()"): _dom_2,
     ("dom-3", "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()"): _dom_3,
@@ -364,6 +399,103 @@ def _ref_1(x: Any, env: EvalEnv) -> bool:
     return ref[1:] in ids
 
 
+# --------------------------------------------------------------------------- guards
+# A guard is a cheap test on the focus that proves the invariant true without evaluating it:
+# a top-level disjunct ``x.empty()`` with x absent, ``x.exists()`` with x present, or an
+# ``implies`` whose antecedent is a conjunction with a conjunct that is visibly false.
+
+_IDENT = r"([a-zA-Z][A-Za-z0-9]*)"
+_EMPTY_PATH = re.compile(_IDENT + r"(?:\.[A-Za-z][A-Za-z0-9]*|\.where\((?:[^()]|\([^()]*\))*\))*\.empty\(\)")
+_EXISTS_CHILD = re.compile(_IDENT + r"\.exists\(\)")
+_EXISTS_PATH = re.compile(_IDENT + r"(?:\.[A-Za-z][A-Za-z0-9]*)*\.exists\(\)")
+_EQ_LITERAL = re.compile(_IDENT + r" = '([^']*)'")
+
+
+def _split_top(expr: str, op: str) -> list[str]:
+    """Split at ``op`` (with spaces) where not inside parentheses or quotes."""
+    parts: list[str] = []
+    depth = 0
+    quote = False
+    start = 0
+    i = 0
+    token = f" {op} "
+    while i < len(expr):
+        ch = expr[i]
+        if ch == "'" and (i == 0 or expr[i - 1] != "\\"):
+            quote = not quote
+        elif not quote:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif depth == 0 and expr.startswith(token, i):
+                parts.append(expr[start:i])
+                i += len(token)
+                start = i
+                continue
+        i += 1
+    parts.append(expr[start:])
+    return [p.strip() for p in parts]
+
+
+def _strip_parens(expr: str) -> str:
+    expr = expr.strip()
+    while expr.startswith("(") and expr.endswith(")") and len(_split_top(expr[1:-1], "or")) >= 1:
+        depth = 0
+        for i, ch in enumerate(expr):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(expr) - 1:
+                return expr
+        expr = expr[1:-1].strip()
+    return expr
+
+
+def _present(name: str) -> Callable[[dict[str, Any]], bool]:
+    def present(x: dict[str, Any]) -> bool:
+        if name in x or ("_" + name) in x:
+            return True
+        n = len(name)
+        return any(k.startswith(name) and k[n : n + 1].isupper() for k in x)
+
+    return present
+
+
+def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
+    out: list[Callable[[Any], bool]] = []
+    for d in _split_top(expr, "or"):
+        d = _strip_parens(d)
+        if len(_split_top(d, "and")) > 1 or len(_split_top(d, "xor")) > 1:
+            continue
+        m = _EMPTY_PATH.fullmatch(d)
+        if m and "(" not in m.group(1):
+            pres = _present(m.group(1))
+            out.append(lambda x, pres=pres: not pres(x))
+            continue
+        m = _EXISTS_CHILD.fullmatch(d)
+        if m:
+            out.append(_present(m.group(1)))
+            continue
+        imp = _split_top(d, "implies")
+        if len(imp) == 2:
+            for conj in _split_top(_strip_parens(imp[0]), "and"):
+                conj = _strip_parens(conj)
+                m = _EXISTS_PATH.fullmatch(conj)
+                if m:
+                    pres = _present(m.group(1))
+                    out.append(lambda x, pres=pres: not pres(x))
+                    continue
+                m = _EMPTY_PATH.fullmatch(conj)
+                if m and conj.count(".") == 1:
+                    out.append(_present(m.group(1)))
+                    continue
+                m = _EQ_LITERAL.fullmatch(conj)
+                if m:
+                    name, lit = m.group(1), m.group(2)
+                    out.append(lambda x, name=name, lit=lit: x.get(name) != lit and not isinstance(x.get(name), list))
+    return tuple(out)
+
+
 class ConstraintCompiler:
     """Compiles constraint definitions once, sharing compiled expressions across elements."""
 
@@ -393,7 +525,8 @@ class ConstraintCompiler:
                 self._compiled[expr] = hit
             compiled, error = hit
         return Constraint(
-            key, c.get("severity", "error"), c.get("human", ""), expr, base, native, compiled, error, best
+            key, c.get("severity", "error"), c.get("human", ""), expr, base, native, compiled, error, best,
+            _guards(expr) if native is None else (),
         )
 
     def compile_all(self, defs: Any, base: str) -> tuple[Constraint, ...]:
