@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "vhr_conformance.load.cli",
     "vhr_conformance.xml130.cli",
     "vhr_conformance.server.cli",
+    "vhr_conformance.validator.cli",
 ]
 
 

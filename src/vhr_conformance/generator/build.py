@@ -119,6 +119,7 @@ class EncounterSpec:
     icd: str | None = None
     days_ago: int | None = None
     labs: bool | None = None
+    absent_vitals: bool = False
 
 
 @dataclass(slots=True)
@@ -147,6 +148,8 @@ class Spec:
     smoking: str | None = None
     alcohol: str | None = None
     surgeries: bool | None = None
+    past_disease: bool | None = None
+    link_history: bool = False  # point an immunization and a procedure at the first encounter
     family_history: int | None = None
 
 
@@ -193,24 +196,29 @@ class PatientBuilder:
             "active": True,
             "type": [cc("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Healthcare Provider")],
             "name": fac.name,
+            "telecom": [{"system": "phone", "value": fac.phone, "use": "work"}],
             "address": [self.address_dict(fac.province, fac.commune, None, use="work")],
         }
+        if fac.parent:
+            parent = self.w.by_code[fac.parent]
+            res["partOf"] = {"reference": self.org(parent), "display": parent.name}
         url = self.add(res, None, f"identifier={SYS_CSKCB}|{fac.code}", stable_url("org", fac.code))
         self.org_urls[fac.code] = url
         return url
 
     def practitioner(self, fac: Facility) -> tuple[str, str]:
         staff = fac.practitioners or station_practitioners(fac)
-        licence, name, sex = staff[self.rng.randrange(len(staff))]
+        licence, name, sex, cccd, phone = staff[self.rng.randrange(len(staff))]
         if licence in self.prac_urls:
             return self.prac_urls[licence], name
         family, *rest = name.split(" ")
         res = {
             "resourceType": "Practitioner",
             "meta": meta(P_PRAC),
-            "identifier": [{"system": SYS_CCHN, "value": licence}],
+            "identifier": [{"system": SYS_CCHN, "value": licence}, {"system": SYS_CCCD, "value": cccd}],
             "active": True,
             "name": [{"use": "official", "text": name, "family": family, "given": rest}],
+            "telecom": [{"system": "phone", "value": phone, "use": "work"}],
             "gender": sex,
             "qualification": [{"code": {"text": "Bác sĩ"}}],
         }
@@ -251,6 +259,12 @@ class PatientBuilder:
         self.coverages()
         self.history()
         self.encounters()
+        if self.spec.link_history and self.first_encounter:
+            for e in self.entries:
+                res = e["resource"]
+                if res["resourceType"] in ("Immunization", "Procedure") or (
+                        res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "882-1"):
+                    res["encounter"] = {"reference": self.first_encounter}
         self.composition()
         return {
             "resourceType": "Bundle",
@@ -396,7 +410,6 @@ class PatientBuilder:
             return
         reg = w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2]
         reg_url = self.org(reg)
-        del reg_url
         bhxh = f"{self.province}{r.randrange(10**8):08d}"
         for k in range(n):
             group = s.bhyt_groups[k] if k < len(s.bhyt_groups) else self.pick_group()
@@ -438,10 +451,12 @@ class PatientBuilder:
                 "period": {"start": start.isoformat(), "end": end.isoformat()},
                 "payor": [{"display": "Bảo hiểm xã hội Việt Nam"}],
             }
-            self.add(res, "administrative")
+            self.add(res, "administrative", f"identifier={SYS_BHYT}|{card}")
             self.cards.append(card)
         if self.cards and self.cards[-1] != self.cccd:
-            self.identifiers.append({"system": SYS_BHYT, "value": self.cards[-1]})
+            self.identifiers.append({"system": SYS_BHYT, "value": self.cards[-1],
+                                     "period": {"start": start.isoformat(), "end": end.isoformat()}})
+        self.patient["managingOrganization"] = {"reference": reg_url, "display": reg.name}
         self.bhxh = bhxh
 
     def pick_group(self) -> str:
@@ -492,8 +507,21 @@ class PatientBuilder:
                 onset = self.birth + timedelta(days=int((self.age - (self.age - min_age) * r.random()) * 365))
                 onset = min(onset, self.last_day)
                 self.chronic.append(code)
-                self.add(self.condition(P_PROBLEM, "problem-list-item", "Problem List Item", code, label,
-                                        "active", self.when(onset), None), "history")
+                prob = self.condition(P_PROBLEM, "problem-list-item", "Problem List Item", code, label,
+                                      "active", self.when(onset), None)
+                prob["note"] = [{"text": "Đang theo dõi, điều trị ngoại trú"}]
+                self.add(prob, "history")
+        # Past illnesses that resolved (abatement recorded).
+        for code, label, share, dur_days in _PAST_DISEASES:
+            want = s.past_disease if s.past_disease is not None else r.random() < share
+            if want and self.age >= 3:
+                onset = self.birth + timedelta(days=r.randrange(365, max(366, (self.last_day - self.birth).days)))
+                prob = self.condition(P_PROBLEM, "problem-list-item", "Problem List Item", code, label,
+                                      "resolved", self.when(onset), None)
+                prob["abatementDateTime"] = dt(self.when(min(onset + timedelta(days=dur_days), self.last_day)))
+                self.add(prob, "history")
+                if s.past_disease is not None:
+                    break
         # Allergies.
         n_all = s.allergies
         picked = []
@@ -517,11 +545,14 @@ class PatientBuilder:
                 "criticality": "high" if rx[0] == "39579001" else "low",
                 "code": cc(SNOMED, code, disp, label),
                 "patient": {"reference": self.patient_url},
+                "onsetDateTime": dt(rec - timedelta(days=r.randrange(0, 60))) if rec.date() - timedelta(days=60) > self.birth
+                else dt(rec),
                 "recordedDate": dt(rec),
                 "reaction": [{"manifestation": [cc(SNOMED, rx[0], rx[1], rx[2])],
                               "severity": "severe" if rx[0] == "39579001" else "mild"}],
             }, "history")
-        # Past surgeries.
+        # Past surgeries, in the provincial general hospital.
+        hosp = w.facilities_by_province[self.province][0]
         for code, disp, label, min_age, share, sex in T.SURGERIES:
             if sex and sex[0] != self.sex[0].upper():
                 continue
@@ -538,6 +569,8 @@ class PatientBuilder:
                     "code": cc(SNOMED, code, disp, label),
                     "subject": {"reference": self.patient_url},
                     "performedPeriod": {"start": dt(st), "end": dt(st + timedelta(hours=2))},
+                    "performer": [{"actor": {"reference": self.org(hosp), "display": hosp.name}}],
+                    "note": [{"text": "Hậu phẫu ổn định, ra viện sau mổ"}],
                 }, "history")
                 if s.surgeries is not None:
                     break
@@ -560,7 +593,8 @@ class PatientBuilder:
                 "date": self.today.isoformat(),
                 "relationship": cc(ROLE_CODE, rel, _ROLE_DISPLAY[rel], label),
                 "sex": cc("http://hl7.org/fhir/administrative-gender", rsex, rsex.capitalize()),
-                "condition": [{"code": cc(ICD10, code, clabel, clabel)}],
+                "condition": [{"code": cc(ICD10, code, clabel, clabel),
+                               "onsetAge": {"value": r.randint(40, 75), "unit": "năm", "system": UCUM, "code": "a"}}],
             }, "history")
         # Risk factors for those aged 15+.
         if self.age >= 15:
@@ -583,7 +617,8 @@ class PatientBuilder:
                               when, valueCodeableConcept=cc(SNOMED, alc[0], alc[1], alc[2])), "history")
 
     def immunizations(self, born: datetime) -> None:
-        r = self.rng
+        r, w = self.rng, self.w
+        self.imm_org = self.org(w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2])
         by = self.birth.year
         for cvx, label, age_d, dose, since in T.EPI_SCHEDULE:
             if by < since:
@@ -611,6 +646,7 @@ class PatientBuilder:
             "patient": {"reference": self.patient_url},
             "occurrenceDateTime": dt(self.when(d)),
             "primarySource": True,
+            "performer": [{"actor": {"reference": self.imm_org}}],
             "lotNumber": f"{chr(65 + r.randrange(26))}{r.randrange(10**5):05d}",
             "protocolApplied": [{"series": "Tiêm chủng mở rộng" if cvx not in _COVID else "Tiêm chủng COVID-19",
                                  "doseNumberPositiveInt": dose}],
@@ -645,6 +681,7 @@ class PatientBuilder:
         span = max(1, min(5 * 365, (self.last_day - self.birth).days))
         days = sorted((sp.days_ago if sp.days_ago is not None else r.randrange(span), i) for i, sp in enumerate(specs))
         self.enc_summaries: list[tuple[str, str]] = []
+        self.first_encounter: str | None = None
         for back, i in reversed(days):
             self.encounter(specs[i], self.last_day - timedelta(days=min(back, span - 1 if span > 1 else 0)))
 
@@ -721,7 +758,8 @@ class PatientBuilder:
                  "valueCoding": coding(cs_url("vhr-discharge-type"), discharge,
                                        codes["vhr-discharge-type"].get(discharge, discharge))},
             ],
-            "identifier": [{"system": SYS_MALK, "value": ma_lk}],
+            "identifier": [{"system": SYS_MALK, "value": ma_lk,
+                            "assigner": {"reference": org_url, "display": fac.name}}],
             "status": "finished",
             "class": coding(ACT_CODE, klass, T.ENCOUNTER_CLASS_DISPLAY[klass]),
             "type": [cc(cs_url("vhr-visit-reason"), reason, codes["vhr-visit-reason"].get(reason, reason))],
@@ -732,12 +770,19 @@ class PatientBuilder:
             "diagnosis": [],
             "serviceProvider": {"reference": org_url, "display": fac.name},
         }
+        if klass == "IMP" or stay:
+            disp = "exp" if result in ("5", "8") else _DISPOSITION.get(discharge, "home")
+            enc_res["hospitalization"] = {"dischargeDisposition": cc(
+                "http://terminology.hl7.org/CodeSystem/discharge-disposition", disp, _DISPOSITION_DISPLAY[disp])}
         first = len(self.entries)
-        self.entries.append({"fullUrl": enc_uuid, "resource": enc_res, "request": {"method": "POST", "url": "Encounter"}})
+        self.first_encounter = self.first_encounter or enc_uuid
+        self.entries.append({"fullUrl": enc_uuid, "resource": enc_res, "request": {
+            "method": "POST", "url": "Encounter", "ifNoneExist": f"identifier={SYS_MALK}|{ma_lk}"}})
         clinical = "resolved" if result in ("1",) and not main[6] else "active"
         for rank, drow in enumerate([main, *sec_rows], start=1):
             cond = self.condition(P_DX, "encounter-diagnosis", "Encounter Diagnosis", drow[0], drow[1],
                                   clinical if rank == 1 else ("active" if drow[6] else "resolved"), start, enc_uuid)
+            cond["recorder"] = {"reference": prac_url, "display": prac_name}
             url = self.add(cond)
             dx_urls.append(url)
             enc_res["diagnosis"].append({
@@ -762,6 +807,8 @@ class PatientBuilder:
                                   {"code": cc(LOINC, "8462-4", "Diastolic blood pressure"),
                                    "valueQuantity": {"value": dbp, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
                               ]))
+        if sp.absent_vitals:
+            self.absent_vitals(vt + timedelta(minutes=30), enc_uuid)
         # Laboratory results.
         want_labs = sp.labs if sp.labs is not None else (klass == "IMP" or r.random() < 0.3)
         if want_labs and self.age >= 1:
@@ -770,13 +817,18 @@ class PatientBuilder:
             for code, disp, label, unit, lo_v, hi_v in picks:
                 val = round(lo_v + (hi_v - lo_v) * (r.random() * 1.4 - 0.1), 1)
                 interp = "H" if val > hi_v else ("L" if val < lo_v else "N")
-                self.add(self.obs(P_LAB, "laboratory", (LOINC, code, disp), lt, enc_uuid,
-                                  valueQuantity={"value": val, "unit": unit, "system": UCUM, "code": unit},
+                lab = self.obs(P_LAB, "laboratory", (LOINC, code, disp), lt, enc_uuid,
+                               issued=dt(lt + timedelta(hours=2)),
+                               performer=[{"reference": org_url, "display": fac.name}],
+                               valueQuantity={"value": val, "unit": unit, "system": UCUM, "code": unit},
                                   interpretation=[cc("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
                                                      interp, _INTERP[interp])],
                                   referenceRange=[{"low": {"value": lo_v, "unit": unit, "system": UCUM, "code": unit},
                                                    "high": {"value": hi_v, "unit": unit, "system": UCUM, "code": unit},
-                                                   "text": f"{label}: {lo_v}–{hi_v} {unit}"}]))
+                                                   "text": f"{label}: {lo_v}–{hi_v} {unit}"}])
+                if interp != "N":
+                    lab["note"] = [{"text": f"{label} {'tăng' if interp == 'H' else 'giảm'} so với bình thường"}]
+                self.add(lab)
         # Prescription lines.
         if not main[0].startswith(("Z", "O80", "P")):
             group = "other"
@@ -801,12 +853,28 @@ class PatientBuilder:
                     "requester": {"reference": prac_url, "display": prac_name},
                     "reasonReference": [{"reference": dx_urls[0]}],
                     "dosageInstruction": [{"text": sig, "route": cc(SNOMED, *_ROUTE[unit])}],
-                    "dispenseRequest": {"expectedSupplyDuration": {"value": days, "unit": "ngày", "system": UCUM,
-                                                                   "code": "d"}},
+                    "dispenseRequest": {
+                        "quantity": {"value": days * _PER_DAY.get(unit, 1), "unit": unit},
+                        "expectedSupplyDuration": {"value": days, "unit": "ngày", "system": UCUM, "code": "d"}},
                 })
         self.sections["encounters"].extend(
             e["fullUrl"] for e in self.entries[first:] if e["resource"]["resourceType"] not in _SHARED_TYPES)
         self.enc_summaries.append((f"{start:%d/%m/%Y} – {fac.name}", f"{main[0]} {main[1]}"))
+
+    def absent_vitals(self, when: datetime, enc: str) -> None:
+        """Measurements that could not be taken: dataAbsentReason instead of values."""
+        dar = cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed", "Not Performed",
+                 "Người bệnh không đứng được, không đo")
+        err = cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error", "Error", "Máy đo lỗi")
+        self.add(self.obs(P_WEIGHT, "vital-signs", (LOINC, "29463-7", "Body weight"), when, enc,
+                          dataAbsentReason=dar))
+        self.add(self.obs(P_HEIGHT, "vital-signs", (LOINC, "8302-2", "Body height"), when, enc,
+                          dataAbsentReason=dar))
+        self.add(self.obs(P_BP, "vital-signs", (LOINC, "85354-9", "Blood pressure panel with all children optional"),
+                          when, enc, dataAbsentReason=err, component=[
+                              {"code": cc(LOINC, "8480-6", "Systolic blood pressure"), "dataAbsentReason": err},
+                              {"code": cc(LOINC, "8462-4", "Diastolic blood pressure"), "dataAbsentReason": err},
+                          ]))
 
     def body(self, day: date) -> tuple[float, float]:
         """Height (cm) and weight (kg) for the age at ``day``, stable within one patient."""
@@ -892,6 +960,14 @@ _CVX_DISPLAY = {
     "511": "COVID-19 IV Non-US Vaccine (BIBP, Sinopharm)",
 }
 _SHARED_TYPES = frozenset(("Organization", "Practitioner"))
+_DISPOSITION = {"1": "home", "2": "other-hcf", "3": "aadvice", "4": "aadvice", "5": "other-hcf"}
+_DISPOSITION_DISPLAY = {"home": "Home", "other-hcf": "Other healthcare facility",
+                        "aadvice": "Left against advice", "exp": "Expired"}
+_PER_DAY = {"viên": 2, "gói": 3, "ống": 2}
+_PAST_DISEASES = (
+    ("B01.9", "Thủy đậu không có biến chứng", 0.08, 14),
+    ("A16.2", "Lao phổi, không xác nhận về vi khuẩn học hoặc mô học", 0.01, 180),
+)
 _COVID = {"210", "208", "207", "511"}
 _INTERP = {"H": "High", "L": "Low", "N": "Normal"}
 _ROUTE = {

@@ -24,3 +24,57 @@ def to_document(transaction: dict) -> dict:
         "timestamp": transaction["timestamp"],
         "entry": [{"fullUrl": comp["fullUrl"], "resource": comp["resource"]}, *rest],
     }
+
+
+def _refs(node: object, out: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("reference")
+        if isinstance(ref, str):
+            out.add(ref)
+        for v in node.values():
+            if isinstance(v, (dict, list)):
+                _refs(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _refs(v, out)
+
+
+def submissions(transaction: dict) -> list[dict]:
+    """One facility submission (vhr-bundle-transaction) per encounter of a patient's Bundle.
+
+    Each holds the encounter, every resource pointing at it, and the closure of what those
+    reference (patient, current BHYT card, facilities, practitioners), so every reference
+    resolves inside the Bundle.
+    """
+    from vhr_conformance.generator.build import P_TX
+
+    entries = transaction["entry"]
+    by_url = {e["fullUrl"]: e for e in entries}
+    current_cov = [e for e in entries if e["resource"]["resourceType"] == "Coverage"
+                   and e["resource"].get("status") == "active"]
+    out = []
+    for enc in (e for e in entries if e["resource"]["resourceType"] == "Encounter"):
+        url = enc["fullUrl"]
+        chosen = [enc] + [e for e in entries if (e["resource"].get("encounter", {}).get("reference") == url
+                          and e["resource"]["resourceType"] not in ("Immunization", "Procedure"))
+                          or e["resource"]["resourceType"] == "Patient"] + current_cov[-1:]
+        seen = {e["fullUrl"] for e in chosen}
+        queue = list(chosen)
+        while queue:
+            refs: set[str] = set()
+            _refs(queue.pop()["resource"], refs)
+            for ref in sorted(refs):
+                if ref in by_url and ref not in seen:
+                    seen.add(ref)
+                    chosen.append(by_url[ref])
+                    queue.append(by_url[ref])
+        order = {e["fullUrl"]: i for i, e in enumerate(entries)}
+        chosen.sort(key=lambda e: order[e["fullUrl"]])
+        out.append({
+            "resourceType": "Bundle",
+            "meta": meta(P_TX),
+            "type": "transaction",
+            "timestamp": enc["resource"]["period"].get("end", transaction["timestamp"]),
+            "entry": chosen,
+        })
+    return out

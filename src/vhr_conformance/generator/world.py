@@ -49,7 +49,10 @@ class Facility:
     kind: str  # "hospital" | "centre" | "station" | "clinic"
     province: str
     commune: str
-    practitioners: list[tuple[str, str, str]] = field(default_factory=list)  # (licence, name, sex)
+    practitioners: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    # (licence, full name, sex, CCCD, phone)
+    parent: str = ""  # MA_CSKCB of the district centre a commune station belongs to
+    phone: str = ""
 
 
 def _parse_blood(code: str, display: str) -> tuple[str, str] | None:
@@ -96,6 +99,7 @@ class World:
     choose_blood: Chooser
     facilities_by_province: dict[str, list[Facility]]
     station_of_commune: dict[str, Facility]
+    by_code: dict[str, Facility]  # hospitals, centres and clinics by MA_CSKCB
     choose_icd: Chooser
     icd_by_code: dict[str, tuple[str, str, float, str, int, int, bool]]
     choose_age_band: Chooser
@@ -136,7 +140,7 @@ _WEIGHTS = {
 }
 
 
-def _practitioners(code: str, count: int) -> list[tuple[str, str, str]]:
+def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]]:
     rng = random.Random(f"practitioners:{code}")
     out = []
     fam = Chooser(T.FAMILY_NAMES)
@@ -146,7 +150,10 @@ def _practitioners(code: str, count: int) -> list[tuple[str, str, str]]:
         middle = mm(rng) if sex == "male" else mf(rng)
         given = rng.choice(T.GIVEN_MALE if sex == "male" else T.GIVEN_FEMALE)
         licence = f"{rng.randrange(1, 999999):06d}/{code[:2]}-CCHN"
-        out.append((licence, f"{fam(rng)} {middle} {given}", sex))
+        year = rng.randint(1965, 1998)
+        cccd = f"0{code[:2]}{(year // 100 - 19) * 2 + (sex == 'female')}{year % 100:02d}{rng.randrange(10**6):06d}"
+        phone = f"{rng.choice(T.MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+        out.append((licence, f"{fam(rng)} {middle} {given}", sex, cccd, phone))
         del k
     return out
 
@@ -169,14 +176,17 @@ def _facilities(province: dict[str, str], legacy_of: dict[str, str], communes: d
         ]
         for f in facs:
             f.practitioners = _practitioners(f.code, 4)
+            f.phone = f"02{int(lg) % 90 + 10:02d}{int(f.code) % 10**7:07d}"[:11]
         by_prov[pcode] = facs
         for i, c in enumerate(clist[:899]):
-            st = Facility(f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c)
+            st = Facility(f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c,
+                          parent=facs[2].code)
+            st.phone = f"02{int(lg) % 90 + 10:02d}{int(st.code) % 10**7:07d}"[:11]
             station[c] = st
     return by_prov, station
 
 
-def station_practitioners(fac: Facility) -> list[tuple[str, str, str]]:
+def station_practitioners(fac: Facility) -> list[tuple[str, str, str, str, str]]:
     """Commune stations get their staff lazily (there are thousands of stations)."""
     if not fac.practitioners:
         fac.practitioners = _practitioners(fac.code, 2)
@@ -256,6 +266,7 @@ def build_world(ig_folder: str | None = None) -> World:
         choose_blood=Chooser([(k, BLOOD_FREQ.get(k, 0.01)) for k in blood]),
         facilities_by_province=by_prov,
         station_of_commune=station,
+        by_code={f.code: f for facs in by_prov.values() for f in facs},
         choose_icd=Chooser([(row[0], row[2]) for row in T.ICD10]),
         icd_by_code={row[0]: row for row in T.ICD10},
         choose_age_band=Chooser(T.AGE_BANDS),
