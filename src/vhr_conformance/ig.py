@@ -102,7 +102,9 @@ def ig_package_dir() -> Path:
     """The built VHR package (``VHR_IG_PACKAGE`` or the committed ``profiles/package/``)."""
     env = os.environ.get("VHR_IG_PACKAGE")
     path = Path(env).expanduser() if env else _repo_package_dir()
-    if not (path.is_file() or (path / "package.json").is_file() or (path / "package" / "package.json").is_file()):
+    if not (
+        path.is_file() or (path / "package.json").is_file() or (path / "package" / "package.json").is_file()
+    ):
         raise UserError(
             Text("Không tìm thấy gói IG VHR đã dựng.", "The built VHR IG package was not found."),
             location=str(path),
