@@ -27,7 +27,7 @@ SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "uri", "num
 # Parameters the server handles itself, whatever the CapabilityStatement says.
 CONTROL_PARAMS = frozenset(
     {
-        "_id", "_lastUpdated", "_count", "_sort", "_include", "_revinclude", "_summary", "_elements",
+        "_count", "_sort", "_since", "_type", "_include", "_revinclude", "_summary", "_elements",
         "_offset", "_format", "_total", "_pretty", "_include:iterate", "_revinclude:iterate",
     }
 )
@@ -253,8 +253,9 @@ class Capabilities:
         return self.resources.get(resource_type)
 
 
-def _compile_param(rtype: str, decl: dict[str, Any]) -> SearchParam | None:
+def _compile_param(rtype: str, decl: dict[str, Any], declared: bool = True) -> SearchParam | None:
     name = decl.get("name", "")
+    warn = log.warning if declared else log.debug
     if name in ("_id", "_lastUpdated"):
         return None  # served from the resources table itself
     sp = resolve_search_param(rtype, name, decl.get("definition"))
@@ -265,8 +266,14 @@ def _compile_param(rtype: str, decl: dict[str, Any]) -> SearchParam | None:
         log.warning("SearchParameter %s (%s) is not supported: not served", name, sp.get("type"))
         return None
     extractors = compile_for_type(sp["expression"], rtype)
+    if not extractors and decl.get("definition"):
+        # e.g. core clinical-encounter does not cover Condition; Condition-encounter does
+        fallback = resolve_search_param(rtype, name, None)
+        if fallback is not None and fallback.get("expression") and fallback.get("type") == sp.get("type"):
+            sp = fallback
+            extractors = compile_for_type(sp["expression"], rtype)
     if not extractors:
-        log.warning("SearchParameter %s has no expression for %s: not served", name, rtype)
+        warn("SearchParameter %s has no expression for %s: not served", name, rtype)
         return None
     return SearchParam(name, sp["type"], sp.get("url", ""), extractors, tuple(sp.get("target") or ()))
 
@@ -303,16 +310,59 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
             # _revinclude need to find what points at a resource.
             for (base, code), sp in _search_params_by_base().items():
                 if base == rtype and sp.get("type") == "reference" and code not in support.params:
-                    param = _compile_param(rtype, {"name": code, "definition": sp.get("url")})
+                    param = _compile_param(rtype, {"name": code, "definition": sp.get("url")}, declared=False)
                     if param is not None:
                         param.code = code
                         param.declared = False
                         support.params.setdefault(code, param)
             res["searchParam"] = kept_params
+            _declare_full_support(res, support)
             supports[rtype] = support
             kept_resources.append(res)
         rest["resource"] = kept_resources
+        _declare_includes(kept_resources, supports)
+        codes = {i.get("code") for i in rest.get("interaction") or []}
+        rest.setdefault("interaction", []).extend(
+            {"code": c} for c in ("transaction", "batch", "history-system") if c not in codes
+        )
     return source, supports
+
+
+FULL_INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
+
+
+def _declare_full_support(res: dict[str, Any], support: ResourceSupport) -> None:
+    """The server implements every interaction for every type it serves, more than the IG requires;
+    the instance CapabilityStatement says so, so that it describes exactly what the server does."""
+    have = {i.get("code") for i in res.get("interaction") or []}
+    res.setdefault("interaction", []).extend({"code": c} for c in FULL_INTERACTIONS if c not in have)
+    support.interactions = frozenset(FULL_INTERACTIONS)
+    res["versioning"] = "versioned"
+    res["readHistory"] = True
+    res["updateCreate"] = True
+    res["conditionalCreate"] = True
+    res["conditionalUpdate"] = True
+    res["conditionalDelete"] = "single"
+    support.conditional_create = support.conditional_update = support.conditional_delete = True
+    if res["type"] == "Patient":
+        ops = res.setdefault("operation", [])
+        if not any(o.get("name") == "everything" for o in ops):
+            ops.append({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+
+
+def _declare_includes(resources: list[dict[str, Any]], supports: dict[str, ResourceSupport]) -> None:
+    """searchInclude / searchRevInclude from the declared reference parameters."""
+    served = set(supports)
+    for res in resources:
+        support = supports[res["type"]]
+        refs = [p for p in support.params.values() if p.type == "reference" and p.declared]
+        res["searchInclude"] = sorted({f"{res['type']}:{p.code}" for p in refs} | set(res.get("searchInclude") or []))
+        rev = set(res.get("searchRevInclude") or [])
+        for other in supports.values():
+            for p in other.params.values():
+                if p.type == "reference" and p.declared and (not p.targets or res["type"] in p.targets):
+                    rev.add(f"{other.type}:{p.code}")
+        res["searchRevInclude"] = sorted(r for r in rev if r.split(":")[0] in served)
 
 
 def build_capabilities(base_url: str, auth: str, token_url: str | None) -> Capabilities:

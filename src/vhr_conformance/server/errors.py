@@ -34,12 +34,24 @@ class FhirError(Exception):
 
 
 def operation_outcome(severity: str, code: str, text: Text, expression: str | None = None) -> dict[str, Any]:
-    """An OperationOutcome with one issue: Vietnamese and English in details.text, English diagnostics."""
+    """An OperationOutcome with one issue, shaped like the validator's: English details.text with a
+    Vietnamese translation extension, and both languages in diagnostics."""
     issue: dict[str, Any] = {
         "severity": severity,
         "code": code,
-        "details": {"text": text.both()},
-        "diagnostics": text.en,
+        "details": {
+            "text": text.en,
+            "extension": [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/translation",
+                    "extension": [
+                        {"url": "lang", "valueCode": "vi"},
+                        {"url": "content", "valueString": text.vi},
+                    ],
+                }
+            ],
+        },
+        "diagnostics": text.both(),
     }
     if expression:
         issue["expression"] = [expression]
