@@ -29,6 +29,9 @@ lint: $(STAMP)
 profiles: setup
 	$(BIN)/python profiles/build.py
 
+fixtures: setup
+	$(BIN)/vhr fixtures
+
 bench: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
