@@ -765,14 +765,37 @@ class FhirApp:
         order = sorted(range(len(entries)), key=lambda i: _METHOD_ORDER[entries[i]["request"]["method"]])
         results: dict[int, Result] = {}
         atomic = "non-atomic-transaction" not in self.faults
+        existing: dict[int, Stored] = {}
+
+        def resolve_conditional_creates() -> None:
+            """Before anything is written: a conditional create that matches redirects every
+            reference to its fullUrl onto the existing resource."""
+            if "conditional-create-duplicates" in self.faults:
+                return
+            for i in planned:
+                req = entries[i]["request"]
+                if not req.get("ifNoneExist"):
+                    continue
+                rtype = req["url"].split("?", 1)[0].strip("/")
+                found = self.match(rtype, parse_qsl(req["ifNoneExist"].split("?", 1)[-1], keep_blank_values=True))
+                if len(found) > 1:
+                    raise FhirError(412, "multiple-matches", E.MULTIPLE_MATCHES)
+                if found:
+                    existing[i] = found[0]
+                    if entries[i].get("fullUrl"):
+                        id_map[entries[i]["fullUrl"]] = f"{rtype}/{found[0].id}"
 
         def run_all() -> None:
+            resolve_conditional_creates()
             for i in order:
                 entry = entries[i]
                 if isinstance(entry.get("resource"), dict):
                     entry = dict(entry, resource=self._rewrite_refs(copy.deepcopy(entry["resource"]), id_map))
-                if i in planned:
-                    res = self._create_planned(caller, entry, planned[i], id_map)
+                if i in existing:
+                    found = existing[i]
+                    res = Result(200, found.body, self._headers(found), found)
+                elif i in planned:
+                    res = self._create_planned(caller, entry, planned[i])
                 else:
                     res = self._run_entry(caller, entry, in_tx=True)
                 if (entry["request"]["method"] == "PUT" and "?" in entry["request"]["url"] and res.stored
@@ -788,24 +811,15 @@ class FhirApp:
         out = [self._entry_response(results[i], prefer_return) for i in range(len(entries))]
         return Result(200, {"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": out})
 
-    def _create_planned(self, caller: Caller, entry: dict[str, Any], rid: str, id_map: dict[str, str]) -> Result:
-        """POST inside a transaction with its id chosen in advance (conditional create may override)."""
+    def _create_planned(self, caller: Caller, entry: dict[str, Any], rid: str) -> Result:
+        """POST inside a transaction with its id chosen in advance (so urn:uuid can point forward)."""
         req = entry["request"]
         rtype = req["url"].split("?", 1)[0].strip("/")
-        support = self._support(rtype, "create")
+        self._support(rtype, "create")
         self.authorize(caller, rtype, "c")
         resource = entry["resource"]
         if resource.get("resourceType") != rtype:
             raise FhirError(400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype))
-        cond = req.get("ifNoneExist")
-        if cond and support.conditional_create and "conditional-create-duplicates" not in self.faults:
-            found = self.match(rtype, parse_qsl(cond.split("?", 1)[-1], keep_blank_values=True))
-            if len(found) > 1:
-                raise FhirError(412, "multiple-matches", E.MULTIPLE_MATCHES)
-            if found:
-                if entry.get("fullUrl"):
-                    id_map[entry["fullUrl"]] = f"{rtype}/{found[0].id}"
-                return Result(200, found[0].body, self._headers(found[0]), found[0])
         resource.pop("id", None)
         stored = self.store.put(rtype, rid, resource, "POST")
         self.audit(caller, "create", rtype, rid, None, 201)
