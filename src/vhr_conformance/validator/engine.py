@@ -7,6 +7,8 @@ Profiles (layer 3) are separate compiled trees applied after the base walk of a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -73,6 +75,8 @@ class Validator:
             "Reference": self._hook_reference,
             "Extension": self._hook_extension,
             "Address": self._hook_address,
+            "Attachment": self._hook_attachment,
+            "Bundle.entry": self._hook_entry,
         }
         from vhr_conformance.validator.profiles import ProfileCompiler
 
@@ -121,7 +125,8 @@ class Validator:
                     self.profiles.validate(value, url, root, run, explicit=True)
         except RecursionError:
             run.add("fatal", "structure", root, "too-deep", Text("Tài nguyên lồng quá sâu.", "Resource is nested too deeply."))
-        return run.issues
+        # The same finding reached by two routes (base and profile, two slices) is reported once.
+        return list(dict.fromkeys(run.issues)) if len(run.issues) > 1 else run.issues
 
     # ------------------------------------------------------------------ walk
     def _resource(self, obj: Any, loc: str, run: Run, container: dict[str, Any] | None) -> None:
@@ -139,6 +144,8 @@ class Validator:
         if td.abstract:
             run.add("error", "structure", loc, "resourceType-abstract", M["resourceType-abstract"].format(rt=rt))
             return
+        if "_id" in obj:
+            run.add("error", "structure", f"{loc}._id", "resource-id-extension", M["resource-id-extension"])
         saved_env = run.env
         run.env = EvalEnv(obj, container if container is not None else obj, self._member_of, None)
         refs_start = len(run.refs)
@@ -181,8 +188,6 @@ class Validator:
                     continue
                 if key[:1] == "_":
                     self._primitive_ext(obj, key, val, elems.get(key[1:]), td, loc, run)
-                    continue
-                if key == "fhir_comments":
                     continue
                 run.add("error", "structure", f"{loc}.{key}", "unknown-element", M["unknown-element"].format(name=key, type=td.path))
                 continue
@@ -438,7 +443,9 @@ class Validator:
                     if isinstance(c, dict) and c.get("id") == ref[1:]:
                         found = c
                         break
-                if found is not None and targets and found.get("resourceType") not in targets:
+                if found is None:
+                    run.add("error", "not-found", f"{loc}.reference", "reference-contained", M["reference-contained"].format(ref=ref))
+                elif targets and found.get("resourceType") not in targets:
                     self._target_issue(str(found.get("resourceType")), targets, loc, run)
             return
         m = _TYPE_IN_REF.search(ref)
@@ -514,6 +521,21 @@ class Validator:
                 run.add("error", "structure", loc, "modifier-extension-unknown", M["modifier-extension-unknown"].format(url=url))
             else:
                 run.add("warning", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url))
+
+    def _hook_attachment(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        data, size = obj.get("data"), obj.get("size")
+        if isinstance(data, str) and isinstance(size, int) and not isinstance(size, bool):
+            try:
+                actual = len(base64.b64decode("".join(data.split()), validate=True))
+            except (binascii.Error, ValueError):
+                return  # the base64Binary check already reported it
+            if actual != size:
+                run.add("error", "structure", loc, "attachment-size", M["attachment-size"].format(size=size, actual=actual))
+
+    def _hook_entry(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        fu = obj.get("fullUrl")
+        if isinstance(fu, str) and ":" not in fu:
+            run.add("error", "value", f"{loc}.fullUrl", "bundle-fullurl-absolute", M["bundle-fullurl-absolute"].format(url=fu))
 
     # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:

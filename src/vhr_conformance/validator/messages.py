@@ -97,10 +97,6 @@ M: dict[str, Text] = {
         "Mã xã/phường {commune} không thuộc tỉnh/thành {province} (thuộc {actual}).",
         "Commune code {commune} does not belong to province {province} (it belongs to {actual}).",
     ),
-    "VN-ADDR-002": Text(
-        "Mã xã/phường {commune} không có trong danh mục vhr-commune.",
-        "Commune code {commune} is not in the vhr-commune code system.",
-    ),
     "extension-unknown": Text(
         "Không biết định nghĩa của extension {url}; nội dung không được kiểm tra.",
         "Extension {url} is unknown; its content is not checked.",
@@ -142,5 +138,19 @@ M: dict[str, Text] = {
     "bundle-fullurl-duplicate": Text(
         "fullUrl '{url}' xuất hiện nhiều lần trong Bundle.", "fullUrl '{url}' appears more than once in the Bundle."
     ),
-    "ndjson-line": Text("Dòng {n} rỗng hoặc không phải một tài nguyên.", "Line {n} is empty or not a resource."),
+    "attachment-size": Text(
+        "Kích thước khai báo {size} khác kích thước thực của dữ liệu {actual}.",
+        "Stated attachment size {size} does not match the actual data size {actual}.",
+    ),
+    "bundle-fullurl-absolute": Text(
+        "fullUrl phải là URL tuyệt đối (không phải '{url}').", "fullUrl must be an absolute URL (not '{url}')."
+    ),
+    "resource-id-extension": Text(
+        "Không được gắn extension vào Resource.id.", "Extensions are not allowed on Resource.id."
+    ),
+    "min-value": Text("Giá trị {value} nhỏ hơn giá trị tối thiểu {limit}.", "Value {value} is less than the minimum {limit}."),
+    "max-value": Text("Giá trị {value} lớn hơn giá trị tối đa {limit}.", "Value {value} is greater than the maximum {limit}."),
+    "max-length": Text(
+        "Chuỗi dài {n} ký tự, vượt quá maxLength {max}.", "String has {n} characters, more than maxLength {max}."
+    ),
 }

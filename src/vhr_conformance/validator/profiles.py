@@ -51,6 +51,9 @@ class PNode:
     children: dict[str, PNode] = field(default_factory=dict)
     active: bool = False
     primitive: bool = False
+    min_value: Any = None
+    max_value: Any = None
+    max_length: int | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -77,15 +80,44 @@ class ProfileCompiler:
         sd = self.v.packages.get(url)
         prof: Profile | None = None
         if isinstance(sd, dict) and sd.get("resourceType") == "StructureDefinition":
-            if sd.get("derivation") == "constraint" and sd.get("snapshot"):
-                prof = self._compile(sd)
+            if sd.get("derivation") == "constraint" or (sd.get("snapshot") is None and sd.get("baseDefinition")):
+                elements = self._snapshot(sd, 0)
+                if elements:
+                    prof = self._compile(sd, elements)
             elif sd.get("kind") != "logical":
                 prof = Profile(url, sd.get("type", ""), PNode(sd.get("type", ""), sd.get("type", "")), is_base=True)
         self._cache[url] = prof
         return prof
 
-    def _compile(self, sd: dict[str, Any]) -> Profile:
-        elements = sd["snapshot"]["element"]
+    def _snapshot(self, sd: dict[str, Any], depth: int) -> list[dict[str, Any]] | None:
+        """The snapshot, or one merged from the differential onto the base (for diff-only profiles)."""
+        snap = (sd.get("snapshot") or {}).get("element")
+        if snap:
+            return list(snap)
+        diff = (sd.get("differential") or {}).get("element")
+        base_url = sd.get("baseDefinition")
+        if not diff or not base_url or depth > 8:
+            return None
+        base = self.v.packages.get(base_url)
+        if not isinstance(base, dict):
+            return None
+        base_els = self._snapshot(base, depth + 1)
+        if not base_els:
+            return None
+        out = [dict(e) for e in base_els]
+        index = {(e.get("id") or e["path"]): i for i, e in enumerate(out)}
+        for d in diff:
+            did = d.get("id")
+            if not did:
+                did = d["path"] + (f":{d['sliceName']}" if d.get("sliceName") else "")
+            if did in index:
+                out[index[did]] = {**out[index[did]], **d, "id": did}
+            else:
+                out.append({**d, "id": did})
+                index[did] = len(out) - 1
+        return out
+
+    def _compile(self, sd: dict[str, Any], elements: list[dict[str, Any]]) -> Profile:
         sd_type = sd.get("type", "")
         nodes: dict[str, PNode] = {}
         root: PNode | None = None
@@ -113,9 +145,7 @@ class ProfileCompiler:
                 node.name = sliced.name
                 sliced.slices.append((slice_name, node))
                 continue
-            parent = nodes.get(parent_id)
-            if parent is None:
-                continue
+            parent = nodes.get(parent_id) or _ensure(nodes, parent_id)
             parent.children[node.name] = node
         assert root is not None
         _activate(root)
@@ -136,7 +166,13 @@ class ProfileCompiler:
         node.check_min = node.min > bmin or (is_slice and node.min > 0)
         node.check_max = node.max is not None and (bmax is None or node.max < bmax or is_slice)
         for k, val in el.items():
-            if k.startswith("fixed"):
+            if k.startswith("minValue"):
+                node.min_value = val
+            elif k.startswith("maxValue"):
+                node.max_value = val
+            elif k == "maxLength" and isinstance(val, int):
+                node.max_length = val
+            elif k.startswith("fixed"):
                 node.fixed, node.fixed_kind = val, "fixed"
             elif k.startswith("pattern"):
                 node.fixed, node.fixed_kind = val, "pattern"
@@ -213,6 +249,10 @@ class ProfileCompiler:
                     run.add("error", "value", loc, "fixed-value", M["fixed-value"].format(expected=_show(node.fixed)))
             elif not _pattern(value, node.fixed):
                 run.add("error", "value", loc, "pattern-value", M["pattern-value"].format(expected=_show(node.fixed)))
+        if node.min_value is not None or node.max_value is not None:
+            self._range(value, node, loc, run)
+        if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
+            run.add("error", "value", loc, "max-length", M["max-length"].format(n=len(value), max=node.max_length))
         if node.binding is not None and "terminology" in run.layers:
             tc = node.type_code or type_hint or ("code" if isinstance(value, str) else "CodeableConcept")
             self.v.check_binding(value, tc, node.binding[0], node.binding[1], loc, run)
@@ -224,7 +264,11 @@ class ProfileCompiler:
                     run.add("error", "structure", f"{loc}.reference", "reference-target",
                             M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))))
         if node.type_profiles and node.type_code != "Extension" and isinstance(value, dict):
-            for p in node.type_profiles:
+            profs = list(node.type_profiles)
+            rt = value.get("resourceType")
+            if rt is not None:  # several profiles: the value must meet the one for its type
+                profs = [p for p in profs if self.v.schema.profile_types.get(p.split("|")[0], rt) == rt] or profs[:1]
+            for p in profs[:1] if len(profs) > 1 else profs:
                 self.validate(value, p, loc, run, explicit=False)
         if node.constraints and "invariants" in run.layers:
             self.v._invariants(value, node.constraints, loc, run)
@@ -235,13 +279,27 @@ class ProfileCompiler:
                 continue
             self._child(value, cnode, loc, run)
 
+    def _range(self, value: Any, node: PNode, loc: str, run: Run) -> None:
+        v = value.get("value") if isinstance(value, dict) else value
+        for limit, rule, below in ((node.min_value, "min-value", True), (node.max_value, "max-value", False)):
+            if limit is None:
+                continue
+            lim = limit.get("value") if isinstance(limit, dict) else limit
+            cmp = _compare(v, lim)
+            if cmp is None:
+                continue
+            if (below and cmp < 0) or (not below and cmp > 0):
+                run.add("error", "value", loc, rule, M[rule].format(value=v, limit=lim))
+
     def _child(self, obj: dict[str, Any], cnode: PNode, loc: str, run: Run) -> None:
         items: list[tuple[str, Any]] = []
         hint: str | None = None
+        disallowed = 0
         if cnode.choice_keys is not None:
             for k, v in obj.items():
                 if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
                     if k not in cnode.choice_keys:
+                        disallowed += 1
                         run.add("error", "structure", f"{loc}.{k}", "type-not-allowed",
                                 M["type-not-allowed"].format(type=k[len(cnode.name):], path=cnode.path,
                                                              allowed=", ".join(cnode.choice_keys)))
@@ -259,7 +317,7 @@ class ProfileCompiler:
                 n = len(ext) if isinstance(ext, list) else 1
                 items = [(f"{loc}.{cnode.name}", None)] * n
         where = f"{loc}.{cnode.name}"
-        n = len(items)
+        n = len(items) + disallowed
         if cnode.check_min and n < cnode.min:
             run.add("error", "required", where, "cardinality-min",
                     M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
@@ -343,8 +401,12 @@ class ProfileCompiler:
                     want_types = {self.v.schema.profile_types.get(p, "") for p in target.type_profiles}
                 if not want_types:
                     continue
-                by_rt = any(isinstance(g, dict) and g.get("resourceType") in want_types for g in got)
-                if not by_rt and not any(_json_type_matches(g, t) for g in got for t in want_types):
+                if not any(
+                    g.get("resourceType") in want_types
+                    if isinstance(g, dict) and "resourceType" in g
+                    else any(_json_type_matches(g, t) for t in want_types)
+                    for g in got
+                ):
                     return False
         return True
 
@@ -384,6 +446,20 @@ class ProfileCompiler:
                         out.append(x)
             values = out
         return values
+
+
+def _ensure(nodes: dict[str, PNode], eid: str) -> PNode:
+    """Create the missing ancestors of a differential element that dives into a data type."""
+    node = nodes.get(eid)
+    if node is not None:
+        return node
+    last = eid.rsplit(".", 1)[-1].split(":", 1)[0]
+    node = PNode(eid.split(":", 1)[0] if ":" not in eid.rsplit(".", 1)[-1] else eid, last[:-3] if last.endswith("[x]") else last)
+    nodes[eid] = node
+    if "." in eid:
+        parent = _ensure(nodes, eid.rsplit(".", 1)[0])
+        parent.children[node.name] = node
+    return node
 
 
 def _split_path(path: str) -> list[str]:
@@ -521,7 +597,8 @@ def _synth(node: PNode, depth: int = 0) -> Any:
 
 def _activate(node: PNode) -> bool:
     active = bool(
-        node.check_min or node.check_max or node.fixed_kind or node.binding or node.type_profiles
+        node.check_min or node.check_max or node.fixed_kind or node.min_value is not None
+        or node.max_value is not None or node.max_length is not None or node.binding or node.type_profiles
         or node.targets or node.constraints or node.must_support or node.slicing or node.choice_keys
     )
     for c in node.children.values():
@@ -532,6 +609,24 @@ def _activate(node: PNode) -> bool:
         active = True
     node.active = active
     return active
+
+
+def _compare(a: Any, b: Any) -> int | None:
+    """-1/0/1 for numbers, dates, dateTimes and times of the same kind; None when incomparable."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return None
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return (a > b) - (a < b)
+    if isinstance(a, str) and isinstance(b, str):
+        if ":" in a and "-" not in a and ":" in b and "-" not in b:  # time
+            return (a > b) - (a < b)
+        from vhr_conformance.validator.fhirpath import compare_datetimes
+
+        le, ge = compare_datetimes(a, b), compare_datetimes(b, a)
+        if le is None or ge is None:
+            return None
+        return 0 if (le and ge) else (-1 if le else 1)
+    return None
 
 
 def _equal(a: Any, b: Any) -> bool:
