@@ -161,8 +161,9 @@ def generate_cmd(
                 raise UserError(Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)) from None
             if bundle.get("resourceType") != "Bundle":
                 continue
-            (out / f"{f.stem}.xml").write_bytes(synth.bundle_to_envelope(bundle))
-            n += 1
+            for k, (ma_lk, data) in enumerate(synth.bundle_to_envelopes(bundle), 1):
+                (out / f"{f.stem}-{k:02d}-{_safe(ma_lk)}.xml").write_bytes(data)
+                n += 1
     else:
         for i, data in enumerate(synth.synthetic_envelopes(count_, seed=seed), 1):
             (out / f"synthetic-{i:05d}.xml").write_bytes(data)
@@ -177,6 +178,50 @@ def generate_cmd(
                              "description": case.description})
         (neg / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(Text("Đã ghi {n} tệp vào {o}", "Wrote {n} files to {o}").format(n=n, o=out).in_lang())
+
+
+@xml_app.command("compare")
+def compare_cmd(
+    paths: list[Path] = typer.Argument(..., help="Tệp hoặc thư mục XML / XML files or directories"),
+    fhir: Path = typer.Option(..., "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"),
+    standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
+    json_out: Path | None = typer.Option(None, "--json", help="Ghi các khác biệt ra JSON / write differences as JSON"),
+) -> None:
+    """So FHIR của nhà cung cấp với XML 130 / check a vendor's FHIR against its XML 130 (MAP criteria)."""
+    from vhr_conformance.xml130.convert import convert_file
+    from vhr_conformance.xml130.fidelity import compare, criteria_results
+
+    std = _standard(standard)
+    files = _files(paths)
+    if not fhir.exists():
+        raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
+    vendor: list[dict] = []
+    for f in ([fhir] if fhir.is_file() else sorted(fhir.rglob("*.json"))):
+        try:
+            doc = orjson.loads(f.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise UserError(Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)) from None
+        vendor.extend(doc if isinstance(doc, list) else [doc])
+    results = []
+    n_diff = 0
+    for f in files:
+        for conv in convert_file(f, standard=std):
+            if conv.bundle is None:
+                continue
+            diffs = compare(conv.bundle, vendor, conv.ma_lk)
+            n_diff += len(diffs)
+            verdict = criteria_results(diffs)
+            for d in diffs:
+                console.print(f"[red]{d.criterion}[/] {escape(conv.ma_lk)} {escape(d.text.in_lang())}", highlight=False)
+            results.append({"file": str(f), "ma_lk": conv.ma_lk, "criteria": verdict,
+                            "differences": [d.to_dict() for d in diffs]})
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(Text("{e} hồ sơ so sánh, {d} khác biệt", "{e} encounters compared, {d} differences").format(
+        e=len(results), d=n_diff).in_lang(), style="red" if n_diff else "green", highlight=False)
+    if n_diff:
+        raise SystemExit(1)
 
 
 def register(app: typer.Typer) -> None:

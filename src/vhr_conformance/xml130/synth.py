@@ -287,16 +287,20 @@ def negative_cases(seed: int = 7) -> list[NegativeCase]:
 
 
 # ---- FHIR → XML: the XML twin of a transaction Bundle --------------------------------------------
-def bundle_to_rows(bundle: dict[str, Any]) -> Rows:
-    """Render the generator's transaction Bundle (one encounter) as XML 130 rows; inverse of
-    :mod:`vhr_conformance.xml130.convert` for the fields that mapping covers."""
-    from vhr_conformance.xml130 import mapping as m
+def bundle_to_rows(bundle: dict[str, Any]) -> list[Rows]:
+    """The XML 130 tables of each Encounter of a generator transaction Bundle (see
+    :func:`vhr_conformance.xml130.mapping.bundle_to_rows`)."""
+    from vhr_conformance.xml130.mapping import bundle_to_rows as to_rows
 
-    return m.bundle_to_rows(bundle)
+    return to_rows(bundle)
 
 
-def bundle_to_envelope(bundle: dict[str, Any], std: str = DEFAULT_STANDARD) -> bytes:
-    rows = bundle_to_rows(bundle)
-    x1 = rows["XML1"][0]
-    return render_envelope([rows], x1.get("MA_CSKCB", ""), (x1.get("NGAY_RA") or x1.get("NGAY_VAO", ""))[:8],
-                           load_standard(std))
+def bundle_to_envelopes(bundle: dict[str, Any], std: str = DEFAULT_STANDARD) -> list[tuple[str, bytes]]:
+    """``(MA_LK, envelope)`` per Encounter of the Bundle: its XML twins, one file per encounter as
+    facilities send them (an envelope belongs to one facility, a patient's encounters do not)."""
+    out = []
+    for rows in bundle_to_rows(bundle):
+        x1 = rows["XML1"][0]
+        day = (x1.get("NGAY_RA") or x1.get("NGAY_VAO") or "")[:8]
+        out.append((x1.get("MA_LK", ""), render_envelope([rows], x1.get("MA_CSKCB", ""), day, load_standard(std))))
+    return out

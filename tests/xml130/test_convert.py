@@ -1,0 +1,196 @@
+"""XML 130 → FHIR conversion, FHIR → XML twins, and the mapping fidelity engine."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+
+from vhr_conformance.xml130 import mapping as m
+from vhr_conformance.xml130.convert import convert_source
+from vhr_conformance.xml130.fidelity import CRITERIA, compare, criteria_results
+from vhr_conformance.xml130.synth import _mut, render_envelope, synthetic_encounter, synthetic_envelopes
+
+
+def _convert(rows):
+    return next(convert_source(render_envelope([rows], "01013", "20260101")))
+
+
+def _res(bundle, rt):
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == rt]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return synthetic_encounter(random.Random(21), 7)
+
+
+def test_bundle_shape_and_mapping(base) -> None:
+    conv = _convert(base)
+    b = conv.bundle
+    x1 = base["XML1"][0]
+    assert b["type"] == "transaction" and b["meta"]["profile"] == [m.profile("vhr-bundle-transaction")]
+    assert all(e["fullUrl"].startswith("urn:uuid:") and e["request"]["method"] == "POST" for e in b["entry"])
+    (pat,) = _res(b, "Patient")
+    assert {"system": m.SID_CCCD, "value": x1["SO_CCCD"], "use": "official"} in pat["identifier"]
+    assert pat["name"][0]["family"] == x1["HO_TEN"].split()[0]
+    assert pat["name"][0]["given"] == x1["HO_TEN"].split()[1:]
+    assert pat["gender"] == {"1": "male", "2": "female"}[x1["GIOI_TINH"]]
+    (enc,) = _res(b, "Encounter")
+    assert enc["identifier"][0]["system"] == m.SID_MALK and enc["identifier"][0]["value"] == x1["MA_LK"]
+    assert enc["period"]["start"].endswith("+07:00") and enc["period"]["start"][:10].replace("-", "") == x1["NGAY_VAO"][:8]
+    exts = {e["url"].rsplit("/", 1)[1]: e["valueCoding"]["code"] for e in enc["extension"]}
+    assert exts["vhr-encounter-form-of-care"] == x1["MA_LOAI_KCB"]
+    assert exts["vhr-encounter-discharge-type"] == x1["MA_LOAI_RV"]
+    conds = _res(b, "Condition")
+    secondary = [c for c in x1["MA_BENH_KT"].split(";") if c]
+    assert [c["code"]["coding"][0]["code"] for c in conds] == [x1["MA_BENH_CHINH"], *secondary]
+    assert [d["rank"] for d in enc["diagnosis"]] == list(range(1, len(conds) + 1))
+    assert len(_res(b, "MedicationRequest")) == len(base["XML2"])
+    assert len(_res(b, "Procedure")) == len(base["XML3"])
+    weight = [o for o in _res(b, "Observation") if o["code"]["coding"][0]["code"] == "29463-7"]
+    assert weight[0]["valueQuantity"]["value"] == float(x1["CAN_NANG"])
+    (cov,) = _res(b, "Coverage")
+    assert cov["identifier"][0]["value"] == x1["MA_THE_BHYT"] and cov["period"]["start"] == "2026-01-01"
+
+
+def test_unmapped_fields_are_listed_not_dropped(base) -> None:
+    conv = _convert(base)
+    assert "XML1.T_TONGCHI_BV" in conv.unmapped and "XML5.DIEN_BIEN_LS" in conv.unmapped
+    assert "XML1.MA_BENH_CHINH" not in conv.unmapped
+    # a value the IG lists cannot carry is reported rather than written as a bad code
+    odd = _convert(_mut(base, "XML1", "MA_DANTOC", "99"))
+    assert "XML1.MA_DANTOC" in odd.unmapped
+
+
+@pytest.mark.parametrize(("ngay_sinh", "birth", "time"), [
+    ("198700000000", "1987", None), ("198705000000", "1987-05", None),
+    ("198705150000", "1987-05-15", None), ("198705150830", "1987-05-15", "1987-05-15T08:30:00+07:00"),
+])
+def test_partial_birth_dates(base, ngay_sinh: str, birth: str, time: str | None) -> None:
+    (pat,) = _res(_convert(_mut(base, "XML1", "NGAY_SINH", ngay_sinh)).bundle, "Patient")
+    assert pat["birthDate"] == birth
+    times = [e["valueDateTime"] for e in pat.get("extension", []) if e["url"] == m.BIRTH_TIME]
+    assert times == ([time] if time else [])
+
+
+def test_sex_three_and_several_cards(base) -> None:
+    rows = _mut(base, "XML1", "GIOI_TINH", "3")
+    card2 = "HS4010120878811"
+    rows = _mut(rows, "XML1", "MA_THE_BHYT", f"{base['XML1'][0]['MA_THE_BHYT']};{card2}")
+    rows = _mut(rows, "XML1", "GT_THE_TU", "20260101;20250101")
+    rows = _mut(rows, "XML1", "GT_THE_DEN", "20261231;20251231")
+    rows = _mut(rows, "XML1", "MA_DKBD", "01013;01002")
+    b = _convert(rows).bundle
+    assert _res(b, "Patient")[0]["gender"] == "unknown"
+    covs = _res(b, "Coverage")
+    assert [c["identifier"][0]["value"] for c in covs][1] == card2
+    groups = [e["valueCoding"]["code"] for e in covs[1]["extension"] if e["url"].endswith("beneficiary-group")]
+    assert groups == ["HS"]
+
+
+def _validator():
+    try:
+        from vhr_conformance.validator import Validator
+
+        return Validator.default()
+    except Exception as exc:  # validator or IG package not built in this checkout
+        pytest.skip(f"validator or IG not available: {exc}")
+
+
+def test_every_converted_resource_validates_against_its_profile() -> None:
+    v = _validator()
+    for data in synthetic_envelopes(12, seed=8):
+        b = next(convert_source(data)).bundle
+        for k, e in enumerate(b["entry"]):
+            errors = [i for i in v.validate(e["resource"]) if i.severity in ("error", "fatal")]
+            assert errors == [], (k, e["resource"]["resourceType"], [(i.rule, i.location, i.text.en) for i in errors])
+
+
+def test_converted_bundle_validates() -> None:
+    v = _validator()
+    b = next(convert_source(synthetic_envelopes(1, seed=9)[0])).bundle
+    errors = [i for i in v.validate(b) if i.severity in ("error", "fatal")]
+    # Known validator defect (reported): Bundle.entry slicing by resource type puts every entry in
+    # the first slice. Only that signature is tolerated; any other error fails the test.
+    slicing = [i for i in errors if i.rule in ("profile-type", "cardinality-max", "cardinality-min")
+               and i.location.startswith("Bundle.entry")]
+    if errors and len(slicing) == len(errors):
+        pytest.xfail("validator: Bundle.entry type-discriminator slicing (reported to the validator owner)")
+    assert errors == [], [(i.rule, i.location, i.text.en) for i in errors]
+
+
+# ---- fidelity ----------------------------------------------------------------------------------
+def _alter(bundle, fn):
+    alt = copy.deepcopy(bundle)
+    for e in alt["entry"]:
+        fn(e["resource"])
+    return alt
+
+
+def test_fidelity_of_our_own_conversion_is_perfect(base) -> None:
+    b = _convert(base).bundle
+    assert compare(b, b) == []
+    assert set(criteria_results([]).values()) == {"pass"}
+    # the vendor may answer with a searchset of resources that have server ids
+    resources = [e["resource"] for e in b["entry"]]
+    assert compare(b, {"resourceType": "Bundle", "type": "searchset",
+                       "entry": [{"fullUrl": e["fullUrl"], "resource": e["resource"]} for e in b["entry"]]}) == []
+    assert compare(b, []) and compare(b, [])[0].criterion == "MAP-ENC-001"
+    assert criteria_results(compare(b, resources[:1]))["MAP-DIAG-001"] == "skip"
+
+
+@pytest.mark.parametrize(("name", "change", "criterion", "field"), [
+    ("secondary diagnoses dropped",
+     lambda r: r.update(diagnosis=r["diagnosis"][:1]) if r["resourceType"] == "Encounter" else None,
+     "MAP-DIAG-002", "XML1.MA_BENH_KT"),
+    ("period sent as UTC digits",
+     lambda r: r.update(period={k: v.replace("+07:00", "Z") for k, v in r["period"].items()})
+     if r["resourceType"] == "Encounter" else None, "MAP-ENC-002", "XML1.NGAY_VAO"),
+    ("sex codes swapped",
+     lambda r: r.update(gender={"male": "female", "female": "male"}[r["gender"]]) if r["resourceType"] == "Patient" else None,
+     "MAP-PAT-004", "XML1.GIOI_TINH"),
+    ("name order reversed",
+     lambda r: r.update(name=[{"family": r["name"][0]["given"][-1], "given": [*r["name"][0]["given"][:-1], r["name"][0]["family"]]}])
+     if r["resourceType"] == "Patient" else None, "MAP-PAT-002", "XML1.HO_TEN"),
+    ("drug quantity changed",
+     lambda r: r["dispenseRequest"]["quantity"].update(value=999) if r["resourceType"] == "MedicationRequest" else None,
+     "MAP-MED-001", "XML2.MA_THUOC/SO_LUONG/NGAY_YL"),
+])
+def test_fidelity_detects_altered_conversions(base, name, change, criterion, field) -> None:
+    rows = base if base["XML1"][0]["MA_BENH_KT"] else _mut(base, "XML1", "MA_BENH_KT", "I10;E78.5")
+    b = _convert(rows).bundle
+    diffs = compare(b, _alter(b, change))
+    assert {d.criterion for d in diffs} == {criterion}, name
+    assert any(d.xml_field == field for d in diffs)
+    d = diffs[0]
+    assert d.expected != d.actual and d.fhir_path and d.text.vi and d.text.en
+    assert criteria_results(diffs)[criterion] == "fail"
+    assert set(CRITERIA) >= {d.criterion for d in diffs}
+
+
+def test_fhir_fixture_twins_round_trip() -> None:
+    try:
+        from vhr_conformance.generator import generate_patients
+    except ImportError as exc:
+        pytest.skip(f"generator not available: {exc}")
+    from vhr_conformance.xml130.synth import bundle_to_envelopes
+    from vhr_conformance.xml130.validate import validate_source
+
+    n = 0
+    for g in generate_patients(4, seed=5):
+        for ma_lk, data in bundle_to_envelopes(g):
+            rep = validate_source(data)
+            assert [e.ma_lk for e in rep.encounters] == [ma_lk]
+            conv = next(convert_source(data))
+            assert compare(conv.bundle, g, ma_lk) == [], ma_lk
+            n += 1
+    assert n >= 4
+
+
+def test_mapping_table_is_in_the_docs() -> None:
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "xml130.md"
+    assert m.mapping_markdown() in doc.read_text(encoding="utf-8")
