@@ -287,7 +287,7 @@ def load(
     if worker:
         if master:
             raise UserError(Text("Không thể vừa --master vừa --worker", "--master and --worker exclude each other"), location="--worker")
-        raise typer.Exit(_worker(master_host, master_port, locustfile, auth.value))
+        raise SystemExit(_worker(master_host, master_port, locustfile, auth.value))
     if master and processes > 1:
         raise UserError(Text("--master dùng worker từ xa, không dùng --processes", "--master takes remote workers, not --processes"), location="--processes")
     code = run_load(
@@ -299,7 +299,9 @@ def load(
             locustfile=locustfile,
         )
     )
-    raise typer.Exit(code)
+    # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, which turns
+    # typer.Exit into a return value and would lose the verdict's exit code.
+    raise SystemExit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     from vhr_conformance.server import ReferenceServer
 
     kwargs: dict[str, Any] = {"port": 0, "db": ":memory:", "faults": args.fault}
-    if args.latency_ms is not None and "latency_ms" in inspect.signature(ReferenceServer).parameters:
+    params = inspect.signature(ReferenceServer).parameters
+    if args.latency_ms is not None and "latency_ms" in params:
         kwargs["latency_ms"] = args.latency_ms
+    directory = pool.coverage_dir()
+    if directory is not None and any(directory.glob("*.json")) and "load" in params:
+        kwargs["load"] = str(directory)  # the server loads the fixtures itself, before serving
     with ReferenceServer(**kwargs) as srv:
         seeded = _seed(srv.base_url)
         sys.stdout.write(json.dumps({"base_url": srv.base_url, "seeded": seeded}) + "\n")
