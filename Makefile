@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests suites benchmarks loadtests
 
 profiles: setup
-	$(BIN)/python profiles/build.py
+	$(BIN)/python profiles/build.py $(ARGS)
 
 fixtures: setup
 	$(BIN)/vhr fixtures

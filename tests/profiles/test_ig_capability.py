@@ -45,7 +45,9 @@ def test_patient_search_requirements(rest: dict[str, Any]) -> None:
     assert ops == {"everything": "SHALL"}
 
 
-@pytest.mark.parametrize("rt", ["Condition", "Observation", "AllergyIntolerance", "Immunization", "MedicationRequest"])
+@pytest.mark.parametrize(
+    "rt", ["Condition", "Observation", "AllergyIntolerance", "Immunization", "MedicationRequest"]
+)
 def test_clinical_resources_searchable_by_patient(rest: dict[str, Any], rt: str) -> None:
     assert _params(rest, rt)["patient"] == "SHALL"
 
@@ -59,7 +61,17 @@ def test_encounter_and_system_level(rest: dict[str, Any]) -> None:
 
 
 def test_interactions_and_profiles_resolve(rest: dict[str, Any], vhr_packages: fhirpkg.PackageSet) -> None:
-    allowed = {"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
+    allowed = {
+        "read",
+        "vread",
+        "update",
+        "patch",
+        "delete",
+        "history-instance",
+        "history-type",
+        "create",
+        "search-type",
+    }
     for res in rest["resource"]:
         assert _expectation(res) in ("SHALL", "SHOULD", "MAY")
         for inter in res["interaction"]:
@@ -73,7 +85,14 @@ def test_interactions_and_profiles_resolve(rest: dict[str, Any], vhr_packages: f
             assert sp["code"] == param["name"] and sp["type"] == param["type"]
             assert res["type"] in sp["base"] or "Resource" in sp["base"]
     patient = _resource(rest, "Patient")
-    assert {i["code"] for i in patient["interaction"]} >= {"read", "vread", "search-type", "create", "update", "delete"}
+    assert {i["code"] for i in patient["interaction"]} >= {
+        "read",
+        "vread",
+        "search-type",
+        "create",
+        "update",
+        "delete",
+    }
     covered = {url for r in rest["resource"] for url in r["supportedProfile"]}
     missing = set(ig.PROFILE_URLS.values()) - covered
     assert missing <= {ig.PROFILE_URLS["vhr-bundle-transaction"], ig.PROFILE_URLS["vhr-operationoutcome"]}

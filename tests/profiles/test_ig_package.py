@@ -56,9 +56,18 @@ def test_every_structure_definition_has_snapshot(by_type: dict[str, Any]) -> Non
 
 def test_vital_sign_profiles_derive_from_core(by_type: dict[str, Any]) -> None:
     sds = by_type["StructureDefinition"]
-    assert sds["vhr-observation-body-height"]["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/bodyheight"
-    assert sds["vhr-observation-body-weight"]["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/bodyweight"
-    assert sds["vhr-observation-blood-pressure"]["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/bp"
+    assert (
+        sds["vhr-observation-body-height"]["baseDefinition"]
+        == "http://hl7.org/fhir/StructureDefinition/bodyheight"
+    )
+    assert (
+        sds["vhr-observation-body-weight"]["baseDefinition"]
+        == "http://hl7.org/fhir/StructureDefinition/bodyweight"
+    )
+    assert (
+        sds["vhr-observation-blood-pressure"]["baseDefinition"]
+        == "http://hl7.org/fhir/StructureDefinition/bp"
+    )
 
 
 @pytest.mark.parametrize("eid", ig.EXTENSION_IDS)
@@ -106,7 +115,9 @@ def test_terminology_counts(by_type: dict[str, Any]) -> None:
     assert len(cs["vhr-patient-category"]["concept"]) == 27
     assert len(cs["vhr-form-of-care"]["concept"]) == 16
     assert "00000" in _codes(cs["vhr-occupation"])
-    assert sorted(_codes(cs["vhr-blood-group"])) == sorted(f"{g}{r}" for g in ("A", "B", "AB", "O") for r in "+-")
+    assert sorted(_codes(cs["vhr-blood-group"])) == sorted(
+        f"{g}{r}" for g in ("A", "B", "AB", "O") for r in "+-"
+    )
 
 
 def test_commune_and_legacy_properties_point_to_2025_provinces(by_type: dict[str, Any]) -> None:
@@ -129,7 +140,10 @@ def test_commune_and_legacy_properties_point_to_2025_provinces(by_type: dict[str
 def test_cccd_prefix_invariant_lists_exactly_the_legacy_codes(by_type: dict[str, Any]) -> None:
     patient = by_type["StructureDefinition"]["vhr-patient"]
     expr = next(
-        c["expression"] for e in patient["snapshot"]["element"] for c in e.get("constraint", []) if c["key"] == "vhr-cccd-2"
+        c["expression"]
+        for e in patient["snapshot"]["element"]
+        for c in e.get("constraint", [])
+        if c["key"] == "vhr-cccd-2"
     )
     group = re.search(r"\^0\(([0-9|]+)\)", expr)
     assert group is not None
