@@ -71,6 +71,7 @@ class _Builder:
         return {"display": v}
 
     def rid(self, table: str, rec: Record) -> dict[str, str]:
+        self.used.add((table, "STT"))
         return {"system": "urn:ietf:rfc:3986", "value": self.url(f"{table}/{rec.get('STT') or rec.index}")}
 
     # resources -------------------------------------------------------------------------------
