@@ -496,6 +496,39 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
     return tuple(out)
 
 
+class _RaisingListener:
+    """ANTLR error listener that turns the first syntax error into an exception."""
+
+    def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any) -> None:  # noqa: N802
+        raise FhirPathError(f"syntax error at {line}:{column}: {msg}")
+
+    def reportAmbiguity(self, *args: Any) -> None:  # noqa: N802
+        return None
+
+    def reportAttemptingFullContext(self, *args: Any) -> None:  # noqa: N802
+        return None
+
+    def reportContextSensitivity(self, *args: Any) -> None:  # noqa: N802
+        return None
+
+
+def syntax_check(expr: str) -> None:
+    """fhirpathpy's parser silently recovers from syntax errors; parse strictly first."""
+    from antlr4 import CommonTokenStream, InputStream, Token
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+    lexer = FHIRPathLexer(InputStream(expr))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(_RaisingListener())
+    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(_RaisingListener())
+    parser.expression()
+    if parser.getCurrentToken().type != Token.EOF:
+        raise FhirPathError(f"unexpected text after expression at {parser.getCurrentToken().column}")
+
+
 class ConstraintCompiler:
     """Compiles constraint definitions once, sharing compiled expressions across elements."""
 
@@ -519,6 +552,7 @@ class ConstraintCompiler:
             hit = self._compiled.get(expr)
             if hit is None:
                 try:
+                    syntax_check(expr)
                     hit = (fhirpathpy.compile(expr, _MODEL, _OPTIONS), None)
                 except Exception as exc:  # parser errors are plain Exceptions
                     hit = (None, f"{type(exc).__name__}: {exc}")

@@ -18,6 +18,7 @@ BASE = "https://vhr-conformance.org/fhir"
 PROVINCE_EXT = f"{BASE}/StructureDefinition/vhr-address-province"
 COMMUNE_EXT = f"{BASE}/StructureDefinition/vhr-address-commune"
 COMMUNE_CS = f"{BASE}/CodeSystem/vhr-commune"
+PROVINCE_CS = f"{BASE}/CodeSystem/vhr-province"
 
 
 def _coding_code(ext: dict[str, Any]) -> str | None:
@@ -51,6 +52,9 @@ def check_address(validator: Validator, address: dict[str, Any], loc: str, run: 
     actual = (cs.properties.get(commune) or {}).get("province")
     if actual is None:
         return  # unknown commune: the terminology layer reports code-unknown
+    provinces = validator.terminology.code_system(PROVINCE_CS)
+    if provinces is not None and not provinces.has(province):
+        return  # unknown province: reported as code-unknown, a mismatch would only repeat it
     if str(actual) != province:
         run.add(
             "error",

@@ -1,0 +1,101 @@
+"""Layer 4: invariants from the snapshots, native fast paths and fhirpathpy alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fhirpathpy
+
+from vhr_conformance.validator import Validator
+from vhr_conformance.validator.engine import Run
+from vhr_conformance.validator.fhirpath import _MODEL, _OPTIONS, NATIVE, ConstraintCompiler, EvalEnv
+
+from .util import errors, patient, rules
+
+
+def test_dom_invariants_on_contained(validator: Validator) -> None:
+    inner = {"resourceType": "Organization", "id": "o2", "name": "x"}
+    org = {
+        "resourceType": "Organization",
+        "id": "o1",
+        "name": "BV",
+        "meta": {"versionId": "1", "security": [{"system": "http://s", "code": "R"}]},
+        "contained": [inner],
+    }
+    got = rules(validator.validate(patient(contained=[org], managingOrganization={"reference": "#o1"})))
+    assert ("dom-2", "Patient") in got
+    assert ("dom-4", "Patient") in got
+    assert ("dom-5", "Patient") in got
+    orphan = patient(contained=[{"resourceType": "Organization", "id": "o9", "name": "x"}])
+    assert ("dom-3", "Patient") in rules(validator.validate(orphan))
+
+
+def test_dom_6_is_a_warning(validator: Validator) -> None:
+    res = patient()
+    del res["text"]
+    assert ("dom-6", "Patient") in rules(validator.validate(res), ("warning",))
+
+
+def test_fhirpathpy_invariant_pat_1(validator: Validator) -> None:
+    got = rules(validator.validate(patient(contact=[{"gender": "male"}])))
+    assert ("pat-1", "Patient.contact[0]") in got
+    assert errors(validator.validate(patient(contact=[{"name": {"family": "X"}}]))) == []
+
+
+def test_per_1_period_order(validator: Validator) -> None:
+    bad = {"start": "2024-05-02", "end": "2024-05-01"}
+    got = rules(validator.validate(patient(name=[{"family": "X", "period": bad}])))
+    assert ("per-1", "Patient.name[0].period") in got
+    ok = {"start": "2024-05-01T10:00:00+07:00", "end": "2024-05-01T04:00:00Z"}
+    assert errors(validator.validate(patient(name=[{"family": "X", "period": ok}]))) == []
+
+
+def test_ele_1_structural(validator: Validator) -> None:
+    assert ("ele-1", "Patient.name[0]") in rules(validator.validate(patient(name=[{"id": "n1"}])))
+
+
+def test_ext_1_extension_needs_value_or_children(validator: Validator) -> None:
+    ext: dict[str, Any] = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime"}
+    assert ("ext-1", "Patient.extension[0]") in rules(validator.validate(patient(extension=[ext])))
+
+
+def test_native_invariants_agree_with_fhirpathpy() -> None:
+    """Each native implementation gives the fhirpathpy answer on a few focus values."""
+    cc = ConstraintCompiler()
+    samples: dict[str, tuple[str, list[Any]]] = {
+        "per-1": ("Period", [{"start": "2020-01-01", "end": "2019-01-01"}, {"start": "2020-01-01", "end": "2021-01-01"}]),
+        "qty-3": ("Quantity", [{"code": "kg"}, {"code": "kg", "system": "http://unitsofmeasure.org"}, {"value": 1}]),
+        "cpt-2": ("ContactPoint", [{"value": "1"}, {"value": "1", "system": "phone"}]),
+        "att-1": ("Attachment", [{"data": "AA=="}, {"data": "AA==", "contentType": "text/plain"}]),
+        "obs-6": ("Observation", [{"dataAbsentReason": {"text": "x"}, "valueString": "x"}, {"valueString": "x"}]),
+        "sqty-1": ("Quantity", [{"comparator": "<"}, {"value": 1}]),
+        "org-1": ("Organization", [{"name": "x"}, {"active": True}]),
+    }
+    checked = 0
+    for (key, expr), fn in NATIVE.items():
+        if key not in samples:
+            continue
+        base, focuses = samples[key]
+        slow = cc.compile_one({"key": key, "expression": expr, "severity": "error", "human": ""}, base)
+        assert slow is not None
+        slow.native, slow.guards = None, ()
+        slow.compiled = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
+        for focus in focuses:
+            env = EvalEnv(focus, focus)
+            assert fn(focus, env) == slow.evaluate(focus, env), (key, focus)
+            checked += 1
+    assert checked >= 14
+
+
+def test_unevaluable_expression_is_a_harness_error_reported_once(validator: Validator) -> None:
+    cc = ConstraintCompiler()
+    broken = cc.compile_one({"key": "x-1", "severity": "error", "human": "h", "expression": "name.nosuchfn()"}, "Patient")
+    unparsable = cc.compile_one({"key": "x-2", "severity": "error", "human": "h", "expression": "name.("}, "Patient")
+    assert broken is not None and unparsable is not None
+    run = Run(frozenset({"invariants"}))
+    res = patient()
+    for _ in range(3):
+        validator._invariants(res, (broken, unparsable), "Patient", run)
+    harness = [i for i in run.issues if i.rule == "harness-fhirpath"]
+    assert len(harness) == 2
+    assert all(i.severity == "error" and i.code == "exception" for i in harness)
