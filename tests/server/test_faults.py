@@ -1,0 +1,166 @@
+"""Every fault really changes what the server does: the same probe gives a different observation
+on a clean server and on a server with that one fault switched on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from vhr_conformance.i18n import UserError
+from vhr_conformance.server import ReferenceServer
+from vhr_conformance.server.faults import FAULTS, parse_faults
+
+from .conftest import CCCD, FHIR, patient
+from .test_validation import BAD_CCCD, bad_patient
+
+Probe = Callable[[httpx.Client], Any]
+
+
+def _create(c: httpx.Client, **kw: Any) -> httpx.Response:
+    return c.post("/Patient", json=patient(**kw))
+
+
+def _token(c: httpx.Client, cid: str) -> dict[str, str]:
+    r = c.post("/auth/token", data={"grant_type": "client_credentials"}, auth=(cid, f"{cid}-secret"),
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return {"Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def p_paging(c: httpx.Client) -> tuple[Any, ...]:
+    for _ in range(3):
+        _create(c)
+    page = c.get("/Patient?_count=2").json()
+    nxt = next(lk["url"] for lk in page["link"] if lk["relation"] == "next")
+    if urlparse(nxt).netloc != urlparse(str(c.base_url)).netloc:
+        return "other host"
+    return len(c.get(nxt).json().get("entry", []))
+
+
+def p_non_atomic(c: httpx.Client) -> int:
+    c.post("/", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+        {"resource": patient(id="p9"), "request": {"method": "PUT", "url": "Patient/p9", "ifMatch": 'W/"3"'}},
+    ]})
+    return c.get("/Patient?_summary=count").json()["total"]
+
+
+def p_cond_create(c: httpx.Client) -> int:
+    for _ in range(2):
+        c.post("/Patient", json=patient(), headers={"If-None-Exist": f"identifier={CCCD}|001090012345"})
+    return c.get("/Patient?_summary=count").json()["total"]
+
+
+def p_update(c: httpx.Client) -> tuple[int, str]:
+    res = _create(c).json()
+    r = c.put(f"/Patient/{res['id']}", json=res, headers={"If-Match": 'W/"1"'})
+    r2 = c.put(f"/Patient/{res['id']}", json=res, headers={"If-Match": 'W/"1"'})
+    return r2.status_code, r.json()["meta"].get("versionId", "")
+
+
+def p_slow(c: httpx.Client) -> bool:
+    t = time.monotonic()
+    c.get("/metadata")
+    return time.monotonic() - t > 0.25
+
+
+def p_delete(c: httpx.Client) -> int:
+    pid = _create(c).json()["id"]
+    c.delete(f"/Patient/{pid}")
+    return c.get(f"/Patient/{pid}").status_code
+
+
+def p_include(c: httpx.Client) -> int:
+    pid = _create(c).json()["id"]
+    c.post("/Observation", json={"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                                 "subject": {"reference": f"Patient/{pid}"}})
+    return len(c.get(f"/Observation?patient={pid}&_include=Observation:patient").json()["entry"])
+
+
+def p_birthdate(c: httpx.Client) -> int:
+    _create(c, birthDate="1990-01-01")
+    _create(c, birthDate="2000-01-01")
+    return c.get("/Patient?birthdate=1990").json()["total"]
+
+
+def p_json(c: httpx.Client) -> bool:
+    try:
+        c.get("/metadata").json()
+    except ValueError:
+        return False
+    return True
+
+
+PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
+    "no-capability-statement": ({}, lambda c: c.get("/metadata").status_code),
+    "wrong-fhir-version": ({}, lambda c: c.get("/metadata").json()["fhirVersion"]),
+    "ignore-shall-search-param": ({}, p_birthdate),
+    "accent-sensitive-search": ({}, lambda c: (_create(c), c.get("/Patient?name=nguyen").json()["total"])[1]),
+    "drop-identifiers-on-write": ({}, lambda c: "identifier" in _create(c).json()),
+    "accept-invalid-resources": ({"validate": True}, lambda c: c.post("/Patient", json=bad_patient()).status_code),
+    "non-atomic-transaction": ({}, p_non_atomic),
+    "conditional-create-duplicates": ({}, p_cond_create),
+    "no-etag": ({}, lambda c: "etag" in _create(c).headers),
+    "wrong-content-type": ({}, lambda c: c.get("/metadata").headers["content-type"].split(";")[0]),
+    "status-200-on-create": ({}, lambda c: _create(c).status_code),
+    "status-200-on-missing": ({}, lambda c: c.get("/Patient/missing").status_code),
+    "leak-personal-data-in-errors": ({"validate": True},
+                                     lambda c: BAD_CCCD in c.post("/Patient", json=bad_patient()).text),
+    "no-authentication": ({"auth": "oauth", "anonymous": True}, lambda c: c.get("/Patient").status_code),
+    "ignore-scopes": ({"auth": "oauth"}, lambda c: c.post("/Patient", json=patient(),
+                                                         headers=_token(c, "vhr-test-reader")).status_code),
+    "broken-paging-links": ({}, p_paging),
+    "paging-link-other-host": ({}, p_paging),
+    "slow-responses": ({"latency_ms": 300}, p_slow),
+    "random-5xx": ({}, lambda c: {c.get("/Patient").status_code for _ in range(12)}),
+    "truncated-json": ({}, p_json),
+    "stale-last-updated": ({}, lambda c: _create(c).json()["meta"]["lastUpdated"][:4] == "2001"),
+    "ignore-if-match": ({}, p_update),
+    "no-location-header": ({}, lambda c: "location" in _create(c).headers),
+    "ignore-count": ({}, lambda c: ([_create(c) for _ in range(3)],
+                                    len(c.get("/Patient?_count=1").json()["entry"]))[1]),
+    "ignore-include": ({}, p_include),
+    "deleted-still-readable": ({}, p_delete),
+    "version-not-incremented": ({}, p_update),
+    "ignore-prefer": ({}, lambda c: c.post("/Patient", json=patient(), headers={"Prefer": "return=minimal"}).content),
+    "no-size-limit": ({"max_body_bytes": 2000}, lambda c: _create(
+        c, text={"status": "generated", "div": "<div>" + "x" * 3000 + "</div>"}).status_code),
+    "no-rate-limit": ({"rate_limit": 1, "rate_burst": 1}, lambda c: {c.get("/Patient").status_code for _ in range(4)}),
+    "no-smart-configuration": ({"auth": "oauth"}, lambda c: c.get("/.well-known/smart-configuration").status_code),
+    "summary-count-returns-entries": ({}, lambda c: (_create(c), "entry" in c.get("/Patient?_summary=count").json())[1]),
+}
+
+
+def test_every_fault_has_a_probe_and_a_bilingual_description() -> None:
+    assert set(PROBES) == set(FAULTS)
+    assert len(FAULTS) >= 20 and "accent-sensitive-search" in FAULTS
+    for name, fault in FAULTS.items():
+        assert name == fault.name and name == name.lower() and " " not in name
+        assert fault.text.vi and fault.text.en and fault.text.vi != fault.text.en
+
+
+def test_unknown_fault_is_a_user_error() -> None:
+    with pytest.raises(UserError):
+        parse_faults(["no-such-fault"])
+
+
+def _observe(faults: list[str], kwargs: dict[str, Any], probe: Probe) -> Any:
+    kw = {"validate": False, **kwargs}
+    anonymous = kw.pop("anonymous", False)
+    with ReferenceServer(faults=faults, **kw) as srv, httpx.Client(base_url=srv.base_url, headers=FHIR,
+                                                                    timeout=30) as c:
+        if kw.get("auth") == "oauth" and not anonymous:
+            c.headers.update(_token(c, "vhr-test-admin"))
+        return probe(c)
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_changes_behaviour(name: str) -> None:
+    kwargs, probe = PROBES[name]
+    clean = _observe([], kwargs, probe)
+    faulty = _observe([name], kwargs, probe)
+    assert clean != faulty, f"{name}: same observation {clean!r} with and without the fault"
