@@ -66,6 +66,7 @@ InstanceOf: VhrOperationOutcome
 Title: "Ví dụ lỗi kiểm tra / Example validation error"
 Usage: #example
 * insert TestData
+* insert Narrative([[Lỗi: chữ số thứ 5–6 của số CCCD không khớp năm sinh.]])
 * issue.severity = #error
 * issue.code = #invariant
 * issue.details.text = "Chữ số thứ 5–6 của số CCCD phải bằng 2 chữ số cuối của năm sinh. / CCCD digits 5–6 must equal the last two digits of the birth year."

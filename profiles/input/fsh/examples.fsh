@@ -5,11 +5,16 @@
 RuleSet: TestData
 * meta.tag = $ActReason#HTEST "test health data"
 
+RuleSet: Narrative(text)
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{text}</p></div>"
+
 Instance: vhr-ex-patient
 InstanceOf: VhrPatient
 Title: "Ví dụ người bệnh / Example patient"
 Usage: #example
 * insert TestData
+* insert Narrative([[Nguyễn Thị Thu Hà; nữ; sinh 14/05/1990; CCCD 001190123456; dân tộc Kinh; Phường Hoàn Kiếm; Thành phố Hà Nội.]])
 * extension[ethnicity].valueCoding = VhrEthnicityCS#01 "Kinh"
 * extension[occupation].valueCoding = VhrOccupationCS#2 "Nhà chuyên môn bậc cao"
 * extension[nationality].extension[code].valueCodeableConcept = $ISO3166#VN "Viet Nam"
@@ -50,6 +55,7 @@ InstanceOf: VhrOrganization
 Title: "Ví dụ cơ sở KCB / Example facility"
 Usage: #example
 * insert TestData
+* insert Narrative([[Bệnh viện Đa khoa Thử nghiệm Hà Nội; mã cơ sở KCB 01905.]])
 * identifier[cskcb].system = $SID-CSKCB
 * identifier[cskcb].value = "01905"
 * active = true
@@ -67,6 +73,7 @@ InstanceOf: VhrPractitioner
 Title: "Ví dụ bác sĩ / Example practitioner"
 Usage: #example
 * insert TestData
+* insert Narrative([[BS. Trần Văn Minh; chứng chỉ hành nghề 004512/HNO-CCHN.]])
 * identifier[cchn].system = $SID-CCHN
 * identifier[cchn].value = "004512/HNO-CCHN"
 * identifier[cccd].system = $SID-CCCD
@@ -83,6 +90,7 @@ InstanceOf: VhrCoverageBhyt
 Title: "Ví dụ thẻ BHYT / Example BHYT card"
 Usage: #example
 * insert TestData
+* insert Narrative([[Thẻ BHYT HC4010123456789; mức hưởng 4 (80%); nơi đăng ký KCB ban đầu 01905; hạn 01/01/2025–31/12/2025.]])
 * extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#HC "Cán bộ, công chức, viên chức"
 * extension[benefitLevel].valueCoding = VhrBhytBenefitLevelCS#4 "Mức hưởng 4: 80% chi phí KCB"
 * extension[registeredFacility].valueIdentifier.system = $SID-CSKCB
@@ -102,6 +110,7 @@ InstanceOf: VhrEncounter
 Title: "Ví dụ lượt điều trị nội trú / Example inpatient encounter"
 Usage: #example
 * insert TestData
+* insert Narrative([[Điều trị nội trú 10/03/2025–14/03/2025 (MA_LK HTEST2503100001): viêm phổi; kết quả khỏi; ra viện.]])
 * extension[formOfCare].valueCoding = VhrFormOfCareCS#03 "Điều trị nội trú"
 * extension[patientCategory].valueCoding = VhrPatientCategoryCS#1.1
 * extension[treatmentResult].valueCoding = VhrTreatmentResultCS#1 "Khỏi"
@@ -127,6 +136,7 @@ InstanceOf: VhrConditionEncounterDiagnosis
 Title: "Ví dụ chẩn đoán ra viện / Example discharge diagnosis"
 Usage: #example
 * insert TestData
+* insert Narrative([[Chẩn đoán ra viện: J18.9 Viêm phổi; không đặc hiệu.]])
 * clinicalStatus = $CondClin#resolved
 * verificationStatus = $CondVer#confirmed
 * category = $CondCat#encounter-diagnosis
@@ -144,6 +154,7 @@ InstanceOf: VhrConditionProblem
 Title: "Ví dụ bệnh mạn tính / Example chronic disease"
 Usage: #example
 * insert TestData
+* insert Narrative([[Tăng huyết áp vô căn (I10) từ tháng 6/2019.]])
 * clinicalStatus = $CondClin#active
 * verificationStatus = $CondVer#confirmed
 * category = $CondCat#problem-list-item
@@ -157,6 +168,7 @@ InstanceOf: VhrAllergyIntolerance
 Title: "Ví dụ dị ứng / Example allergy"
 Usage: #example
 * insert TestData
+* insert Narrative([[Dị ứng penicillin (mức độ cao): phát ban.]])
 * clinicalStatus = $AllergyClin#active
 * verificationStatus = http://terminology.hl7.org/CodeSystem/allergyintolerance-verification#confirmed
 * type = #allergy
@@ -176,6 +188,7 @@ InstanceOf: VhrImmunization
 Title: "Ví dụ tiêm chủng / Example vaccination"
 Usage: #example
 * insert TestData
+* insert Narrative([[Tiêm vắc xin viêm gan B (người lớn) mũi 1 ngày 15/09/2021; lô HB2109A.]])
 * status = #completed
 * vaccineCode = $CVX#43 "hepatitis B vaccine, adult dosage"
 * vaccineCode.text = "Vắc xin viêm gan B (người lớn)"
@@ -191,6 +204,7 @@ InstanceOf: VhrObservationBodyHeight
 Title: "Ví dụ chiều cao / Example body height"
 Usage: #example
 * insert TestData
+* insert Narrative([[Chiều cao 158 cm (10/03/2025).]])
 * status = #final
 * category[VSCat] = $ObsCat#vital-signs
 * code = $LNC#8302-2 "Body height"
@@ -204,6 +218,7 @@ InstanceOf: VhrObservationBodyWeight
 Title: "Ví dụ cân nặng / Example body weight"
 Usage: #example
 * insert TestData
+* insert Narrative([[Cân nặng 52 kg (10/03/2025).]])
 * status = #final
 * category[VSCat] = $ObsCat#vital-signs
 * code = $LNC#29463-7 "Body weight"
@@ -217,6 +232,7 @@ InstanceOf: VhrObservationBloodPressure
 Title: "Ví dụ huyết áp / Example blood pressure"
 Usage: #example
 * insert TestData
+* insert Narrative([[Huyết áp 135/85 mmHg (10/03/2025).]])
 * status = #final
 * category[VSCat] = $ObsCat#vital-signs
 * code = $LNC#85354-9 "Blood pressure panel with all children optional"
@@ -233,6 +249,7 @@ InstanceOf: VhrObservationBloodGroup
 Title: "Ví dụ nhóm máu / Example blood group"
 Usage: #example
 * insert TestData
+* insert Narrative([[Nhóm máu O; Rh dương.]])
 * status = #final
 * category = $ObsCat#laboratory
 * code = $LNC#882-1 "ABO and Rh group [Type] in Blood"
@@ -246,6 +263,7 @@ InstanceOf: VhrObservationLabResult
 Title: "Ví dụ xét nghiệm bạch cầu / Example white-cell count"
 Usage: #example
 * insert TestData
+* insert Narrative([[Số lượng bạch cầu 14.2 G/L (cao; tham chiếu 4–10).]])
 * status = #final
 * category[laboratory] = $ObsCat#laboratory
 * code.coding[loinc].system = $LNC
@@ -266,6 +284,7 @@ InstanceOf: VhrObservationSmokingStatus
 Title: "Ví dụ tình trạng hút thuốc / Example smoking status"
 Usage: #example
 * insert TestData
+* insert Narrative([[Chưa bao giờ hút thuốc.]])
 * status = #final
 * category = $ObsCat#social-history
 * code = $LNC#72166-2 "Tobacco smoking status"
@@ -279,6 +298,7 @@ InstanceOf: VhrObservationAlcoholUse
 Title: "Ví dụ sử dụng rượu bia / Example alcohol use"
 Usage: #example
 * insert TestData
+* insert Narrative([[Không uống rượu bia.]])
 * status = #final
 * category = $ObsCat#social-history
 * code = $LNC#11331-6 "History of Alcohol use"
@@ -291,6 +311,7 @@ InstanceOf: VhrMedicationRequest
 Title: "Ví dụ đơn thuốc / Example prescription line"
 Usage: #example
 * insert TestData
+* insert Narrative([[Azithromycin 500 mg: uống 1 viên/ngày sau ăn trong 5 ngày.]])
 * identifier.system = "https://vhr-conformance.org/fhir/sid/don-thuoc"
 * identifier.value = "01905abc1234dN"
 * status = #completed
@@ -309,6 +330,7 @@ InstanceOf: VhrProcedure
 Title: "Ví dụ phẫu thuật đã thực hiện / Example past surgery"
 Usage: #example
 * insert TestData
+* insert Narrative([[Phẫu thuật cắt ruột thừa tháng 7/2008.]])
 * status = #completed
 * category = $SCT#387713003 "Surgical procedure"
 * code = $SCT#80146002 "Appendectomy"
@@ -321,6 +343,7 @@ InstanceOf: VhrFamilyMemberHistory
 Title: "Ví dụ tiền sử gia đình / Example family history"
 Usage: #example
 * insert TestData
+* insert Narrative([[Mẹ: đái tháo đường týp 2 (E11).]])
 * status = #completed
 * patient = Reference(vhr-ex-patient)
 * relationship = http://terminology.hl7.org/CodeSystem/v3-RoleCode#MTH "mother"
@@ -332,6 +355,7 @@ InstanceOf: VhrCompositionHealthRecord
 Title: "Ví dụ tóm tắt hồ sơ sức khỏe / Example health-record summary"
 Usage: #example
 * insert TestData
+* insert Narrative([[Tóm tắt hồ sơ sức khỏe cá nhân của Nguyễn Thị Thu Hà.]])
 * status = #final
 * type = $LNC#60591-5 "Patient summary Document"
 * subject = Reference(vhr-ex-patient)
