@@ -109,8 +109,14 @@ def to_fhir_cmd(
     out.mkdir(parents=True, exist_ok=True)
     written = skipped = 0
     unmapped: dict[str, int] = {}
+    per_encounter = []
     for f in files:
         for res in convert_file(f, standard=std):
+            counts = count(res.issues)
+            entry = {"file": str(f), "index": res.index, "ma_lk": res.ma_lk, "bundle": None,
+                     "errors": counts["fatal"] + counts["error"], "warnings": counts["warning"],
+                     "unmapped": res.unmapped}
+            per_encounter.append(entry)
             if res.bundle is None or (strict and not res.ok):
                 skipped += 1
                 for i in res.issues:
@@ -119,11 +125,13 @@ def to_fhir_cmd(
                 continue
             name = _safe(res.ma_lk or f"{f.stem}-{res.index}")
             (out / f"{name}.json").write_bytes(orjson.dumps(res.bundle, option=orjson.OPT_INDENT_2))
+            entry["bundle"] = f"{name}.json"
             written += 1
             for u in res.unmapped:
                 unmapped[u] = unmapped.get(u, 0) + 1
-    report = {"written": written, "skipped": skipped,
-              "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())]}
+    report = {"standard": std, "written": written, "skipped": skipped,
+              "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
+              "encounters": per_encounter}
     (out / "conversion-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(Text(
         "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ (xem conversion-report.json)",

@@ -489,7 +489,7 @@ def convert_source(source: Path | bytes, name: str | None = None, standard: str 
     reader = EnvelopeReader(source, name=name, standard=standard)
     for enc in reader:
         yield convert_encounter(enc)
-    if reader.issues and any(i.is_error for i in reader.issues) and reader.count == 0:
+    if any(i.is_error for i in reader.issues):  # envelope-level errors: reported as a bundle-less result
         yield Conversion(file=reader.name, index=0, ma_lk="", bundle=None, issues=reader.issues)
 
 

@@ -203,9 +203,13 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
         out[("MAP-PAT-004", "XML1.GIOI_TINH", "Patient.gender")] = pat.get("gender")
 
     cards = {}
+    day = (period.get("start") or "")[:10]
     for _, r in items:
         if r.get("resourceType") != "Coverage":
             continue
+        cp = r.get("period") or {}
+        if day and not ((cp.get("start") or "")[:10] <= day and (not cp.get("end") or day <= cp["end"][:10])):
+            continue  # a card not valid on the encounter's first day is not one of its XML cards
         ben = (r.get("beneficiary") or {}).get("reference")
         if pat is not None and ben and not any(_resolves(ben, k) for k, p in items if p is pat):
             continue
@@ -242,11 +246,14 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
         elif rt == "Procedure":
             code = next(iter(_codes(r.get("code"))), "")
             start = (r.get("performedPeriod") or {}).get("start") or r.get("performedDateTime")
+            if start and day and start[:10] < day:
+                continue  # history (e.g. a past surgery recorded at this visit), not an XML3 service
             procs.append(f"{code} @{_instant(start)}")
         elif rt == "Observation":
             loinc = _codes(r.get("code"), m.LOINC)
             if "29463-7" in loinc:
-                weight = _num((r.get("valueQuantity") or {}).get("value"))
+                if weight is None:  # the first weight with a value (others may be data-absent)
+                    weight = _num((r.get("valueQuantity") or {}).get("value"))
             elif loinc and "882-1" not in loinc and "laboratory" in {
                     c for cat in r.get("category", []) or [] for c in _codes(cat)}:
                 vq = r.get("valueQuantity") or {}

@@ -397,6 +397,8 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
                 c0 = (code.get("coding") or [{}])[0]
                 pp = r.get("performedPeriod") or {}
                 start = fhir_to_local(pp.get("start") or r.get("performedDateTime"))
+                if start and vao and start[:8] < vao[:8]:
+                    continue  # history recorded at this visit (past surgery), not a service of the stay
                 reasons = [c.get("code", "") for rc in r.get("reasonCode", []) or [] for c in rc.get("coding", [])
                            if c.get("system") == ICD10]
                 actor = ((r.get("performer") or [{}])[0].get("actor") or {})
