@@ -160,7 +160,7 @@ _MODEL = models["r4"]
 
 def _ext_1(x: Any, env: EvalEnv) -> bool:
     has_ext = bool(x.get("extension"))
-    has_val = any(k.startswith("value") for k in x)
+    has_val = any(k.startswith(("value", "_value")) for k in x)
     return has_ext != has_val
 
 
@@ -499,16 +499,16 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
 class _RaisingListener:
     """ANTLR error listener that turns the first syntax error into an exception."""
 
-    def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any) -> None:  # noqa: N802
+    def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any) -> None:
         raise FhirPathError(f"syntax error at {line}:{column}: {msg}")
 
-    def reportAmbiguity(self, *args: Any) -> None:  # noqa: N802
+    def reportAmbiguity(self, *args: Any) -> None:
         return None
 
-    def reportAttemptingFullContext(self, *args: Any) -> None:  # noqa: N802
+    def reportAttemptingFullContext(self, *args: Any) -> None:
         return None
 
-    def reportContextSensitivity(self, *args: Any) -> None:  # noqa: N802
+    def reportContextSensitivity(self, *args: Any) -> None:
         return None
 
 

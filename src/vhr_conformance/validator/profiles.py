@@ -297,6 +297,8 @@ class ProfileCompiler:
         disallowed = 0
         if cnode.choice_keys is not None:
             for k, v in obj.items():
+                if k[:1] == "_" and k[1:] not in obj:
+                    k, v = k[1:], None  # a primitive choice carried only by its extension
                 if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
                     if k not in cnode.choice_keys:
                         disallowed += 1

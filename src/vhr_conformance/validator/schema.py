@@ -293,7 +293,8 @@ class Schema:
                             regex = ext.get("valueString")
         if name in _REGEX_OVERRIDE:
             regex = _REGEX_OVERRIDE[name]
-        p = Prim(name, _KIND.get(name, "str"), re.compile(regex) if regex else None, _EXTRA.get(name))
+        # Java regex semantics: \s is ASCII whitespace only (a no-break space is not whitespace)
+        p = Prim(name, _KIND.get(name, "str"), re.compile(regex, re.ASCII) if regex else None, _EXTRA.get(name))
         self.prims[name] = p
         return p
 
