@@ -100,6 +100,13 @@ def test_several_encounters_streamed_and_counted() -> None:
     assert rep.ok
 
 
+def test_ma_lk_unique_within_a_file() -> None:
+    rows = synthetic_encounter(random.Random(6), 1)
+    rep = validate_source(render_envelope([rows, rows], "01013", "20260101"))
+    assert [i.rule for i in rep.encounters[0].issues] == []
+    assert [(i.rule, i.location) for i in rep.encounters[1].issues] == [("XML130-ENV-015", "XML1/TONG_HOP/MA_LK")]
+
+
 def test_soluonghoso_must_match() -> None:
     data = synthetic_envelopes(1)[0].replace(b"<SOLUONGHOSO>1<", b"<SOLUONGHOSO>2<")
     assert [i.rule for i in _issues(data)] == ["XML130-ENV-008"]

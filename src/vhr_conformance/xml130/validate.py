@@ -416,8 +416,17 @@ def validate_source(source: Path | bytes, name: str | None = None, standard: str
     """Validate one envelope (path or bytes)."""
     reader = EnvelopeReader(source, name=name, standard=standard)
     report = FileReport(file=reader.name)
+    seen: dict[str, int] = {}
     for enc in reader:
-        report.encounters.append(check_encounter(enc, reader.std))
+        er = check_encounter(enc, reader.std)
+        if enc.ma_lk and enc.ma_lk in seen:
+            x1 = enc.xml1
+            er.issues.append(XmlIssue("error", "duplicate", "XML1/TONG_HOP/MA_LK", "XML130-ENV-015", Text(
+                "MA_LK '{m}' đã dùng cho HOSO {n} của tệp", "MA_LK '{m}' already used by HOSO {n} of this file"
+            ).format(m=enc.ma_lk, n=seen[enc.ma_lk]), x1.lines.get("MA_LK") if x1 else None, reader.name))
+        elif enc.ma_lk:
+            seen[enc.ma_lk] = enc.index
+        report.encounters.append(er)
     report.issues.extend(reader.issues)
     return report
 
