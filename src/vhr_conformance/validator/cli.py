@@ -172,7 +172,7 @@ def _print_text(results: list[Result]) -> None:
     table.add_column("Tệp / File", overflow="fold")
     table.add_column("Mức / Severity")
     table.add_column("Vị trí / Location", overflow="fold")
-    table.add_column("Quy tắc / Rule")
+    table.add_column("Quy tắc / Rule", overflow="fold")
     table.add_column("Nội dung / Message", overflow="fold")
     counts = {s: 0 for s in SEVERITY_RANK}
     for r in results:
