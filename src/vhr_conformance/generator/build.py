@@ -18,6 +18,7 @@ from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import cs_url, ext_url, profile_url
 from vhr_conformance.generator.world import Facility, World, station_practitioners
 
+MIN_RESOURCES = 15
 # Fixed "now" so that output does not depend on the day it is generated.
 REFERENCE_NOW = datetime(2026, 6, 1, 9, 0, 0)
 TZ = "+07:00"
@@ -73,6 +74,25 @@ _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
+def _rb(r: random.Random, n: int) -> int:
+    """randrange(n) without the rejection loop (bias < 2**-40 for our small n; much faster)."""
+    return int(r.random() * n)
+
+
+def _rr(r: random.Random, lo: int, hi: int) -> int:
+    """randrange(lo, hi)."""
+    return lo + int(r.random() * (hi - lo))
+
+
+def _ri(r: random.Random, lo: int, hi: int) -> int:
+    """randint(lo, hi), inclusive."""
+    return lo + int(r.random() * (hi - lo + 1))
+
+
+def _pick(r: random.Random, seq):  # type: ignore[no-untyped-def]
+    return seq[int(r.random() * len(seq))]
+
+
 def new_uuid(rng: random.Random) -> str:
     """A version-4-shaped UUID drawn from the patient's stream (never uuid4())."""
     h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
@@ -88,14 +108,18 @@ def stable_url(kind: str, key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NS, f'{kind}:{key}')}"
 
 
+@lru_cache(maxsize=64)
 def meta(profile: str) -> dict:
+    """Shared per profile: bundles from generate_patients share constant sub-objects (copy to mutate)."""
     return {"profile": [profile], "tag": [dict(HTEST)]}
 
 
+@lru_cache(maxsize=16384)
 def coding(system: str, code: str, display: str) -> dict:
     return {"system": system, "code": code, "display": display}
 
 
+@lru_cache(maxsize=16384)
 def cc(system: str, code: str, display: str, text: str | None = None) -> dict:
     out: dict = {"coding": [{"system": system, "code": code, "display": display}]}
     if text:
@@ -104,7 +128,7 @@ def cc(system: str, code: str, display: str, text: str | None = None) -> dict:
 
 
 def dt(d: datetime) -> str:
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + TZ
+    return d.isoformat() + TZ
 
 
 @dataclass(slots=True)
@@ -159,24 +183,34 @@ class PatientBuilder:
     def __init__(self, world: World, seed: int, index: int, now: datetime = REFERENCE_NOW,
                  spec: Spec | None = None) -> None:
         self.w = world
-        self.rng = random.Random(f"vhr:{seed}:{index}")
+        # One stream per (seed, index): unique 104-bit int seed, cheap to initialise.
+        self.rng = random.Random(((seed & 0xFFFFFFFFFFFFFFFF) << 40) | (index & 0xFFFFFFFFFF))
         self.seed = seed
         self.index = index
         self.now = now
         self.today = now.date()
         self.spec = spec or Spec()
         self.entries: list[dict] = []
+        h = new_uuid(self.rng)
+        self.url_prefix = f"urn:uuid:{h[:24]}"
+        self.counter = 0
         self.org_urls: dict[str, str] = {}
         self.prac_urls: dict[str, str] = {}
         self.sections: dict[str, list[str]] = {"administrative": [], "history": [], "encounters": [], "summary": []}
 
     # --- helpers ---------------------------------------------------------------------------
+    def next_url(self) -> str:
+        """Per-patient fullUrls: one random 80-bit prefix (v4 layout) + a 48-bit entry counter."""
+        self.counter += 1
+        return f"{self.url_prefix}{self.counter:012x}"
+
     def add(self, resource: dict, section: str | None = None, if_none_exist: str | None = None,
             url: str | None = None) -> str:
-        url = url or f"urn:uuid:{new_uuid(self.rng)}"
-        request = {"method": "POST", "url": resource["resourceType"]}
+        url = url or self.next_url()
         if if_none_exist:
-            request["ifNoneExist"] = if_none_exist
+            request = {"method": "POST", "url": resource["resourceType"], "ifNoneExist": if_none_exist}
+        else:
+            request = _POST[resource["resourceType"]]
         self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         if section:
             self.sections[section].append(url)
@@ -184,44 +218,54 @@ class PatientBuilder:
 
     def when(self, d: date, hour_lo: int = 7, hour_hi: int = 16) -> datetime:
         r = self.rng
-        return datetime(d.year, d.month, d.day, r.randint(hour_lo, hour_hi), r.randrange(0, 60, 5), 0)
+        return datetime(d.year, d.month, d.day, _ri(r, hour_lo, hour_hi), 5 * _rb(r, 12), 0)
 
     def org(self, fac: Facility) -> str:
         if fac.code in self.org_urls:
             return self.org_urls[fac.code]
-        res = {
-            "resourceType": "Organization",
-            "meta": meta(P_ORG),
-            "identifier": [{"system": SYS_CSKCB, "value": fac.code}],
-            "active": True,
-            "type": [cc("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Healthcare Provider")],
-            "name": fac.name,
-            "telecom": [{"system": "phone", "value": fac.phone, "use": "work"}],
-            "address": [self.address_dict(fac.province, fac.commune, None, use="work")],
-        }
+        cache = self.w.resource_cache
+        key = ("org", fac.code)
+        res = cache.get(key)
+        if res is None:
+            res = {
+                "resourceType": "Organization",
+                "meta": meta(P_ORG),
+                "identifier": [{"system": SYS_CSKCB, "value": fac.code}],
+                "active": True,
+                "type": [cc("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Healthcare Provider")],
+                "name": fac.name,
+                "telecom": [{"system": "phone", "value": fac.phone, "use": "work"}],
+                "address": [self.address_dict(fac.province, fac.commune, None, use="work")],
+            }
+            if fac.parent:
+                parent = self.w.by_code[fac.parent]
+                res["partOf"] = {"reference": stable_url("org", parent.code), "display": parent.name}
+            cache[key] = res
         if fac.parent:
-            parent = self.w.by_code[fac.parent]
-            res["partOf"] = {"reference": self.org(parent), "display": parent.name}
+            self.org(self.w.by_code[fac.parent])
         url = self.add(res, None, f"identifier={SYS_CSKCB}|{fac.code}", stable_url("org", fac.code))
         self.org_urls[fac.code] = url
         return url
 
     def practitioner(self, fac: Facility) -> tuple[str, str]:
         staff = fac.practitioners or station_practitioners(fac)
-        licence, name, sex, cccd, phone = staff[self.rng.randrange(len(staff))]
+        licence, name, sex, cccd, phone = staff[_rb(self.rng, len(staff))]
         if licence in self.prac_urls:
             return self.prac_urls[licence], name
-        family, *rest = name.split(" ")
-        res = {
-            "resourceType": "Practitioner",
-            "meta": meta(P_PRAC),
-            "identifier": [{"system": SYS_CCHN, "value": licence}, {"system": SYS_CCCD, "value": cccd}],
-            "active": True,
-            "name": [{"use": "official", "text": name, "family": family, "given": rest}],
-            "telecom": [{"system": "phone", "value": phone, "use": "work"}],
-            "gender": sex,
-            "qualification": [{"code": {"text": "Bác sĩ"}}],
-        }
+        res = self.w.resource_cache.get(("prac", licence))
+        if res is None:
+            family, *rest = name.split(" ")
+            res = {
+                "resourceType": "Practitioner",
+                "meta": meta(P_PRAC),
+                "identifier": [{"system": SYS_CCHN, "value": licence}, {"system": SYS_CCCD, "value": cccd}],
+                "active": True,
+                "name": [{"use": "official", "text": name, "family": family, "given": rest}],
+                "telecom": [{"system": "phone", "value": phone, "use": "work"}],
+                "gender": sex,
+                "qualification": [{"code": {"text": "Bác sĩ"}}],
+            }
+            self.w.resource_cache[("prac", licence)] = res
         url = self.add(res, None, f"identifier={SYS_CCHN}|{licence}", stable_url("prac", licence))
         self.prac_urls[licence] = url
         return url, name
@@ -259,6 +303,10 @@ class PatientBuilder:
         self.coverages()
         self.history()
         self.encounters()
+        # Every patient carries at least MIN_RESOURCES resources (newborns get a check-up visit).
+        while self.spec.encounters is None and len(self.entries) < MIN_RESOURCES - 1:
+            self.encounter(EncounterSpec(form="01", icd="Z00.1" if self.age < 13 else "Z00.0", labs=False),
+                           self.last_day)
         if self.spec.link_history and self.first_encounter:
             for e in self.entries:
                 res = e["resource"]
@@ -281,7 +329,7 @@ class PatientBuilder:
             age_days = s.age_days
         else:
             band = w.choose_age_band(r)
-            age_days = band * 365 + r.randrange(5 * 365)
+            age_days = band * 365 + _rb(r, 5 * 365)
         self.birth = self.today - timedelta(days=age_days)
         self.age = (self.today.year - self.birth.year
                     - ((self.today.month, self.today.day) < (self.birth.month, self.birth.day)))
@@ -293,9 +341,9 @@ class PatientBuilder:
         if s.given is not None:
             self.given = s.given
         else:
-            g = r.choice(T.GIVEN_MALE if male else T.GIVEN_FEMALE)
+            g = _pick(r, T.GIVEN_MALE if male else T.GIVEN_FEMALE)
             if self.birth.year >= 1990 and r.random() < 0.35:
-                g = f"{r.choice(T.GIVEN_PREFIX_MODERN)} {g}"
+                g = f"{_pick(r, T.GIVEN_PREFIX_MODERN)} {g}"
             self.given = g
         self.ethnicity = s.ethnicity or w.choose_ethnicity(r)
         # Place of birth (legacy province) decides the CCCD prefix; most people live where born.
@@ -308,15 +356,15 @@ class PatientBuilder:
         else:
             self.province = home if home in w.communes_by_province else "01"
         communes = w.communes_by_province[self.province]
-        self.commune = s.commune or communes[r.randrange(len(communes))]
+        self.commune = s.commune or communes[_rb(r, len(communes))]
         century = (self.birth.year // 100) - 19
         digit = century * 2 + (0 if male else 1)
-        self.cccd = f"0{self.birth_legacy}{digit}{self.birth.year % 100:02d}{r.randrange(1_000_000):06d}"
-        self.phone = f"{r.choice(T.MOBILE_PREFIXES)}{r.randrange(10_000_000):07d}"
+        self.cccd = f"0{self.birth_legacy}{digit}{self.birth.year % 100:02d}{_rb(r, 1_000_000):06d}"
+        self.phone = f"{_pick(r, T.MOBILE_PREFIXES)}{_rb(r, 10_000_000):07d}"
         deceased = s.deceased if s.deceased is not None else (self.age >= 70 and r.random() < 0.04)
         self.death: datetime | None = None
         if deceased:
-            days = r.randrange(1, 365)
+            days = _rr(r, 1, 365)
             self.death = self.when(self.today - timedelta(days=min(days, max(age_days - 1, 1))))
         # Care happens before death; "last day" of clinical activity.
         self.last_day = self.death.date() if self.death else self.today - timedelta(days=1)
@@ -347,7 +395,7 @@ class PatientBuilder:
                                                 "National unique individual identifier"),
                   "system": SYS_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
-            ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[r.randrange(2)]}{r.randrange(10**7):07d}"})
+            ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
         self.identifiers = ident
         res: dict = {
             "resourceType": "Patient",
@@ -369,12 +417,12 @@ class PatientBuilder:
             parent_sex = "female" if r.random() < 0.6 else "male"
             rel = ("MTH", "mother", "Mẹ") if parent_sex == "female" else ("FTH", "father", "Bố")
             pm = w.choose_middle_f(r) if parent_sex == "female" else w.choose_middle_m(r)
-            pg = r.choice(T.GIVEN_FEMALE if parent_sex == "female" else T.GIVEN_MALE)
+            pg = _pick(r, T.GIVEN_FEMALE if parent_sex == "female" else T.GIVEN_MALE)
             pf = self.family if parent_sex == "male" else w.choose_family(r)
             res["contact"] = [{
                 "relationship": [cc(ROLE_CODE, rel[0], rel[1], f"{rel[2]} - người đại diện hợp pháp")],
                 "name": {"use": "official", "text": f"{pf} {pm} {pg}", "family": pf, "given": [pm, pg]},
-                "telecom": [{"system": "phone", "value": f"{r.choice(T.MOBILE_PREFIXES)}{r.randrange(10**7):07d}",
+                "telecom": [{"system": "phone", "value": f"{_pick(r, T.MOBILE_PREFIXES)}{_rb(r, 10**7):07d}",
                              "use": "mobile"}],
                 "gender": parent_sex,
             }]
@@ -383,13 +431,13 @@ class PatientBuilder:
 
     def street(self) -> str:
         r = self.rng
-        name = r.choice(_STREETS)
-        n = r.randint(1, 350)
+        name = _pick(r, _STREETS)
+        n = _ri(r, 1, 350)
         if r.random() < 0.3:
-            return f"Số {n}/{r.randint(1, 60)}, {r.choice(('Ngõ', 'Hẻm', 'Kiệt'))} {r.randint(1, 200)} {name}"
+            return f"Số {n}/{_ri(r, 1, 60)}, {_pick(r, ('Ngõ', 'Hẻm', 'Kiệt'))} {_ri(r, 1, 200)} {name}"
         if self.w.commune_name.get(self.commune, "").startswith("Xã") and r.random() < 0.6:
-            return f"Thôn {r.choice(_HAMLETS)}"
-        return f"Số {n} {r.choice(('Đường', 'Phố'))} {name}"
+            return f"Thôn {_pick(r, _HAMLETS)}"
+        return f"Số {n} {_pick(r, ('Đường', 'Phố'))} {name}"
 
     def occupation(self) -> str | None:
         w, s = self.w, self.spec
@@ -399,7 +447,7 @@ class PatientBuilder:
             return None
         if self.age < 15 and "00000" in w.occupation_display:
             return "00000"
-        return w.occupations[self.rng.randrange(len(w.occupations))]
+        return w.occupations[_rb(self.rng, len(w.occupations))]
 
     # --- insurance -------------------------------------------------------------------------
     def coverages(self) -> None:
@@ -410,7 +458,7 @@ class PatientBuilder:
             return
         reg = w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2]
         reg_url = self.org(reg)
-        bhxh = f"{self.province}{r.randrange(10**8):08d}"
+        bhxh = f"{self.province}{_rb(r, 10**8):08d}"
         for k in range(n):
             group = s.bhyt_groups[k] if k < len(s.bhyt_groups) else self.pick_group()
             benefit = w.bhyt_groups.get(group, ("4", 0, 0, 0))[0]
@@ -498,7 +546,7 @@ class PatientBuilder:
         bcode, bdisp = w.blood[(abo, rh)]
         self.add(self.obs(P_BLOOD, "laboratory", (LOINC, "882-1", "ABO and Rh group [Type] in Blood"),
                           self.when(min(self.last_day, self.birth + timedelta(days=1)) if self.age < 1
-                                    else self.last_day - timedelta(days=r.randrange(30, 3000) % max(1, (self.last_day - self.birth).days))),
+                                    else self.last_day - timedelta(days=_rr(r, 30, 3000) % max(1, (self.last_day - self.birth).days))),
                           valueCodeableConcept=cc(cs_url("vhr-blood-group"), bcode, bdisp)), "history")
         # Chronic conditions (problem list) rising with age.
         self.chronic: list[str] = []
@@ -532,7 +580,7 @@ class PatientBuilder:
             elif r.random() < row[4]:
                 picked.append(row)
         for cat, code, disp, label, _ in picked:
-            rx = T.ALLERGY_REACTIONS[r.randrange(len(T.ALLERGY_REACTIONS))]
+            rx = T.ALLERGY_REACTIONS[_rb(r, len(T.ALLERGY_REACTIONS))]
             rec = self.when(self.birth + timedelta(days=r.randrange(max(1, (self.last_day - self.birth).days))))
             self.add({
                 "resourceType": "AllergyIntolerance",
@@ -545,7 +593,7 @@ class PatientBuilder:
                 "criticality": "high" if rx[0] == "39579001" else "low",
                 "code": cc(SNOMED, code, disp, label),
                 "patient": {"reference": self.patient_url},
-                "onsetDateTime": dt(rec - timedelta(days=r.randrange(0, 60))) if rec.date() - timedelta(days=60) > self.birth
+                "onsetDateTime": dt(rec - timedelta(days=_rr(r, 0, 60))) if rec.date() - timedelta(days=60) > self.birth
                 else dt(rec),
                 "recordedDate": dt(rec),
                 "reaction": [{"manifestation": [cc(SNOMED, rx[0], rx[1], rx[2])],
@@ -580,11 +628,11 @@ class PatientBuilder:
             1 if r.random() < 0.25 else 0) + (1 if r.random() < 0.08 else 0)
         used: set[str] = set()
         for _ in range(nf):
-            rel, label, rsex = T.FAMILY_RELATIONS[r.randrange(len(T.FAMILY_RELATIONS))]
+            rel, label, rsex = T.FAMILY_RELATIONS[_rb(r, len(T.FAMILY_RELATIONS))]
             if rel in used:
                 continue
             used.add(rel)
-            code, clabel = T.FAMILY_CONDITIONS[r.randrange(len(T.FAMILY_CONDITIONS))]
+            code, clabel = T.FAMILY_CONDITIONS[_rb(r, len(T.FAMILY_CONDITIONS))]
             self.add({
                 "resourceType": "FamilyMemberHistory",
                 "meta": meta(P_FMH),
@@ -594,12 +642,12 @@ class PatientBuilder:
                 "relationship": cc(ROLE_CODE, rel, _ROLE_DISPLAY[rel], label),
                 "sex": cc("http://hl7.org/fhir/administrative-gender", rsex, rsex.capitalize()),
                 "condition": [{"code": cc(ICD10, code, clabel, clabel),
-                               "onsetAge": {"value": r.randint(40, 75), "unit": "năm", "system": UCUM, "code": "a"}}],
+                               "onsetAge": {"value": _ri(r, 40, 75), "unit": "năm", "system": UCUM, "code": "a"}}],
             }, "history")
         # Risk factors for those aged 15+.
         if self.age >= 15:
             male = self.sex == "male"
-            when = self.when(self.last_day - timedelta(days=r.randrange(0, 365)))
+            when = self.when(self.last_day - timedelta(days=_rr(r, 0, 365)))
             if s.smoking:
                 smk = next(x for x in T.SMOKING_STATUS if x[0] == s.smoking)
             else:
@@ -623,15 +671,15 @@ class PatientBuilder:
         for cvx, label, age_d, dose, since in T.EPI_SCHEDULE:
             if by < since:
                 continue
-            d = self.birth + timedelta(days=age_d + (r.randrange(0, 14) if age_d else 0))
+            d = self.birth + timedelta(days=age_d + (_rr(r, 0, 14) if age_d else 0))
             if d > self.last_day:
                 break
             self.add(self.immunization(cvx, label, d, dose), "history")
         # COVID-19 campaign (2021–2022): two doses for people aged 12+ at the time, most adults.
         if by <= 2009 and self.last_day.year >= 2022 and r.random() < 0.9:
-            cvx, label = T.COVID_VACCINES[r.randrange(len(T.COVID_VACCINES))]
-            first = date(2021, 8, 1) + timedelta(days=r.randrange(0, 150))
-            for dose, d in enumerate((first, first + timedelta(days=r.randrange(28, 84))), start=1):
+            cvx, label = T.COVID_VACCINES[_rb(r, len(T.COVID_VACCINES))]
+            first = date(2021, 8, 1) + timedelta(days=_rr(r, 0, 150))
+            for dose, d in enumerate((first, first + timedelta(days=_rr(r, 28, 84))), start=1):
                 if d <= self.last_day and d > self.birth:
                     self.add(self.immunization(cvx, label, d, dose), "history")
         del born
@@ -647,7 +695,7 @@ class PatientBuilder:
             "occurrenceDateTime": dt(self.when(d)),
             "primarySource": True,
             "performer": [{"actor": {"reference": self.imm_org}}],
-            "lotNumber": f"{chr(65 + r.randrange(26))}{r.randrange(10**5):05d}",
+            "lotNumber": f"{chr(65 + _rb(r, 26))}{_rb(r, 10**5):05d}",
             "protocolApplied": [{"series": "Tiêm chủng mở rộng" if cvx not in _COVID else "Tiêm chủng COVID-19",
                                  "doseNumberPositiveInt": dose}],
         }
@@ -679,7 +727,7 @@ class PatientBuilder:
             n = base + (1 if r.random() < 0.5 else 0) + (1 if self.chronic and r.random() < 0.6 else 0)
             specs = [EncounterSpec() for _ in range(n)]
         span = max(1, min(5 * 365, (self.last_day - self.birth).days))
-        days = sorted((sp.days_ago if sp.days_ago is not None else r.randrange(span), i) for i, sp in enumerate(specs))
+        days = sorted((sp.days_ago if sp.days_ago is not None else _rb(r, span), i) for i, sp in enumerate(specs))
         self.enc_summaries: list[tuple[str, str]] = []
         self.first_encounter: str | None = None
         for back, i in reversed(days):
@@ -689,7 +737,7 @@ class PatientBuilder:
         w, r = self.w, self.rng
         sex = "M" if self.sex == "male" else "F"
         if self.chronic and r.random() < 0.5:
-            code = self.chronic[r.randrange(len(self.chronic))]
+            code = self.chronic[_rb(r, len(self.chronic))]
             if code in w.icd_by_code:
                 return w.icd_by_code[code]
         for _ in range(20):
@@ -714,12 +762,12 @@ class PatientBuilder:
         elif r.random() < 0.35:
             fac = w.station_of_commune.get(self.commune) or provs[2]
         else:
-            fac = provs[r.randrange(len(provs))]
+            fac = provs[_rb(r, len(provs))]
         org_url = self.org(fac)
         prac_url, prac_name = self.practitioner(fac)
         start = self.when(day, 7, 15)
-        stay = r.randint(lo, hi) if hi else 0
-        end = start + (timedelta(days=stay, hours=r.randint(1, 5)) if stay else timedelta(minutes=r.randint(20, 170)))
+        stay = _ri(r, lo, hi) if hi else 0
+        end = start + (timedelta(days=stay, hours=_ri(r, 1, 5)) if stay else timedelta(minutes=_ri(r, 20, 170)))
         if self.death and end > self.death:
             end = self.death
             start = min(start, end - timedelta(minutes=30))
@@ -732,13 +780,13 @@ class PatientBuilder:
             result = "1"
         discharge = sp.discharge or w.choosers["vhr-discharge-type"](r)
         reason = sp.reason or w.choosers["vhr-visit-reason"](r)
-        ma_lk = f"{fac.code}.{start:%Y%m%d}.{r.randrange(10**6):06d}"
-        enc_uuid = f"urn:uuid:{new_uuid(r)}"
+        ma_lk = f"{fac.code}.{start:%Y%m%d}.{_rb(r, 10**6):06d}"
+        enc_uuid = self.next_url()
         dx_urls = []
         # Diagnoses: one main + up to two secondary.
         main = row
         sec_rows = []
-        for _ in range(r.choice((0, 0, 1, 1, 2))):
+        for _ in range(_pick(r, (0, 0, 1, 1, 2))):
             cand = self.pick_icd()
             if cand[0] != main[0] and all(cand[0] != x[0] for x in sec_rows):
                 sec_rows.append(cand)
@@ -813,7 +861,7 @@ class PatientBuilder:
         want_labs = sp.labs if sp.labs is not None else (klass == "IMP" or r.random() < 0.3)
         if want_labs and self.age >= 1:
             lt = start + timedelta(hours=1)
-            picks = T.LABS if sp.labs else [T.LABS[i] for i in sorted(r.sample(range(len(T.LABS)), r.randint(2, 4)))]
+            picks = T.LABS if sp.labs else [T.LABS[i] for i in sorted(r.sample(range(len(T.LABS)), _ri(r, 2, 4)))]
             for code, disp, label, unit, lo_v, hi_v in picks:
                 val = round(lo_v + (hi_v - lo_v) * (r.random() * 1.4 - 0.1), 1)
                 interp = "H" if val > hi_v else ("L" if val < lo_v else "N")
@@ -843,7 +891,7 @@ class PatientBuilder:
                 self.add({
                     "resourceType": "MedicationRequest",
                     "meta": meta(P_MED),
-                    "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_uuid(r)}"}],
+                    "identifier": [{"system": "urn:ietf:rfc:3986", "value": self.next_url()}],
                     "status": "completed" if end.date() + timedelta(days=days) < self.today else "active",
                     "intent": "order",
                     "medicationCodeableConcept": cc(ATC, atc, name.split(" ")[0], name),
@@ -959,6 +1007,9 @@ _CVX_DISPLAY = {
     "208": "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose", "207": "COVID-19, mRNA, LNP-S, PF, 100 mcg/0.5mL dose or 50 mcg/0.25mL dose",
     "511": "COVID-19 IV Non-US Vaccine (BIBP, Sinopharm)",
 }
+_POST = {t: {"method": "POST", "url": t} for t in (
+    "Patient", "Coverage", "Organization", "Practitioner", "Encounter", "Condition", "Observation",
+    "AllergyIntolerance", "Immunization", "MedicationRequest", "Procedure", "FamilyMemberHistory", "Composition")}
 _SHARED_TYPES = frozenset(("Organization", "Practitioner"))
 _DISPOSITION = {"1": "home", "2": "other-hcf", "3": "aadvice", "4": "aadvice", "5": "other-hcf"}
 _DISPOSITION_DISPLAY = {"home": "Home", "other-hcf": "Other healthcare facility",

@@ -106,6 +106,8 @@ class World:
     choose_family: Chooser
     choose_middle_m: Chooser
     choose_middle_f: Chooser
+    # Organization/Practitioner resources, built once and shared by every patient that uses them.
+    resource_cache: dict = field(default_factory=dict)
 
 
 def _weights_for(codes: list[str], known: dict[str, float], default: float) -> list[tuple[str, float]]:
