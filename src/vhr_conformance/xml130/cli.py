@@ -191,20 +191,25 @@ def generate_cmd(
 @xml_app.command("compare")
 def compare_cmd(
     paths: list[Path] = typer.Argument(..., help="Tệp hoặc thư mục XML / XML files or directories"),
-    fhir: Path = typer.Option(..., "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"),
+    fhir: Path | None = typer.Option(None, "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"),
+    server: str | None = typer.Option(None, "--server", help="URL gốc FHIR của nhà cung cấp / vendor FHIR base URL"),
+    bearer: str | None = typer.Option(None, "--bearer", envvar="VHR_BEARER_TOKEN",
+                                      help="Token truy cập / bearer token for --server"),
     standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
     json_out: Path | None = typer.Option(None, "--json", help="Ghi các khác biệt ra JSON / write differences as JSON"),
 ) -> None:
     """So FHIR của nhà cung cấp với XML 130 / check a vendor's FHIR against its XML 130 (MAP criteria)."""
     from vhr_conformance.xml130.convert import convert_file
-    from vhr_conformance.xml130.fidelity import compare, criteria_results
+    from vhr_conformance.xml130.fidelity import compare, criteria_results, fetch_vendor
 
     std = _standard(standard)
     files = _files(paths)
-    if not fhir.exists():
+    if (fhir is None) == (server is None):
+        raise UserError(Text("Cần đúng một trong --fhir hoặc --server", "Give exactly one of --fhir or --server"))
+    if fhir is not None and not fhir.exists():
         raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
     vendor: list[dict] = []
-    for f in ([fhir] if fhir.is_file() else sorted(fhir.rglob("*.json"))):
+    for f in ([] if fhir is None else [fhir] if fhir.is_file() else sorted(fhir.rglob("*.json"))):
         try:
             doc = orjson.loads(f.read_bytes())
         except orjson.JSONDecodeError as exc:
@@ -216,6 +221,9 @@ def compare_cmd(
         for conv in convert_file(f, standard=std):
             if conv.bundle is None:
                 continue
+            if server is not None:
+                vendor = fetch_vendor(server, conv.ma_lk,
+                                      headers={"Authorization": f"Bearer {bearer}"} if bearer else None)
             diffs = compare(conv.bundle, vendor, conv.ma_lk)
             n_diff += len(diffs)
             verdict = criteria_results(diffs)

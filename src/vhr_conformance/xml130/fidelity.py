@@ -299,3 +299,81 @@ def criteria_results(diffs: list[Difference]) -> dict[str, str]:
     if "MAP-ENC-001" in failed:  # no encounter found: nothing else could be compared
         return {c: ("fail" if c == "MAP-ENC-001" else "skip") for c in CRITERIA}
     return {c: ("fail" if c in failed else "pass") for c in CRITERIA}
+
+
+# ---- reading a vendor's FHIR endpoint ----------------------------------------------------------
+ENCOUNTER_INCLUDES = [
+    ("_include", "Encounter:subject"), ("_include", "Encounter:service-provider"),
+    ("_include", "Encounter:diagnosis"), ("_revinclude", "Condition:encounter"),
+    ("_revinclude", "MedicationRequest:encounter"), ("_revinclude", "Procedure:encounter"),
+    ("_revinclude", "Observation:encounter"),
+]
+MAX_PAGES = 20
+
+
+def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[str, str] | None = None,
+                 ) -> list[dict[str, Any]]:
+    """The vendor's resources for one MA_LK, read from its FHIR endpoint: the Encounter by its
+    MA_LK identifier with what it points to and what points to it, the patient's Coverages, and
+    any referenced resource the server did not include (read one by one)."""
+    import httpx
+
+    from vhr_conformance.i18n import UserError
+
+    own = client is None
+    http = client or httpx.Client(timeout=30.0, headers={"Accept": "application/fhir+json", **(headers or {})})
+    base = base_url.rstrip("/")
+
+    def get(url: str, params: Any = None) -> dict[str, Any] | None:
+        try:
+            r = http.get(url, params=params)
+        except httpx.HTTPError as exc:
+            raise UserError(Text("Không gọi được máy chủ FHIR {u}: {e}", "Cannot reach the FHIR server {u}: {e}").format(
+                u=url, e=exc)) from None
+        if r.status_code == 404 or r.status_code == 410:
+            return None
+        if r.status_code >= 400:
+            raise UserError(Text("Máy chủ FHIR trả {s} cho {u}", "The FHIR server answered {s} to {u}").format(
+                s=r.status_code, u=url))
+        try:
+            return r.json()
+        except ValueError:
+            raise UserError(Text("Máy chủ FHIR trả nội dung không phải JSON cho {u}",
+                                 "The FHIR server answered non-JSON to {u}").format(u=url)) from None
+
+    def search(url: str, params: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        page = get(url, params)
+        for _ in range(MAX_PAGES):
+            if not page:
+                break
+            out.extend(e.get("resource") or {} for e in page.get("entry", []) or [])
+            nxt = next((ln.get("url") for ln in page.get("link", []) or [] if ln.get("relation") == "next"), None)
+            page = get(nxt) if nxt else None
+        return out
+
+    try:
+        found = search(f"{base}/Encounter", [("identifier", f"{m.SID_MALK}|{ma_lk}"), *ENCOUNTER_INCLUDES])
+        have = {f"{r.get('resourceType')}/{r.get('id')}" for r in found}
+        encs = [r for r in found if r.get("resourceType") == "Encounter" and _ident(r, m.SID_MALK) == ma_lk]
+        wanted: list[str] = []
+        for enc in encs:
+            wanted.append((enc.get("subject") or {}).get("reference", ""))
+            wanted.append((enc.get("serviceProvider") or {}).get("reference", ""))
+            wanted.extend((d.get("condition") or {}).get("reference", "") for d in enc.get("diagnosis", []) or [])
+        for ref in wanted:
+            rel = ref.split(base + "/", 1)[-1] if ref.startswith(base) else ref
+            if rel and rel.count("/") == 1 and not rel.startswith(("urn:", "http")) and rel not in have:
+                res = get(f"{base}/{rel}")
+                if res:
+                    found.append(res)
+                    have.add(rel)
+        for pat in [r for r in found if r.get("resourceType") == "Patient"]:
+            for cov in search(f"{base}/Coverage", {"beneficiary": f"Patient/{pat.get('id')}"}):
+                if f"Coverage/{cov.get('id')}" not in have:
+                    found.append(cov)
+                    have.add(f"Coverage/{cov.get('id')}")
+    finally:
+        if own:
+            http.close()
+    return found
