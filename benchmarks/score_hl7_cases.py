@@ -62,12 +62,14 @@ class Scorer:
         """(step, expected errors, our errors, our issues) for the base step and the profile step."""
         data = (self.root / case["file"]).read_bytes()
         out = []
-        v = self.validator_for(list(case.get("supporting") or ()))
+        v = self.validator_for([*(case.get("supporting") or ()), *(case.get("profiles") or ())])
         issues = v.validate(data)
         out.append(("base", case["expected"]["errorCount"], _errors(issues), issues))
         prof = case.get("profile")
         if prof and prof.get("source") and prof.get("expected"):
-            v2 = self.validator_for([*(case.get("supporting") or ()), prof["source"], *(prof.get("supporting") or ())])
+            v2 = self.validator_for(
+                [*(case.get("supporting") or ()), *(case.get("profiles") or ()), prof["source"], *(prof.get("supporting") or ())]
+            )
             try:
                 url = json.loads((self.root / prof["source"]).read_bytes()).get("url")
             except (OSError, ValueError):

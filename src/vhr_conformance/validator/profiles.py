@@ -106,12 +106,16 @@ class ProfileCompiler:
             return None
         out = [dict(e) for e in base_els]
         index = {(e.get("id") or e["path"]): i for i, e in enumerate(out)}
+        expanded = {k.rsplit(".", 1)[0] for k in index if "." in k}
         for d in diff:
             did = d.get("id")
             if not did:
                 did = d["path"] + (f":{d['sliceName']}" if d.get("sliceName") else "")
+            did = _choice_rename(did, index)
             if did in index:
                 out[index[did]] = {**out[index[did]], **d, "id": did}
+            elif "." in did and ":" not in did and did.rsplit(".", 1)[0] in expanded:
+                continue  # names an element the base does not have: not a legal constraint, ignored
             else:
                 out.append({**d, "id": did})
                 index[did] = len(out) - 1
@@ -196,7 +200,10 @@ class ProfileCompiler:
         for t in types:
             profs.extend(t.get("profile") or ())
             for tp in t.get("targetProfile") or ():
-                typ = self.v.schema.profile_types.get(tp.split("|")[0]) or tp.rsplit("/", 1)[-1]
+                typ = self.v.schema.profile_types.get(tp.split("|")[0])
+                if typ is None:  # an unknown target profile: its type cannot be checked
+                    targets.add("Resource")
+                    continue
                 targets.add(typ)
                 if not tp.startswith(SD_BASE):
                     narrowed = True
@@ -268,8 +275,10 @@ class ProfileCompiler:
             rt = value.get("resourceType")
             if rt is not None:  # several profiles: the value must meet the one for its type
                 profs = [p for p in profs if self.v.schema.profile_types.get(p.split("|")[0], rt) == rt] or profs[:1]
-            for p in profs[:1] if len(profs) > 1 else profs:
-                self.validate(value, p, loc, run, explicit=False)
+            if len(profs) == 1:
+                self.validate(value, profs[0], loc, run, explicit=False)
+            else:
+                self._any_profile(value, profs, loc, run)
         if node.constraints and "invariants" in run.layers:
             self.v._invariants(value, node.constraints, loc, run)
         if not isinstance(value, dict):
@@ -278,6 +287,21 @@ class ProfileCompiler:
             if not cnode.active:
                 continue
             self._child(value, cnode, loc, run)
+
+    def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
+        """Several allowed profiles: conforming to one is enough; else report against the first."""
+        from vhr_conformance.validator.engine import Run as _Run
+
+        first: list[Any] | None = None
+        for p in profs:
+            trial = _Run(run.layers, env=run.env, in_bundle=run.in_bundle)
+            self.validate(value, p, loc, trial, explicit=False)
+            if not any(i.severity in ("error", "fatal") for i in trial.issues):
+                run.issues.extend(trial.issues)
+                return
+            if first is None:
+                first = trial.issues
+        run.issues.extend(first or ())
 
     def _range(self, value: Any, node: PNode, loc: str, run: Run) -> None:
         v = value.get("value") if isinstance(value, dict) else value
@@ -448,6 +472,21 @@ class ProfileCompiler:
                         out.append(x)
             values = out
         return values
+
+
+def _choice_rename(eid: str, index: dict[str, int]) -> str:
+    """``Observation.valueQuantity`` (old-style renamed choice) → ``Observation.value[x]:valueQuantity``."""
+    parts = eid.split(".")
+    for i in range(1, len(parts)):
+        seg = parts[i]
+        if ":" in seg or seg.endswith("[x]"):
+            continue
+        parent = ".".join(parts[:i])
+        for j in range(len(seg) - 1, 0, -1):
+            if seg[j].isupper() and f"{parent}.{seg[:j]}[x]" in index:
+                parts[i] = f"{seg[:j]}[x]:{seg}"
+                break
+    return ".".join(parts)
 
 
 def _ensure(nodes: dict[str, PNode], eid: str) -> PNode:

@@ -409,8 +409,8 @@ class Schema:
         profs = t.get("targetProfile") or []
         out = set()
         for p in profs:
-            typ = self.profile_types.get(p.split("|")[0]) or p.rsplit("/", 1)[-1]
-            if typ in ("Resource", "DomainResource"):
+            typ = self.profile_types.get(p.split("|")[0])
+            if typ is None or typ in ("Resource", "DomainResource"):
                 return None
             out.add(typ)
         return frozenset(out) if out else None
