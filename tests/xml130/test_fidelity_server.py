@@ -81,3 +81,18 @@ def test_unknown_ma_lk_fails_only_the_encounter_criterion(server) -> None:
     results = criteria_results(compare(ours, fetch_vendor(server.base_url, ours["identifier"]["value"])))
     assert results["MAP-ENC-001"] == "fail"
     assert {v for c, v in results.items() if c != "MAP-ENC-001"} == {"skip"}
+
+
+@pytest.mark.parametrize(("fault", "failing"), [("ignore-include", set()), ("drop-identifiers-on-write", {"MAP-ENC-001"})])
+def test_server_faults(fault: str, failing: set[str]) -> None:
+    """A server ignoring _include/_revinclude is still read fully (fallback searches); one that
+    drops identifiers on write loses the MA_LK, so MAP-ENC-001 fails."""
+    import httpx
+
+    server_mod = pytest.importorskip("vhr_conformance.server")
+    ours = _bundle(20)
+    with server_mod.ReferenceServer(port=0, db=":memory:", faults=[fault]) as srv:
+        r = httpx.post(srv.base_url, json=ours, headers={"Content-Type": "application/fhir+json"}, timeout=30)
+        assert r.status_code == 200, r.text[:500]
+        results = criteria_results(compare(ours, fetch_vendor(srv.base_url, ours["identifier"]["value"])))
+    assert {c for c, v in results.items() if v == "fail"} == failing

@@ -368,6 +368,15 @@ def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[st
                 if res:
                     found.append(res)
                     have.add(rel)
+        for enc in encs:  # a server that ignores _revinclude: ask for what points at the encounter
+            for rtype in ("Condition", "MedicationRequest", "Procedure", "Observation"):
+                if any(r.get("resourceType") == rtype for r in found):
+                    continue
+                for res in search(f"{base}/{rtype}", {"encounter": f"Encounter/{enc.get('id')}"}):
+                    key = f"{rtype}/{res.get('id')}"
+                    if key not in have:
+                        found.append(res)
+                        have.add(key)
         for pat in [r for r in found if r.get("resourceType") == "Patient"]:
             for cov in search(f"{base}/Coverage", {"beneficiary": f"Patient/{pat.get('id')}"}):
                 if f"Coverage/{cov.get('id')}" not in have:
