@@ -72,6 +72,9 @@ class VhrOptions:
     cleanup: bool
     partial: bool
     catalogue_path: str | None
+    only: list[str]
+    max_body_mb: float
+    rate_limit: float | None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,9 @@ class VhrOptions:
             "retries": self.retries,
             "cleanup": self.cleanup,
             "partial": self.partial,
+            "only": self.only,
+            "maxBodyMb": self.max_body_mb,
+            "rateLimit": self.rate_limit,
         }
 
 
@@ -122,6 +128,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-retries", default=2, type=int, help="Retries of idempotent requests on transport errors")
     g.addoption("--vhr-cleanup", default=True, action=argparse_bool(), help="Delete what the run created (default yes)")
     g.addoption("--vhr-partial", default=False, action="store_true", help="Running a subset: skip the every-criterion-has-a-test check")
+    g.addoption("--vhr-only", default=None, help="Comma list of areas (API) or criteria (VHR-API-003) to run; implies --vhr-partial")
+    g.addoption("--vhr-max-body-mb", default=20.0, type=float, help="Request size limit the target declares (MB); SEC-006 sends more")
+    g.addoption("--vhr-rate-limit", default=None, type=float, help="Rate limit the target declares (requests/s); SEC-007 exceeds it")
     g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
 
 
@@ -148,8 +157,11 @@ def _options(config: pytest.Config) -> VhrOptions:
         timeout=float(config.getoption("vhr_timeout")),
         retries=int(config.getoption("vhr_retries")),
         cleanup=bool(config.getoption("vhr_cleanup")),
-        partial=bool(config.getoption("vhr_partial")),
+        partial=bool(config.getoption("vhr_partial")) or bool(config.getoption("vhr_only")),
         catalogue_path=config.getoption("vhr_catalogue"),
+        only=[x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()],
+        max_body_mb=float(config.getoption("vhr_max_body_mb")),
+        rate_limit=config.getoption("vhr_rate_limit"),
     )
 
 
@@ -205,10 +217,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if problems:
         raise pytest.UsageError("VHR catalogue check failed / kiểm tra danh mục thất bại:\n  " + "\n  ".join(problems))
     keep, drop = [], []
+    only = set(state.options.only)
     for item in items:
         ids = item_criteria(item)
         levels = [cat.criteria[c].level for c in ids]
-        if any(level_in_scope(lv, state.options.level) for lv in levels):
+        selected = not only or any(c in only or cat.criteria[c].area in only for c in ids)
+        if selected and any(level_in_scope(lv, state.options.level) for lv in levels):
             keep.append(item)
             for cid in ids:  # Allure labels: epic = area, feature = criterion, severity from the level
                 crit = cat.criteria[cid]
@@ -321,6 +335,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         catalogue=state.catalogue,
         cleanup_leftovers=state.cleanup_leftovers,
         infrastructure_retries=state.evidence.infrastructure_retries,
+        only=opts.only,
     )
     run.aggregate()
     # trylast: pytest's JUnit writer has already written its file, so the manifest can hash it.

@@ -83,7 +83,12 @@ class AuthConfig:
             key_id=pick("key_id", "VHR_KEY_ID"),
             algorithm=pick("algorithm", "VHR_KEY_ALG") or "RS384",
             scope=pick("scope", "VHR_SCOPE") or "system/*.read system/*.write",
-            extra={"limited_token": pick("limited_token", "VHR_LIMITED_TOKEN")},
+            extra={
+                "limited_token": pick("limited_token", "VHR_LIMITED_TOKEN"),
+                "limited_client_id": pick("limited_client_id", "VHR_LIMITED_CLIENT_ID"),
+                "limited_client_secret": pick("limited_client_secret", "VHR_LIMITED_CLIENT_SECRET"),
+                "limited_scope": pick("limited_scope", "VHR_LIMITED_SCOPE") or "system/*.read",
+            },
         )
         cfg.check()
         return cfg
@@ -108,6 +113,18 @@ class AuthConfig:
         """What may be written to the manifest: never a secret."""
         return {"mode": self.mode, "token_url": self.token_url, "client_id": self.client_id, "scope": self.scope,
                 "key_id": self.key_id, "algorithm": self.algorithm if self.mode == "smart-backend" else None}
+
+
+def limited_provider(config: AuthConfig, discover_base: str | None, timeout: float = 10.0) -> TokenProvider | None:
+    """Credentials with a narrower scope (read-only), to check the server enforces scopes."""
+    extra = config.extra
+    if extra.get("limited_token"):
+        return TokenProvider(AuthConfig(mode="bearer", token=extra["limited_token"]), discover_base, timeout)
+    if extra.get("limited_client_id") and extra.get("limited_client_secret"):
+        cfg = AuthConfig(mode="client-credentials", token_url=config.token_url, client_id=extra["limited_client_id"],
+                         client_secret=extra["limited_client_secret"], scope=extra.get("limited_scope") or "system/*.read")
+        return TokenProvider(cfg, discover_base, timeout)
+    return None
 
 
 class TokenProvider:

@@ -60,6 +60,7 @@ class RunResult:
     catalogue: Catalogue
     cleanup_leftovers: list[str] = field(default_factory=list)
     infrastructure_retries: int = 0
+    only: list[str] = field(default_factory=list)
     criteria: list[CriterionResult] = field(default_factory=list)
 
     def aggregate(self) -> None:
@@ -70,7 +71,9 @@ class RunResult:
         self.criteria = []
         for crit in self.catalogue.criteria.values():
             cases = by_crit.get(crit.id, [])
-            in_scope = level_in_scope(crit.level, self.level)
+            in_scope = level_in_scope(crit.level, self.level) and (
+                not self.only or crit.id in self.only or crit.area in self.only
+            )
             if not crit.automated:
                 state = "attestation"
             elif not cases:
