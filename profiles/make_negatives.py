@@ -143,6 +143,22 @@ CASES: list[Case] = [
         ),
     ),
     (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
+        "VN-ADDR-001",
+        "Patient.address[0].extension[1]",
+        "Mã xã 25747 (Phường Thủ Dầu Một) thuộc TP Hồ Chí Minh, không thuộc tỉnh 01 (Hà Nội) của địa chỉ.",
+        "Commune 25747 (Phường Thủ Dầu Một) belongs to Ho Chi Minh City, not to the address province 01 (Hà Nội).",
+        _set(
+            "address.0.extension.1.valueCoding",
+            {
+                "system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-commune",
+                "code": "25747",
+                "display": "Phường Thủ Dầu Một",
+            },
+        ),
+    ),
+    (
         "Organization-vhr-ex-organization.json",
         "vhr-organization",
         "cardinality-min",
@@ -222,6 +238,15 @@ CASES: list[Case] = [
         "Chẩn đoán không có mã ICD-10 (chỉ có mã nội bộ).",
         "The diagnosis has no ICD-10 coding (local code only).",
         _set("code.coding.0.system", "urn:oid:2.16.840.1.113883.2.999.1"),
+    ),
+    (
+        "Condition-vhr-ex-diagnosis.json",
+        "vhr-condition-encounter-diagnosis",
+        "VN-ICD-001",
+        "Condition.code.coding[0].code",
+        "Mã ICD-10 J18.90 không có trong ICD-10 WHO 2019 (cảnh báo: có thể là mã mở rộng của Việt Nam).",
+        "ICD-10 code J18.90 is not in WHO ICD-10 2019 (warning: may be a Vietnamese extension).",
+        _set("code.coding.0.code", "J18.90"),
     ),
     (
         "Condition-vhr-ex-problem-hypertension.json",

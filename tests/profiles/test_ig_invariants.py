@@ -147,3 +147,18 @@ def test_bhyt_formats(package: fhirpkg.FhirPackage, value: str, ok: bool) -> Non
     expr = next(c["expression"] for _, _, key, c in _vhr_constraints(package) if key == "vhr-bhyt-1")
     assert evaluate({"system": "http://fhir.hl7.org.vn/core/sid/bhyt", "value": value}, expr) == [ok]
     assert evaluate({"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": value}, expr) == [True]
+
+
+def test_other_negative_cases_break_no_invariant(
+    package: fhirpkg.FhirPackage, negative_manifest: list[dict[str, Any]]
+) -> None:
+    """Cases for structural or validator rules must not trip a VHR invariant on the side."""
+    constraints = _vhr_constraints(package)
+    others = [m for m in negative_manifest if m["rule"] not in KEYS]
+    assert others
+    for case in others:
+        res = json.loads((NEGATIVE_DIR / case["file"]).read_text(encoding="utf-8"))
+        failing = [
+            key for profile, path, key, c in constraints if _check(res, profile, path, c["expression"])
+        ]
+        assert failing == [], (case["file"], failing)
