@@ -70,6 +70,16 @@ P_COMP = profile_url("vhr-composition-health-record")
 P_DOC = profile_url("vhr-bundle-document")
 P_TX = profile_url("vhr-bundle-transaction")
 
+EXT_FORM = ext_url("vhr-encounter-form-of-care")
+EXT_CAT = ext_url("vhr-encounter-patient-category")
+EXT_RESULT = ext_url("vhr-encounter-treatment-result")
+EXT_DISCHARGE = ext_url("vhr-encounter-discharge-type")
+CS_FORM = cs_url("vhr-form-of-care")
+CS_CAT = cs_url("vhr-patient-category")
+CS_RESULT = cs_url("vhr-treatment-result")
+CS_DISCHARGE = cs_url("vhr-discharge-type")
+CS_REASON = cs_url("vhr-visit-reason")
+
 _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
@@ -298,8 +308,10 @@ class PatientBuilder:
     # --- the patient -----------------------------------------------------------------------
     def build(self) -> dict:
         self.demographics()
-        self.patient_url = self.add(self.patient_resource(), "administrative",
-                                    f"identifier={SYS_CCCD}|{self.cccd}")
+        self.patient_url = self.next_url()
+        self.subject = {"reference": self.patient_url}
+        self.add(self.patient_resource(), "administrative", f"identifier={SYS_CCCD}|{self.cccd}",
+                 self.patient_url)
         self.coverages()
         self.history()
         self.encounters()
@@ -494,7 +506,7 @@ class PatientBuilder:
                 "status": status,
                 "type": cc(ACT_CODE, "PUBLICPOL", "public healthcare"),
                 "subscriberId": card,
-                "beneficiary": {"reference": self.patient_url},
+                "beneficiary": self.subject,
                 "relationship": cc("http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"),
                 "period": {"start": start.isoformat(), "end": end.isoformat()},
                 "payor": [{"display": "Bảo hiểm xã hội Việt Nam"}],
@@ -521,15 +533,13 @@ class PatientBuilder:
     # --- basic health information ----------------------------------------------------------
     def obs(self, profile: str, category: str, code: tuple[str, str, str], when: datetime,
             enc: str | None = None, **value: object) -> dict:
-        cat_display = {"vital-signs": "Vital Signs", "laboratory": "Laboratory",
-                       "social-history": "Social History"}[category]
         res: dict = {
             "resourceType": "Observation",
             "meta": meta(profile),
             "status": "final",
-            "category": [cc(OBS_CAT, category, cat_display)],
-            "code": cc(code[0], code[1], code[2]),
-            "subject": {"reference": self.patient_url},
+            "category": [_OBS_CATS[category]],
+            "code": cc(*code),
+            "subject": self.subject,
         }
         if enc:
             res["encounter"] = {"reference": enc}
@@ -592,7 +602,7 @@ class PatientBuilder:
                 "category": [cat],
                 "criticality": "high" if rx[0] == "39579001" else "low",
                 "code": cc(SNOMED, code, disp, label),
-                "patient": {"reference": self.patient_url},
+                "patient": self.subject,
                 "onsetDateTime": dt(rec - timedelta(days=_rr(r, 0, 60))) if rec.date() - timedelta(days=60) > self.birth
                 else dt(rec),
                 "recordedDate": dt(rec),
@@ -615,7 +625,7 @@ class PatientBuilder:
                     "status": "completed",
                     "category": cc(SNOMED, "387713003", "Surgical procedure"),
                     "code": cc(SNOMED, code, disp, label),
-                    "subject": {"reference": self.patient_url},
+                    "subject": self.subject,
                     "performedPeriod": {"start": dt(st), "end": dt(st + timedelta(hours=2))},
                     "performer": [{"actor": {"reference": self.org(hosp), "display": hosp.name}}],
                     "note": [{"text": "Hậu phẫu ổn định, ra viện sau mổ"}],
@@ -637,7 +647,7 @@ class PatientBuilder:
                 "resourceType": "FamilyMemberHistory",
                 "meta": meta(P_FMH),
                 "status": "completed",
-                "patient": {"reference": self.patient_url},
+                "patient": self.subject,
                 "date": self.today.isoformat(),
                 "relationship": cc(ROLE_CODE, rel, _ROLE_DISPLAY[rel], label),
                 "sex": cc("http://hl7.org/fhir/administrative-gender", rsex, rsex.capitalize()),
@@ -691,7 +701,7 @@ class PatientBuilder:
             "meta": meta(P_IMM),
             "status": "completed",
             "vaccineCode": cc(CVX, cvx, _CVX_DISPLAY[cvx], label),
-            "patient": {"reference": self.patient_url},
+            "patient": self.subject,
             "occurrenceDateTime": dt(self.when(d)),
             "primarySource": True,
             "performer": [{"actor": {"reference": self.imm_org}}],
@@ -709,7 +719,7 @@ class PatientBuilder:
             "verificationStatus": cc(COND_VER, "confirmed", "Confirmed"),
             "category": [cc(COND_CAT, cat, cat_display)],
             "code": cc(ICD10, code, label, label),
-            "subject": {"reference": self.patient_url},
+            "subject": self.subject,
         }
         if enc:
             res["encounter"] = {"reference": enc}
@@ -780,8 +790,9 @@ class PatientBuilder:
             result = "1"
         discharge = sp.discharge or w.choosers["vhr-discharge-type"](r)
         reason = sp.reason or w.choosers["vhr-visit-reason"](r)
-        ma_lk = f"{fac.code}.{start:%Y%m%d}.{_rb(r, 10**6):06d}"
+        ma_lk = f"{fac.code}.{start.year:04d}{start.month:02d}{start.day:02d}.{_rb(r, 10**6):06d}"
         enc_uuid = self.next_url()
+        enc_ref = {"reference": enc_uuid}
         dx_urls = []
         # Diagnoses: one main + up to two secondary.
         main = row
@@ -794,24 +805,21 @@ class PatientBuilder:
             "resourceType": "Encounter",
             "meta": meta(P_ENC),
             "extension": [
-                {"url": ext_url("vhr-encounter-form-of-care"),
-                 "valueCoding": coding(cs_url("vhr-form-of-care"), form, codes["vhr-form-of-care"].get(form, form))},
-                {"url": ext_url("vhr-encounter-patient-category"),
-                 "valueCoding": coding(cs_url("vhr-patient-category"), category,
-                                       codes["vhr-patient-category"].get(category, category))},
-                {"url": ext_url("vhr-encounter-treatment-result"),
-                 "valueCoding": coding(cs_url("vhr-treatment-result"), result,
-                                       codes["vhr-treatment-result"].get(result, result))},
-                {"url": ext_url("vhr-encounter-discharge-type"),
-                 "valueCoding": coding(cs_url("vhr-discharge-type"), discharge,
-                                       codes["vhr-discharge-type"].get(discharge, discharge))},
+                {"url": EXT_FORM,
+                 "valueCoding": coding(CS_FORM, form, codes["vhr-form-of-care"].get(form, form))},
+                {"url": EXT_CAT,
+                 "valueCoding": coding(CS_CAT, category, codes["vhr-patient-category"].get(category, category))},
+                {"url": EXT_RESULT,
+                 "valueCoding": coding(CS_RESULT, result, codes["vhr-treatment-result"].get(result, result))},
+                {"url": EXT_DISCHARGE,
+                 "valueCoding": coding(CS_DISCHARGE, discharge, codes["vhr-discharge-type"].get(discharge, discharge))},
             ],
             "identifier": [{"system": SYS_MALK, "value": ma_lk,
                             "assigner": {"reference": org_url, "display": fac.name}}],
             "status": "finished",
             "class": coding(ACT_CODE, klass, T.ENCOUNTER_CLASS_DISPLAY[klass]),
-            "type": [cc(cs_url("vhr-visit-reason"), reason, codes["vhr-visit-reason"].get(reason, reason))],
-            "subject": {"reference": self.patient_url},
+            "type": [cc(CS_REASON, reason, codes["vhr-visit-reason"].get(reason, reason))],
+            "subject": self.subject,
             "participant": [{"individual": {"reference": prac_url, "display": prac_name}}],
             "period": {"start": dt(start), "end": dt(end)},
             "reasonCode": [{"text": main[1]}],
@@ -862,18 +870,27 @@ class PatientBuilder:
         if want_labs and self.age >= 1:
             lt = start + timedelta(hours=1)
             picks = T.LABS if sp.labs else [T.LABS[i] for i in sorted(r.sample(range(len(T.LABS)), _ri(r, 2, 4)))]
-            for code, disp, label, unit, lo_v, hi_v in picks:
+            issued = dt(lt + timedelta(hours=2))
+            performer = [{"reference": org_url, "display": fac.name}]
+            for row in picks:
+                code_cc, ref_range, lo_v, hi_v, unit, label = _lab_const(row)
                 val = round(lo_v + (hi_v - lo_v) * (r.random() * 1.4 - 0.1), 1)
                 interp = "H" if val > hi_v else ("L" if val < lo_v else "N")
-                lab = self.obs(P_LAB, "laboratory", (LOINC, code, disp), lt, enc_uuid,
-                               issued=dt(lt + timedelta(hours=2)),
-                               performer=[{"reference": org_url, "display": fac.name}],
-                               valueQuantity={"value": val, "unit": unit, "system": UCUM, "code": unit},
-                                  interpretation=[cc("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                                                     interp, _INTERP[interp])],
-                                  referenceRange=[{"low": {"value": lo_v, "unit": unit, "system": UCUM, "code": unit},
-                                                   "high": {"value": hi_v, "unit": unit, "system": UCUM, "code": unit},
-                                                   "text": f"{label}: {lo_v}–{hi_v} {unit}"}])
+                lab = {
+                    "resourceType": "Observation",
+                    "meta": meta(P_LAB),
+                    "status": "final",
+                    "category": [_CAT_LAB],
+                    "code": code_cc,
+                    "subject": self.subject,
+                    "encounter": enc_ref,
+                    "effectiveDateTime": dt(lt),
+                    "issued": issued,
+                    "performer": performer,
+                    "valueQuantity": {"value": val, "unit": unit, "system": UCUM, "code": unit},
+                    "interpretation": [_INTERP_CC[interp]],
+                    "referenceRange": ref_range,
+                }
                 if interp != "N":
                     lab["note"] = [{"text": f"{label} {'tăng' if interp == 'H' else 'giảm'} so với bình thường"}]
                 self.add(lab)
@@ -886,6 +903,7 @@ class PatientBuilder:
                     break
             meds = T.MEDICINES[group]
             chosen = sorted(r.sample(range(len(meds)), r.randint(1, min(3, len(meds)))))
+            authored = dt(end - timedelta(minutes=5))
             for i in chosen:
                 atc, name, unit, sig, days = meds[i]
                 self.add({
@@ -894,10 +912,10 @@ class PatientBuilder:
                     "identifier": [{"system": "urn:ietf:rfc:3986", "value": self.next_url()}],
                     "status": "completed" if end.date() + timedelta(days=days) < self.today else "active",
                     "intent": "order",
-                    "medicationCodeableConcept": cc(ATC, atc, name.split(" ")[0], name),
-                    "subject": {"reference": self.patient_url},
-                    "encounter": {"reference": enc_uuid},
-                    "authoredOn": dt(end - timedelta(minutes=5)),
+                    "medicationCodeableConcept": _med_cc(atc, name),
+                    "subject": self.subject,
+                    "encounter": enc_ref,
+                    "authoredOn": authored,
                     "requester": {"reference": prac_url, "display": prac_name},
                     "reasonReference": [{"reference": dx_urls[0]}],
                     "dosageInstruction": [{"text": sig, "route": cc(SNOMED, *_ROUTE[unit])}],
@@ -907,7 +925,8 @@ class PatientBuilder:
                 })
         self.sections["encounters"].extend(
             e["fullUrl"] for e in self.entries[first:] if e["resource"]["resourceType"] not in _SHARED_TYPES)
-        self.enc_summaries.append((f"{start:%d/%m/%Y} – {fac.name}", f"{main[0]} {main[1]}"))
+        self.enc_summaries.append((f"{start.day:02d}/{start.month:02d}/{start.year:04d} – {fac.name}",
+                                   f"{main[0]} {main[1]}"))
 
     def absent_vitals(self, when: datetime, enc: str) -> None:
         """Measurements that could not be taken: dataAbsentReason instead of values."""
@@ -985,7 +1004,7 @@ class PatientBuilder:
             "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_uuid(self.rng)}"},
             "status": "final",
             "type": cc(LOINC, "60591-5", "Patient summary Document"),
-            "subject": {"reference": self.patient_url},
+            "subject": self.subject,
             "date": dt(self.now),
             "author": [{"reference": org_url, "display": reg.name}],
             "title": "Hồ sơ sức khỏe điện tử cá nhân",
@@ -1010,6 +1029,27 @@ _CVX_DISPLAY = {
 _POST = {t: {"method": "POST", "url": t} for t in (
     "Patient", "Coverage", "Organization", "Practitioner", "Encounter", "Condition", "Observation",
     "AllergyIntolerance", "Immunization", "MedicationRequest", "Procedure", "FamilyMemberHistory", "Composition")}
+_OBS_CATS = {k: cc(OBS_CAT, k, v) for k, v in (
+    ("vital-signs", "Vital Signs"), ("laboratory", "Laboratory"), ("social-history", "Social History"))}
+_CAT_LAB = _OBS_CATS["laboratory"]
+_INTERP_CC = {k: cc("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", k, v)
+              for k, v in {"H": "High", "L": "Low", "N": "Normal"}.items()}
+
+
+@lru_cache(maxsize=64)
+def _lab_const(row: tuple) -> tuple:
+    """Per-test constants (code, reference range) built once."""
+    code, disp, label, unit, lo_v, hi_v = row
+    q = {"unit": unit, "system": UCUM, "code": unit}
+    ref_range = [{"low": {"value": lo_v, **q}, "high": {"value": hi_v, **q}, "text": f"{label}: {lo_v}–{hi_v} {unit}"}]
+    return cc(LOINC, code, disp), ref_range, lo_v, hi_v, unit, label
+
+
+@lru_cache(maxsize=256)
+def _med_cc(atc: str, name: str) -> dict:
+    return cc(ATC, atc, name.split(" ")[0], name)
+
+
 _SHARED_TYPES = frozenset(("Organization", "Practitioner"))
 _DISPOSITION = {"1": "home", "2": "other-hcf", "3": "aadvice", "4": "aadvice", "5": "other-hcf"}
 _DISPOSITION_DISPLAY = {"home": "Home", "other-hcf": "Other healthcare facility",
