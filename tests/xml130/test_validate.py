@@ -84,6 +84,20 @@ def test_partial_birth_dates() -> None:
     assert not valid_birth("19870015") and not valid_birth("19871301") and not valid_birth("19870230")
 
 
+def test_birth_after_admission_with_partial_dates() -> None:
+    base = synthetic_encounter(random.Random(1), 1)
+    vao = base["XML1"][0]["NGAY_VAO"]
+    same_month = vao[:6] + "000000"  # month known, day unknown: may be before admission
+    rows = _mut(_mut(base, "XML1", "NGAY_SINH", same_month), "XML1", "SO_CCCD", "")
+    assert "XML130-X-012" not in {i.rule for i in _issues(render_envelope([rows], "01013", "20260101"))}
+    later = f"{int(vao[:4]) + 1}00000000"
+    rows = _mut(_mut(base, "XML1", "NGAY_SINH", later), "XML1", "SO_CCCD", "")
+    assert "XML130-X-012" in {i.rule for i in _issues(render_envelope([rows], "01013", "20260101"))}
+    # a year 2000 birth date is an ordinary date, not one with unknown parts
+    rows = _mut(_mut(base, "XML1", "NGAY_SINH", "200001150000"), "XML1", "SO_CCCD", "")
+    assert "XML130-X-012" not in {i.rule for i in _issues(render_envelope([rows], "01013", "20260101"))}
+
+
 def test_form_of_care_codes_from_1804_only_after_their_start() -> None:
     base = synthetic_encounter(random.Random(2), 1)
     data = render_envelope([_mut(base, "XML1", "MA_LOAI_KCB", "14")], "01013", "20260101")

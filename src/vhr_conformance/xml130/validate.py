@@ -283,7 +283,9 @@ class Checker:
                 "NGAY_VAO_NOI_TRU {d} ngoài khoảng NGAY_VAO–NGAY_RA", "NGAY_VAO_NOI_TRU {d} is outside NGAY_VAO–NGAY_RA"
             ).format(d=vnt), x1.lines.get("NGAY_VAO_NOI_TRU"))
         birth = x1.get("NGAY_SINH")
-        if valid_birth(birth) and birth[:8].replace("00", "01") > vao[:8] and birth[:4] >= vao[:4]:
+        # unknown month/day (00) count as the earliest possible date: flag only a birth surely after
+        earliest = birth[:4] + (birth[4:6] if birth[4:6] != "00" else "01") + (birth[6:8] if birth[6:8] != "00" else "01")
+        if valid_birth(birth) and earliest > vao[:8]:
             self.add("error", "business-rule", x1.loc("NGAY_SINH"), "XML130-X-012", Text(
                 "NGAY_SINH {b} sau NGAY_VAO {v}", "NGAY_SINH {b} is after NGAY_VAO {v}").format(b=birth, v=vao),
                 x1.lines.get("NGAY_SINH"))
