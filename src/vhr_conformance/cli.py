@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "vhr_conformance.server.cli",
     "vhr_conformance.validator.cli",
     "vhr_conformance.profiles_cli",
+    "vhr_conformance.runner.cli",
 ]
 
 
