@@ -37,3 +37,26 @@ def test_generate_then_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_missing_path_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _run(["xml", "validate", str(tmp_path / "nope.xml")], monkeypatch) == 2
     assert _run(["xml", "validate", str(tmp_path)], monkeypatch) == 2
+
+
+def test_twins_of_generated_patients(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("vhr_conformance.generator")
+    out = tmp_path / "twins"
+    assert _run(["xml", "generate", "--out", str(out), "--from-generator", "2", "--seed", "4"], monkeypatch) == 0
+    files = sorted(out.glob("*.xml"))
+    assert files
+    fhir = tmp_path / "fhir"
+    assert _run(["xml", "to-fhir", str(out), "--out", str(fhir)], monkeypatch) == 0
+    report = json.loads((fhir / "conversion-report.json").read_text())
+    assert report["written"] == len(files) and report["skipped"] == 0
+    assert all(e["bundle"] for e in report["encounters"])
+
+
+def test_issue_converts_to_the_validator_issue() -> None:
+    validator = pytest.importorskip("vhr_conformance.validator")
+    from vhr_conformance.i18n import Text
+    from vhr_conformance.xml130.issues import XmlIssue
+
+    issue = XmlIssue("error", "value", "XML1/TONG_HOP/SO_CCCD", "vhr-cccd-1", Text("a", "b"), 7, "f.xml").to_issue()
+    assert isinstance(issue, validator.Issue)
+    assert (issue.severity, issue.rule, issue.location) == ("error", "vhr-cccd-1", "XML1/TONG_HOP/SO_CCCD@7")

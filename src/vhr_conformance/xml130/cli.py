@@ -152,6 +152,8 @@ def generate_cmd(
     seed: int = typer.Option(130, "--seed"),
     from_fixtures: Path | None = typer.Option(
         None, "--from-fixtures", help="Thư mục Bundle FHIR cần tạo bản XML / FHIR Bundles to render as XML twins"),
+    from_generator: int = typer.Option(
+        0, "--from-generator", help="Tạo bản XML cho N bệnh nhân của bộ sinh FHIR / XML twins of N generated patients"),
     negative: bool = typer.Option(False, "--negative", help="Thêm ca âm tính / also write negative cases"),
 ) -> None:
     """Sinh tệp XML 130 tổng hợp / write synthetic XML 130 envelopes (and XML twins of FHIR fixtures)."""
@@ -171,6 +173,13 @@ def generate_cmd(
                 continue
             for k, (ma_lk, data) in enumerate(synth.bundle_to_envelopes(bundle), 1):
                 (out / f"{f.stem}-{k:02d}-{_safe(ma_lk)}.xml").write_bytes(data)
+                n += 1
+    elif from_generator > 0:
+        from vhr_conformance.generator import generate_patients
+
+        for p, bundle in enumerate(generate_patients(from_generator, seed=seed)):
+            for k, (ma_lk, data) in enumerate(synth.bundle_to_envelopes(bundle), 1):
+                (out / f"patient-{p:05d}-{k:02d}-{_safe(ma_lk)}.xml").write_bytes(data)
                 n += 1
     else:
         for i, data in enumerate(synth.synthetic_envelopes(count_, seed=seed), 1):
