@@ -81,6 +81,9 @@ class Validator:
         from vhr_conformance.validator.profiles import ProfileCompiler
 
         self.profiles = ProfileCompiler(self)
+        from vhr_conformance.validator.questionnaire import QuestionnaireChecker
+
+        self.questionnaires = QuestionnaireChecker(self)
         self._element_td: TypeDef | None = None
 
     # ------------------------------------------------------------------ construction
@@ -161,6 +164,8 @@ class Validator:
                     for url in meta["profile"]:
                         if isinstance(url, str) and url:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
+            if rt == "QuestionnaireResponse" and "profiles" in run.layers:
+                self.questionnaires.check(obj, loc, run)
             if rt == "Bundle" and "references" in run.layers:
                 self._check_bundle_refs(obj, loc, run, run.refs[refs_start:])
                 del run.refs[refs_start:]
