@@ -98,13 +98,13 @@ class RunResult:
         return out
 
     def exit_code(self) -> int:
-        """0 only when every in-scope automated SHALL criterion passed; 3 when the harness erred."""
+        """0 only when every in-scope automated SHALL criterion passed (or does not apply); 3 when the harness erred."""
         shall = [r for r in self.criteria if r.in_scope and r.criterion.level == "SHALL" and r.criterion.automated]
         if any(r.state == "fail" for r in self.criteria if r.in_scope):
             return EXIT_CRITERIA_FAILED
         if any(c.state == "error" for c in self.cases):
             return EXIT_HARNESS_ERROR
-        if any(r.state != "pass" for r in shall):
+        if any(r.state not in ("pass", "omit") for r in shall):  # omit: not applicable to this target
             return EXIT_CRITERIA_FAILED
         return EXIT_OK
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -90,7 +91,8 @@ def run_suites(target: str, args: list[str], progress: bool = True) -> tuple[int
                        console=console, transient=False)
         plugins.append(_Progress(bar))
         with bar:
-            code = pytest.main([*argv, "-p", "no:terminal", "-q"], plugins=plugins)
+            # The terminal reporter would draw over the progress bars; its ini options go with it.
+            code = pytest.main([*argv, "-o", "addopts=", "-p", "no:terminal"], plugins=plugins)
     else:
         code = pytest.main([*argv, "-q"], plugins=plugins)
     return int(code), captured.get("state")
@@ -158,8 +160,9 @@ def register(app: typer.Typer) -> None:
                 srv.stop()
             if tmp_config:
                 Path(tmp_config).unlink(missing_ok=True)
+        # sys.exit, not typer.Exit: the CLI runs click with standalone_mode=False, which swallows Exit codes.
         if state is None or state.run is None:
-            raise typer.Exit(code if code else 3)
+            sys.exit(code if code else 3)
         console.print(_summary_table(state.run))
         cases = state.run.summary()["cases"]
         console.print(f"Ca kiểm thử / cases: {cases['total']} in {time.monotonic() - started:.1f} s")
@@ -169,4 +172,4 @@ def register(app: typer.Typer) -> None:
         if state.run.cleanup_leftovers:
             console.print(f"[yellow]Chưa xoá được / not deleted:[/] {len(state.run.cleanup_leftovers)} (see report)")
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
-        raise typer.Exit(state.run.exit_code())
+        sys.exit(state.run.exit_code())
