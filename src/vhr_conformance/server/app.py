@@ -11,9 +11,11 @@ import asyncio
 import base64
 import copy
 import email.utils
+import itertools
 import logging
 import random
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -127,6 +130,9 @@ class Validation:
         self._validator: Any = None
         self._to_oo: Callable[[Any], dict[str, Any]] | None = None
         self.available = True
+        # The validator compiles profiles lazily and is not safe to call from several threads at
+        # once; it is CPU-bound under the GIL anyway, so serialising it costs nothing.
+        self._lock = threading.Lock()
 
     def _load(self) -> None:
         if self._validator is not None or not self.available:
@@ -142,16 +148,18 @@ class Validation:
 
     def warm(self) -> None:
         try:
-            self._load()
+            with self._lock:
+                self._load()
         except Exception:  # warming is best-effort; a real write will report the problem
             log.exception("validator warm-up failed")
 
     def check(self, resource: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         """(has errors, OperationOutcome with every issue)."""
-        self._load()
-        if self._validator is None:
-            return False, {"resourceType": "OperationOutcome", "issue": []}
-        issues = self._validator.validate(resource)
+        with self._lock:
+            self._load()
+            if self._validator is None:
+                return False, {"resourceType": "OperationOutcome", "issue": []}
+            issues = self._validator.validate(resource)
         bad = any(getattr(i, "severity", "") in ("error", "fatal") for i in issues)
         assert self._to_oo is not None
         return bad, self._to_oo(issues)
@@ -484,12 +492,10 @@ class FhirApp:
     def _links(self, path: str, used: list[tuple[str, str]], count: int, offset: int, total: int | None
                ) -> list[dict[str, str]]:
         base = f"{self.link_base()}/{path}"
+        prefix = f"{base}?{urlencode(used)}&" if used else f"{base}?"
 
         def url(off: int) -> str:
-            q = [*used, ("_count", str(count))]
-            if off:
-                q.append(("_offset", str(off)))
-            return f"{base}?{urlencode(q)}"
+            return f"{prefix}_count={count}&_offset={off}" if off else f"{prefix}_count={count}"
 
         links = [{"relation": "self", "url": url(offset)}, {"relation": "first", "url": url(0)}]
         if offset > 0:
@@ -534,7 +540,7 @@ class FhirApp:
             if k in ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort", "_summary",
                      "_elements", "_total"):
                 used.append((k, v))
-        self.audit(caller, "search", rtype, None, urlencode(used), 200)
+        self.audit(caller, "search", rtype, None, str(used), 200)
         links = self._links(rtype, used, count, offset, total)
         elements = [e.strip() for e in args.get("_elements", "").split(",") if e.strip()]
         transform = self._transform(rtype, summary, elements)
@@ -584,7 +590,7 @@ class FhirApp:
                       included: list[Stored], transform: Callable[[dict[str, Any]], dict[str, Any]] | None,
                       ) -> bytes:
         """Assemble the Bundle from stored JSON bytes without re-parsing them (the hot path)."""
-        head: dict[str, Any] = {"resourceType": "Bundle", "id": new_id(), "type": btype}
+        head: dict[str, Any] = {"resourceType": "Bundle", "id": f"{_BUNDLE_PREFIX}-{next(_BUNDLE_SEQ)}", "type": btype}
         if total is not None:
             head["total"] = total
         head["link"] = links
@@ -878,6 +884,8 @@ class FhirApp:
         return files, resources
 
 
+_BUNDLE_PREFIX = new_id()[:12]  # bundle ids: unique per process without a urandom call each
+_BUNDLE_SEQ = itertools.count(1)
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3, "HEAD": 3}
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 412: "Precondition Failed",
@@ -1048,7 +1056,7 @@ class HttpLayer:
         if n == 0:
             if method == "POST":
                 bundle = fhir.parse_resource(body)
-                return self._response(fhir.bundle(caller, bundle, prefer))
+                return self._response(await self._offload(lambda: fhir.bundle(caller, bundle, prefer)))
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         rtype = segs[0]
         if n == 1:
@@ -1057,14 +1065,19 @@ class HttpLayer:
             if method == "GET":
                 return self._response(fhir.search(caller, rtype, params, strict))
             if method == "POST":
-                res = fhir.create(caller, rtype, self._resource(body, fhir), request.headers.get("if-none-exist"))
+                resource = self._resource(body, fhir)
+                inx = request.headers.get("if-none-exist")
+                res = await self._write(lambda: fhir.create(caller, rtype, resource, inx, in_tx=True))
                 return self._response(res, request, prefer)
             if method == "PUT" and request.url.query:
                 q = urlencode([(k, v) for k, v in params if k != "_format"])
-                res = fhir.conditional_update(caller, rtype, q, self._resource(body, fhir))
+                resource = self._resource(body, fhir)
+                res = await self._write(lambda: fhir.conditional_update(caller, rtype, q, resource, in_tx=True))
                 return self._response(res, request, prefer)
             if method == "DELETE" and request.url.query:
-                return self._response(fhir.conditional_delete(caller, rtype, request.url.query))
+                query = request.url.query
+                return self._response(await self._write(
+                    lambda: fhir.conditional_delete(caller, rtype, query, in_tx=True)))
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         second = segs[1]
         if n == 2 and second == "_search" and method == "POST":
@@ -1078,10 +1091,12 @@ class HttpLayer:
             if method == "GET":
                 return self._response(fhir.read(caller, rtype, second))
             if method == "PUT":
-                res = fhir.update(caller, rtype, second, self._resource(body, fhir), request.headers.get("if-match"))
+                resource = self._resource(body, fhir)
+                if_match = request.headers.get("if-match")
+                res = await self._write(lambda: fhir.update(caller, rtype, second, resource, if_match, in_tx=True))
                 return self._response(res, request, prefer)
             if method == "DELETE":
-                return self._response(fhir.delete(caller, rtype, second))
+                return self._response(await self._write(lambda: fhir.delete(caller, rtype, second, in_tx=True)))
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         if n == 3 and segs[2] == "$everything" and rtype == "Patient" and method in ("GET", "POST"):
             return self._response(fhir.everything(caller, second, params))
@@ -1092,6 +1107,22 @@ class HttpLayer:
         if n == 4 and segs[2] == "_history" and method == "GET":
             return self._response(fhir.vread(caller, rtype, second, segs[3]))
         raise FhirError(404, "not-found", E.NOT_FOUND.format(what=request.url.path[:80]))
+
+    async def _offload(self, fn: Callable[[], Result]) -> Result:
+        """Run a write off the event loop when the database is a file, so reads continue while it
+        validates and fsyncs (an in-memory database has one connection: run it inline)."""
+        if self.fhir.store.memory:
+            return fn()
+        return await run_in_threadpool(fn)
+
+    async def _write(self, fn: Callable[[], Result]) -> Result:
+        """One interaction in one write transaction (reads inside it see its own state)."""
+
+        def run() -> Result:
+            with self.fhir.store.transaction():
+                return fn()
+
+        return await self._offload(run)
 
     @staticmethod
     def _resource(body: bytes, fhir: FhirApp) -> dict[str, Any]:

@@ -95,6 +95,9 @@ class SearchCompiler:
             if clause is None:
                 continue
             sql, args = clause
+            if sql.startswith("r.rid IN (") and q.where[0] == "r.type = ?":
+                # a selective index lookup exists: keep SQLite from scanning every resource of the type
+                q.where[0] = "+r.type = ?"
             q.where.append(sql)
             q.args.extend(args)
             q.used.append((key, value))
@@ -333,8 +336,6 @@ def run_search(
     where = " AND ".join(query.where)
     with store.lock:
         total = None
-        if want_total:
-            total = store.conn.execute(f"SELECT count(*) FROM resources r WHERE {where}", query.args).fetchone()[0]
         rows = []
         if count > 0:
             rows = store.conn.execute(
@@ -342,6 +343,13 @@ def run_search(
                 f"ORDER BY {order[0]} LIMIT ? OFFSET ?",
                 [*query.args, *order[1], count, offset],
             ).fetchall()
+        if want_total:
+            if 0 < len(rows) < count or (offset == 0 and count > 0 and not rows):
+                total = offset + len(rows)  # a short page tells the total without counting
+            else:
+                total = store.conn.execute(
+                    f"SELECT count(*) FROM resources r WHERE {where}", query.args
+                ).fetchone()[0]
     return total, [Stored(r[0], r[1], r[2], r[3], r[4], False, r[5]) for r in rows]
 
 

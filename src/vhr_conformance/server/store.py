@@ -7,9 +7,9 @@ cannot lose it. Several worker processes may share one database file.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,37 +109,69 @@ class Store:
         self.path = path
         self.caps = caps
         self.faults = faults
-        self.lock = threading.RLock()
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        if path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA foreign_keys=OFF")
-        self.conn.execute("PRAGMA cache_size=-65536")
-        with self.lock:
-            self.conn.executescript(SCHEMA)  # idempotent; workers sharing a file may race here safely
+        self.memory = path == ":memory:"
+        self._local = threading.local()
+        self.rconn = self._connect()
+        self.rlock = threading.RLock()
+        with self.rlock:
+            self.rconn.executescript(SCHEMA)  # idempotent; workers sharing a file may race here safely
+        if self.memory:
+            # one in-memory database: readers and the writer share the connection and its lock
+            self.wconn, self.wlock = self.rconn, self.rlock
+        else:
+            # WAL: a separate writer connection lets reads go on while a write fsyncs
+            self.wconn, self.wlock = self._connect(), threading.RLock()
         self._audit_buffer: list[tuple[Any, ...]] = []
-        self._audit_flushed = time.monotonic()
+        self._closed = threading.Event()
         self.base_url = ""
+        if not self.memory:
+            threading.Thread(target=self._audit_flusher, daemon=True, name="vhr-audit").start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        conn.execute("PRAGMA busy_timeout=30000")
+        if not self.memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The writer connection inside a write transaction on this thread, else the reader."""
+        return self.wconn if getattr(self._local, "writing", False) else self.rconn
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.wlock if getattr(self._local, "writing", False) else self.rlock
 
     def close(self) -> None:
-        with self.lock:
-            self.flush_audit()
-            self.conn.close()
+        self._closed.set()
+        self.flush_audit()
+        with self.wlock:
+            self.wconn.close()
+        if self.rconn is not self.wconn:
+            with self.rlock:
+                self.rconn.close()
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One SQLite write transaction: everything inside commits together or not at all."""
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+        """One SQLite write transaction: everything inside commits together or not at all.
+        Reads inside it (on this thread) see its own uncommitted writes."""
+        with self.wlock:
+            self._local.writing = True
             try:
-                yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+                self.wconn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    self.wconn.execute("ROLLBACK")
+                    raise
+                self._flush_audit_rows()
+                self.wconn.execute("COMMIT")
+            finally:
+                self._local.writing = False
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -335,34 +367,49 @@ class Store:
         self, client: str | None, address: str | None, action: str, rtype: str | None, rid: str | None,
         query: str | None, status: int,
     ) -> None:
-        """Record an access to personal data. Buffered and flushed at least once a second, or
-        together with the next write transaction, so reads do not pay an fsync each."""
+        """Record an access to personal data. Buffered: written with the next write transaction or
+        by a background flusher twice a second, so reads never wait for an fsync."""
         instant, _ = now_instant()
         self._audit_buffer.append((instant, client, address, action, rtype, rid, query, status))
-        if len(self._audit_buffer) >= 200 or time.monotonic() - self._audit_flushed > 1.0:
+        if self.memory and len(self._audit_buffer) >= 200:
             self.flush_audit()
 
+    def _audit_flusher(self) -> None:
+        while not self._closed.wait(0.5):
+            if self._audit_buffer:
+                with contextlib.suppress(sqlite3.Error):  # closed at shutdown: close() flushes the rest
+                    self.flush_audit()
+
+    def _flush_audit_rows(self) -> None:
+        """Write buffered audit rows on the writer connection (caller holds wlock, in a transaction)."""
+        if not self._audit_buffer:
+            return
+        rows, self._audit_buffer = self._audit_buffer, []
+        self.wconn.executemany(
+            "INSERT INTO audit_log (recorded, client, address, action, resource_type, resource_id, query, status)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
+
     def flush_audit(self) -> None:
-        with self.lock:
+        with self.wlock:
             if not self._audit_buffer:
                 return
-            rows, self._audit_buffer = self._audit_buffer, []
-            self._audit_flushed = time.monotonic()
-            in_tx = self.conn.in_transaction
-            if not in_tx:
-                self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
-                "INSERT INTO audit_log (recorded, client, address, action, resource_type, resource_id, query, status)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                rows,
-            )
-            if not in_tx:
-                self.conn.execute("COMMIT")
+            if self.wconn.in_transaction:
+                self._flush_audit_rows()
+                return
+            self.wconn.execute("BEGIN IMMEDIATE")
+            try:
+                self._flush_audit_rows()
+            except BaseException:
+                self.wconn.execute("ROLLBACK")
+                raise
+            self.wconn.execute("COMMIT")
 
     def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
         self.flush_audit()
-        with self.lock:
-            cur = self.conn.execute(
+        with self.rlock:
+            cur = self.rconn.execute(
                 "SELECT recorded, client, address, action, resource_type, resource_id, query, status "
                 "FROM audit_log ORDER BY seq DESC LIMIT ?",
                 (limit,),
