@@ -130,9 +130,7 @@ def parse_table(
     for i, e in enumerate(elems, 1):
         path = f"{code}/{e.tag}[{i}]" if repeating else f"{code}/{e.tag}"
         rec = Record(table=code, index=i, tag=e.tag, path=path, line=e.sourceline or 0)
-        for c in e:
-            if not isinstance(c.tag, str):
-                continue  # comments, processing instructions
+        for c in e.iterchildren(etree.Element):  # elements only: no comments, no PIs
             name = c.tag
             if len(c):
                 rec.nested.append((name, c.sourceline or 0))

@@ -58,12 +58,19 @@ class FileReport:
         return not any(i.is_error for i in self.all_issues())
 
 
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_days(y: int, m: int) -> int:
+    return 29 if m == 2 and calendar.isleap(y) else _DAYS[m]
+
+
 def valid_date(v: str) -> bool:
     """yyyyMMdd with a real calendar day."""
     if len(v) != 8 or not v.isdigit():
         return False
     y, m, d = int(v[:4]), int(v[4:6]), int(v[6:])
-    return 1 <= m <= 12 and 1 <= d <= calendar.monthrange(y, m)[1] and y >= 1800
+    return 1 <= m <= 12 and 1 <= d <= _month_days(y, m) and y >= 1800
 
 
 def valid_datetime(v: str) -> bool:
@@ -78,7 +85,7 @@ def valid_birth(v: str) -> bool:
     y, m, d = int(v[:4]), int(v[4:6]), int(v[6:8])
     if y < 1800 or m > 12 or (m == 0 and d != 0):
         return False
-    if d and d > calendar.monthrange(y, m)[1]:
+    if d and d > _month_days(y, m):
         return False
     return len(v) == 8 or (int(v[8:10]) < 24 and int(v[10:]) < 60)
 
@@ -154,7 +161,8 @@ class Checker:
                 self.add("warning", "structure", rec.loc(name), "XML130-FLD-007", Text(
                     "Trường {f} sai thứ tự (thứ tự trong định nghĩa: {n})",
                     "Field {f} out of order (definition position {n})").format(f=name, n=fd.order), line)
-            last = max(last, fd.order)
+            if fd.order > last:
+                last = fd.order
             value = rec.values[name]
             if value:
                 self.check_value(rec, fd, value, line)
