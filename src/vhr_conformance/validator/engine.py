@@ -524,8 +524,8 @@ class Validator:
         if not known:
             if elem is not None and elem.name == "modifierExtension":
                 run.add("error", "structure", loc, "modifier-extension-unknown", M["modifier-extension-unknown"].format(url=url))
-            else:
-                run.add("warning", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url))
+            else:  # as the HL7 validator: an extension nobody can check is not accepted silently
+                run.add("error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url))
 
     def _hook_attachment(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         data, size = obj.get("data"), obj.get("size")

@@ -98,8 +98,8 @@ M: dict[str, Text] = {
         "Commune code {commune} does not belong to province {province} (it belongs to {actual}).",
     ),
     "extension-unknown": Text(
-        "Không biết định nghĩa của extension {url}; nội dung không được kiểm tra.",
-        "Extension {url} is unknown; its content is not checked.",
+        "Không biết định nghĩa của extension {url} nên không chấp nhận ở đây (nạp IG định nghĩa nó bằng --ig).",
+        "Extension {url} is unknown, so it is not allowed here (load the IG that defines it with --ig).",
     ),
     "modifier-extension-unknown": Text(
         "modifierExtension {url} không rõ định nghĩa: không thể xử lý an toàn tài nguyên này.",

@@ -309,6 +309,10 @@ class ProfileCompiler:
             if limit is None:
                 continue
             lim = limit.get("value") if isinstance(limit, dict) else limit
+            if isinstance(limit, dict) and isinstance(v, str):
+                lim = _relative_date(limit, -1 if below else 1)  # minValueDuration: no earlier than now - d
+                if lim is None:
+                    continue
             cmp = _compare(v, lim)
             if cmp is None:
                 continue
@@ -650,6 +654,24 @@ def _activate(node: PNode) -> bool:
         active = True
     node.active = active
     return active
+
+
+def _relative_date(duration: dict[str, Any], sign: int) -> str | None:
+    """Today shifted by a UCUM time Duration (a, mo, wk, d), as an ISO date; None for other units."""
+    import datetime as dt
+
+    amount, unit = duration.get("value"), duration.get("code") or duration.get("unit")
+    if not isinstance(amount, int | float) or isinstance(amount, bool):
+        return None
+    today = dt.date.today()
+    if unit in ("a", "mo"):
+        months = int(amount * (12 if unit == "a" else 1)) * sign
+        y, m = divmod(today.year * 12 + today.month - 1 + months, 12)
+        return dt.date(y, m + 1, min(today.day, 28)).isoformat()
+    days = {"wk": 7, "d": 1}.get(str(unit))
+    if days is None:
+        return None
+    return (today + dt.timedelta(days=sign * amount * days)).isoformat()
 
 
 def _compare(a: Any, b: Any) -> int | None:
