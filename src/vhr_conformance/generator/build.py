@@ -230,6 +230,11 @@ class PatientBuilder:
         r = self.rng
         return datetime(d.year, d.month, d.day, _ri(r, hour_lo, hour_hi), 5 * _rb(r, 12), 0)
 
+    def when_s(self, d: date) -> str:
+        """Same draw as :meth:`when`, formatted directly (no datetime object)."""
+        r = self.rng
+        return f"{d.isoformat()}T{_ri(r, 7, 16):02d}:{5 * _rb(r, 12):02d}:00{TZ}"
+
     def org(self, fac: Facility) -> str:
         if fac.code in self.org_urls:
             return self.org_urls[fac.code]
@@ -677,6 +682,7 @@ class PatientBuilder:
     def immunizations(self, born: datetime) -> None:
         r, w = self.rng, self.w
         self.imm_org = self.org(w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2])
+        self.imm_performer = [{"actor": {"reference": self.imm_org}}]
         by = self.birth.year
         for cvx, label, age_d, dose, since in T.EPI_SCHEDULE:
             if by < since:
@@ -702,12 +708,11 @@ class PatientBuilder:
             "status": "completed",
             "vaccineCode": cc(CVX, cvx, _CVX_DISPLAY[cvx], label),
             "patient": self.subject,
-            "occurrenceDateTime": dt(self.when(d)),
+            "occurrenceDateTime": self.when_s(d),
             "primarySource": True,
-            "performer": [{"actor": {"reference": self.imm_org}}],
-            "lotNumber": f"{chr(65 + _rb(r, 26))}{_rb(r, 10**5):05d}",
-            "protocolApplied": [{"series": "Tiêm chủng mở rộng" if cvx not in _COVID else "Tiêm chủng COVID-19",
-                                 "doseNumberPositiveInt": dose}],
+            "performer": self.imm_performer,
+            "lotNumber": f"{_LETTERS[_rb(r, 26)]}{_rb(r, 10**5):05d}",
+            "protocolApplied": _protocol(cvx in _COVID, dose),
         }
 
     def condition(self, profile: str, cat: str, cat_display: str, code: str, label: str, clinical: str,
@@ -1048,6 +1053,14 @@ def _lab_const(row: tuple) -> tuple:
 @lru_cache(maxsize=256)
 def _med_cc(atc: str, name: str) -> dict:
     return cc(ATC, atc, name.split(" ")[0], name)
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@lru_cache(maxsize=32)
+def _protocol(covid: bool, dose: int) -> list:
+    return [{"series": "Tiêm chủng COVID-19" if covid else "Tiêm chủng mở rộng", "doseNumberPositiveInt": dose}]
 
 
 _SHARED_TYPES = frozenset(("Organization", "Practitioner"))
