@@ -33,7 +33,7 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.stats import StatsCSVFileWriter, stats_history
 
-from vhr_conformance.load import report, slo
+from vhr_conformance.load import report, slo, user
 from vhr_conformance.load.config import SloSet, Workload
 
 log = logging.getLogger("vhr.load")
@@ -109,6 +109,7 @@ class Run:
         self.capacity: dict[str, Any] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
         self.t0 = 0.0
+        self.cpu0 = self.cpu_used = 0.0
         self.started = ""
 
     # -- setup ------------------------------------------------------------------------------
@@ -154,6 +155,22 @@ class Run:
             if any(w.poll() is not None for w in self.workers):
                 raise RuntimeError("a worker process exited before the run started")
             gevent.sleep(0.1)
+
+    def prepare_workers(self, env: Environment) -> None:
+        """Have every worker build its pools before the clock starts (see ``user.prepare``)."""
+        runner = env.runner
+        assert isinstance(runner, runners.MasterRunner)
+        user.PREPARED.clear()
+        runner.send_message("vhr_prepare", user.prepare_message(env))
+        expected = len(runner.clients.ready)
+        deadline = time.monotonic() + self.plan.get("worker_timeout", 60)
+        while len(user.PREPARED) < expected:
+            if time.monotonic() > deadline or self.stop_event.is_set():
+                raise RuntimeError(f"only {len(user.PREPARED)} of {expected} workers prepared their data")
+            gevent.sleep(0.05)
+        failed = [a["error"] for a in user.PREPARED.values() if not a.get("ok")]
+        if failed:
+            raise RuntimeError(f"a worker could not prepare: {failed[0]}")
 
     # -- background greenlets -----------------------------------------------------------------
 
@@ -270,14 +287,18 @@ class Run:
         gevent.signal_handler(signal.SIGINT, self._interrupt)
         gevent.signal_handler(signal.SIGTERM, self._interrupt)
         try:
-            if self.plan["mode"] != "local":
+            if self.plan["mode"] == "local":
+                user.prepare(env)
+            else:
                 self.wait_for_workers(env)
+                self.prepare_workers(env)
         except RuntimeError as exc:
             print(f"vhr load: {exc}", file=sys.stderr)
             self._cleanup(env)
             return EXIT_ERROR
         csv_writer = StatsCSVFileWriter(env, [0.5, 0.9, 0.95, 0.99], str(self.out / "locust"), full_history=True)
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.cpu0 = self._cpu()
         self.t0 = time.monotonic()
         background = [
             gevent.spawn(csv_writer.stats_writer),
@@ -296,14 +317,13 @@ class Run:
         if self.plan["mode"] != "local":
             gevent.sleep(1.3)  # workers send their last statistics within one report interval
         final = snapshot(env, elapsed)
+        self.cpu_used = self._cpu() - self.cpu0
         for g in background:
             g.kill(block=True)
         csv_writer.close_files()
         return self.finish(env, final)
 
     def finish(self, env: Environment, final: slo.Snapshot) -> int:
-        from vhr_conformance.load import user
-
         if self.capacity is not None:
             best = self.capacity["best"]
             chosen = best or (self.capacity["steps"][0] if self.capacity["steps"] else None)
@@ -329,6 +349,7 @@ class Run:
             capacity=self.capacity,
             aborted=self.aborted,
             interrupted=self.interrupted,
+            generator_cpu_s=round(self.cpu_used, 2),
             files=[*sorted(p.name for p in self.out.iterdir()), "summary.json"],
         )
         report.write_json(self.out / "summary.json", summary)
@@ -336,6 +357,19 @@ class Run:
         if self.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_PASS if verdict == "pass" else EXIT_FAIL
+
+    def _cpu(self) -> float:
+        """CPU seconds of this process and its local worker processes (what generating load costs)."""
+        import psutil
+
+        total = 0.0
+        for pid in [None, *(w.pid for w in self.workers)]:
+            try:
+                times = psutil.Process(pid).cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
 
     def _interrupt(self) -> None:
         self.interrupted = True
@@ -351,8 +385,6 @@ class Run:
                 w.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 w.kill()
-        from vhr_conformance.load import user
-
         if user.RUNTIME is not None and user.RUNTIME.sampler is not None:
             user.RUNTIME.sampler.close()
 

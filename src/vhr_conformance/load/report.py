@@ -44,6 +44,7 @@ def summary(
     capacity: dict[str, Any] | None,
     aborted: dict[str, Any] | None,
     interrupted: bool,
+    generator_cpu_s: float,
     files: list[str],
 ) -> dict[str, Any]:
     from datetime import UTC, datetime
@@ -70,6 +71,9 @@ def summary(
         "totals": _group_json(final.group("*"), final.elapsed),
         "groups": {name: _group_json(stats, final.elapsed) for name, stats in sorted(final.groups.items())},
         "validation": validation,
+        # CPU seconds spent generating load (engine + local workers): requests per CPU-second
+        # tells whether the generator, not the target, limited the run.
+        "generator_cpu_s": generator_cpu_s,
         "capacity": capacity,
         "results": results,
         "timeline": timeline,

@@ -8,6 +8,7 @@ monkey-patches the standard library with gevent: never import it from the CLI pr
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import gevent
 import orjson
@@ -137,8 +138,12 @@ class Runtime:
     cccds: list[str]
     submissions: list[bytes]
     headers: dict[str, str]
+    post_headers: dict[str, str]
     sampler: Sampler | None
-    origin: tuple[str, str]
+    cum_weights: list[float]
+    lookup_paths: dict[str, str]  # CCCD → /Patient?identifier=… (built once)
+    encounter_dates: str  # "&date=ge…&date=le…" fixed for the run
+    observation_filter: str
     patient_ids: dict[str, str | None] = field(default_factory=dict)
     next_submission: int = 0
 
@@ -196,27 +201,85 @@ def build_runtime(environment: Environment) -> Runtime:
         ops = [op for op in ops if op == "submit-transaction"]
     if not ops:
         raise RuntimeError("no operation can run: the fixture pools are empty")
-    target = urlsplit(environment.host or "")
+    weights = [workload.weights[op] for op in ops]
+    today = date.today()
+    start = today - timedelta(days=workload.encounter_window_days)
+    category = workload.observation_category
     return Runtime(
         workload=workload,
         operations=ops,
-        weights=[workload.weights[op] for op in ops],
+        weights=weights,
         cccds=cccds,
         submissions=submissions,
         headers=headers,
+        post_headers={**headers, "Content-Type": FHIR_JSON},
         sampler=sampler,
-        origin=(target.scheme, target.netloc),
+        cum_weights=list(itertools.accumulate(weights)),
+        lookup_paths={c: "/Patient?identifier=" + quote(f"{pool.CCCD_SYSTEM}|{c}", safe="") for c in cccds},
+        encounter_dates=f"&date=ge{start.isoformat()}&date=le{today.isoformat()}",
+        observation_filter=f"&category={quote(category, safe='')}" if category else "",
     )
+
+
+PREPARE_OPTIONS = ("vhr_workload", "vhr_workload_json", "vhr_cccds_json", "vhr_auth", "vhr_validate_sample")
+PREPARED: dict[str, dict[str, Any]] = {}  # on a master: worker id → {"ok": bool, "error": str}
+_runtime_key = ""
+
+
+def _key(environment: Environment) -> str:
+    return json.dumps([environment.host, *(str(_opt(environment, o, "")) for o in PREPARE_OPTIONS)])
+
+
+def prepare(environment: Environment) -> None:
+    """Build this process's runtime now (pools, validator process), before the measured run.
+
+    ``test_start`` reuses it when the options did not change, so nothing is built while the
+    clock runs."""
+    global RUNTIME, _runtime_key
+    key = _key(environment)
+    if RUNTIME is not None and key == _runtime_key:
+        return
+    if RUNTIME is not None and RUNTIME.sampler is not None:
+        RUNTIME.sampler.close()
+    RUNTIME = build_runtime(environment)
+    _runtime_key = key
 
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_: Any) -> None:
-    global RUNTIME
     if isinstance(environment.runner, MasterRunner):
         return  # the master runs no users
-    if RUNTIME is not None and RUNTIME.sampler is not None:
-        RUNTIME.sampler.close()
-    RUNTIME = build_runtime(environment)
+    prepare(environment)
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, runner: Any = None, **_: Any) -> None:
+    """Distributed runs: the master sends ``vhr_prepare`` with the run's options before it starts
+    the clock; each worker builds its runtime and answers ``vhr_prepared``."""
+    if isinstance(runner, WorkerRunner):
+
+        def on_prepare(environment: Environment, msg: Any, **_: Any) -> None:
+            environment.host = msg.data.get("host") or environment.host
+            if environment.parsed_options is not None:
+                vars(environment.parsed_options).update(msg.data.get("options", {}))
+            try:
+                prepare(environment)
+                answer = {"ok": True, "error": ""}
+            except Exception as exc:  # reported to the master, which fails the run as a harness error
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            runner.send_message("vhr_prepared", answer)
+
+        runner.register_message("vhr_prepare", on_prepare)
+    elif isinstance(runner, MasterRunner):
+
+        def on_prepared(environment: Environment, msg: Any, **_: Any) -> None:
+            PREPARED[msg.node_id] = msg.data
+
+        runner.register_message("vhr_prepared", on_prepared)
+
+
+def prepare_message(environment: Environment) -> dict[str, Any]:
+    return {"host": environment.host, "options": {o: _opt(environment, o, "") for o in PREPARE_OPTIONS}}
 
 
 @events.test_stop.add_listener
@@ -265,7 +328,8 @@ class VhrUser(FastHttpUser):
     Requests are named by operation so statistics group by what the request does, not its URL.
     """
 
-    # Redirects are never followed: load goes only to the origin we were given.
+    # Redirects are never followed (geventhttpclient returns the 3xx as is): load goes only to
+    # the origin we were given, and a redirect is counted as a failure of its request.
     max_redirects = 0
     network_timeout = 30.0
     connection_timeout = 10.0
@@ -279,26 +343,24 @@ class VhrUser(FastHttpUser):
         rt = RUNTIME
         if rt is None:
             return
-        op = random.choices(rt.operations, rt.weights)[0]
+        op = random.choices(rt.operations, cum_weights=rt.cum_weights)[0]
         OPERATION_METHODS[op](self, rt)
 
     # -- the operations ------------------------------------------------------------------
+    # The hot path avoids catch_response (it copies every response object): Locust already
+    # records >= 400 and transport errors as failures; a redirect or an invalid body is added
+    # afterwards as an error on the same request group.
 
-    def _call(self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None,
-              want: tuple[int, ...] = (200,)) -> bytes | None:
-        headers = rt.headers if body is None else {**rt.headers, "Content-Type": FHIR_JSON}
-        with self.client.request(method, path, data=body, headers=headers, name=group,
-                                 catch_response=True, allow_redirects=False) as resp:
-            status = resp.status_code
+    def _call(self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None) -> bytes | None:
+        resp = self.client.request(method, path, data=body, name=group,
+                                   headers=rt.headers if body is None else rt.post_headers)
+        status = resp.status_code
+        if status != 200:
             if 300 <= status < 400:
                 where = resp.headers.get("location", "") if resp.headers else ""
-                resp.failure(RedirectRefused(f"redirect {status} to {where!r} not followed"))
-                return None
-            if status not in want:
-                resp.failure(f"HTTP {status}")
-                return None
-            content = resp.content or b""
-            resp.success()
+                self.environment.stats.log_error(method, group, RedirectRefused(f"redirect {status} to {where!r} not followed"))
+            return None
+        content = resp.content or b""
         if rt.sampler is not None:
             rt.sampler.offer(method, group, content)
         return content
@@ -306,46 +368,39 @@ class VhrUser(FastHttpUser):
     def submit_transaction(self, rt: Runtime) -> None:
         body = rt.submissions[rt.next_submission % len(rt.submissions)]
         rt.next_submission += 1
-        self._call(rt, "POST", "submit-transaction", "/", body, want=(200,))
+        self._call(rt, "POST", "submit-transaction", "/", body)
 
-    def _patient_id(self, rt: Runtime, cccd: str) -> str | None:
-        if cccd in rt.patient_ids:
-            return rt.patient_ids[cccd]
-        self.patient_lookup(rt, cccd)
+    def _patient(self, rt: Runtime) -> str | None:
+        """Query-string-ready id of a random pool patient, looked up by CCCD once per process."""
+        cccd = random.choice(rt.cccds)
+        if cccd not in rt.patient_ids:
+            self.patient_lookup(rt, cccd)
         return rt.patient_ids.get(cccd)
 
     def patient_lookup(self, rt: Runtime, cccd: str | None = None) -> None:
         cccd = cccd or random.choice(rt.cccds)
-        query = quote(f"{pool.CCCD_SYSTEM}|{cccd}", safe="")
-        content = self._call(rt, "GET", "patient-lookup", f"/Patient?identifier={query}")
+        content = self._call(rt, "GET", "patient-lookup", rt.lookup_paths[cccd])
         if content is not None and cccd not in rt.patient_ids:
             try:
                 entries = orjson.loads(content).get("entry") or []
-                rt.patient_ids[cccd] = next(
+                pid = next(
                     (e["resource"]["id"] for e in entries if e.get("resource", {}).get("resourceType") == "Patient"), None
                 )
             except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
-                rt.patient_ids[cccd] = None
+                pid = None
+            rt.patient_ids[cccd] = quote(pid, safe="") if pid else None
 
     def patient_everything(self, rt: Runtime) -> None:
-        pid = self._patient_id(rt, random.choice(rt.cccds))
-        if pid:
-            self._call(rt, "GET", "patient-everything", f"/Patient/{quote(pid, safe='')}/$everything")
+        if pid := self._patient(rt):
+            self._call(rt, "GET", "patient-everything", f"/Patient/{pid}/$everything")
 
     def encounter_search(self, rt: Runtime) -> None:
-        pid = self._patient_id(rt, random.choice(rt.cccds))
-        if pid:
-            start = (date.today() - timedelta(days=rt.workload.encounter_window_days)).isoformat()
-            path = f"/Encounter?patient={quote(pid, safe='')}&date=ge{start}&date=le{date.today().isoformat()}"
-            self._call(rt, "GET", "encounter-search", path)
+        if pid := self._patient(rt):
+            self._call(rt, "GET", "encounter-search", f"/Encounter?patient={pid}{rt.encounter_dates}")
 
     def observation_search(self, rt: Runtime) -> None:
-        pid = self._patient_id(rt, random.choice(rt.cccds))
-        if pid:
-            path = f"/Observation?patient={quote(pid, safe='')}"
-            if rt.workload.observation_category:
-                path += f"&category={quote(rt.workload.observation_category, safe='')}"
-            self._call(rt, "GET", "observation-search", path)
+        if pid := self._patient(rt):
+            self._call(rt, "GET", "observation-search", f"/Observation?patient={pid}{rt.observation_filter}")
 
 
 OPERATION_METHODS = {
