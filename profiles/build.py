@@ -312,14 +312,45 @@ def _sushi_version(cmd: list[str]) -> str | None:
     return None
 
 
+def core_package_dir() -> Path:
+    """hl7.fhir.r4.core 4.0.1 in the FHIR package cache (``FHIR_PACKAGE_CACHE`` or ~/.fhir/packages)."""
+    cache = Path(os.environ.get("FHIR_PACKAGE_CACHE") or Path.home() / ".fhir" / "packages").expanduser()
+    core = cache / f"hl7.fhir.r4.core#{FHIR_VERSION}"
+    if not (core / "package" / "package.json").is_file():
+        raise BuildError(
+            f"Không có gói lõi FHIR trong bộ đệm ({core}); chạy `vhr setup` hoặc `make setup` "
+            f"/ FHIR core package missing from the cache ({core}); run `vhr setup` or `make setup`"
+        )
+    return core
+
+
+def hermetic_home(work: Path) -> Path:
+    """A HOME whose FHIR cache holds only the core package, so SUSHI sees nothing else.
+
+    SUSHI also loads "automatic" packages (hl7.fhir.uv.extensions.r4#latest, ...) when a registry
+    answers; their newer definitions (e.g. patient-nationality) would change the snapshots from one
+    machine or day to the next. With this HOME and an unreachable registry the output depends only
+    on our sources and core 4.0.1.
+    """
+    home = work / "home"
+    packages = home / ".fhir" / "packages"
+    packages.mkdir(parents=True, exist_ok=True)
+    link = packages / f"hl7.fhir.r4.core#{FHIR_VERSION}"
+    if not link.exists():
+        link.symlink_to(core_package_dir(), target_is_directory=True)
+    return home
+
+
 def run_sushi(sushi: list[str], project: Path) -> Path:
     """Run ``sushi build --snapshot`` on a scratch project; return the folder of generated resources."""
     out = project / "out"
+    env = dict(os.environ, HOME=str(hermetic_home(project.parent)), FPL_REGISTRY="http://127.0.0.1:9")
     proc = subprocess.run(
         [*sushi, "build", str(project), "--out", str(out), "--snapshot", "--log-level", "warn"],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     log = proc.stdout + proc.stderr
     errors = [line for line in log.splitlines() if line.startswith("error")]
