@@ -38,12 +38,14 @@ def to_fhir(files: list[bytes]) -> None:
 
 
 def rate(fn, files: list[bytes], repeat: int = 3) -> float:
-    """Best of ``repeat`` runs, encounters per second (one file = one encounter)."""
+    """Best of ``repeat`` runs, encounters per CPU second of this process (one file = one
+    encounter): "per core" is what the target asks, and CPU time does not count the time other
+    processes take on a shared machine (cache and frequency effects still do)."""
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn(files)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return len(files) / best
 
 
@@ -55,7 +57,7 @@ def main() -> None:
     base = rate(baseline, files)
     val = rate(validate, files)
     fhir = rate(to_fhir, files)
-    print(f"xml130: {n} generated encounters, {size / 1024:.1f} KiB per envelope, single process")
+    print(f"xml130: {n} generated encounters, {size / 1024:.1f} KiB per envelope, per CPU second, best of 3")
     print(f"  baseline lxml parse + base64 + table parse : {base:9.0f} encounters/s")
     print(f"  vhr xml validate                           : {val:9.0f} encounters/s  "
           f"(baseline ratio {val / base:.3f}, target 500/s: {'met' if val >= 500 else 'NOT met'})")
