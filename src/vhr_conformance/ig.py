@@ -14,8 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from vhr_conformance import fhirpkg
 from vhr_conformance.i18n import Text, UserError
 
@@ -149,8 +147,3 @@ def _capability(path: str) -> dict[str, Any]:
 def capability_statement() -> dict[str, Any]:
     """The VHR server CapabilityStatement (a fresh copy: callers may modify it)."""
     return copy.deepcopy(_capability(str(ig_package_dir().resolve())))
-
-
-def read_json(path: Path) -> Any:
-    """Small helper for tests and tools that read package files directly."""
-    return orjson.loads(path.read_bytes())
