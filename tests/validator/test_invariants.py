@@ -70,6 +70,8 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
         "obs-6": ("Observation", [{"dataAbsentReason": {"text": "x"}, "valueString": "x"}, {"valueString": "x"}]),
         "sqty-1": ("Quantity", [{"comparator": "<"}, {"value": 1}]),
         "org-1": ("Organization", [{"name": "x"}, {"active": True}]),
+        "drt-1": ("Duration", [{"code": "d", "value": 1}, {"code": "d", "system": "http://unitsofmeasure.org", "value": 1},
+                               {"value": 2}]),
     }
     checked = 0
     for (key, expr), fn in NATIVE.items():
@@ -84,7 +86,22 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
             env = EvalEnv(focus, focus)
             assert fn(focus, env) == slow.evaluate(focus, env), (key, focus)
             checked += 1
-    assert checked >= 14
+    assert checked >= 17
+
+
+def test_pattern_compiled_invariant_agrees_with_fhirpathpy() -> None:
+    expr = "system = 'http://fhir.hl7.org.vn/core/sid/cccd' implies value.matches('^[0-9]{12}$')"
+    fast = ConstraintCompiler().compile_one({"key": "k", "expression": expr, "severity": "error", "human": ""}, "Identifier")
+    assert fast is not None and fast.native is not None
+    slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
+    for focus in (
+        {"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": "001234567890"},
+        {"system": "http://fhir.hl7.org.vn/core/sid/cccd", "value": "0012345"},
+        {"system": "http://other", "value": "x"},
+        {"system": "http://fhir.hl7.org.vn/core/sid/cccd"},
+    ):
+        res = slow(focus, {})
+        assert fast.evaluate(focus, EvalEnv(focus, focus)) == (res[0] if res else True), focus
 
 
 def test_unevaluable_expression_is_a_harness_error_reported_once(validator: Validator) -> None:

@@ -362,7 +362,14 @@ def _vs_1(x: Any, env: EvalEnv) -> bool:
     return not isinstance(x, str) or len(x) >= 8
 
 
+def _drt_1(x: Any, env: EvalEnv) -> bool:
+    if "code" not in x:
+        return True
+    return x.get("system") == "http://unitsofmeasure.org" and "value" in x
+
+
 NATIVE: dict[tuple[str, str], NativeFn] = {
+    ("drt-1", "code.exists() implies ((system = %ucum) and value.exists())"): _drt_1,
     ("con-5", "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"): _con_5,
     ("org-1", "(identifier.count() + name.count()) > 0"): _org_1,
     ("org-2", "where(use = 'home').empty()"): _not_home,
@@ -478,6 +485,10 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
             continue
         imp = _split_top(d, "implies")
         if len(imp) == 2:
+            for cons in _split_top(_strip_parens(imp[1]), "or"):
+                m = _EXISTS_CHILD.fullmatch(_strip_parens(cons))
+                if m:
+                    out.append(_present(m.group(1)))
             for conj in _split_top(_strip_parens(imp[0]), "and"):
                 conj = _strip_parens(conj)
                 m = _EXISTS_PATH.fullmatch(conj)
@@ -529,6 +540,29 @@ def syntax_check(expr: str) -> None:
         raise FhirPathError(f"unexpected text after expression at {parser.getCurrentToken().column}")
 
 
+_IMPLIES_MATCHES = re.compile(r"([a-zA-Z]+) = '([^']*)' implies ([a-zA-Z]+)\.matches\('((?:[^'\\]|\\.)*)'\)")
+
+
+def _pattern_native(expr: str) -> NativeFn | None:
+    """Compile common invariant shapes to Python: ``a = 'lit' implies b.matches('re')``."""
+    m = _IMPLIES_MATCHES.fullmatch(expr)
+    if m is None:
+        return None
+    field_a, literal, field_b, pattern = m.groups()
+    try:
+        rx = re.compile(pattern.replace("\\'", "'"))
+    except re.error:
+        return None
+
+    def check(x: Any, env: EvalEnv) -> bool:
+        if not isinstance(x, dict) or x.get(field_a) != literal:
+            return True
+        v = x.get(field_b)
+        return not isinstance(v, str) or rx.search(v) is not None
+
+    return check
+
+
 class ConstraintCompiler:
     """Compiles constraint definitions once, sharing compiled expressions across elements."""
 
@@ -545,7 +579,7 @@ class ConstraintCompiler:
             and e.get("valueBoolean")
             for e in c.get("extension", ())
         )
-        native = NATIVE.get((key, expr))
+        native = NATIVE.get((key, expr)) or _pattern_native(expr)
         compiled: Any = None
         error: str | None = None
         if native is None:
