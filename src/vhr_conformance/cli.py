@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 
 from vhr_conformance import __version__
 from vhr_conformance.i18n import UserError
@@ -54,9 +55,11 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Run the CLI; user errors print a bilingual message, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
-        err.print(f"[bold red]Lỗi / Error:[/] {exc.render()}", highlight=False)
+        err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
