@@ -84,14 +84,14 @@ def test_kill_9_keeps_acknowledged_transactions_whole(tmp_path: Path) -> None:
     for t in threads:
         t.start()
     deadline = time.monotonic() + 20
-    while len(acked) < 25 and time.monotonic() < deadline:
+    while len(acked) < 15 and time.monotonic() < deadline:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)  # mid-stream: other transactions are in flight
     proc.wait()
     stop.set()
     for t in threads:
         t.join()
-    assert len(acked) >= 25
+    assert len(acked) >= 15
 
     proc = _start(db, port)
     try:
