@@ -776,8 +776,10 @@ class PatientBuilder:
             fac = provs[1] if (row[0].startswith(("O", "P")) or self.age < 6) else provs[0]
         elif r.random() < 0.35:
             fac = w.station_of_commune.get(self.commune) or provs[2]
-        else:
-            fac = provs[_rb(r, len(provs))]
+        elif self.age < 16:
+            fac = provs[1] if r.random() < 0.5 else provs[2]
+        else:  # general hospital, district centre or private clinic (the obstetric-paediatric one is not for adults)
+            fac = provs[(0, 2, 3)[_rb(r, 3)]]
         org_url = self.org(fac)
         prac_url, prac_name = self.practitioner(fac)
         start = self.when(day, 7, 15)

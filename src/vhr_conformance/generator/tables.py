@@ -100,12 +100,14 @@ BHYT_UNINSURED_SHARE = 0.07
 
 # --- Care --------------------------------------------------------------------------------------
 # MA_LOAI_KCB code → (share, FHIR encounter class code, minimum length of stay in days, max days).
+# Codes 11–16 only take effect on 01/08/2026 (QĐ 1804/QĐ-BYT), after the reference date: share 0
+# in random cohorts (the coverage cohort still uses them, since the ValueSet holds them).
 FORMS_OF_CARE: dict[str, tuple[float, str, int, int]] = {
     "01": (55.0, "AMB", 0, 0), "02": (5.0, "AMB", 1, 10), "03": (14.0, "IMP", 2, 14),
     "04": (2.0, "IMP", 0, 0), "05": (9.0, "AMB", 0, 0), "06": (2.0, "AMB", 0, 1),
     "07": (6.0, "AMB", 0, 0), "08": (3.0, "AMB", 0, 0), "09": (1.5, "IMP", 0, 0), "10": (1.0, "AMB", 0, 0),
-    "11": (0.3, "FLD", 0, 0), "12": (0.3, "HH", 0, 0), "13": (0.3, "AMB", 0, 0), "14": (0.3, "VR", 0, 0),
-    "15": (0.5, "AMB", 0, 0), "16": (0.3, "AMB", 0, 0),
+    "11": (0.0, "FLD", 0, 0), "12": (0.0, "HH", 0, 0), "13": (0.0, "AMB", 0, 0), "14": (0.0, "VR", 0, 0),
+    "15": (0.0, "AMB", 0, 0), "16": (0.0, "AMB", 0, 0),
 }
 ENCOUNTER_CLASS_DISPLAY: dict[str, str] = {
     "AMB": "ambulatory", "IMP": "inpatient encounter", "EMER": "emergency", "FLD": "field",
