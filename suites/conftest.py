@@ -140,7 +140,10 @@ def seed(vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> SeedData:
     from vhr_conformance.pytest_plugin import now_iso
 
     started = now_iso()
-    data = upload(fhir, coverage_bundles(vhr.options.seed), vhr.options.run_id, tracker)
+    bundles = coverage_bundles(vhr.options.seed)
+    if vhr.options.seed_limit > 0:
+        bundles = bundles[: vhr.options.seed_limit]
+    data = upload(fhir, bundles, vhr.options.run_id, tracker)
     data.started_iso = started
     return data
 

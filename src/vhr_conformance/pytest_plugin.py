@@ -75,6 +75,7 @@ class VhrOptions:
     only: list[str]
     max_body_mb: float
     rate_limit: float | None
+    seed_limit: int
 
     def public(self) -> dict[str, Any]:
         return {
@@ -90,6 +91,7 @@ class VhrOptions:
             "only": self.only,
             "maxBodyMb": self.max_body_mb,
             "rateLimit": self.rate_limit,
+            "seedLimit": self.seed_limit,
         }
 
 
@@ -131,6 +133,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-only", default=None, help="Comma list of areas (API) or criteria (VHR-API-003) to run; implies --vhr-partial")
     g.addoption("--vhr-max-body-mb", default=20.0, type=float, help="Request size limit the target declares (MB); SEC-006 sends more")
     g.addoption("--vhr-rate-limit", default=None, type=float, help="Rate limit the target declares (requests/s); SEC-007 exceeds it")
+    g.addoption("--vhr-seed-limit", default=0, type=int, help="Upload only the first N coverage bundles (0 = all)")
     g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
 
 
@@ -162,6 +165,7 @@ def _options(config: pytest.Config) -> VhrOptions:
         only=[x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()],
         max_body_mb=float(config.getoption("vhr_max_body_mb")),
         rate_limit=config.getoption("vhr_rate_limit"),
+        seed_limit=int(config.getoption("vhr_seed_limit")),
     )
 
 
