@@ -19,6 +19,8 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 SKIP_KEYS = frozenset({"ele-1"})
+# FHIRPath gives an empty result when data is missing; the HL7 validator then fails the invariant.
+EMPTY_PASSES = False
 NativeFn = Callable[[Any, "EvalEnv"], bool]
 
 
@@ -74,7 +76,7 @@ class Constraint:
         finally:
             _CURRENT_ENV[0] = None
         if not result:
-            return True
+            return EMPTY_PASSES
         if len(result) == 1 and isinstance(result[0], bool):
             return result[0]
         return all(bool(r) for r in result)
