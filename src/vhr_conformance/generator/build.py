@@ -408,9 +408,7 @@ class PatientBuilder:
             {"url": "code", "valueCodeableConcept": cc("urn:iso:std:iso:3166", "VN", "Viet Nam")}]})
         ext.append({"url": BIRTHPLACE_EXT, "valueAddress": {
             "text": w.legacy[self.birth_legacy], "state": w.legacy[self.birth_legacy], "country": "VN"}})
-        ident = [{"use": "official", "type": cc("http://terminology.hl7.org/CodeSystem/v2-0203", "NI",
-                                                "National unique individual identifier"),
-                  "system": SYS_CCCD, "value": self.cccd}]
+        ident = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
             ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
         self.identifiers = ident

@@ -32,6 +32,7 @@ class Case:
     en: str
     mutate: Callable[[dict, dict], dict]  # (resource copy, context) → resource to write
     also: tuple[str, ...] = ()  # rules that inevitably fire with it (same check stated twice)
+    severity: str = "error"
 
 
 def _base(seed: int) -> dict:
@@ -147,6 +148,22 @@ CASES: tuple[Case, ...] = (
     Case("patient-unknown-element", "Patient", "unknown-element", "Patient.nickname",
          "Có phần tử không tồn tại trong FHIR R4 (nickname).", "An element that does not exist in FHIR R4 (nickname).",
          lambda p, c: {**p, "nickname": "Bé Na"}),
+    Case("birth-date-invalid", "Patient", "type-date", "Patient.birthDate",
+         "Ngày sinh 30/02 không tồn tại.", "The birth date is 30 February, which does not exist.",
+         lambda p, c: {**p, "birthDate": p["birthDate"][:4] + "-02-30"}),
+    Case("encounter-status-unknown", "Encounter", "binding-required", "Encounter.status",
+         "Trạng thái lượt KCB 'done' không thuộc danh mục FHIR (phải là 'finished').",
+         "Encounter status 'done' is not a FHIR code (should be 'finished').",
+         lambda r, c: {**r, "status": "done"}),
+    Case("diagnosis-reference-malformed", "Condition", "reference-format", "Condition.subject.reference",
+         "Tham chiếu tới người bệnh thiếu id ('Patient/').", "The patient reference has no id ('Patient/').",
+         lambda r, c: {**r, "subject": {"reference": "Patient/"}}),
+    Case("icd-not-in-who-2019", "Condition", "VN-ICD-001", "Condition.code.coding[0].code",
+         "Mã K35.9 (bỏ khỏi ICD-10 WHO từ 2016, vẫn gặp trong dữ liệu cũ): chỉ cảnh báo.",
+         "Code K35.9 (removed from WHO ICD-10 in 2016, still seen in old data): a warning only.",
+         lambda r, c: {**r, "code": {**r["code"], "coding": [{**r["code"]["coding"][0], "code": "K35.9",
+                                                              "display": "Viêm ruột thừa cấp, không đặc hiệu"}]}},
+         severity="warning"),
     Case("bundle-reference-unresolved", "Bundle", "reference-unresolved", "Bundle.entry[].resource.encounter.reference",
          "Chẩn đoán tham chiếu tới lượt KCB không có trong Bundle.",
          "A diagnosis points at an encounter that is not in the Bundle.", _unresolved),
@@ -166,6 +183,7 @@ def build_negative_cases(seed: int = 0) -> list[tuple[dict, dict]]:
             "resourceType": case.rtype,
             "rule": case.rule,
             "location": ctx.get("location", case.location),
+            "severity": case.severity,
             "description": {"vi": case.vi, "en": case.en},
         }
         if case.also:
