@@ -123,7 +123,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-auth-config", default=None, help="YAML/JSON file with token_url, client_id, secrets (else VHR_* env vars)")
     g.addoption("--vhr-ig", default=None, help="IG package folder or .tgz (default: the VHR IG)")
     g.addoption("--vhr-level", default="MAY", choices=LEVELS, help="Highest level in scope: SHALL, SHOULD (+SHALL) or MAY (all)")
-    g.addoption("--vhr-seed", default=1923, type=int, help="Seed for data chosen or made by the suites")
+    g.addoption("--vhr-seed", default=None, type=int, help="Seed for data chosen or made by the suites (default: the checked-in fixtures')")
     g.addoption("--vhr-report-dir", default=None, help="Report folder (default reports/<run-id>)")
     g.addoption("--vhr-run-id", default=None, help="Run id (default: UTC time + random)")
     g.addoption("--vhr-timeout", default=15.0, type=float, help="Per-request timeout in seconds")
@@ -143,6 +143,14 @@ def argparse_bool() -> Any:
     return argparse.BooleanOptionalAction
 
 
+def _seed(value: int | None) -> int:
+    if value is not None:
+        return int(value)
+    from vhr_conformance.runner.seed import default_seed
+
+    return default_seed()
+
+
 def _options(config: pytest.Config) -> VhrOptions:
     run_id = config.getoption("vhr_run_id") or new_run_id()
     report_dir = Path(config.getoption("vhr_report_dir") or Path("reports") / run_id)
@@ -154,7 +162,7 @@ def _options(config: pytest.Config) -> VhrOptions:
         auth=AuthConfig.load(config.getoption("vhr_auth"), config.getoption("vhr_auth_config")),
         ig=config.getoption("vhr_ig"),
         level=config.getoption("vhr_level"),
-        seed=int(config.getoption("vhr_seed")),
+        seed=_seed(config.getoption("vhr_seed")),
         report_dir=report_dir,
         run_id=run_id,
         timeout=float(config.getoption("vhr_timeout")),

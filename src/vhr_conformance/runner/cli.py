@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         auth_config: Path = typer.Option(None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"),
         embedded_auth: str = typer.Option("none", "--embedded-auth", help="none | oauth (embedded server only)"),
         ig: str = typer.Option(None, "--ig", help="Gói IG / IG package (default: VHR IG)"),
-        seed: int = typer.Option(1923, "--seed"),
+        seed: int = typer.Option(None, "--seed", help="Seed (default: that of the checked-in fixtures)"),
         only: str = typer.Option(None, "--only", help="Nhóm hoặc tiêu chí / areas or criteria, e.g. API,VHR-SEC-005"),
         timeout: float = typer.Option(15.0, "--timeout"),
         cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup"),
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
         load_catalogue()  # a broken catalogue is a user error before anything starts
         run_id = new_run_id()
         out = report_dir or Path("reports") / run_id
-        args = ["--vhr-level", level, "--vhr-seed", str(seed), "--vhr-report-dir", str(out), "--vhr-run-id", run_id,
+        args = ["--vhr-level", level, *(["--vhr-seed", str(seed)] if seed is not None else []), "--vhr-report-dir", str(out), "--vhr-run-id", run_id,
                 "--vhr-timeout", str(timeout), "--vhr-cleanup" if cleanup else "--no-vhr-cleanup"]
         if ig:
             args += ["--vhr-ig", ig]

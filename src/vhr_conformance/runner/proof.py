@@ -1,0 +1,105 @@
+"""Proof that the suites can fail: run them against the reference server with each fault switched
+on and compare the failed criteria with `suites/fault-expectations.yaml`.
+
+Runs every fault in one process (the IG, validator and test modules load once) and only the areas
+a fault can touch, so the whole proof stays within a few minutes on two cores.
+Usage: `python -m vhr_conformance.runner.proof [--json OUT] [FAULT ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vhr_conformance.runner.catalogue import suites_dir
+
+EMBEDDED_CLIENTS = {"client_id": "vhr-test-admin", "client_secret": "vhr-test-admin-secret",
+                    "limited_client_id": "vhr-test-reader", "limited_client_secret": "vhr-test-reader-secret",
+                    "scope": "system/*.*"}
+
+
+def load_expectations(path: Path | None = None) -> dict[str, Any]:
+    return yaml.safe_load((path or suites_dir() / "fault-expectations.yaml").read_text(encoding="utf-8"))
+
+
+def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Start the embedded server (with the fault), run the selected suites, return what failed."""
+    from vhr_conformance.runner.cli import run_suites
+    from vhr_conformance.runner.embedded import start_embedded
+
+    server_opts = dict(spec.get("server") or {})
+    auth = spec.get("auth", "none")
+    srv = start_embedded([name] if name else [], auth=auth, **server_opts)
+    label = name or "baseline"
+    args = ["--vhr-report-dir", str(workdir / label), "--vhr-seed-limit", str(spec.get("seed_limit", 6))]
+    if spec.get("run"):
+        args += ["--vhr-only", ",".join(spec["run"])]
+    else:
+        args += ["--vhr-partial"] if spec.get("partial") else []
+    if spec.get("rate_limit"):
+        args += ["--vhr-rate-limit", str(spec["rate_limit"])]
+    if spec.get("max_body_mb"):
+        args += ["--vhr-max-body-mb", str(spec["max_body_mb"])]
+    if auth == "oauth":
+        cfg = workdir / "auth.json"
+        cfg.write_text(json.dumps(EMBEDDED_CLIENTS), encoding="utf-8")
+        args += ["--vhr-auth", "client-credentials", "--vhr-auth-config", str(cfg)]
+    started = time.monotonic()
+    try:
+        code, state = run_suites(srv.base_url, args, progress=False)
+    finally:
+        srv.stop()
+    run = state.run if state is not None else None
+    if run is None:
+        return {"fault": label, "exit": code, "failed": None, "errors": [], "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "fault": label,
+        "exit": run.exit_code(),
+        "failed": sorted(run.failed_criteria()),
+        "shall_not_passed": sorted(r.criterion.id for r in run.criteria if r.in_scope and r.criterion.level == "SHALL"
+                                   and r.criterion.automated and r.state not in ("pass", "omit")),
+        "errors": sorted({c for case in run.cases if case.state == "error" for c in case.criteria}),
+        "cases": len(run.cases),
+        "seconds": round(time.monotonic() - started, 1),
+        "report": str(workdir / label / "report.html"),
+    }
+
+
+def prove(faults: list[str] | None = None, workdir: Path | None = None, baseline: bool = True) -> list[dict[str, Any]]:
+    exp = load_expectations()
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="vhr-proof-"))
+    results = []
+    if baseline:
+        results.append(run_case(None, exp.get("baseline") or {}, workdir))
+    for name, spec in exp["faults"].items():
+        if faults and name not in faults:
+            continue
+        res = run_case(name, spec, workdir)
+        res["expected"] = sorted(spec["fail"])
+        results.append(res)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("faults", nargs="*")
+    parser.add_argument("--json", dest="json_out")
+    parser.add_argument("--workdir")
+    parser.add_argument("--no-baseline", action="store_true")
+    ns = parser.parse_args()
+    results = prove(ns.faults or None, Path(ns.workdir) if ns.workdir else None, baseline=not ns.no_baseline)
+    for r in results:
+        mark = "ok" if r.get("expected") is None or r.get("failed") == r.get("expected") else "MISMATCH"
+        print(f"{r['fault']:32} {r['seconds']:6.1f}s failed={r.get('failed')} expected={r.get('expected')} {mark}", flush=True)
+    if ns.json_out:
+        Path(ns.json_out).write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
