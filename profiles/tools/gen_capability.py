@@ -43,6 +43,34 @@ I_RO = {
     "delete": "MAY",
     "history-instance": "MAY",
 }
+COMBINATION = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination"
+# resource type -> [(expectation, parameters that must all be supported together)]
+COMBINATIONS: dict[str, list[tuple[str, list[str]]]] = {
+    "Patient": [
+        ("SHOULD", ["birthdate", "name"]),
+        ("SHOULD", ["gender", "name"]),
+        ("MAY", ["birthdate", "family"]),
+    ],
+    "Encounter": [("SHOULD", ["date", "patient"])],
+    "Condition": [("SHOULD", ["category", "patient"])],
+    "Observation": [
+        ("SHOULD", ["category", "patient"]),
+        ("SHOULD", ["code", "patient"]),
+        ("MAY", ["category", "date", "patient"]),
+    ],
+}
+# resource type -> (_include values, _revinclude values) a server should support
+INCLUDES: dict[str, tuple[list[str], list[str]]] = {
+    "Patient": ([], ["Encounter:subject", "Coverage:beneficiary"]),
+    "Encounter": (
+        ["Encounter:subject", "Encounter:service-provider"],
+        ["Condition:encounter", "Observation:encounter"],
+    ),
+    "Condition": (["Condition:subject"], []),
+    "Observation": (["Observation:subject"], []),
+    "MedicationRequest": (["MedicationRequest:subject"], []),
+}
+
 resources = [
     (
         "Patient",
@@ -344,6 +372,18 @@ for r, (rt, profiles, inter, params) in enumerate(resources):
     p = f"* rest[0].resource[{r}]"
     out += [f"{p}.type = #{rt}"]
     out += [f"{p}.extension[0].url = $Expectation", f"{p}.extension[0].valueCode = #SHALL"]
+    for c, (exp, names) in enumerate(COMBINATIONS.get(rt, []), start=1):
+        e = f"{p}.extension[{c}]"
+        out += [
+            f'{e}.url = "{COMBINATION}"',
+            f"{e}.extension[0].url = $Expectation",
+            f"{e}.extension[0].valueCode = #{exp}",
+        ]
+        for k, name in enumerate(names, start=1):
+            out += [f'{e}.extension[{k}].url = "required"', f'{e}.extension[{k}].valueString = "{name}"']
+    includes, revincludes = INCLUDES.get(rt, ([], []))
+    out += [f'{p}.searchInclude[{i}] = "{v}"' for i, v in enumerate(includes)]
+    out += [f'{p}.searchRevInclude[{i}] = "{v}"' for i, v in enumerate(revincludes)]
     out += [f'{p}.profile = "http://hl7.org/fhir/StructureDefinition/{rt}"']
     for i, prof in enumerate(profiles):
         out += [f'{p}.supportedProfile[{i}] = "{B}/StructureDefinition/{prof}"']

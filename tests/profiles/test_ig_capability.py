@@ -109,3 +109,31 @@ def test_defined_search_parameters_select_the_right_values(by_type: dict[str, An
     assert [c["code"] for c in eth] == ["01"]
     malk = evaluate(encounter, sps["vhr-encounter-ma-lk"]["expression"], model=r4)
     assert [i["value"] for i in malk] == ["HTEST2503100001"]
+
+
+COMBINATION = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination"
+
+
+def test_combinations_and_includes_name_real_parameters(
+    rest: dict[str, Any], vhr_packages: fhirpkg.PackageSet
+) -> None:
+    by_code: dict[tuple[str, str], dict[str, Any]] = {}
+    for sp in vhr_packages.resources("SearchParameter"):
+        for base in sp.get("base", []):
+            by_code[(base, sp["code"])] = sp
+    combos = 0
+    for res in rest["resource"]:
+        declared = set(_params(rest, res["type"]))
+        for ext in res.get("extension", []):
+            if ext["url"] == COMBINATION:
+                names = [e["valueString"] for e in ext["extension"] if e["url"] == "required"]
+                assert len(names) >= 2 and set(names) <= declared, (res["type"], names)
+                assert _expectation(ext) in ("SHOULD", "MAY")
+                combos += 1
+        for value in [*res.get("searchInclude", []), *res.get("searchRevInclude", [])]:
+            source, param = value.split(":")
+            sp = by_code.get((source, param))
+            assert sp is not None and sp["type"] == "reference", value
+        for value in res.get("searchInclude", []):
+            assert value.split(":")[0] == res["type"], value
+    assert combos >= 5
