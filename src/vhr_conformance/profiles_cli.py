@@ -65,6 +65,26 @@ def _kind(res: dict[str, Any]) -> str:
     return "example"
 
 
+def package_rules(pkg: fhirpkg.FhirPackage) -> list[dict[str, Any]]:
+    """The invariants the package itself adds (those in its differentials): key, severity, where, text."""
+    rules: dict[str, dict[str, Any]] = {}
+    for sd in pkg.resources("StructureDefinition"):
+        for el in (sd.get("differential") or {}).get("element", []):
+            for c in el.get("constraint", []):
+                row = rules.setdefault(
+                    c["key"],
+                    {
+                        "key": c["key"],
+                        "severity": c.get("severity"),
+                        "human": c.get("human", ""),
+                        "expression": c.get("expression", ""),
+                        "where": [],
+                    },
+                )
+                row["where"].append(f"{sd['id']}: {el['id']}")
+    return sorted(rules.values(), key=lambda r: r["key"])
+
+
 def list_profiles(
     resource_type: str | None = typer.Option(
         None,
@@ -76,9 +96,15 @@ def list_profiles(
     package: Path | None = typer.Option(
         None, "--package", "-p", help="Gói khác (thư mục hoặc .tgz) / another package (folder or .tgz)"
     ),
+    rules: bool = typer.Option(
+        False, "--rules", help="Liệt kê các ràng buộc (invariant) / list the invariants"
+    ),
 ) -> None:
     """Liệt kê nội dung gói IG VHR / list the contents of the VHR IG package."""
     pkg = fhirpkg.load_package(package) if package else ig.load_vhr_package()
+    if rules:
+        _print_rules(pkg, as_json)
+        return
     rows = package_rows(pkg, resource_type)
     if resource_type and not rows:
         known = sorted({e.resource_type for e in pkg.entries})
@@ -113,6 +139,25 @@ def list_profiles(
         .both(),
         highlight=False,
     )
+
+
+def _print_rules(pkg: fhirpkg.FhirPackage, as_json: bool) -> None:
+    found = package_rules(pkg)
+    if as_json:
+        typer.echo(
+            orjson.dumps(
+                {"package": f"{pkg.name}#{pkg.version}", "rules": found}, option=orjson.OPT_INDENT_2
+            ).decode()
+        )
+        return
+    table = Table(title=f"{pkg.name}#{pkg.version} — invariants")
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("Mức / severity", style="magenta")
+    table.add_column("Nơi áp dụng / where", style="cyan")
+    table.add_column("Nội dung / text")
+    for r in found:
+        table.add_row(r["key"], r["severity"] or "", "\n".join(r["where"]), r["human"])
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

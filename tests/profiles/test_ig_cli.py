@@ -56,3 +56,24 @@ def test_other_package_from_tgz(tmp_path: Path) -> None:
 def test_help_is_bilingual() -> None:
     result = runner.invoke(app, ["profiles", "--help"])
     assert "Liệt kê" in result.output and "list the contents" in result.output
+
+
+def test_rules_listing() -> None:
+    result = runner.invoke(app, ["profiles", "--rules", "--json"])
+    assert result.exit_code == 0, result.output
+    rules = {r["key"]: r for r in json.loads(result.output)["rules"]}
+    assert set(rules) == {
+        "vhr-cccd-1",
+        "vhr-cccd-2",
+        "vhr-cccd-3",
+        "vhr-cccd-4",
+        "vhr-bhyt-1",
+        "vhr-enc-1",
+        "vhr-pat-1",
+    }
+    assert rules["vhr-bhyt-1"]["where"] == [
+        "vhr-coverage-bhyt: Coverage.identifier:bhyt",
+        "vhr-patient: Patient.identifier:bhyt",
+    ]
+    table = runner.invoke(app, ["profiles", "--rules"], env={"COLUMNS": "200"})
+    assert "vhr-enc-1" in table.output and "Encounter" in table.output
