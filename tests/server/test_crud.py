@@ -29,6 +29,23 @@ def test_metadata_is_instance_capability_statement(client: httpx.Client, server:
             assert sp["name"] in ("_id", "_lastUpdated") or sp["name"] in support.params
 
 
+def test_served_capability_statement_is_valid_fhir(server: ReferenceServer) -> None:
+    from vhr_conformance.validator import Validator
+
+    for auth in ("none", "oauth"):
+        with ReferenceServer(auth=auth, validate=False) as srv:
+            cs = httpx.get(srv.base_url + "/metadata").json()
+        errors = [i for i in Validator.default().validate(cs) if i.severity in ("error", "fatal")]
+        assert not errors, [(i.rule, i.location) for i in errors]
+        assert ("security" in cs["rest"][0]) == (auth == "oauth")
+        assert "patchFormat" not in cs  # the server does not implement PATCH
+
+
+def test_head_is_get_without_body(client: httpx.Client) -> None:
+    r = client.head("/metadata")
+    assert r.status_code == 200 and r.content == b""
+
+
 def test_create_read_vread_update_delete(client: httpx.Client, server: ReferenceServer) -> None:
     r = client.post("/Patient", json=patient())
     assert r.status_code == 201

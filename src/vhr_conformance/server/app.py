@@ -1040,7 +1040,7 @@ class HttpLayer:
 
     async def _route(self, request: Request, caller: Caller, params: list[tuple[str, str]]) -> Response:
         fhir = self.fhir
-        method = request.method
+        method = "GET" if request.method == "HEAD" else request.method  # uvicorn drops HEAD bodies
         segs = [s for s in request.url.path.split("/") if s]
         prefer = _prefer(request.headers.get("prefer"))
         strict = "handling=strict" in (request.headers.get("prefer") or "")

@@ -377,13 +377,31 @@ def build_capabilities(base_url: str, auth: str, token_url: str | None) -> Capab
     cs["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     if canonical:
         cs["instantiates"] = [canonical]
+    cs["text"] = {
+        "status": "generated",
+        "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>Máy chủ tham chiếu VHR (FHIR R4 4.0.1) / '
+        "VHR reference server (FHIR R4 4.0.1)</p></div>",
+    }
     cs["software"] = {"name": "vhr-conformance reference server", "version": __version__}
     cs["implementation"] = {
         "description": "Máy chủ tham chiếu VHR của vhr-conformance / vhr-conformance reference VHR server",
         "url": base_url,
     }
     cs["fhirVersion"] = "4.0.1"
-    cs["format"] = ["application/fhir+json", "json"]
+    formats = list(cs.get("format") or [])
+    ext = list(cs.get("_format") or [None] * len(formats))
+    for media in ("json", "application/fhir+json"):
+        if media not in formats:
+            formats.append(media)
+            ext.append(None)
+    cs["format"] = formats
+    if any(ext):
+        cs["_format"] = ext
+    else:
+        cs.pop("_format", None)
+    # no FHIR PATCH here: the instance must not declare a patch format
+    cs.pop("patchFormat", None)
+    cs.pop("_patchFormat", None)
     for rest in cs.get("rest") or []:
         if rest.get("mode") != "server":
             continue
@@ -400,14 +418,16 @@ def build_capabilities(base_url: str, auth: str, token_url: str | None) -> Capab
                         ]
                     }
                 ],
-                "extension": [
-                    {
-                        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                        "extension": [{"url": "token", "valueUri": token_url}],
-                    }
-                ],
-                "description": "OAuth2 client credentials / SMART Backend Services",
+                # No oauth-uris extension: it requires an authorize endpoint, which backend services
+                # do not have; clients discover the token endpoint at /.well-known/smart-configuration.
+                "description": f"OAuth2 client credentials / SMART Backend Services; token endpoint {token_url}, "
+                "discovery at /.well-known/smart-configuration",
             }
         else:
             rest.pop("security", None)
+    for rest in cs.get("rest") or []:
+        for res in rest.get("resource") or []:
+            for key in ("searchParam", "searchInclude", "searchRevInclude", "operation", "interaction"):
+                if key in res and not res[key]:
+                    del res[key]  # FHIR JSON has no empty arrays
     return Capabilities(cs, supports)
