@@ -1002,7 +1002,7 @@ class HttpLayer:
             params = parse_qsl(request.url.query, keep_blank_values=True)
             if not _accept_ok(request.headers.get("accept"), dict(params).get("_format")):
                 raise FhirError(406, "not-supported", E.NOT_ACCEPTABLE.format(a=(request.headers.get("accept") or "")[:60]))
-            if path == "/metadata" and request.method == "GET":
+            if path == "/metadata" and request.method in ("GET", "HEAD"):
                 return self._raw(200, self.fhir.capability(), {})
             if path == "/.well-known/smart-configuration" and request.method == "GET":
                 return Response(orjson.dumps(self.fhir.smart_configuration()), media_type="application/json")
