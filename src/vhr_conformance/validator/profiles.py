@@ -51,6 +51,7 @@ class PNode:
     children: dict[str, PNode] = field(default_factory=dict)
     active: bool = False
     primitive: bool = False
+    deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
     max_value: Any = None
     max_length: int | None = None
@@ -320,45 +321,34 @@ class ProfileCompiler:
                 run.add("error", "value", loc, rule, M[rule].format(value=v, limit=lim))
 
     def _child(self, obj: dict[str, Any], cnode: PNode, loc: str, run: Run) -> None:
-        items: list[tuple[str, Any]] = []
-        hint: str | None = None
-        disallowed = 0
-        if cnode.choice_keys is not None:
-            for k, v in obj.items():
-                if k[:1] == "_" and k[1:] not in obj:
-                    k, v = k[1:], None  # a primitive choice carried only by its extension
-                if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
-                    if k not in cnode.choice_keys:
-                        disallowed += 1
-                        run.add("error", "structure", f"{loc}.{k}", "type-not-allowed",
-                                M["type-not-allowed"].format(type=k[len(cnode.name):], path=cnode.path,
-                                                             allowed=", ".join(cnode.choice_keys)))
-                    else:
-                        items.append((f"{loc}.{k}", v))
-                        hint = k[len(cnode.name):]
-        else:
-            val = obj.get(cnode.name)
+        name = cnode.name
+        if cnode.choice_keys is None:
+            val = obj.get(name)
+            if val is None:
+                if cnode.primitive and obj.get("_" + name) is not None:
+                    ext = obj["_" + name]
+                    n = len(ext) if isinstance(ext, list) else 1
+                else:
+                    n = 0
+            else:
+                n = len(val) if isinstance(val, list) else 1
+            # Most nodes only need a count: locations are built only when there is more to check.
+            if n and not cnode.deep and not cnode.check_min and not cnode.check_max:
+                return
+            self._counted(n, cnode, loc, run)
+            if n == 0 or val is None or not cnode.deep:
+                return
             if isinstance(val, list):
-                items = [(f"{loc}.{cnode.name}[{i}]", v) for i, v in enumerate(val)]
-            elif val is not None:
-                items = [(f"{loc}.{cnode.name}", val)]
-            elif cnode.primitive and obj.get("_" + cnode.name) is not None:
-                ext = obj["_" + cnode.name]
-                n = len(ext) if isinstance(ext, list) else 1
-                items = [(f"{loc}.{cnode.name}", None)] * n
-        where = f"{loc}.{cnode.name}"
-        n = len(items) + disallowed
-        if cnode.check_min and n < cnode.min:
-            run.add("error", "required", where, "cardinality-min",
-                    M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
-        if cnode.check_max and cnode.max is not None and n > cnode.max:
-            run.add("error", "structure", where, "cardinality-max",
-                    M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
-        if n == 0:
-            if cnode.must_support and cnode.min == 0 and (where, cnode.path) not in run.ms_seen:
-                run.ms_seen.add((where, cnode.path))
-                run.add("information", "informational", where, "must-support", M["must-support"].format(path=cnode.path))
-            return
+                items = [(f"{loc}.{name}[{i}]", v) for i, v in enumerate(val)]
+            else:
+                items = [(f"{loc}.{name}", val)]
+            hint = None
+        else:
+            items, hint, disallowed = self._choice_items(obj, cnode, loc, run)
+            n = len(items) + disallowed
+            self._counted(n, cnode, loc, run)
+            if n == 0 or not cnode.deep:
+                return
         if cnode.slicing is not None and cnode.slices:
             self._slices(items, cnode, loc, run)
         else:
@@ -367,6 +357,41 @@ class ProfileCompiler:
             for sub, v in items:
                 if v is not None:
                     self._check(v, cnode, sub, run, hint)
+
+    def _choice_items(
+        self, obj: dict[str, Any], cnode: PNode, loc: str, run: Run
+    ) -> tuple[list[tuple[str, Any]], str | None, int]:
+        assert cnode.choice_keys is not None
+        items: list[tuple[str, Any]] = []
+        hint: str | None = None
+        disallowed = 0
+        for k, v in obj.items():
+            if k[:1] == "_" and k[1:] not in obj:
+                k, v = k[1:], None  # a primitive choice carried only by its extension
+            if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
+                if k not in cnode.choice_keys:
+                    disallowed += 1
+                    run.add("error", "structure", f"{loc}.{k}", "type-not-allowed",
+                            M["type-not-allowed"].format(type=k[len(cnode.name):], path=cnode.path,
+                                                         allowed=", ".join(cnode.choice_keys)))
+                else:
+                    items.append((f"{loc}.{k}", v))
+                    hint = k[len(cnode.name):]
+        return items, hint, disallowed
+
+    def _counted(self, n: int, cnode: PNode, loc: str, run: Run) -> None:
+        """Cardinality and must-support, which need only the number of values."""
+        if cnode.check_min and n < cnode.min:
+            run.add("error", "required", f"{loc}.{cnode.name}", "cardinality-min",
+                    M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
+        if cnode.check_max and cnode.max is not None and n > cnode.max:
+            run.add("error", "structure", f"{loc}.{cnode.name}", "cardinality-max",
+                    M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
+        if n == 0 and cnode.must_support and cnode.min == 0:
+            where = f"{loc}.{cnode.name}"
+            if (where, cnode.path) not in run.ms_seen:
+                run.ms_seen.add((where, cnode.path))
+                run.add("information", "informational", where, "must-support", M["must-support"].format(path=cnode.path))
 
     def _slices(self, items: list[tuple[str, Any]], cnode: PNode, loc: str, run: Run) -> None:
         assert cnode.slicing is not None
@@ -646,13 +671,21 @@ def _activate(node: PNode) -> bool:
         or node.max_value is not None or node.max_length is not None or node.binding or node.type_profiles
         or node.targets or node.constraints or node.must_support or node.slicing or node.choice_keys
     )
+    own = bool(
+        node.fixed_kind or node.binding or node.type_profiles or node.targets or node.constraints
+        or node.min_value is not None or node.max_value is not None or node.max_length is not None
+    )
+    deep = own
     for c in node.children.values():
         if _activate(c):
             active = True
+            deep = True
     for _n, s in node.slices:
         _activate(s)
         active = True
+        deep = True
     node.active = active
+    node.deep = deep or bool(node.slicing)
     return active
 
 
