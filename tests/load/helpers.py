@@ -40,3 +40,19 @@ def load_env(coverage: Path) -> dict[str, str]:
 def run_vhr_load(args: list[str], coverage: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", VHR_MAIN, "load", *args], cwd=ROOT, env=load_env(coverage),
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def vhr_load_inproc(args: list[str], coverage: Path) -> tuple[int, str]:
+    """``vhr load ARGS`` in this process (the CLI side never imports Locust, so this is safe);
+    returns the exit code and what it printed. Saves an interpreter start per run."""
+    import typer
+    from typer.testing import CliRunner
+
+    from vhr_conformance.load.cli import register
+
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, args, env={"VHR_LOAD_COVERAGE_DIR": str(coverage), "VHR_LANG": "en"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output

@@ -252,24 +252,32 @@ class Run:
             window = snapshot(env, self.elapsed()).minus(before)
             results = slo.evaluate(self.slos, window)
             total = window.group("*")
+            held = window.elapsed >= 0.9 * (plan.step_duration - settle)
+            # A step holds when no latency or error-rate SLO broke; minimum throughput is a
+            # property of the capacity found, judged on the best step at the end. A step cut
+            # short (end of the run, Ctrl-C) is reported but not judged.
+            if not held:
+                verdict = "incomplete"
+            elif slo.breaches_for_abort(results):
+                verdict = "fail"
+            elif not any(r["status"] == "pass" for r in results if r["metric"] != "throughput"):
+                verdict = "inconclusive"  # too few samples to judge: climb on, but not a capacity
+            else:
+                verdict = "pass"
             step = {
                 "users": users,
                 "seconds": round(window.elapsed, 2),
                 "throughput": round((total.requests - total.failures) / window.elapsed, 2) if window.elapsed > 0 else 0.0,
                 "p95_ms": total.percentile(0.95),
-                # A step holds when no latency or error-rate SLO broke; minimum throughput is
-                # a property of the capacity found, judged on the best step at the end.
-                "verdict": "fail" if slo.breaches_for_abort(results) or not any(
-                    r["status"] == "pass" for r in results) else "pass",
-                "complete": complete or self.elapsed() >= self.plan["duration"] - 0.01,
+                "verdict": verdict,
                 "results": results,
             }
             steps.append(step)
-            if step["verdict"] == "pass" and (
+            if verdict == "pass" and (
                 self.capacity["best"] is None or step["throughput"] > self.capacity["best"]["throughput"]
             ):
                 self.capacity["best"] = step
-            if step["verdict"] != "pass":
+            if verdict == "fail":
                 self.capacity["stopped_by"] = "slo-breach"
                 break
             if not complete:
@@ -283,9 +291,9 @@ class Run:
     # -- main -------------------------------------------------------------------------------
 
     def execute(self) -> int:
-        env = self.build()
         gevent.signal_handler(signal.SIGINT, self._interrupt)
         gevent.signal_handler(signal.SIGTERM, self._interrupt)
+        env = self.build()
         try:
             if self.plan["mode"] == "local":
                 user.prepare(env)
@@ -395,6 +403,8 @@ def main(argv: list[str]) -> int:
     runners.WORKER_REPORT_INTERVAL = 1.0
     try:
         return Run(plan).execute()
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handler was installed
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the harness failed: never a verdict against the target
         logging.getLogger("vhr.load").exception("load engine failed: %s", exc)
         return EXIT_ERROR
