@@ -49,6 +49,23 @@ def test_transaction_resolves_urn_uuid_and_is_indexed(client: httpx.Client) -> N
     assert client.get(f"/Patient?identifier={CCCD}|001090777777").json()["total"] == 1
 
 
+def test_same_conditional_create_twice_in_one_bundle(client: httpx.Client) -> None:
+    cond = f"identifier={CCCD}|001090666666"
+    body = patient(identifier=[{"system": CCCD, "value": "001090666666"}])
+    r = client.post("/", json=_tx([
+        {"fullUrl": "urn:uuid:p1", "resource": body, "request": {"method": "POST", "url": "Patient", "ifNoneExist": cond}},
+        {"fullUrl": "urn:uuid:p2", "resource": body, "request": {"method": "POST", "url": "Patient", "ifNoneExist": cond}},
+        {"resource": _obs("urn:uuid:p2"), "request": {"method": "POST", "url": "Observation"}},
+    ]))
+    assert r.status_code == 200, r.text
+    entries = r.json()["entry"]
+    assert [e["response"]["status"][:3] for e in entries] == ["201", "200", "201"]
+    pid = entries[0]["resource"]["id"]
+    assert entries[1]["resource"]["id"] == pid
+    assert entries[2]["resource"]["subject"]["reference"] == f"Patient/{pid}"
+    assert client.get(f"/Patient?{cond}").json()["total"] == 1
+
+
 def test_conditional_reference(client: httpx.Client) -> None:
     client.post("/Patient", json=patient(identifier=[{"system": CCCD, "value": "001090888888"}]))
     r = client.post("/", json=_tx([

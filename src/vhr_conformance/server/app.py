@@ -772,24 +772,35 @@ class FhirApp:
         results: dict[int, Result] = {}
         atomic = "non-atomic-transaction" not in self.faults
         existing: dict[int, Stored] = {}
+        same_as: dict[int, int] = {}
 
         def resolve_conditional_creates() -> None:
             """Before anything is written: a conditional create that matches redirects every
-            reference to its fullUrl onto the existing resource."""
+            reference to its fullUrl onto the existing resource; two entries of the bundle with
+            the same condition become one resource."""
             if "conditional-create-duplicates" in self.faults:
                 return
-            for i in planned:
+            first: dict[tuple[str, str], int] = {}
+            for i in sorted(planned):
                 req = entries[i]["request"]
                 if not req.get("ifNoneExist"):
                     continue
                 rtype = req["url"].split("?", 1)[0].strip("/")
-                found = self.match(rtype, parse_qsl(req["ifNoneExist"].split("?", 1)[-1], keep_blank_values=True))
+                cond = req["ifNoneExist"].split("?", 1)[-1]
+                found = self.match(rtype, parse_qsl(cond, keep_blank_values=True))
                 if len(found) > 1:
                     raise FhirError(412, "multiple-matches", E.MULTIPLE_MATCHES)
+                target = None
                 if found:
                     existing[i] = found[0]
-                    if entries[i].get("fullUrl"):
-                        id_map[entries[i]["fullUrl"]] = f"{rtype}/{found[0].id}"
+                    target = f"{rtype}/{found[0].id}"
+                elif (rtype, cond) in first:
+                    same_as[i] = first[(rtype, cond)]
+                    target = f"{rtype}/{planned[same_as[i]]}"
+                else:
+                    first[(rtype, cond)] = i
+                if target and entries[i].get("fullUrl"):
+                    id_map[entries[i]["fullUrl"]] = target
 
         def run_all() -> None:
             resolve_conditional_creates()
@@ -797,8 +808,9 @@ class FhirApp:
                 entry = entries[i]
                 if isinstance(entry.get("resource"), dict):
                     entry = dict(entry, resource=self._rewrite_refs(copy.deepcopy(entry["resource"]), id_map))
-                if i in existing:
-                    found = existing[i]
+                if i in existing or i in same_as:
+                    found = existing[i] if i in existing else results[same_as[i]].stored
+                    assert found is not None
                     res = Result(200, found.body, self._headers(found), found)
                 elif i in planned:
                     res = self._create_planned(caller, entry, planned[i])
