@@ -226,7 +226,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 problems.append(f"{item.nodeid}: tiêu chí không có trong danh mục / unknown criterion {cid}")
             covered.add(cid)
     if not state.options.partial:
-        missing = [c.id for c in cat.automated() if c.id not in covered]
+        # Sender criteria are verified by `vhr listen` from what a client sends, not by these suites.
+        missing = [c.id for c in cat.automated() if c.actor == "server" and c.id not in covered]
         if missing:
             problems.append("tiêu chí tự động chưa có kiểm thử / automated criteria without a test: " + ", ".join(missing))
     if problems:

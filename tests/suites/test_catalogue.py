@@ -54,3 +54,12 @@ def test_duplicate_and_undeclared_source_rejected(tmp_path: Path) -> None:
     sub.mkdir()
     with pytest.raises(UserError, match="undeclared sources"):
         load_catalogue(_write(sub, data))
+
+
+def test_criteria_doc_is_generated_from_the_catalogue() -> None:
+    from vhr_conformance.runner.catalogue import render_markdown
+
+    doc = suites_dir().parent / "docs" / "criteria.md"
+    assert doc.read_text(encoding="utf-8").strip() == render_markdown(load_catalogue()).strip(), (
+        "docs/criteria.md is stale: run `python -m vhr_conformance.runner.catalogue > docs/criteria.md`"
+    )

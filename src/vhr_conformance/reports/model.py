@@ -74,7 +74,9 @@ class RunResult:
             in_scope = level_in_scope(crit.level, self.level) and (
                 not self.only or crit.id in self.only or crit.area in self.only
             )
-            if not crit.automated:
+            if crit.automated and crit.actor == "sender" and not cases:
+                in_scope, state = False, "omit"  # checked by `vhr listen`, not by a server run
+            elif not crit.automated:
                 state = "attestation"
             elif not cases:
                 state = "omit" if not in_scope else "skip"

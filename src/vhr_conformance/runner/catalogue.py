@@ -120,3 +120,31 @@ def _load(path_str: str) -> Catalogue:
             sources_vi=tuple(sources[s["ref"]]["vi"] for s in raw["sources"]),
         )
     return Catalogue(version=data["version"], areas=areas, criteria=criteria, path=path)
+
+
+def render_markdown(cat: Catalogue) -> str:
+    """`docs/criteria.md`: the catalogue as a readable table per area (generated, do not edit)."""
+    lines = [
+        "# Danh mục tiêu chí / Criteria catalogue",
+        "",
+        f"Generated from `suites/criteria.yaml` (version {cat.version}) by "
+        "`python -m vhr_conformance.runner.catalogue`; do not edit by hand.",
+        "",
+        f"{len(cat.criteria)} criteria: "
+        + ", ".join(f"{lv} {sum(1 for c in cat.criteria.values() if c.level == lv)}" for lv in LEVELS)
+        + f"; {sum(1 for c in cat.criteria.values() if not c.automated)} by attestation.",
+        "",
+    ]
+    for area, title in cat.areas.items():
+        rows = [c for c in cat.criteria.values() if c.area == area]
+        lines += [f"## {area} — {title.vi} / {title.en}", "", "| id | level | actor | verified | title (vi / en) | source |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for c in rows:
+            lines.append(f"| {c.id} | {c.level} | {c.actor} | {c.verification} | {c.title.vi} / {c.title.en} | "
+                         f"{c.source_text('en').replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(load_catalogue()))
