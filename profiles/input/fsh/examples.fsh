@@ -396,3 +396,58 @@ Usage: #example
 * section[summary].code = $LNC#18842-5 "Discharge summary"
 * section[summary].text.status = #generated
 * section[summary].text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">Viêm phổi điều trị kháng sinh azithromycin 5 ngày, ra viện ổn định; tái khám sau 2 tuần.</div>"
+
+// A second, different person: a Khmer man born in 2003 and registered in Sóc Trăng (legacy code
+// 94, CCCD prefix 094, 4th digit 2 = man born in the 2000s, digits 5–6 = 03), living in Cần Thơ
+// (2025 province 92), insured with the 10-digit social-insurance number of the 2021 card design.
+
+Instance: vhr-ex-patient-2
+InstanceOf: VhrPatient
+Title: "Ví dụ người bệnh thứ hai / Second example patient"
+Usage: #example
+* insert TestData
+* insert Narrative([[Thạch Văn Sơn; nam; sinh 21/08/2003; CCCD 094203012345; dân tộc Khơ-me; Phường Ninh Kiều; Thành phố Cần Thơ.]])
+* extension[ethnicity].valueCoding = VhrEthnicityCS#05 "Khơ-me"
+* extension[occupation].valueCoding = VhrOccupationCS#00000 "Không xác định"
+* extension[nationality].extension[code].valueCodeableConcept = $ISO3166#VN "Viet Nam"
+* identifier[cccd].system = $SID-CCCD
+* identifier[cccd].value = "094203012345"
+* identifier[bhyt].system = $SID-BHYT
+* identifier[bhyt].value = "9412345678"
+* active = true
+* name.use = #official
+* name.text = "Thạch Văn Sơn"
+* name.family = "Thạch"
+* name.given[0] = "Văn"
+* name.given[1] = "Sơn"
+* telecom.system = #phone
+* telecom.value = "+84387654321"
+* telecom.use = #mobile
+* gender = #male
+* birthDate = "2003-08-21"
+* address.use = #home
+* address.text = "Hẻm 51 đường 3 Tháng 2, Phường Ninh Kiều, Thành phố Cần Thơ"
+* address.line = "Hẻm 51 đường 3 Tháng 2"
+* address.city = "Phường Ninh Kiều"
+* address.state = "Thành phố Cần Thơ"
+* address.country = "VN"
+* address.extension[province].valueCoding = $VhrProvince#92 "Thành phố Cần Thơ"
+* address.extension[commune].valueCoding = $VhrCommune#31135 "Phường Ninh Kiều"
+
+Instance: vhr-ex-coverage-2
+InstanceOf: VhrCoverageBhyt
+Title: "Ví dụ thẻ BHYT mẫu 2021 / Example BHYT card (2021 design)"
+Usage: #example
+* insert TestData
+* insert Narrative([[Thẻ BHYT mẫu 2021: mã số BHXH 9412345678; sinh viên; mức hưởng 4; hạn 01/01/2025–31/12/2025.]])
+* extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#SV "Sinh viên"
+* extension[benefitLevel].valueCoding = VhrBhytBenefitLevelCS#4 "Mức hưởng 4: 80% chi phí KCB"
+* identifier[bhyt].system = $SID-BHYT
+* identifier[bhyt].value = "9412345678"
+* status = #active
+* type = $ActCode#PUBLICPOL "public healthcare"
+* subscriberId = "9412345678"
+* beneficiary = Reference(vhr-ex-patient-2)
+* period.start = "2025-01-01"
+* period.end = "2025-12-31"
+* payor.display = "Bảo hiểm xã hội Việt Nam"
