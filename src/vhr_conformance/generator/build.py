@@ -103,6 +103,17 @@ def _pick(r: random.Random, seq):  # type: ignore[no-untyped-def]
     return seq[int(r.random() * len(seq))]
 
 
+def _subset(r: random.Random, n: int, k: int) -> list[int]:
+    """k distinct sorted indices below n: a random window of a random stride (cheaper than sample)."""
+    start, step = int(r.random() * n), 1 + int(r.random() * (n - 1)) if n > 1 else 1
+    out = set()
+    i = start
+    while len(out) < min(k, n):
+        out.add(i % n)
+        i += step if (i + step) % n not in out else 1
+    return sorted(out)
+
+
 def new_uuid(rng: random.Random) -> str:
     """A version-4-shaped UUID drawn from the patient's stream (never uuid4())."""
     h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
@@ -726,8 +737,7 @@ class PatientBuilder:
         }
         if enc:
             res["encounter"] = {"reference": enc}
-        res["onsetDateTime"] = dt(when)
-        res["recordedDate"] = dt(when)
+        res["onsetDateTime"] = res["recordedDate"] = dt(when)
         return res
 
     # --- encounters ------------------------------------------------------------------------
@@ -874,7 +884,7 @@ class PatientBuilder:
         want_labs = sp.labs if sp.labs is not None else (klass == "IMP" or r.random() < 0.3)
         if want_labs and self.age >= 1:
             lt = start + timedelta(hours=1)
-            picks = T.LABS if sp.labs else [T.LABS[i] for i in sorted(r.sample(range(len(T.LABS)), _ri(r, 2, 4)))]
+            picks = T.LABS if sp.labs else [T.LABS[i] for i in _subset(r, len(T.LABS), _ri(r, 2, 4))]
             issued = dt(lt + timedelta(hours=2))
             performer = [{"reference": org_url, "display": fac.name}]
             for row in picks:
@@ -907,7 +917,7 @@ class PatientBuilder:
                     group = T.ICD_TO_MED_GROUP[prefix]
                     break
             meds = T.MEDICINES[group]
-            chosen = sorted(r.sample(range(len(meds)), r.randint(1, min(3, len(meds)))))
+            chosen = _subset(r, len(meds), _ri(r, 1, min(3, len(meds))))
             authored = dt(end - timedelta(minutes=5))
             for i in chosen:
                 atc, name, unit, sig, days = meds[i]
