@@ -207,8 +207,14 @@ class Validator:
                 if not val:
                     run.add("error", "structure", f"{loc}.{key}", "empty-array", M["empty-array"])
                     continue
-                for i, item in enumerate(val):
-                    self._item(obj, key, item, e, f"{loc}.{key}[{i}]", run, i)
+                if e.simple:
+                    check = e.prim.check  # type: ignore[union-attr]
+                    for i, item in enumerate(val):
+                        if item is None or check(item) is not None:  # report through the full path
+                            self._item(obj, key, item, e, f"{loc}.{key}[{i}]", run, i)
+                else:
+                    for i, item in enumerate(val):
+                        self._item(obj, key, item, e, f"{loc}.{key}[{i}]", run, i)
                 if e.max is not None and len(val) > e.max:
                     run.add(
                         "error", "structure", f"{loc}.{key}", "cardinality-max",
@@ -217,6 +223,8 @@ class Validator:
             else:
                 if isinstance(val, list):
                     run.add("error", "structure", f"{loc}.{key}", "is-array", M["is-array"].format(name=key))
+                    continue
+                if e.simple and e.prim.check(val) is None:  # type: ignore[union-attr]
                     continue
                 self._item(obj, key, val, e, f"{loc}.{key}", run, None)
         for name, mn, keys in td.required:

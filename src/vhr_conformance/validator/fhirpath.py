@@ -545,8 +545,38 @@ def syntax_check(expr: str) -> None:
 _IMPLIES_MATCHES = re.compile(r"([a-zA-Z]+) = '([^']*)' implies ([a-zA-Z]+)\.matches\('((?:[^'\\]|\\.)*)'\)")
 
 
+_NOT_FUTURE = re.compile(r"([a-zA-Z]+)\.exists\(\) implies \1 <= today\(\)")
+_PERIOD_ORDER = re.compile(r"\(([a-zA-Z]+)\.start\.exists\(\) and \1\.end\.exists\(\)\) implies \1\.end >= \1\.start")
+
+
 def _pattern_native(expr: str) -> NativeFn | None:
-    """Compile common invariant shapes to Python: ``a = 'lit' implies b.matches('re')``."""
+    """Compile common invariant shapes to Python (same answers as FHIRPath, empty counting as false):
+    ``a = 'lit' implies b.matches('re')``, ``x.exists() implies x <= today()`` and
+    ``(p.start.exists() and p.end.exists()) implies p.end >= p.start``."""
+    m = _NOT_FUTURE.fullmatch(expr)
+    if m is not None:
+        name = m.group(1)
+
+        def not_future(x: Any, env: EvalEnv) -> bool:
+            v = x.get(name) if isinstance(x, dict) else None
+            if not isinstance(v, str):
+                return True
+            import datetime as dt
+
+            return compare_datetimes(v[:10] if "T" in v else v, dt.date.today().isoformat()) is True
+
+        return not_future
+    m = _PERIOD_ORDER.fullmatch(expr)
+    if m is not None:
+        pname = m.group(1)
+
+        def ordered(x: Any, env: EvalEnv) -> bool:
+            p = x.get(pname) if isinstance(x, dict) else None
+            if not isinstance(p, dict) or not isinstance(p.get("start"), str) or not isinstance(p.get("end"), str):
+                return True
+            return compare_datetimes(p["start"], p["end"]) is True
+
+        return ordered
     m = _IMPLIES_MATCHES.fullmatch(expr)
     if m is None:
         return None
@@ -560,7 +590,7 @@ def _pattern_native(expr: str) -> NativeFn | None:
         if not isinstance(x, dict) or x.get(field_a) != literal:
             return True
         v = x.get(field_b)
-        return not isinstance(v, str) or rx.search(v) is not None
+        return isinstance(v, str) and rx.search(v) is not None  # no value: empty, which fails
 
     return check
 

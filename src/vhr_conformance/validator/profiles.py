@@ -8,6 +8,7 @@ only that pruned tree, so an unconstrained branch of the instance costs nothing 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ class PNode:
     children: dict[str, PNode] = field(default_factory=dict)
     active: bool = False
     primitive: bool = False
+    expect_cache: dict[str, Any] = field(default_factory=dict)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
     max_value: Any = None
@@ -532,7 +534,12 @@ def _ensure(nodes: dict[str, PNode], eid: str) -> PNode:
     return node
 
 
-def _split_path(path: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _split_path(path: str) -> tuple[str, ...]:
+    return tuple(_split_path_uncached(path))
+
+
+def _split_path_uncached(path: str) -> list[str]:
     out: list[str] = []
     depth = 0
     cur = ""
@@ -576,8 +583,12 @@ def _walk_node(node: PNode, path: str) -> PNode | None:
 
 def _expected(snode: PNode, path: str) -> tuple[str, list[Any]] | None:
     """What a value/pattern discriminator expects in this slice: fixed/pattern values or a binding."""
+    cache = snode.expect_cache
+    if path in cache:
+        return cache[path]
     segs = [s for s in _split_path(path) if s != "$this" and not _OFTYPE.fullmatch(s)]
-    return _expected_at(snode, segs)
+    cache[path] = hit = _expected_at(snode, segs)
+    return hit
 
 
 def _apply(values: list[Any], segs: list[str]) -> list[Any]:

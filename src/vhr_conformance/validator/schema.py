@@ -193,6 +193,12 @@ class Elem:
     binding: Binding | None
     targets: frozenset[str] | None
     modifier: bool = False
+    simple: bool = False  # a primitive whose only check is its format: validated inline by the walker
+
+    def __post_init__(self) -> None:
+        b = self.binding
+        coded = b is not None and self.prim is not None and self.prim.name == "code" and b.strength in ("required", "extensible")
+        self.simple = self.prim is not None and not self.constraints and not coded
 
 
 @dataclass(slots=True, eq=False)
