@@ -74,6 +74,7 @@ def test_ndjson_references_resolve_to_written_ids(tmp_path: Path) -> None:
 def test_every_resource_is_tagged_and_profiled(cohort200: list[dict]) -> None:
     for b in cohort200:
         assert any((t["system"], t["code"]) == HTEST for t in b["meta"]["tag"])
+        assert b["meta"]["profile"] == ["http://hl7.org/fhir/StructureDefinition/Bundle"]
         for e in b["entry"]:
             meta = e["resource"]["meta"]
             assert any((t["system"], t["code"]) == HTEST for t in meta["tag"])

@@ -344,7 +344,9 @@ class PatientBuilder:
         self.composition()
         return {
             "resourceType": "Bundle",
-            "meta": {"tag": [dict(HTEST)]},
+            # The patient's whole record: core Bundle (vhr-bundle-transaction is one encounter's
+            # submission; see document.submissions()).
+            "meta": meta("http://hl7.org/fhir/StructureDefinition/Bundle"),
             "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_uuid(self.rng)}"},
             "type": "transaction",
             "timestamp": dt(self.now),
