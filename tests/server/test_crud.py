@@ -151,3 +151,12 @@ def test_type_and_system_history(client: httpx.Client) -> None:
 def test_unknown_type_and_route(client: httpx.Client) -> None:
     assert client.get("/NotAType/1").status_code == 404
     assert client.get("/Patient/1/bogus/x/y").status_code == 404
+
+
+def test_text_is_stored_nfc(client: httpx.Client) -> None:
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+    r = client.post("/Patient", json=patient(name=[{"family": nfd}]))
+    back = client.get(f"/Patient/{r.json()['id']}").json()
+    assert back["name"][0]["family"] == unicodedata.normalize("NFC", nfd) != nfd

@@ -80,6 +80,25 @@ def test_conditional_reference(client: httpx.Client) -> None:
     assert r.status_code in (404, 412) and r.json()["resourceType"] == "OperationOutcome"
 
 
+def test_unresolved_references_are_refused(client: httpx.Client) -> None:
+    before = client.get("/Observation?_summary=count").json()["total"]
+    r = client.post("/", json=_tx([
+        {"fullUrl": "urn:uuid:p", "resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+        {"resource": _obs("urn:uuid:not-in-bundle"), "request": {"method": "POST", "url": "Observation"}},
+    ]))
+    assert r.status_code == 422
+    assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.subject.reference"]
+    r = client.post("/Observation", json=_obs("Patient/never-created"))
+    assert r.status_code == 422 and r.json()["issue"][0]["expression"] == ["Observation.subject.reference"]
+    assert client.get("/Observation?_summary=count").json()["total"] == before
+    # a reference to a resource written later in the same transaction is fine
+    r = client.post("/", json=_tx([
+        {"resource": _obs("Patient/later"), "request": {"method": "POST", "url": "Observation"}},
+        {"resource": patient(id="later"), "request": {"method": "PUT", "url": "Patient/later"}},
+    ]))
+    assert r.status_code == 200, r.text
+
+
 def test_transaction_is_all_or_nothing(client: httpx.Client) -> None:
     before = client.get("/Patient?_summary=count").json()["total"]
     r = client.post("/", json=_tx([

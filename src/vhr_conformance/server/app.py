@@ -184,6 +184,7 @@ class FhirApp:
         self.validation = Validation()
         self.rng = random.Random(config.random_seed)
         self._cs_bytes: bytes | None = None
+        self._bundle_depth = 0  # >0 while a transaction runs: references are checked at its end
         self._summary_cache: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ base URL
@@ -285,6 +286,32 @@ class FhirApp:
             raise FhirError(400, "structure", E.NOT_RESOURCE)
         return resource
 
+    def check_references(self, resource: dict[str, Any], where: str, pending: frozenset[str] = frozenset()) -> None:
+        """Referential integrity: a reference to a served type must point at a stored resource (or
+        one written in the same transaction); an unresolved `urn:uuid:` is an error."""
+        if "accept-invalid-resources" in self.faults:
+            return
+        base = self.base_url + "/"
+        prefix = where[:-1] if where else str(resource.get("resourceType", ""))
+        for path, ref in _references(resource, prefix):
+            if ref.startswith("#"):
+                continue
+            if ref.startswith(("urn:uuid:", "urn:oid:")):
+                raise FhirError(422, "not-found", E.UNRESOLVED.format(ref=ref[:60]), expression=path)
+            if ref.startswith(("http://", "https://")):
+                if not (self.base_url and ref.startswith(base)):
+                    continue  # another server's resource: not ours to check
+                ref = ref[len(base):]
+            parts = ref.split("/")
+            if len(parts) < 2 or self.caps.support(parts[0]) is None or "?" in ref:
+                continue
+            key = f"{parts[0]}/{parts[1]}"
+            if key in pending:
+                continue
+            stored = self.store.read(parts[0], parts[1])
+            if stored is None or stored.deleted:
+                raise FhirError(422, "not-found", E.UNRESOLVED.format(ref=key), expression=path)
+
     # ------------------------------------------------------------------ instance interactions
     def read(self, caller: Caller, rtype: str, rid: str) -> Result:
         self._support(rtype, "read")
@@ -327,6 +354,8 @@ class FhirApp:
                 self.audit(caller, "create-exists", rtype, found[0].id, None, 200)
                 return Result(200, found[0].body, self._headers(found[0]), found[0])
         self.check_resource(resource, rtype)
+        if not in_tx_bundle(self):
+            self.check_references(resource, "")
         resource = dict(resource)
         resource.pop("id", None)
         if in_tx:
@@ -363,6 +392,8 @@ class FhirApp:
             if want != have:
                 raise FhirError(412, "conflict", E.VERSION_CONFLICT.format(have=have, want=want))
         self.check_resource(resource, rtype)
+        if not in_tx_bundle(self):
+            self.check_references(resource, "")
         resource = dict(resource)
         method = "PUT"
         if in_tx:
@@ -802,12 +833,26 @@ class FhirApp:
                 if target and entries[i].get("fullUrl"):
                     id_map[entries[i]["fullUrl"]] = target
 
+        written: list[tuple[int, dict[str, Any]]] = []
+
         def run_all() -> None:
             resolve_conditional_creates()
+            self._bundle_depth += 1
+            try:
+                run_entries()
+            finally:
+                self._bundle_depth -= 1
+            # references are checked once everything is written, so entries may point forward
+            for i, res in written:
+                self.check_references(res, f"Bundle.entry[{i}].resource.")
+
+        def run_entries() -> None:
             for i in order:
                 entry = entries[i]
                 if isinstance(entry.get("resource"), dict):
                     entry = dict(entry, resource=self._rewrite_refs(copy.deepcopy(entry["resource"]), id_map))
+                    if entry["request"]["method"] in ("POST", "PUT") and i not in existing and i not in same_as:
+                        written.append((i, entry["resource"]))
                 if i in existing or i in same_as:
                     found = existing[i] if i in existing else results[same_as[i]].stored
                     assert found is not None
@@ -894,6 +939,25 @@ class FhirApp:
                 continue
             files += 1
         return files, resources
+
+
+def in_tx_bundle(app: FhirApp) -> bool:
+    return app._bundle_depth > 0
+
+
+def _references(node: Any, path: str) -> list[tuple[str, str]]:
+    """(FHIRPath-like location, reference) of every Reference.reference in a resource."""
+    out: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "reference" and isinstance(v, str):
+                out.append((f"{path}.reference", v))
+            elif isinstance(v, (dict, list)) and k != "contained":
+                out.extend(_references(v, f"{path}.{k}"))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out.extend(_references(v, f"{path}[{i}]"))
+    return out
 
 
 _BUNDLE_PREFIX = new_id()[:12]  # bundle ids: unique per process without a urandom call each

@@ -97,4 +97,8 @@ UNRESOLVED_REF = T(
     "Tham chiếu có điều kiện `{ref}` không khớp đúng một tài nguyên.",
     "Conditional reference `{ref}` does not match exactly one resource.",
 )
+UNRESOLVED = T(
+    "Tham chiếu `{ref}` không trỏ tới tài nguyên nào trên máy chủ hay trong Bundle.",
+    "Reference `{ref}` points at no resource on the server or in the Bundle.",
+)
 METHOD_NOT_ALLOWED = T("Phương thức HTTP không được hỗ trợ ở đây.", "HTTP method not supported here.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,17 @@ class Stored:
 def now_instant() -> tuple[str, float]:
     now = datetime.now(UTC)
     return now.isoformat(timespec="milliseconds"), now.timestamp()
+
+
+def _nfc(node: Any) -> Any:
+    """Every string in NFC: Vietnamese text sent decomposed (NFD) is stored composed."""
+    if isinstance(node, str):
+        return node if node.isascii() else unicodedata.normalize("NFC", node)
+    if isinstance(node, dict):
+        return {k: _nfc(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_nfc(v) for v in node]
+    return node
 
 
 def new_id() -> str:
@@ -279,6 +291,7 @@ class Store:
             instant, epoch = STALE_INSTANT, 978307200.0
         if "drop-identifiers-on-write" in self.faults:
             resource.pop("identifier", None)
+        resource = _nfc(resource)
         resource["id"] = rid
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version)
