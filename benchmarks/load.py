@@ -73,7 +73,7 @@ pool: {size: 5}
 validation: {sample: 0}
 """
 
-SLO = "min_requests: 1\nthresholds:\n  - {id: PERF-BENCH, metric: throughput, min: 0/s}\n"
+SLO = "min_requests: 1\nthresholds:\n  - {id: VHR-PERF-900, metric: throughput, min: 0/s}\n"
 
 
 def free_port() -> int:

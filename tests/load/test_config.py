@@ -27,7 +27,7 @@ def slo_error(text: str) -> UserError:
 
 def test_shipped_files_parse() -> None:
     slos = load_slo()
-    assert [t.id for t in slos.thresholds][:2] == ["PERF-001", "PERF-002"]
+    assert [t.id for t in slos.thresholds][:2] == ["VHR-PERF-101", "VHR-PERF-102"]
     lookup = slos.thresholds[0]
     assert (lookup.metric, lookup.group, lookup.limit, lookup.comparator) == ("p95", "patient-lookup", 500.0, "<=")
     names = sorted(p.stem for p in workloads_dir().glob("*.yaml"))
@@ -40,16 +40,16 @@ def test_units() -> None:
     assert parse_duration("15s") == 15 and parse_duration("5m") == 300 and parse_duration("250ms") == 0.25
     slos = parse_slo(parse_located(
         "thresholds:\n"
-        "  - {id: PERF-A, metric: p99, max: 1.5s}\n"
-        "  - {id: PERF-B, metric: error_rate, max: 0.5%}\n"
-        "  - {id: PERF-C, metric: throughput, min: 120/m}\n"
-        "  - {id: PERF-D, metric: avg, max: 40}\n", "slo.yaml"))
+        "  - {id: VHR-PERF-011, metric: p99, max: 1.5s}\n"
+        "  - {id: VHR-PERF-012, metric: error_rate, max: 0.5%}\n"
+        "  - {id: VHR-PERF-013, metric: throughput, min: 120/m}\n"
+        "  - {id: VHR-PERF-014, metric: avg, max: 40}\n", "slo.yaml"))
     assert [t.limit for t in slos.thresholds] == [1500.0, 0.005, 2.0, 40.0]
     assert slos.thresholds[2].comparator == ">="
 
 
 def test_error_is_located_and_bilingual() -> None:
-    err = slo_error("thresholds:\n  - id: PERF-001\n    metric: p95\n    max: fast\n")
+    err = slo_error("thresholds:\n  - id: VHR-PERF-101\n    metric: p95\n    max: fast\n")
     assert err.location == "slo.yaml:4:10 thresholds[0].max"
     assert "Thời lượng không hợp lệ" in err.text.vi and "invalid duration" in err.text.en
 
@@ -57,18 +57,20 @@ def test_error_is_located_and_bilingual() -> None:
 @pytest.mark.parametrize(
     ("text", "where", "english"),
     [
-        ("thresholds:\n  - {id: PERF-1, metric: p42, max: 1s}\n", "thresholds[0].metric", "unknown metric"),
-        ("thresholds:\n  - {id: PERF-1, metric: p95, group: login, max: 1s}\n", "thresholds[0].group", "unknown request group"),
-        ("thresholds:\n  - {id: PERF-1, metric: throughput, max: 5}\n", "thresholds[0].max", "takes 'min'"),
-        ("thresholds:\n  - {id: PERF-1, metric: p95}\n", "thresholds[0]", "missing 'max'"),
-        ("thresholds:\n  - {id: LAT-1, metric: p95, max: 1s}\n", "thresholds[0].id", "PERF-"),
-        ("thresholds:\n  - {id: PERF-1, metric: p95, max: 1s}\n  - {id: PERF-1, metric: p99, max: 2s}\n",
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p42, max: 1s}\n", "thresholds[0].metric", "unknown metric"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, group: login, max: 1s}\n", "thresholds[0].group", "unknown request group"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: throughput, max: 5}\n", "thresholds[0].max", "takes 'min'"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95}\n", "thresholds[0]", "missing 'max'"),
+        ("thresholds:\n  - {id: VHR-LAT-001, metric: p95, max: 1s}\n", "thresholds[0].id", "VHR-PERF-123"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n  - {id: VHR-PERF-001, metric: p99, max: 2s}\n",
          "thresholds[1].id", "duplicate id"),
-        ("thresholds:\n  - {id: PERF-1, metric: error_rate, max: 150%}\n", "thresholds[0].max", "ratio"),
-        ("thresholds:\n  - {id: PERF-1, metric: p95, max: 1s, colour: red}\n", "thresholds[0].colour", "unsupported key"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: error_rate, max: 150%}\n", "thresholds[0].max", "ratio"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, colour: red}\n", "thresholds[0].colour", "unsupported key"),
         ("thresholds: []\n", "thresholds", "non-empty"),
-        ("abort_on_breach: maybe\nthresholds:\n  - {id: PERF-1, metric: p95, max: 1s}\n", "abort_on_breach", "true or false"),
-        ("thresholds:\n  - {id: PERF-1, metric: p95, max: 1s\n", "slo.yaml:3", "invalid YAML"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, criterion: speed}\n", "thresholds[0].criterion",
+         "criterion id"),
+        ("abort_on_breach: maybe\nthresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "abort_on_breach", "true or false"),
+        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s\n", "slo.yaml:3", "invalid YAML"),
     ],
 )
 def test_slo_mistakes(text: str, where: str, english: str) -> None:

@@ -27,16 +27,16 @@ OUTPUTS = {
 EASY_SLO = """
 min_requests: 3
 thresholds:
-  - {id: PERF-001, metric: p95, group: patient-lookup, max: 5s}
-  - {id: PERF-007, metric: p99, max: 10s}
-  - {id: PERF-008, metric: error_rate, max: 1%}
-  - {id: PERF-009, metric: throughput, min: 1/s}
+  - {id: VHR-PERF-101, metric: p95, group: patient-lookup, max: 5s}
+  - {id: VHR-PERF-107, metric: p99, max: 10s}
+  - {id: VHR-PERF-108, metric: error_rate, max: 1%}
+  - {id: VHR-PERF-109, metric: throughput, min: 1/s}
 """
 STRICT_SLO = """
 min_requests: 3
 thresholds:
-  - {id: PERF-001, metric: p95, group: patient-lookup, max: 100ms}
-  - {id: PERF-008, metric: error_rate, max: 1%}
+  - {id: VHR-PERF-101, metric: p95, group: patient-lookup, max: 100ms}
+  - {id: VHR-PERF-108, metric: error_rate, max: 1%}
 """
 FAST_WORKLOAD = """
 name: fast
@@ -76,11 +76,11 @@ def test_embedded_server_passing_slos(tmp_path: Path, coverage_dir: Path) -> Non
                                    "observation-search"}
     assert data["totals"]["requests"] > 20 and data["totals"]["failures"] == 0
     by_id = {r["id"]: r for r in data["results"]}
-    assert by_id["PERF-001"]["status"] == "pass" and by_id["PERF-001"]["threshold"] == 5000.0
-    assert by_id["PERF-009"]["measured"] >= 1 and by_id["PERF-009"]["unit"] == "req/s"
+    assert by_id["VHR-PERF-101"]["status"] == "pass" and by_id["VHR-PERF-101"]["threshold"] == 5000.0
+    assert by_id["VHR-PERF-109"]["measured"] >= 1 and by_id["VHR-PERF-109"]["unit"] == "req/s"
     assert len(data["timeline"]) >= 3 and "<path" in (out / "timeline.svg").read_text()
     assert "patient-lookup" in (out / "locust_stats.csv").read_text()
-    assert "PERF-001" in printed and "PASS" in printed
+    assert "VHR-PERF-101" in printed and "PASS" in printed
 
 
 def test_slow_fault_breaks_latency_slo(tmp_path: Path, coverage_dir: Path) -> None:
@@ -90,7 +90,7 @@ def test_slow_fault_breaks_latency_slo(tmp_path: Path, coverage_dir: Path) -> No
     code, out = vhr_load_inproc(args, coverage_dir)
     assert code == 1, out
     data = summary(tmp_path, "slow")
-    lookup = next(r for r in data["results"] if r["id"] == "PERF-001")
+    lookup = next(r for r in data["results"] if r["id"] == "VHR-PERF-101")
     assert data["verdict"] == "fail" and lookup["status"] == "fail" and lookup["measured"] >= 250
     assert (tmp_path / "slow" / "load" / "report.html").is_file()
 
@@ -164,7 +164,7 @@ def test_two_processes_and_capacity(tmp_path: Path, coverage_dir: Path, fake_ser
 
 
 def test_bad_input_is_a_bilingual_error(tmp_path: Path, coverage_dir: Path) -> None:
-    bad = write(tmp_path, "slo.yaml", "thresholds:\n  - {id: PERF-1, metric: p95, max: soon}\n")
+    bad = write(tmp_path, "slo.yaml", "thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: soon}\n")
     done = run_vhr_load(["--slo", str(bad), "--target", "http://127.0.0.1:9"], coverage_dir)
     assert done.returncode == 2
     assert "slo.yaml:2" in done.stderr and "thresholds[0].max" in done.stderr and "Traceback" not in done.stderr

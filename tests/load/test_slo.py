@@ -12,10 +12,10 @@ from vhr_conformance.load.yamlsrc import parse_located
 SLOS = parse_slo(parse_located(
     "min_requests: 10\n"
     "thresholds:\n"
-    "  - {id: PERF-1, metric: p95, group: patient-lookup, max: 100ms}\n"
-    "  - {id: PERF-2, metric: error_rate, max: 5%}\n"
-    "  - {id: PERF-3, metric: throughput, min: 10/s}\n"
-    "  - {id: PERF-4, metric: p99, group: submit-transaction, max: 1s}\n", "slo.yaml"))
+    "  - {id: VHR-PERF-001, metric: p95, group: patient-lookup, max: 100ms}\n"
+    "  - {id: VHR-PERF-002, metric: error_rate, max: 5%}\n"
+    "  - {id: VHR-PERF-003, metric: throughput, min: 10/s}\n"
+    "  - {id: VHR-PERF-004, metric: p99, group: submit-transaction, max: 1s}\n", "slo.yaml"))
 
 
 def lookup(fast: int, slow: int, failures: int = 0) -> GroupStats:
@@ -34,23 +34,23 @@ def test_percentile_from_histogram() -> None:
 
 def test_pass_fail_and_skip() -> None:
     ok = by_id(evaluate(SLOS, Snapshot({"patient-lookup": lookup(190, 10)}, 10.0)))
-    assert ok["PERF-1"]["status"] == "pass" and ok["PERF-1"]["measured"] == 20
-    assert ok["PERF-3"]["status"] == "pass" and ok["PERF-3"]["measured"] == 20.0
-    assert ok["PERF-4"]["status"] == "skip"  # no submissions: not enough data, not a failure
+    assert ok["VHR-PERF-001"]["status"] == "pass" and ok["VHR-PERF-001"]["measured"] == 20
+    assert ok["VHR-PERF-003"]["status"] == "pass" and ok["VHR-PERF-003"]["measured"] == 20.0
+    assert ok["VHR-PERF-004"]["status"] == "skip"  # no submissions: not enough data, not a failure
     assert verdict(list(ok.values())) == "pass"
 
     bad = by_id(evaluate(SLOS, Snapshot({"patient-lookup": lookup(80, 20, failures=20)}, 10.0)))
-    assert bad["PERF-1"]["status"] == "fail" and bad["PERF-1"]["measured"] == 400
-    assert bad["PERF-2"]["status"] == "fail" and bad["PERF-2"]["measured"] == 0.2
-    assert bad["PERF-3"]["status"] == "fail"  # 80 successes in 10 s = 8/s < 10/s
-    assert "400 ms" in bad["PERF-1"]["message"]["en"] and "mẫu" in bad["PERF-1"]["message"]["vi"]
+    assert bad["VHR-PERF-001"]["status"] == "fail" and bad["VHR-PERF-001"]["measured"] == 400
+    assert bad["VHR-PERF-002"]["status"] == "fail" and bad["VHR-PERF-002"]["measured"] == 0.2
+    assert bad["VHR-PERF-003"]["status"] == "fail"  # 80 successes in 10 s = 8/s < 10/s
+    assert "400 ms" in bad["VHR-PERF-001"]["message"]["en"] and "mẫu" in bad["VHR-PERF-001"]["message"]["vi"]
     assert verdict(list(bad.values())) == "fail"
 
 
 def test_nothing_judged_is_not_a_pass() -> None:
     results = evaluate(SLOS, Snapshot({}, 5.0))
     assert {r["status"] for r in results} == {"skip", "fail"}  # throughput 0 < 10
-    only_latency = parse_slo(parse_located("thresholds:\n  - {id: PERF-1, metric: p95, max: 1s}\n", "s"))
+    only_latency = parse_slo(parse_located("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "s"))
     assert verdict(evaluate(only_latency, Snapshot({}, 5.0))) == "fail"
 
 

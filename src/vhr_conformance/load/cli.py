@@ -213,11 +213,11 @@ def _wait_forwarding_ctrl_c(engine: subprocess.Popen[Any]) -> int:
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"PERF — {summary['run_id']}", show_lines=False)
     for col in ("id", "status", "measured", "threshold", "metric", "group"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in {"id", "status"})
     colour = {"pass": "green", "fail": "red", "skip": "yellow"}
     for r in summary["results"]:
         unit = r["unit"]
-        measured = "-" if r["measured"] is None else f"{r['measured']:g} {unit}"
+        measured = "-" if r["measured"] is None else f"{r['measured']:.4g} {unit}"
         table.add_row(
             r["id"],
             f"[{colour.get(r['status'], 'white')}]{r['status']}[/]",

@@ -298,6 +298,8 @@ def parse_workload(doc: Located, default_name: str = "workload") -> Workload:
 
 # ---------------------------------------------------------------- SLO thresholds
 
+DEFAULT_CRITERION = "VHR-PERF-003"  # catalogue: "meets the SLO thresholds of the standard workload"
+CAPACITY_CRITERION = "VHR-PERF-004"  # catalogue: "states the maximum requests per second that keep the SLO"
 LATENCY_METRICS = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "max": 1.0}
 METRICS = (*LATENCY_METRICS, "avg", "error_rate", "throughput")
 
@@ -313,6 +315,7 @@ class Threshold:
     limit: float
     comparator: str  # "<=" (latency, error rate) or ">=" (throughput)
     level: str = "SHALL"
+    criterion: str = DEFAULT_CRITERION  # the catalogue criterion this threshold is evidence for
 
     @property
     def unit(self) -> str:
@@ -368,7 +371,9 @@ def load_slo(path: Path | None = None) -> SloSet:
     return parse_slo(load_located(path or default_slo_path()))
 
 
-_ID = re.compile(r"^PERF-[A-Z0-9][A-Z0-9-]*$")
+# Same pattern as the criteria catalogue (suites/criteria.schema.json) so results merge as criteria.
+_ID = re.compile(r"^VHR-PERF-[0-9]{3}$")
+_CRITERION = re.compile(r"^VHR-[A-Z]{2,5}-[0-9]{3}$")
 
 
 def parse_slo(doc: Located) -> SloSet:
@@ -384,10 +389,13 @@ def parse_slo(doc: Located) -> SloSet:
     for i, item in enumerate(items):
         path: Path_ = ("thresholds", i)
         item = _need_mapping(doc, item, path)
-        _no_unknown(doc, item, path, {"id", "title", "metric", "group", "max", "min", "level"})
+        _no_unknown(doc, item, path, {"id", "title", "metric", "group", "max", "min", "level", "criterion"})
         ident = item.get("id")
         if not isinstance(ident, str) or not _ID.match(ident):
-            raise doc.error((*path, "id"), Text("id phải có dạng PERF-…, nhận được {v!r}", "id must look like PERF-…, got {v!r}").format(v=ident))
+            raise doc.error(
+                (*path, "id"),
+                Text("id phải có dạng VHR-PERF-123, nhận được {v!r}", "id must look like VHR-PERF-123, got {v!r}").format(v=ident),
+            )
         if ident in seen:
             raise doc.error((*path, "id"), Text("id bị lặp: {v}", "duplicate id: {v}").format(v=ident))
         seen.add(ident)
@@ -424,9 +432,15 @@ def parse_slo(doc: Located) -> SloSet:
         level = str(item.get("level", "SHALL"))
         if level not in {"SHALL", "SHOULD", "MAY"}:
             raise doc.error((*path, "level"), Text("level phải là SHALL, SHOULD hoặc MAY", "level must be SHALL, SHOULD or MAY"))
+        criterion = str(item.get("criterion", DEFAULT_CRITERION))
+        if not _CRITERION.match(criterion):
+            raise doc.error(
+                (*path, "criterion"),
+                Text("criterion phải là mã tiêu chí VHR-…, nhận được {v!r}", "criterion must be a VHR-… criterion id, got {v!r}").format(v=criterion),
+            )
         default_title = _default_title(metric, group, bound, raw)
         title = _text(doc, item["title"], (*path, "title")) if "title" in item else default_title
-        out.append(Threshold(ident, title, metric, group, limit, ">=" if bound == "min" else "<=", level))
+        out.append(Threshold(ident, title, metric, group, limit, ">=" if bound == "min" else "<=", level, criterion))
     grace = _duration(doc, root.get("grace", "5s"), ("grace",))
     every = _duration(doc, root.get("check_every", "2s"), ("check_every",))
     if every <= 0:

@@ -339,6 +339,7 @@ class Run:
             self.capacity["steps"] = [{k: v for k, v in s.items() if k != "results"} for s in self.capacity["steps"]]
             if best is not None:
                 self.capacity["best"] = {k: v for k, v in best.items() if k != "results"}
+            results = [*results, slo.capacity_result(self.slos, self.capacity)]
         else:
             results = slo.evaluate(self.slos, final)
         verdict = slo.verdict(results)

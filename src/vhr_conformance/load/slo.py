@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vhr_conformance.i18n import Text
-from vhr_conformance.load.config import ALL_GROUPS, LATENCY_METRICS, SloSet, Threshold
+from vhr_conformance.load.config import ALL_GROUPS, CAPACITY_CRITERION, LATENCY_METRICS, SloSet, Threshold
 
 
 @dataclass
@@ -136,6 +136,7 @@ def evaluate(slos: SloSet, snap: Snapshot, *, final: bool = True) -> list[dict[s
             {
                 "id": t.id,
                 "area": "PERF",
+                "criterion": t.criterion,
                 "level": t.level,
                 "title": {"vi": t.title.vi, "en": t.title.en},
                 "status": status,
@@ -151,6 +152,44 @@ def evaluate(slos: SloSet, snap: Snapshot, *, final: bool = True) -> list[dict[s
             }
         )
     return results
+
+
+CAPACITY_ID = "VHR-PERF-100"
+
+
+def capacity_result(slos: SloSet, capacity: dict[str, Any]) -> dict[str, Any]:
+    """The capacity search as one result: the highest throughput of a step that met every SLO,
+    judged against the run's minimum-throughput threshold (0 when there is none)."""
+    best = capacity.get("best")
+    floors = [t.limit for t in slos.thresholds if t.metric == "throughput" and t.group == ALL_GROUPS]
+    floor = max(floors, default=0.0)
+    measured = best["throughput"] if best else None
+    ok = best is not None and measured is not None and measured >= floor
+    if best:
+        message = Text(
+            "{v:.2f} yêu cầu/giây với {u} người dùng giữ mọi SLO (dừng vì: {s})",
+            "{v:.2f} req/s with {u} users kept every SLO (stopped by: {s})",
+        ).format(v=measured, u=best["users"], s=capacity.get("stopped_by"))
+    else:
+        message = Text("Không bước nào giữ được mọi SLO", "no step kept every SLO")
+    return {
+        "id": CAPACITY_ID,
+        "area": "PERF",
+        "criterion": CAPACITY_CRITERION,
+        "level": "SHOULD",
+        "title": {"vi": "Năng lực phục vụ: thông lượng cao nhất giữ mọi SLO",
+                  "en": "Capacity: highest throughput that keeps every SLO"},
+        "status": "pass" if ok else "fail",
+        "metric": "capacity",
+        "group": ALL_GROUPS,
+        "comparator": ">=",
+        "threshold": floor,
+        "measured": measured,
+        "unit": "req/s",
+        "samples": len(capacity.get("steps", [])),
+        "message": {"vi": message.vi, "en": message.en},
+        "final": True,
+    }
 
 
 def breaches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
