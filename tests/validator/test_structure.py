@@ -82,3 +82,17 @@ def test_structure_only_skips_other_layers(validator: Validator) -> None:
     res = patient(gender="unknown-gender")
     assert ("binding-required", "Patient.gender") in rules(validator.validate(res))
     assert validator.validate(res, layers=STRUCTURE_ONLY) == []
+
+
+def test_concurrent_first_use_gives_the_same_issues() -> None:
+    """Types, profiles and value sets compile lazily; threads meeting them first must agree."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vhr_conformance import fhirpkg
+
+    fresh = Validator.for_packages(fhirpkg.PackageSet.with_dependencies())
+    res = patient(gender="x", contact=[{"gender": "male"}], maritalStatus={"coding": [{"system": "http://x", "code": "M"}]})
+    expected = sorted((i.rule, i.location) for i in Validator.for_packages(fresh.packages).validate(res))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: sorted((i.rule, i.location) for i in fresh.validate(res)), range(16)))
+    assert all(r == expected for r in results)

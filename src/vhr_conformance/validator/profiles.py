@@ -19,6 +19,7 @@ from vhr_conformance.validator.schema import SD_BASE, _max, _type_code
 if TYPE_CHECKING:
     from vhr_conformance.validator.engine import Run, Validator
 
+_MISSING = object()
 _EXT_CALL = re.compile(r"extension\('([^']*)'\)")
 _OFTYPE = re.compile(r"ofType\(([A-Za-z]+)\)")
 
@@ -73,12 +74,24 @@ class ProfileCompiler:
     def __init__(self, validator: Validator) -> None:
         self.v = validator
         self._cache: dict[str, Profile | None] = {}
+        self._building: set[str] = set()
 
     # ------------------------------------------------------------------ compile
     def get(self, url: str) -> Profile | None:
         url = url.split("|", 1)[0]
-        if url in self._cache:
-            return self._cache[url]
+        hit = self._cache.get(url, _MISSING)
+        if hit is not _MISSING and url not in self._building:
+            return hit  # type: ignore[return-value]
+        with self.v.schema.lock:
+            if url in self._cache:
+                return self._cache[url]
+            self._building.add(url)
+            try:
+                return self._get(url)
+            finally:
+                self._building.discard(url)
+
+    def _get(self, url: str) -> Profile | None:
         self._cache[url] = None
         sd = self.v.packages.get(url)
         prof: Profile | None = None

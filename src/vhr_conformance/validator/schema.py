@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as _dt
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -248,6 +249,8 @@ class Schema:
         self.cc = constraints
         self.types: dict[str, TypeDef] = {}
         self.prims: dict[str, Prim] = {}
+        self.lock = threading.RLock()
+        self._compiling: set[str] = set()
         self._sd_by_type: dict[str, str] = {}  # type name -> canonical URL of its base definition
         self.resource_types: set[str] = set()
         self.profile_types: dict[str, str] = {}  # any SD url -> its type
@@ -310,8 +313,15 @@ class Schema:
     # -- complex types and resources
     def type(self, name: str) -> TypeDef | None:
         td = self.types.get(name)
-        if td is not None:
+        if td is not None and name not in self._compiling:
             return td
+        with self.lock:  # compile once; other threads wait instead of seeing a half-built TypeDef
+            td = self.types.get(name)
+            if td is not None:
+                return td
+            return self._compile_type(name)
+
+    def _compile_type(self, name: str) -> TypeDef | None:
         url = self._sd_by_type.get(name)
         if url is None:
             return None
@@ -334,11 +344,15 @@ class Schema:
         root = elements[0] if elements else {"path": sd_type}
         td = TypeDef(sd_type, sd_type, sd_kind, abstract=bool(sd.get("abstract")), url=sd.get("url", ""))
         self.types[sd_type] = td  # registered before children compile: recursive types
-        inline: dict[str, TypeDef] = {sd_type: td}
-        pending_refs: list[tuple[Elem, str]] = []
-        self._fill(td, root, by_parent, sd_kind, sd_type, inline, pending_refs, is_root=True)
-        for elem, ref in pending_refs:
-            elem.inline = inline.get(ref)
+        self._compiling.add(sd_type)
+        try:
+            inline: dict[str, TypeDef] = {sd_type: td}
+            pending_refs: list[tuple[Elem, str]] = []
+            self._fill(td, root, by_parent, sd_kind, sd_type, inline, pending_refs, is_root=True)
+            for elem, ref in pending_refs:
+                elem.inline = inline.get(ref)
+        finally:
+            self._compiling.discard(sd_type)
         return td
 
     def _fill(

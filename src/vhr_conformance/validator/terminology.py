@@ -8,6 +8,7 @@ when the expansion is complete.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +76,20 @@ class Terminology:
         self._cs: dict[str, CodeSystemInfo | None] = {}
         self._vs: dict[str, Expansion | None] = {}
         self._icd_cache: dict[str, bool] = {}
+        self._lock = threading.RLock()
+        self._expanding: set[str] = set()
 
     def code_system(self, url: str | None) -> CodeSystemInfo | None:
         if not url:
             return None
         if url in self._cs:
             return self._cs[url]
+        with self._lock:
+            if url in self._cs:
+                return self._cs[url]
+            return self._load_cs(url)
+
+    def _load_cs(self, url: str) -> CodeSystemInfo | None:
         res = self.packages.get(url)
         info: CodeSystemInfo | None = None
         if res is not None and res.get("resourceType") == "CodeSystem":
@@ -138,8 +147,18 @@ class Terminology:
         if not url:
             return None
         url = url.split("|", 1)[0]
-        if url in self._vs:
+        if url in self._vs and url not in self._expanding:
             return self._vs[url]
+        with self._lock:
+            if url in self._vs:
+                return self._vs[url]
+            self._expanding.add(url)
+            try:
+                return self._expand_url(url, _depth)
+            finally:
+                self._expanding.discard(url)
+
+    def _expand_url(self, url: str, _depth: int) -> Expansion | None:
         self._vs[url] = None  # guards against import cycles
         res = self.packages.get(url)
         exp: Expansion | None = None
