@@ -90,6 +90,11 @@ def test_unresolved_references_are_refused(client: httpx.Client) -> None:
     assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.subject.reference"]
     r = client.post("/Observation", json=_obs("Patient/never-created"))
     assert r.status_code == 422 and r.json()["issue"][0]["expression"] == ["Observation.subject.reference"]
+    # a stored document Bundle resolves inside itself
+    doc = {"resourceType": "Bundle", "type": "document", "entry": [
+        {"fullUrl": "urn:uuid:c", "resource": _obs("urn:uuid:p")},
+        {"fullUrl": "urn:uuid:p", "resource": patient()}]}
+    assert client.post("/Bundle", json=doc).status_code == 201
     assert client.get("/Observation?_summary=count").json()["total"] == before
     # a reference to a resource written later in the same transaction is fine
     r = client.post("/", json=_tx([

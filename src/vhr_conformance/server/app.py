@@ -288,15 +288,19 @@ class FhirApp:
 
     def check_references(self, resource: dict[str, Any], where: str, pending: frozenset[str] = frozenset()) -> None:
         """Referential integrity: a reference to a served type must point at a stored resource (or
-        one written in the same transaction); an unresolved `urn:uuid:` is an error."""
-        if "accept-invalid-resources" in self.faults:
-            return
+        one written in the same transaction); inside a transaction an unresolved `urn:uuid:` is an
+        error too."""
+        if "accept-invalid-resources" in self.faults or resource.get("resourceType") == "Bundle":
+            return  # a stored Bundle (document) resolves its references inside itself
+        in_bundle = bool(where)
         base = self.base_url + "/"
         prefix = where[:-1] if where else str(resource.get("resourceType", ""))
         for path, ref in _references(resource, prefix):
             if ref.startswith("#"):
                 continue
             if ref.startswith(("urn:uuid:", "urn:oid:")):
+                if not in_bundle:
+                    continue  # outside a Bundle a urn reference has nothing to resolve against
                 raise FhirError(422, "not-found", E.UNRESOLVED.format(ref=ref[:60]), expression=path)
             if ref.startswith(("http://", "https://")):
                 if not (self.base_url and ref.startswith(base)):
