@@ -40,6 +40,7 @@ def generate(
     documents: bool = typer.Option(False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"),
     start: int = typer.Option(0, "--start", min=0, help="Chỉ số bệnh nhân đầu / first patient index"),
     now: str = typer.Option(None, "--now", help="Thời điểm tham chiếu / reference 'now' (ISO)"),
+    pretty: bool = typer.Option(False, "--pretty", help="JSON thụt lề / indented JSON bundles"),
 ) -> None:
     """Sinh bệnh nhân tổng hợp (tất định theo seed) / generate synthetic patients (deterministic per seed)."""
     from vhr_conformance.generator.writer import FORMATS, write_cohort
@@ -60,7 +61,7 @@ def generate(
                   TimeRemainingColumn(), console=console, transient=False) as bar:
         task = bar.add_task("gen", total=patients)
         stats = write_cohort(out, patients, seed, fmt=fmt, jobs=jobs, start=start, documents=documents,
-                             now=ref, progress=lambda n: bar.advance(task, n))
+                             now=ref, pretty=pretty, progress=lambda n: bar.advance(task, n))
     dt = time.perf_counter() - t0
     console.print(
         f"{stats.patients} bệnh nhân / patients, {stats.resources} tài nguyên / resources, "

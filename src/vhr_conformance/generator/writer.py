@@ -57,17 +57,18 @@ def ndjson_lines(bundle: dict) -> list[tuple[str, str, bytes]]:
 
 
 def generate_block(seed: int, start: int, stop: int, fmt: str, documents: bool,
-                   now: datetime = REFERENCE_NOW) -> BlockResult:
+                   now: datetime = REFERENCE_NOW, pretty: bool = False) -> BlockResult:
     """Generate and serialise patients ``start`` … ``stop-1`` (runs in a worker process)."""
     world = build_world()
     result = BlockResult(start)
+    opt = orjson.OPT_INDENT_2 if pretty else 0
     for index in range(start, stop):
         bundle = PatientBuilder(world, seed, index, now).build()
         result.resources += len(bundle["entry"])
         if fmt in ("bundle", "both"):
-            result.bundles.append(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
+            result.bundles.append(orjson.dumps(bundle, option=opt))
             if documents:
-                result.documents.append(orjson.dumps(to_document(bundle), option=orjson.OPT_INDENT_2))
+                result.documents.append(orjson.dumps(to_document(bundle), option=opt))
         if fmt in ("ndjson", "both"):
             result.ndjson.append(ndjson_lines(bundle))
     return result
@@ -78,25 +79,25 @@ def _blocks(count: int, start: int) -> list[tuple[int, int]]:
 
 
 def _results(seed: int, count: int, start: int, fmt: str, documents: bool, jobs: int,
-             now: datetime) -> Iterator[BlockResult]:
+             now: datetime, pretty: bool) -> Iterator[BlockResult]:
     blocks = _blocks(count, start)
     if jobs <= 1:
         for a, b in blocks:
-            yield generate_block(seed, a, b, fmt, documents, now)
+            yield generate_block(seed, a, b, fmt, documents, now, pretty)
         return
     window = jobs * 3
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending = []
         it = iter(blocks)
         for a, b in it:
-            pending.append(pool.submit(generate_block, seed, a, b, fmt, documents, now))
+            pending.append(pool.submit(generate_block, seed, a, b, fmt, documents, now, pretty))
             if len(pending) >= window:
                 break
         while pending:
             fut = pending.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(pool.submit(generate_block, seed, nxt[0], nxt[1], fmt, documents, now))
+                pending.append(pool.submit(generate_block, seed, nxt[0], nxt[1], fmt, documents, now, pretty))
             yield fut.result()
 
 
@@ -108,7 +109,7 @@ class WriteStats:
 
 
 def write_cohort(out: Path, count: int, seed: int = 0, *, fmt: str = "bundle", jobs: int = 1,
-                 start: int = 0, documents: bool = False, now: datetime = REFERENCE_NOW,
+                 start: int = 0, documents: bool = False, now: datetime = REFERENCE_NOW, pretty: bool = False,
                  progress: Callable[[int], None] | None = None) -> WriteStats:
     """Write ``count`` patients under ``out``: ``bundles/``, ``documents/``, ``ndjson/<Type>.ndjson``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ def write_cohort(out: Path, count: int, seed: int = 0, *, fmt: str = "bundle", j
     handles: dict[str, IO[bytes]] = {}
     seen_shared: set[str] = set()
     try:
-        for block in _results(seed, count, start, fmt, documents, jobs, now):
+        for block in _results(seed, count, start, fmt, documents, jobs, now, pretty):
             n = max(len(block.bundles), len(block.ndjson))
             for k in range(n):
                 index = block.start + k
