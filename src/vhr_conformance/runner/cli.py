@@ -75,7 +75,7 @@ def _summary_table(run: Any) -> Table:
     return t
 
 
-def run_suites(target: str, args: list[str], progress: bool = True) -> tuple[int, Any]:
+def run_suites(target: str, args: list[str], progress: bool = True, terminal: bool = True) -> tuple[int, Any]:
     """Run pytest over the suites in-process; returns (exit code, VhrState)."""
     captured: dict[str, Any] = {}
 
@@ -93,8 +93,10 @@ def run_suites(target: str, args: list[str], progress: bool = True) -> tuple[int
         with bar:
             # The terminal reporter would draw over the progress bars; its ini options go with it.
             code = pytest.main([*argv, "-o", "addopts=", "-p", "no:terminal"], plugins=plugins)
-    else:
+    elif terminal:
         code = pytest.main([*argv, "-q"], plugins=plugins)
+    else:
+        code = pytest.main([*argv, "-o", "addopts=", "-p", "no:terminal"], plugins=plugins)
     return int(code), captured.get("state")
 
 

@@ -52,7 +52,7 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
         args += ["--vhr-auth", "client-credentials", "--vhr-auth-config", str(cfg)]
     started = time.monotonic()
     try:
-        code, state = run_suites(srv.base_url, args, progress=False)
+        code, state = run_suites(srv.base_url, args, progress=False, terminal=False)
     finally:
         srv.stop()
     run = state.run if state is not None else None
@@ -75,12 +75,13 @@ def prove(faults: list[str] | None = None, workdir: Path | None = None, baseline
     exp = load_expectations()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vhr-proof-"))
     results = []
+    defaults = exp.get("defaults") or {}
     if baseline:
-        results.append(run_case(None, exp.get("baseline") or {}, workdir))
+        results.append(run_case(None, {**defaults, **(exp.get("baseline") or {})}, workdir))
     for name, spec in exp["faults"].items():
         if faults and name not in faults:
             continue
-        res = run_case(name, spec, workdir)
+        res = run_case(name, {**defaults, **spec}, workdir)
         res["expected"] = sorted(spec["fail"])
         results.append(res)
     return results
