@@ -215,14 +215,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for col in ("id", "status", "measured", "threshold", "metric", "group"):
         table.add_column(col, no_wrap=col in {"id", "status"})
     colour = {"pass": "green", "fail": "red", "skip": "yellow"}
+    def shown(value: float, unit: str) -> str:
+        return f"{value * 100:.2f} %" if unit == "ratio" else f"{value:.4g} {unit}"
+
     for r in summary["results"]:
         unit = r["unit"]
-        measured = "-" if r["measured"] is None else f"{r['measured']:.4g} {unit}"
+        measured = "-" if r["measured"] is None else shown(r["measured"], unit)
         table.add_row(
             r["id"],
             f"[{colour.get(r['status'], 'white')}]{r['status']}[/]",
             measured,
-            f"{r['comparator']} {r['threshold']:g} {unit}",
+            f"{r['comparator']} {shown(r['threshold'], unit)}",
             r["metric"],
             r["group"],
         )
