@@ -32,6 +32,15 @@ def test_duplicate_keys_are_reported_with_path(validator: Validator) -> None:
     assert ("json-duplicate-key", "Patient.name[0]") in rules(validator.validate(raw))
 
 
+def test_duplicate_keys_however_written(validator: Validator) -> None:
+    spaced = b'{"resourceType" : "Patient",\n "id" : "a",\n "id" : "b"}'
+    assert ("json-duplicate-key", "Patient") in rules(validator.validate(spaced))
+    escaped = b'{"resourceType":"Patient","id":"a","name":[{"text":"x\\u003ay","text":"z"}]}'
+    assert ("json-duplicate-key", "Patient.name[0]") in rules(validator.validate(escaped))
+    colons_in_values = b'{"resourceType":"Patient","id":"a","name":[{"text":"a:b:c"}]}'
+    assert errors(validator.validate(colons_in_values)) == []
+
+
 def test_pretty_printed_json_without_duplicates_is_clean(validator: Validator) -> None:
     raw = orjson.dumps(patient(), option=orjson.OPT_INDENT_2)
     assert errors(validator.validate(raw)) == []
