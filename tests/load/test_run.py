@@ -183,3 +183,19 @@ def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "patient-lookup" in done.stdout + done.stderr
     assert httpx.get(f"{fake_server}/_hits").json().get("/Patient", 0) > 0
+
+
+def test_early_abort_on_breach_with_steps(tmp_path: Path, coverage_dir: Path) -> None:
+    proc, url = start_fake(tmp_path, FAKE_DELAY_MS="200")
+    slo = STRICT_SLO.replace("min_requests: 3", "min_requests: 3\nabort_on_breach: true\ngrace: 1s\ncheck_every: 0.5s")
+    try:
+        code, out = vhr_load_inproc(["--target", url, "--duration", "30s", "--users", "4", "--shape", "steps",
+                                     "--report-dir", str(tmp_path), "--run-id", "abort",
+                                     "--slo", str(write(tmp_path, "slo.yaml", slo)),
+                                     "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))], coverage_dir)
+    finally:
+        proc.terminate()
+    assert code == 1, out
+    data = summary(tmp_path, "abort")
+    assert data["aborted"] is not None and data["aborted"]["breaches"][0]["id"] == "VHR-PERF-101"
+    assert data["partial"] is True and data["elapsed_s"] < 15 and data["shape"] == "steps"
