@@ -139,8 +139,10 @@ def test_identity_is_consistent_on_every_patient(cohort200: list[dict]) -> None:
 
 
 def test_clinical_codes_and_dates_are_sane(cohort200: list[dict]) -> None:
+    from vhr_conformance.generator import coverage_cohort
+
     now = REFERENCE_NOW.isoformat()
-    for b in cohort200:
+    for b in cohort200 + coverage_cohort():
         pat = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Patient")
         for e in b["entry"]:
             r = e["resource"]
@@ -151,6 +153,8 @@ def test_clinical_codes_and_dates_are_sane(cohort200: list[dict]) -> None:
                 assert r["period"]["start"] <= r["period"]["end"]
                 assert r["period"]["start"][:10] >= pat["birthDate"]
                 assert r["period"]["end"][:19] <= now
+                if "deceasedDateTime" in pat:
+                    assert r["period"]["end"] <= pat["deceasedDateTime"]
             if r["resourceType"] == "Immunization":
                 assert r["occurrenceDateTime"][:10] >= pat["birthDate"]
 

@@ -795,13 +795,16 @@ class PatientBuilder:
         start = self.when(day, 7, 15)
         stay = _ri(r, lo, hi) if hi else 0
         end = start + (timedelta(days=stay, hours=_ri(r, 1, 5)) if stay else timedelta(minutes=_ri(r, 20, 170)))
-        if self.death and end > self.death:
-            end = self.death
+        # Keep the stay inside the patient's life and before "now": never before birth, never
+        # after death or the last day; a stay that would run past it is cut short.
+        born = datetime(self.birth.year, self.birth.month, self.birth.day, 6, 0)
+        if start < born:
+            start = born + timedelta(hours=_ri(r, 1, 8))
+        limit = self.death or datetime(self.last_day.year, self.last_day.month, self.last_day.day, 17, 0)
+        if end > limit:
+            end = max(limit, start + timedelta(minutes=30)) if not self.death else self.death
             start = min(start, end - timedelta(minutes=30))
-        if end.date() > self.last_day and not self.death:
-            shift = end.date() - self.last_day
-            start -= shift
-            end -= shift
+            start = max(start, born) if not self.death else start
         result = sp.result or w.choosers["vhr-treatment-result"](r)
         if self.death is None and result in ("5", "8"):
             result = "1"
