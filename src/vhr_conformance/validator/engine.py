@@ -157,7 +157,7 @@ class Validator:
             run.in_bundle = True
             run.env.resolve = self._bundle_resolver(obj)
         try:
-            self._complex(obj, td, loc, run, ())
+            self._complex(obj, td, loc, run, td.constraints)
             if "profiles" in run.layers:
                 meta = obj.get("meta")
                 if isinstance(meta, dict) and isinstance(meta.get("profile"), list):
@@ -251,11 +251,8 @@ class Validator:
         hook = self._hooks.get(td.path)
         if hook is not None:
             hook(obj, loc, run, elem)
-        if "invariants" in run.layers:
-            if extra:
-                self._invariants(obj, extra, loc, run)
-            if td.constraints:
-                self._invariants(obj, td.constraints, loc, run, skip={c.key for c in extra} if extra else None)
+        if extra and "invariants" in run.layers:
+            self._invariants(obj, extra, loc, run)
 
     def _item(self, parent: dict[str, Any], key: str, item: Any, e: Elem, loc: str, run: Run, index: int | None) -> None:
         prim = e.prim
@@ -279,16 +276,21 @@ class Validator:
         if item is None:
             run.add("error", "structure", loc, "json-null", M["json-null"])
             return
-        if e.type in ("Resource", "DomainResource"):
+        if e.is_resource:
             container = run.env.root if (key in _CONTAINER_KEYS and run.env is not None) else None
             self._resource(item, loc, run, container)
             return
-        td = e.inline
+        td = e.td
         if td is None:
-            td = self.schema.type(e.type)
+            td = e.inline or self.schema.type(e.type)
             if td is None:
                 return
-        self._complex(item, td, loc, run, e.constraints, e)
+            e.td = td  # walks start after compilation finished (Schema.type holds the lock until then)
+        merged = e.merged
+        if merged is None:
+            keys = {c.key for c in e.constraints}
+            merged = e.merged = e.constraints + tuple(c for c in td.constraints if c.key not in keys)
+        self._complex(item, td, loc, run, merged, e)
         if e.binding is not None and "terminology" in run.layers and isinstance(item, dict):
             self._binding(item, e, loc, run, e.type)
 
@@ -319,7 +321,7 @@ class Validator:
                 run.add("error", "structure", sub, "primitive-extension", M["primitive-extension"].format(key=key))
                 continue
             if etd is not None:
-                self._complex(item, etd, sub, run, ())
+                self._complex(item, etd, sub, run, etd.constraints)
 
     # ------------------------------------------------------------------ invariants
     def _invariants(

@@ -195,11 +195,15 @@ class Elem:
     targets: frozenset[str] | None
     modifier: bool = False
     simple: bool = False  # a primitive whose only check is its format: validated inline by the walker
+    td: TypeDef | None = None  # resolved complex type (cached by the walker)
+    merged: tuple[Constraint, ...] | None = None  # element + type constraints, de-duplicated by key
+    is_resource: bool = False
 
     def __post_init__(self) -> None:
         b = self.binding
         coded = b is not None and self.prim is not None and self.prim.name == "code" and b.strength in ("required", "extensible")
         self.simple = self.prim is not None and not self.constraints and not coded
+        self.is_resource = self.type in ("Resource", "DomainResource")
 
 
 @dataclass(slots=True, eq=False)
