@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "vhr_conformance.validator.cli",
     "vhr_conformance.profiles_cli",
     "vhr_conformance.runner.cli",
+    "vhr_conformance.listen.cli",
 ]
 
 

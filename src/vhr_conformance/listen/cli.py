@@ -1,0 +1,161 @@
+"""`vhr listen` (the harness as the VHR receiving endpoint) and `vhr push` (the sample sender)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.listen.push import BAD_MODES, DEFAULT_CLIENT, PushOptions, push
+from vhr_conformance.listen.recorder import SCENARIOS, ScenarioConfig, parse_scenarios
+from vhr_conformance.listen.session import Listener, check_session_name
+
+console = Console()
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+_COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow", "omit": "dim", "attestation": "cyan"}
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `5m`, `1h30m` → seconds."""
+    m = _DURATION.match(text.strip().lower())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise UserError(Text("Thời lượng không hợp lệ: {d} (ví dụ 90s, 5m, 1h30m).",
+                             "Invalid duration: {d} (e.g. 90s, 5m, 1h30m).").format(d=text), location="--duration")
+    h, mi, s = (float(x) if x else 0.0 for x in m.groups())
+    seconds = h * 3600 + mi * 60 + s
+    if seconds <= 0:
+        raise UserError(Text("Thời lượng phải lớn hơn 0.", "The duration must be positive."), location="--duration")
+    return seconds
+
+
+def _wait(listener: Listener, deadline: float | None) -> None:
+    """Print each exchange as it arrives until the deadline or Ctrl-C."""
+    shown = 0
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            records = listener.session.snapshot()
+            for rec in records[shown:]:
+                colour = "green" if rec.status < 300 else "yellow" if rec.status in (429, 503) else "red"
+                console.print(f"[{colour}]{escape(rec.summary())}[/]", highlight=False)
+            shown = len(records)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        console.print("Kết thúc phiên / session ended (Ctrl-C)")
+
+
+def listen(
+    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
+    port: int = typer.Option(8090, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port)"),
+    auth: str = typer.Option("none", "--auth", help="none | oauth"),
+    session: str = typer.Option("session", "--session", help="Tên phiên / session name"),
+    duration: str = typer.Option(None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m"),
+    until_ctrl_c: bool = typer.Option(False, "--until-ctrl-c", help="Chạy tới khi nhấn Ctrl-C (mặc định) / until Ctrl-C (default)"),
+    scenario: list[str] = typer.Option([], "--scenario", help="throttle | reject-invalid | outage (lặp lại được / repeatable)"),
+    retry_after: int = typer.Option(2, "--retry-after", help="Retry-After (giây) của 429/503 / seconds sent with 429/503"),
+    throttle_every: int = typer.Option(3, "--throttle-every", help="throttle: 1 trên N yêu cầu ghi / one write in N"),
+    outage_seconds: float = typer.Option(10.0, "--outage-seconds", help="outage: độ dài (giây) / window length (s)"),
+    max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"),
+    list_scenarios: bool = typer.Option(False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"),
+) -> None:
+    """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
+    record what a sending system does and report on the sender criteria."""
+    if list_scenarios:
+        table = Table("scenario", "mô tả / description")
+        for name, text in SCENARIOS.items():
+            table.add_row(name, text.both("\n"))
+        console.print(table)
+        return
+    if duration and until_ctrl_c:
+        raise UserError(Text("Chọn --duration hoặc --until-ctrl-c, không cả hai.", "Give --duration or --until-ctrl-c, not both."),
+                        location="--duration")
+    if auth not in ("none", "oauth"):
+        raise UserError(Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth")
+    if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
+        raise UserError(Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
+                        location="--retry-after/--throttle-every/--outage-seconds/--max-body")
+    seconds = parse_duration(duration) if duration else None
+    check_session_name(session)
+    scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
+    out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    listener = Listener(host=host, port=port, auth=auth, session=session, scenarios=scenarios, max_body_bytes=max_body)
+    listener.start()
+    try:
+        console.print(f"vhr listen → [bold]{listener.base_url}[/]  auth={auth}  scenarios={','.join(scenarios.names) or '-'}"
+                      f"  session={session}", highlight=False)
+        if auth == "oauth":
+            console.print(f"token: {listener.base_url}/auth/token (client credentials; test client {DEFAULT_CLIENT[0]})",
+                          highlight=False)
+        console.print("Đang chờ hệ thống gửi / waiting for the sending system "
+                      + (f"for {seconds:.0f} s" if seconds else "(Ctrl-C to end)"))
+        _wait(listener, time.monotonic() + seconds if seconds else None)
+        report = listener.finish(out)
+    finally:
+        listener.server.stop()
+    table = Table(title="VHR — hệ thống gửi / sending system")
+    for col in ("Tiêu chí / Criterion", "Mức / Level", "Kết quả / Result", "Chi tiết / Detail"):
+        table.add_column(col)
+    by_id = {c.criteria[0]: c for c in report.run.cases}
+    for row in report.run.criteria:
+        case = by_id.get(row.criterion.id)
+        colour = _COLOURS.get(row.state, "white")
+        table.add_row(row.criterion.id, row.criterion.level, f"[{colour}]{row.state}[/]",
+                      escape((case.message if case else row.criterion.title.en)[:110]))
+    console.print(table)
+    console.print(f"Báo cáo / report: [bold]{report.paths['html']}[/]")
+    sys.exit(report.run.exit_code())
+
+
+def push_cmd(
+    folder: Path = typer.Argument(None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"),
+    target: str = typer.Option(None, "--target", help="URL gốc FHIR nhận dữ liệu / receiving FHIR base URL"),
+    auth: str = typer.Option("none", "--auth", help="none | oauth (VHR_CLIENT_ID / VHR_CLIENT_SECRET)"),
+    badly_behaved: str = typer.Option(None, "--badly-behaved", help="Chế độ sai / bad mode (see --list-bad-modes)"),
+    limit: int = typer.Option(None, "--limit", help="Chỉ gửi N Bundle đầu / send only the first N bundles"),
+    corrections: int = typer.Option(1, "--corrections", help="Gửi bản sửa cho N lượt khám / send N corrections"),
+    as_today: bool = typer.Option(True, "--as-today/--as-recorded", help="Dời thời gian như lượt khám hôm nay / replay as today's encounters"),
+    max_retries: int = typer.Option(5, "--max-retries"),
+    backoff: float = typer.Option(1.0, "--backoff", help="Giãn cách cơ sở (giây, nhân đôi mỗi lần) / base backoff (s, doubles)"),
+    max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước của nền tảng / platform size limit (bytes)"),
+    list_bad_modes: bool = typer.Option(False, "--list-bad-modes", help="Liệt kê chế độ sai rồi thoát / list bad modes and exit"),
+) -> None:
+    """Máy khách mẫu gửi Bundle giao dịch tới VHR / sample client that sends transaction Bundles to VHR."""
+    if list_bad_modes:
+        table = Table("mode", "criterion", "mô tả / description")
+        for name, (cid, text) in BAD_MODES.items():
+            table.add_row(name, cid, text.both("\n"))
+        console.print(table)
+        return
+    if not target:
+        raise UserError(Text("Cần --target URL.", "--target URL is required."), location="--target")
+    if folder is None or not folder.exists():
+        raise UserError(Text("Không tìm thấy thư mục.", "Folder not found."), location=str(folder or "DIR"))
+    if (limit is not None and limit < 1) or corrections < 0 or max_retries < 0 or backoff < 0:
+        raise UserError(Text("Giá trị không hợp lệ.", "Invalid value."), location="--limit/--corrections/--max-retries/--backoff")
+    opts = PushOptions(
+        target=target, folder=folder, auth=auth, bad=badly_behaved, limit=limit, corrections=corrections,
+        as_today=as_today, max_retries=max_retries, backoff_s=backoff, max_body_bytes=max_body,
+        client_id=os.environ.get("VHR_CLIENT_ID", DEFAULT_CLIENT[0]),
+        client_secret=os.environ.get("VHR_CLIENT_SECRET", DEFAULT_CLIENT[1]),
+    )
+    log = push(opts)
+    console.print(f"Đã gửi / sent: {len(log.sent)}  bị từ chối / rejected: {len(log.rejected)}  "
+                  f"bỏ cuộc / gave up: {len(log.gave_up)}  thử lại / retries: {log.retries}  "
+                  f"bản sửa / corrections: {log.corrections}", highlight=False)
+    for name, status, reason in log.rejected:
+        console.print(f"[red]{escape(name)}: HTTP {status}[/] {escape(reason[:160])}", highlight=False)
+    sys.exit(0 if log.ok() else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("listen")(listen)
+    app.command("push")(push_cmd)
