@@ -499,14 +499,17 @@ class PatientBuilder:
             else:
                 card = self.cccd
             # The last card is current; earlier ones ran out in previous years.
+            # A deceased person's last card is the one of the year they died, ending that day.
             years_back = n - 1 - k
-            start = date(self.today.year - years_back, 1, 1)
-            start = max(start, self.birth)
-            end = date(self.today.year - years_back, 12, 31)
+            year = (self.death.year if self.death else self.today.year) - years_back
+            start = max(date(year, 1, 1), self.birth)
+            end = date(year, 12, 31)
             if group == "TE":
                 six = date(self.birth.year + 6, self.birth.month, min(self.birth.day, 28)) - timedelta(days=1)
                 end = min(end, six) if six > start else end
-            status = "active" if years_back == 0 else "cancelled"
+            if self.death:
+                end = min(end, self.death.date())
+            status = "active" if years_back == 0 and not self.death else "cancelled"
             res = {
                 "resourceType": "Coverage",
                 "meta": meta(P_COV),
