@@ -136,3 +136,33 @@ def test_unevaluable_expression_is_a_harness_error_reported_once(validator: Vali
     harness = [i for i in run.issues if i.rule == "harness-fhirpath"]
     assert len(harness) == 2
     assert all(i.severity == "error" and i.code == "exception" for i in harness)
+
+
+def test_native_cccd_invariants_agree_with_fhirpathpy() -> None:
+    from vhr_conformance.validator import vnrules
+
+    def pat(cccd: str | None, birth: str | None, gender: str | None) -> dict[str, Any]:
+        res: dict[str, Any] = {"resourceType": "Patient"}
+        if cccd is not None:
+            res["identifier"] = [{"system": vnrules.CCCD, "value": cccd}]
+        if birth is not None:
+            res["birthDate"] = birth
+        if gender is not None:
+            res["gender"] = gender
+        return res
+
+    samples = [
+        pat("001090012345", "1990-05-01", "male"),
+        pat("001190012345", "1990-05-01", "female"),
+        pat("001090012345", "1990-05-01", "female"),
+        pat("001301012345", "2001-02-03", "female"),
+        pat("001289012345", "2001-02-03", "male"),
+        pat("0010900123", "1990-05-01", "male"),
+        pat(None, "1990", "male"),
+        pat("001090012345", None, "other"),
+    ]
+    for key, expr, fn in (("vhr-cccd-3", vnrules.CCCD_3, vnrules._cccd_3), ("vhr-cccd-4", vnrules.CCCD_4, vnrules._cccd_4)):
+        slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
+        for focus in samples:
+            res = slow(focus, {})
+            assert fn(focus, EvalEnv(focus, focus)) == (res[0] if res else False), (key, focus)

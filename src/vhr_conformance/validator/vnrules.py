@@ -7,8 +7,10 @@ Coding.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, FhirPathError
 from vhr_conformance.validator.messages import M
 
 if TYPE_CHECKING:
@@ -63,3 +65,53 @@ def check_address(validator: Validator, address: dict[str, Any], loc: str, run: 
             "VN-ADDR-001",
             M["VN-ADDR-001"].format(commune=commune, province=province, actual=actual),
         )
+
+
+# ---------------------------------------------------------------------------- CCCD invariants
+# Native equivalents of the IG's vhr-cccd-3 and vhr-cccd-4 (FHIRPath with where/matches/iif/div,
+# about 1 ms each in fhirpathpy). Keyed by the exact expression: if the IG changes it, fhirpathpy
+# evaluates the new text. tests/validator compares both engines on sample patients.
+CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
+_TWELVE = re.compile(r"^[0-9]{12}$")
+CCCD_3 = "(birthDate.exists() and (gender = 'male' or gender = 'female') and identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).exists()) implies identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).value.substring(3, 1) = (((birthDate.toString().substring(0, 4).toInteger() div 100) - 19) * 2 + iif(gender = 'female', 1, 0)).toString()"
+CCCD_4 = "(birthDate.exists() and identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).exists()) implies identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).value.substring(4, 2) = birthDate.toString().substring(2, 2)"
+
+
+def _cccd_values(x: dict[str, Any]) -> list[str]:
+    return [
+        i["value"]
+        for i in x.get("identifier") or ()
+        if isinstance(i, dict) and i.get("system") == CCCD and isinstance(i.get("value"), str) and _TWELVE.search(i["value"])
+    ]
+
+
+def _one(values: list[str]) -> str:
+    if len(values) > 1:  # FHIRPath substring() on a collection is an evaluation error
+        raise FhirPathError("substring() applied to several CCCD identifiers")
+    return values[0]
+
+
+def _cccd_3(x: Any, env: EvalEnv) -> bool:
+    bd, gender = x.get("birthDate"), x.get("gender")
+    ids = _cccd_values(x)
+    if not (isinstance(bd, str) and gender in ("male", "female") and ids):
+        return True
+    year = bd[:4]
+    if len(year) < 4 or not year.isdigit():
+        return False  # toInteger() of a non-number is empty: the comparison is empty, which fails
+    expected = str((int(year) // 100 - 19) * 2 + (1 if gender == "female" else 0))
+    return _one(ids)[3:4] == expected
+
+
+def _cccd_4(x: Any, env: EvalEnv) -> bool:
+    bd = x.get("birthDate")
+    ids = _cccd_values(x)
+    if not (isinstance(bd, str) and ids):
+        return True
+    if len(bd) < 4:
+        return False
+    return _one(ids)[4:6] == bd[2:4]
+
+
+NATIVE[("vhr-cccd-3", CCCD_3)] = _cccd_3
+NATIVE[("vhr-cccd-4", CCCD_4)] = _cccd_4
