@@ -189,6 +189,7 @@ class Spec:
     commune: str | None = None
     encounters: list[EncounterSpec] | None = None
     passport: bool = False
+    recorded_gender: str | None = None  # FHIR gender as recorded, e.g. "unknown" (GIOI_TINH 3)
     allergies: int | None = None
     smoking: str | None = None
     alcohol: str | None = None
@@ -433,7 +434,7 @@ class PatientBuilder:
             "active": True,
             "name": [{"use": "official", "text": full, "family": family, "given": given}],
             "telecom": [{"system": "phone", "value": self.phone, "use": "mobile"}],
-            "gender": self.sex,
+            "gender": s.recorded_gender or self.sex,
             "birthDate": self.birth.isoformat(),
         }
         if self.death:

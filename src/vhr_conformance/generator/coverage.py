@@ -328,6 +328,7 @@ def edge_cases(patients: list[dict], now: datetime = REFERENCE_NOW) -> dict[str,
         "names differing only by diacritics": any(len(v) > 1 for v in folded.values()),
         "NFD-encoded name": any(unicodedata.normalize("NFC", t) != t for t in texts),
         "deceased": any("deceasedDateTime" in p or p.get("deceasedBoolean") is True for p in patients),
+        "gender unknown (GIOI_TINH 3)": any(p.get("gender") == "unknown" for p in patients),
         "no BHYT": any(not any(i.get("system", "").endswith("/bhyt") for i in p.get("identifier", []))
                        and not p.get("managingOrganization") for p in patients),
     }
@@ -451,6 +452,7 @@ EDGE_NAMES = {
     "deceased-outside": dict(age_days=77 * 365, deceased=True, sex="female"),
     "no-bhyt": dict(bhyt_cards=0, age_days=30 * 365, passport=True),
     "several-bhyt": dict(bhyt_cards=3, card_formats=["legacy", "bhxh", "cccd"], age_days=40 * 365),
+    "gender-unknown": dict(recorded_gender="unknown", age_days=52 * 365 + 200),
 }
 
 
