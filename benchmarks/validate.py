@@ -1,7 +1,7 @@
 """Throughput of the validator on a corpus of VHR resources, against fhir.resources R4B parsing.
 
 Prints resources/second with all layers and with structure only, the fhir.resources R4B parse of
-the same corpus as the baseline (same process, same run), the ratios, and the RSS of the compiled
+the same corpus as the baseline (same process, same run, rounds interleaved, best of 7), the ratios, and the RSS of the compiled
 default validator. Corpus: generated patients (vhr_conformance.generator) when available, else
 fixtures/ bundles, else the IG's examples; at least 2,000 resources.
 Usage: ``python benchmarks/validate.py [--min-resources N]``.
@@ -67,7 +67,7 @@ def build_corpus(minimum: int) -> tuple[list[dict[str, Any]], str]:
     return out, f"{len(files)} files from fixtures/ and profiles/package (repeated)"
 
 
-def bench(cases: dict[str, tuple[Any, list[Any]]], rounds: int = 5) -> dict[str, float]:
+def bench(cases: dict[str, tuple[Any, list[Any]]], rounds: int = 7) -> dict[str, float]:
     """Best resources/second of each case; rounds interleave the cases so load spikes hit all alike."""
     best = {name: float("inf") for name in cases}
     for _ in range(rounds):

@@ -502,15 +502,21 @@ class Validator:
                     )
                 seen[fu] = i
         btype = bundle.get("type")
-        strict = btype in ("document", "message")
+        strict = btype in ("document", "message")  # these must be self-contained
+        same_id: dict[str, int] = {}
+        for entry in bundle.get("entry") or ():
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(res, dict) and isinstance(res.get("id"), str):
+                key = f"{res.get('resourceType')}/{res['id']}"
+                same_id[key] = same_id.get(key, 0) + 1
         for use in uses:
             hit = _resolve_in_index(index, use.ref, _entry_url_for(bundle, use.location, loc))
             if hit is None:
-                if use.ref.startswith("urn:"):
+                if use.ref.startswith("urn:") or strict:
                     run.add("error", "not-found", use.location, "reference-unresolved", M["reference-unresolved"].format(ref=use.ref))
-                elif strict:
-                    run.add("warning", "not-found", use.location, "reference-unresolved", M["reference-unresolved"].format(ref=use.ref))
                 continue
+            if "/_history/" not in use.ref and same_id.get(use.ref, 0) > 1:
+                run.add("error", "structure", use.location, "reference-ambiguous", M["reference-ambiguous"].format(ref=use.ref))
             typ = hit[1].get("resourceType")
             if use.targets and typ not in use.targets:
                 run.add(

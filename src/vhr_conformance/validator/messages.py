@@ -68,6 +68,10 @@ M: dict[str, Text] = {
         "Tham chiếu '{ref}' không trỏ tới mục nào trong Bundle.",
         "Reference '{ref}' does not resolve to any entry of the Bundle.",
     ),
+    "reference-ambiguous": Text(
+        "Tham chiếu '{ref}' khớp nhiều mục trong Bundle (nhiều phiên bản cùng id).",
+        "Reference '{ref}' matches several entries of the Bundle (several versions of the same id).",
+    ),
     "reference-contained": Text(
         "Tham chiếu nội bộ '{ref}' không có tài nguyên contained tương ứng.",
         "Local reference '{ref}' has no matching contained resource.",
