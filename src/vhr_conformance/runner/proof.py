@@ -48,7 +48,8 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
         args += ["--vhr-max-body-mb", str(spec["max_body_mb"])]
     if auth == "oauth":
         cfg = workdir / "auth.json"
-        cfg.write_text(json.dumps(EMBEDDED_CLIENTS), encoding="utf-8")
+        # The token URL is given, not discovered, so a missing smart-configuration is a finding, not a harness error.
+        cfg.write_text(json.dumps({**EMBEDDED_CLIENTS, "token_url": f"{srv.base_url}/auth/token"}), encoding="utf-8")
         args += ["--vhr-auth", "client-credentials", "--vhr-auth-config", str(cfg)]
     started = time.monotonic()
     try:
