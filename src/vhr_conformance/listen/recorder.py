@@ -86,6 +86,8 @@ class Recorded:
     response_body: bytes = b""
     scenario: str | None = None
     client: str | None = None
+    _parsed: Any = field(default=None, repr=False, compare=False)
+    _key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_write(self) -> bool:
@@ -104,20 +106,25 @@ class Recorded:
     @property
     def payload_key(self) -> str:
         """Identifies 'the same request' for retry and resend rules: method, URL and body."""
-        h = hashlib.sha256()
-        for part in (self.method.encode(), self.path.encode(), self.query.encode(), self.body):
-            h.update(part)
-            h.update(b"\0")
-        return h.hexdigest()
+        if self._key is None:
+            h = hashlib.sha256()
+            for part in (self.method.encode(), self.path.encode(), self.query.encode(), self.body):
+                h.update(part)
+                h.update(b"\0")
+            self._key = h.hexdigest()
+        return self._key
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
     def json(self) -> Any:
-        try:
-            return orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            return None
+        """The parsed body (parsed once: every check reads it); None when it is not JSON."""
+        if self._parsed is None and self.body:
+            try:
+                self._parsed = orjson.loads(self.body)
+            except orjson.JSONDecodeError:
+                self._parsed = False
+        return self._parsed or None
 
     def url(self) -> str:
         return self.path + (f"?{self.query}" if self.query else "")
@@ -147,11 +154,21 @@ class Recorded:
         }
 
 
-def _outcome(status: int, code: str, text: Text) -> bytes:
-    return orjson.dumps({
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "details": {"text": text.both()}, "diagnostics": text.en}],
-    })
+def _outcome(code: str, text: Text, expression: str | None = None) -> bytes:
+    issue: dict[str, Any] = {"severity": "error", "code": code, "details": {"text": text.both()}, "diagnostics": text.en}
+    if expression:
+        issue["expression"] = [expression]
+    return orjson.dumps({"resourceType": "OperationOutcome", "issue": [issue]})
+
+
+def _refused_path(rec: Recorded) -> str | None:
+    """Where the refused resource is: the first entry of a Bundle, else the resource itself."""
+    data = rec.json()
+    if not isinstance(data, dict):
+        return None
+    if data.get("resourceType") == "Bundle":
+        return "Bundle.entry[0].resource" if data.get("entry") else None
+    return str(data.get("resourceType") or "") or None
 
 
 class Session:
@@ -193,18 +210,19 @@ class Session:
                     self._outage_start = now
                 if now - self._outage_start < sc.outage_s:
                     rec.scenario = "outage"
-                    return 503, {"Retry-After": retry}, _outcome(503, "transient", Text(
+                    return 503, {"Retry-After": retry}, _outcome("transient", Text(
                         "Nền tảng tạm ngừng phục vụ (kịch bản outage).", "The platform is unavailable (outage scenario)."))
             if "throttle" in sc.names and (n - 1) % max(1, sc.throttle_every) == 0:
                 rec.scenario = "throttle"
-                return 429, {"Retry-After": retry}, _outcome(429, "throttled", Text(
+                return 429, {"Retry-After": retry}, _outcome("throttled", Text(
                     "Quá nhiều yêu cầu (kịch bản throttle).", "Too many requests (throttle scenario)."))
             if "reject-invalid" in sc.names and not self._rejected:
                 self._rejected = True
                 rec.scenario = "reject-invalid"
-                return 422, {}, _outcome(422, "processing", Text(
+                return 422, {}, _outcome("processing", Text(
                     "Tài nguyên bị từ chối (kịch bản reject-invalid): sửa dữ liệu rồi gửi bản mới.",
-                    "Resource refused (reject-invalid scenario): correct the data and send a new version."))
+                    "Resource refused (reject-invalid scenario): correct the data and send a new version."),
+                    _refused_path(rec))
         return None
 
 
