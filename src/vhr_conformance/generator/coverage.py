@@ -39,6 +39,10 @@ class Requirements:
     required_codes: dict[str, tuple[str, list[str]]]  # ValueSet URL → (CodeSystem URL, codes)
     search_params: dict[str, list[tuple[str, str, bool]]]  # type → [(name, expression, faithful)]
     profiles: dict[str, dict]  # profile URL → StructureDefinition
+    # Core ValueSets bound (required) on must-support elements of our profiles: reported, not
+    # required, since exhausting every status code (entered-in-error…) is not realistic data.
+    core_required_codes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    core_binding_sites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # VS → (profile, element)
 
 
 def _vs_codes(ig: IGResources, vs: dict) -> tuple[str, list[str]] | None:
@@ -61,6 +65,35 @@ def _get_sp(url: str) -> dict | None:
     except Exception:
         sp = None
     return sp or load_ig().search_parameters.get(url)
+
+
+def _core_vs_codes(vs_url: str) -> tuple[str, list[str]] | None:
+    """Codes of a core ValueSet that includes one whole CodeSystem (no filters), else None."""
+    try:
+        from vhr_conformance.ig import load_vhr_packages
+
+        pkgs = load_vhr_packages()
+        vs = pkgs.get(vs_url)
+    except Exception:
+        return None
+    includes = (vs or {}).get("compose", {}).get("include", [])
+    if len(includes) != 1 or includes[0].get("filter") or includes[0].get("valueSet"):
+        return None
+    inc = includes[0]
+    if inc.get("concept"):
+        return inc["system"], [c["code"] for c in inc["concept"]]
+    cs = pkgs.get(inc.get("system", ""))
+    if not cs:
+        return None
+    codes: list[str] = []
+
+    def walk(concepts: list[dict]) -> None:
+        for c in concepts:
+            codes.append(c["code"])
+            walk(c.get("concept", []))
+
+    walk(cs.get("concept", []))
+    return (inc["system"], codes) if codes else None
 
 
 def _sp_expression(name: str, definition: str, rtype: str) -> tuple[str, bool] | None:
@@ -91,17 +124,28 @@ def requirements() -> Requirements:
     ms: dict[str, list[str]] = {}
     profiles: dict[str, dict] = {}
     bound: dict[str, tuple[str, list[str]]] = {}
+    core: dict[str, tuple[str, list[str]]] = {}
+    sites: dict[str, list[tuple[str, str]]] = {}
     for url, sd in sorted(ig.structure_definitions.items()):
         if not url.startswith(BASE) or (sd.get("kind") != "resource" and sd.get("type") != "Extension"):
             continue
         for el in sd.get("snapshot", {}).get("element", []):
             b = el.get("binding", {})
             vs_url = (b.get("valueSet") or "").split("|")[0]
-            if b.get("strength") == "required" and vs_url.startswith(BASE) and vs_url not in bound:
+            if b.get("strength") != "required" or not vs_url:
+                continue
+            if vs_url.startswith(BASE) and vs_url not in bound:
                 vs = ig.value_sets.get(vs_url)
                 codes = _vs_codes(ig, vs) if vs else None
                 if codes:
                     bound[vs_url] = codes
+            elif not vs_url.startswith(BASE) and el.get("mustSupport"):
+                if vs_url not in core:
+                    codes = _core_vs_codes(vs_url)
+                    if codes and len(codes[1]) <= FEASIBLE_CODES:
+                        core[vs_url] = codes
+                if vs_url in core:
+                    sites.setdefault(vs_url, []).append((url, el["id"]))
         if sd.get("type") == "Extension" or sd.get("derivation") != "constraint":
             continue
         profiles[url] = sd
@@ -114,7 +158,7 @@ def requirements() -> Requirements:
                     found = _sp_expression(sp["name"], sp.get("definition", ""), res["type"])
                     if found:
                         params.setdefault(res["type"], []).append((sp["name"], *found))
-    return Requirements(ms, bound, params, profiles)
+    return Requirements(ms, bound, params, profiles, core, sites)
 
 
 # --- navigating instances by element id ------------------------------------------------------
@@ -211,7 +255,8 @@ class ProfileIndex:
 
         return pred
 
-    def present(self, resource: dict, element_id: str) -> bool:
+    def nodes(self, resource: dict, element_id: str) -> list[Any]:
+        """The values an element id designates in an instance (slices filtered)."""
         segs = element_id.split(".")
         nodes: list[Any] = [resource]
         prefix = segs[0]
@@ -220,16 +265,17 @@ class ProfileIndex:
             prefix = f"{prefix}.{seg}"
             if slc and name.endswith("[x]"):  # type slice of a choice: the JSON key is the slice name
                 nodes = [c for n in nodes for c in _children(n, slc)]
-                if not nodes:
-                    return False
-                continue
-            nodes = [c for n in nodes for c in _children(n, name)]
-            if slc:
-                pred = self.slice_predicate(prefix, name)
-                nodes = [n for n in nodes if pred(n)]
+            else:
+                nodes = [c for n in nodes for c in _children(n, name)]
+                if slc:
+                    pred = self.slice_predicate(prefix, name)
+                    nodes = [n for n in nodes if pred(n)]
             if not nodes:
-                return False
-        return bool(nodes)
+                return []
+        return nodes
+
+    def present(self, resource: dict, element_id: str) -> bool:
+        return bool(self.nodes(resource, element_id))
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -250,6 +296,7 @@ class CoverageReport:
     search_definition_mismatch: list[str] = field(default_factory=list)
     # Must-support elements that a patient cohort cannot carry, with the reason.
     must_support_not_applicable: dict[str, str] = field(default_factory=dict)
+    core_codes: dict[str, str] = field(default_factory=dict)  # informational: VS id → "covered/total"
     edge_cases: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -267,6 +314,7 @@ class CoverageReport:
                                  "serverAssigned": self.search_server_assigned,
                                  "definitionMismatch": self.search_definition_mismatch},
             "mustSupportNotApplicable": self.must_support_not_applicable,
+            "coreRequiredCodesInformational": self.core_codes,
             "edgeCases": self.edge_cases,
         }
 
@@ -389,6 +437,14 @@ def coverage_report(bundles: list[dict], now: datetime = REFERENCE_NOW) -> Cover
         missing = [c for c in codes if c not in have]
         if missing:
             report.codes_missing[vs_id] = missing
+    indexes = {url: ProfileIndex(sd, ig) for url, sd in req.profiles.items()}
+    for vs_url, (_system, codes) in sorted(req.core_required_codes.items()):
+        have: set[str] = set()
+        for prof, eid in req.core_binding_sites.get(vs_url, []):
+            for r in by_profile.get(prof, []):
+                for node in indexes[prof].nodes(r, eid):
+                    have.update(_codes_of(node))
+        report.core_codes[vs_url.rsplit("/", 1)[-1]] = f"{len(have & set(codes))}/{len(codes)}"
     for rtype, params in sorted(req.search_params.items()):
         for name, expr, faithful in params:
             report.search_total += 1
@@ -413,6 +469,17 @@ def coverage_report(bundles: list[dict], now: datetime = REFERENCE_NOW) -> Cover
         cards[ref] = cards.get(ref, 0) + 1
     report.edge_cases["several BHYT cards"] = any(n > 1 for n in cards.values())
     return report
+
+
+def _codes_of(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        if "coding" in node:
+            return [c.get("code", "") for c in node["coding"] if isinstance(c, dict)]
+        if "code" in node:
+            return [node["code"]]
+    return []
 
 
 def _r4_model() -> dict | None:
