@@ -96,3 +96,12 @@ def test_concurrent_first_use_gives_the_same_issues() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: sorted((i.rule, i.location) for i in fresh.validate(res)), range(16)))
     assert all(r == expected for r in results)
+
+
+def test_narrative_xhtml(validator: Validator) -> None:
+    ns = 'xmlns="http://www.w3.org/1999/xhtml"'
+    ok = patient(text={"status": "generated", "div": f"<div {ns}><p>Bệnh nhân <b>A</b></p></div>"})
+    assert errors(validator.validate(ok)) == []
+    for div in (f"<div {ns}><script>x</script></div>", f'<div {ns}><p onclick="x">a</p></div>', "<div>x</div>", f"<div {ns}><p>x</div>"):
+        got = rules(validator.validate(patient(text={"status": "generated", "div": div})))
+        assert ("type-xhtml", "Patient.text.div") in got, div

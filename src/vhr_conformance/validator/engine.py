@@ -267,7 +267,8 @@ class Validator:
             msg = prim.check(item)
             if msg is not None:
                 run.add("error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg)
-                return
+                if prim.name != "xhtml" or not isinstance(item, str):
+                    return  # a malformed value makes further checks noise; narrative rules (txt-1) still apply
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
                 self._binding(item, e, loc, run, "code")
             if e.constraints and "invariants" in run.layers:

@@ -143,6 +143,41 @@ def _string_checks(value: Any) -> Text | None:
     return None
 
 
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+# The HTML 4 formatting subset FHIR narrative allows (no scripts, forms, frames, objects or styles).
+XHTML_ELEMENTS = frozenset(
+    ["p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i", "strong", "small", "big", "tt", "dfn", "q", "var", "abbr", "acronym", "cite", "blockquote", "hr", "address", "bdo", "kbd", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd", "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th", "td", "code", "samp", "img", "map", "area"]
+)
+
+
+def _xhtml(value: Any) -> Text | None:
+    """Narrative div: well-formed XHTML, a root div, allowed elements only, no event attributes."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(value)
+    except ElementTree.ParseError as exc:
+        return Text("XHTML không hợp lệ: {e}", "Invalid XHTML: {e}").format(e=exc)
+    if root.tag != f"{{{XHTML_NS}}}div":
+        return Text(
+            "Phần tử gốc của narrative phải là <div> trong namespace XHTML.",
+            "The narrative root must be a <div> in the XHTML namespace.",
+        )
+    for el in root.iter():
+        tag = el.tag
+        name = tag.split("}", 1)[1] if isinstance(tag, str) and tag.startswith("{") else tag
+        if not isinstance(name, str) or name not in XHTML_ELEMENTS:
+            return Text("Tên phần tử không được phép trong XHTML: '{n}'.", "Element name not allowed in the XHTML: '{n}'.").format(
+                n=name
+            )
+        for attr in el.attrib:
+            if attr.lower().startswith("on"):
+                return Text("Thuộc tính sự kiện không được phép trong XHTML: '{a}'.", "Event attribute not allowed in the XHTML: '{a}'.").format(
+                    a=attr
+                )
+    return None
+
+
 # Python-safe replacements for spec regexes that backtrack badly or that we check in code.
 _REGEX_OVERRIDE: dict[str, str | None] = {
     "string": None,
@@ -165,6 +200,7 @@ _EXTRA: dict[str, Callable[[Any], Text | None]] = {
     "base64Binary": _base64,
     "string": _string_checks,
     "markdown": _string_checks,
+    "xhtml": _xhtml,
 }
 
 
