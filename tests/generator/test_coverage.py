@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-from vhr_conformance.generator import coverage_cohort
 from vhr_conformance.generator.coverage import coverage_report, requirements
 
 
@@ -16,8 +15,8 @@ def test_ig_asks_are_read_from_the_package() -> None:
     assert "Patient" in req.search_params and any(n == "identifier" for n, _, _ in req.search_params["Patient"])
 
 
-def test_coverage_cohort_is_complete() -> None:
-    cohort = coverage_cohort()
+def test_coverage_cohort_is_complete(coverage: list[dict]) -> None:
+    cohort = coverage
     rep = coverage_report(cohort)
     assert rep.complete, rep.to_dict()
     assert rep.must_support_total > 100 and rep.codes_total > 100 and rep.search_total > 30
@@ -26,8 +25,8 @@ def test_coverage_cohort_is_complete() -> None:
         next(u for u in requirements().required_codes if u.endswith("/vhr-ethnicity"))][1])
 
 
-def test_report_detects_gaps() -> None:
-    cohort = coverage_cohort()
+def test_report_detects_gaps(coverage: list[dict]) -> None:
+    cohort = coverage
     partial = cohort[:-1]
     rep = coverage_report(partial)
     assert not rep.complete
@@ -43,7 +42,9 @@ def test_report_detects_gaps() -> None:
     assert "Encounter.ma-lk" in rep.search_missing
 
 
-def test_edge_cases_present() -> None:
-    rep = coverage_report(coverage_cohort())
-    assert rep.edge_cases and all(rep.edge_cases.values()), rep.edge_cases
-    assert len(rep.edge_cases) >= 8
+def test_edge_cases_present(coverage: list[dict]) -> None:
+    from vhr_conformance.generator.coverage import edge_cases
+
+    found = edge_cases([b["entry"][0]["resource"] for b in coverage])
+    assert found and all(found.values()), found
+    assert len(found) >= 8

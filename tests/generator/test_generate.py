@@ -94,7 +94,7 @@ def test_resources_per_patient_and_conditional_create(cohort200: list[dict]) -> 
 
 
 def test_distributions_are_realistic() -> None:
-    bundles = list(generate_patients(1500, seed=21))
+    bundles = list(generate_patients(1000, seed=21))
     pats = _patients(bundles)
     male = sum(p["gender"] == "male" for p in pats) / len(pats)
     assert 0.44 <= male <= 0.56
@@ -138,11 +138,9 @@ def test_identity_is_consistent_on_every_patient(cohort200: list[dict]) -> None:
                 assert BHYT_RE.match(i["value"])
 
 
-def test_clinical_codes_and_dates_are_sane(cohort200: list[dict]) -> None:
-    from vhr_conformance.generator import coverage_cohort
-
+def test_clinical_codes_and_dates_are_sane(cohort200: list[dict], coverage: list[dict]) -> None:
     now = REFERENCE_NOW.isoformat()
-    for b in cohort200 + coverage_cohort():
+    for b in cohort200 + coverage:
         pat = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Patient")
         for e in b["entry"]:
             r = e["resource"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vhr_conformance.generator import coverage_cohort, generate_patients
+from vhr_conformance.generator import generate_patients
 
 server_mod = pytest.importorskip("vhr_conformance.server", reason="the reference server stage is not importable")
 httpx = pytest.importorskip("httpx")
@@ -14,8 +14,8 @@ CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 HEADERS = {"Content-Type": "application/fhir+json"}
 
 
-def test_transactions_accepted_and_resend_does_not_duplicate() -> None:
-    bundles = list(generate_patients(8, seed=17)) + coverage_cohort()[:4]
+def test_transactions_accepted_and_resend_does_not_duplicate(coverage: list[dict]) -> None:
+    bundles = list(generate_patients(8, seed=17)) + coverage[:4]
     with server_mod.ReferenceServer(port=0, db=":memory:", auth="none") as srv, \
             httpx.Client(base_url=srv.base_url, timeout=30) as client:
         for b in bundles:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vhr_conformance.generator import coverage_cohort, document_bundle, negative_cases
+from vhr_conformance.generator import document_bundle, negative_cases
 from vhr_conformance.generator.document import submissions
 
 validator_mod = pytest.importorskip(
@@ -32,8 +32,8 @@ def test_200_patient_cohort_has_no_validation_errors(validator, cohort200: list[
         assert not errs, f"patient {k}:\n{_fmt(errs)}"
 
 
-def test_coverage_cohort_documents_and_submissions_validate(validator) -> None:  # type: ignore[no-untyped-def]
-    for k, bundle in enumerate(coverage_cohort()):
+def test_coverage_cohort_documents_and_submissions_validate(validator, coverage: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    for k, bundle in enumerate(coverage):
         for kind, b in (("transaction", bundle), ("document", document_bundle(bundle)),
                         *(("submission", s) for s in submissions(bundle))):
             errs = _errors(validator, b)
