@@ -149,7 +149,7 @@ class Runtime:
 
 
 RUNTIME: Runtime | None = None
-VALIDATION_TOTALS = ValidationCounters()  # on the master: the sum of the workers' reports
+WORKER_VALIDATION: dict[str, dict[str, Any]] = {}  # on a master: worker id → its latest counters
 
 
 @events.init_command_line_parser.add_listener
@@ -301,9 +301,6 @@ def _report(client_id: str, data: dict[str, Any]) -> None:
 def _worker_report(client_id: str, data: dict[str, Any]) -> None:
     if "vhr_validation" in data:
         WORKER_VALIDATION[client_id] = data["vhr_validation"]
-
-
-WORKER_VALIDATION: dict[str, dict[str, Any]] = {}
 
 
 def validation_summary() -> dict[str, Any]:
