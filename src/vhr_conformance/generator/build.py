@@ -1100,13 +1100,4 @@ _ROUTE = {
 _HAMLETS = ("1", "2", "3", "Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Mới", "An Lạc", "Phú Xuân")
 
 
-def _street_pool() -> tuple[str, ...]:
-    """Street names: the vi_VN Faker provider's list, read once (no Faker instance, no seeding)."""
-    try:
-        from faker.providers.address.vi_VN import Provider
-    except ImportError:  # pragma: no cover - faker is a declared dependency
-        return ("Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Hùng Vương")
-    return tuple(sorted(set(Provider.streets)))
-
-
-_STREETS = _street_pool()
+_STREETS = T.STREETS

@@ -70,6 +70,23 @@ LEGACY_PROVINCE_POP: dict[str, int] = {
 # Where people move for work: a share of adults live in a 2025 province other than their birth one.
 MIGRATION_TARGETS: tuple[tuple[str, float], ...] = (("79", 45), ("01", 30), ("75", 8), ("48", 5), ("31", 5), ("92", 4), ("24", 3))
 
+# Street names: national heroes, scholars, historic events and places, as Vietnamese towns name
+# their streets. Our own list (not Faker's) so output cannot change with a dependency's version.
+STREETS: tuple[str, ...] = (
+    "Lê Lợi", "Lê Lai", "Trần Hưng Đạo", "Trần Phú", "Trần Nhân Tông", "Trần Quốc Toản", "Lý Thái Tổ",
+    "Lý Thường Kiệt", "Lý Tự Trọng", "Ngô Quyền", "Đinh Tiên Hoàng", "Lê Hoàn", "Quang Trung",
+    "Nguyễn Huệ", "Nguyễn Trãi", "Nguyễn Du", "Nguyễn Đình Chiểu", "Nguyễn Bỉnh Khiêm", "Chu Văn An",
+    "Phan Bội Châu", "Phan Chu Trinh", "Phan Đình Phùng", "Huỳnh Thúc Kháng", "Hoàng Hoa Thám",
+    "Hoàng Diệu", "Hai Bà Trưng", "Bà Triệu", "Hùng Vương", "Âu Cơ", "Lạc Long Quân", "An Dương Vương",
+    "Võ Thị Sáu", "Nguyễn Thị Minh Khai", "Nguyễn Văn Trỗi", "Lê Văn Tám", "Kim Đồng", "Tô Hiến Thành",
+    "Yết Kiêu", "Dã Tượng", "Phạm Ngũ Lão", "Trần Khánh Dư", "Nguyễn Chí Thanh", "Tôn Đức Thắng",
+    "Lê Quý Đôn", "Hải Thượng Lãn Ông", "Tuệ Tĩnh", "Nguyễn Khuyến", "Hồ Xuân Hương", "Xuân Diệu",
+    "Điện Biên Phủ", "Cách Mạng Tháng Tám", "Ba Tháng Hai", "Hai Tháng Chín", "Ba Mươi Tháng Tư",
+    "Độc Lập", "Thống Nhất", "Hòa Bình", "Bạch Đằng", "Chi Lăng", "Đống Đa", "Hàm Nghi", "Duy Tân",
+    "Trường Chinh", "Lê Duẩn", "Nguyễn Văn Linh", "Võ Văn Kiệt", "Phạm Văn Đồng", "Hoàng Văn Thụ",
+    "Nguyễn Thái Học", "Trưng Nữ Vương", "Mạc Đĩnh Chi", "Lương Thế Vinh", "Nguyễn Tri Phương",
+)
+
 MOBILE_PREFIXES: tuple[str, ...] = (
     "032", "033", "034", "035", "036", "037", "038", "039", "056", "058", "070", "076", "077", "078",
     "079", "081", "082", "083", "084", "085", "086", "088", "089", "090", "091", "093", "094", "096",
