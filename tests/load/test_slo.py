@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from vhr_conformance.load.config import parse_slo
@@ -68,3 +69,15 @@ def test_svg_is_well_formed() -> None:
     paths = root.findall("{http://www.w3.org/2000/svg}path")
     assert len(paths) == 3 and all(p.get("d", "").startswith("M") for p in paths)
     assert ET.fromstring(timeline_svg([])).tag.endswith("svg")
+
+
+def test_summary_becomes_report_cases(tmp_path) -> None:
+    from vhr_conformance.load.merge import perf_cases
+
+    assert [c.state for c in perf_cases(tmp_path)] == ["error"]  # no summary: harness error, not a fail
+    results = evaluate(SLOS, Snapshot({"patient-lookup": lookup(80, 20, failures=20)}, 10.0))
+    (tmp_path / "summary.json").write_text(json.dumps({"results": results, "elapsed_s": 10.0, "partial": False}))
+    cases = {c.nodeid: c for c in perf_cases(tmp_path)}
+    assert cases["loadtests::VHR-PERF-001"].state == "fail"
+    assert cases["loadtests::VHR-PERF-001"].criteria == ["VHR-PERF-003"]
+    assert "400 ms" in cases["loadtests::VHR-PERF-001"].message
