@@ -23,7 +23,8 @@ from starlette.routing import Route
 
 DELAY = float(os.environ.get("FAKE_DELAY_MS", "0")) / 1000
 REDIRECT = os.environ.get("FAKE_REDIRECT") == "1"
-INVALID = os.environ.get("FAKE_INVALID") == "1"  # patients with a gender outside the required binding
+INVALID = os.environ.get("FAKE_INVALID") == "1"
+TOKEN = os.environ.get("FAKE_TOKEN", "")  # when set, every request needs "Authorization: Bearer <it>"  # patients with a gender outside the required binding
 FHIR = "application/fhir+json"
 HITS: dict[str, int] = {}
 
@@ -37,6 +38,8 @@ def _bundle(kind: str, resources: list[dict]) -> dict:
 
 async def _common(request: Request) -> Response | None:
     HITS[request.url.path] = HITS.get(request.url.path, 0) + 1
+    if TOKEN and request.headers.get("authorization") != f"Bearer {TOKEN}":
+        return JSONResponse({"resourceType": "OperationOutcome"}, status_code=401, media_type=FHIR)
     if DELAY:
         await asyncio.sleep(DELAY)
     if REDIRECT:

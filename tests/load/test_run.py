@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from vhr_conformance.i18n import UserError
+
 from .helpers import ROOT, VHR_MAIN, load_env, run_vhr_load, start_fake, vhr_load_inproc
 
 OUTPUTS = {
@@ -199,3 +201,22 @@ def test_early_abort_on_breach_with_steps(tmp_path: Path, coverage_dir: Path) ->
     data = summary(tmp_path, "abort")
     assert data["aborted"] is not None and data["aborted"]["breaches"][0]["id"] == "VHR-PERF-101"
     assert data["partial"] is True and data["elapsed_s"] < 15 and data["shape"] == "steps"
+
+
+def test_bearer_token_from_the_environment(tmp_path: Path, coverage_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proc, url = start_fake(tmp_path, FAKE_TOKEN="s3cret")
+    args = ["--target", url, "--duration", "3s", "--users", "2", "--report-dir", str(tmp_path), "--auth", "bearer",
+            "--slo", str(write(tmp_path, "slo.yaml", EASY_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+    try:
+        monkeypatch.delenv("VHR_TOKEN", raising=False)
+        with pytest.raises(UserError) as info:
+            vhr_load_inproc([*args, "--run-id", "none"], coverage_dir)
+        assert "VHR_TOKEN" in info.value.text.en
+        monkeypatch.setenv("VHR_TOKEN", "s3cret")
+        code, out = vhr_load_inproc([*args, "--run-id", "tok"], coverage_dir)
+    finally:
+        proc.terminate()
+    assert code == 0, out
+    data = summary(tmp_path, "tok")
+    assert data["totals"]["failures"] == 0 and data["totals"]["requests"] > 5
+    assert "s3cret" not in (tmp_path / "tok" / "load" / "plan.json").read_text()

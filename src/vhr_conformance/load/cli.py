@@ -67,6 +67,7 @@ class LoadOptions:
     web: bool = False
     web_port: int = 8089
     auth: str = "none"
+    auth_config: Path | None = None
     validate_sample: float | None = None
     faults: list[str] = field(default_factory=list)
     latency_ms: int | None = None
@@ -132,8 +133,6 @@ def run_load(opts: LoadOptions) -> int:
         raise UserError(Text("Số tiến trình phải ≥ 1", "the number of processes must be ≥ 1"), location="--processes")
     if not 0 <= (opts.validate_sample if opts.validate_sample is not None else 0) <= 1:
         raise UserError(Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"), location="--validate-sample")
-    if opts.auth == "bearer" and not os.environ.get("VHR_TOKEN"):
-        raise UserError(Text("Thiếu mã truy cập trong biến môi trường VHR_TOKEN", "missing access token in $VHR_TOKEN"), location="--auth")
     workload = load_workload(opts.workload)
     slos = load_slo(opts.slo)
     locustfile = (opts.locustfile or loadtests_dir() / "locustfile.py").resolve()
@@ -154,6 +153,7 @@ def run_load(opts: LoadOptions) -> int:
     else:
         server, target = _start_embedded(opts.faults, opts.latency_ms)
     try:
+        engine_env = _engine_env(opts.auth, opts.auth_config, target)
         mode = "master" if opts.master else ("processes" if opts.processes > 1 else "local")
         plan = {
             "run_id": run_id,
@@ -176,7 +176,7 @@ def run_load(opts: LoadOptions) -> int:
             "master_port": opts.master_port if opts.master else 0,
             "web": opts.web,
             "web_port": opts.web_port,
-            "auth": opts.auth,
+            "auth": "none" if opts.auth == "none" else "bearer",
             "validate_sample": -1.0 if opts.validate_sample is None else opts.validate_sample,
             "out_dir": str(out_dir),
         }
@@ -189,7 +189,8 @@ def run_load(opts: LoadOptions) -> int:
                 f"{seconds:g}s · {mode}{f' ×{opts.processes}' if mode == 'processes' else ''} → {out_dir}",
                 highlight=False,
             )
-        engine = subprocess.Popen([sys.executable, "-m", "vhr_conformance.load.engine", str(plan_path)], start_new_session=True)
+        engine = subprocess.Popen([sys.executable, "-m", "vhr_conformance.load.engine", str(plan_path)],
+                                  start_new_session=True, env=engine_env)
         code = _wait_forwarding_ctrl_c(engine)
     finally:
         _stop(server)
@@ -197,6 +198,24 @@ def run_load(opts: LoadOptions) -> int:
     if summary_path.is_file() and not opts.quiet:
         _print_summary(json.loads(summary_path.read_text(encoding="utf-8")))
     return code
+
+
+def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, str]:
+    """Credentials as the suites take them (env vars or a config file, never the command line).
+
+    Every mode ends as a bearer token in ``$VHR_TOKEN`` of the engine and its workers: OAuth
+    modes fetch one token before the run (a run longer than its lifetime sees 401 failures)."""
+    env = dict(os.environ)
+    if auth == "none":
+        return env
+    from vhr_conformance.client.auth import AuthConfig, TokenProvider
+
+    config = AuthConfig.load(auth, str(auth_config) if auth_config else None)
+    token = TokenProvider(config, discover_base=target).token()
+    if not token:
+        raise UserError(Text("Không lấy được mã truy cập", "no access token obtained"), location="--auth")
+    env["VHR_TOKEN"] = token
+    return env
 
 
 def _wait_forwarding_ctrl_c(engine: subprocess.Popen[Any]) -> int:
@@ -257,7 +276,8 @@ def _worker(master_host: str, master_port: int, locustfile: Path | None, auth: s
     path = (locustfile or loadtests_dir() / "locustfile.py").resolve()
     cmd = [sys.executable, "-m", "locust", "-f", str(path), "--worker", "--master-host", master_host,
            "--master-port", str(master_port)]
-    env = {**os.environ, "VHR_LOAD_AUTH": auth}
+    # The master tells workers to send a bearer token; each worker reads it from its own $VHR_TOKEN.
+    env = {**os.environ, "VHR_LOAD_AUTH": "none" if auth == "none" else "bearer"}
     return subprocess.call(cmd, env=env)
 
 
@@ -280,7 +300,8 @@ def load(
     shape: Shape = typer.Option(Shape.constant, "--shape", help="constant | steps | capacity"),
     web: bool = typer.Option(False, "--web", help="Mở giao diện web Locust (127.0.0.1:--web-port) để theo dõi / Locust web UI"),
     web_port: int = typer.Option(8089, "--web-port"),
-    auth: Auth = typer.Option(Auth.none, "--auth", help="none | bearer (mã trong $VHR_TOKEN)"),
+    auth: Auth = typer.Option(Auth.none, "--auth", help="none | bearer ($VHR_TOKEN) | client-credentials | smart-backend"),
+    auth_config: Path | None = typer.Option(None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"),
     validate_sample: float | None = typer.Option(None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"),
     fault: list[str] = typer.Option([], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"),
     latency_ms: int | None = typer.Option(None, "--latency-ms", help="Độ trễ thêm của máy chủ nhúng / embedded server latency"),
@@ -298,7 +319,7 @@ def load(
             target=target, workload=workload, slo=slo_file, users=users, spawn_rate=spawn_rate, duration=duration,
             report_dir=report_dir, run_id=run_id, processes=processes, master=master, expect_workers=expect_workers,
             master_bind_host=master_bind_host, master_port=master_port, shape=shape.value, web=web, web_port=web_port,
-            auth=auth.value, validate_sample=validate_sample, faults=list(fault), latency_ms=latency_ms,
+            auth=auth.value, auth_config=auth_config, validate_sample=validate_sample, faults=list(fault), latency_ms=latency_ms,
             locustfile=locustfile,
         )
     )
