@@ -17,7 +17,7 @@ from typing import Any
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.validator import vnrules
-from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, FhirPathError
+from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, FhirPathError, seq
 from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.jsonlayer import parse_json
 from vhr_conformance.validator.messages import M
@@ -334,29 +334,26 @@ class Validator:
                 continue
             try:
                 ok = c.evaluate(focus, env)
-            except FhirPathError as exc:
-                marker = f"{c.key}|{c.expression}"
-                if marker not in run.harness_reported:
-                    run.harness_reported.add(marker)
-                    run.add(
-                        "error", "exception", loc, "harness-fhirpath",
-                        M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=str(exc)[:200]),
-                    )
-                continue
             except RecursionError:
                 raise
-            except Exception as exc:  # a native check met data it did not expect
-                marker = f"{c.key}|{c.expression}"
-                if marker not in run.harness_reported:
-                    run.harness_reported.add(marker)
-                    run.add(
-                        "error", "exception", loc, "harness-fhirpath",
-                        M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=f"{type(exc).__name__}: {exc}"[:200]),
-                    )
+            except Exception as exc:  # FhirPathError, or a native check meeting data it did not expect
+                self._harness_error(c, exc, loc, run)
                 continue
             if not ok:
                 sev = c.severity if c.severity in ("error", "warning") else "error"
                 run.add(sev, "invariant", loc, c.key, M["invariant"].format(key=c.key, human=c.human))
+
+    def _harness_error(self, c: Any, exc: Exception, loc: str, run: Run) -> None:
+        """Report an unevaluable invariant once; stay quiet when invalid data below it is the cause."""
+        marker = f"{c.key}|{c.expression}"
+        if marker in run.harness_reported:
+            return
+        run.harness_reported.add(marker)
+        prefix = (loc + ".", loc + "[")
+        if any(i.severity in ("error", "fatal") and i.location.startswith(prefix) for i in run.issues):
+            return  # the engine choked on data already reported as invalid: not the harness's fault
+        err = str(exc) if isinstance(exc, FhirPathError) else f"{type(exc).__name__}: {exc}"
+        run.add("error", "exception", loc, "harness-fhirpath", M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=err[:200]))
 
     def _member_of(self, value: Any, vs: str) -> bool | None:
         if isinstance(value, str):
@@ -365,7 +362,7 @@ class Validator:
             codings = value.get("coding") if "coding" in value else [value]
             results = [
                 self.terminology.contains(vs, c.get("system"), c.get("code"))
-                for c in codings or ()
+                for c in seq(codings)
                 if isinstance(c, dict) and isinstance(c.get("code"), str)
             ]
             if any(r is True for r in results):
@@ -396,7 +393,7 @@ class Validator:
         elif type_name == "CodeableConcept" and isinstance(value, dict):
             pairs = [
                 (c.get("system"), c["code"])
-                for c in value.get("coding") or ()
+                for c in seq(value.get("coding"))
                 if isinstance(c, dict) and isinstance(c.get("code"), str)
             ]
         else:
@@ -455,7 +452,7 @@ class Validator:
             env = run.env
             if env is not None and ref != "#":
                 found = None
-                for c in env.root.get("contained") or ():
+                for c in seq(env.root.get("contained")):
                     if isinstance(c, dict) and c.get("id") == ref[1:]:
                         found = c
                         break
@@ -493,7 +490,7 @@ class Validator:
     def _check_bundle_refs(self, bundle: dict[str, Any], loc: str, run: Run, uses: list[RefUse]) -> None:
         index = _bundle_index(bundle)
         seen: dict[str, int] = {}
-        for i, entry in enumerate(bundle.get("entry") or ()):
+        for i, entry in enumerate(seq(bundle.get("entry"))):
             if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str):
                 fu = entry["fullUrl"]
                 if fu in seen and not _versioned_dup(bundle, seen[fu], i):
@@ -505,7 +502,7 @@ class Validator:
         btype = bundle.get("type")
         strict = btype in ("document", "message")  # these must be self-contained
         same_id: dict[str, int] = {}
-        for entry in bundle.get("entry") or ():
+        for entry in seq(bundle.get("entry")):
             res = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(res, dict) and isinstance(res.get("id"), str):
                 key = f"{res.get('resourceType')}/{res['id']}"
@@ -576,7 +573,7 @@ def _versioned_dup(bundle: dict[str, Any], a: int, b: int) -> bool:
 
 def _bundle_index(bundle: dict[str, Any]) -> dict[str, tuple[int, dict[str, Any]]]:
     index: dict[str, tuple[int, dict[str, Any]]] = {}
-    for i, entry in enumerate(bundle.get("entry") or ()):
+    for i, entry in enumerate(seq(bundle.get("entry"))):
         if not isinstance(entry, dict):
             continue
         res = entry.get("resource")

@@ -19,6 +19,12 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 SKIP_KEYS = frozenset({"ele-1"})
+
+
+def seq(value: Any) -> list[Any] | tuple[()]:
+    """The value when it is a JSON array, else nothing: instance data may hold any JSON type."""
+    return value if isinstance(value, list) else ()
+
 # FHIRPath gives an empty result when data is missing; the HL7 validator then fails the invariant.
 EMPTY_PASSES = False
 NativeFn = Callable[[Any, "EvalEnv"], bool]
@@ -167,11 +173,11 @@ def _ext_1(x: Any, env: EvalEnv) -> bool:
 
 
 def _dom_2(x: Any, env: EvalEnv) -> bool:
-    return not any(isinstance(c, dict) and c.get("contained") for c in x.get("contained") or ())
+    return not any(isinstance(c, dict) and c.get("contained") for c in seq(x.get("contained")))
 
 
 def _dom_4(x: Any, env: EvalEnv) -> bool:
-    for c in x.get("contained") or ():
+    for c in seq(x.get("contained")):
         meta = c.get("meta") if isinstance(c, dict) else None
         if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
             return False
@@ -179,7 +185,7 @@ def _dom_4(x: Any, env: EvalEnv) -> bool:
 
 
 def _dom_5(x: Any, env: EvalEnv) -> bool:
-    for c in x.get("contained") or ():
+    for c in seq(x.get("contained")):
         meta = c.get("meta") if isinstance(c, dict) else None
         if isinstance(meta, dict) and meta.get("security"):
             return False
@@ -209,7 +215,7 @@ def _collect_refs(node: Any, out: set[str]) -> None:
 
 
 def _dom_3(x: Any, env: EvalEnv) -> bool:
-    contained = x.get("contained")
+    contained = seq(x.get("contained"))
     if not contained:
         return True
     refs: set[str] = set()
@@ -285,11 +291,11 @@ def _obs_7(x: Any, env: EvalEnv) -> bool:
     code = x.get("code")
     if not comps or not isinstance(code, dict):
         return True
-    own = {(c.get("system"), c.get("code")) for c in code.get("coding") or () if isinstance(c, dict)}
+    own = {(c.get("system"), c.get("code")) for c in seq(code.get("coding")) if isinstance(c, dict)}
     for comp in comps:
         cc = comp.get("code") if isinstance(comp, dict) else None
         if isinstance(cc, dict):
-            for c in cc.get("coding") or ():
+            for c in seq(cc.get("coding")):
                 if isinstance(c, dict) and (c.get("system"), c.get("code")) in own:
                     return False
     return True
@@ -348,7 +354,7 @@ def _con_5(x: Any, env: EvalEnv) -> bool:
         return True
     return not any(
         isinstance(c, dict) and c.get("system") == _CONDITION_VER and c.get("code") == "entered-in-error"
-        for c in vs.get("coding") or ()
+        for c in seq(vs.get("coding"))
     )
 
 
@@ -404,7 +410,7 @@ def _ref_1(x: Any, env: EvalEnv) -> bool:
         return True
     if ref == "#":
         return True
-    ids = {c.get("id") for c in env.root.get("contained") or () if isinstance(c, dict)}
+    ids = {c.get("id") for c in seq(env.root.get("contained")) if isinstance(c, dict)}
     return ref[1:] in ids
 
 

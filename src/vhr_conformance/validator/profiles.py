@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from vhr_conformance.validator.fhirpath import seq
 from vhr_conformance.validator.messages import M
 from vhr_conformance.validator.schema import SD_BASE, _max, _type_code
 
@@ -214,8 +215,8 @@ class ProfileCompiler:
         targets: set[str] = set()
         narrowed = False
         for t in types:
-            profs.extend(t.get("profile") or ())
-            for tp in t.get("targetProfile") or ():
+            profs.extend(seq(t.get("profile")))
+            for tp in seq(t.get("targetProfile")):
                 typ = self.v.schema.profile_types.get(tp.split("|")[0])
                 if typ is None:  # an unknown target profile: its type cannot be checked
                     targets.add("Resource")
@@ -489,7 +490,7 @@ class ProfileCompiler:
             if m:
                 for v in values:
                     if isinstance(v, dict):
-                        out.extend(e for e in v.get("extension") or () if isinstance(e, dict) and e.get("url") == m.group(1))
+                        out.extend(e for e in seq(v.get("extension")) if isinstance(e, dict) and e.get("url") == m.group(1))
             elif seg == "resolve()":
                 env = run.env
                 for v in values:

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.validator.fhirpath import seq
 from vhr_conformance.validator.profiles import _compare
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ T = {
 def _ext(item: dict[str, Any], name: str) -> list[Any]:
     url = name if "://" in name else SD + name
     out = []
-    for e in item.get("extension") or ():
+    for e in seq(item.get("extension")):
         if isinstance(e, dict) and e.get("url") == url:
             out.extend(v for k, v in e.items() if k.startswith("value"))
     return out
@@ -116,7 +117,7 @@ class QuestionnaireChecker:
 
     def _item(self, it: dict[str, Any], qi: dict[str, Any], loc: str, run: Run) -> None:
         qtype = qi.get("type")
-        answers = [a for a in it.get("answer") or () if isinstance(a, dict)]
+        answers = [a for a in seq(it.get("answer")) if isinstance(a, dict)]
         lid = qi.get("linkId")
         if qtype in ("display", "group"):
             if answers:
@@ -152,7 +153,7 @@ class QuestionnaireChecker:
 
     def _value(self, value: Any, key: str, qi: dict[str, Any], vloc: str, aloc: str, run: Run) -> None:
         qtype = qi.get("type")
-        options = [o for o in qi.get("answerOption") or () if isinstance(o, dict)]
+        options = [o for o in seq(qi.get("answerOption")) if isinstance(o, dict)]
         free_text = qtype == "open-choice" and key == "valueString"
         if (
             options

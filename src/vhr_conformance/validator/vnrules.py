@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, FhirPathError
+from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, FhirPathError, seq
 from vhr_conformance.validator.messages import M
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ CCCD_4 = "(birthDate.exists() and identifier.where(system = 'http://fhir.hl7.org
 def _cccd_values(x: dict[str, Any]) -> list[str]:
     return [
         i["value"]
-        for i in x.get("identifier") or ()
+        for i in seq(x.get("identifier"))
         if isinstance(i, dict) and i.get("system") == CCCD and isinstance(i.get("value"), str) and _TWELVE.search(i["value"])
     ]
 
