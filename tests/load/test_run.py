@@ -163,6 +163,8 @@ def test_two_processes_and_capacity(tmp_path: Path, coverage_dir: Path, fake_ser
     cap = summary(tmp_path, "cap")["capacity"]
     assert [s["users"] for s in cap["steps"]][:2] == [2, 5]
     assert cap["best"]["throughput"] > 0 and "capacity" in out
+    capacity = next(r for r in summary(tmp_path, "cap")["results"] if r["id"] == "VHR-PERF-100")
+    assert capacity["criterion"] == "VHR-PERF-004" and capacity["measured"] == cap["best"]["throughput"]
 
 
 def test_bad_input_is_a_bilingual_error(tmp_path: Path, coverage_dir: Path) -> None:
@@ -189,9 +191,10 @@ def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, 
 
 def test_early_abort_on_breach_with_steps(tmp_path: Path, coverage_dir: Path) -> None:
     proc, url = start_fake(tmp_path, FAKE_DELAY_MS="200")
-    slo = STRICT_SLO.replace("min_requests: 3", "min_requests: 3\nabort_on_breach: true\ngrace: 1s\ncheck_every: 0.5s")
+    slo = STRICT_SLO.replace("min_requests: 3", "min_requests: 3\ngrace: 1s\ncheck_every: 0.5s")
     try:
         code, out = vhr_load_inproc(["--target", url, "--duration", "30s", "--users", "4", "--shape", "steps",
+                                     "--abort-on-breach",
                                      "--report-dir", str(tmp_path), "--run-id", "abort",
                                      "--slo", str(write(tmp_path, "slo.yaml", slo)),
                                      "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))], coverage_dir)

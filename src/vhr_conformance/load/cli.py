@@ -9,6 +9,7 @@ write a partial report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -72,6 +73,7 @@ class LoadOptions:
     faults: list[str] = field(default_factory=list)
     latency_ms: int | None = None
     locustfile: Path | None = None
+    abort_on_breach: bool | None = None  # None: as slo.yaml says
     quiet: bool = False
 
 
@@ -135,6 +137,8 @@ def run_load(opts: LoadOptions) -> int:
         raise UserError(Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"), location="--validate-sample")
     workload = load_workload(opts.workload)
     slos = load_slo(opts.slo)
+    if opts.abort_on_breach is not None:
+        slos = dataclasses.replace(slos, abort_on_breach=opts.abort_on_breach)
     locustfile = (opts.locustfile or loadtests_dir() / "locustfile.py").resolve()
     if not locustfile.is_file():
         raise UserError(Text("Không tìm thấy locustfile: {p}", "locustfile not found: {p}").format(p=locustfile), location="--locustfile")
@@ -306,6 +310,8 @@ def load(
     fault: list[str] = typer.Option([], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"),
     latency_ms: int | None = typer.Option(None, "--latency-ms", help="Độ trễ thêm của máy chủ nhúng / embedded server latency"),
     locustfile: Path | None = typer.Option(None, "--locustfile", help="locustfile khác / another locustfile"),
+    abort_on_breach: bool | None = typer.Option(None, "--abort-on-breach/--no-abort-on-breach",
+                                                help="Dừng sớm khi vi phạm SLO (mặc định theo slo.yaml) / stop early on a breach"),
 ) -> None:
     """Kiểm thử tải và công suất với Locust, kết luận theo SLO / load and capacity test with an SLO verdict."""
     if worker:
@@ -320,7 +326,7 @@ def load(
             report_dir=report_dir, run_id=run_id, processes=processes, master=master, expect_workers=expect_workers,
             master_bind_host=master_bind_host, master_port=master_port, shape=shape.value, web=web, web_port=web_port,
             auth=auth.value, auth_config=auth_config, validate_sample=validate_sample, faults=list(fault), latency_ms=latency_ms,
-            locustfile=locustfile,
+            locustfile=locustfile, abort_on_breach=abort_on_breach,
         )
     )
     # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, which turns
