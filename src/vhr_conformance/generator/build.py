@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import combinations
 
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import cs_url, ext_url, profile_url
@@ -103,15 +104,15 @@ def _pick(r: random.Random, seq):  # type: ignore[no-untyped-def]
     return seq[int(r.random() * len(seq))]
 
 
-def _subset(r: random.Random, n: int, k: int) -> list[int]:
-    """k distinct sorted indices below n: a random window of a random stride (cheaper than sample)."""
-    start, step = int(r.random() * n), 1 + int(r.random() * (n - 1)) if n > 1 else 1
-    out = set()
-    i = start
-    while len(out) < min(k, n):
-        out.add(i % n)
-        i += step if (i + step) % n not in out else 1
-    return sorted(out)
+@lru_cache(maxsize=64)
+def _combinations(n: int, k: int) -> tuple[tuple[int, ...], ...]:
+    return tuple(combinations(range(n), min(k, n)))
+
+
+def _subset(r: random.Random, n: int, k: int) -> tuple[int, ...]:
+    """k distinct sorted indices below n, uniformly (one draw among the precomputed subsets)."""
+    subsets = _combinations(n, k)
+    return subsets[int(r.random() * len(subsets))]
 
 
 def new_uuid(rng: random.Random) -> str:

@@ -142,11 +142,13 @@ _WEIGHTS = {
 }
 
 
+_NAME_CHOOSERS = (Chooser(T.FAMILY_NAMES), Chooser(T.MIDDLE_MALE), Chooser(T.MIDDLE_FEMALE))
+
+
 def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]]:
-    rng = random.Random(f"practitioners:{code}")
+    rng = random.Random(0x5EED_0000_0000 + int(code) if code.isdigit() else code)
     out = []
-    fam = Chooser(T.FAMILY_NAMES)
-    mm, mf = Chooser(T.MIDDLE_MALE), Chooser(T.MIDDLE_FEMALE)
+    fam, mm, mf = _NAME_CHOOSERS
     for k in range(count):
         sex = "male" if rng.random() < 0.5 else "female"
         middle = mm(rng) if sex == "male" else mf(rng)
@@ -184,12 +186,13 @@ def _facilities(province: dict[str, str], legacy_of: dict[str, str], communes: d
             st = Facility(f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c,
                           parent=facs[2].code)
             st.phone = f"02{int(lg) % 90 + 10:02d}{int(st.code) % 10**7:07d}"[:11]
+            st.practitioners = _practitioners(st.code, 2)  # eager: per-patient cost stays flat
             station[c] = st
     return by_prov, station
 
 
 def station_practitioners(fac: Facility) -> list[tuple[str, str, str, str, str]]:
-    """Commune stations get their staff lazily (there are thousands of stations)."""
+    """Staff of a facility (built with the world; kept for callers holding a bare Facility)."""
     if not fac.practitioners:
         fac.practitioners = _practitioners(fac.code, 2)
     return fac.practitioners
