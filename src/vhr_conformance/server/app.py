@@ -577,6 +577,8 @@ class FhirApp:
                 used.append((k, v))
         self.audit(caller, "search", rtype, None, str(used), 200)
         links = self._links(rtype, used, count, offset, total)
+        if count_only:
+            links = links[:1]  # a count has no pages
         elements = [e.strip() for e in args.get("_elements", "").split(",") if e.strip()]
         transform = self._transform(rtype, summary, elements)
         return Result(200, self._bundle_bytes("searchset", total, links, rows, included, transform))
