@@ -51,7 +51,7 @@ operations:
   observation-search: 2
 pool: {size: 5}
 validation: {sample: 0}
-capacity: {start_users: 2, step_users: 3, step_duration: 2s, max_users: 8}
+capacity: {start_users: 2, step_users: 3, step_duration: 1.5s, max_users: 8}
 """
 
 
@@ -66,7 +66,7 @@ def summary(reports: Path, run_id: str) -> dict:
 
 
 def test_embedded_server_passing_slos(tmp_path: Path, coverage_dir: Path) -> None:
-    args = ["--duration", "4s", "--users", "4", "--spawn-rate", "10", "--report-dir", str(tmp_path), "--run-id", "ok",
+    args = ["--duration", "3s", "--users", "4", "--spawn-rate", "10", "--report-dir", str(tmp_path), "--run-id", "ok",
             "--slo", str(write(tmp_path, "slo.yaml", EASY_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
     code, printed = vhr_load_inproc(args, coverage_dir)
     assert code == 0, printed
@@ -100,7 +100,7 @@ def test_slow_fault_breaks_latency_slo(tmp_path: Path, coverage_dir: Path) -> No
 def test_invalid_responses_count_as_failures(tmp_path: Path, coverage_dir: Path) -> None:
     proc, url = start_fake(tmp_path, FAKE_INVALID="1")
     try:
-        args = ["--target", url, "--duration", "4s", "--users", "3", "--report-dir", str(tmp_path), "--run-id", "inv",
+        args = ["--target", url, "--duration", "3s", "--users", "3", "--report-dir", str(tmp_path), "--run-id", "inv",
                 "--validate-sample", "1", "--slo", str(write(tmp_path, "slo.yaml", STRICT_SLO)),
                 "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
         code, out = vhr_load_inproc(args, coverage_dir)
@@ -150,14 +150,14 @@ def test_ctrl_c_writes_a_partial_report(tmp_path: Path, coverage_dir: Path, fake
 def test_two_processes_and_capacity(tmp_path: Path, coverage_dir: Path, fake_server: str) -> None:
     workload = str(write(tmp_path, "w.yaml", FAST_WORKLOAD))
     slo = str(write(tmp_path, "slo.yaml", EASY_SLO))
-    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "4s", "--users", "4", "--processes", "2",
+    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "3s", "--users", "4", "--processes", "2",
                          "--report-dir", str(tmp_path), "--run-id", "dist", "--workload", workload, "--slo", slo],
                         coverage_dir)
     assert code == 0, out
     data = summary(tmp_path, "dist")
     assert data["mode"] == "processes" and data["processes"] == 2 and data["totals"]["requests"] > 20
 
-    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "5s", "--shape", "capacity", "--report-dir",
+    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "4s", "--shape", "capacity", "--report-dir",
                          str(tmp_path), "--run-id", "cap", "--workload", workload, "--slo", slo], coverage_dir)
     assert code == 0, out
     cap = summary(tmp_path, "cap")["capacity"]
@@ -180,7 +180,7 @@ def test_bad_input_is_a_bilingual_error(tmp_path: Path, coverage_dir: Path) -> N
 def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, fake_server: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless", "--host",
-         fake_server, "-u", "2", "-r", "5", "-t", "3s", "--vhr-workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+         fake_server, "-u", "2", "-r", "5", "-t", "2s", "--vhr-workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
          "--only-summary"],
         cwd=ROOT, env=load_env(coverage_dir), capture_output=True, text=True, timeout=60, check=False,
     )
