@@ -172,3 +172,20 @@ def test_cli_generate_and_bad_format(tmp_path: Path) -> None:
     assert len(list((tmp_path / "bundles").glob("*.json"))) == 3
     res = runner.invoke(app, ["generate", "-n", "1", "-o", str(tmp_path), "-f", "xml"])
     assert isinstance(res.exception, UserError)
+
+
+def test_output_does_not_depend_on_hash_randomisation() -> None:
+    """Another interpreter with another PYTHONHASHSEED yields the same bytes (no set-order leaks)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, orjson; from vhr_conformance.generator import generate_patients; "
+        "print(hashlib.sha256(b''.join(orjson.dumps(b) for b in generate_patients(20, 4))).hexdigest())"
+    )
+    here = hashlib.sha256(b"".join(orjson.dumps(b) for b in generate_patients(20, 4))).hexdigest()
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == here
