@@ -88,3 +88,25 @@ def test_origin_guard_on_redirects_and_paging() -> None:
 def test_tls_verification_on_by_default() -> None:
     c = FhirClient(BASE)
     assert c._http._transport._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
+
+
+def test_smart_backend_assertion_is_signed_for_the_token_url() -> None:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    cfg = AuthConfig(mode="smart-backend", client_id="vendor-x", private_key_pem=pem, key_id="k1")
+    assertion = TokenProvider(cfg).client_assertion("https://auth.example.test/token")
+    claims = jwt.decode(assertion, key.public_key(), algorithms=["RS384"], audience="https://auth.example.test/token")
+    assert claims["iss"] == claims["sub"] == "vendor-x" and claims["exp"] - claims["iat"] <= 300
+    assert jwt.get_unverified_header(assertion)["kid"] == "k1"
+    assert "private_key" not in str(cfg.public())
+
+
+def test_missing_credentials_are_a_user_error() -> None:
+    from vhr_conformance.i18n import UserError
+
+    with pytest.raises(UserError, match="VHR_CLIENT_SECRET"):
+        AuthConfig.load("client-credentials", env={"VHR_CLIENT_ID": "x"})

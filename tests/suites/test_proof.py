@@ -20,16 +20,25 @@ from vhr_conformance.runner.proof import load_expectations
 from vhr_conformance.server.faults import FAULTS
 
 EXPECTATIONS = load_expectations()
+SHARDS = 2
 
 
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    # Two child processes, one per core: the baseline and half the faults, the other half.
     work = tmp_path_factory.mktemp("proof")
-    out = work / "proof.json"
-    proc = subprocess.run([sys.executable, "-m", "vhr_conformance.runner.proof", "--json", str(out), "--workdir", str(work)],
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert out.is_file(), f"proof run produced no results:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return {r["fault"]: r for r in json.loads(out.read_text(encoding="utf-8"))}
+    procs = []
+    for shard in range(SHARDS):
+        out = work / f"proof-{shard}.json"
+        cmd = [sys.executable, "-m", "vhr_conformance.runner.proof", "--json", str(out), "--workdir", str(work / str(shard)),
+               "--shard", f"{shard}/{SHARDS}"] + (["--no-baseline"] if shard else [])
+        procs.append((out, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+    results: dict[str, dict[str, Any]] = {}
+    for out, proc in procs:
+        log, _ = proc.communicate(timeout=900)
+        assert out.is_file(), f"proof run produced no results:\n{log[-3000:]}"
+        results.update({r["fault"]: r for r in json.loads(out.read_text(encoding="utf-8"))})
+    return results
 
 
 def test_expectations_cover_every_fault() -> None:
@@ -47,6 +56,9 @@ def test_reference_server_passes_every_shall_criterion(proof: dict[str, dict[str
     assert base["cases"] >= 300, f"only {base['cases']} cases ran"
     assert not base["errors"], f"harness errors on the reference server: {base['errors']}"
     assert not base["shall_not_passed"], f"SHALL criteria not passed on the reference server: {base['shall_not_passed']}"
+    assert not base["cleanup_leftovers"] and not base["left_on_server"], (
+        f"clean-up left data behind: {base['cleanup_leftovers'][:5]} {base['left_on_server']}"
+    )
 
 
 def _scope(run: list[str]) -> set[str]:

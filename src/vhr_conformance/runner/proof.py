@@ -52,8 +52,10 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
         cfg.write_text(json.dumps({**EMBEDDED_CLIENTS, "token_url": f"{srv.base_url}/auth/token"}), encoding="utf-8")
         args += ["--vhr-auth", "client-credentials", "--vhr-auth-config", str(cfg)]
     started = time.monotonic()
+    left: dict[str, int] = {}
     try:
         code, state = run_suites(srv.base_url, args, progress=False, terminal=False)
+        left = _left_on_server(srv.base_url, workdir / "auth.json" if auth == "oauth" else None)
     finally:
         srv.stop()
     run = state.run if state is not None else None
@@ -69,18 +71,37 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
         "cases": len(run.cases),
         "seconds": round(time.monotonic() - started, 1),
         "report": str(workdir / label / "report.html"),
+        "left_on_server": left,
+        "cleanup_leftovers": run.cleanup_leftovers,
     }
 
 
-def prove(faults: list[str] | None = None, workdir: Path | None = None, baseline: bool = True) -> list[dict[str, Any]]:
+def _left_on_server(base_url: str, auth_file: Path | None) -> dict[str, int]:
+    """Resources still on the (initially empty) embedded server after the run's clean-up."""
+    from vhr_conformance.client import AuthConfig, FhirClient, TokenProvider
+    from vhr_conformance.runner.igmodel import load_ig
+
+    tokens = TokenProvider(AuthConfig.load("client-credentials", str(auth_file))) if auth_file else None
+    out: dict[str, int] = {}
+    with FhirClient(base_url, tokens=tokens) as client:
+        for rtype in load_ig().resources:
+            resp = client.get(rtype, params={"_summary": "count"})
+            total = (resp.json or {}).get("total") if resp.status == 200 else None
+            if total:
+                out[rtype] = int(total)
+    return out
+
+
+def prove(faults: list[str] | None = None, workdir: Path | None = None, baseline: bool = True,
+          shard: tuple[int, int] = (0, 1)) -> list[dict[str, Any]]:
     exp = load_expectations()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vhr-proof-"))
     results = []
     defaults = exp.get("defaults") or {}
     if baseline:
         results.append(run_case(None, {**defaults, **(exp.get("baseline") or {})}, workdir))
-    for name, spec in exp["faults"].items():
-        if faults and name not in faults:
+    for i, (name, spec) in enumerate(exp["faults"].items()):
+        if (faults and name not in faults) or i % shard[1] != shard[0]:
             continue
         res = run_case(name, {**defaults, **spec}, workdir)
         res["expected"] = sorted(spec["fail"])
@@ -94,8 +115,11 @@ def main() -> None:
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--workdir")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--shard", default="0/1", help="i/n: run every n-th fault starting at i (for parallel processes)")
     ns = parser.parse_args()
-    results = prove(ns.faults or None, Path(ns.workdir) if ns.workdir else None, baseline=not ns.no_baseline)
+    index, count = (int(x) for x in ns.shard.split("/"))
+    results = prove(ns.faults or None, Path(ns.workdir) if ns.workdir else None, baseline=not ns.no_baseline,
+                    shard=(index, count))
     for r in results:
         mark = "ok" if r.get("expected") is None or r.get("failed") == r.get("expected") else "MISMATCH"
         print(f"{r['fault']:32} {r['seconds']:6.1f}s failed={r.get('failed')} expected={r.get('expected')} {mark}", flush=True)
