@@ -160,3 +160,13 @@ def test_text_is_stored_nfc(client: httpx.Client) -> None:
     r = client.post("/Patient", json=patient(name=[{"family": nfd}]))
     back = client.get(f"/Patient/{r.json()['id']}").json()
     assert back["name"][0]["family"] == unicodedata.normalize("NFC", nfd) != nfd
+
+
+def test_conditional_read(client: httpx.Client) -> None:
+    r = client.post("/Patient", json=patient())
+    pid, etag, modified = r.json()["id"], r.headers["etag"], r.headers["last-modified"]
+    assert client.get(f"/Patient/{pid}", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(f"/Patient/{pid}", headers={"If-None-Match": 'W/"0"'}).status_code == 200
+    assert client.get(f"/Patient/{pid}", headers={"If-Modified-Since": modified}).status_code == 304
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert client.get(f"/Patient/{pid}", headers={"If-Modified-Since": old}).status_code == 200

@@ -164,6 +164,15 @@ def test_include_and_revinclude(client: httpx.Client, data: dict[str, Any]) -> N
     assert kinds.count("Observation") == 2 and kinds[0] == "Patient"
 
 
+def test_include_iterate(client: httpx.Client, data: dict[str, Any]) -> None:
+    q = (f"/Observation?patient={data['an']}&_revinclude:iterate=Encounter:patient"
+         "&_include=Observation:patient&_include:iterate=Encounter:service-provider")
+    b = client.get(q).json()
+    kinds = sorted(e["resource"]["resourceType"] for e in b["entry"])
+    assert kinds == ["Encounter", "Observation", "Observation", "Organization", "Patient"]
+    assert b["total"] == 2
+
+
 def test_summary_and_elements(client: httpx.Client, data: dict[str, Any]) -> None:
     b = client.get("/Patient?_summary=count").json()
     assert b["total"] >= 5 and "entry" not in b

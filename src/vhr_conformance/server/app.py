@@ -560,16 +560,29 @@ class FhirApp:
         count_only = summary == "count" and "summary-count-returns-entries" not in self.faults
         total, rows = run_search(self.store, query, order, 0 if count_only else count, offset)
         included: list[Stored] = []
-        inc = [v for k, v in params if k in ("_include", "_include:iterate")]
-        rev = [v for k, v in params if k in ("_revinclude", "_revinclude:iterate")]
-        if (inc or rev) and "ignore-include" not in self.faults and not count_only:
+        inc = [v for k, v in params if k == "_include"]
+        rev = [v for k, v in params if k == "_revinclude"]
+        iter_inc = [v for k, v in params if k == "_include:iterate"]
+        iter_rev = [v for k, v in params if k == "_revinclude:iterate"]
+        if (inc or rev or iter_inc or iter_rev) and "ignore-include" not in self.faults and not count_only:
             for spec in inc:
                 if spec.split(":")[0] != rtype and spec != "*":
                     raise FhirError(400, "invalid", E.BAD_PARAM.format(p="_include"))
-            included = includes(self.store, self.caps, rows, [s for s in inc if s != "*"], rev)
             if "*" in inc:
-                refs = [f"{rtype}:{code}" for code, p in support.params.items() if p.type == "reference"]
-                included += includes(self.store, self.caps, rows, refs, [])
+                inc = [s for s in inc if s != "*"] + [
+                    f"{rtype}:{code}" for code, p in support.params.items() if p.type == "reference"
+                ]
+            included = includes(self.store, self.caps, rows, inc, rev)
+            # :iterate applies to what was found so far, a few levels deep
+            seen = {x.rid for x in rows} | {x.rid for x in included}
+            frontier = rows + included
+            for _ in range(3):
+                if not (iter_inc or iter_rev) or not frontier:
+                    break
+                more = [x for x in includes(self.store, self.caps, frontier, iter_inc, iter_rev) if x.rid not in seen]
+                seen |= {x.rid for x in more}
+                included += more
+                frontier = more
         used = list(query.used)
         for k, v in params:
             if k in ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort", "_summary",
@@ -1171,7 +1184,8 @@ class HttpLayer:
             return self._response(fhir.validate_op(caller, rtype, body))
         if n == 2:
             if method == "GET":
-                return self._response(fhir.read(caller, rtype, second))
+                res = fhir.read(caller, rtype, second)
+                return self._not_modified(request, res) or self._response(res)
             if method == "PUT":
                 resource = self._resource(body, fhir)
                 if_match = request.headers.get("if-match")
@@ -1189,6 +1203,29 @@ class HttpLayer:
         if n == 4 and segs[2] == "_history" and method == "GET":
             return self._response(fhir.vread(caller, rtype, second, segs[3]))
         raise FhirError(404, "not-found", E.NOT_FOUND.format(what=request.url.path[:80]))
+
+    def _not_modified(self, request: Request, res: Result) -> Response | None:
+        """Conditional read: 304 when If-None-Match names the current version or the resource has
+        not changed since If-Modified-Since."""
+        stored = res.stored
+        if stored is None or res.status != 200 or "no-etag" in self.fhir.faults:
+            return None
+        inm = request.headers.get("if-none-match")
+        if inm:
+            wanted = {t.strip().removeprefix("W/").strip('"') for t in inm.split(",")}
+            if str(stored.version) in wanted or "*" in wanted:
+                return Response(status_code=304, headers=self.fhir._headers(stored))
+            return None
+        ims = request.headers.get("if-modified-since")
+        if ims:
+            try:
+                since = email.utils.parsedate_to_datetime(ims)
+                changed = datetime.fromisoformat(stored.last_updated).replace(microsecond=0)
+            except (TypeError, ValueError):
+                return None
+            if since.tzinfo is not None and changed <= since:
+                return Response(status_code=304, headers=self.fhir._headers(stored))
+        return None
 
     async def _offload(self, fn: Callable[[], Result]) -> Result:
         """Run a write off the event loop when the database is a file, so reads continue while it

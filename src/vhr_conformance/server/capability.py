@@ -340,6 +340,7 @@ def _declare_full_support(res: dict[str, Any], support: ResourceSupport) -> None
     res["versioning"] = "versioned"
     res["readHistory"] = True
     res["updateCreate"] = True
+    res["conditionalRead"] = "full-support"
     res["conditionalCreate"] = True
     res["conditionalUpdate"] = True
     res["conditionalDelete"] = "single"
