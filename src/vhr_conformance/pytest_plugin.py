@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -185,9 +185,6 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         opts = _options(config)
         catalogue = load_catalogue(opts.catalogue_path)
-        # Automated sender criteria are verified by `vhr listen` (client mode), not by the server suites.
-        catalogue = replace(catalogue, criteria={k: c for k, c in catalogue.criteria.items()
-                                                 if not (c.actor == "sender" and c.automated)})
     except UserError as exc:
         raise pytest.UsageError(exc.render()) from None
     state = VhrState(options=opts, catalogue=catalogue)
