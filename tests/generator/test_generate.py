@@ -189,3 +189,15 @@ def test_output_does_not_depend_on_hash_randomisation() -> None:
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == here
+
+
+def test_infants_get_every_vaccine_already_due() -> None:
+    """A 100-day-old has BCG, hepatitis B, and the 2- and 3-month doses of OPV and the 5-in-1."""
+    from vhr_conformance.generator import generate_patient
+    from vhr_conformance.generator.build import Spec
+
+    b = generate_patient(3, 0, spec=Spec(age_days=100))
+    cvx = Counter(e["resource"]["vaccineCode"]["coding"][0]["code"] for e in b["entry"]
+                  if e["resource"]["resourceType"] == "Immunization")
+    assert cvx["19"] == 1 and cvx["08"] == 1
+    assert cvx["02"] >= 2 and cvx["198"] >= 2

@@ -570,7 +570,6 @@ class PatientBuilder:
 
     def history(self) -> None:
         w, r, s = self.w, self.rng, self.spec
-        born = datetime(self.birth.year, self.birth.month, self.birth.day, 8, 0)
         abo, rh = s.blood or w.choose_blood(r)
         if (abo, rh) not in w.blood:
             abo, rh = next(iter(w.blood))
@@ -653,7 +652,7 @@ class PatientBuilder:
                 }, "history")
                 if s.surgeries is not None:
                     break
-        self.immunizations(born)
+        self.immunizations()
         # Family history.
         nf = s.family_history if s.family_history is not None else (
             1 if r.random() < 0.25 else 0) + (1 if r.random() < 0.08 else 0)
@@ -695,7 +694,7 @@ class PatientBuilder:
             self.add(self.obs(P_ALCOHOL, "social-history", (LOINC, "11331-6", "History of Alcohol use Narrative"),
                               when, valueCodeableConcept=cc(SNOMED, alc[0], alc[1], alc[2])), "history")
 
-    def immunizations(self, born: datetime) -> None:
+    def immunizations(self) -> None:
         r, w = self.rng, self.w
         self.imm_org = self.org(w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2])
         self.imm_performer = [{"actor": {"reference": self.imm_org}}]
@@ -704,8 +703,8 @@ class PatientBuilder:
             if by < since:
                 continue
             d = self.birth + timedelta(days=age_d + (_rr(r, 0, 14) if age_d else 0))
-            if d > self.last_day:
-                break
+            if d > self.last_day:  # not due yet (the schedule is not sorted by age)
+                continue
             self.add(self.immunization(cvx, label, d, dose), "history")
         # COVID-19 campaign (2021–2022): two doses for people aged 12+ at the time, most adults.
         if by <= 2009 and self.last_day.year >= 2022 and r.random() < 0.9:
@@ -714,7 +713,6 @@ class PatientBuilder:
             for dose, d in enumerate((first, first + timedelta(days=_rr(r, 28, 84))), start=1):
                 if d <= self.last_day and d > self.birth:
                     self.add(self.immunization(cvx, label, d, dose), "history")
-        del born
 
     def immunization(self, cvx: str, label: str, d: date, dose: int) -> dict:
         r = self.rng

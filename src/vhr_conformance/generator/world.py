@@ -149,7 +149,7 @@ def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]
     rng = random.Random(0x5EED_0000_0000 + int(code) if code.isdigit() else code)
     out = []
     fam, mm, mf = _NAME_CHOOSERS
-    for k in range(count):
+    for _ in range(count):
         sex = "male" if rng.random() < 0.5 else "female"
         middle = mm(rng) if sex == "male" else mf(rng)
         given = rng.choice(T.GIVEN_MALE if sex == "male" else T.GIVEN_FEMALE)
@@ -158,7 +158,6 @@ def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]
         cccd = f"0{code[:2]}{(year // 100 - 19) * 2 + (sex == 'female')}{year % 100:02d}{rng.randrange(10**6):06d}"
         phone = f"{rng.choice(T.MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
         out.append((licence, f"{fam(rng)} {middle} {given}", sex, cccd, phone))
-        del k
     return out
 
 
