@@ -55,6 +55,9 @@ def generate(
         files = write_coverage(out, seed, ref)
         console.print(f"Nhóm phủ / coverage cohort: {len(files)} → {out}")
         return
+    from vhr_conformance.generator.world import build_world
+
+    build_world()  # fail fast (missing IG package) before drawing a progress bar
     jobs = min(jobs, os.cpu_count() or 1, max(1, patients // 100))
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]Sinh / generating"), BarColumn(), MofNCompleteColumn(),
