@@ -44,11 +44,12 @@ def test_extensible_binding_is_a_warning(validator: Validator) -> None:
     assert errors(issues) == []
 
 
-def test_display_mismatch_is_a_warning(validator: Validator) -> None:
+def test_display_mismatch_is_an_error(validator: Validator) -> None:
     res = _condition("J18.9")
     res["clinicalStatus"]["coding"][0]["display"] = "Sai tên"
-    got = rules(validator.validate(res), ("warning",))
-    assert ("display-mismatch", "Condition.clinicalStatus.coding[0].display") in got
+    assert ("display-mismatch", "Condition.clinicalStatus.coding[0].display") in rules(validator.validate(res))
+    res["clinicalStatus"]["coding"][0]["display"] = "ACTIVE"  # case does not matter
+    assert errors(validator.validate(res)) == []
 
 
 def test_icd10_known_and_unknown(validator: Validator) -> None:
