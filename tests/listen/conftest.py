@@ -12,16 +12,18 @@ import pytest
 from vhr_conformance.generator import fixtures_dir
 from vhr_conformance.listen import Listener, PushLog, PushOptions, ScenarioConfig, SessionReport, push
 
-# Two of the smallest coverage bundles: one and two encounters, Conditions and Observations.
-BUNDLES = ("patient-01-newborn.json", "patient-46-p46.json")
+# A facility's submissions (one encounter per transaction, declaring vhr-bundle-transaction) and a
+# whole-history coverage bundle (two encounters); each has Conditions and Observations.
+BUNDLES = ("submissions/patient-00-very-old-encounter-2.json", "submissions/patient-01-newborn-encounter-1.json",
+           "coverage/patient-46-p46.json")
 SMALL_LIMIT = 150_000  # bytes: above every bundle used here, so `oversize` is the only one over it
 
 
 @pytest.fixture(scope="session")
 def bundles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bundles")
-    for name in BUNDLES:
-        shutil.copy(fixtures_dir() / "coverage" / name, folder / name)
+    for i, name in enumerate(BUNDLES):
+        shutil.copy(fixtures_dir() / name, folder / f"{i:02d}-{Path(name).name}")
     return folder
 
 

@@ -159,11 +159,13 @@ def mutate(bundle: dict[str, Any], mode: str | None) -> dict[str, Any]:
             if e["resource"].get("resourceType") == "Patient":
                 e["request"].pop("ifNoneExist", None)
     elif mode == "invalid-bundle":
-        obs = next(e for e in bundle["entry"] if e["resource"].get("resourceType") == "Observation")
-        obs["resource"]["status"] = "not-a-status"
+        obs = next((e for e in bundle["entry"] if e["resource"].get("resourceType") == "Observation"), None)
+        if obs is not None:
+            obs["resource"]["status"] = "not-a-status"
     elif mode == "dangling-reference":
-        cond = next(e for e in bundle["entry"] if e["resource"].get("resourceType") == "Condition")
-        cond["resource"]["encounter"] = {"reference": "Encounter/not-sent-before-0001"}
+        cond = next((e for e in bundle["entry"] if e["resource"].get("resourceType") == "Condition"), None)
+        if cond is not None:
+            cond["resource"]["encounter"] = {"reference": "Encounter/not-sent-before-0001"}
     elif mode == "incomplete-encounter":
         for e in _encounters(bundle):
             e["resource"].pop("diagnosis", None)
