@@ -7,7 +7,7 @@ identifier and name searches, writes). The same client then drives a trivial Sta
 that returns a fixed JSON body, served the same way (same uvicorn loop/http, same worker count),
 and the ratio server/baseline is printed.
 
-Usage: ``python benchmarks/serve.py [--seconds 5] [--concurrency 32] [--workers 1] [--patients 300]``
+Usage: ``python benchmarks/serve.py [--seconds 5] [--concurrency 32] [--workers 2] [--patients 300]``
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--patients", type=int, default=300)
     args = ap.parse_args()
     asyncio.run(main_async(args))
