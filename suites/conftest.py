@@ -16,7 +16,15 @@ from vhr_conformance.client import FhirClient, TokenProvider
 from vhr_conformance.i18n import UserError
 from vhr_conformance.pytest_plugin import VhrState, criterion, get_state
 from vhr_conformance.runner.igmodel import IgModel, load_ig
-from vhr_conformance.runner.seed import SeedData, Tracker, coverage_bundles, load_negative_cases, upload
+from vhr_conformance.runner.seed import (
+    SeedData,
+    Tracker,
+    coverage_bundles,
+    document_bundles,
+    load_negative_cases,
+    upload,
+    upload_documents,
+)
 
 # Which interaction of the CapabilityStatement is verified by which criterion.
 INTERACTION_CRITERIA = {
@@ -146,6 +154,9 @@ def seed(vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> SeedData:
     if vhr.options.seed_limit > 0:
         bundles = bundles[: vhr.options.seed_limit]
     data = upload(fhir, bundles, vhr.options.run_id, tracker)
+    if "Bundle" in load_ig(vhr.options.ig).resources:  # documents, when the IG has Bundle as a resource
+        upload_documents(fhir, document_bundles(vhr.options.seed, 2 if vhr.options.seed_limit else 3), vhr.options.run_id,
+                         tracker, data)
     data.started_iso = started
     return data
 

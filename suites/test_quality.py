@@ -34,6 +34,12 @@ def _refs(node: Any) -> list[str]:
     return out
 
 
+def _external_refs(res: dict[str, Any]) -> list[str]:
+    """References leaving the resource: inside a Bundle, those to its own entries' fullUrls do not count."""
+    internal = {e.get("fullUrl") for e in res.get("entry", []) or [] if isinstance(e, dict)} if res.get("resourceType") == "Bundle" else set()
+    return [r for r in _refs(res) if r not in internal]
+
+
 def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
     items = [copies[f"{s.type}/{s.id}"] for s in seeded_or_skip(seed, rtype) if f"{s.type}/{s.id}" in copies]
     if not items:
@@ -43,7 +49,7 @@ def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> li
 
 @pytest.mark.per_resource("VHR-QUAL-004")
 def test_no_orphan_references(resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    refs = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _refs(res)
+    refs = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _external_refs(res)
                    if not r.startswith("#") and not r.startswith("urn:")})
     known = set(server_copies)
     orphans = []
@@ -59,7 +65,7 @@ def test_no_orphan_references(resource_type: str, fhir: FhirClient, seed: SeedDa
 
 @pytest.mark.per_resource("VHR-XCH-004")
 def test_references_usable(resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    bad = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _refs(res)
+    bad = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _external_refs(res)
                   if r.startswith("urn:") or (r.startswith("http") and not fhir.same_origin(r))})
     assert not bad, f"references that are temporary or point elsewhere: {bad[:5]}"
 

@@ -46,8 +46,10 @@ def values(resource: dict[str, Any], expression: str | None) -> list[Any]:
     for part in _split_union(expression):
         part = part.strip()
         head = part.split(".", 1)[0].split("(", 1)[0]
-        if head and head[0].isupper() and head != resource.get("resourceType") and not head.startswith("("):
+        if head and head[0].isupper() and head not in (resource.get("resourceType"), "Resource", "DomainResource"):
             continue
+        if head in ("Resource", "DomainResource"):
+            part = resource.get("resourceType", "") + part[len(head):]
         fn, target = _compiled(part)
         try:
             got = fn(resource)

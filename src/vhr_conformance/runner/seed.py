@@ -84,6 +84,7 @@ class Tracker:
 class SeedData:
     resources: list[Seeded] = field(default_factory=list)
     bundles: list[tuple[str, int, str]] = field(default_factory=list)  # (file, status, problem)
+    documents: list[tuple[str, int, str]] = field(default_factory=list)
     started_iso: str = ""
 
     def of_type(self, rtype: str) -> list[Seeded]:
@@ -124,6 +125,37 @@ def coverage_bundles(seed: int) -> list[tuple[str, dict[str, Any]]]:
     if files and (file_seed is None or int(file_seed) == seed):
         return [(p.name, orjson.loads(p.read_bytes())) for p in files]
     return [(f"generated-{seed}-{i:03d}", b) for i, b in enumerate(coverage_cohort(seed))]
+
+
+def document_bundles(seed: int, limit: int = 3) -> list[tuple[str, dict[str, Any]]]:
+    """Health-record summary documents: the checked-in ones when the seed matches, else generated."""
+    try:
+        from vhr_conformance.generator import coverage_cohort, document_bundle, fixtures_dir
+    except ImportError:
+        return []
+    folder = fixtures_dir() / "documents"
+    files = sorted(folder.glob("*.json"))[:limit] if folder.is_dir() else []
+    if files and seed == default_seed():
+        return [(p.name, orjson.loads(p.read_bytes())) for p in files]
+    return [(f"document-{seed}-{i:03d}", document_bundle(b)) for i, b in enumerate(coverage_cohort(seed)[:limit])]
+
+
+def upload_documents(client: FhirClient, docs: list[tuple[str, dict[str, Any]]], run_id: str, tracker: Tracker,
+                     data: SeedData) -> None:
+    """POST document Bundles (stored as Bundle resources); a refusal is recorded, not fatal (Bundle create is optional)."""
+    for name, original in docs:
+        doc = copy.deepcopy(original)
+        doc.pop("id", None)
+        tag_resource(doc, run_id)
+        resp = client.post("Bundle", doc)
+        loc = parse_location(resp.headers.get("location"))
+        if resp.status != 201 or loc is None:
+            data.documents.append((name, resp.status, resp.text()[:300]))
+            continue
+        tracker.add(loc[0], loc[1])
+        doc["id"] = loc[1]
+        data.resources.append(Seeded(loc[0], loc[1], loc[2], doc, name, True))
+        data.documents.append((name, resp.status, ""))
 
 
 def _rewrite_refs(node: Any, mapping: dict[str, str]) -> Any:
