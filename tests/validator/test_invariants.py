@@ -166,3 +166,18 @@ def test_native_cccd_invariants_agree_with_fhirpathpy() -> None:
         for focus in samples:
             res = slow(focus, {})
             assert fn(focus, EvalEnv(focus, focus)) == (res[0] if res else False), (key, focus)
+
+
+def test_core_errata_que_12(validator: Validator) -> None:
+    item = {
+        "linkId": "n2",
+        "type": "integer",
+        "enableWhen": [
+            {"question": "n0", "operator": "=", "answerInteger": 1},
+            {"question": "n1", "operator": "=", "answerInteger": 1},
+        ],
+    }
+    q = {"resourceType": "Questionnaire", "status": "active", "text": patient()["text"], "item": [item]}
+    assert ("que-12", "Questionnaire.item[0]") in rules(validator.validate(q))
+    item["enableBehavior"] = "all"
+    assert not [i for i in validator.validate(q) if i.rule == "que-12"]

@@ -601,6 +601,15 @@ def _pattern_native(expr: str) -> NativeFn | None:
     return check
 
 
+# Core 4.0.1 expressions that contradict their own human text (published errata; the HL7
+# validator evaluates the corrected form too).
+ERRATA = {
+    ("que-12", "enableWhen.count() > 2 implies enableBehavior.exists()"): (
+        "enableWhen.count() > 1 implies enableBehavior.exists()"
+    ),
+}
+
+
 class ConstraintCompiler:
     """Compiles constraint definitions once, sharing compiled expressions across elements."""
 
@@ -612,6 +621,7 @@ class ConstraintCompiler:
         expr = c.get("expression")
         if key in SKIP_KEYS or not expr:
             return None
+        expr = ERRATA.get((key, expr), expr)
         best = any(
             e.get("url") == "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
             and e.get("valueBoolean")
