@@ -402,13 +402,18 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     plan = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     runners.WORKER_REPORT_INTERVAL = 1.0
+    run = Run(plan)
     try:
-        return Run(plan).execute()
+        return run.execute()
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler was installed
         return EXIT_INTERRUPTED
     except Exception as exc:  # the harness failed: never a verdict against the target
         logging.getLogger("vhr.load").exception("load engine failed: %s", exc)
         return EXIT_ERROR
+    finally:
+        for w in run.workers:  # never leave local workers behind, whatever happened
+            if w.poll() is None:
+                w.kill()
 
 
 if __name__ == "__main__":
