@@ -170,3 +170,13 @@ def test_conditional_read(client: httpx.Client) -> None:
     assert client.get(f"/Patient/{pid}", headers={"If-Modified-Since": modified}).status_code == 304
     old = "Mon, 01 Jan 2001 00:00:00 GMT"
     assert client.get(f"/Patient/{pid}", headers={"If-Modified-Since": old}).status_code == 200
+
+
+def test_gzip_request_body(client: httpx.Client) -> None:
+    import orjson
+
+    body = gzip.compress(orjson.dumps(patient()))
+    r = client.post("/Patient", content=body, headers={"Content-Encoding": "gzip"})
+    assert r.status_code == 201 and r.json()["name"][0]["family"] == "Nguyễn"
+    assert client.post("/Patient", content=b"not gzip", headers={"Content-Encoding": "gzip"}).status_code == 400
+    assert client.post("/Patient", content=b"{}", headers={"Content-Encoding": "br"}).status_code == 415

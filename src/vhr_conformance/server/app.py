@@ -16,6 +16,7 @@ import logging
 import random
 import re
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -1060,7 +1061,19 @@ class HttpLayer:
             if size > limit:
                 raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
             chunks.append(chunk)
-        return b"".join(chunks)
+        body = b"".join(chunks)
+        encoding = (request.headers.get("content-encoding") or "").strip().lower()
+        if encoding in ("gzip", "x-gzip") and body:
+            try:
+                decoder = zlib.decompressobj(wbits=31)
+                body = decoder.decompress(body, limit + 1)  # a gzip bomb stops at the limit
+            except zlib.error:
+                raise FhirError(400, "structure", E.BAD_JSON.format(err="gzip")) from None
+            if len(body) > limit:
+                raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
+        elif encoding not in ("", "identity"):
+            raise FhirError(415, "not-supported", E.UNSUPPORTED_MEDIA.format(c="Content-Encoding " + encoding[:30]))
+        return body
 
     def _caller(self, request: Request) -> Caller:
         address = request.client.host if request.client else None
