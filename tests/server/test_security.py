@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import jwt
+import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -117,10 +119,6 @@ def test_request_size_limit(osrv: ReferenceServer) -> None:
     big = patient(text={"status": "generated", "div": "<div>" + "x" * 60_000 + "</div>"})
     r = httpx.post(osrv.base_url + "/Patient", json=big, headers=admin)
     assert r.status_code == 413 and r.json()["resourceType"] == "OperationOutcome"
-    import gzip
-
-    import orjson
-
     bomb = gzip.compress(orjson.dumps(big))  # small on the wire, too large once inflated
     assert len(bomb) < 50_000
     r = httpx.post(osrv.base_url + "/Patient", content=bomb, headers={**admin, "Content-Encoding": "gzip"})
