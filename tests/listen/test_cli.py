@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -55,10 +56,10 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "rep"
     cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()"]
     listener = subprocess.Popen([*cmd, "listen", "--port", str(port), "--auth", "oauth", "--session", "cli",
-                                 "--duration", "8s", "--scenario", "throttle", "--retry-after", "1",
+                                 "--until-ctrl-c", "--scenario", "throttle", "--retry-after", "1",
                                  "--report-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 6
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/metadata", timeout=1)
@@ -68,6 +69,8 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
         push = subprocess.run([*cmd, "push", str(bundles_dir), "--target", f"http://127.0.0.1:{port}", "--auth", "oauth",
                                "--limit", "1", "--backoff", "0.05"], capture_output=True, text=True, timeout=60)
         assert push.returncode == 0, push.stdout + push.stderr
+        time.sleep(0.5)  # the live log polls every 0.2 s
+        listener.send_signal(signal.SIGINT)  # what Ctrl-C does: end the session, judge, report
         output, _ = listener.communicate(timeout=60)
     finally:
         if listener.poll() is None:
@@ -77,4 +80,4 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     by_id = {c["id"]: c["state"] for c in results["criteria"]}
     assert by_id["VHR-SEC-101"] == by_id["VHR-API-102"] == by_id["VHR-QUAL-101"] == "pass"
     assert by_id["VHR-API-103"] == "skip"
-    assert "POST / → 429 [throttle]" in output
+    assert "POST / → 429 [throttle]" in output and "session ended (Ctrl-C)" in output
