@@ -538,6 +538,9 @@ class Validator:
         if not known:
             if elem is not None and elem.name == "modifierExtension":
                 run.add("error", "structure", loc, "modifier-extension-unknown", M["modifier-extension-unknown"].format(url=url))
+            elif url.startswith("http://hl7.org/fhir/"):
+                # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
+                run.add("warning", "structure", loc, "extension-unknown", M["extension-not-loaded"].format(url=url))
             else:  # as the HL7 validator: an extension nobody can check is not accepted silently
                 run.add("error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url))
 

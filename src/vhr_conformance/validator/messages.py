@@ -105,6 +105,10 @@ M: dict[str, Text] = {
         "Không biết định nghĩa của extension {url} nên không chấp nhận ở đây (nạp IG định nghĩa nó bằng --ig).",
         "Extension {url} is unknown, so it is not allowed here (load the IG that defines it with --ig).",
     ),
+    "extension-not-loaded": Text(
+        "Extension {url} của HL7 không có trong các gói đã nạp; nội dung không được kiểm tra.",
+        "HL7 extension {url} is not in the loaded packages; its content is not checked.",
+    ),
     "modifier-extension-unknown": Text(
         "modifierExtension {url} không rõ định nghĩa: không thể xử lý an toàn tài nguyên này.",
         "modifierExtension {url} is unknown: this resource cannot be processed safely.",
