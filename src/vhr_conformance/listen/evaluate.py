@@ -278,9 +278,9 @@ def _encounter_gaps(enc: dict[str, Any]) -> list[str]:
         "identifier (MA_LK)": _ident(enc, MA_LK), "status": enc.get("status"), "class": enc.get("class"),
         "subject": enc.get("subject"), "serviceProvider": enc.get("serviceProvider"),
         "period.start": (enc.get("period") or {}).get("start"), "form of care": FORM_OF_CARE in ext,
-        "diagnosis": enc.get("diagnosis"),
+        "diagnosis": enc.get("diagnosis"),  # the admission diagnosis at least, as the catalogue asks
     }
-    if enc.get("status") == "finished":
+    if enc.get("status") == "finished":  # what XML1 of QĐ 130 asks once the patient has left
         required.update({"period.end": (enc.get("period") or {}).get("end"), "treatment result": TREATMENT_RESULT in ext,
                          "discharge type": DISCHARGE_TYPE in ext})
     if (enc.get("class") or {}).get("code") == "IMP" and enc.get("status") == "finished":
