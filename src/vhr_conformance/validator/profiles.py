@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from vhr_conformance.validator.engine import Run, Validator
 
 _MISSING = object()
+ADDITIONAL_BINDING = frozenset(
+    {
+        "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional",
+        "http://hl7.org/fhir/tools/StructureDefinition/additional-binding",
+    }
+)
 _EXT_CALL = re.compile(r"extension\('([^']*)'\)")
 _OFTYPE = re.compile(r"ofType\(([A-Za-z]+)\)")
 
@@ -55,6 +61,7 @@ class PNode:
     active: bool = False
     primitive: bool = False
     expect_cache: dict[str, Any] = field(default_factory=dict)
+    extra_bindings: list[tuple[str, str]] = field(default_factory=list)  # additional bindings (R5 style)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
     max_value: Any = None
@@ -198,6 +205,12 @@ class ProfileCompiler:
             elif k.startswith("pattern"):
                 node.fixed, node.fixed_kind = val, "pattern"
         b = el.get("binding")
+        for ext in seq((b or {}).get("extension")):
+            if isinstance(ext, dict) and ext.get("url") in ADDITIONAL_BINDING:
+                parts = {x.get("url"): next((v for k, v in x.items() if k.startswith("value")), None)
+                         for x in seq(ext.get("extension")) if isinstance(x, dict)}
+                if parts.get("purpose") in ("required", "extensible") and isinstance(parts.get("valueSet"), str):
+                    node.extra_bindings.append((str(parts["purpose"]), str(parts["valueSet"])))
         if b and b.get("valueSet") and b.get("strength") in ("required", "extensible"):
             be = self.v.schema.base_elem(base.get("path", "")) if base.get("path") else None
             same = (
@@ -277,9 +290,10 @@ class ProfileCompiler:
             self._range(value, node, loc, run)
         if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
             run.add("error", "value", loc, "max-length", M["max-length"].format(n=len(value), max=node.max_length))
-        if node.binding is not None and "terminology" in run.layers:
+        if (node.binding is not None or node.extra_bindings) and "terminology" in run.layers:
             tc = node.type_code or type_hint or ("code" if isinstance(value, str) else "CodeableConcept")
-            self.v.check_binding(value, tc, node.binding[0], node.binding[1], loc, run)
+            for strength, vs in ([node.binding] if node.binding else []) + node.extra_bindings:
+                self.v.check_binding(value, tc, strength, vs, loc, run)
         if node.targets is not None and isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
@@ -692,12 +706,12 @@ def _synth(node: PNode, depth: int = 0) -> Any:
 
 def _activate(node: PNode) -> bool:
     active = bool(
-        node.check_min or node.check_max or node.fixed_kind or node.min_value is not None
+        node.check_min or node.check_max or node.fixed_kind or node.extra_bindings or node.min_value is not None
         or node.max_value is not None or node.max_length is not None or node.binding or node.type_profiles
         or node.targets or node.constraints or node.must_support or node.slicing or node.choice_keys
     )
     own = bool(
-        node.fixed_kind or node.binding or node.type_profiles or node.targets or node.constraints
+        node.fixed_kind or node.binding or node.extra_bindings or node.type_profiles or node.targets or node.constraints
         or node.min_value is not None or node.max_value is not None or node.max_length is not None
     )
     deep = own
