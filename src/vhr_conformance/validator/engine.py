@@ -500,7 +500,7 @@ class Validator:
                     )
                 seen[fu] = i
         btype = bundle.get("type")
-        strict = btype in ("document", "message", "collection")  # these must be self-contained
+        strict = btype in ("document", "message")  # these must be self-contained
         same_id: dict[str, int] = {}
         for entry in seq(bundle.get("entry")):
             res = entry.get("resource") if isinstance(entry, dict) else None
