@@ -9,9 +9,12 @@ import orjson
 from vhr_conformance.listen.evaluate import (
     SessionFacts,
     check_encounter_complete,
+    check_patient_identity,
     check_references,
     check_retry,
+    check_timezone,
     check_url_privacy,
+    check_valid_transactions,
 )
 from vhr_conformance.listen.recorder import Recorded
 
@@ -95,3 +98,19 @@ def test_a_patients_name_in_any_parameter_is_personal_data() -> None:
     assert verdict.state == "fail" and "#3" in verdict.message and "#2" not in verdict.message
     inside = tx({"resourceType": "Basic"}, urls=("Patient?birthdate=1990-01-02",))
     assert check_url_privacy([rec(1, 0, 200, inside)], facts()).state == "fail"
+
+
+def test_a_client_without_transactions_is_still_judged_on_its_data() -> None:
+    cccd = "http://fhir.hl7.org.vn/core/sid/cccd"
+    pat = {"resourceType": "Patient", "identifier": [{"system": cccd, "value": "001090012345"}]}
+    plain = rec(1, 0, 201, pat, path="/Patient")
+    verdict = check_patient_identity([plain], facts())
+    assert verdict.state == "fail" and "without conditional" in verdict.message
+    assert check_valid_transactions([plain], facts()).state == "fail"
+    conditional = rec(1, 0, 201, pat, path="/Patient")
+    conditional.headers["if-none-exist"] = f"identifier={cccd}|001090012345"
+    by_id = rec(2, 1, 200, pat, method="PUT", path="/Patient/abc")
+    assert check_patient_identity([conditional, by_id], facts()).state == "pass"
+    stamped = rec(1, 0, 201, {"resourceType": "Observation", "effectiveDateTime": "2026-01-01T01:00:00Z"},
+                  path="/Observation")
+    assert check_timezone([stamped], facts()).state == "fail"

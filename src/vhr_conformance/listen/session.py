@@ -145,7 +145,7 @@ class Listener:
         records = self.session.snapshot()
         run = RunResult(
             run_id=f"listen-{self.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
-            target=f"client → {self.base_url}",
+            target=self.base_url,  # the endpoint the client under test sent to (a URI: TestReport.participant)
             started=self.session.started_iso,
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
             level="MAY",
