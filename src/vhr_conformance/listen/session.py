@@ -146,7 +146,7 @@ class Listener:
         run = RunResult(
             run_id=f"listen-{self.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
             target=self.base_url,  # the endpoint the client under test sent to (a URI: TestReport.participant)
-            started=self.session.started_iso,
+            started=datetime.fromisoformat(self.session.started_iso).astimezone(UTC).isoformat(timespec="seconds"),
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
             level="MAY",
             seed=0,
