@@ -70,6 +70,14 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
         "obs-6": ("Observation", [{"dataAbsentReason": {"text": "x"}, "valueString": "x"}, {"valueString": "x"}]),
         "sqty-1": ("Quantity", [{"comparator": "<"}, {"value": 1}]),
         "org-1": ("Organization", [{"name": "x"}, {"active": True}]),
+        "bdl-2": ("Bundle", [{"type": "batch", "entry": [{"search": {"mode": "match"}}]}, {"type": "searchset", "entry": [{"search": {}}]}]),
+        "bdl-3": ("Bundle", [{"type": "transaction", "entry": [{"fullUrl": "urn:x"}]}, {"type": "collection", "entry": [{"fullUrl": "u"}]},
+                             {"type": "batch", "entry": [{"request": {"method": "GET"}}]}]),
+        "bdl-4": ("Bundle", [{"type": "batch-response", "entry": [{"fullUrl": "u"}]}, {"type": "collection", "entry": [{"response": {}}]}]),
+        "bdl-7": ("Bundle", [{"type": "collection", "entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
+                             {"type": "collection", "entry": [{"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "1"}}},
+                                                              {"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "2"}}}]}]),
+        "bdl-8": ("Bundle.entry", [{"fullUrl": "http://x/Patient/1/_history/2"}, {"fullUrl": "http://x/Patient/1"}, {"request": {}}]),
         "drt-1": ("Duration", [{"code": "d", "value": 1}, {"code": "d", "system": "http://unitsofmeasure.org", "value": 1},
                                {"value": 2}]),
     }
@@ -86,7 +94,7 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
             env = EvalEnv(focus, focus)
             assert fn(focus, env) == slow.evaluate(focus, env), (key, focus)
             checked += 1
-    assert checked >= 17
+    assert checked >= 28
 
 
 def test_other_pattern_shapes_agree_with_fhirpathpy() -> None:

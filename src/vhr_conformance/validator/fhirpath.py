@@ -150,6 +150,18 @@ def _conforms_to(coll: list[Any], url: str) -> list[bool]:
     return [True]
 
 
+def _string_test(op: Callable[[str, str], bool]) -> Callable[[list[Any], Any], bool]:
+    """startsWith/endsWith/contains/matches as the HL7 validator evaluates them: false, not empty,
+    when the input is not a single string (so ``x.contains('a').not()`` holds when x is absent)."""
+
+    def fn(coll: list[Any], arg: Any) -> bool:
+        if len(coll) != 1 or not isinstance(coll[0], str) or not isinstance(arg, str):
+            return False
+        return op(coll[0], arg)
+
+    return fn
+
+
 _OPTIONS = {
     "traceFn": lambda *args: None,
     "userInvocationTable": {
@@ -158,6 +170,10 @@ _OPTIONS = {
         "resolve": {"fn": _resolve},
         "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
         "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
+        "startsWith": {"fn": _string_test(str.startswith), "arity": {1: ["String"]}},
+        "endsWith": {"fn": _string_test(str.endswith), "arity": {1: ["String"]}},
+        "contains": {"fn": _string_test(lambda s, sub: sub in s), "arity": {1: ["String"]}},
+        "matches": {"fn": _string_test(lambda s, rx: re.search(rx, s, re.DOTALL) is not None), "arity": {1: ["String"]}},
     }
 }
 _MODEL = models["r4"]
@@ -376,7 +392,50 @@ def _drt_1(x: Any, env: EvalEnv) -> bool:
     return x.get("system") == "http://unitsofmeasure.org" and "value" in x
 
 
+def _entries(x: Any) -> list[dict[str, Any]]:
+    return [e for e in seq(x.get("entry")) if isinstance(e, dict)]
+
+
+def _bdl_2(x: Any, env: EvalEnv) -> bool:
+    return x.get("type") == "searchset" or not any("search" in e for e in _entries(x))
+
+
+def _bdl_3(x: Any, env: EvalEnv) -> bool:
+    want = x.get("type") in ("batch", "transaction", "history")
+    return all(("request" in e) == want for e in _entries(x))
+
+
+def _bdl_4(x: Any, env: EvalEnv) -> bool:
+    want = x.get("type") in ("batch-response", "transaction-response", "history")
+    return all(("response" in e) == want for e in _entries(x))
+
+
+def _bdl_7(x: Any, env: EvalEnv) -> bool:
+    if x.get("type") == "history":
+        return True
+    keys = []
+    for e in _entries(x):
+        fu = e.get("fullUrl")
+        if fu is None:
+            continue
+        res = e.get("resource")
+        meta = res.get("meta") if isinstance(res, dict) else None
+        vid = meta.get("versionId") if isinstance(meta, dict) else None
+        keys.append(f"{fu}{vid if isinstance(vid, str) else ''}")
+    return len(keys) == len(set(keys))
+
+
+def _bdl_8(x: Any, env: EvalEnv) -> bool:
+    fu = x.get("fullUrl")
+    return not (isinstance(fu, str) and "/_history/" in fu)
+
+
 NATIVE: dict[tuple[str, str], NativeFn] = {
+    ("bdl-2", "entry.search.empty() or (type = 'searchset')"): _bdl_2,
+    ("bdl-3", "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))"): _bdl_3,
+    ("bdl-4", "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))"): _bdl_4,
+    ("bdl-7", "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()"): _bdl_7,
+    ("bdl-8", "fullUrl.contains('/_history/').not()"): _bdl_8,
     ("drt-1", "code.exists() implies ((system = %ucum) and value.exists())"): _drt_1,
     ("con-5", "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"): _con_5,
     ("org-1", "(identifier.count() + name.count()) > 0"): _org_1,
