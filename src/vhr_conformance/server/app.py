@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
 from vhr_conformance.server.auth import Authority, Client, OAuthError, RateLimiter
 from vhr_conformance.server.capability import CONTROL_PARAMS, Capabilities, build_capabilities, package_set
@@ -176,6 +177,7 @@ class FhirApp:
         self.caps: Capabilities = build_capabilities(self.base_url or "http://127.0.0.1", config.auth, None)
         self.store = Store(config.db, self.caps, self.faults)
         self.store.base_url = self.base_url
+        bulk.ensure_schema(self.store)
         self.authority = Authority({c.client_id: c for c in config.clients})
         if config.token_secret:
             self.authority.secret = config.token_secret
@@ -695,6 +697,18 @@ class FhirApp:
         links = [{"relation": "self", "url": f"{self.link_base()}/Patient/{rid}/$everything"}]
         return Result(200, self._bundle_bytes("searchset", len(rows), links, rows, [], None))
 
+    def export(self, caller: Caller, params: list[tuple[str, str]], request_url: str, patient_level: bool) -> Result:
+        """Bulk Data kick-off: 202 with the status URL in Content-Location."""
+        types = sorted(self.caps.resources)
+        allowed = {t for t in types if caller.scopes is None or "ignore-scopes" in self.faults
+                   or any(sc.allows(t, "r") for sc in caller.scopes)}
+        if not allowed:
+            raise FhirError(403, "forbidden", E.FORBIDDEN.format(need="system/*.read"))
+        job = bulk.start_export(self.store, types, allowed, dict(params), request_url, self.base_url,
+                                patient_level, self.config.auth == "oauth")
+        self.audit(caller, "export", "Patient" if patient_level else None, None, request_url, 202)
+        return Result(202, None, {"Content-Location": f"{self.base_url}/_export/{job}"})
+
     def validate_op(self, caller: Caller, rtype: str, body: bytes) -> Result:
         self._support(rtype)
         resource = self.parse_resource(body)
@@ -1108,7 +1122,8 @@ class HttpLayer:
                 self._rate(request.client.host if request.client else "?")
                 return await self._token(request)
             params = parse_qsl(request.url.query, keep_blank_values=True)
-            if not _accept_ok(request.headers.get("accept"), dict(params).get("_format")):
+            bulk_file = path.startswith("/_export/")  # NDJSON files and manifests negotiate their own types
+            if not bulk_file and not _accept_ok(request.headers.get("accept"), dict(params).get("_format")):
                 raise FhirError(406, "not-supported", E.NOT_ACCEPTABLE.format(a=(request.headers.get("accept") or "")[:60]))
             if path == "/metadata" and request.method in ("GET", "HEAD"):
                 return self._raw(200, self.fhir.capability(), {})
@@ -1167,6 +1182,24 @@ class HttpLayer:
                 return self._response(await self._offload(lambda: fhir.bundle(caller, bundle, prefer)))
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         rtype = segs[0]
+        if rtype == "$export" or (n == 2 and rtype == "Patient" and segs[1] == "$export"):
+            if method not in ("GET", "POST"):
+                raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
+            if "respond-async" not in (request.headers.get("prefer") or ""):
+                raise FhirError(400, "invalid", bulk.NEED_ASYNC)
+            res = await self._offload(lambda: fhir.export(caller, params, str(request.url), rtype == "Patient"))
+            return Response(status_code=202, headers=res.headers)
+        if rtype == "_export" and n in (2, 3):
+            if n == 2 and method == "GET":
+                return Response(bulk.manifest(fhir.store, segs[1]), media_type="application/json")
+            if n == 2 and method == "DELETE":
+                job = segs[1]
+                await self._offload(lambda: (bulk.delete(fhir.store, job), Result(202))[1])
+                return Response(status_code=202)
+            if n == 3 and method == "GET" and segs[2].endswith(".ndjson"):
+                body = bulk.file_body(fhir.store, segs[1], segs[2][: -len(".ndjson")])
+                return Response(body, media_type="application/fhir+ndjson")
+            raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         if n == 1:
             if rtype == "_history" and method == "GET":
                 return self._response(fhir.history(caller, None, None, params))

@@ -321,6 +321,9 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
             kept_resources.append(res)
         rest["resource"] = kept_resources
         _declare_includes(kept_resources, supports)
+        ops = rest.setdefault("operation", [])
+        if not any(o.get("name") == "export" for o in ops):
+            ops.append({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"})
         codes = {i.get("code") for i in rest.get("interaction") or []}
         rest.setdefault("interaction", []).extend(
             {"code": c} for c in ("transaction", "batch", "history-system") if c not in codes
@@ -349,6 +352,9 @@ def _declare_full_support(res: dict[str, Any], support: ResourceSupport) -> None
         ops = res.setdefault("operation", [])
         if not any(o.get("name") == "everything" for o in ops):
             ops.append({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+        if not any(o.get("name") == "export" for o in ops):
+            ops.append({"name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"})
 
 
 def _declare_includes(resources: list[dict[str, Any]], supports: dict[str, ResourceSupport]) -> None:
