@@ -434,8 +434,8 @@ class Validator:
         if isinstance(display, str):
             expected = cs.display.get(code)
             if expected and display.strip().lower() != expected.lower() and display not in cs.designations.get(code, ()):
-                run.add(  # an error, as in the HL7 validator: a wrong display misleads the reader
-                    "error", "code-invalid", f"{loc}.display", "display-mismatch",
+                run.add(  # a warning, as the issue asks (the HL7 validator makes it an error)
+                    "warning", "code-invalid", f"{loc}.display", "display-mismatch",
                     M["display-mismatch"].format(display=display, code=code, expected=expected),
                 )
 
