@@ -65,6 +65,7 @@ def listen(
     outage_seconds: float = typer.Option(10.0, "--outage-seconds", help="outage: độ dài (giây) / window length (s)"),
     max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"),
     report_dir: Path = typer.Option(None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"),
+    tls: tuple[Path, Path] | None = typer.Option(None, "--tls", help="CERT KEY (PEM): phục vụ HTTPS / serve HTTPS"),
     list_scenarios: bool = typer.Option(False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"),
 ) -> None:
     """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
@@ -83,11 +84,16 @@ def listen(
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
         raise UserError(Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
                         location="--retry-after/--throttle-every/--outage-seconds/--max-body")
+    if tls is not None:
+        for p in tls:
+            if not p.is_file():
+                raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
     seconds = parse_duration(duration) if duration else None
     check_session_name(session)
     scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
     out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    listener = Listener(host=host, port=port, auth=auth, session=session, scenarios=scenarios, max_body_bytes=max_body)
+    listener = Listener(host=host, port=port, auth=auth, session=session, scenarios=scenarios, max_body_bytes=max_body,
+                        tls=(str(tls[0]), str(tls[1])) if tls else None)
     listener.start()
     try:
         console.print(f"vhr listen → [bold]{listener.base_url}[/]  auth={auth}  scenarios={','.join(scenarios.names) or '-'}"
@@ -126,6 +132,7 @@ def push_cmd(
     max_retries: int = typer.Option(5, "--max-retries"),
     backoff: float = typer.Option(1.0, "--backoff", help="Giãn cách cơ sở (giây, nhân đôi mỗi lần) / base backoff (s, doubles)"),
     max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước của nền tảng / platform size limit (bytes)"),
+    ca_file: Path = typer.Option(None, "--ca-file", help="Chứng chỉ CA (PEM) của máy chủ HTTPS / CA certificate (PEM) to trust"),
     list_bad_modes: bool = typer.Option(False, "--list-bad-modes", help="Liệt kê chế độ sai rồi thoát / list bad modes and exit"),
 ) -> None:
     """Máy khách mẫu gửi Bundle giao dịch tới VHR / sample client that sends transaction Bundles to VHR."""
@@ -144,6 +151,7 @@ def push_cmd(
     opts = PushOptions(
         target=target, folder=folder, auth=auth, bad=badly_behaved, limit=limit, corrections=corrections,
         as_today=as_today, max_retries=max_retries, backoff_s=backoff, max_body_bytes=max_body,
+        ca_file=str(ca_file) if ca_file else None,
         client_id=os.environ.get("VHR_CLIENT_ID", DEFAULT_CLIENT[0]),
         client_secret=os.environ.get("VHR_CLIENT_SECRET", DEFAULT_CLIENT[1]),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class PushOptions:
     backoff_s: float = 1.0
     max_body_bytes: int = 20 * 1024 * 1024
     timeout_s: float = 30.0
+    ca_file: str | None = None  # trust this CA (PEM) for an https target with a private certificate
 
 
 @dataclass
@@ -206,7 +208,8 @@ class Pusher:
     def __init__(self, opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> None:
         self.opts = opts
         self.base = opts.target.rstrip("/")
-        self.http = httpx.Client(timeout=opts.timeout_s)
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=opts.ca_file) if opts.ca_file else True
+        self.http = httpx.Client(timeout=opts.timeout_s, verify=verify)
         self.sleep = sleep
         self.token: str | None = None
         self.log = PushLog()

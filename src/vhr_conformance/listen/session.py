@@ -68,12 +68,13 @@ class Listener:
     """`with Listener(...) as lst: <client sends to lst.base_url>; report = lst.finish(dir)`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, auth: str = "none", session: str = "session",
-                 scenarios: ScenarioConfig | None = None, max_body_bytes: int = 20 * 1024 * 1024) -> None:
+                 scenarios: ScenarioConfig | None = None, max_body_bytes: int = 20 * 1024 * 1024,
+                 tls: tuple[str, str] | None = None) -> None:
         self.name = check_session_name(session)
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.scenarios = scenarios or ScenarioConfig()
-        self.server = ReferenceServer(host=host, port=port, auth=auth, max_body_bytes=max_body_bytes)
+        self.server = ReferenceServer(host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls)
         self.session = Session(self.scenarios, max_body_bytes)
         self.server.app = RecordingApp(self.server.app, self.session)
         self._finished: SessionReport | None = None
@@ -94,7 +95,8 @@ class Listener:
 
     # ------------------------------------------------------------------ platform look-ups
     def _internal_client(self) -> httpx.Client:
-        client = httpx.Client(base_url=self.base_url, timeout=30.0,
+        # verify=False: this talks to its own loopback server, whose certificate may be self-signed.
+        client = httpx.Client(base_url=self.base_url, timeout=30.0, verify=False,
                               headers={INTERNAL_HEADER: self.session.internal_key, "Accept": "application/fhir+json"})
         if self.auth == "oauth":
             r = client.post("/auth/token", data={"grant_type": "client_credentials", "scope": "system/*.*"},
