@@ -22,6 +22,8 @@ _SEV_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "informa
 
 
 FORMATS = ("text", "json", "outcome")
+# Package manifests that live beside FHIR resources in a folder; named explicitly, they are validated.
+_NOT_FHIR = frozenset({"package.json", ".index.json", "package-lock.json"})
 FAIL_ON = ("error", "warning", "information")
 err_console = Console(stderr=True)
 
@@ -42,7 +44,11 @@ def _expand(paths: list[str]) -> Iterator[tuple[str, bytes | None, Path | None]]
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(x for x in path.rglob("*") if x.is_file() and x.suffix.lower() in (".json", ".ndjson", ".jsonl"))
+            files = sorted(
+                x
+                for x in path.rglob("*")
+                if x.is_file() and x.suffix.lower() in (".json", ".ndjson", ".jsonl") and x.name not in _NOT_FHIR
+            )
             if not files:
                 raise UserError(
                     Text("Thư mục không có tệp .json/.ndjson nào.", "The folder holds no .json/.ndjson file."), location=p
