@@ -189,3 +189,15 @@ def test_core_errata_que_12(validator: Validator) -> None:
     assert ("que-12", "Questionnaire.item[0]") in rules(validator.validate(q))
     item["enableBehavior"] = "all"
     assert not [i for i in validator.validate(q) if i.rule == "que-12"]
+
+
+def test_conforms_to_runs_the_profile(validator: Validator) -> None:
+    cc = ConstraintCompiler()
+    bp = "http://hl7.org/fhir/StructureDefinition/bp"
+    c = cc.compile_one({"key": "t-1", "severity": "error", "human": "h", "expression": f"conformsTo('{bp}')"}, "Observation")
+    assert c is not None
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
+    run = Run(frozenset({"invariants", "profiles"}))
+    validator._resource(obs, "Observation", run, None)  # sets up the evaluation environment
+    env = EvalEnv(obs, obs, conforms=lambda v, url: validator._conforms(v, url, run))
+    assert c.evaluate(obs, env) is False  # no BP components, wrong code: does not conform

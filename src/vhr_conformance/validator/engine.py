@@ -150,7 +150,9 @@ class Validator:
         if "_id" in obj:
             run.add("error", "structure", f"{loc}._id", "resource-id-extension", M["resource-id-extension"])
         saved_env = run.env
-        run.env = EvalEnv(obj, container if container is not None else obj, self._member_of, None)
+        run.env = EvalEnv(
+            obj, container if container is not None else obj, self._member_of, None, lambda v, url: self._conforms(v, url, run)
+        )
         refs_start = len(run.refs)
         saved_bundle = run.in_bundle
         if rt == "Bundle":
@@ -354,6 +356,16 @@ class Validator:
             return  # the engine choked on data already reported as invalid: not the harness's fault
         err = str(exc) if isinstance(exc, FhirPathError) else f"{type(exc).__name__}: {exc}"
         run.add("error", "exception", loc, "harness-fhirpath", M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=err[:200]))
+
+    def _conforms(self, value: Any, url: str, run: Run) -> bool | None:
+        """For FHIRPath conformsTo(): validate ``value`` against ``url`` in a scratch run."""
+        if self.profiles.get(url) is None:
+            return None
+        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle)
+        if isinstance(value, dict) and "resourceType" in value:
+            self._resource(value, "conformsTo", trial, None)
+        self.profiles.validate(value, url, "conformsTo", trial, explicit=True)
+        return not any(i.severity in ("error", "fatal") for i in trial.issues)
 
     def _member_of(self, value: Any, vs: str) -> bool | None:
         if isinstance(value, str):

@@ -33,7 +33,7 @@ NativeFn = Callable[[Any, "EvalEnv"], bool]
 class EvalEnv:
     """What an invariant may look at beyond its focus: %resource, %rootResource and helper hooks."""
 
-    __slots__ = ("member_of", "resolve", "resource", "root")
+    __slots__ = ("conforms", "member_of", "resolve", "resource", "root")
 
     def __init__(
         self,
@@ -41,9 +41,11 @@ class EvalEnv:
         root: dict[str, Any],
         member_of: Callable[[Any, str], bool | None] | None = None,
         resolve: Callable[[str], dict[str, Any] | None] | None = None,
+        conforms: Callable[[Any, str], bool | None] | None = None,
     ) -> None:
         self.resource = resource
         self.root = root
+        self.conforms = conforms
         self.member_of = member_of
         self.resolve = resolve
 
@@ -140,14 +142,14 @@ def _member_of(coll: list[Any], vs: str) -> list[bool]:
 
 
 def _conforms_to(coll: list[Any], url: str) -> list[bool]:
-    # Full profile conformance inside an invariant would recurse into the validator; a resource
-    # whose type matches the profile's declared type is accepted, which is what core uses it for.
-    if not coll or not isinstance(coll[0], dict):
+    """conformsTo(url): the validator checks the focus against that profile (no errors = true)."""
+    env = _CURRENT_ENV[0]
+    if len(coll) != 1 or not isinstance(coll[0], dict) or env is None or env.conforms is None:
         return []
-    typ = url.rsplit("/", 1)[-1]
-    if url.startswith("http://hl7.org/fhir/StructureDefinition/") and typ[:1].isupper():
-        return [typ == coll[0].get("resourceType")]
-    return [True]
+    res = env.conforms(coll[0], url)
+    if res is None:
+        raise FhirPathError(f"conformsTo: profile {url} is not loaded")
+    return [res]
 
 
 def _string_test(op: Callable[[str, str], bool]) -> Callable[[list[Any], Any], bool]:
