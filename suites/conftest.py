@@ -48,7 +48,7 @@ def _ig_for(config: pytest.Config) -> IgModel | None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
-    wanted = {"interaction", "search_req", "resource_type", "profile_url", "negative_case", "date_search"}
+    wanted = {"interaction", "search_req", "resource_type", "profile_url", "negative_case", "date_search", "search_combo"}
     if not wanted & set(names):
         return
     ig = _ig_for(metafunc.config)
@@ -68,6 +68,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                     crits.append("VHR-PAT-002")
                 params.append(pytest.param(sp, id=f"{r.type}-{sp.name}", marks=criterion(*crits)))
         metafunc.parametrize("search_req", params)
+    if "search_combo" in names:
+        params = [
+            pytest.param((r.type, exp, combo), id=f"{r.type}-{'+'.join(combo)}",
+                         marks=criterion("VHR-API-007" if exp == "SHALL" else "VHR-API-020"))
+            for r in resources for exp, combo in r.combinations
+        ]
+        metafunc.parametrize("search_combo", params)
     if "date_search" in names:
         params = [
             pytest.param((sp, prefix), id=f"{r.type}-{sp.name}-{prefix}", marks=criterion("VHR-API-008"))

@@ -63,6 +63,29 @@ def test_date_comparators(date_search: tuple[SearchReq, str], fhir: FhirClient, 
         assert res["id"] in {r.get("id") for r in found}, f"{sp.name}={prefix}{q} missed {sp.resource_type}/{res['id']}"
 
 
+@criterion("VHR-API-007")  # also carried by an empty parameter set when the IG declares no combination
+def test_search_combination(search_combo: tuple[str, str, tuple[str, ...]], ig: IgModel, fhir: FhirClient, seed: SeedData,
+                            target_cs: dict[str, Any], server_copies: dict[str, dict[str, Any]]) -> None:
+    rtype, expectation, names = search_combo
+    params = {sp.name: sp for sp in ig.resources[rtype].search}
+    missing = [n for n in names if n not in params or not params[n].expression]
+    if missing:
+        skip_missing(Text(f"IG không định nghĩa tham số {missing}.", f"The IG does not define parameters {missing}."))
+    gate(expectation, all(declares_search(target_cs, rtype, n) for n in names), f"{rtype}?{'&'.join(names)}")
+    for s in seed.of_type(rtype):
+        res = server_copies.get(f"{rtype}/{s.id}")
+        queries = {n: fs.query_value(params[n].type, fs.values(res, params[n].expression)) for n in names} if res else {}
+        if res and all(queries.values()):
+            break
+    else:
+        skip_missing(Text(f"Không có dữ liệu {rtype} có đủ giá trị cho {names}.", f"No {rtype} test data holds values for all of {names}."))
+    found = fhir.search_all(rtype, [*queries.items(), ("_count", str(PAGE))])
+    assert res["id"] in {r.get("id") for r in found}, f"{rtype}?{queries} did not return {rtype}/{res['id']}"
+    for n, q in queries.items():
+        prefix, value = (q[:2], q[2:]) if params[n].type == "date" and q[:2].isalpha() else ("eq", q)
+        _check_all_match(params[n], found, value, prefix)
+
+
 def _patient_family(seed: SeedData, copies: dict[str, dict[str, Any]], accented: bool = False) -> tuple[str, dict[str, Any]]:
     for s in seed.of_type("Patient"):
         res = copies.get(f"Patient/{s.id}") or {}
