@@ -201,3 +201,34 @@ def test_conforms_to_runs_the_profile(validator: Validator) -> None:
     validator._resource(obs, "Observation", run, None)  # sets up the evaluation environment
     env = EvalEnv(obs, obs, conforms=lambda v, url: validator._conforms(v, url, run))
     assert c.evaluate(obs, env) is False  # no BP components, wrong code: does not conform
+
+
+def test_resolve_inside_bundle_entries(validator: Validator) -> None:
+    cc = ConstraintCompiler()
+    c = cc.compile_one(
+        {"key": "t-2", "severity": "error", "human": "h", "expression": "managingOrganization.resolve().name.exists()"},
+        "Patient",
+    )
+    assert c is not None
+    org_url = "urn:uuid:0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a41"
+    pat = patient(managingOrganization={"reference": org_url})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a42", "resource": pat},
+                  {"fullUrl": org_url, "resource": {"resourceType": "Organization", "name": "BV Bạch Mai"}}],
+    }
+    seen: list[bool] = []
+    original = validator._invariants
+
+    def spy(focus: Any, constraints: Any, loc: str, run: Run, skip: Any = None) -> None:
+        if focus is pat and run.env is not None:
+            seen.append(c.evaluate(pat, run.env))
+        original(focus, constraints, loc, run, skip)
+
+    validator._invariants = spy  # type: ignore[method-assign]
+    try:
+        validator.validate(bundle)
+    finally:
+        del validator._invariants
+    assert seen and all(seen)

@@ -151,7 +151,11 @@ class Validator:
             run.add("error", "structure", f"{loc}._id", "resource-id-extension", M["resource-id-extension"])
         saved_env = run.env
         run.env = EvalEnv(
-            obj, container if container is not None else obj, self._member_of, None, lambda v, url: self._conforms(v, url, run)
+            obj,
+            container if container is not None else obj,
+            self._member_of,
+            saved_env.resolve if saved_env is not None else None,  # resolve() inside a Bundle's entries
+            lambda v, url: self._conforms(v, url, run),
         )
         refs_start = len(run.refs)
         saved_bundle = run.in_bundle
