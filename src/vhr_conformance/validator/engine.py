@@ -122,17 +122,16 @@ class Validator:
         rt = value.get("resourceType")
         root = rt if isinstance(rt, str) and rt else "Resource"
         try:
-            self._resource(value, root, run, None)
-            if "profiles" in run.layers:
-                for url in profiles or ():
-                    self.profiles.validate(value, url, root, run, explicit=True)
+            self._resource(value, root, run, None, tuple(profiles or ()))
         except RecursionError:
             run.add("fatal", "structure", root, "too-deep", Text("Tài nguyên lồng quá sâu.", "Resource is nested too deeply."))
         # The same finding reached by two routes (base and profile, two slices) is reported once.
         return list(dict.fromkeys(run.issues)) if len(run.issues) > 1 else run.issues
 
     # ------------------------------------------------------------------ walk
-    def _resource(self, obj: Any, loc: str, run: Run, container: dict[str, Any] | None) -> None:
+    def _resource(
+        self, obj: Any, loc: str, run: Run, container: dict[str, Any] | None, explicit: tuple[str, ...] = ()
+    ) -> None:
         if not isinstance(obj, dict):
             run.add("error", "structure", loc, "not-object", M["not-object"])
             return
@@ -170,6 +169,8 @@ class Validator:
                     for url in meta["profile"]:
                         if isinstance(url, str) and url:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
+                for url in explicit:  # asked for by the caller: an unknown one is an error
+                    self.profiles.validate(obj, url, loc, run, explicit=True)
             if rt == "QuestionnaireResponse" and "profiles" in run.layers:
                 self.questionnaires.check(obj, loc, run)
             if rt == "Bundle" and "references" in run.layers:
