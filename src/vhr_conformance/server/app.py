@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import copy
 import email.utils
+import gzip
 import itertools
 import logging
 import random
@@ -27,8 +29,6 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -1058,6 +1058,9 @@ class HttpLayer:
             body = body[: len(body) // 2]
         if status == 204:
             body = b""
+        elif len(body) >= GZIP_MIN_SIZE and _GZIP_OK.get():
+            body = gzip.compress(body, compresslevel=5)
+            headers = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         return Response(body, status, headers=headers, media_type=None if status == 204 else ctype)
 
     def _error(self, err: FhirError) -> Response:
@@ -1065,7 +1068,7 @@ class HttpLayer:
 
     async def _body(self, request: Request) -> bytes:
         limit = self.cfg.max_body_bytes if "no-size-limit" not in self.fhir.faults else 1 << 40
-        length = request.headers.get("content-length")
+        length = _hdr(request, "content-length")
         if length and length.isdigit() and int(length) > limit:
             raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
         chunks = []
@@ -1076,7 +1079,7 @@ class HttpLayer:
                 raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
             chunks.append(chunk)
         body = b"".join(chunks)
-        encoding = (request.headers.get("content-encoding") or "").strip().lower()
+        encoding = (_hdr(request, "content-encoding") or "").strip().lower()
         if encoding in ("gzip", "x-gzip") and body:
             try:
                 decoder = zlib.decompressobj(wbits=31)
@@ -1093,7 +1096,7 @@ class HttpLayer:
         address = request.client.host if request.client else None
         if self.cfg.auth != "oauth":
             return Caller(None, address, None)
-        checked = self.fhir.authority.check(request.headers.get("authorization"))
+        checked = self.fhir.authority.check(_hdr(request, "authorization"))
         if checked is None:
             if "no-authentication" in self.fhir.faults:
                 return Caller("anonymous", address, None)
@@ -1110,8 +1113,12 @@ class HttpLayer:
 
     async def __call__(self, request: Request) -> Response:
         faults = self.fhir.faults
+        # one pass over the raw headers instead of a scan per lookup (hot path)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+        request.scope["vhr.headers"] = headers
+        _GZIP_OK.set("gzip" in headers.get("accept-encoding", ""))
         if not self.fhir.base_url:
-            self.fhir.set_base_url(f"{request.url.scheme}://{request.headers.get('host', 'localhost')}")
+            self.fhir.set_base_url(f"{request.url.scheme}://{_hdr(request, 'host', 'localhost')}")
         try:
             if "slow-responses" in faults:
                 await asyncio.sleep(self.cfg.latency_ms / 1000.0)
@@ -1123,8 +1130,8 @@ class HttpLayer:
                 return await self._token(request)
             params = parse_qsl(request.url.query, keep_blank_values=True)
             bulk_file = path.startswith("/_export/")  # NDJSON files and manifests negotiate their own types
-            if not bulk_file and not _accept_ok(request.headers.get("accept"), dict(params).get("_format")):
-                raise FhirError(406, "not-supported", E.NOT_ACCEPTABLE.format(a=(request.headers.get("accept") or "")[:60]))
+            if not bulk_file and not _accept_ok(_hdr(request, "accept"), dict(params).get("_format")):
+                raise FhirError(406, "not-supported", E.NOT_ACCEPTABLE.format(a=(_hdr(request, "accept") or "")[:60]))
             if path == "/metadata" and request.method in ("GET", "HEAD"):
                 return self._raw(200, self.fhir.capability(), {})
             if path == "/.well-known/smart-configuration" and request.method == "GET":
@@ -1144,7 +1151,7 @@ class HttpLayer:
         body = await self._body(request)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         basic = None
-        auth = request.headers.get("authorization", "")
+        auth = _hdr(request, "authorization", "")
         if auth[:6].lower() == "basic ":
             try:
                 cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
@@ -1165,12 +1172,12 @@ class HttpLayer:
         fhir = self.fhir
         method = "GET" if request.method == "HEAD" else request.method  # uvicorn drops HEAD bodies
         segs = [s for s in request.url.path.split("/") if s]
-        prefer = _prefer(request.headers.get("prefer"))
-        strict = "handling=strict" in (request.headers.get("prefer") or "")
+        prefer = _prefer(_hdr(request, "prefer"))
+        strict = "handling=strict" in (_hdr(request, "prefer") or "")
         n = len(segs)
         if method in ("POST", "PUT"):
             body = await self._body(request)
-            ctype = request.headers.get("content-type")
+            ctype = _hdr(request, "content-type")
             is_form = (ctype or "").startswith("application/x-www-form-urlencoded")
             if not (n == 2 and segs[1] == "_search" and (is_form or not body)) and not _content_type_ok(ctype):
                 raise FhirError(415, "not-supported", E.UNSUPPORTED_MEDIA.format(c=(ctype or "")[:60]))
@@ -1185,7 +1192,7 @@ class HttpLayer:
         if rtype == "$export" or (n == 2 and rtype == "Patient" and segs[1] == "$export"):
             if method not in ("GET", "POST"):
                 raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
-            if "respond-async" not in (request.headers.get("prefer") or ""):
+            if "respond-async" not in (_hdr(request, "prefer") or ""):
                 raise FhirError(400, "invalid", bulk.NEED_ASYNC)
             res = await self._offload(lambda: fhir.export(caller, params, str(request.url), rtype == "Patient"))
             return Response(status_code=202, headers=res.headers)
@@ -1207,7 +1214,7 @@ class HttpLayer:
                 return self._response(fhir.search(caller, rtype, params, strict))
             if method == "POST":
                 resource = self._resource(body, fhir)
-                inx = request.headers.get("if-none-exist")
+                inx = _hdr(request, "if-none-exist")
                 res = await self._write(lambda: fhir.create(caller, rtype, resource, inx, in_tx=True))
                 return self._response(res, request, prefer)
             if method == "PUT" and request.url.query:
@@ -1234,7 +1241,7 @@ class HttpLayer:
                 return self._not_modified(request, res) or self._response(res)
             if method == "PUT":
                 resource = self._resource(body, fhir)
-                if_match = request.headers.get("if-match")
+                if_match = _hdr(request, "if-match")
                 res = await self._write(lambda: fhir.update(caller, rtype, second, resource, if_match, in_tx=True))
                 return self._response(res, request, prefer)
             if method == "DELETE":
@@ -1256,13 +1263,13 @@ class HttpLayer:
         stored = res.stored
         if stored is None or res.status != 200 or "no-etag" in self.fhir.faults:
             return None
-        inm = request.headers.get("if-none-match")
+        inm = _hdr(request, "if-none-match")
         if inm:
             wanted = {t.strip().removeprefix("W/").strip('"') for t in inm.split(",")}
             if str(stored.version) in wanted or "*" in wanted:
                 return Response(status_code=304, headers=self.fhir._headers(stored))
             return None
-        ims = request.headers.get("if-modified-since")
+        ims = _hdr(request, "if-modified-since")
         if ims:
             try:
                 since = email.utils.parsedate_to_datetime(ims)
@@ -1292,6 +1299,18 @@ class HttpLayer:
     @staticmethod
     def _resource(body: bytes, fhir: FhirApp) -> dict[str, Any]:
         return fhir.parse_resource(body)
+
+
+def _hdr(request: Request, name: str, default: str | None = None) -> str | None:
+    """A request header (lower-case name) from the dict built once per request."""
+    cached = request.scope.get("vhr.headers")
+    if cached is None:
+        return request.headers.get(name, default)
+    return cached.get(name, default)
+
+
+GZIP_MIN_SIZE = 1024
+_GZIP_OK: contextvars.ContextVar[bool] = contextvars.ContextVar("vhr_gzip_ok", default=False)
 
 
 def _prefer(header: str | None) -> str | None:
@@ -1331,6 +1350,7 @@ def create_app(config: ServerConfig) -> Starlette:
         yield
         await shutdown()
 
-    app = Starlette(routes=[route], middleware=[Middleware(GZipMiddleware, minimum_size=1024)], lifespan=lifespan)
+    # gzip is applied by HttpLayer itself: a middleware costs every request a header scan
+    app = Starlette(routes=[route], lifespan=lifespan)
     app.state.fhir = fhir
     return app
