@@ -54,6 +54,7 @@ class Run:
     in_bundle: bool = False
     harness_reported: set[str] = field(default_factory=set)
     ms_seen: set[tuple[str, str]] = field(default_factory=set)
+    profiled: set[tuple[int, str, str]] = field(default_factory=set)  # (id(value), profile, location) done
 
     def add(self, severity: str, code: str, loc: str, rule: str, text: Text) -> None:
         self.issues.append(Issue(severity, code, loc, rule, text))

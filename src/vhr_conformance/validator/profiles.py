@@ -276,6 +276,10 @@ class ProfileCompiler:
             run.add("error", "structure", loc, "profile-type",
                     M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")))
             return True
+        key = (id(value), prof.url, loc)
+        if key in run.profiled:  # e.g. meta.profile and the Bundle profile's entry type profile
+            return True
+        run.profiled.add(key)
         self._check(value, prof.root, loc, run)
         return True
 
