@@ -60,3 +60,15 @@ def test_nulls_and_empty_values(validator: Validator) -> None:
 def test_top_level_must_be_object(validator: Validator) -> None:
     assert validator.validate(b"[1, 2]")[0].rule == "not-object"
     assert validator.validate(b'"text"')[0].severity == "fatal"
+
+
+def test_operation_outcome_of_fatal_json(validator: Validator) -> None:
+    from vhr_conformance.validator import to_operation_outcome
+
+    oo = to_operation_outcome(validator.validate(b'{"resourceType": "Patient",\n "id": }'))
+    issue = oo["issue"][0]
+    assert issue["severity"] == "fatal" and "expression" not in issue
+    assert issue["diagnostics"].startswith("line 2, col 8: ")
+    assert errors(validator.validate(oo)) == []
+    clean = to_operation_outcome([])
+    assert clean["issue"][0]["severity"] == "information"

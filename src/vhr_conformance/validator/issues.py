@@ -53,6 +53,10 @@ class Issue:
         }
 
 
+def _not_fhirpath(location: str) -> bool:
+    return location.startswith("line ") or location.startswith("char ")
+
+
 def has_errors(issues: Iterable[Issue]) -> bool:
     return any(i.severity in ("fatal", "error") for i in issues)
 
@@ -82,8 +86,9 @@ def to_operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
                     if i.rule
                     else [],
                 },
-                "diagnostics": i.text.both(),
-                "expression": [i.location] if i.location else [],
+                # JSON-layer locations ("line 3, col 7") are not FHIRPath: they go to diagnostics
+                "diagnostics": f"{i.location}: {i.text.both()}" if _not_fhirpath(i.location) else i.text.both(),
+                "expression": [i.location] if i.location and not _not_fhirpath(i.location) else [],
             }
         )
         if not out[-1]["details"]["coding"]:
