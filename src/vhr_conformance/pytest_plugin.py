@@ -151,6 +151,13 @@ def _seed(value: int | None) -> int:
     return default_seed()
 
 
+def _subset(config: pytest.Config) -> bool:
+    """Running chosen files, node ids or -k/-m selections: not every criterion can have its test."""
+    if getattr(config.option, "keyword", "") or getattr(config.option, "markexpr", ""):
+        return True
+    return any("::" in str(a) or str(a).endswith(".py") for a in config.args)
+
+
 def _options(config: pytest.Config) -> VhrOptions:
     run_id = config.getoption("vhr_run_id") or new_run_id()
     report_dir = Path(config.getoption("vhr_report_dir") or Path("reports") / run_id)
@@ -168,7 +175,7 @@ def _options(config: pytest.Config) -> VhrOptions:
         timeout=float(config.getoption("vhr_timeout")),
         retries=int(config.getoption("vhr_retries")),
         cleanup=bool(config.getoption("vhr_cleanup")),
-        partial=bool(config.getoption("vhr_partial")) or bool(config.getoption("vhr_only")),
+        partial=bool(config.getoption("vhr_partial")) or bool(config.getoption("vhr_only")) or _subset(config),
         catalogue_path=config.getoption("vhr_catalogue"),
         only=[x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()],
         max_body_mb=float(config.getoption("vhr_max_body_mb")),
