@@ -80,3 +80,11 @@ def test_malformed_json_and_folders(app: typer.Typer, files: dict[str, Path]) ->
     text = CliRunner().invoke(app, ["validate", str(files["dir"])])
     assert text.exit_code == 1
     assert "6 tài nguyên / resources — fatal 1, error 2, warning 1" in text.stdout
+
+
+def test_ndjson_on_stdin_is_detected(app: typer.Typer) -> None:
+    data = orjson.dumps(patient(foo=1)) + b"\n" + orjson.dumps(patient()) + b"\n"
+    res = CliRunner().invoke(app, ["validate", "-", "--format", "json"], input=data)
+    assert res.exit_code == 1
+    rows = [orjson.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    assert [(r["file"], r["line"], r["rule"]) for r in rows] == [("<stdin>", 1, "unknown-element")]
