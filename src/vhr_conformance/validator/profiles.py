@@ -61,6 +61,7 @@ class PNode:
     active: bool = False
     primitive: bool = False
     expect_cache: dict[str, Any] = field(default_factory=dict)
+    kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
     extra_bindings: list[tuple[str, str]] = field(default_factory=list)  # additional bindings (R5 style)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
@@ -318,9 +319,7 @@ class ProfileCompiler:
             self.v._invariants(value, node.constraints, loc, run)
         if not isinstance(value, dict):
             return
-        for cnode in node.children.values():
-            if not cnode.active:
-                continue
+        for cnode in node.kids:
             self._child(value, cnode, loc, run)
 
     def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
@@ -729,6 +728,7 @@ def _activate(node: PNode) -> bool:
         deep = True
     node.active = active
     node.deep = deep or bool(node.slicing)
+    node.kids = tuple(c for c in node.children.values() if c.active)
     return active
 
 
