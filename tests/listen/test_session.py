@@ -107,3 +107,14 @@ def test_https_listener(bundles_dir: Path, tmp_path: Path) -> None:
                                ca_file=str(cert)))
         report = lst.finish(tmp_path / "report")
     assert log.sent and states(report)["VHR-SEC-101"] == states(report)["VHR-QUAL-101"] == "pass"
+
+
+def test_preloaded_platform_data_counts_for_duplicates(bundles_dir: Path, tmp_path: Path) -> None:
+    first = sorted(bundles_dir.iterdir())[0]
+    preload = tmp_path / "platform"
+    preload.mkdir()
+    (preload / first.name).write_bytes(first.read_bytes())
+    with Listener(session="preload", load=preload) as lst:
+        push(PushOptions(target=lst.base_url, folder=first, bad="plain-create", corrections=0))
+        report = lst.finish(tmp_path / "report")
+    assert "holds 2 Patients" in messages(report)["VHR-PAT-101"]

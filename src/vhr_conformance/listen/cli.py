@@ -66,6 +66,7 @@ def listen(
     max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"),
     report_dir: Path = typer.Option(None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"),
     tls: tuple[Path, Path] | None = typer.Option(None, "--tls", help="CERT KEY (PEM): phục vụ HTTPS / serve HTTPS"),
+    load: Path | None = typer.Option(None, "--load", help="Nạp sẵn Bundle JSON (dữ liệu đã có trên nền tảng) / preload JSON bundles (data already on the platform)"),
     list_scenarios: bool = typer.Option(False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"),
 ) -> None:
     """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
@@ -88,12 +89,14 @@ def listen(
         for p in tls:
             if not p.is_file():
                 raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
+    if load is not None and not load.is_dir():
+        raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
     seconds = parse_duration(duration) if duration else None
     check_session_name(session)
     scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
     out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     listener = Listener(host=host, port=port, auth=auth, session=session, scenarios=scenarios, max_body_bytes=max_body,
-                        tls=(str(tls[0]), str(tls[1])) if tls else None)
+                        tls=(str(tls[0]), str(tls[1])) if tls else None, load=load)
     listener.start()
     try:
         console.print(f"vhr listen → [bold]{listener.base_url}[/]  auth={auth}  scenarios={','.join(scenarios.names) or '-'}"

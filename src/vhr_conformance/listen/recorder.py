@@ -9,10 +9,10 @@ error handling.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -288,23 +288,36 @@ class RecordingApp:
             return await receive()
 
         out: list[bytes] = []
+        added = False
+
+        def finish() -> None:
+            """Store the exchange before the client sees the end of the response, so a session
+            ended right after the client's last answer still holds that request."""
+            nonlocal added
+            if added:
+                return
+            added = True
+            raw = b"".join(out)
+            if rec.response_headers.get("content-encoding") == "gzip":
+                try:  # a stream decoder: the kept prefix of a long answer may end mid-stream
+                    raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, 65536)
+                except zlib.error:
+                    raw = b""
+            rec.response_body = raw
+            self.session.add(rec)
 
         async def capture(msg: Message) -> None:
             if msg["type"] == "http.response.start":
                 rec.status = int(msg["status"])
                 rec.response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in msg.get("headers", [])}
-            elif msg["type"] == "http.response.body" and sum(len(b) for b in out) < 65536:
-                out.append(msg.get("body", b""))
+            elif msg["type"] == "http.response.body":
+                if sum(len(b) for b in out) < 65536:
+                    out.append(msg.get("body", b""))
+                if not msg.get("more_body", False):
+                    finish()
             await send(msg)
 
         try:
             await self.inner(scope, replay, capture)
         finally:
-            raw = b"".join(out)
-            if rec.response_headers.get("content-encoding") == "gzip":
-                try:
-                    raw = gzip.decompress(raw)
-                except (OSError, EOFError):
-                    raw = b""
-            rec.response_body = raw
-            self.session.add(rec)
+            finish()

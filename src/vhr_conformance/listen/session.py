@@ -69,12 +69,13 @@ class Listener:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, auth: str = "none", session: str = "session",
                  scenarios: ScenarioConfig | None = None, max_body_bytes: int = 20 * 1024 * 1024,
-                 tls: tuple[str, str] | None = None) -> None:
+                 tls: tuple[str, str] | None = None, load: Path | None = None) -> None:
         self.name = check_session_name(session)
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.scenarios = scenarios or ScenarioConfig()
-        self.server = ReferenceServer(host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls)
+        self.server = ReferenceServer(host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls,
+                                      load=load)  # what the platform already holds before the session
         self.session = Session(self.scenarios, max_body_bytes)
         self.server.app = RecordingApp(self.server.app, self.session)
         self._finished: SessionReport | None = None
