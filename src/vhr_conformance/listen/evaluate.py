@@ -449,12 +449,13 @@ def check_no_blind_resend(records: list[Recorded], facts: SessionFacts) -> Verdi
 
 
 def check_size(records: list[Recorded], facts: SessionFacts) -> Verdict:
-    sized = [r for r in records if r.body or r.header("x-vhr-received-bytes")]
+    sized = [r for r in records if r.body or r.size]
     if not sized:
         return Verdict("skip", "The client sent no request body.")
 
     def size(r: Recorded) -> int:
-        return int(r.header("x-vhr-received-bytes") or r.header("content-length") or len(r.body))
+        declared = r.header("content-length") or ""
+        return max(r.size, len(r.body), int(declared) if declared.isdigit() else 0)
 
     bad = [r for r in sized if size(r) > facts.max_body_bytes]
     if bad:

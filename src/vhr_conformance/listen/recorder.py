@@ -86,6 +86,7 @@ class Recorded:
     response_body: bytes = b""
     scenario: str | None = None
     client: str | None = None
+    size: int = 0  # bytes received (the kept `body` stops a little past the size limit)
     _parsed: Any = field(default=None, repr=False, compare=False)
     _key: str | None = field(default=None, repr=False, compare=False)
 
@@ -143,7 +144,7 @@ class Recorded:
             "method": self.method,
             "url": redact_text(self.url()),
             "request_headers": redact_headers(self.headers),
-            "request_bytes": len(self.body),
+            "request_bytes": max(self.size, len(self.body)),
             "request_sha256": hashlib.sha256(self.body).hexdigest(),
             "request_body": body_text(self.body, body_limit),
             "status": self.status,
@@ -265,8 +266,7 @@ class RecordingApp:
             method=scope["method"], path=scope["path"], query=scope.get("query_string", b"").decode("latin-1"),
             headers=headers, body=body, client=f"{client[0]}" if client else None,
         )
-        if size != len(body):
-            rec.headers["x-vhr-received-bytes"] = str(size)
+        rec.size = size
         answer = self.session.scenario_answer(rec)
         if answer is not None:
             status, extra, payload = answer
