@@ -9,9 +9,10 @@ captures evidence, and writes every report format at the end of the session.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -110,6 +111,7 @@ class VhrState:
 
 
 STATE = pytest.StashKey[VhrState]()
+_STATE_BY_RUN: dict[str, VhrState] = {}
 
 
 def get_state(config: pytest.Config) -> VhrState | None:
@@ -159,8 +161,9 @@ def _subset(config: pytest.Config) -> bool:
 
 
 def _options(config: pytest.Config) -> VhrOptions:
-    run_id = config.getoption("vhr_run_id") or new_run_id()
-    report_dir = Path(config.getoption("vhr_report_dir") or Path("reports") / run_id)
+    shared = getattr(config, "workerinput", {})  # xdist workers share the controller's run id and folder
+    run_id = shared.get("vhr_run_id") or config.getoption("vhr_run_id") or new_run_id()
+    report_dir = Path(shared.get("vhr_report_dir") or config.getoption("vhr_report_dir") or Path("reports") / run_id)
     target = str(config.getoption("vhr_target")).rstrip("/")
     if not target.startswith(("http://", "https://")):
         raise UserError(Text("URL máy chủ phải bắt đầu bằng http:// hoặc https://", "Target URL must start with http:// or https://"), location="--vhr-target")
@@ -196,13 +199,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.render()) from None
     state = VhrState(options=opts, catalogue=catalogue)
     config.stash[STATE] = state
+    _STATE_BY_RUN["current"] = state
     opts.report_dir.mkdir(parents=True, exist_ok=True)
     # Runs before pytest's junitxml and allure-pytest configure, which then write into the report folder.
     if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
         config.option.xmlpath = str(opts.report_dir / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(opts.report_dir / "allure-results")
-        config.option.clean_alluredir = True
+        config.option.clean_alluredir = not hasattr(config, "workerinput")
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller → worker: one run id and one report folder for the whole run."""
+    state = get_state(node.config)
+    if state is not None:
+        node.workerinput["vhr_run_id"] = state.options.run_id
+        node.workerinput["vhr_report_dir"] = str(state.options.report_dir)
 
 
 # ----------------------------------------------------------------------------- collection
@@ -303,7 +315,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         result = classify(call.excinfo, rep.outcome)
         exchanges = state.evidence.take()
         evidence = [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]] if result in ("fail", "error") else []
-        state.cases[item.nodeid] = CaseResult(
+        case = CaseResult(
             nodeid=item.nodeid,
             name=item.name,
             criteria=item_criteria(item),
@@ -312,14 +324,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             duration_s=round(rep.duration, 4),
             evidence=evidence,
         )
+        # Travels with the report, so an xdist controller receives it too (reports are serialised with their attributes).
+        rep.vhr_case = asdict(case)  # type: ignore[attr-defined]
         rep.user_properties.append(("vhr_state", result))
         if evidence:
             _allure_attach(evidence)
-    elif rep.when == "teardown" and rep.outcome == "failed" and item.nodeid in state.cases:
-        case = state.cases[item.nodeid]
-        if case.state == "pass":  # a failing clean-up is the harness's problem, not the vendor's
-            case.state = "error"
-            case.message = _message(call.excinfo, "error")
+    elif rep.when == "teardown" and rep.outcome == "failed":
+        rep.vhr_teardown_error = _message(call.excinfo, "error")  # type: ignore[attr-defined]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    state = _STATE_BY_RUN.get("current")  # this hook gets no config; one active VHR run per process
+    if state is None:
+        return
+    data = getattr(report, "vhr_case", None)
+    if isinstance(data, dict):
+        state.cases[report.nodeid] = CaseResult(**data)
+    teardown = getattr(report, "vhr_teardown_error", None)
+    if teardown and report.nodeid in state.cases and state.cases[report.nodeid].state == "pass":
+        # a failing clean-up is the harness's problem, not the vendor's
+        state.cases[report.nodeid].state = "error"
+        state.cases[report.nodeid].message = teardown
 
 
 def _allure_attach(evidence: list[dict[str, Any]]) -> None:
@@ -336,8 +361,30 @@ def _allure_attach(evidence: list[dict[str, Any]]) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = get_state(session.config)
-    if state is None or hasattr(session.config, "workerinput"):
+    if state is None:
         return
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:  # an xdist worker hands its session-level facts to the controller through a file
+        state.options.report_dir.mkdir(parents=True, exist_ok=True)
+        (state.options.report_dir / f".worker-{worker.get('workerid', 'w')}.json").write_text(json.dumps({
+            "cleanup_leftovers": state.cleanup_leftovers,
+            "infrastructure_retries": state.evidence.infrastructure_retries,
+            "ig": state.ig_info,
+        }), encoding="utf-8")
+        return
+    for part in sorted(state.options.report_dir.glob(".worker-*.json")):
+        data = json.loads(part.read_text(encoding="utf-8"))
+        state.cleanup_leftovers.extend(data.get("cleanup_leftovers", []))
+        state.evidence.infrastructure_retries += int(data.get("infrastructure_retries", 0))
+        state.ig_info = state.ig_info or data.get("ig") or {}
+        part.unlink()
+    if not state.ig_info:
+        try:
+            from vhr_conformance.runner.igmodel import load_ig
+
+            state.ig_info = load_ig(state.options.ig).info()
+        except UserError:
+            pass
     from vhr_conformance.reports.writer import write_reports
 
     opts = state.options
@@ -363,6 +410,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.report_paths = write_reports(run, opts.report_dir)
     if exitstatus in (0, 1):  # keep pytest's own codes for interruption and usage errors
         session.exitstatus = run.exit_code()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE_BY_RUN.get("current") is get_state(config):
+        _STATE_BY_RUN.pop("current", None)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

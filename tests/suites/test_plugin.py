@@ -126,3 +126,13 @@ def test_plugin_is_inert_without_target(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     assert result.ret == 0
     assert not (pytester.path / "reports").exists()
+
+
+def test_xdist_workers_report_to_the_controller(pytester: pytest.Pytester) -> None:
+    out = _setup(pytester)
+    result = _run(pytester, "-n", "2")
+    assert result.ret == 1
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert {c["id"]: c["state"] for c in data["criteria"]}["VHR-AAA-002"] == "fail"
+    assert len(data["cases"]) == 6 and not list(out.glob(".worker-*.json"))
+    assert any(k.startswith("allure-results/") for k in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"])

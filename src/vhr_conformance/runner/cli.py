@@ -116,6 +116,8 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(15.0, "--timeout"),
         cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup"),
         quiet: bool = typer.Option(False, "--quiet", help="Không hiện tiến độ / no progress bars"),
+        workers: int = typer.Option(1, "--workers", min=1, help="Tiến trình song song (pytest-xdist) / parallel workers; "
+                                    "each uploads its own test data; helps against remote targets"),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
         if level not in LEVELS:
@@ -132,6 +134,8 @@ def register(app: typer.Typer) -> None:
             args += ["--vhr-ig", ig]
         if only:
             args += ["--vhr-only", only]
+        if workers > 1:
+            args += ["-n", str(workers)]
         srv = None
         tmp_config = None
         try:
@@ -156,7 +160,8 @@ def register(app: typer.Typer) -> None:
                 args += ["--vhr-auth-config", str(auth_config)]
             console.print(f"Đang kiểm thử / testing [bold]{target}[/] (run {run_id})")
             started = time.monotonic()
-            code, state = run_suites(target, args, progress=not quiet)
+            # Per-area progress needs the collected items, which an xdist controller never sees.
+            code, state = run_suites(target, args, progress=not quiet and workers == 1)
         finally:
             if srv is not None:
                 srv.stop()
