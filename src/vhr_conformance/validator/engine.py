@@ -341,7 +341,8 @@ class Validator:
             if skip and c.key in skip:
                 continue
             try:
-                ok = c.evaluate(focus, env)
+                native = c.native
+                ok = native(focus, env) if native is not None else c.evaluate(focus, env)
             except RecursionError:
                 raise
             except Exception as exc:  # FhirPathError, or a native check meeting data it did not expect

@@ -62,6 +62,7 @@ class PNode:
     primitive: bool = False
     expect_cache: dict[str, Any] = field(default_factory=dict)
     kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
+    own_checks: bool = False  # any check on the value itself
     extra_bindings: list[tuple[str, str]] = field(default_factory=list)  # additional bindings (R5 style)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
@@ -285,6 +286,15 @@ class ProfileCompiler:
         return True
 
     def _check(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None = None) -> None:
+        if node.own_checks:
+            self._own(value, node, loc, run, type_hint)
+        if not isinstance(value, dict):
+            return
+        for cnode in node.kids:
+            self._child(value, cnode, loc, run)
+
+    def _own(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None) -> None:
+        """The checks a node makes on the value itself (fixed, ranges, bindings, targets, profiles)."""
         if node.fixed_kind is not None:
             if node.fixed_kind == "fixed":
                 if not _equal(value, node.fixed):
@@ -317,10 +327,6 @@ class ProfileCompiler:
                 self._any_profile(value, profs, loc, run)
         if node.constraints and "invariants" in run.layers:
             self.v._invariants(value, node.constraints, loc, run)
-        if not isinstance(value, dict):
-            return
-        for cnode in node.kids:
-            self._child(value, cnode, loc, run)
 
     def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
         """Several allowed profiles: conforming to one is enough; else report against the first."""
@@ -718,6 +724,7 @@ def _activate(node: PNode) -> bool:
         or node.min_value is not None or node.max_value is not None or node.max_length is not None
     )
     deep = own
+    node.own_checks = own
     for c in node.children.values():
         if _activate(c):
             active = True
