@@ -63,6 +63,7 @@ class PNode:
     expect_cache: dict[str, Any] = field(default_factory=dict)
     kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
     own_checks: bool = False  # any check on the value itself
+    shallow: bool = False  # only counted (cardinality, must-support): no value checks below
     extra_bindings: list[tuple[str, str]] = field(default_factory=list)  # additional bindings (R5 style)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
     min_value: Any = None
@@ -291,6 +292,12 @@ class ProfileCompiler:
         if not isinstance(value, dict):
             return
         for cnode in node.kids:
+            if cnode.shallow:  # present and only counted: settle it here, without a call
+                val = value.get(cnode.name)
+                if val is not None:
+                    if cnode.check_min or cnode.check_max:
+                        self._counted(len(val) if isinstance(val, list) else 1, cnode, loc, run)
+                    continue
             self._child(value, cnode, loc, run)
 
     def _own(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None) -> None:
@@ -736,6 +743,7 @@ def _activate(node: PNode) -> bool:
     node.active = active
     node.deep = deep or bool(node.slicing)
     node.kids = tuple(c for c in node.children.values() if c.active)
+    node.shallow = not node.deep and node.choice_keys is None
     return active
 
 
