@@ -63,6 +63,7 @@ class PNode:
     expect_cache: dict[str, Any] = field(default_factory=dict)
     kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
     own_checks: bool = False  # any check on the value itself
+    slice_index: Any = _MISSING  # (path, {value: slice number}) when slices are told apart by one string
     shallow: bool = False  # only counted (cardinality, must-support): no value checks below
     extra_bindings: list[tuple[str, str]] = field(default_factory=list)  # additional bindings (R5 style)
     deep: bool = False  # values need checks beyond counting (own value checks or active children)
@@ -446,11 +447,19 @@ class ProfileCompiler:
         for sub, v in items:
             if v is None:
                 continue
-            hit = -1
-            for si, (_name, snode) in enumerate(cnode.slices):
-                if self._matches(v, snode, cnode.slicing, run):
-                    hit = si
-                    break
+            index = cnode.slice_index
+            if index is _MISSING:
+                index = cnode.slice_index = _slice_index(cnode)
+            if index is not None:  # one value discriminator with plain string values: a dict look-up
+                path, table = index
+                hits = [table[g] for g in self._eval_path([v], path, run) if isinstance(g, str) and g in table]
+                hit = min(hits) if hits else -1
+            else:
+                hit = -1
+                for si, (_name, snode) in enumerate(cnode.slices):
+                    if self._matches(v, snode, cnode.slicing, run):
+                        hit = si
+                        break
             if hit < 0:
                 if cnode.slicing.rules == "closed":
                     run.add("error", "structure", sub, "slice-closed", M["slice-closed"].format(path=cnode.path))
@@ -547,6 +556,22 @@ class ProfileCompiler:
                         out.append(x)
             values = out
         return values
+
+
+def _slice_index(cnode: PNode) -> tuple[str, dict[str, int]] | None:
+    """A look-up table when one value/pattern discriminator selects slices by a plain string."""
+    sl = cnode.slicing
+    if sl is None or len(sl.discriminators) != 1 or sl.discriminators[0][0] not in ("value", "pattern"):
+        return None
+    path = sl.discriminators[0][1]
+    table: dict[str, int] = {}
+    for si, (_name, snode) in enumerate(cnode.slices):
+        exp = _expected(snode, path)
+        if exp is None or exp[0] == "binding" or not exp[1] or not all(isinstance(x, str) for x in exp[1]):
+            return None
+        for x in exp[1]:
+            table.setdefault(x, si)
+    return path, table
 
 
 def _choice_rename(eid: str, index: dict[str, int]) -> str:
