@@ -54,26 +54,16 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Run the CLI; user errors print a bilingual message, never a traceback."""
+    """Run the CLI; user errors print a bilingual message, never a traceback.
+
+    Standalone mode lets click report usage errors and keep each command's exit code; only our
+    own :class:`UserError` and interrupts escape it.
+    """
     try:
-        # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
-        code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
+        app()
     except UserError as exc:
         err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("Đã huỷ / Aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("Đã huỷ / Interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
