@@ -143,10 +143,14 @@ def target_cs(fhir: FhirClient) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def tracker(vhr: VhrState, fhir: FhirClient) -> Iterator[Tracker]:
+def tracker(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient) -> Iterator[Tracker]:
     t = Tracker()
     yield t
-    if vhr.options.cleanup:
+    if hasattr(request.config, "workerinput"):
+        # xdist: workers share conditionally created resources (facilities, practitioners); the
+        # controller deletes everything once every worker is done.
+        vhr.pending_cleanup.extend(t.refs)
+    elif vhr.options.cleanup:
         vhr.cleanup_leftovers.extend(t.cleanup(fhir))
     else:
         vhr.cleanup_leftovers.extend(f"{r}: clean-up disabled / đã tắt dọn dẹp" for r in t.refs)

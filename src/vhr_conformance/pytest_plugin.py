@@ -105,6 +105,7 @@ class VhrState:
     evidence: EvidenceLog = field(default_factory=EvidenceLog)
     cases: dict[str, CaseResult] = field(default_factory=dict)
     cleanup_leftovers: list[str] = field(default_factory=list)
+    pending_cleanup: list[str] = field(default_factory=list)  # xdist: refs a worker leaves to the controller
     ig_info: dict[str, Any] = field(default_factory=dict)
     run: RunResult | None = None
     report_paths: dict[str, Path] = field(default_factory=dict)
@@ -368,16 +369,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.options.report_dir.mkdir(parents=True, exist_ok=True)
         (state.options.report_dir / f".worker-{worker.get('workerid', 'w')}.json").write_text(json.dumps({
             "cleanup_leftovers": state.cleanup_leftovers,
+            "pending_cleanup": state.pending_cleanup,
             "infrastructure_retries": state.evidence.infrastructure_retries,
             "ig": state.ig_info,
         }), encoding="utf-8")
         return
+    pending: list[str] = []
     for part in sorted(state.options.report_dir.glob(".worker-*.json")):
         data = json.loads(part.read_text(encoding="utf-8"))
         state.cleanup_leftovers.extend(data.get("cleanup_leftovers", []))
+        pending.extend(data.get("pending_cleanup", []))
         state.evidence.infrastructure_retries += int(data.get("infrastructure_retries", 0))
         state.ig_info = state.ig_info or data.get("ig") or {}
         part.unlink()
+    if pending:
+        state.cleanup_leftovers.extend(_controller_cleanup(state, pending))
     if not state.ig_info:
         try:
             from vhr_conformance.runner.igmodel import load_ig
@@ -410,6 +416,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.report_paths = write_reports(run, opts.report_dir)
     if exitstatus in (0, 1):  # keep pytest's own codes for interruption and usage errors
         session.exitstatus = run.exit_code()
+
+
+def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:
+    """Delete what the xdist workers created, once all of them are done."""
+    if not state.options.cleanup:
+        return [f"{r}: clean-up disabled / đã tắt dọn dẹp" for r in refs]
+    from vhr_conformance.client import FhirClient, TokenProvider
+    from vhr_conformance.runner.seed import Tracker
+
+    opts = state.options
+    tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout)
+    with FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries) as client:
+        return Tracker(list(dict.fromkeys(refs))).cleanup(client)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
