@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vhr_conformance import fhirpkg
 from vhr_conformance.runner.catalogue import suites_dir
 
 pytest_plugins = ["pytester"]
+# pytester points HOME at a temporary folder; keep the real FHIR package cache reachable.
+REAL_CACHE = str(fhirpkg.cache_root())
 
 CATALOGUE = {
     "version": "0.0.1",
@@ -73,7 +76,8 @@ def _run(pytester: pytest.Pytester, *extra: str) -> pytest.RunResult:
                                         str(pytester.path / "out"), "-p", "no:cacheprovider", *extra)
 
 
-def test_states_reports_and_exit_code(pytester: pytest.Pytester) -> None:
+def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FHIR_PACKAGE_CACHE", REAL_CACHE)
     out = _setup(pytester)
     result = _run(pytester)
     assert result.ret == 1  # a SHALL criterion failed
@@ -88,6 +92,10 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester) -> None:
     assert "VHR-AAA-002" in html and "Không đạt / Fail" in html and "<script>" in html and "http" not in html.split("<style>")[0][:0]
     report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
     assert report["resourceType"] == "TestReport" and report["result"] == "fail"
+    from vhr_conformance.validator import Validator
+
+    errors = [i for i in Validator.default().validate(report) if i.severity in ("fatal", "error")]
+    assert not errors, [(i.location, i.text.en) for i in errors]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"report.html", "results.json", "testreport.json", "junit.xml"} <= set(manifest["files"])
     assert any(k.startswith("allure-results/") for k in manifest["files"])
@@ -98,6 +106,7 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester) -> None:
     flat = {(lab["name"], lab["value"]) for ls in labels for lab in ls}
     assert ("epic", "Nhóm thử / Test area") in flat and ("severity", "critical") in flat
     assert any(n == "feature" and v.startswith("VHR-AAA-002") for n, v in flat)
+    assert manifest["ig"]["id"] == "vhr.conformance.ig" and len(manifest["ig"]["sha256"]) == 64
 
 
 def test_harness_error_has_its_own_exit_code(pytester: pytest.Pytester) -> None:
