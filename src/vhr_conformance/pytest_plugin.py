@@ -362,7 +362,7 @@ def _allure_attach(evidence: list[dict[str, Any]]) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = get_state(session.config)
-    if state is None:
+    if state is None or session.config.option.collectonly:
         return
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:  # an xdist worker hands its session-level facts to the controller through a file
