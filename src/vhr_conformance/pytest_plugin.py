@@ -294,6 +294,13 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) 
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) -> str:
+    """The reason shown in reports, with any token or secret removed."""
+    from vhr_conformance.client import redact_text
+
+    return redact_text(_raw_message(excinfo, state))
+
+
+def _raw_message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) -> str:
     if excinfo is None:
         return ""
     value = excinfo.value

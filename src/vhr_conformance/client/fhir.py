@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,10 +44,10 @@ class Response:
     """The parts of an HTTP response a test needs, with the body parsed lazily."""
 
     status: int
-    headers: httpx.Headers
-    content: bytes
-    url: str
-    elapsed_ms: float
+    headers: httpx.Headers = field(repr=False)
+    content: bytes = field(repr=False)  # kept out of assertion messages; the evidence shows the body
+    url: str = ""
+    elapsed_ms: float = 0.0
 
     @property
     def json(self) -> Any:
