@@ -138,6 +138,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-rate-limit", default=None, type=float, help="Rate limit the target declares (requests/s); SEC-007 exceeds it")
     g.addoption("--vhr-seed-limit", default=0, type=int, help="Upload only the first N coverage bundles (0 = all)")
     g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
+    g.addoption("--vhr-xml", default=None, help="XML 130 file or folder: MAP criteria compare the target's FHIR with their conversion")
+    g.addoption("--vhr-xml-twins", default=False, action="store_true", help="Embedded server: MAP criteria on XML twins of the coverage fixtures, our conversion loaded")
+    g.addoption("--vhr-load", default=None, help="Load run after the suites (PERF-003/004): JSON of vhr_conformance.load.cli.LoadOptions fields")
 
 
 def argparse_bool() -> Any:
@@ -202,6 +205,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     _STATE_BY_RUN["current"] = state
     opts.report_dir.mkdir(parents=True, exist_ok=True)
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    log_name = f"exchanges-{worker}.ndjson" if worker else "exchanges.ndjson"
+    state.evidence.sink = (opts.report_dir / log_name).open("w", encoding="utf-8")
     # Runs before pytest's junitxml and allure-pytest configure, which then write into the report folder.
     if hasattr(config.option, "xmlpath") and not config.option.xmlpath:
         config.option.xmlpath = str(opts.report_dir / "junit.xml")
@@ -279,6 +285,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     state = get_state(item.config)
     if state is not None:
         state.evidence.take()
+        state.evidence.context = item.nodeid
 
 
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) -> str:
@@ -369,7 +376,12 @@ def _allure_attach(evidence: list[dict[str, Any]]) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = get_state(session.config)
-    if state is None or session.config.option.collectonly:
+    if state is None:
+        return
+    if state.evidence.sink is not None:
+        state.evidence.sink.close()
+        state.evidence.sink = None
+    if session.config.option.collectonly:
         return
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:  # an xdist worker hands its session-level facts to the controller through a file

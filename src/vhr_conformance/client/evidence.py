@@ -7,10 +7,11 @@ can use.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 REDACTED = "***"
 SECRET_HEADERS = frozenset(
@@ -86,9 +87,15 @@ class EvidenceLog:
     timings: list[tuple[str, int | None, float]] = field(default_factory=list)
     infrastructure_retries: int = 0
     server_errors: list[str] = field(default_factory=list)
+    sink: TextIO | None = None  # one summary line per exchange (the run's audit trail), when set
+    context: str = ""  # the test (or fixture phase) the exchanges belong to
 
     def add(self, ex: Exchange) -> None:
         self.current.append(ex)
+        if self.sink is not None:
+            self.sink.write(json.dumps({"t": round(ex.started, 3), "test": self.context, "method": ex.method, "url": ex.url,
+                                        "status": ex.status, "ms": round(ex.elapsed_ms, 1), "attempt": ex.attempts,
+                                        "error": ex.error}, ensure_ascii=False) + "\n")
         self.timings.append((ex.method, ex.status, ex.elapsed_ms))
         if ex.status is not None and ex.status >= 500:
             self.server_errors.append(ex.summary())
