@@ -34,3 +34,5 @@ def test_vhr_run_user_errors() -> None:
     assert proc.returncode == 2 and "--fault" in proc.stderr and "Traceback" not in proc.stderr
     proc = _vhr("run", "--fault", "no-such-fault")
     assert proc.returncode == 2 and "no-such-fault" in proc.stderr
+    proc = _vhr("run", "--ig", "/nonexistent-ig-package")
+    assert proc.returncode == 2 and "nonexistent-ig-package" in proc.stderr

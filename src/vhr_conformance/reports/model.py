@@ -101,6 +101,8 @@ class RunResult:
 
     def exit_code(self) -> int:
         """0 only when every in-scope automated SHALL criterion passed (or does not apply); 3 when the harness erred."""
+        if not self.cases:  # nothing ran: the harness failed, whatever the criteria say
+            return EXIT_HARNESS_ERROR
         shall = [r for r in self.criteria if r.in_scope and r.criterion.level == "SHALL" and r.criterion.automated]
         if any(r.state == "fail" for r in self.criteria if r.in_scope):
             return EXIT_CRITERIA_FAILED

@@ -125,7 +125,10 @@ def register(app: typer.Typer) -> None:
         if fault and target:
             raise UserError(Text("--fault chỉ dùng với máy chủ nhúng (không có --target).",
                                  "--fault only applies to the embedded server (no --target)."), location="--fault")
-        load_catalogue()  # a broken catalogue is a user error before anything starts
+        load_catalogue()  # a broken catalogue or IG is a user error before anything starts
+        from vhr_conformance.runner.igmodel import load_ig
+
+        load_ig(ig)
         run_id = new_run_id()
         out = report_dir or Path("reports") / run_id
         args = ["--vhr-level", level, *(["--vhr-seed", str(seed)] if seed is not None else []), "--vhr-report-dir", str(out), "--vhr-run-id", run_id,
@@ -179,4 +182,7 @@ def register(app: typer.Typer) -> None:
         if state.run.cleanup_leftovers:
             console.print(f"[yellow]Chưa xoá được / not deleted:[/] {len(state.run.cleanup_leftovers)} (see report)")
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
-        sys.exit(state.run.exit_code())
+        code_run = state.run.exit_code()
+        if code not in (0, 1) and code_run == 0:  # collection errors, interruptions: never a pass
+            code_run = 3
+        sys.exit(code_run)
