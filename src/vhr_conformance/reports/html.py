@@ -122,6 +122,16 @@ def render_html(run: RunResult) -> str:
             f"<td>{s['omit']}</td><td>{s['error']}</td><td>{s['attestation']}</td><td><b>{rate}</b></td></tr>"
         )
     cases = summary["cases"]
+    area_rows = []
+    for area, title in run.catalogue.areas.items():
+        rows_a = [r for r in run.criteria if r.criterion.area == area and r.in_scope]
+        if not rows_a:
+            continue
+        n = {st: sum(1 for r in rows_a if r.state == st) for st in _STATE_LABEL}
+        area_rows.append(
+            f'<tr><td><a href="#area-{area}">{area}</a></td><td>{escape(title.vi)} <span class="en">/ {escape(title.en)}</span></td>'
+            + "".join(f"<td>{n[st]}</td>" for st in _STATE_LABEL) + "</tr>"
+        )
     areas_html = []
     for area, title in run.catalogue.areas.items():
         crit_rows = [r for r in run.criteria if r.criterion.area == area]
@@ -162,6 +172,9 @@ IG: {escape(str(run.ig.get("id")))}#{escape(str(run.ig.get("version")))} · Mứ
 {"".join(rows)}</table>
 <p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, bỏ qua/skip {cases["skip"]},
 không áp dụng/omit {cases["omit"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>
+<h2 id="areas">Theo nhóm tiêu chí / By area</h2>
+<table><tr><th>Nhóm / Area</th><th></th>{"".join(f"<th>{_state(st)}</th>" for st in _STATE_LABEL)}</tr>
+{"".join(area_rows)}</table>
 {leftovers}
 <div class="filters">{checkboxes}<input type="search" id="q" placeholder="Lọc / filter (VHR-PAT, CCCD, …)">
 <span> Hiển thị / shown: <b id="shown">0</b></span></div>
