@@ -10,7 +10,7 @@ import yaml
 from vhr_conformance.i18n import UserError
 from vhr_conformance.runner.catalogue import load_catalogue, suites_dir
 
-AREAS = {"CAP", "SEC", "PAT", "BHI", "KCB", "API", "QUAL", "XCH", "PERF"}
+AREAS = {"CAP", "SEC", "PAT", "BHI", "KCB", "API", "QUAL", "XCH", "PERF", "MAP"}
 
 
 def test_catalogue_covers_every_area_but_map() -> None:

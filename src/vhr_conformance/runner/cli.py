@@ -118,6 +118,12 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="Không hiện tiến độ / no progress bars"),
         workers: int = typer.Option(1, "--workers", min=1, help="Tiến trình song song (pytest-xdist) / parallel workers; "
                                     "each uploads its own test data; helps against remote targets"),
+        xml: Path = typer.Option(None, "--xml", help="Tệp/thư mục XML 130: tiêu chí MAP / XML 130 file or folder for the MAP criteria "
+                                 "(embedded server without it: XML twins of the coverage fixtures)"),
+        with_load: bool = typer.Option(False, "--with-load", help="Chạy tải sau bộ kiểm thử / run the load after the suites (VHR-PERF-003/004)"),
+        load_duration: str = typer.Option("15s", "--load-duration", help="Thời lượng tải / load duration, e.g. 15s, 2m"),
+        load_workload: str = typer.Option("standard", "--load-workload", help="Kịch bản tải / workload (loadtests/workloads)"),
+        load_shape: str = typer.Option("constant", "--load-shape", help="constant | steps | capacity (capacity verifies VHR-PERF-004)"),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
         if level not in LEVELS:
@@ -139,6 +145,9 @@ def register(app: typer.Typer) -> None:
             args += ["--vhr-only", only]
         if workers > 1:
             args += ["-n", str(workers)]
+        from vhr_conformance.runner.withload import run_args
+
+        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape)
         srv = None
         tmp_config = None
         try:

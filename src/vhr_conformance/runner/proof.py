@@ -37,7 +37,8 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
     auth = spec.get("auth", "none")
     srv = start_embedded([name] if name else [], auth=auth, **server_opts)
     label = name or "baseline"
-    args = ["--vhr-report-dir", str(workdir / label), "--vhr-seed-limit", str(spec.get("seed_limit", 6))]
+    args = ["--vhr-report-dir", str(workdir / label), "--vhr-seed-limit", str(spec.get("seed_limit", 6)),
+            "--vhr-xml-twins"]  # the embedded server: MAP criteria on our conversion of the fixtures' XML twins
     if spec.get("run"):
         args += ["--vhr-only", ",".join(spec["run"])]
     else:

@@ -1,0 +1,93 @@
+"""`vhr run --with-load` and `vhr run --xml`: what the runner passes to the suites, and the load run
+that verifies VHR-PERF-003 (SLO thresholds) and VHR-PERF-004 (capacity) after the other suites.
+
+The load runs as the last case of the pytest session (suites/test_performance_load.py), through
+the load stage's programmatic entry (`load.cli.run_load`, whose engine is a child process, so
+gevent never enters pytest), into `<report-dir>/load/`. Its PERF results are folded into the two
+catalogue criteria, so every report format (results.json, HTML, JUnit, Allure, TestReport,
+manifest) and the exit code carry them like any other case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vhr_conformance.i18n import Text, UserError
+
+SHAPES = ("constant", "steps", "capacity")
+
+
+def run_args(xml: Path | None, embedded: bool, with_load: bool, duration: str, workload: str,
+             shape: str) -> list[str]:
+    """The plugin options for `vhr run --xml/--with-load` (twins of the fixtures on the embedded server)."""
+    args: list[str] = []
+    if xml is not None:
+        if not xml.exists():
+            raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=xml), location="--xml")
+        args += ["--vhr-xml", str(xml)]
+    elif embedded:
+        args += ["--vhr-xml-twins"]
+    if with_load:
+        if shape not in SHAPES:
+            raise UserError(Text("Dạng tải không hợp lệ: {s}", "Invalid load shape: {s}").format(s=shape),
+                            location="--load-shape")
+        from vhr_conformance.load.config import duration_option, load_workload
+
+        duration_option(duration)  # bad values are user errors before anything starts
+        load_workload(workload)
+        args += ["--vhr-load", json.dumps({"duration": duration, "workload": workload, "shape": shape})]
+    return args
+
+
+@dataclass
+class LoadOutcome:
+    code: int
+    load_dir: Path
+    summary: dict[str, Any] | None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def for_criterion(self, cid: str) -> list[dict[str, Any]]:
+        from vhr_conformance.load.config import DEFAULT_CRITERION
+
+        return [r for r in self.results if r.get("criterion", DEFAULT_CRITERION) == cid]
+
+
+def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_config: str | None) -> LoadOutcome:
+    """Run the load against the suites' target, writing to `<report_dir>/load/`."""
+    from vhr_conformance.load.cli import LoadOptions, run_load
+    from vhr_conformance.load.merge import read_summary
+
+    spec = json.loads(spec_json)
+    report_dir = report_dir.resolve()
+    opts = LoadOptions(target=target, workload=spec.get("workload", "standard"), duration=spec.get("duration", "15s"),
+                       shape=spec.get("shape", "constant"), report_dir=report_dir.parent, run_id=report_dir.name,
+                       auth=auth, auth_config=Path(auth_config) if auth_config else None, quiet=True,
+                       slo=Path(spec["slo"]) if spec.get("slo") else None, users=spec.get("users"))
+    code = run_load(opts)
+    load_dir = report_dir / "load"
+    summary = read_summary(load_dir)
+    return LoadOutcome(code, load_dir, summary, list((summary or {}).get("results", [])))
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.2f}%" if unit == "ratio" else f"{value:.4g} {unit}"
+
+
+def result_line(r: dict[str, Any]) -> str:
+    """One PERF result as a line of the folded case's message."""
+    unit = r.get("unit", "")
+    return (f"{r['id']} [{r['status']}] {r['level']} {r['title']['en']}: measured {_fmt(r.get('measured'), unit)}, "
+            f"threshold {r.get('comparator', '')} {_fmt(r.get('threshold'), unit)} ({r.get('samples', 0)} samples)")
+
+
+def fold(results: list[dict[str, Any]], aborted: bool) -> str:
+    """State of a catalogue criterion from its PERF results: a failed SHALL threshold (or an early
+    abort) fails it, a failed SHOULD/MAY one is reported without failing it; nothing judged is skip."""
+    if aborted or any(r["status"] == "fail" and r.get("level", "SHALL") == "SHALL" for r in results):
+        return "fail"
+    return "pass" if any(r["status"] in ("pass", "fail") for r in results) else "skip"

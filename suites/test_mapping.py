@@ -1,0 +1,69 @@
+"""Mapping fidelity (area MAP): does the target's FHIR say the same thing as the facility's XML 130?
+
+Given XML 130 files (`--vhr-xml DIR`, `vhr run --xml DIR`), each encounter is converted by our
+documented mapping (docs/xml130.md), the target's resources for its MA_LK are read back, and each
+MAP criterion fails with the differences (XML field, FHIR path, expected, actual) as evidence.
+Against the embedded reference server without XML (`--vhr-xml-twins`, set by `vhr run`), the XML
+files are twins of the coverage submissions and our conversion is what the server is loaded with.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vhr_conformance.client import FhirClient
+from vhr_conformance.i18n import Text
+from vhr_conformance.pytest_plugin import VhrState, criterion, omit
+from vhr_conformance.runner import mapping
+from vhr_conformance.runner.seed import Tracker, coverage_bundles, upload
+
+
+@pytest.fixture(scope="session")
+def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> mapping.MappingRun:
+    from vhr_conformance.xml130.fidelity import fetch_vendor
+
+    xml = request.config.getoption("vhr_xml", None)
+    if xml:
+        run = mapping.MappingRun("xml", mapping.convert_files(mapping.xml_files(Path(xml))))
+    elif request.config.getoption("vhr_xml_twins", False):
+        bundles = coverage_bundles(vhr.options.seed)
+        if vhr.options.seed_limit > 0:
+            bundles = bundles[: vhr.options.seed_limit]
+        suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1]
+        run = mapping.MappingRun("twins", mapping.convert_twins(mapping.twin_envelopes(bundles, suffix)))
+        for enc in run.encounters:  # our conversion is what the reference server holds
+            loaded = upload(fhir, [(enc.source, enc.bundle or {})], vhr.options.run_id, tracker)
+            status, problem = loaded.bundles[0][1], loaded.bundles[0][2]
+            if status != 200 or problem:
+                enc.problem = f"not loaded: HTTP {status} {problem[:200]}"
+    else:
+        omit(Text("Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
+                  "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with."))
+    client = mapping.HttpxLike(fhir)
+    mapping.compare_all(run, lambda ma_lk: fetch_vendor(vhr.options.target, ma_lk, client=client))
+    out = vhr.options.report_dir / "mapping.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(run.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    return run
+
+
+@pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.FIDELITY_IDS])
+def test_mapping_fidelity(cid: str, map_run: mapping.MappingRun) -> None:
+    if not any(e.bundle for e in map_run.encounters):
+        omit(Text("Các tệp XML không có hồ sơ nào chuyển đổi được.", "The XML files hold no convertible encounter."))
+    state, diffs, judged = map_run.verdict(cid)
+    if state == "skip":
+        pytest.skip(Text("Không tìm thấy lượt khám nào theo MA_LK trên máy chủ, không so sánh được.",
+                         "No encounter was found by its MA_LK on the target: nothing could be compared.").both())
+    if diffs:
+        try:
+            import allure
+
+            allure.attach(json.dumps(diffs, ensure_ascii=False, indent=1), name=f"{cid} differences",
+                          attachment_type=allure.attachment_type.JSON)
+        except ImportError:  # pragma: no cover - allure-pytest is a dependency
+            pass
+    assert state == "pass", mapping.failure_message(cid, diffs, judged)

@@ -1,0 +1,71 @@
+"""Performance under load (VHR-PERF-003 SLO thresholds, VHR-PERF-004 capacity), verified by a load run.
+
+With `vhr run --with-load` (plugin option `--vhr-load`) the load stage runs against the same target
+after every other case (PERF cases run last, and this module after test_performance.py), writing to
+`<report-dir>/load/`; each PERF threshold result (VHR-PERF-101…) is folded into its catalogue
+criterion as evidence. Without a load run both criteria are omitted with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from vhr_conformance.i18n import Text
+from vhr_conformance.pytest_plugin import HarnessError, VhrState, criterion, omit
+from vhr_conformance.runner import withload
+
+
+@pytest.fixture(scope="session")
+def load_run(request: pytest.FixtureRequest, vhr: VhrState) -> withload.LoadOutcome:
+    spec = request.config.getoption("vhr_load", None)
+    if not spec:
+        omit(Text("Không chạy kiểm thử tải trong lượt này (dùng vhr run --with-load hoặc vhr load).",
+                  "No load run in this run (use vhr run --with-load, or vhr load)."))
+    outcome = withload.run_load_for(spec, vhr.options.target, vhr.options.report_dir,
+                                    request.config.getoption("vhr_auth"), request.config.getoption("vhr_auth_config"))
+    for name in ("report.html", "timeline.svg"):
+        path = outcome.load_dir / name
+        if path.is_file():
+            try:
+                import allure
+
+                allure.attach.file(str(path), name=f"load {name}",
+                                   attachment_type=allure.attachment_type.HTML if name.endswith("html") else allure.attachment_type.SVG)
+            except ImportError:  # pragma: no cover - allure-pytest is a dependency
+                pass
+    return outcome
+
+
+def _judge(outcome: withload.LoadOutcome, cid: str, record_property: Callable[[str, Any], None], missing: Text) -> None:
+    if outcome.summary is None:
+        raise HarnessError(f"load run ended with exit code {outcome.code} and no summary in {outcome.load_dir}")
+    results = outcome.for_criterion(cid)
+    if not results:
+        omit(missing)
+    for r in results:
+        record_property(r["id"], f"{r['status']}: {withload.result_line(r)}")
+    aborted = bool(outcome.summary.get("aborted"))
+    state = withload.fold(results, aborted)
+    lines = "\n".join(withload.result_line(r) for r in results)
+    partial = " (partial run / dở dang)" if outcome.summary.get("partial") else ""
+    if state == "skip":
+        pytest.skip(f"no threshold had enough samples to be judged / không ngưỡng nào đủ mẫu{partial}\n{lines}")
+    assert state == "pass", (f"load verdict {outcome.summary.get('verdict')}{partial}"
+                             + (f", aborted early: {outcome.summary['aborted']}" if aborted else "")
+                             + f"; report {outcome.load_dir / 'report.html'}\n{lines}")
+
+
+@criterion("VHR-PERF-003")
+def test_slo_thresholds_under_load(load_run: withload.LoadOutcome, record_property: Callable[[str, Any], None]) -> None:
+    _judge(load_run, "VHR-PERF-003", record_property,
+           Text("Lượt tải không có ngưỡng SLO nào cho VHR-PERF-003.", "The load run has no SLO threshold for VHR-PERF-003."))
+
+
+@criterion("VHR-PERF-004")
+def test_capacity(load_run: withload.LoadOutcome, record_property: Callable[[str, Any], None]) -> None:
+    _judge(load_run, "VHR-PERF-004", record_property,
+           Text("Chưa đo công suất: dùng vhr run --with-load --load-shape capacity.",
+                "Capacity not measured: use vhr run --with-load --load-shape capacity."))
