@@ -34,7 +34,7 @@ def generate(
     patients: int = typer.Option(100, "--patients", "-n", min=0, help="Số bệnh nhân / number of patients"),
     seed: int = typer.Option(0, "--seed", "-s", help="Hạt giống ngẫu nhiên / random seed"),
     out: Path = typer.Option(Path("generated"), "--out", "-o", help="Thư mục ra / output folder"),
-    fmt: str = typer.Option("bundle", "--format", "-f", help="bundle | ndjson | both"),
+    fmt: str = typer.Option("bundle", "--format", "-f", help="bundle | ndjson | both | xml130"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Số tiến trình / worker processes"),
     coverage: bool = typer.Option(False, "--coverage", help="Nhóm phủ tối thiểu / minimal coverage cohort"),
     documents: bool = typer.Option(False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"),
@@ -45,10 +45,13 @@ def generate(
     """Sinh bệnh nhân tổng hợp (tất định theo seed) / generate synthetic patients (deterministic per seed)."""
     from vhr_conformance.generator.writer import FORMATS, write_cohort
 
-    if fmt not in FORMATS:
-        raise UserError(Text("Định dạng không hợp lệ: {f} (bundle | ndjson | both).",
-                             "Unknown format: {f} (bundle | ndjson | both).").format(f=fmt), location="--format")
+    if fmt not in (*FORMATS, XML130):
+        raise UserError(Text("Định dạng không hợp lệ: {f} (bundle | ndjson | both | xml130).",
+                             "Unknown format: {f} (bundle | ndjson | both | xml130).").format(f=fmt), location="--format")
     ref = _parse_now(now)
+    if fmt == XML130:
+        _write_xml130(out, patients, seed, start, ref)
+        return
     if coverage:
         from vhr_conformance.generator.coverage import write_coverage
 
@@ -70,6 +73,34 @@ def generate(
         f"{stats.patients} bệnh nhân / patients, {stats.resources} tài nguyên / resources, "
         f"{stats.files} tệp / files → {out} ({dt:.1f} s, {stats.patients / dt if dt else 0:.0f}/s)"
     )
+
+
+XML130 = "xml130"
+
+
+def _write_xml130(out: Path, patients: int, seed: int, start: int, now: datetime) -> None:
+    """Each patient's transaction Bundle and, beside it, the XML 130 envelope of each of its
+    encounters (one file per encounter, as facilities send them): every XML has its FHIR twin."""
+    import orjson
+
+    from vhr_conformance.generator import generate_patients
+    from vhr_conformance.xml130.synth import bundle_to_envelopes
+
+    bundles_dir, xml_dir = out / "bundles", out / "xml130"
+    bundles_dir.mkdir(parents=True, exist_ok=True)
+    xml_dir.mkdir(parents=True, exist_ok=True)
+    envelopes = 0
+    with Progress(TextColumn("[bold]Sinh / generating"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("gen", total=patients)
+        for index, bundle in enumerate(generate_patients(patients, seed, start=start, now=now), start=start):
+            (bundles_dir / f"patient-{index:06d}.json").write_bytes(orjson.dumps(bundle))
+            for ma_lk, envelope in bundle_to_envelopes(bundle):
+                safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ma_lk) or f"p{index}"
+                (xml_dir / f"{safe}.xml").write_bytes(envelope)
+                envelopes += 1
+            bar.advance(task)
+    console.print(f"{patients} bệnh nhân / patients, {envelopes} hồ sơ XML 130 / XML 130 envelopes → {out}")
 
 
 def fixtures(
