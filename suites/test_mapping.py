@@ -32,7 +32,8 @@ def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tra
         bundles = coverage_bundles(vhr.options.seed)
         if vhr.options.seed_limit > 0:
             bundles = bundles[: vhr.options.seed_limit]
-        suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1]
+        worker = getattr(request.config, "workerinput", {}).get("workerid")  # xdist: each worker its own MA_LKs
+        suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1] + (f".{worker}" if worker else "")
         run = mapping.MappingRun("twins", mapping.convert_twins(mapping.twin_envelopes(bundles, suffix)))
         for enc in run.encounters:  # our conversion is what the reference server holds
             loaded = upload(fhir, [(enc.source, enc.bundle or {})], vhr.options.run_id, tracker)

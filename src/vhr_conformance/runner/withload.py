@@ -11,6 +11,8 @@ manifest) and the exit code carry them like any other case.
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,19 +57,40 @@ class LoadOutcome:
         return [r for r in self.results if r.get("criterion", DEFAULT_CRITERION) == cid]
 
 
+EXIT_FILE = "exit-code.txt"  # in load/: created empty when the load starts, the engine's exit code when it ends
+
+
 def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_config: str | None) -> LoadOutcome:
-    """Run the load against the suites' target, writing to `<report_dir>/load/`."""
+    """Run the load against the suites' target, writing to `<report_dir>/load/`, once per run: under
+    pytest-xdist the PERF-003 and PERF-004 cases may land on two workers; the second one waits for
+    the first one's load run instead of loading the target twice."""
     from vhr_conformance.load.cli import LoadOptions, run_load
+    from vhr_conformance.load.config import duration_option
     from vhr_conformance.load.merge import read_summary
 
     spec = json.loads(spec_json)
     report_dir = report_dir.resolve()
-    opts = LoadOptions(target=target, workload=spec.get("workload", "standard"), duration=spec.get("duration", "15s"),
-                       shape=spec.get("shape", "constant"), report_dir=report_dir.parent, run_id=report_dir.name,
-                       auth=auth, auth_config=Path(auth_config) if auth_config else None, quiet=True,
-                       slo=Path(spec["slo"]) if spec.get("slo") else None, users=spec.get("users"))
-    code = run_load(opts)
     load_dir = report_dir / "load"
+    load_dir.mkdir(parents=True, exist_ok=True)
+    marker = load_dir / EXIT_FILE
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:  # another worker runs it
+        deadline = time.monotonic() + duration_option(spec.get("duration", "15s")) + 180
+        while not marker.read_text(encoding="utf-8").strip() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        text = marker.read_text(encoding="utf-8").strip()
+        code = int(text) if text.lstrip("-").isdigit() else 3
+    else:
+        opts = LoadOptions(target=target, workload=spec.get("workload", "standard"), duration=spec.get("duration", "15s"),
+                           shape=spec.get("shape", "constant"), report_dir=report_dir.parent, run_id=report_dir.name,
+                           auth=auth, auth_config=Path(auth_config) if auth_config else None, quiet=True,
+                           slo=Path(spec["slo"]) if spec.get("slo") else None, users=spec.get("users"))
+        code = 3
+        try:
+            code = run_load(opts)
+        finally:
+            marker.write_text(f"{code}\n", encoding="utf-8")
     summary = read_summary(load_dir)
     return LoadOutcome(code, load_dir, summary, list((summary or {}).get("results", [])))
 
