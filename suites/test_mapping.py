@@ -26,23 +26,26 @@ def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tra
     from vhr_conformance.xml130.fidelity import fetch_vendor
 
     xml = request.config.getoption("vhr_xml", None)
+    load_ours = request.config.getoption("vhr_xml_twins", False)
     if xml:
-        run = mapping.MappingRun("xml", mapping.convert_files(mapping.xml_files(Path(xml))))
-    elif request.config.getoption("vhr_xml_twins", False):
+        files = mapping.xml_files(Path(xml))
+        run = mapping.MappingRun("xml", mapping.convert_files(files), mapping.file_hashes(files))
+    elif load_ours:
         bundles = coverage_bundles(vhr.options.seed)
         if vhr.options.seed_limit > 0:
             bundles = bundles[: vhr.options.seed_limit]
         worker = getattr(request.config, "workerinput", {}).get("workerid")  # xdist: each worker its own MA_LKs
         suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1] + (f".{worker}" if worker else "")
         run = mapping.MappingRun("twins", mapping.convert_twins(mapping.twin_envelopes(bundles, suffix)))
-        for enc in run.encounters:  # our conversion is what the reference server holds
+    else:
+        omit(Text("Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
+                  "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with."))
+    if load_ours:  # the embedded reference server: what it holds is our conversion
+        for enc in (e for e in run.encounters if e.bundle is not None):
             loaded = upload(fhir, [(enc.source, enc.bundle or {})], vhr.options.run_id, tracker)
             status, problem = loaded.bundles[0][1], loaded.bundles[0][2]
             if status != 200 or problem:
                 enc.problem = f"not loaded: HTTP {status} {problem[:200]}"
-    else:
-        omit(Text("Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
-                  "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with."))
     client = mapping.HttpxLike(fhir)
     mapping.compare_all(run, lambda ma_lk: fetch_vendor(vhr.options.target, ma_lk, client=client))
     out = vhr.options.report_dir / "mapping.json"

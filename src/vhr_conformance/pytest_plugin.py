@@ -139,7 +139,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-seed-limit", default=0, type=int, help="Upload only the first N coverage bundles (0 = all)")
     g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
     g.addoption("--vhr-xml", default=None, help="XML 130 file or folder: MAP criteria compare the target's FHIR with their conversion")
-    g.addoption("--vhr-xml-twins", default=False, action="store_true", help="Embedded server: MAP criteria on XML twins of the coverage fixtures, our conversion loaded")
+    g.addoption("--vhr-xml-twins", default=False, action="store_true", help="Embedded server: load our conversion first (of --vhr-xml, else of XML twins of the coverage fixtures)")
     g.addoption("--vhr-load", default=None, help="Load run after the suites (PERF-003/004): JSON of vhr_conformance.load.cli.LoadOptions fields")
 
 

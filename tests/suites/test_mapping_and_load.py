@@ -161,6 +161,7 @@ def test_run_args_and_fold(tmp_path: Path) -> None:
     assert run_args(None, True, False, "15s", "standard", "constant") == ["--vhr-xml-twins"]
     assert run_args(None, False, False, "15s", "standard", "constant") == []
     assert run_args(tmp_path, False, False, "15s", "standard", "constant") == ["--vhr-xml", str(tmp_path)]
+    assert run_args(tmp_path, True, False, "15s", "standard", "constant") == ["--vhr-xml", str(tmp_path), "--vhr-xml-twins"]
     args = run_args(None, False, True, "8s", "standard", "capacity")
     assert args[0] == "--vhr-load" and json.loads(args[1]) == {"duration": "8s", "workload": "standard", "shape": "capacity"}
     for bad in ((tmp_path / "missing", False, False, "15s", "standard", "constant"),

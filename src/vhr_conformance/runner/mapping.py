@@ -54,6 +54,7 @@ class Encounter:
 class MappingRun:
     mode: str  # "xml" (facility files) or "twins" (embedded server)
     encounters: list[Encounter] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # XML file → sha256: what exactly was compared
 
     def verdict(self, criterion: str) -> tuple[str, list[dict[str, Any]], int]:
         """(state, differences, encounters judged) of one catalogue criterion over every encounter."""
@@ -67,6 +68,7 @@ class MappingRun:
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
+            "files": self.files,
             "criteria": {cid: self.verdict(cid)[0] for cid in FIDELITY_IDS},
             "encounters": [
                 {"source": e.source, "ma_lk": e.ma_lk, "problem": e.problem, "results": e.results,
@@ -86,6 +88,12 @@ def xml_files(path: Path) -> list[Path]:
             return files
     raise UserError(Text("Không tìm thấy tệp XML 130 trong {p}", "No XML 130 file found in {p}").format(p=path),
                     location="--vhr-xml")
+
+
+def file_hashes(files: Iterable[Path]) -> dict[str, str]:
+    from vhr_conformance.reports.writer import sha256_file
+
+    return {str(f): sha256_file(f) for f in files}
 
 
 def convert_files(files: Iterable[Path]) -> list[Encounter]:

@@ -24,13 +24,14 @@ SHAPES = ("constant", "steps", "capacity")
 
 def run_args(xml: Path | None, embedded: bool, with_load: bool, duration: str, workload: str,
              shape: str) -> list[str]:
-    """The plugin options for `vhr run --xml/--with-load` (twins of the fixtures on the embedded server)."""
+    """The plugin options for `vhr run --xml/--with-load`; on the embedded server our conversion is
+    loaded first (of the XML twins of the coverage fixtures when no --xml is given)."""
     args: list[str] = []
     if xml is not None:
         if not xml.exists():
             raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=xml), location="--xml")
         args += ["--vhr-xml", str(xml)]
-    elif embedded:
+    if embedded:  # our conversion (of --xml, else of the fixtures' XML twins) is what the server holds
         args += ["--vhr-xml-twins"]
     if with_load:
         if shape not in SHAPES:
