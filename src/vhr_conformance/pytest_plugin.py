@@ -140,7 +140,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
     g.addoption("--vhr-xml", default=None, help="XML 130 file or folder: MAP criteria compare the target's FHIR with their conversion")
     g.addoption("--vhr-xml-twins", default=False, action="store_true", help="Embedded server: load our conversion first (of --vhr-xml, else of XML twins of the coverage fixtures)")
-    g.addoption("--vhr-load", default=None, help="Load run after the suites (PERF-003/004): JSON of vhr_conformance.load.cli.LoadOptions fields")
+    g.addoption("--vhr-load", default=None, help='Load run after the suites (VHR-PERF-003/004), JSON: {"duration", "workload", "shape", "users", "slo"}')
 
 
 def argparse_bool() -> Any:
