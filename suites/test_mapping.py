@@ -10,7 +10,9 @@ files are twins of the coverage submissions and our conversion is what the serve
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +57,7 @@ def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tra
 
 
 @pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.FIDELITY_IDS])
-def test_mapping_fidelity(cid: str, map_run: mapping.MappingRun) -> None:
+def test_mapping_fidelity(cid: str, map_run: mapping.MappingRun, record_property: Callable[[str, Any], None]) -> None:
     if not any(e.bundle for e in map_run.encounters):
         omit(Text("Các tệp XML không có hồ sơ nào chuyển đổi được.", "The XML files hold no convertible encounter."))
     state, diffs, judged = map_run.verdict(cid)
@@ -70,4 +72,5 @@ def test_mapping_fidelity(cid: str, map_run: mapping.MappingRun) -> None:
                           attachment_type=allure.attachment_type.JSON)
         except ImportError:  # pragma: no cover - allure-pytest is a dependency
             pass
+    record_property("vhr_note", f"{judged} hồ sơ so sánh / encounters compared ({map_run.mode})")
     assert state == "pass", mapping.failure_message(cid, diffs, judged)

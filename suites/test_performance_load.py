@@ -51,6 +51,7 @@ def _judge(outcome: withload.LoadOutcome, cid: str, record_property: Callable[[s
     state = withload.fold(results, aborted)
     lines = "\n".join(withload.result_line(r) for r in results)
     partial = " (partial run / dở dang)" if outcome.summary.get("partial") else ""
+    record_property("vhr_note", f"load verdict {outcome.summary.get('verdict')}{partial}; {outcome.load_dir / 'report.html'}\n{lines}")
     if state == "skip":
         pytest.skip(f"no threshold had enough samples to be judged / không ngưỡng nào đủ mẫu{partial}\n{lines}")
     assert state == "pass", (f"load verdict {outcome.summary.get('verdict')}{partial}"

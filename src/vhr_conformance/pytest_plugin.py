@@ -307,6 +307,13 @@ def _message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) ->
     return redact_text(_raw_message(excinfo, state))
 
 
+def _note(item: pytest.Item) -> str:
+    """What a case that did not fail says of itself (`record_property("vhr_note", text)`), e.g. the measured values."""
+    from vhr_conformance.client import redact_text
+
+    return redact_text("\n".join(str(v) for k, v in item.user_properties if k == "vhr_note"))[:4000]
+
+
 def _raw_message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) -> str:
     if excinfo is None:
         return ""
@@ -335,7 +342,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             name=item.name,
             criteria=item_criteria(item),
             state=result,
-            message=_message(call.excinfo, result),
+            message=_message(call.excinfo, result) or _note(item),
             duration_s=round(rep.duration, 4),
             evidence=evidence,
         )

@@ -133,7 +133,8 @@ def test_clean_reference_server_passes_map_and_load(tmp_path: Path) -> None:
     assert states["VHR-PERF-003"] == "pass" and states["VHR-PERF-004"] == "omit"
     assert json.loads((out / "mapping.json").read_text(encoding="utf-8"))["mode"] == "twins"
     perf = next(c for c in data["cases"] if c["criteria"] == ["VHR-PERF-003"])
-    assert perf["state"] == "pass"
+    assert perf["state"] == "pass" and "VHR-PERF-101 [" in perf["message"]  # the measurements, even on a pass
+    assert all("encounters compared (twins)" in c["message"] for c in data["cases"] if c["criteria"][0] in MAP_IDS)
     assert (out / "load" / "summary.json").is_file() and (out / "load" / "report.html").is_file()
     files = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
     assert {"load/summary.json", "load/report.html", "mapping.json", "junit.xml"} <= set(files)
