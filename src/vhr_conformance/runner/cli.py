@@ -109,7 +109,10 @@ def register(app: typer.Typer) -> None:
         fault: list[str] = typer.Option([], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded-server fault"),
         auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
         auth_config: Path = typer.Option(None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"),
-        embedded_auth: str = typer.Option("none", "--embedded-auth", help="none | oauth (embedded server only)"),
+        embedded_auth: str = typer.Option(
+            "oauth", "--embedded-auth",
+            help="oauth | none: the embedded server requires OAuth2 by default, so the 401/403 checks run",
+        ),
         ig: str = typer.Option(None, "--ig", help="Gói IG / IG package (default: VHR IG)"),
         seed: int = typer.Option(None, "--seed", help="Seed (default: that of the checked-in fixtures)"),
         only: str = typer.Option(None, "--only", help="Nhóm hoặc tiêu chí / areas or criteria, e.g. API,VHR-SEC-005"),
