@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(BIN)/vhr setup
 
+# The main job: every suite against the embedded reference server, plus a short load run so the
+# PERF criteria are judged too. `make run ARGS="--target URL ..."` points it elsewhere.
+RUN_ARGS ?= --with-load --load-duration 10s
+
 run: setup
-	$(BIN)/vhr run $(ARGS)
+	$(BIN)/vhr run $(RUN_ARGS) $(ARGS)
 
 # Headless Chromium renders the HTML report in one test; installed from Debian when we can,
 # otherwise that test is skipped with its reason.
