@@ -30,17 +30,7 @@ def _extra_package(root: Path, files: list[str]) -> fhirpkg.FhirPackage | None:
             continue
         if not isinstance(res, dict) or "resourceType" not in res:
             continue
-        entries.append(
-            fhirpkg.IndexEntry(
-                filename=rel,
-                resource_type=res["resourceType"],
-                id=res.get("id"),
-                url=res.get("url") if isinstance(res.get("url"), str) else None,
-                version=res.get("version") if isinstance(res.get("version"), str) else None,
-                kind=res.get("kind"),
-                type=res.get("type") if isinstance(res.get("type"), str) else None,
-            )
-        )
+        entries.append(fhirpkg.IndexEntry.for_resource(rel, res))
     if not entries:
         return None
     return fhirpkg.FhirPackage("cases.supporting", "0.0.0", root, {}, entries)

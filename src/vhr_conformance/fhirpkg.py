@@ -165,6 +165,16 @@ class IndexEntry:
     kind: str | None = None
     type: str | None = None
 
+    @classmethod
+    def for_resource(cls, filename: str, res: dict[str, Any]) -> IndexEntry:
+        """The index entry of a resource read from ``filename`` (non-string fields ignored)."""
+
+        def text(key: str) -> str | None:
+            value = res.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(filename, res["resourceType"], text("id"), text("url"), text("version"), text("kind"), text("type"))
+
 
 @dataclass
 class FhirPackage:
@@ -240,17 +250,7 @@ def _index_folder(root: Path) -> list[IndexEntry]:
             continue
         if not isinstance(res, dict) or "resourceType" not in res:
             continue
-        entries.append(
-            IndexEntry(
-                filename=path.name,
-                resource_type=res["resourceType"],
-                id=res.get("id"),
-                url=res.get("url") if isinstance(res.get("url"), str) else None,
-                version=res.get("version") if isinstance(res.get("version"), str) else None,
-                kind=res.get("kind"),
-                type=res.get("type") if isinstance(res.get("type"), str) else None,
-            )
-        )
+        entries.append(IndexEntry.for_resource(path.name, res))
     return entries
 
 
