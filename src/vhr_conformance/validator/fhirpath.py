@@ -75,7 +75,9 @@ class Constraint:
             raise FhirPathError(self.error or "cannot compile")
         _CURRENT_ENV[0] = env
         try:
-            node = ResourceNode.create_node(focus, self.base)
+            # A resource goes in as plain JSON: fhirpathpy types it from resourceType, and only then
+            # does a leading type name (``Organization.endpoint``) select it rather than nothing.
+            node = focus if isinstance(focus, dict) and "resourceType" in focus else ResourceNode.create_node(focus, self.base)
             result = self.compiled(node, {"resource": env.resource, "rootResource": env.root})
         except FhirPathError:
             raise
@@ -480,7 +482,7 @@ def _ref_1(x: Any, env: EvalEnv) -> bool:
 # a top-level disjunct ``x.empty()`` with x absent, ``x.exists()`` with x present, or an
 # ``implies`` whose antecedent is a conjunction with a conjunct that is visibly false.
 
-_IDENT = r"([a-zA-Z][A-Za-z0-9]*)"
+_IDENT = r"([a-z][A-Za-z0-9]*)"  # an element name: a capitalised leading name is a type filter
 _EMPTY_PATH = re.compile(_IDENT + r"(?:\.[A-Za-z][A-Za-z0-9]*|\.where\((?:[^()]|\([^()]*\))*\))*\.empty\(\)")
 _EXISTS_CHILD = re.compile(_IDENT + r"\.exists\(\)")
 _EXISTS_PATH = re.compile(_IDENT + r"(?:\.[A-Za-z][A-Za-z0-9]*)*\.exists\(\)")

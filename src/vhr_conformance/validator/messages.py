@@ -72,6 +72,10 @@ M: dict[str, Text] = {
         "Tham chiếu '{ref}' khớp nhiều mục trong Bundle (nhiều phiên bản cùng id).",
         "Reference '{ref}' matches several entries of the Bundle (several versions of the same id).",
     ),
+    "reference-aggregation": Text(
+        "Tham chiếu '{ref}' phải trỏ tới tài nguyên nằm ngay trong tài nguyên/Bundle (profile cho phép: {allowed}), nhưng không tìm thấy ở đó.",
+        "Reference '{ref}' must point to a resource held locally (the profile allows: {allowed}), but none is found there.",
+    ),
     "reference-contained": Text(
         "Tham chiếu nội bộ '{ref}' không có tài nguyên contained tương ứng.",
         "Local reference '{ref}' has no matching contained resource.",

@@ -70,6 +70,8 @@ class PNode:
     min_value: Any = None
     max_value: Any = None
     max_length: int | None = None
+    aggregation: frozenset[str] | None = None  # contained/bundled only: the reference must be local
+    choice_base: str | None = None  # a type slice (value[x]:valueQuantity): the choice's JSON name
 
 
 @dataclass(slots=True, eq=False)
@@ -233,6 +235,9 @@ class ProfileCompiler:
         narrowed = False
         for t in types:
             profs.extend(seq(t.get("profile")))
+            agg = {a for a in seq(t.get("aggregation")) if isinstance(a, str)}
+            if agg and "referenced" not in agg:
+                node.aggregation = frozenset(agg)
             for tp in seq(t.get("targetProfile")):
                 typ = self.v.schema.profile_types.get(tp.split("|")[0])
                 if typ is None:  # an unknown target profile: its type cannot be checked
@@ -284,6 +289,18 @@ class ProfileCompiler:
         if key in run.profiled:  # e.g. meta.profile and the Bundle profile's entry type profile
             return True
         run.profiled.add(key)
+        env = run.env
+        if env is not None and isinstance(value, dict) and "resourceType" in value and value is not env.resource:
+            # a resource profiled from its container (e.g. Bundle.entry.resource): %resource is itself
+            from vhr_conformance.validator.fhirpath import EvalEnv
+
+            inner = ".contained[" in loc[loc.rfind(".resource") + 1 :] if ".resource" in loc else ".contained[" in loc
+            run.env = EvalEnv(value, env.root if inner else value, env.member_of, env.resolve, env.conforms)
+            try:
+                self._check(value, prof.root, loc, run)
+            finally:
+                run.env = env
+            return True
         self._check(value, prof.root, loc, run)
         return True
 
@@ -324,6 +341,8 @@ class ProfileCompiler:
                 if m and m.group(1) not in node.targets:
                     run.add("error", "structure", f"{loc}.reference", "reference-target",
                             M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))))
+        if node.aggregation is not None and isinstance(value, dict) and isinstance(value.get("reference"), str):
+            self._aggregation(value["reference"], node.aggregation, loc, run)
         if node.type_profiles and node.type_code != "Extension" and isinstance(value, dict):
             profs = list(node.type_profiles)
             rt = value.get("resourceType")
@@ -335,6 +354,19 @@ class ProfileCompiler:
                 self._any_profile(value, profs, loc, run)
         if node.constraints and "invariants" in run.layers:
             self.v._invariants(value, node.constraints, loc, run)
+
+    def _aggregation(self, ref: str, agg: frozenset[str], loc: str, run: Run) -> None:
+        """ElementDefinition.type.aggregation without 'referenced': the target must be contained or bundled."""
+        if ref.startswith("#"):
+            if "contained" not in agg:
+                run.add("error", "structure", f"{loc}.reference", "reference-aggregation",
+                        M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))))
+            return  # whether the contained resource exists is checked by the base layer
+        env = run.env
+        if "bundled" in agg and run.in_bundle and env is not None and env.resolve is not None and env.resolve(ref) is not None:
+            return
+        run.add("error", "not-found", f"{loc}.reference", "reference-aggregation",
+                M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))))
 
     def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
         """Several allowed profiles: conforming to one is enough; else report against the first."""
@@ -749,11 +781,11 @@ def _activate(node: PNode) -> bool:
     active = bool(
         node.check_min or node.check_max or node.fixed_kind or node.extra_bindings or node.min_value is not None
         or node.max_value is not None or node.max_length is not None or node.binding or node.type_profiles
-        or node.targets or node.constraints or node.must_support or node.slicing or node.choice_keys
+        or node.targets or node.aggregation or node.constraints or node.must_support or node.slicing or node.choice_keys
     )
     own = bool(
         node.fixed_kind or node.binding or node.extra_bindings or node.type_profiles or node.targets or node.constraints
-        or node.min_value is not None or node.max_value is not None or node.max_length is not None
+        or node.aggregation or node.min_value is not None or node.max_value is not None or node.max_length is not None
     )
     deep = own
     node.own_checks = own
