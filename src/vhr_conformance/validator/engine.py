@@ -85,6 +85,9 @@ class Validator:
         from vhr_conformance.validator.questionnaire import QuestionnaireChecker
 
         self.questionnaires = QuestionnaireChecker(self)
+        from vhr_conformance.validator.definitions import DefinitionChecker
+
+        self.definitions = DefinitionChecker(self)
         self._element_td: TypeDef | None = None
 
     # ------------------------------------------------------------------ construction
@@ -172,6 +175,8 @@ class Validator:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
                 for url in explicit:  # asked for by the caller: an unknown one is an error
                     self.profiles.validate(obj, url, loc, run, explicit=True)
+            if rt == "StructureDefinition" and "profiles" in run.layers:
+                self.definitions.check(obj, loc, run)
             if rt == "QuestionnaireResponse" and "profiles" in run.layers:
                 self.questionnaires.check(obj, loc, run)
             if rt == "Bundle" and "references" in run.layers:

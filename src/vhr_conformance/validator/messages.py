@@ -76,6 +76,18 @@ M: dict[str, Text] = {
         "Tham chiếu '{ref}' phải trỏ tới tài nguyên nằm ngay trong tài nguyên/Bundle (profile cho phép: {allowed}), nhưng không tìm thấy ở đó.",
         "Reference '{ref}' must point to a resource held locally (the profile allows: {allowed}), but none is found there.",
     ),
+    "sd-path-unknown": Text(
+        "Differential nêu đường dẫn '{path}', nhưng kiểu {type} không có phần tử đó.",
+        "The differential names '{path}', but type {type} has no such element.",
+    ),
+    "sd-fixed-conflict": Text(
+        "'{path}' cố định giá trị {value}, trái với giá trị {base} mà profile gốc đã cố định.",
+        "'{path}' fixes {value}, which contradicts {base} fixed by the base profile.",
+    ),
+    "sd-binding-type": Text(
+        "'{path}' có binding nhưng kiểu của nó ({types}) không mang mã nên binding vô nghĩa.",
+        "'{path}' has a binding, but its types ({types}) carry no codes, so the binding is meaningless.",
+    ),
     "reference-contained": Text(
         "Tham chiếu nội bộ '{ref}' không có tài nguyên contained tương ứng.",
         "Local reference '{ref}' has no matching contained resource.",
