@@ -172,6 +172,7 @@ class ProfileCompiler:
                     # a type "slice" of a choice: it constrains one concrete JSON key
                     node.name = slice_name
                     node.choice_keys = None
+                    node.choice_base = base_name[:-3]
                     parent = nodes.get(parent_id)
                     if parent is not None:
                         parent.children[slice_name] = node
@@ -414,6 +415,11 @@ class ProfileCompiler:
             # Most nodes only need a count: locations are built only when there is more to check.
             if n and not cnode.deep and not cnode.check_min and not cnode.check_max:
                 return
+            if n == 0 and cnode.choice_base is not None and cnode.must_support:
+                # a type slice (value[x]:valueQuantity) nests in its choice: when no value[x] of any
+                # type is present, the choice's own absence is the finding, not each type's
+                self._counted(0, cnode, loc, run, ms=_choice_present(obj, cnode.choice_base))
+                return
             self._counted(n, cnode, loc, run)
             if n == 0 or val is None or not cnode.deep:
                 return
@@ -458,15 +464,19 @@ class ProfileCompiler:
                     hint = k[len(cnode.name):]
         return items, hint, disallowed
 
-    def _counted(self, n: int, cnode: PNode, loc: str, run: Run) -> None:
-        """Cardinality and must-support, which need only the number of values."""
+    def _counted(self, n: int, cnode: PNode, loc: str, run: Run, ms: bool = True) -> None:
+        """Cardinality and must-support, which need only the number of values.
+
+        Must-support absence is reported for the children of present elements only (the walk never
+        descends into absent ones), so an absent parent is one finding, not one per descendant.
+        """
         if cnode.check_min and n < cnode.min:
             run.add("error", "required", f"{loc}.{cnode.name}", "cardinality-min",
                     M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
         if cnode.check_max and cnode.max is not None and n > cnode.max:
             run.add("error", "structure", f"{loc}.{cnode.name}", "cardinality-max",
                     M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
-        if n == 0 and cnode.must_support and cnode.min == 0:
+        if n == 0 and ms and cnode.must_support and cnode.min == 0:
             where = f"{loc}.{cnode.name}"
             if (where, cnode.path) not in run.ms_seen:
                 run.ms_seen.add((where, cnode.path))
@@ -588,6 +598,17 @@ class ProfileCompiler:
                         out.append(x)
             values = out
         return values
+
+
+def _choice_present(obj: dict[str, Any], base: str) -> bool:
+    """Whether any type of choice element ``base`` (``value`` → valueX, _valueX) is in ``obj``."""
+    n = len(base)
+    for k in obj:
+        if k[:1] == "_":
+            k = k[1:]
+        if k.startswith(base) and k[n : n + 1].isupper():
+            return True
+    return False
 
 
 def _slice_index(cnode: PNode) -> tuple[str, dict[str, int]] | None:
