@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vhr_conformance.i18n import Text
-from vhr_conformance.validator import vnrules
+from vhr_conformance.validator import semantics, vnrules
 from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, FhirPathError, seq
 from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.jsonlayer import parse_json
@@ -34,6 +34,7 @@ _REF_RE = re.compile(
 )
 _TYPE_IN_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _CONTAINER_KEYS = frozenset({"contained"})
+_DEFINITION_TYPES = frozenset({"StructureDefinition", "MeasureReport", "SearchParameter"})  # checked beyond structure
 
 
 @dataclass(slots=True)
@@ -175,8 +176,13 @@ class Validator:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
                 for url in explicit:  # asked for by the caller: an unknown one is an error
                     self.profiles.validate(obj, url, loc, run, explicit=True)
-            if rt == "StructureDefinition" and "profiles" in run.layers:
-                self.definitions.check(obj, loc, run)
+            if rt in _DEFINITION_TYPES and "profiles" in run.layers:
+                if rt == "StructureDefinition":
+                    self.definitions.check(obj, loc, run)
+                elif rt == "MeasureReport":
+                    semantics.check_measure_report(self, obj, loc, run)
+                else:
+                    semantics.check_search_parameter(self, obj, loc, run)
             if rt == "QuestionnaireResponse" and "profiles" in run.layers:
                 self.questionnaires.check(obj, loc, run)
             if rt == "Bundle" and "references" in run.layers:

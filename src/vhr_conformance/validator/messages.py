@@ -88,6 +88,18 @@ M: dict[str, Text] = {
         "'{path}' có binding nhưng kiểu của nó ({types}) không mang mã nên binding vô nghĩa.",
         "'{path}' has a binding, but its types ({types}) carry no codes, so the binding is meaningless.",
     ),
+    "measure-cohort-score": Text(
+        "Measure {measure} có cách tính điểm 'cohort' nên báo cáo không được có measureScore.",
+        "Measure {measure} is scored as a cohort, so its report must not carry a measureScore.",
+    ),
+    "searchparameter-expression-base": Text(
+        "Biểu thức bắt đầu từ kiểu {types}, không thuộc base của tham số ({bases}).",
+        "The expression starts from type {types}, which is not a base of the parameter ({bases}).",
+    ),
+    "searchparameter-derived-base": Text(
+        "Kiểu {base} không phải base của tham số tìm kiếm gốc {origin} (derivedFrom).",
+        "Type {base} is not a base of the SearchParameter it is derived from ({origin}).",
+    ),
     "reference-contained": Text(
         "Tham chiếu nội bộ '{ref}' không có tài nguyên contained tương ứng.",
         "Local reference '{ref}' has no matching contained resource.",

@@ -1,0 +1,102 @@
+"""Rules spanning two resources: cohort MeasureReports, SearchParameter bases and derivation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from vhr_conformance import fhirpkg
+from vhr_conformance.validator import Validator
+
+from .util import rules
+
+BASE = "https://vhr-conformance.org/fhir"
+
+
+def _measure(mid: str, scoring: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Measure",
+        "id": mid,
+        "url": f"{BASE}/Measure/{mid}",
+        "status": "draft",
+        "scoring": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-scoring", "code": scoring}]},
+    }
+
+
+@pytest.fixture(scope="module")
+def v(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    d: Path = tmp_path_factory.mktemp("ig")
+    (d / "package.json").write_bytes(orjson.dumps({"name": "test.semantics", "version": "0.0.1"}))
+    for mid, scoring in (("so-giuong", "cohort"), ("ty-le-tiem", "proportion")):
+        (d / f"Measure-{mid}.json").write_bytes(orjson.dumps(_measure(mid, scoring)))
+    core = fhirpkg.PackageSet.with_dependencies()
+    return Validator.for_packages(fhirpkg.PackageSet([*core.packages, fhirpkg.load_package(d)]))
+
+
+def _report(measure: str, score: bool) -> dict[str, Any]:
+    group: dict[str, Any] = {
+        "population": [{"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-population",
+                                             "code": "initial-population"}]}, "count": 42}],
+    }
+    if score:
+        group["measureScore"] = {"value": 42}
+    return {
+        "resourceType": "MeasureReport",
+        "status": "complete",
+        "type": "summary",
+        "measure": f"{BASE}/Measure/{measure}",
+        "period": {"start": "2025-01-01", "end": "2025-12-31"},
+        "group": [group],
+    }
+
+
+def _rule_set(issues: list[Any], prefix: str) -> set[tuple[str, str]]:
+    return {(r, loc) for r, loc in rules(issues) if r.startswith(prefix)}
+
+
+def test_cohort_measure_report_has_no_score(v: Validator) -> None:
+    assert _rule_set(v.validate(_report("so-giuong", score=False)), "measure-") == set()
+    assert _rule_set(v.validate(_report("so-giuong", score=True)), "measure-") == {
+        ("measure-cohort-score", "MeasureReport.group[0].measureScore")
+    }
+    assert _rule_set(v.validate(_report("ty-le-tiem", score=True)), "measure-") == set()
+    # a Measure that is not loaded proves nothing
+    assert _rule_set(v.validate(_report("khong-co", score=True)), "measure-") == set()
+
+
+def _sp(**extra: Any) -> dict[str, Any]:
+    sp: dict[str, Any] = {
+        "resourceType": "SearchParameter",
+        "url": f"{BASE}/SearchParameter/test-name",
+        "name": "TestName",
+        "status": "draft",
+        "description": "Tên cơ sở",
+        "code": "name",
+        "base": ["Organization"],
+        "type": "string",
+        "expression": "Organization.name | Organization.alias",
+    }
+    sp.update(extra)
+    return sp
+
+
+def test_search_parameter_expression_starts_from_its_bases(v: Validator) -> None:
+    assert _rule_set(v.validate(_sp()), "searchparameter-") == set()
+    assert _rule_set(v.validate(_sp(base=["Organization", "Practitioner"],
+                                    expression="Organization.name | (Practitioner.name)")), "searchparameter-") == set()
+    got = _rule_set(v.validate(_sp(base=["Patient"])), "searchparameter-")
+    assert got == {("searchparameter-expression-base", "SearchParameter.expression")}
+    # a type named inside the expression (not leading a branch) is not a base
+    ok = _sp(base=["Encounter"], code="subject", type="reference", expression="Encounter.subject.where(resolve() is Patient)")
+    assert _rule_set(v.validate(ok), "searchparameter-") == set()
+
+
+def test_derived_search_parameter_keeps_to_the_origin_bases(v: Validator) -> None:
+    derived = _sp(derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name")
+    assert _rule_set(v.validate(derived), "searchparameter-") == set()
+    widened = _sp(derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name", base=["Organization", "Location"],
+                  expression="Organization.name | Location.name")
+    assert _rule_set(v.validate(widened), "searchparameter-") == {("searchparameter-derived-base", "SearchParameter.base")}
