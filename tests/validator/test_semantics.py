@@ -100,3 +100,52 @@ def test_derived_search_parameter_keeps_to_the_origin_bases(v: Validator) -> Non
     widened = _sp(derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name", base=["Organization", "Location"],
                   expression="Organization.name | Location.name")
     assert _rule_set(v.validate(widened), "searchparameter-") == {("searchparameter-derived-base", "SearchParameter.base")}
+
+
+def _temp(*codings: dict[str, str], **extra: Any) -> dict[str, Any]:
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "t1",
+        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">37 °C</div>'},
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs"}]}],
+        "code": {"coding": list(codings)},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2025-03-02T08:00:00+07:00",
+        "valueQuantity": {"value": 37.2, "unit": "°C", "system": "http://unitsofmeasure.org", "code": "Cel"},
+    }
+    obs.update(extra)
+    return obs
+
+
+LOINC_TEMP = {"system": "http://loinc.org", "code": "8310-5"}
+SNOMED_TEMP = {"system": "http://snomed.info/sct", "code": "276885007"}
+
+
+def test_vital_sign_codes_oblige_the_core_vital_signs_profile(v: Validator) -> None:
+    from .util import errors
+
+    assert errors(v.validate(_temp(LOINC_TEMP, SNOMED_TEMP))) == []
+    # SNOMED CT body temperature alone: the bodytemp profile's LOINC slice is missing
+    assert ("cardinality-min", "Observation.code.coding") in rules(v.validate(_temp(SNOMED_TEMP)))
+    # no subject: vital signs require one, plain Observations do not
+    no_subject = _temp(LOINC_TEMP)
+    del no_subject["subject"]
+    assert ("cardinality-min", "Observation.subject") in rules(v.validate(no_subject))
+    other = _temp({"system": "http://loinc.org", "code": "2339-0"})
+    del other["subject"]
+    assert ("cardinality-min", "Observation.subject") not in rules(v.validate(other))
+    # must-support of an implied profile is not reported
+    assert not [i for i in v.validate(_temp(LOINC_TEMP)) if i.rule == "must-support"]
+
+
+def test_declared_profile_deriving_from_vital_signs_is_not_doubled() -> None:
+    # the VHR body-weight profile derives from core bodyweight: its errors are reported once
+    v = Validator.default()
+    obs = _temp({"system": "http://loinc.org", "code": "29463-7"},
+                meta={"profile": ["https://vhr-conformance.org/fhir/StructureDefinition/vhr-observation-body-weight"]},
+                valueQuantity={"value": 61, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"})
+    del obs["subject"]
+    got = [(i.rule, i.location) for i in v.validate(obs) if i.severity == "error"]
+    assert got.count(("cardinality-min", "Observation.subject")) == 1

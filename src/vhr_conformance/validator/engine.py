@@ -176,6 +176,8 @@ class Validator:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
                 for url in explicit:  # asked for by the caller: an unknown one is an error
                     self.profiles.validate(obj, url, loc, run, explicit=True)
+                if rt == "Observation":
+                    self._vital_signs(obj, loc, run, explicit)
             if rt in _DEFINITION_TYPES and "profiles" in run.layers:
                 if rt == "StructureDefinition":
                     self.definitions.check(obj, loc, run)
@@ -191,6 +193,27 @@ class Validator:
         finally:
             run.env = saved_env
             run.in_bundle = saved_bundle
+
+    def _vital_signs(self, obj: dict[str, Any], loc: str, run: Run, explicit: tuple[str, ...]) -> None:
+        """A vital-sign code obliges the core vital-signs profile, unless a profile in use derives from it."""
+        required = semantics.vital_sign_profiles(obj)
+        if not required:
+            return
+        meta = obj.get("meta")
+        declared = [u for u in seq(meta.get("profile")) if isinstance(u, str)] if isinstance(meta, dict) else []
+        for url in required:
+            if any(self.profiles.derives_from(d, url) for d in (*declared, *explicit)):
+                continue
+            trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled)
+            self.profiles.validate(obj, url, loc, trial, explicit=False, quiet_unknown=True)
+            for i in trial.issues:
+                if i.rule == "must-support":
+                    continue  # must-support speaks to the profiles an author chose, not implied ones
+                if i.rule == "binding-required" and i.location.endswith("Quantity"):
+                    # units outside the vital-signs set (e.g. L/min in a component): a warning, as
+                    # the HL7 validator reports them for this implied profile
+                    i = Issue("warning", i.code, i.location, i.rule, i.text)
+                run.issues.append(i)
 
     def _complex(self, obj: Any, td: TypeDef, loc: str, run: Run, extra: tuple[Any, ...], elem: Elem | None = None) -> None:
         if not isinstance(obj, dict):

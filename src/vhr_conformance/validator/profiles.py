@@ -89,8 +89,28 @@ class ProfileCompiler:
         self.v = validator
         self._cache: dict[str, Profile | None] = {}
         self._building: set[str] = set()
+        self._derives: dict[tuple[str, str], bool] = {}
 
     # ------------------------------------------------------------------ compile
+    def derives_from(self, url: str, ancestor: str) -> bool:
+        """Whether profile ``url`` is ``ancestor`` or constrains it (through baseDefinition), cached."""
+        key = (url.split("|", 1)[0], ancestor)
+        hit = self._derives.get(key)
+        if hit is None:
+            hit = False
+            cur: str | None = key[0]
+            for _ in range(12):
+                if cur is None:
+                    break
+                if cur == ancestor:
+                    hit = True
+                    break
+                sd = self.v.packages.get(cur)
+                base = sd.get("baseDefinition") if isinstance(sd, dict) else None
+                cur = base.split("|", 1)[0] if isinstance(base, str) else None
+            self._derives[key] = hit
+        return hit
+
     def get(self, url: str) -> Profile | None:
         url = url.split("|", 1)[0]
         hit = self._cache.get(url, _MISSING)

@@ -63,3 +63,35 @@ def check_search_parameter(v: Validator, sp: dict[str, Any], loc: str, run: Run)
     for b in sorted(bases - allowed):
         run.add("error", "invalid", f"{loc}.base", "searchparameter-derived-base",
                 M["searchparameter-derived-base"].format(base=b, origin=sp["derivedFrom"]))
+
+
+# FHIR R4 observation-vitalsigns: an Observation carrying one of these codes SHALL conform to the
+# matching core vital-signs profile. LOINC is the specification's table; the SNOMED CT equivalents
+# are honoured as the HL7 validator does.
+VITAL_SIGNS_LOINC = {
+    "85353-1": "vitalspanel", "9279-1": "resprate", "8867-4": "heartrate", "2708-6": "oxygensat",
+    "8310-5": "bodytemp", "8302-2": "bodyheight", "9843-4": "headcircum", "29463-7": "bodyweight",
+    "39156-5": "bmi", "85354-9": "bp",
+}
+VITAL_SIGNS_SNOMED = {
+    "86290005": "resprate", "364075005": "heartrate", "103228002": "oxygensat", "276885007": "bodytemp",
+    "50373000": "bodyheight", "363812007": "headcircum", "27113001": "bodyweight", "60621009": "bmi",
+    "75367002": "bp",
+}
+_VS_BY_SYSTEM = {"http://loinc.org": VITAL_SIGNS_LOINC, "http://snomed.info/sct": VITAL_SIGNS_SNOMED}
+_CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+
+
+def vital_sign_profiles(obs: dict[str, Any]) -> list[str]:
+    """Core vital-signs profiles an Observation must meet because of its codes."""
+    code = obs.get("code")
+    if not isinstance(code, dict):
+        return []
+    out: list[str] = []
+    for c in seq(code.get("coding")):
+        if isinstance(c, dict):
+            table = _VS_BY_SYSTEM.get(c.get("system"))  # type: ignore[arg-type]
+            pid = table.get(c.get("code")) if table is not None else None  # type: ignore[arg-type]
+            if pid is not None and _CORE_SD + pid not in out:
+                out.append(_CORE_SD + pid)
+    return out
