@@ -109,3 +109,18 @@ def test_core_and_vhr_profiles_are_clean() -> None:
             checked += 1
             assert _sd_rules(v.validate(sd)) == set(), entry.url
     assert checked > 5
+
+
+def test_discriminator_paths_name_elements_of_the_sliced_type(v: Validator) -> None:
+    def sliced(dpath: str, path: str = "Patient.identifier") -> dict[str, Any]:
+        return _patient_profile(
+            {"id": path, "path": path, "slicing": {"discriminator": [{"type": "value", "path": dpath}], "rules": "open"}},
+        )
+
+    for ok in ("system", "type.coding.code", "$this", "url", "extension('http://example.org/x').value"):
+        path = "Patient.extension" if ok in ("url",) or ok.startswith("extension(") else "Patient.identifier"
+        assert _sd_rules(v.validate(sliced(ok, path))) == set(), ok
+    assert _sd_rules(v.validate(sliced("value", "Patient.extension"))) == set()  # the value[x] choice
+    bad = "StructureDefinition.differential.element[0].slicing.discriminator[0]"
+    assert _sd_rules(v.validate(sliced("sytem"))) == {("sd-discriminator-path", bad)}
+    assert _sd_rules(v.validate(sliced("type", "Patient.extension"))) == {("sd-discriminator-path", bad)}

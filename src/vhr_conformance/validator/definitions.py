@@ -44,6 +44,7 @@ class DefinitionChecker:
             if not self._path_ok(path, sd_type):
                 run.add("error", "structure", where, "sd-path-unknown", M["sd-path-unknown"].format(path=path, type=sd_type))
                 continue
+            self._discriminators(el, sd_type, where, run)
             if base is not None:
                 self._fixed_conflict(el, base, ids, where, run)
             self._binding_type(el, base, where, run)
@@ -54,22 +55,47 @@ class DefinitionChecker:
         parts = path.split(".")
         if parts[0] != sd_type:
             return False
-        tds: list[TypeDef | None] = [self.v.schema.type(sd_type)]
-        for seg in parts[1:]:
-            if any(td is None for td in tds):
-                return True  # a primitive or a type we cannot see into: not judged
+        return self._walk([self.v.schema.type(sd_type)], parts[1:]) != []
+
+    def _walk(self, tds: list[TypeDef | None], segs: list[str]) -> list[TypeDef | None] | None:
+        """The types reached by element names ``segs``; [] when none has them, None when not judged."""
+        for seg in segs:
+            if any(td is None or td.abstract for td in tds):
+                return None  # a primitive, an abstract Resource or a type we cannot see into
             nxt: list[TypeDef | None] = []
             for td in tds:
                 assert td is not None
                 e = td.elems.get(seg)
+                name = seg[:-3] if seg.endswith("[x]") else seg
                 if e is not None:
                     nxt.append(self._td_of(e))
-                elif seg.endswith("[x]") and seg[:-3] in td.choices:
-                    nxt.extend(self._td_of(td.elems[k]) for k in td.choices[seg[:-3]] if k in td.elems)
+                elif name in td.choices:  # value[x], or value as FHIRPath names the choice
+                    nxt.extend(self._td_of(td.elems[k]) for k in td.choices[name] if k in td.elems)
             if not nxt:
-                return False
+                return []
             tds = nxt
-        return True
+        return tds
+
+    def _discriminators(self, el: dict[str, Any], sd_type: str, where: str, run: Run) -> None:
+        """Each discriminator path must name elements of the sliced element's type."""
+        slicing = el.get("slicing")
+        if not isinstance(slicing, dict):
+            return
+        codes = [t.get("code") for t in seq(el.get("type")) if isinstance(t, dict)]
+        if codes and all(isinstance(c, str) for c in codes):
+            tds: list[TypeDef | None] | None = [self.v.schema.type(str(c)) for c in codes]
+        else:
+            tds = self._walk([self.v.schema.type(sd_type)], el["path"].split(".")[1:])
+        if not tds:
+            return
+        for j, d in enumerate(seq(slicing.get("discriminator"))):
+            dpath = d.get("path") if isinstance(d, dict) else None
+            if not isinstance(dpath, str) or "(" in dpath:
+                continue  # extension('…'), resolve(), ofType(): not judged here
+            segs = [x for x in dpath.split(".") if x != "$this"]
+            if segs and self._walk(list(tds), segs) == []:
+                run.add("error", "structure", f"{where}.slicing.discriminator[{j}]", "sd-discriminator-path",
+                        M["sd-discriminator-path"].format(dpath=dpath, path=el["path"]))
 
     def _td_of(self, e: Any) -> TypeDef | None:
         if e.inline is not None:

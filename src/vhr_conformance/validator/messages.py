@@ -84,6 +84,10 @@ M: dict[str, Text] = {
         "'{path}' cố định giá trị {value}, trái với giá trị {base} mà profile gốc đã cố định.",
         "'{path}' fixes {value}, which contradicts {base} fixed by the base profile.",
     ),
+    "sd-discriminator-path": Text(
+        "Đường dẫn discriminator '{dpath}' không phải phần tử của '{path}', phần tử đang được cắt lát.",
+        "The discriminator path '{dpath}' names no element of '{path}', the element being sliced.",
+    ),
     "sd-binding-type": Text(
         "'{path}' có binding nhưng kiểu của nó ({types}) không mang mã nên binding vô nghĩa.",
         "'{path}' has a binding, but its types ({types}) carry no codes, so the binding is meaningless.",
