@@ -129,8 +129,10 @@ def ig(vhr: VhrState) -> IgModel:
 @pytest.fixture(scope="session")
 def fhir(vhr: VhrState, ig: IgModel) -> Iterator[FhirClient]:
     opts = vhr.options
-    tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout)
-    client = FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, evidence=vhr.evidence)
+    verify = opts.verify()
+    tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout, verify=verify)
+    client = FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, evidence=vhr.evidence,
+                        verify=verify)
     yield client
     client.close()
 

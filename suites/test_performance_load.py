@@ -25,7 +25,8 @@ def load_run(request: pytest.FixtureRequest, vhr: VhrState) -> withload.LoadOutc
         omit(Text("Không chạy kiểm thử tải trong lượt này (dùng vhr run --with-load hoặc vhr load).",
                   "No load run in this run (use vhr run --with-load, or vhr load)."))
     outcome = withload.run_load_for(spec, vhr.options.target, vhr.options.report_dir,
-                                    request.config.getoption("vhr_auth"), request.config.getoption("vhr_auth_config"))
+                                    request.config.getoption("vhr_auth"), request.config.getoption("vhr_auth_config"),
+                                    vhr.options.ca_bundle)
     for name in ("report.html", "timeline.svg"):
         path = outcome.load_dir / name
         if path.is_file():

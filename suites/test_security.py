@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from vhr_conformance.client import FhirClient
+from vhr_conformance.client import FhirClient, InfrastructureError
 from vhr_conformance.client.auth import limited_provider
+from vhr_conformance.client.tls import tls_cause, untrusted_text
 from vhr_conformance.i18n import Text
 from vhr_conformance.pytest_plugin import VhrState, criterion, omit, skip_missing
 from vhr_conformance.runner.checks import assert_operation_outcome, seeded_or_skip
@@ -40,25 +43,63 @@ def _require_auth(vhr: VhrState, target_cs: dict[str, Any]) -> None:
                   "The target declares no security and the run uses no authentication."))
 
 
-@criterion("VHR-SEC-001")
-def test_tls(vhr: VhrState) -> None:
-    target = vhr.options.target
-    if _loopback(target):
-        omit(Text("Máy chủ loopback dùng thử: không áp dụng TLS.", "Loopback test server: TLS not applicable."))
-    assert target.startswith("https://"), f"the target {target} is not served over https"
+def _handshake(vhr: VhrState, host: str, port: int) -> str:
+    """The TLS version negotiated with a verifying client that trusts the run's CAs; a certificate or
+    protocol the harness cannot accept is the vendor's failure, an unreachable host the network's."""
+    ctx = vhr.options.verify()
     try:
-        httpx.get(target + "/metadata", timeout=vhr.options.timeout, verify=ssl.create_default_context())
-    except httpx.ConnectError as exc:
-        raise AssertionError(f"TLS certificate of {target} does not verify: {exc}") from None
-    parts = urlsplit(target)
-    plain = urlunsplit(("http", parts.hostname or "", parts.path, "", ""))
+        with socket.create_connection((host, port), timeout=vhr.options.timeout) as raw, \
+                ctx.wrap_socket(raw, server_hostname=host) as tls:
+            return str(tls.version())
+    except ssl.SSLCertVerificationError as exc:
+        raise AssertionError(untrusted_text(f"{host}:{port}", exc).both()) from None
+    except ssl.SSLError as exc:
+        raise AssertionError(Text("Bắt tay TLS với {h}:{p} thất bại (cần TLS ≥ 1.2): {e}",
+                                  "TLS handshake with {h}:{p} failed (TLS ≥ 1.2 required): {e}")
+                             .format(h=host, p=port, e=exc.reason or exc).both()) from None
+    except OSError as exc:
+        raise InfrastructureError(f"cannot connect to {host}:{port}: {exc}") from None
+
+
+def _plain_http_refused(vhr: VhrState, url: str) -> None:
+    """Plain http to `url` must be refused, rejected or redirected to https; it must never serve FHIR."""
     try:
-        resp = httpx.get(plain + "/metadata", timeout=vhr.options.timeout, follow_redirects=False)
+        resp = httpx.get(url, timeout=vhr.options.timeout, follow_redirects=False)
     except httpx.HTTPError:
-        return  # plain http refused: fine
-    assert resp.status_code in (301, 302, 307, 308, 400, 403, 426) and (
-        resp.status_code >= 400 or str(resp.headers.get("location", "")).startswith("https://")
-    ), f"plain http answered {resp.status_code} instead of refusing or redirecting to https"
+        return  # refused, or not spoken at all (a TLS port answering plain text): fine
+    location = str(resp.headers.get("location", ""))
+    redirected = resp.status_code in (301, 302, 307, 308) and location.startswith("https://")
+    assert redirected or resp.status_code in (400, 403, 421, 426), Text(
+        "http thường tới {u} trả lời {s} thay vì từ chối hoặc chuyển hướng sang https.",
+        "plain http to {u} answered {s} instead of refusing or redirecting to https.",
+    ).format(u=url, s=resp.status_code).both()
+
+
+@criterion("VHR-SEC-001")
+def test_tls(vhr: VhrState, record_property: Callable[[str, Any], None]) -> None:
+    target = vhr.options.target
+    parts = urlsplit(target)
+    if parts.scheme != "https":
+        if _loopback(target):
+            omit(Text("Máy chủ loopback dùng thử: không áp dụng TLS.", "Loopback test server: TLS not applicable."))
+        raise AssertionError(Text("Máy chủ {t} không dùng https.", "The target {t} is not served over https.").format(t=target).both())
+    host, port = parts.hostname or "", parts.port or 443
+    version = _handshake(vhr, host, port)
+    assert version in ("TLSv1.2", "TLSv1.3"), Text(
+        "Phiên bản TLS thương lượng là {v}, cần ≥ TLS 1.2.", "Negotiated {v}, TLS ≥ 1.2 required.").format(v=version).both()
+    try:
+        resp = httpx.get(target + "/metadata", timeout=vhr.options.timeout, verify=vhr.options.verify())
+    except httpx.HTTPError as exc:
+        cause = tls_cause(exc)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            raise AssertionError(untrusted_text(target, cause).both()) from None
+        raise InfrastructureError(f"GET {target}/metadata: {type(exc).__name__}: {exc}") from None
+    assert resp.status_code < 500, f"GET {target}/metadata over https answered {resp.status_code}"
+    netloc = f"[{host}]" if ":" in host else host
+    _plain_http_refused(vhr, urlunsplit(("http", f"{netloc}:{port}", parts.path, "", "")) + "/metadata")
+    if parts.port in (None, 443):  # the usual plain-http port of the same host, too
+        _plain_http_refused(vhr, urlunsplit(("http", netloc, parts.path, "", "")) + "/metadata")
+    record_property("vhr_note", f"{version}, certificate verified; plain http on port {port} refused")
 
 
 @criterion("VHR-SEC-002", "VHR-SEC-010")
@@ -80,7 +121,7 @@ def test_bad_token_401(vhr: VhrState, fhir: FhirClient, target_cs: dict[str, Any
 @criterion("VHR-SEC-004")
 def test_scope_enforced(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker, target_cs: dict[str, Any]) -> None:
     _require_auth(vhr, target_cs)
-    provider = limited_provider(vhr.options.auth, vhr.options.target, vhr.options.timeout)
+    provider = limited_provider(vhr.options.auth, vhr.options.target, vhr.options.timeout, vhr.options.verify())
     if provider is None:
         skip_missing(Text("Chưa cấu hình thông tin xác thực phạm vi hẹp (VHR_LIMITED_TOKEN hoặc VHR_LIMITED_CLIENT_ID/SECRET).",
                           "No narrow-scope credentials given (VHR_LIMITED_TOKEN or VHR_LIMITED_CLIENT_ID/SECRET)."))

@@ -77,6 +77,13 @@ class VhrOptions:
     max_body_mb: float
     rate_limit: float | None
     seed_limit: int
+    ca_bundle: str | None = None  # PEM bundle the harness trusts instead of the public roots
+
+    def verify(self) -> Any:
+        """The verifying TLS context every client of the target uses."""
+        from vhr_conformance.client.tls import verify_context
+
+        return verify_context(self.ca_bundle)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -93,6 +100,7 @@ class VhrOptions:
             "maxBodyMb": self.max_body_mb,
             "rateLimit": self.rate_limit,
             "seedLimit": self.seed_limit,
+            "caBundle": self.ca_bundle,
         }
 
 
@@ -129,6 +137,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vhr-seed", default=None, type=int, help="Seed for data chosen or made by the suites (default: the checked-in fixtures')")
     g.addoption("--vhr-report-dir", default=None, help="Report folder (default reports/<run-id>)")
     g.addoption("--vhr-run-id", default=None, help="Run id (default: UTC time + random)")
+    g.addoption("--vhr-ca-bundle", default=None, help="PEM CA bundle to trust for an https target instead of the public roots (private CA); verification stays on")
     g.addoption("--vhr-timeout", default=15.0, type=float, help="Per-request timeout in seconds")
     g.addoption("--vhr-retries", default=2, type=int, help="Retries of idempotent requests on transport errors")
     g.addoption("--vhr-cleanup", default=True, action=argparse_bool(), help="Delete what the run created (default yes)")
@@ -171,6 +180,11 @@ def _options(config: pytest.Config) -> VhrOptions:
     target = str(config.getoption("vhr_target")).rstrip("/")
     if not target.startswith(("http://", "https://")):
         raise UserError(Text("URL máy chủ phải bắt đầu bằng http:// hoặc https://", "Target URL must start with http:// or https://"), location="--vhr-target")
+    ca_bundle = config.getoption("vhr_ca_bundle")
+    if ca_bundle:
+        from vhr_conformance.client.tls import check_bundle
+
+        ca_bundle = check_bundle(ca_bundle)
     return VhrOptions(
         target=target,
         auth=AuthConfig.load(config.getoption("vhr_auth"), config.getoption("vhr_auth_config")),
@@ -188,6 +202,7 @@ def _options(config: pytest.Config) -> VhrOptions:
         max_body_mb=float(config.getoption("vhr_max_body_mb")),
         rate_limit=config.getoption("vhr_rate_limit"),
         seed_limit=int(config.getoption("vhr_seed_limit")),
+        ca_bundle=ca_bundle,
     )
 
 
@@ -452,8 +467,8 @@ def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:
     from vhr_conformance.runner.seed import Tracker
 
     opts = state.options
-    tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout)
-    with FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries) as client:
+    tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout, verify=opts.verify())
+    with FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, verify=opts.verify()) as client:
         return Tracker(list(dict.fromkeys(refs))).cleanup(client)
 
 

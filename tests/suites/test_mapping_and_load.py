@@ -152,7 +152,7 @@ def test_vhr_run_with_load_slow_server_fails_perf_003(tmp_path: Path) -> None:
     case = next(c for c in data["cases"] if c["criteria"] == ["VHR-PERF-003"])
     assert "[fail]" in case["message"] and "VHR-PERF-1" in case["message"]
     summary = json.loads((out / "load" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["verdict"] == "fail" and summary["target"].startswith("http://127.0.0.1")
+    assert summary["verdict"] == "fail" and summary["target"].startswith("https://127.0.0.1")  # the load runs over the embedded TLS
     report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
     assert any(t["name"] == "VHR-PERF-003" for t in report["test"]) and report["result"] == "fail"
     assert "load/summary.json" in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]

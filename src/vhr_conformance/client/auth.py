@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import yaml
 
+from vhr_conformance.client.tls import verify_context
 from vhr_conformance.i18n import Text, UserError
 
 AUTH_MODES = ("none", "bearer", "client-credentials", "smart-backend")
@@ -115,26 +117,29 @@ class AuthConfig:
                 "key_id": self.key_id, "algorithm": self.algorithm if self.mode == "smart-backend" else None}
 
 
-def limited_provider(config: AuthConfig, discover_base: str | None, timeout: float = 10.0) -> TokenProvider | None:
+def limited_provider(config: AuthConfig, discover_base: str | None, timeout: float = 10.0,
+                     verify: bool | ssl.SSLContext | None = None) -> TokenProvider | None:
     """Credentials with a narrower scope (read-only), to check the server enforces scopes."""
     extra = config.extra
     if extra.get("limited_token"):
-        return TokenProvider(AuthConfig(mode="bearer", token=extra["limited_token"]), discover_base, timeout)
+        return TokenProvider(AuthConfig(mode="bearer", token=extra["limited_token"]), discover_base, timeout, verify)
     if extra.get("limited_client_id") and extra.get("limited_client_secret"):
         cfg = AuthConfig(mode="client-credentials", token_url=config.token_url, client_id=extra["limited_client_id"],
                          client_secret=extra["limited_client_secret"], scope=extra.get("limited_scope") or "system/*.read")
-        return TokenProvider(cfg, discover_base, timeout)
+        return TokenProvider(cfg, discover_base, timeout, verify)
     return None
 
 
 class TokenProvider:
     """Gets and caches an access token for the configured mode."""
 
-    def __init__(self, config: AuthConfig, discover_base: str | None = None, timeout: float = 10.0, verify: bool = True) -> None:
+    def __init__(self, config: AuthConfig, discover_base: str | None = None, timeout: float = 10.0,
+                 verify: bool | ssl.SSLContext | None = None) -> None:
         self.config = config
         self.discover_base = discover_base
         self.timeout = timeout
-        self.verify = verify
+        # None/True: the named CA bundle (VHR_CA_BUNDLE) or the public roots; verification stays on
+        self.verify: bool | ssl.SSLContext = verify_context() if verify is None or verify is True else verify
         self._token: str | None = config.token if config.mode == "bearer" else None
         self._expires = float("inf") if self._token else 0.0
 

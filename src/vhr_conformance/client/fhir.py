@@ -7,6 +7,7 @@ request, and the harness must never be led off the target's origin by a redirect
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import orjson
 
 from vhr_conformance.client.auth import TokenProvider
 from vhr_conformance.client.evidence import EvidenceLog, Exchange, body_text, redact_headers, redact_text
+from vhr_conformance.client.tls import tls_cause, untrusted_text, verify_context
 
 FHIR_JSON = "application/fhir+json"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -81,7 +83,7 @@ class FhirClient:
         tokens: TokenProvider | None = None,
         timeout: float = 15.0,
         retries: int = 2,
-        verify: bool = True,
+        verify: bool | ssl.SSLContext | None = None,
         evidence: EvidenceLog | None = None,
         body_limit: int = 4096,
         transport: httpx.BaseTransport | None = None,
@@ -91,6 +93,8 @@ class FhirClient:
         self.retries = max(0, retries)
         self.evidence = evidence if evidence is not None else EvidenceLog()
         self.body_limit = body_limit
+        if verify is None or verify is True:  # the named CA bundle (VHR_CA_BUNDLE) or the public roots
+            verify = verify_context()
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout), verify=verify, follow_redirects=False, transport=transport
         )
@@ -173,6 +177,9 @@ class FhirClient:
                 ex.error = f"{type(exc).__name__}: {exc}"
                 self.evidence.add(ex)
                 last_error = ex.error
+                cause = tls_cause(exc)
+                if isinstance(cause, ssl.SSLCertVerificationError):  # retrying cannot help; say what to do
+                    raise InfrastructureError(untrusted_text(redact_text(url), cause).both()) from exc
                 if attempt < attempts:
                     self.evidence.infrastructure_retries += 1
                     time.sleep(0.2 * attempt)

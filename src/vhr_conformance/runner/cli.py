@@ -113,6 +113,13 @@ def register(app: typer.Typer) -> None:
             "oauth", "--embedded-auth",
             help="oauth | none: the embedded server requires OAuth2 by default, so the 401/403 checks run",
         ),
+        embedded_tls: bool = typer.Option(
+            True, "--embedded-tls/--no-embedded-tls",
+            help="Máy chủ nhúng dùng https với CA dùng một lần / the embedded server speaks https with a throwaway CA the "
+                 "harness trusts, so VHR-SEC-001 is really checked",
+        ),
+        ca_bundle: Path = typer.Option(None, "--ca-bundle", help="Tệp PEM CA tin cậy cho --target https / PEM CA bundle "
+                                       "to trust for an https --target (private CA); verification stays on"),
         ig: str = typer.Option(None, "--ig", help="Gói IG / IG package (default: VHR IG)"),
         seed: int = typer.Option(None, "--seed", help="Seed (default: that of the checked-in fixtures)"),
         only: str = typer.Option(None, "--only", help="Nhóm hoặc tiêu chí / areas or criteria, e.g. API,VHR-SEC-005"),
@@ -131,6 +138,12 @@ def register(app: typer.Typer) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
         if level not in LEVELS:
             raise UserError(Text("Mức không hợp lệ: {l}", "Invalid level: {l}").format(l=level), location="--level")
+        if ca_bundle is not None and not target:
+            raise UserError(Text("--ca-bundle chỉ dùng với --target.", "--ca-bundle only applies with --target."), location="--ca-bundle")
+        if ca_bundle is not None:
+            from vhr_conformance.client.tls import check_bundle
+
+            check_bundle(ca_bundle, location="--ca-bundle")
         if fault and target:
             raise UserError(Text("--fault chỉ dùng với máy chủ nhúng (không có --target).",
                                  "--fault only applies to the embedded server (no --target)."), location="--fault")
@@ -153,13 +166,23 @@ def register(app: typer.Typer) -> None:
         args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape)
         srv = None
         tmp_config = None
+        tls_dir: Path | None = None
         try:
+            if ca_bundle is not None:
+                args += ["--vhr-ca-bundle", str(ca_bundle)]
             if not target:
                 from vhr_conformance.runner.embedded import start_embedded
                 from vhr_conformance.server.faults import parse_faults
 
                 faults = sorted(parse_faults(fault))
-                srv = start_embedded(faults, auth="oauth" if embedded_auth == "oauth" else "none")
+                tls = None
+                if embedded_tls:
+                    from vhr_conformance.runner.tlscerts import make_tls_files
+
+                    tls_files = make_tls_files()
+                    tls_dir, tls = tls_files.folder, tls_files.server
+                    args += ["--vhr-ca-bundle", str(tls_files.ca)]
+                srv = start_embedded(faults, auth="oauth" if embedded_auth == "oauth" else "none", tls=tls)
                 target = srv.base_url
                 console.print(f"Máy chủ tham chiếu nhúng / embedded reference server: [bold]{target}[/]"
                               + (f" faults={','.join(faults)}" if faults else ""))
@@ -182,6 +205,10 @@ def register(app: typer.Typer) -> None:
                 srv.stop()
             if tmp_config:
                 Path(tmp_config).unlink(missing_ok=True)
+            if tls_dir is not None:
+                import shutil
+
+                shutil.rmtree(tls_dir, ignore_errors=True)
         # sys.exit, not typer.Exit: the CLI runs click with standalone_mode=False, which swallows Exit codes.
         if state is None or state.run is None:
             sys.exit(code if code else 3)

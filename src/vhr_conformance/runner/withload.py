@@ -61,10 +61,12 @@ class LoadOutcome:
 EXIT_FILE = "exit-code.txt"  # in load/: created empty when the load starts, the engine's exit code when it ends
 
 
-def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_config: str | None) -> LoadOutcome:
+def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_config: str | None,
+                 ca_bundle: str | None = None) -> LoadOutcome:
     """Run the load against the suites' target, writing to `<report_dir>/load/`, once per run: under
     pytest-xdist the PERF-003 and PERF-004 cases may land on two workers; the second one waits for
-    the first one's load run instead of loading the target twice."""
+    the first one's load run instead of loading the target twice. A CA bundle reaches the load
+    stage's token request through `VHR_CA_BUNDLE` while it runs (its users do not verify TLS)."""
     from vhr_conformance.load.cli import LoadOptions, run_load
     from vhr_conformance.load.config import duration_option
     from vhr_conformance.load.merge import read_summary
@@ -88,9 +90,19 @@ def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_
                            auth=auth, auth_config=Path(auth_config) if auth_config else None, quiet=True,
                            slo=Path(spec["slo"]) if spec.get("slo") else None, users=spec.get("users"))
         code = 3
+        from vhr_conformance.client.tls import CA_BUNDLE_ENV
+
+        saved = os.environ.get(CA_BUNDLE_ENV)
+        if ca_bundle:
+            os.environ[CA_BUNDLE_ENV] = ca_bundle
         try:
             code = run_load(opts)
         finally:
+            if ca_bundle:
+                if saved is None:
+                    os.environ.pop(CA_BUNDLE_ENV, None)
+                else:
+                    os.environ[CA_BUNDLE_ENV] = saved
             marker.write_text(f"{code}\n", encoding="utf-8")
     summary = read_summary(load_dir)
     return LoadOutcome(code, load_dir, summary, list((summary or {}).get("results", [])))
