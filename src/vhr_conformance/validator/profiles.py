@@ -315,8 +315,9 @@ class ProfileCompiler:
             # a resource profiled from its container (e.g. Bundle.entry.resource): %resource is itself
             from vhr_conformance.validator.fhirpath import EvalEnv
 
-            inner = ".contained[" in loc[loc.rfind(".resource") + 1 :] if ".resource" in loc else ".contained[" in loc
-            run.env = EvalEnv(value, env.root if inner else value, env.member_of, env.resolve, env.conforms)
+            # a contained resource's %rootResource is its container; an entry's is itself
+            inner = ".contained[" in loc[loc.rfind(".resource") :] if ".resource" in loc else ".contained[" in loc
+            run.env = EvalEnv(value, env.resource if inner else value, env.member_of, env.resolve, env.conforms)
             try:
                 self._check(value, prof.root, loc, run)
             finally:
