@@ -62,7 +62,8 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False)
+        # soft_wrap: never break a path or a location across lines (users copy them).
+        err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("Đã huỷ / Interrupted")
