@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import gevent
+import gevent.ssl
 import orjson
 from gevent.queue import Full, Queue
 from locust import FastHttpUser, events, task
@@ -318,6 +319,15 @@ def validation_summary() -> dict[str, Any]:
     return ValidationCounters(unavailable="validation disabled (sample 0)").to_json()
 
 
+def verified_ssl_context(cafile: str | None = None) -> Any:
+    """Verify the target's certificate as the suites do: the CA bundle named by ``VHR_CA_BUNDLE``
+    (a vendor's private CA, or the embedded server's throwaway one) instead of the public roots
+    when set; TLS 1.2 at least. Locust's FastHttpUser does not verify by default."""
+    ctx = gevent.ssl.create_default_context(cafile=os.environ.get("VHR_CA_BUNDLE") or cafile)
+    ctx.minimum_version = gevent.ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
 class VhrUser(FastHttpUser):
     """A mix of VHR traffic: facility submissions, CCCD lookups, health records and searches.
 
@@ -328,6 +338,8 @@ class VhrUser(FastHttpUser):
     # Redirects are never followed (geventhttpclient returns the 3xx as is): load goes only to
     # the origin we were given, and a redirect is counted as a failure of its request.
     max_redirects = 0
+    insecure = False
+    ssl_context_factory = staticmethod(verified_ssl_context)
     network_timeout = 30.0
     connection_timeout = 10.0
 
