@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--stream-format", default="ndjson", choices=("bundle", "ndjson", "both"))
-    ap.add_argument("--stream", type=int, default=0, help="also stream N patients to disk and report peak RSS")
+    ap.add_argument(
+        "--stream", type=int, default=0, help="also stream N patients to disk and report peak RSS"
+    )
     args = ap.parse_args(argv)
     n = args.patients
 
@@ -69,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         del bundles
     n = per * rounds
     gen, ser = min(gens) * rounds, min(sers) * rounds
-    print(f"rounds                   {rounds} x {per} patients (best round kept; median ratio "
-          f"{sorted(s / g for g, s in zip(gens, sers, strict=True))[rounds // 2]:.1%})")
+    print(
+        f"rounds                   {rounds} x {per} patients (best round kept; median ratio "
+        f"{sorted(s / g for g, s in zip(gens, sers, strict=True))[rounds // 2]:.1%})"
+    )
     gen_rate, ser_rate = n / gen, n / ser
     print(f"patients                 {n}")
     print(f"resources per patient    {resources / n:.1f} (min {smallest})")
@@ -95,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             write_cohort(Path(tmp), args.stream, args.seed, fmt=args.stream_format, progress=progress)
             dt = time.perf_counter() - t0
-        print(f"streamed {args.stream} patients to disk in {dt:.1f} s ({args.stream / dt:,.0f}/s, format {args.stream_format})")
+        print(
+            f"streamed {args.stream} patients to disk in {dt:.1f} s ({args.stream / dt:,.0f}/s, format {args.stream_format})"
+        )
         print("peak RSS (MiB) at checkpoints: " + ", ".join(f"{k}:{m:.0f}" for k, m in marks))
     return 0
 

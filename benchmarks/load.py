@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 
-TRIVIAL_APP = r'''
+TRIVIAL_APP = r"""
 import sys, uvicorn
 BODY = (b'{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"resource":'
         b'{"resourceType":"Patient","id":"p1","gender":"female"}}]}')
@@ -46,9 +46,9 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error", access_log=False)
-'''
+"""
 
-PLAIN_LOCUSTFILE = '''
+PLAIN_LOCUSTFILE = """
 from locust import FastHttpUser, constant, task
 
 class Plain(FastHttpUser):
@@ -58,7 +58,7 @@ class Plain(FastHttpUser):
     def lookup(self):
         self.client.get("/Patient?identifier=http%3A%2F%2Ffhir.hl7.org.vn%2Fcore%2Fsid%2Fcccd%7C001200000001",
                         name="patient-lookup")
-'''
+"""
 
 WORKLOAD = """
 name: bench
@@ -95,29 +95,71 @@ def wait_for(port: int) -> None:
 
 def synthetic_pool(directory: Path) -> None:
     for i in range(5):
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [{
-            "fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}",
-            "resource": {"resourceType": "Patient", "identifier": [{"system": CCCD, "value": f"00120000{i:04d}"}]},
-            "request": {"method": "POST", "url": "Patient"}}]}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "identifier": [{"system": CCCD, "value": f"00120000{i:04d}"}],
+                    },
+                    "request": {"method": "POST", "url": "Patient"},
+                }
+            ],
+        }
         (directory / f"p{i}.json").write_text(json.dumps(bundle))
 
 
-def run_ours(url: str, tmp: Path, users: int, seconds: int, processes: int, env: dict[str, str]) -> dict[str, float]:
+def run_ours(
+    url: str, tmp: Path, users: int, seconds: int, processes: int, env: dict[str, str]
+) -> dict[str, float]:
     run_id = f"ours-{processes}-{time.monotonic_ns()}"
-    cmd = [sys.executable, "-c", "import sys; from vhr_conformance.cli import main; main()", "load",
-           "--target", url, "--users", str(users), "--spawn-rate", str(users), "--duration", f"{seconds}s",
-           "--processes", str(processes), "--report-dir", str(tmp), "--run-id", run_id,
-           "--workload", str(tmp / "bench.yaml"), "--slo", str(tmp / "slo.yaml")]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from vhr_conformance.cli import main; main()",
+        "load",
+        "--target",
+        url,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--duration",
+        f"{seconds}s",
+        "--processes",
+        str(processes),
+        "--report-dir",
+        str(tmp),
+        "--run-id",
+        run_id,
+        "--workload",
+        str(tmp / "bench.yaml"),
+        "--slo",
+        str(tmp / "slo.yaml"),
+    ]
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
     summary = json.loads((tmp / run_id / "load" / "summary.json").read_text())
-    return {"requests": summary["totals"]["requests"], "failures": summary["totals"]["failures"],
-            "elapsed": summary["elapsed_s"], "cpu": summary["generator_cpu_s"]}
+    return {
+        "requests": summary["totals"]["requests"],
+        "failures": summary["totals"]["failures"],
+        "elapsed": summary["elapsed_s"],
+        "cpu": summary["generator_cpu_s"],
+    }
 
 
 def run_plain(url: str, tmp: Path, users: int, seconds: int, env: dict[str, str]) -> dict[str, float]:
     """Plain Locust, driven as a library exactly like our engine drives it (LocalRunner)."""
-    out = subprocess.run([sys.executable, __file__, "--plain-worker", url, str(users), str(seconds), str(tmp / "plain.py")],
-                         env=env, cwd=tmp, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--plain-worker", url, str(users), str(seconds), str(tmp / "plain.py")],
+        env=env,
+        cwd=tmp,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -143,7 +185,11 @@ def plain_worker(url: str, users: int, seconds: int, locustfile: str) -> None:
     runner.stop()
     cpu = sum(me.cpu_times()[:2]) - cpu0
     total = runner.stats.total
-    print(json.dumps({"requests": total.num_requests, "failures": total.num_failures, "elapsed": elapsed, "cpu": cpu}))
+    print(
+        json.dumps(
+            {"requests": total.num_requests, "failures": total.num_failures, "elapsed": elapsed, "cpu": cpu}
+        )
+    )
 
 
 def rate(run: dict[str, float]) -> float:
@@ -189,28 +235,44 @@ def main() -> int:
             server.terminate()
             server.wait()
     load = os.getloadavg()[0]
-    print(f"cores: {os.cpu_count()}, load average at the end {load:.1f} (endpoint, generator and other jobs share them)")
-    print(f"{args.users} users, no think time, {args.seconds} s per run, fixed-response endpoint on 127.0.0.1, "
-          f"{args.rounds} interleaved rounds")
+    print(
+        f"cores: {os.cpu_count()}, load average at the end {load:.1f} (endpoint, generator and other jobs share them)"
+    )
+    print(
+        f"{args.users} users, no think time, {args.seconds} s per run, fixed-response endpoint on 127.0.0.1, "
+        f"{args.rounds} interleaved rounds"
+    )
     print(f"{'run':36} {'req/s per round':>30} {'best':>7} {'CPU µs/req (min)':>17}")
-    configs = [("plain Locust FastHttpUser, 1 process", plain), ("vhr load (our stack), 1 process", ours),
-               ("vhr load (our stack), 2 processes", two)]
+    configs = [
+        ("plain Locust FastHttpUser, 1 process", plain),
+        ("vhr load (our stack), 1 process", ours),
+        ("vhr load (our stack), 2 processes", two),
+    ]
     for label, runs in configs:
         per_round = " ".join(f"{rate(r):6.0f}" for r in runs)
         print(f"{label:36} {per_round:>30} {max(map(rate, runs)):7.0f} {min(map(cpu_us, runs)):17.0f}")
     best_plain, best_ours, best_two = (max(map(rate, runs)) for _, runs in configs)
     overhead = 1 - best_ours / best_plain
     cpu_overhead = min(map(cpu_us, ours)) / min(map(cpu_us, plain)) - 1
-    print(f"overhead, throughput (1 - ours/plain), best of rounds : {overhead * 100:6.1f} %  (target < 25 %: "
-          f"{'met' if overhead < 0.25 else 'NOT met'})")
+    print(
+        f"overhead, throughput (1 - ours/plain), best of rounds : {overhead * 100:6.1f} %  (target < 25 %: "
+        f"{'met' if overhead < 0.25 else 'NOT met'})"
+    )
     print(f"overhead, generator CPU per request (ours/plain - 1)  : {cpu_overhead * 100:6.1f} %")
     scale = best_two / best_ours
-    print(f"2 processes / 1 process, throughput, best of rounds   : {scale:6.2f} x  (target >= 1.7 x: "
-          f"{'met' if scale >= 1.7 else 'NOT met'})")
+    print(
+        f"2 processes / 1 process, throughput, best of rounds   : {scale:6.2f} x  (target >= 1.7 x: "
+        f"{'met' if scale >= 1.7 else 'NOT met'})"
+    )
     busy = max(r["cpu"] / r["elapsed"] for r in ours)
-    print(f"one generator process used at most {busy * 100:.0f} % of a core: "
-          + ("the generator was the bottleneck" if busy > 0.85 else
-             "the endpoint / the shared machine was the bottleneck, not the generator"))
+    print(
+        f"one generator process used at most {busy * 100:.0f} % of a core: "
+        + (
+            "the generator was the bottleneck"
+            if busy > 0.85
+            else "the endpoint / the shared machine was the bottleneck, not the generator"
+        )
+    )
     return 0
 
 

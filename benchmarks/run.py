@@ -24,7 +24,9 @@ def main() -> int:
     srv = start_embedded()
     try:
         started = time.perf_counter()
-        code, state = run_suites(srv.base_url, ["--vhr-level", "MAY", "--vhr-report-dir", str(out)], progress=False, terminal=False)
+        code, state = run_suites(
+            srv.base_url, ["--vhr-level", "MAY", "--vhr-report-dir", str(out)], progress=False, terminal=False
+        )
         wall = time.perf_counter() - started
         if state is None or state.run is None:
             print(f"run failed to produce results (pytest exit {code})")
@@ -38,12 +40,18 @@ def main() -> int:
     finally:
         srv.stop()
     cases = state.run.summary()["cases"]
-    print(f"full run (all levels): {wall:.1f} s wall, {cases['total']} cases "
-          f"(pass {cases['pass']}, fail {cases['fail']}, skip {cases['skip']}, omit {cases['omit']}, error {cases['error']}), "
-          f"{cases['total'] / wall:.1f} cases/s")
-    print(f"HTTP requests sent: {requests}; baseline: the same number of bare GET /metadata took {bare:.1f} s; "
-          f"run/baseline ratio {wall / bare:.2f}x")
-    print(f"targets: < 60 s → {'met' if wall < 60 else 'NOT met'}; ≥ 300 cases → {'met' if cases['total'] >= 300 else 'NOT met'}")
+    print(
+        f"full run (all levels): {wall:.1f} s wall, {cases['total']} cases "
+        f"(pass {cases['pass']}, fail {cases['fail']}, skip {cases['skip']}, omit {cases['omit']}, error {cases['error']}), "
+        f"{cases['total'] / wall:.1f} cases/s"
+    )
+    print(
+        f"HTTP requests sent: {requests}; baseline: the same number of bare GET /metadata took {bare:.1f} s; "
+        f"run/baseline ratio {wall / bare:.2f}x"
+    )
+    print(
+        f"targets: < 60 s → {'met' if wall < 60 else 'NOT met'}; ≥ 300 cases → {'met' if cases['total'] >= 300 else 'NOT met'}"
+    )
     print(f"report: {state.report_paths.get('html')}")
     return 0
 

@@ -58,7 +58,12 @@ class Scorer:
         prof = case.get("profile")
         if prof and prof.get("source") and prof.get("expected"):
             v2 = self.validator_for(
-                [*(case.get("supporting") or ()), *(case.get("profiles") or ()), prof["source"], *(prof.get("supporting") or ())]
+                [
+                    *(case.get("supporting") or ()),
+                    *(case.get("profiles") or ()),
+                    prof["source"],
+                    *(prof.get("supporting") or ()),
+                ]
             )
             try:
                 url = json.loads((self.root / prof["source"]).read_bytes()).get("url")
@@ -73,7 +78,9 @@ def _errors(issues: list[Issue]) -> int:
     return sum(1 for i in issues if i.severity in ("error", "fatal"))
 
 
-def score(root: Path = CASES_DIR, verbose: bool = False, module: str | None = None, only: str | None = None) -> dict[str, Any]:
+def score(
+    root: Path = CASES_DIR, verbose: bool = False, module: str | None = None, only: str | None = None
+) -> dict[str, Any]:
     cases = json.loads((root / "cases.json").read_bytes())["cases"]
     scorer = Scorer(root)
     total = verdict = exact = 0
@@ -99,7 +106,9 @@ def score(root: Path = CASES_DIR, verbose: bool = False, module: str | None = No
             m[1] += v_ok
             m[2] += e_ok
             if verbose and not e_ok:
-                print(f"{'VERDICT' if not v_ok else 'count  '} {case['name']} [{step}] expected {want} errors, got {got}")
+                print(
+                    f"{'VERDICT' if not v_ok else 'count  '} {case['name']} [{step}] expected {want} errors, got {got}"
+                )
                 for i in issues:
                     if i.severity in ("error", "fatal"):
                         print(f"      {i.severity} {i.location} {i.rule}: {i.text.en[:150]}")
@@ -119,8 +128,10 @@ def main() -> int:
     t = res["total"] or 1
     for name, (n, v, e) in sorted(res["modules"].items()):
         print(f"  {name:14s} steps {n:3d}  verdict {v:3d}  exact {e:3d}")
-    print(f"HL7 cases: {res['total']} steps; verdict agreement {res['verdict']}/{res['total']} ({100 * res['verdict'] / t:.1f}%); "
-          f"exact error count {res['exact']}/{res['total']} ({100 * res['exact'] / t:.1f}%)")
+    print(
+        f"HL7 cases: {res['total']} steps; verdict agreement {res['verdict']}/{res['total']} ({100 * res['verdict'] / t:.1f}%); "
+        f"exact error count {res['exact']}/{res['total']} ({100 * res['exact'] / t:.1f}%)"
+    )
     return 0
 
 

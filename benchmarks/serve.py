@@ -55,6 +55,7 @@ def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 # ---------------------------------------------------------------- a lean keep-alive HTTP/1.1 client
 
+
 class Conn:
     """One keep-alive connection; requests are sent one at a time (no pipelining)."""
 
@@ -90,7 +91,9 @@ class Conn:
 Op = Callable[[Conn], Any]
 
 
-async def drive(port: int, ops: list[tuple[float, str, Op]], seconds: float, concurrency: int) -> dict[str, Any]:
+async def drive(
+    port: int, ops: list[tuple[float, str, Op]], seconds: float, concurrency: int
+) -> dict[str, Any]:
     """Run weighted operations from `concurrency` connections for `seconds`; collect latencies."""
     weights = [w for w, _, _ in ops]
     latencies: list[float] = []
@@ -133,22 +136,37 @@ async def drive(port: int, ops: list[tuple[float, str, Op]], seconds: float, con
 
 # ---------------------------------------------------------------- data
 
+
 def patient_tx(k: int) -> dict[str, Any]:
     pu = f"urn:uuid:00000000-0000-4000-8000-{k:012d}"
     pat = {
         "resourceType": "Patient",
         "identifier": [{"system": CCCD, "value": f"0010{90 + k % 9}{k:06d}"[:12]}],
-        "name": [{"family": random.choice(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng"]), "given": ["Văn", f"A{k}"]}],
+        "name": [
+            {"family": random.choice(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng"]), "given": ["Văn", f"A{k}"]}
+        ],
         "gender": "male" if k % 2 else "female",
         "birthDate": f"{1950 + k % 60}-0{1 + k % 9}-1{k % 10}",
     }
     obs = [
-        {"resourceType": "Observation", "status": "final",
-         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                   "code": "vital-signs"}]}],
-         "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-         "subject": {"reference": pu}, "effectiveDateTime": "2025-03-01",
-         "valueQuantity": {"value": v, "unit": u, "system": "http://unitsofmeasure.org", "code": u}}
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "vital-signs",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": pu},
+            "effectiveDateTime": "2025-03-01",
+            "valueQuantity": {"value": v, "unit": u, "system": "http://unitsofmeasure.org", "code": u},
+        }
         for code, v, u in (("8302-2", 160 + k % 30, "cm"), ("29463-7", 50 + k % 40, "kg"))
     ]
     entries = [{"fullUrl": pu, "resource": pat, "request": {"method": "POST", "url": "Patient"}}]
@@ -180,7 +198,7 @@ async def seed(port: int, patients: int, concurrency: int) -> tuple[list[tuple[s
     return out, patients / (time.perf_counter() - start)
 
 
-BASELINE_APP = textwrap.dedent('''
+BASELINE_APP = textwrap.dedent("""
     import orjson
     from starlette.applications import Starlette
     from starlette.responses import Response
@@ -195,17 +213,39 @@ BASELINE_APP = textwrap.dedent('''
         return Response(BODY, media_type="application/fhir+json")
 
     app = Starlette(routes=[Route("/{path:path}", fixed)])
-''')
+""")
 
 
 def start_baseline(port: int, workers: int, tmp: Path) -> subprocess.Popen[bytes]:
     (tmp / "vhr_bench_baseline.py").write_text(BASELINE_APP)
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
-    cmd = [sys.executable, "-m", "uvicorn", "vhr_bench_baseline:app", "--host", HOST, "--port", str(port),
-           "--workers", str(workers), "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(tmp)})
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "vhr_bench_baseline:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        loop,
+        "--http",
+        http,
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(
+        cmd,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(tmp)},
+    )
 
 
 def _has(mod: str) -> bool:
@@ -217,8 +257,10 @@ def _has(mod: str) -> bool:
 
 
 def fmt(name: str, res: dict[str, Any]) -> str:
-    return (f"{name:<22} {res['rps']:>9.0f} req/s   p50 {res['p50_ms']:>6.1f} ms   p95 {res['p95_ms']:>6.1f} ms"
-            f"   errors {res['errors']}")
+    return (
+        f"{name:<22} {res['rps']:>9.0f} req/s   p50 {res['p50_ms']:>6.1f} ms   p95 {res['p95_ms']:>6.1f} ms"
+        f"   errors {res['errors']}"
+    )
 
 
 async def run_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -226,8 +268,9 @@ async def run_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     baseline = start_baseline(bport, args.workers, tmp)
     try:
         wait_up(f"http://{HOST}:{bport}/x", baseline)
-        return await drive(bport, [(1, "fixed", lambda c: _status(c, "/Patient/fixed"))], args.seconds,
-                           args.concurrency)
+        return await drive(
+            bport, [(1, "fixed", lambda c: _status(c, "/Patient/fixed"))], args.seconds, args.concurrency
+        )
     finally:
         baseline.terminate()
         baseline.wait(timeout=15)
@@ -236,22 +279,36 @@ async def run_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="vhr-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; uvloop={_has('uvloop')}, "
-              f"httptools={_has('httptools')}; {args.workers} worker(s), concurrency {args.concurrency}, "
-              f"{args.seconds:.0f} s per phase")
+        print(
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; uvloop={_has('uvloop')}, "
+            f"httptools={_has('httptools')}; {args.workers} worker(s), concurrency {args.concurrency}, "
+            f"{args.seconds:.0f} s per phase"
+        )
         # The machine is shared: the baseline runs before and after the server, and the better of
         # the two is used for the ratios (the conservative choice).
         base_before = await run_baseline(args, tmp)
         print(fmt("baseline (before)", base_before) + "   (trivial Starlette endpoint, fixed JSON)")
         port = free_port()
-        cmd = [sys.executable, "-m", "vhr_conformance.server", "--db", str(tmp / "bench.db"), "--port", str(port),
-               "--workers", str(args.workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "vhr_conformance.server",
+            "--db",
+            str(tmp / "bench.db"),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
         server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_up(f"http://{HOST}:{port}/metadata", server)
             people, tx_rate = await seed(port, args.patients, min(8, args.concurrency))
-            print(f"{'transaction writes':<22} {tx_rate:>9.1f} tx/s    (Patient + 2 Observations each, validated, "
-                  f"fsynced; {args.patients} tx)")
+            print(
+                f"{'transaction writes':<22} {tx_rate:>9.1f} tx/s    (Patient + 2 Observations each, validated, "
+                f"fsynced; {args.patients} tx)"
+            )
+
             async def read(c: Conn) -> int:
                 return (await c.request("GET", f"/Patient/{random.choice(people)[0]}"))[0]
 
@@ -277,19 +334,30 @@ async def main_async(args: argparse.Namespace) -> None:
             print(fmt("identifier search", idents))
             mixed = await drive(
                 port,
-                [(60, "read", read), (20, "identifier", ident), (8, "name", name), (8, "obs-by-patient", obs),
-                 (4, "create", write)],
-                args.seconds, args.concurrency,
+                [
+                    (60, "read", read),
+                    (20, "identifier", ident),
+                    (8, "name", name),
+                    (8, "obs-by-patient", obs),
+                    (4, "create", write),
+                ],
+                args.seconds,
+                args.concurrency,
             )
-            print(fmt("mixed", mixed) + "   (60% read, 20% identifier, 8% name, 8% Observation?patient, 4% create)")
+            print(
+                fmt("mixed", mixed)
+                + "   (60% read, 20% identifier, 8% name, 8% Observation?patient, 4% create)"
+            )
         finally:
             server.terminate()
             server.wait(timeout=15)
         base_after = await run_baseline(args, tmp)
         print(fmt("baseline (after)", base_after))
         base = max(base_before["rps"], base_after["rps"])
-        print(f"ratio to baseline ({base:.0f} req/s): read {reads['rps'] / base:.2f}   "
-              f"identifier {idents['rps'] / base:.2f}   mixed {mixed['rps'] / base:.2f}")
+        print(
+            f"ratio to baseline ({base:.0f} req/s): read {reads['rps'] / base:.2f}   "
+            f"identifier {idents['rps'] / base:.2f}   mixed {mixed['rps'] / base:.2f}"
+        )
         target_ok = mixed["rps"] >= 2000 and mixed["p95_ms"] < 50
         print(f"target (mixed >= 2000 req/s, p95 < 50 ms): {'met' if target_ok else 'NOT met'}")
 

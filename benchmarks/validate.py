@@ -57,7 +57,9 @@ def build_corpus(minimum: int) -> tuple[list[dict[str, Any]], str]:
     except Exception as exc:  # the generator is another stage; fall back to files on disk
         print(f"generator unavailable ({type(exc).__name__}: {exc}); using files", file=sys.stderr)
     out.clear()
-    sources = sorted((ROOT / "fixtures").rglob("*.json")) + sorted((ROOT / "profiles" / "package").glob("*.json"))
+    sources = sorted((ROOT / "fixtures").rglob("*.json")) + sorted(
+        (ROOT / "profiles" / "package").glob("*.json")
+    )
     files = [p for p in sources if "manifest" not in p.name and p.name not in ("package.json", ".index.json")]
     base: list[dict[str, Any]] = []
     for p in files:
@@ -118,12 +120,16 @@ def main() -> int:
     )
     all_rate, raw_rate, struct_rate, base_rate = rates["all"], rates["raw"], rates["struct"], rates["r4b"]
     print(f"corpus: {len(corpus)} resources from {origin}; {ok} without errors")
-    print(f"all layers (dict input):   {all_rate:9.0f} resources/s  ({all_rate / base_rate:.2f}x fhir.resources R4B)")
+    print(
+        f"all layers (dict input):   {all_rate:9.0f} resources/s  ({all_rate / base_rate:.2f}x fhir.resources R4B)"
+    )
     print(f"all layers (bytes input):  {raw_rate:9.0f} resources/s  ({raw_rate / base_rate:.2f}x)")
     print(f"structure only:            {struct_rate:9.0f} resources/s  ({struct_rate / base_rate:.2f}x)")
     if BUNDLES:  # whole transaction Bundles: entries plus bundle rules and reference resolution
         bundle_rate = rates["bundles"] * len(corpus) / len(BUNDLES)
-        print(f"as {len(BUNDLES)} Bundles:        {bundle_rate:9.0f} resources/s  ({bundle_rate / base_rate:.2f}x)")
+        print(
+            f"as {len(BUNDLES)} Bundles:        {bundle_rate:9.0f} resources/s  ({bundle_rate / base_rate:.2f}x)"
+        )
     print(f"fhir.resources R4B parse:  {base_rate:9.0f} resources/s  (baseline)")
     # Worst case: every resource type, every profile and extension of the packages compiled.
     for rt in sorted(v.schema.resource_types):

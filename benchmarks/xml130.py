@@ -59,10 +59,14 @@ def main() -> None:
     fhir = rate(to_fhir, files)
     print(f"xml130: {n} generated encounters, {size / 1024:.1f} KiB per envelope, per CPU second, best of 3")
     print(f"  baseline lxml parse + base64 + table parse : {base:9.0f} encounters/s")
-    print(f"  vhr xml validate                           : {val:9.0f} encounters/s  "
-          f"(baseline ratio {val / base:.3f}, target 500/s: {'met' if val >= 500 else 'NOT met'})")
-    print(f"  vhr xml to-fhir (validate + convert)       : {fhir:9.0f} encounters/s  "
-          f"(baseline ratio {fhir / base:.3f}, target 500/s: {'met' if fhir >= 500 else 'NOT met'})")
+    print(
+        f"  vhr xml validate                           : {val:9.0f} encounters/s  "
+        f"(baseline ratio {val / base:.3f}, target 500/s: {'met' if val >= 500 else 'NOT met'})"
+    )
+    print(
+        f"  vhr xml to-fhir (validate + convert)       : {fhir:9.0f} encounters/s  "
+        f"(baseline ratio {fhir / base:.3f}, target 500/s: {'met' if fhir >= 500 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -48,15 +48,27 @@ def _ig_for(config: pytest.Config) -> IgModel | None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
-    wanted = {"interaction", "search_req", "resource_type", "profile_url", "negative_case", "date_search", "search_combo"}
+    wanted = {
+        "interaction",
+        "search_req",
+        "resource_type",
+        "profile_url",
+        "negative_case",
+        "date_search",
+        "search_combo",
+    }
     if not wanted & set(names):
         return
     ig = _ig_for(metafunc.config)
     resources = list(ig.resources.values()) if ig else []
     if "interaction" in names:
         params = [
-            pytest.param((r.type, code, exp), id=f"{r.type}-{code}", marks=criterion(INTERACTION_CRITERIA[code]))
-            for r in resources for code, exp in r.interactions.items() if code in INTERACTION_CRITERIA
+            pytest.param(
+                (r.type, code, exp), id=f"{r.type}-{code}", marks=criterion(INTERACTION_CRITERIA[code])
+            )
+            for r in resources
+            for code, exp in r.interactions.items()
+            if code in INTERACTION_CRITERIA
         ]
         metafunc.parametrize("interaction", params)
     if "search_req" in names:
@@ -70,15 +82,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("search_req", params)
     if "search_combo" in names:
         params = [
-            pytest.param((r.type, exp, combo), id=f"{r.type}-{'+'.join(combo)}",
-                         marks=criterion("VHR-API-007" if exp == "SHALL" else "VHR-API-020"))
-            for r in resources for exp, combo in r.combinations
+            pytest.param(
+                (r.type, exp, combo),
+                id=f"{r.type}-{'+'.join(combo)}",
+                marks=criterion("VHR-API-007" if exp == "SHALL" else "VHR-API-020"),
+            )
+            for r in resources
+            for exp, combo in r.combinations
         ]
         metafunc.parametrize("search_combo", params)
     if "date_search" in names:
         params = [
             pytest.param((sp, prefix), id=f"{r.type}-{sp.name}-{prefix}", marks=criterion("VHR-API-008"))
-            for r in resources for sp in r.search if sp.type == "date" for prefix in ("ge", "le", "gt", "lt")
+            for r in resources
+            for sp in r.search
+            if sp.type == "date"
+            for prefix in ("ge", "le", "gt", "lt")
         ]
         metafunc.parametrize("date_search", params)
     if "resource_type" in names:
@@ -101,7 +120,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 crits.append("VHR-PAT-007")
             if item.get("severity", "error") != "error":  # a warning must not block the data
                 crits = ["VHR-KCB-002"] if str(item.get("rule", "")).startswith("VN-ICD") else ["VHR-API-018"]
-            params.append(pytest.param((res, item), id=f"{item.get('rule')}-{item['file'].rsplit('/', 1)[-1]}", marks=criterion(*crits)))
+            params.append(
+                pytest.param(
+                    (res, item),
+                    id=f"{item.get('rule')}-{item['file'].rsplit('/', 1)[-1]}",
+                    marks=criterion(*crits),
+                )
+            )
         metafunc.parametrize("negative_case", params)
 
 
@@ -131,8 +156,14 @@ def fhir(vhr: VhrState, ig: IgModel) -> Iterator[FhirClient]:
     opts = vhr.options
     verify = opts.verify()
     tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout, verify=verify)
-    client = FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, evidence=vhr.evidence,
-                        verify=verify)
+    client = FhirClient(
+        opts.target,
+        tokens=tokens,
+        timeout=opts.timeout,
+        retries=opts.retries,
+        evidence=vhr.evidence,
+        verify=verify,
+    )
     yield client
     client.close()
 
@@ -141,7 +172,11 @@ def fhir(vhr: VhrState, ig: IgModel) -> Iterator[FhirClient]:
 def target_cs(fhir: FhirClient) -> dict[str, Any]:
     resp = fhir.get("metadata")
     body = resp.json
-    return body if resp.status == 200 and isinstance(body, dict) and body.get("resourceType") == "CapabilityStatement" else {}
+    return (
+        body
+        if resp.status == 200 and isinstance(body, dict) and body.get("resourceType") == "CapabilityStatement"
+        else {}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -168,8 +203,13 @@ def seed(vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> SeedData:
         bundles = bundles[: vhr.options.seed_limit]
     data = upload(fhir, bundles, vhr.options.run_id, tracker)
     if "Bundle" in load_ig(vhr.options.ig).resources:  # documents, when the IG has Bundle as a resource
-        upload_documents(fhir, document_bundles(vhr.options.seed, 2 if vhr.options.seed_limit else 3), vhr.options.run_id,
-                         tracker, data)
+        upload_documents(
+            fhir,
+            document_bundles(vhr.options.seed, 2 if vhr.options.seed_limit else 3),
+            vhr.options.run_id,
+            tracker,
+            data,
+        )
     data.started_iso = started
     return data
 
@@ -178,7 +218,9 @@ def seed(vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> SeedData:
 def validator(ig: IgModel) -> Any:
     from vhr_conformance.validator import Validator
 
-    return Validator.default() if ig.package_id == "vhr.conformance.ig" else Validator.for_packages(ig.packages)
+    return (
+        Validator.default() if ig.package_id == "vhr.conformance.ig" else Validator.for_packages(ig.packages)
+    )
 
 
 @pytest.fixture(scope="session")

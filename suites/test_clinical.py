@@ -27,7 +27,11 @@ BHI_GROUPS = {
     "VHR-BHI-003": ["vhr-immunization"],
     "VHR-BHI-004": ["vhr-procedure"],
     "VHR-BHI-005": ["vhr-observation-blood-group"],
-    "VHR-BHI-006": ["vhr-observation-body-height", "vhr-observation-body-weight", "vhr-observation-blood-pressure"],
+    "VHR-BHI-006": [
+        "vhr-observation-body-height",
+        "vhr-observation-body-weight",
+        "vhr-observation-blood-pressure",
+    ],
     "VHR-BHI-007": ["vhr-observation-smoking-status", "vhr-observation-alcohol-use"],
     "VHR-BHI-008": ["vhr-familymemberhistory"],
     "VHR-BHI-010": ["vhr-coverage-bhyt"],
@@ -47,8 +51,12 @@ def _subject(res: dict[str, Any]) -> str | None:
 def test_health_book_group(group: str, fhir: FhirClient, seed: SeedData) -> None:
     items = [s for p in BHI_GROUPS[group] for s in seed.with_profile(SD + p)]
     if not items:
-        skip_missing(Text(f"Không có dữ liệu thử theo {', '.join(BHI_GROUPS[group])}.",
-                          f"No test data of {', '.join(BHI_GROUPS[group])}."))
+        skip_missing(
+            Text(
+                f"Không có dữ liệu thử theo {', '.join(BHI_GROUPS[group])}.",
+                f"No test data of {', '.join(BHI_GROUPS[group])}.",
+            )
+        )
     by_patient: dict[str, set[str]] = {}
     for s in items:
         subj = _subject(s.sent)
@@ -72,22 +80,28 @@ def test_encounter_by_ma_lk(fhir: FhirClient, seed: SeedData) -> None:
         if not ma_lk:
             continue
         found = fhir.search_all("Encounter", [("identifier", f"{MA_LK}|{ma_lk}")])
-        assert [r.get("id") for r in found] == [s.id], f"identifier=ma-lk|{ma_lk} returned {[r.get('id') for r in found]}"
+        assert [r.get("id") for r in found] == [s.id], (
+            f"identifier=ma-lk|{ma_lk} returned {[r.get('id') for r in found]}"
+        )
         return
     skip_missing(Text("Không lượt khám thử nào có MA_LK.", "No test encounter has a MA_LK identifier."))
 
 
-def _by_encounter(fhir: FhirClient, seed: SeedData, rtype: str, profile: str) -> list[tuple[str, set[str], set[str]]]:
+def _by_encounter(
+    fhir: FhirClient, seed: SeedData, rtype: str, profile: str
+) -> list[tuple[str, set[str], set[str]]]:
     items = seed.with_profile(SD + profile)
     if not items:
         skip_missing(Text(f"Không có dữ liệu thử {profile}.", f"No {profile} test data."))
     groups: dict[str, set[str]] = {}
     for s in items:
-        enc = ((s.sent.get("encounter") or {}).get("reference") or "")
+        enc = (s.sent.get("encounter") or {}).get("reference") or ""
         if enc:
             groups.setdefault("/".join(enc.split("/")[-2:]), set()).add(s.id)
     if not groups:
-        skip_missing(Text(f"Dữ liệu {profile} không gắn lượt khám.", f"The {profile} test data names no encounter."))
+        skip_missing(
+            Text(f"Dữ liệu {profile} không gắn lượt khám.", f"The {profile} test data names no encounter.")
+        )
     out = []
     for enc, want in list(groups.items())[:3]:
         found = fhir.search_all(rtype, [("encounter", enc), ("_count", "100")])
@@ -96,7 +110,9 @@ def _by_encounter(fhir: FhirClient, seed: SeedData, rtype: str, profile: str) ->
 
 
 @criterion("VHR-KCB-002")
-def test_encounter_diagnoses(fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
+def test_encounter_diagnoses(
+    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
     for enc, want, got in _by_encounter(fhir, seed, "Condition", "vhr-condition-encounter-diagnosis"):
         assert want <= got, f"Condition?encounter={enc} missed {sorted(want - got)[:3]}"
     bad = []
@@ -126,7 +142,9 @@ def test_time_zone_kept(seed: SeedData, server_copies: dict[str, dict[str, Any]]
                 continue
             checked += 1
             if got is None or got != sent:
-                bad.append(f"Encounter/{s.id} period.{key}: sent {sent.isoformat()} got {(res.get('period') or {}).get(key)}")
+                bad.append(
+                    f"Encounter/{s.id} period.{key}: sent {sent.isoformat()} got {(res.get('period') or {}).get(key)}"
+                )
     if not checked:
         skip_missing(Text("Không lượt khám thử nào có thời điểm.", "No test encounter has timed periods."))
     assert not bad, "\n".join(bad[:10])
@@ -137,14 +155,22 @@ def test_encounter_extensions_kept(seed: SeedData, server_copies: dict[str, dict
     bad, checked = [], 0
     for s in _encounters(seed):
         res = server_copies.get(f"Encounter/{s.id}") or {}
-        sent = {e["url"]: e for e in s.sent.get("extension", []) if str(e.get("url", "")).startswith(SD + "vhr-encounter-")}
+        sent = {
+            e["url"]: e
+            for e in s.sent.get("extension", [])
+            if str(e.get("url", "")).startswith(SD + "vhr-encounter-")
+        }
         got = {e["url"]: e for e in res.get("extension", []) if e.get("url") in sent}
         checked += len(sent)
         for url, ext in sent.items():
             if got.get(url) != ext:
-                bad.append(f"Encounter/{s.id}: {url.rsplit('/', 1)[-1]} sent {ext.get('valueCoding')} got {(got.get(url) or {}).get('valueCoding')}")
+                bad.append(
+                    f"Encounter/{s.id}: {url.rsplit('/', 1)[-1]} sent {ext.get('valueCoding')} got {(got.get(url) or {}).get('valueCoding')}"
+                )
     if not checked:
-        skip_missing(Text("Lượt khám thử không có phần mở rộng VHR.", "Test encounters carry no VHR extensions."))
+        skip_missing(
+            Text("Lượt khám thử không có phần mở rộng VHR.", "Test encounters carry no VHR extensions.")
+        )
     assert not bad, "\n".join(bad[:10])
 
 
@@ -155,11 +181,19 @@ def test_encounter_drugs(fhir: FhirClient, seed: SeedData) -> None:
 
 
 @criterion("VHR-KCB-006")
-def test_lab_results_loinc(fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
+def test_lab_results_loinc(
+    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
     for enc, want, got in _by_encounter(fhir, seed, "Observation", "vhr-observation-lab-result"):
         assert want <= got, f"Observation?encounter={enc} missed {sorted(want - got)[:3]}"
-    bad = [s.id for s in seed.with_profile(SD + "vhr-observation-lab-result")
-           if not any(c.get("system") == LOINC for c in ((server_copies.get(f"Observation/{s.id}") or {}).get("code") or {}).get("coding", []))]
+    bad = [
+        s.id
+        for s in seed.with_profile(SD + "vhr-observation-lab-result")
+        if not any(
+            c.get("system") == LOINC
+            for c in ((server_copies.get(f"Observation/{s.id}") or {}).get("code") or {}).get("coding", [])
+        )
+    ]
     assert not bad, f"lab results without a LOINC code: {bad[:5]}"
 
 
@@ -167,5 +201,12 @@ def test_lab_results_loinc(fhir: FhirClient, seed: SeedData, server_copies: dict
 def test_encounter_transactions_accepted(seed: SeedData) -> None:
     if not seed.bundles:
         skip_missing(Text("Không có Bundle transaction thử.", "No test transaction bundles."))
-    refused = [f"{name}: HTTP {status} {problem[:200]}" for name, status, problem in seed.bundles if status != 200 or problem]
-    assert not refused, f"{len(refused)} of {len(seed.bundles)} encounter transactions were not fully accepted:\n" + "\n".join(refused[:5])
+    refused = [
+        f"{name}: HTTP {status} {problem[:200]}"
+        for name, status, problem in seed.bundles
+        if status != 200 or problem
+    ]
+    assert not refused, (
+        f"{len(refused)} of {len(seed.bundles)} encounter transactions were not fully accepted:\n"
+        + "\n".join(refused[:5])
+    )

@@ -22,8 +22,14 @@ from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_r
 def test_patient_everything(fhir: FhirClient, seed: SeedData, target_cs: dict[str, Any]) -> None:
     gate("SHOULD", declares_operation(target_cs, "everything", "Patient"), "Patient/$everything")
     pat = seeded_or_skip(seed, "Patient")[0]
-    own = {f"{s.type}/{s.id}" for s in seed.resources
-           if any(str((s.sent.get(k) or {}).get("reference", "")).endswith(f"Patient/{pat.id}") for k in ("subject", "patient", "beneficiary"))}
+    own = {
+        f"{s.type}/{s.id}"
+        for s in seed.resources
+        if any(
+            str((s.sent.get(k) or {}).get("reference", "")).endswith(f"Patient/{pat.id}")
+            for k in ("subject", "patient", "beneficiary")
+        )
+    }
     resp = fhir.get(f"Patient/{pat.id}/$everything")
     assert resp.status == 200, f"$everything answered {resp.status}"
     got = {f"{r.get('resourceType')}/{r.get('id')}" for r in bundle_entries(resp.json, mode=None)}
@@ -35,7 +41,9 @@ def test_patient_everything(fhir: FhirClient, seed: SeedData, target_cs: dict[st
 
 
 @criterion("VHR-XCH-002")
-def test_document_bundle(vhr: VhrState, ig: IgModel, fhir: FhirClient, tracker: Tracker, target_cs: dict[str, Any]) -> None:
+def test_document_bundle(
+    vhr: VhrState, ig: IgModel, fhir: FhirClient, tracker: Tracker, target_cs: dict[str, Any]
+) -> None:
     exp = ig.resources.get("Bundle").interactions.get("create", "MAY") if "Bundle" in ig.resources else "MAY"
     gate(exp, declares_interaction(target_cs, "Bundle", "create"), "Bundle create")
     try:

@@ -24,7 +24,9 @@ from vhr_conformance.runner.seed import Tracker, coverage_bundles, upload
 
 
 @pytest.fixture(scope="session")
-def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tracker: Tracker) -> mapping.MappingRun:
+def map_run(
+    request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tracker: Tracker
+) -> mapping.MappingRun:
     from vhr_conformance.xml130.fidelity import fetch_vendor
 
     xml = request.config.getoption("vhr_xml", None)
@@ -36,12 +38,18 @@ def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tra
         bundles = coverage_bundles(vhr.options.seed)
         if vhr.options.seed_limit > 0:
             bundles = bundles[: vhr.options.seed_limit]
-        worker = getattr(request.config, "workerinput", {}).get("workerid")  # xdist: each worker its own MA_LKs
+        worker = getattr(request.config, "workerinput", {}).get(
+            "workerid"
+        )  # xdist: each worker its own MA_LKs
         suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1] + (f".{worker}" if worker else "")
         run = mapping.MappingRun("twins", mapping.convert_twins(mapping.twin_envelopes(bundles, suffix)))
     else:
-        omit(Text("Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
-                  "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with."))
+        omit(
+            Text(
+                "Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
+                "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with.",
+            )
+        )
     if load_ours:  # the embedded reference server: what it holds is our conversion
         for enc in (e for e in run.encounters if e.bundle is not None):
             loaded = upload(fhir, [(enc.source, enc.bundle or {})], vhr.options.run_id, tracker)
@@ -57,19 +65,33 @@ def map_run(request: pytest.FixtureRequest, vhr: VhrState, fhir: FhirClient, tra
 
 
 @pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.FIDELITY_IDS])
-def test_mapping_fidelity(cid: str, map_run: mapping.MappingRun, record_property: Callable[[str, Any], None]) -> None:
+def test_mapping_fidelity(
+    cid: str, map_run: mapping.MappingRun, record_property: Callable[[str, Any], None]
+) -> None:
     if not any(e.bundle for e in map_run.encounters):
-        omit(Text("Các tệp XML không có hồ sơ nào chuyển đổi được.", "The XML files hold no convertible encounter."))
+        omit(
+            Text(
+                "Các tệp XML không có hồ sơ nào chuyển đổi được.",
+                "The XML files hold no convertible encounter.",
+            )
+        )
     state, diffs, judged = map_run.verdict(cid)
     if state == "skip":
-        pytest.skip(Text("Không tìm thấy lượt khám nào theo MA_LK trên máy chủ, không so sánh được.",
-                         "No encounter was found by its MA_LK on the target: nothing could be compared.").both())
+        pytest.skip(
+            Text(
+                "Không tìm thấy lượt khám nào theo MA_LK trên máy chủ, không so sánh được.",
+                "No encounter was found by its MA_LK on the target: nothing could be compared.",
+            ).both()
+        )
     if diffs:
         try:
             import allure
 
-            allure.attach(json.dumps(diffs, ensure_ascii=False, indent=1), name=f"{cid} differences",
-                          attachment_type=allure.attachment_type.JSON)
+            allure.attach(
+                json.dumps(diffs, ensure_ascii=False, indent=1),
+                name=f"{cid} differences",
+                attachment_type=allure.attachment_type.JSON,
+            )
         except ImportError:  # pragma: no cover - allure-pytest is a dependency
             pass
     record_property("vhr_note", f"{judged} hồ sơ so sánh / encounters compared ({map_run.mode})")

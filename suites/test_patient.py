@@ -16,7 +16,9 @@ from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
 
 def _fresh_patient(vhr: VhrState, seed: SeedData, salt: str) -> dict[str, Any]:
     source = seeded_or_skip(seed, "Patient")[0]
-    return fresh_copy(source.sent, random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}"), vhr.options.run_id)
+    return fresh_copy(
+        source.sent, random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}"), vhr.options.run_id
+    )
 
 
 @criterion("VHR-PAT-002")
@@ -26,7 +28,9 @@ def test_search_by_cccd(fhir: FhirClient, seed: SeedData, server_copies: dict[st
         skip_missing(Text("Không người bệnh thử nào có CCCD.", "No test patient has a CCCD."))
     for s, number in pats[:5]:
         found = fhir.search_all("Patient", [("identifier", f"{CCCD}|{number}")])
-        assert [r.get("id") for r in found] == [s.id], f"identifier=cccd|{number} returned {[r.get('id') for r in found]}, expected [{s.id}]"
+        assert [r.get("id") for r in found] == [s.id], (
+            f"identifier=cccd|{number} returned {[r.get('id') for r in found]}, expected [{s.id}]"
+        )
 
 
 @criterion("VHR-PAT-008")
@@ -35,13 +39,19 @@ def test_search_by_bhyt(fhir: FhirClient, seed: SeedData) -> None:
         card = next((i["value"] for i in s.sent.get("identifier", []) if i.get("system") == BHYT), None)
         if card:
             found = fhir.search_all("Patient", [("identifier", f"{BHYT}|{card}")])
-            assert s.id in {r.get("id") for r in found}, f"identifier=bhyt|{card} did not return Patient/{s.id}"
+            assert s.id in {r.get("id") for r in found}, (
+                f"identifier=bhyt|{card} did not return Patient/{s.id}"
+            )
             return
-    skip_missing(Text("Không người bệnh thử nào có định danh BHYT.", "No test patient carries a BHYT identifier."))
+    skip_missing(
+        Text("Không người bệnh thử nào có định danh BHYT.", "No test patient carries a BHYT identifier.")
+    )
 
 
 @criterion("VHR-PAT-003")
-def test_conditional_create_on_cccd(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
+def test_conditional_create_on_cccd(
+    vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker
+) -> None:
     body = _fresh_patient(vhr, seed, "conditional")
     number = cccd_of(body)
     if not number:
@@ -56,12 +66,16 @@ def test_conditional_create_on_cccd(vhr: VhrState, fhir: FhirClient, seed: SeedD
     loc2 = parse_location(second.headers.get("location"))
     if loc2 and second.status == 201:
         tracker.add("Patient", loc2[1])
-    assert second.status == 200, f"second conditional create answered {second.status}, expected 200 (no new patient)"
+    assert second.status == 200, (
+        f"second conditional create answered {second.status}, expected 200 (no new patient)"
+    )
     found = fhir.search_all("Patient", [("identifier", f"{CCCD}|{number}")])
     assert len(found) == 1, f"{len(found)} patients hold CCCD {number} after two conditional creates"
 
 
-def _nfd_patient(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker, salt: str) -> tuple[str, str]:
+def _nfd_patient(
+    vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker, salt: str
+) -> tuple[str, str]:
     body = _fresh_patient(vhr, seed, salt)
     family = "Nguyễn Thị Phượng Đỗ"
     body["name"] = [dict(body.get("name", [{}])[0], family=unicodedata.normalize("NFD", family))]
@@ -79,7 +93,9 @@ def test_nfc_nfd_search(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker
     rid, family = _nfd_patient(vhr, fhir, seed, tracker, "nfd-search")
     for query in (unicodedata.normalize("NFC", family), unicodedata.normalize("NFD", family)):
         found = fhir.search_all("Patient", [("name", query.split()[0])])
-        assert rid in {r.get("id") for r in found}, f"name={query.split()[0]!a} did not find the NFD-stored patient"
+        assert rid in {r.get("id") for r in found}, (
+            f"name={query.split()[0]!a} did not find the NFD-stored patient"
+        )
 
 
 @criterion("VHR-PAT-006")

@@ -14,9 +14,13 @@ PROBES = 25
 def test_read_latency_p95(vhr: VhrState, fhir: FhirClient) -> None:
     for _ in range(SAMPLES):  # a few reads of our own so the check holds even for a partial run
         fhir.get("metadata")
-    times = sorted(ms for method, status, ms in vhr.evidence.timings if method == "GET" and status is not None)
+    times = sorted(
+        ms for method, status, ms in vhr.evidence.timings if method == "GET" and status is not None
+    )
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    assert p95 < P95_LIMIT_MS, f"p95 of {len(times)} GET requests is {p95:.0f} ms (limit {P95_LIMIT_MS:.0f} ms)"
+    assert p95 < P95_LIMIT_MS, (
+        f"p95 of {len(times)} GET requests is {p95:.0f} ms (limit {P95_LIMIT_MS:.0f} ms)"
+    )
 
 
 @criterion("VHR-PERF-002")

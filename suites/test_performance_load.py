@@ -22,27 +22,45 @@ from vhr_conformance.runner import withload
 def load_run(request: pytest.FixtureRequest, vhr: VhrState) -> withload.LoadOutcome:
     spec = request.config.getoption("vhr_load", None)
     if not spec:
-        omit(Text("Không chạy kiểm thử tải trong lượt này (dùng vhr run --with-load hoặc vhr load).",
-                  "No load run in this run (use vhr run --with-load, or vhr load)."))
-    outcome = withload.run_load_for(spec, vhr.options.target, vhr.options.report_dir,
-                                    request.config.getoption("vhr_auth"), request.config.getoption("vhr_auth_config"),
-                                    vhr.options.ca_bundle)
+        omit(
+            Text(
+                "Không chạy kiểm thử tải trong lượt này (dùng vhr run --with-load hoặc vhr load).",
+                "No load run in this run (use vhr run --with-load, or vhr load).",
+            )
+        )
+    outcome = withload.run_load_for(
+        spec,
+        vhr.options.target,
+        vhr.options.report_dir,
+        request.config.getoption("vhr_auth"),
+        request.config.getoption("vhr_auth_config"),
+        vhr.options.ca_bundle,
+    )
     for name in ("report.html", "timeline.svg"):
         path = outcome.load_dir / name
         if path.is_file():
             try:
                 import allure
 
-                allure.attach.file(str(path), name=f"load {name}",
-                                   attachment_type=allure.attachment_type.HTML if name.endswith("html") else allure.attachment_type.SVG)
+                allure.attach.file(
+                    str(path),
+                    name=f"load {name}",
+                    attachment_type=allure.attachment_type.HTML
+                    if name.endswith("html")
+                    else allure.attachment_type.SVG,
+                )
             except ImportError:  # pragma: no cover - allure-pytest is a dependency
                 pass
     return outcome
 
 
-def _judge(outcome: withload.LoadOutcome, cid: str, record_property: Callable[[str, Any], None], missing: Text) -> None:
+def _judge(
+    outcome: withload.LoadOutcome, cid: str, record_property: Callable[[str, Any], None], missing: Text
+) -> None:
     if outcome.summary is None:
-        raise HarnessError(f"load run ended with exit code {outcome.code} and no summary in {outcome.load_dir}")
+        raise HarnessError(
+            f"load run ended with exit code {outcome.code} and no summary in {outcome.load_dir}"
+        )
     results = outcome.for_criterion(cid)
     if not results:
         omit(missing)
@@ -52,22 +70,44 @@ def _judge(outcome: withload.LoadOutcome, cid: str, record_property: Callable[[s
     state = withload.fold(results, aborted)
     lines = "\n".join(withload.result_line(r) for r in results)
     partial = " (partial run / dở dang)" if outcome.summary.get("partial") else ""
-    record_property("vhr_note", f"load verdict {outcome.summary.get('verdict')}{partial}; {outcome.load_dir / 'report.html'}\n{lines}")
+    record_property(
+        "vhr_note",
+        f"load verdict {outcome.summary.get('verdict')}{partial}; {outcome.load_dir / 'report.html'}\n{lines}",
+    )
     if state == "skip":
-        pytest.skip(f"no threshold had enough samples to be judged / không ngưỡng nào đủ mẫu{partial}\n{lines}")
-    assert state == "pass", (f"load verdict {outcome.summary.get('verdict')}{partial}"
-                             + (f", aborted early: {outcome.summary['aborted']}" if aborted else "")
-                             + f"; report {outcome.load_dir / 'report.html'}\n{lines}")
+        pytest.skip(
+            f"no threshold had enough samples to be judged / không ngưỡng nào đủ mẫu{partial}\n{lines}"
+        )
+    assert state == "pass", (
+        f"load verdict {outcome.summary.get('verdict')}{partial}"
+        + (f", aborted early: {outcome.summary['aborted']}" if aborted else "")
+        + f"; report {outcome.load_dir / 'report.html'}\n{lines}"
+    )
 
 
 @criterion("VHR-PERF-003")
-def test_slo_thresholds_under_load(load_run: withload.LoadOutcome, record_property: Callable[[str, Any], None]) -> None:
-    _judge(load_run, "VHR-PERF-003", record_property,
-           Text("Lượt tải không có ngưỡng SLO nào cho VHR-PERF-003.", "The load run has no SLO threshold for VHR-PERF-003."))
+def test_slo_thresholds_under_load(
+    load_run: withload.LoadOutcome, record_property: Callable[[str, Any], None]
+) -> None:
+    _judge(
+        load_run,
+        "VHR-PERF-003",
+        record_property,
+        Text(
+            "Lượt tải không có ngưỡng SLO nào cho VHR-PERF-003.",
+            "The load run has no SLO threshold for VHR-PERF-003.",
+        ),
+    )
 
 
 @criterion("VHR-PERF-004")
 def test_capacity(load_run: withload.LoadOutcome, record_property: Callable[[str, Any], None]) -> None:
-    _judge(load_run, "VHR-PERF-004", record_property,
-           Text("Chưa đo công suất: dùng vhr run --with-load --load-shape capacity.",
-                "Capacity not measured: use vhr run --with-load --load-shape capacity."))
+    _judge(
+        load_run,
+        "VHR-PERF-004",
+        record_property,
+        Text(
+            "Chưa đo công suất: dùng vhr run --with-load --load-shape capacity.",
+            "Capacity not measured: use vhr run --with-load --load-shape capacity.",
+        ),
+    )

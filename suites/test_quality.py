@@ -36,21 +36,38 @@ def _refs(node: Any) -> list[str]:
 
 def _external_refs(res: dict[str, Any]) -> list[str]:
     """References leaving the resource: inside a Bundle, those to its own entries' fullUrls do not count."""
-    internal = {e.get("fullUrl") for e in res.get("entry", []) or [] if isinstance(e, dict)} if res.get("resourceType") == "Bundle" else set()
+    internal = (
+        {e.get("fullUrl") for e in res.get("entry", []) or [] if isinstance(e, dict)}
+        if res.get("resourceType") == "Bundle"
+        else set()
+    )
     return [r for r in _refs(res) if r not in internal]
 
 
 def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
     items = [copies[f"{s.type}/{s.id}"] for s in seeded_or_skip(seed, rtype) if f"{s.type}/{s.id}" in copies]
     if not items:
-        skip_missing(Text(f"Máy chủ không trả lại dữ liệu {rtype} nào.", f"The target returned none of the {rtype} test data."))
+        skip_missing(
+            Text(
+                f"Máy chủ không trả lại dữ liệu {rtype} nào.",
+                f"The target returned none of the {rtype} test data.",
+            )
+        )
     return items
 
 
 @pytest.mark.per_resource("VHR-QUAL-004")
-def test_no_orphan_references(resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    refs = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _external_refs(res)
-                   if not r.startswith("#") and not r.startswith("urn:")})
+def test_no_orphan_references(
+    resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
+    refs = sorted(
+        {
+            r
+            for res in _copies(seed, server_copies, resource_type)
+            for r in _external_refs(res)
+            if not r.startswith("#") and not r.startswith("urn:")
+        }
+    )
     known = set(server_copies)
     orphans = []
     for ref in refs:
@@ -64,17 +81,29 @@ def test_no_orphan_references(resource_type: str, fhir: FhirClient, seed: SeedDa
 
 
 @pytest.mark.per_resource("VHR-XCH-004")
-def test_references_usable(resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    bad = sorted({r for res in _copies(seed, server_copies, resource_type) for r in _external_refs(res)
-                  if r.startswith("urn:") or (r.startswith("http") and not fhir.same_origin(r))})
+def test_references_usable(
+    resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
+    bad = sorted(
+        {
+            r
+            for res in _copies(seed, server_copies, resource_type)
+            for r in _external_refs(res)
+            if r.startswith("urn:") or (r.startswith("http") and not fhir.same_origin(r))
+        }
+    )
     assert not bad, f"references that are temporary or point elsewhere: {bad[:5]}"
 
 
 @pytest.mark.per_resource("VHR-QUAL-005")
-def test_last_updated_fresh(resource_type: str, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
+def test_last_updated_fresh(
+    resource_type: str, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
     created = {f"{s.type}/{s.id}" for s in seed.of_type(resource_type) if s.created}
     if not created:
-        skip_missing(Text(f"Lượt chạy không tạo mới {resource_type} nào.", f"The run created no new {resource_type}."))
+        skip_missing(
+            Text(f"Lượt chạy không tạo mới {resource_type} nào.", f"The run created no new {resource_type}.")
+        )
     start = dt.datetime.fromisoformat(seed.started_iso) - dt.timedelta(minutes=5)
     end = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
     stale = []
@@ -83,11 +112,15 @@ def test_last_updated_fresh(resource_type: str, seed: SeedData, server_copies: d
         when = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
         if when is None or not (start <= when <= end):
             stale.append(f"{ref}: {stamp}")
-    assert not stale, f"meta.lastUpdated outside the run ({start.isoformat()} … {end.isoformat()}): {stale[:5]}"
+    assert not stale, (
+        f"meta.lastUpdated outside the run ({start.isoformat()} … {end.isoformat()}): {stale[:5]}"
+    )
 
 
 @criterion("VHR-QUAL-003")
-def test_no_duplicate_patients(fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
+def test_no_duplicate_patients(
+    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+) -> None:
     numbers = sorted({n for res in _copies(seed, server_copies, "Patient") if (n := cccd_of(res))})
     if not numbers:
         skip_missing(Text("Không người bệnh thử nào có CCCD.", "No test patient has a CCCD."))
@@ -115,7 +148,11 @@ def test_identifiers_consistent(seed: SeedData, server_copies: dict[str, dict[st
 
 
 def _ident_set(res: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(str(i.get("system")), str(i.get("value"))) for i in res.get("identifier", []) or [] if isinstance(i, dict)}
+    return {
+        (str(i.get("system")), str(i.get("value")))
+        for i in res.get("identifier", []) or []
+        if isinstance(i, dict)
+    }
 
 
 @criterion("VHR-QUAL-007")
@@ -126,7 +163,9 @@ def test_stored_data_unchanged(seed: SeedData, server_copies: dict[str, dict[str
         if res is None or not s.created:
             continue
         if isinstance(s.sent.get("identifier"), list) and _ident_set(s.sent) - _ident_set(res):
-            changed.append(f"{s.type}/{s.id}: identifiers {sorted(_ident_set(s.sent) - _ident_set(res))[:2]} lost")
+            changed.append(
+                f"{s.type}/{s.id}: identifiers {sorted(_ident_set(s.sent) - _ident_set(res))[:2]} lost"
+            )
         for key in ("birthDate", "gender", "status"):
             if key in s.sent and s.sent[key] != res.get(key):
                 changed.append(f"{s.type}/{s.id}: {key} {s.sent[key]!r} → {res.get(key)!r}")
@@ -172,8 +211,12 @@ def test_address_codes(ig: IgModel, seed: SeedData, server_copies: dict[str, dic
             seen += 1
             if prov not in provinces:
                 bad.append(f"Patient/{res['id']}: province {prov!r} not a 2025 code")
-            if comm is not None and (comm not in communes or communes[comm].get("province") not in (None, prov)):
+            if comm is not None and (
+                comm not in communes or communes[comm].get("province") not in (None, prov)
+            ):
                 bad.append(f"Patient/{res['id']}: commune {comm!r} not in province {prov!r}")
     if not seen:
-        skip_missing(Text("Không địa chỉ thử nào mang mã tỉnh/xã.", "No test address carries province/commune codes."))
+        skip_missing(
+            Text("Không địa chỉ thử nào mang mã tỉnh/xã.", "No test address carries province/commune codes.")
+        )
     assert not bad, "\n".join(bad[:10])

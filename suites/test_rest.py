@@ -25,8 +25,15 @@ def _rng(vhr: VhrState, salt: str) -> random.Random:
     return random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}")
 
 
-def create_fresh(fhir: FhirClient, vhr: VhrState, seed: SeedData, tracker: Tracker, rtype: str, salt: str,
-                 headers: dict[str, str] | None = None) -> tuple[str, dict[str, Any], Any]:
+def create_fresh(
+    fhir: FhirClient,
+    vhr: VhrState,
+    seed: SeedData,
+    tracker: Tracker,
+    rtype: str,
+    salt: str,
+    headers: dict[str, str] | None = None,
+) -> tuple[str, dict[str, Any], Any]:
     """POST a fresh copy of a seeded resource; returns (id, sent body, response)."""
     source = seeded_or_skip(seed, rtype)[0]
     body = fresh_copy(source.sent, _rng(vhr, salt), vhr.options.run_id)
@@ -44,8 +51,14 @@ def _version(resource: dict[str, Any] | None) -> str | None:
     return ((resource or {}).get("meta") or {}).get("versionId")
 
 
-def test_interaction(interaction: tuple[str, str, str], vhr: VhrState, fhir: FhirClient, seed: SeedData,
-                     tracker: Tracker, target_cs: dict[str, Any]) -> None:
+def test_interaction(
+    interaction: tuple[str, str, str],
+    vhr: VhrState,
+    fhir: FhirClient,
+    seed: SeedData,
+    tracker: Tracker,
+    target_cs: dict[str, Any],
+) -> None:
     rtype, code, expectation = interaction
     gate(expectation, declares_interaction(target_cs, rtype, code), f"{rtype} {code}")
     if code == "read":
@@ -53,7 +66,9 @@ def test_interaction(interaction: tuple[str, str, str], vhr: VhrState, fhir: Fhi
         resp = fhir.get(f"{rtype}/{s.id}")
         assert resp.status == 200, f"GET {rtype}/{s.id} answered {resp.status}"
         body = resp.json or {}
-        assert body.get("resourceType") == rtype and body.get("id") == s.id, f"read returned {body.get('resourceType')}/{body.get('id')}"
+        assert body.get("resourceType") == rtype and body.get("id") == s.id, (
+            f"read returned {body.get('resourceType')}/{body.get('id')}"
+        )
     elif code == "vread":
         s = seeded_or_skip(seed, rtype)[0]
         current = fhir.get(f"{rtype}/{s.id}").json
@@ -65,7 +80,9 @@ def test_interaction(interaction: tuple[str, str, str], vhr: VhrState, fhir: Fhi
     elif code == "create":
         rid, _, resp = create_fresh(fhir, vhr, seed, tracker, rtype, "create")
         loc = parse_location(resp.headers.get("location"))
-        assert loc and loc[1] == rid, f"Location header {resp.headers.get('location')!r} does not name the new id"
+        assert loc and loc[1] == rid, (
+            f"Location header {resp.headers.get('location')!r} does not name the new id"
+        )
         back = fhir.get(f"{rtype}/{rid}")
         assert back.status == 200, f"the created {rtype}/{rid} cannot be read back ({back.status})"
     elif code == "update":
@@ -142,17 +159,27 @@ def test_content_type(fhir: FhirClient, seed: SeedData) -> None:
 
 @criterion("VHR-API-017")
 def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
-    rid, _, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "prefer-minimal", headers={"Prefer": "return=minimal"})
+    rid, _, _ = create_fresh(
+        fhir, vhr, seed, tracker, "Patient", "prefer-minimal", headers={"Prefer": "return=minimal"}
+    )
     minimal = fhir.get(f"Patient/{rid}")
     assert minimal.status == 200
-    rid2, _, rep = create_fresh(fhir, vhr, seed, tracker, "Patient", "prefer-rep", headers={"Prefer": "return=representation"})
-    assert rep.resource_type == "Patient" and (rep.json or {}).get("id") == rid2, "return=representation gave no resource"
-    _, _, mini = create_fresh(fhir, vhr, seed, tracker, "Patient", "prefer-minimal-2", headers={"Prefer": "return=minimal"})
+    rid2, _, rep = create_fresh(
+        fhir, vhr, seed, tracker, "Patient", "prefer-rep", headers={"Prefer": "return=representation"}
+    )
+    assert rep.resource_type == "Patient" and (rep.json or {}).get("id") == rid2, (
+        "return=representation gave no resource"
+    )
+    _, _, mini = create_fresh(
+        fhir, vhr, seed, tracker, "Patient", "prefer-minimal-2", headers={"Prefer": "return=minimal"}
+    )
     assert not mini.content.strip(), f"return=minimal still returned a body of {len(mini.content)} bytes"
 
 
 @criterion("VHR-API-003", "VHR-QUAL-005")
-def test_created_last_updated_fresh(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
+def test_created_last_updated_fresh(
+    vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker
+) -> None:
     import datetime as dt
 
     rid, _, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "fresh-lastupdated")
@@ -162,4 +189,6 @@ def test_created_last_updated_fresh(vhr: VhrState, fhir: FhirClient, seed: SeedD
         skip_missing(Text("Máy chủ không trả meta.lastUpdated.", "The server returns no meta.lastUpdated."))
     when = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     now = dt.datetime.now(dt.UTC)
-    assert abs((now - when).total_seconds()) < 600, f"meta.lastUpdated {stamp} is not the time of the write ({now.isoformat()})"
+    assert abs((now - when).total_seconds()) < 600, (
+        f"meta.lastUpdated {stamp} is not the time of the write ({now.isoformat()})"
+    )

@@ -17,18 +17,31 @@ from vhr_conformance.runner.fresh import CCCD, cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_resource
 
 
-def _transaction_refused(fhir: FhirClient, tracker: Tracker, good: dict[str, Any], second: dict[str, Any], what: str) -> None:
+def _transaction_refused(
+    fhir: FhirClient, tracker: Tracker, good: dict[str, Any], second: dict[str, Any], what: str
+) -> None:
     number = cccd_of(good)
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
-        "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": good, "request": {"method": "POST", "url": "Patient"}}, second],
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": good,
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            second,
+        ],
     }
     resp = fhir.post("", bundle)
     if resp.status == 200:
         for entry in (resp.json or {}).get("entry", []):
             loc = parse_location((entry.get("response") or {}).get("location"))
-            if loc and loc[0] == "Patient" and (entry.get("response") or {}).get("status", "").startswith("201"):
+            if (
+                loc
+                and loc[0] == "Patient"
+                and (entry.get("response") or {}).get("status", "").startswith("201")
+            ):
                 tracker.add(loc[0], loc[1])
     if number:
         left = fhir.search_all("Patient", [("identifier", f"{CCCD}|{number}")])
@@ -40,27 +53,45 @@ def _transaction_refused(fhir: FhirClient, tracker: Tracker, good: dict[str, Any
 
 @criterion("VHR-API-016")
 @pytest.mark.parametrize("failure", ["invalid-entry", "version-conflict"])
-def test_transaction_atomic(failure: str, vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker,
-                            server_copies: dict[str, dict[str, Any]]) -> None:
+def test_transaction_atomic(
+    failure: str,
+    vhr: VhrState,
+    fhir: FhirClient,
+    seed: SeedData,
+    tracker: Tracker,
+    server_copies: dict[str, dict[str, Any]],
+) -> None:
     source = seeded_or_skip(seed, "Patient")[0]
-    good = fresh_copy(source.sent, random.Random(f"{vhr.options.run_id}:atomic:{failure}"), vhr.options.run_id)
+    good = fresh_copy(
+        source.sent, random.Random(f"{vhr.options.run_id}:atomic:{failure}"), vhr.options.run_id
+    )
     if failure == "invalid-entry":  # refused when validated
         bad = copy.deepcopy(good)
         bad["gender"] = "not-a-gender-code"
         bad["birthDate"] = "31-12-1990"
-        second = {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": bad, "request": {"method": "POST", "url": "Patient"}}
+        second = {
+            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "resource": bad,
+            "request": {"method": "POST", "url": "Patient"},
+        }
         _transaction_refused(fhir, tracker, good, second, "one invalid entry")
     else:  # refused while processing: a stale If-Match on an unchanged copy of a seeded patient
         current = server_copies.get(f"Patient/{source.id}")
         if current is None:
-            skip_missing(Text("Máy chủ không trả lại người bệnh thử.", "The target returned no test patient."))
-        second = {"fullUrl": f"{fhir.base_url}/Patient/{source.id}", "resource": current,
-                  "request": {"method": "PUT", "url": f"Patient/{source.id}", "ifMatch": 'W/"999999"'}}
+            skip_missing(
+                Text("Máy chủ không trả lại người bệnh thử.", "The target returned no test patient.")
+            )
+        second = {
+            "fullUrl": f"{fhir.base_url}/Patient/{source.id}",
+            "resource": current,
+            "request": {"method": "PUT", "url": f"Patient/{source.id}", "ifMatch": 'W/"999999"'},
+        }
         _transaction_refused(fhir, tracker, good, second, "a version conflict")
 
 
-def test_negative_case_rejected(negative_case: tuple[dict[str, Any], dict[str, Any]], vhr: VhrState,
-                                fhir: FhirClient, tracker: Tracker) -> None:
+def test_negative_case_rejected(
+    negative_case: tuple[dict[str, Any], dict[str, Any]], vhr: VhrState, fhir: FhirClient, tracker: Tracker
+) -> None:
     resource, item = negative_case
     body = copy.deepcopy(resource)
     if body.get("resourceType") == "Bundle":
@@ -76,7 +107,9 @@ def test_negative_case_rejected(negative_case: tuple[dict[str, Any], dict[str, A
     loc = parse_location(resp.headers.get("location"))
     if resp.status in (200, 201) and loc:
         tracker.add(loc[0], loc[1])
-    for entry in (resp.json or {}).get("entry", []) if resp.status == 200 and isinstance(resp.json, dict) else []:
+    for entry in (
+        (resp.json or {}).get("entry", []) if resp.status == 200 and isinstance(resp.json, dict) else []
+    ):
         eloc = parse_location((entry.get("response") or {}).get("location"))
         if eloc:
             tracker.add(eloc[0], eloc[1])

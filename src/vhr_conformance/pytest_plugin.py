@@ -129,27 +129,90 @@ def get_state(config: pytest.Config) -> VhrState | None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("vhr", "VHR conformance / kiểm thử tuân thủ VHR")
-    g.addoption("--vhr-target", default=None, help="Base URL of the FHIR server under test (activates the plugin)")
+    g.addoption(
+        "--vhr-target", default=None, help="Base URL of the FHIR server under test (activates the plugin)"
+    )
     g.addoption("--vhr-auth", default="none", choices=AUTH_MODES, help="Authentication mode")
-    g.addoption("--vhr-auth-config", default=None, help="YAML/JSON file with token_url, client_id, secrets (else VHR_* env vars)")
+    g.addoption(
+        "--vhr-auth-config",
+        default=None,
+        help="YAML/JSON file with token_url, client_id, secrets (else VHR_* env vars)",
+    )
     g.addoption("--vhr-ig", default=None, help="IG package folder or .tgz (default: the VHR IG)")
-    g.addoption("--vhr-level", default="MAY", choices=LEVELS, help="Highest level in scope: SHALL, SHOULD (+SHALL) or MAY (all)")
-    g.addoption("--vhr-seed", default=None, type=int, help="Seed for data chosen or made by the suites (default: the checked-in fixtures')")
+    g.addoption(
+        "--vhr-level",
+        default="MAY",
+        choices=LEVELS,
+        help="Highest level in scope: SHALL, SHOULD (+SHALL) or MAY (all)",
+    )
+    g.addoption(
+        "--vhr-seed",
+        default=None,
+        type=int,
+        help="Seed for data chosen or made by the suites (default: the checked-in fixtures')",
+    )
     g.addoption("--vhr-report-dir", default=None, help="Report folder (default reports/<run-id>)")
     g.addoption("--vhr-run-id", default=None, help="Run id (default: UTC time + random)")
-    g.addoption("--vhr-ca-bundle", default=None, help="PEM CA bundle to trust for an https target instead of the public roots (private CA); verification stays on")
+    g.addoption(
+        "--vhr-ca-bundle",
+        default=None,
+        help="PEM CA bundle to trust for an https target instead of the public roots (private CA); verification stays on",
+    )
     g.addoption("--vhr-timeout", default=15.0, type=float, help="Per-request timeout in seconds")
-    g.addoption("--vhr-retries", default=2, type=int, help="Retries of idempotent requests on transport errors")
-    g.addoption("--vhr-cleanup", default=True, action=argparse_bool(), help="Delete what the run created (default yes)")
-    g.addoption("--vhr-partial", default=False, action="store_true", help="Running a subset: skip the every-criterion-has-a-test check")
-    g.addoption("--vhr-only", default=None, help="Comma list of areas (API) or criteria (VHR-API-003) to run; implies --vhr-partial")
-    g.addoption("--vhr-max-body-mb", default=20.0, type=float, help="Request size limit the target declares (MB); SEC-006 sends more")
-    g.addoption("--vhr-rate-limit", default=None, type=float, help="Rate limit the target declares (requests/s); SEC-007 exceeds it")
-    g.addoption("--vhr-seed-limit", default=0, type=int, help="Upload only the first N coverage bundles (0 = all)")
-    g.addoption("--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)")
-    g.addoption("--vhr-xml", default=None, help="XML 130 file or folder: MAP criteria compare the target's FHIR with their conversion")
-    g.addoption("--vhr-xml-twins", default=False, action="store_true", help="Embedded server: load our conversion first (of --vhr-xml, else of XML twins of the coverage fixtures)")
-    g.addoption("--vhr-load", default=None, help='Load run after the suites (VHR-PERF-003/004), JSON: {"duration", "workload", "shape", "users", "slo"}')
+    g.addoption(
+        "--vhr-retries", default=2, type=int, help="Retries of idempotent requests on transport errors"
+    )
+    g.addoption(
+        "--vhr-cleanup",
+        default=True,
+        action=argparse_bool(),
+        help="Delete what the run created (default yes)",
+    )
+    g.addoption(
+        "--vhr-partial",
+        default=False,
+        action="store_true",
+        help="Running a subset: skip the every-criterion-has-a-test check",
+    )
+    g.addoption(
+        "--vhr-only",
+        default=None,
+        help="Comma list of areas (API) or criteria (VHR-API-003) to run; implies --vhr-partial",
+    )
+    g.addoption(
+        "--vhr-max-body-mb",
+        default=20.0,
+        type=float,
+        help="Request size limit the target declares (MB); SEC-006 sends more",
+    )
+    g.addoption(
+        "--vhr-rate-limit",
+        default=None,
+        type=float,
+        help="Rate limit the target declares (requests/s); SEC-007 exceeds it",
+    )
+    g.addoption(
+        "--vhr-seed-limit", default=0, type=int, help="Upload only the first N coverage bundles (0 = all)"
+    )
+    g.addoption(
+        "--vhr-catalogue", default=None, help="Criteria catalogue YAML (default suites/criteria.yaml)"
+    )
+    g.addoption(
+        "--vhr-xml",
+        default=None,
+        help="XML 130 file or folder: MAP criteria compare the target's FHIR with their conversion",
+    )
+    g.addoption(
+        "--vhr-xml-twins",
+        default=False,
+        action="store_true",
+        help="Embedded server: load our conversion first (of --vhr-xml, else of XML twins of the coverage fixtures)",
+    )
+    g.addoption(
+        "--vhr-load",
+        default=None,
+        help='Load run after the suites (VHR-PERF-003/004), JSON: {"duration", "workload", "shape", "users", "slo"}',
+    )
 
 
 def argparse_bool() -> Any:
@@ -176,10 +239,18 @@ def _subset(config: pytest.Config) -> bool:
 def _options(config: pytest.Config) -> VhrOptions:
     shared = getattr(config, "workerinput", {})  # xdist workers share the controller's run id and folder
     run_id = shared.get("vhr_run_id") or config.getoption("vhr_run_id") or new_run_id()
-    report_dir = Path(shared.get("vhr_report_dir") or config.getoption("vhr_report_dir") or Path("reports") / run_id)
+    report_dir = Path(
+        shared.get("vhr_report_dir") or config.getoption("vhr_report_dir") or Path("reports") / run_id
+    )
     target = str(config.getoption("vhr_target")).rstrip("/")
     if not target.startswith(("http://", "https://")):
-        raise UserError(Text("URL máy chủ phải bắt đầu bằng http:// hoặc https://", "Target URL must start with http:// or https://"), location="--vhr-target")
+        raise UserError(
+            Text(
+                "URL máy chủ phải bắt đầu bằng http:// hoặc https://",
+                "Target URL must start with http:// or https://",
+            ),
+            location="--vhr-target",
+        )
     ca_bundle = config.getoption("vhr_ca_bundle")
     if ca_bundle:
         from vhr_conformance.client.tls import check_bundle
@@ -196,7 +267,9 @@ def _options(config: pytest.Config) -> VhrOptions:
         timeout=float(config.getoption("vhr_timeout")),
         retries=int(config.getoption("vhr_retries")),
         cleanup=bool(config.getoption("vhr_cleanup")),
-        partial=bool(config.getoption("vhr_partial")) or bool(config.getoption("vhr_only")) or _subset(config),
+        partial=bool(config.getoption("vhr_partial"))
+        or bool(config.getoption("vhr_only"))
+        or _subset(config),
         catalogue_path=config.getoption("vhr_catalogue"),
         only=[x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()],
         max_body_mb=float(config.getoption("vhr_max_body_mb")),
@@ -248,7 +321,9 @@ def item_criteria(item: pytest.Item) -> list[str]:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     state = get_state(config)
     if state is None:
         return
@@ -267,9 +342,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         # Sender criteria are verified by `vhr listen` from what a client sends, not by these suites.
         missing = [c.id for c in cat.automated() if c.actor == "server" and c.id not in covered]
         if missing:
-            problems.append("tiêu chí tự động chưa có kiểm thử / automated criteria without a test: " + ", ".join(missing))
+            problems.append(
+                "tiêu chí tự động chưa có kiểm thử / automated criteria without a test: " + ", ".join(missing)
+            )
     if problems:
-        raise pytest.UsageError("VHR catalogue check failed / kiểm tra danh mục thất bại:\n  " + "\n  ".join(problems))
+        raise pytest.UsageError(
+            "VHR catalogue check failed / kiểm tra danh mục thất bại:\n  " + "\n  ".join(problems)
+        )
     keep, drop = [], []
     only = set(state.options.only)
     for item in items:
@@ -283,7 +362,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 item.add_marker(pytest.mark.allure_label(cat.areas[crit.area].both(), label_type="epic"))
                 item.add_marker(pytest.mark.allure_label(f"{cid} {crit.title.en}", label_type="feature"))
             top = min(levels, key=LEVELS.index)
-            item.add_marker(pytest.mark.allure_label({"SHALL": "critical", "SHOULD": "normal", "MAY": "minor"}[top], label_type="severity"))
+            item.add_marker(
+                pytest.mark.allure_label(
+                    {"SHALL": "critical", "SHOULD": "normal", "MAY": "minor"}[top], label_type="severity"
+                )
+            )
             item.user_properties.append(("criteria", " ".join(ids)))
         else:
             drop.append(item)
@@ -351,7 +434,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
         result = classify(call.excinfo, rep.outcome)
         exchanges = state.evidence.take()
-        evidence = [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]] if result in ("fail", "error") else []
+        evidence = (
+            [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]] if result in ("fail", "error") else []
+        )
         case = CaseResult(
             nodeid=item.nodeid,
             name=item.name,
@@ -391,8 +476,11 @@ def _allure_attach(evidence: list[dict[str, Any]]) -> None:
     except ImportError:  # pragma: no cover - allure-pytest is a dependency
         return
     for i, ex in enumerate(evidence, 1):
-        allure.attach(orjson.dumps(ex, option=orjson.OPT_INDENT_2).decode(), name=f"exchange {i}: {ex.get('method')} {ex.get('status')}",
-                      attachment_type=allure.attachment_type.JSON)
+        allure.attach(
+            orjson.dumps(ex, option=orjson.OPT_INDENT_2).decode(),
+            name=f"exchange {i}: {ex.get('method')} {ex.get('status')}",
+            attachment_type=allure.attachment_type.JSON,
+        )
 
 
 @pytest.hookimpl(trylast=True)
@@ -408,12 +496,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:  # an xdist worker hands its session-level facts to the controller through a file
         state.options.report_dir.mkdir(parents=True, exist_ok=True)
-        (state.options.report_dir / f".worker-{worker.get('workerid', 'w')}.json").write_text(json.dumps({
-            "cleanup_leftovers": state.cleanup_leftovers,
-            "pending_cleanup": state.pending_cleanup,
-            "infrastructure_retries": state.evidence.infrastructure_retries,
-            "ig": state.ig_info,
-        }), encoding="utf-8")
+        (state.options.report_dir / f".worker-{worker.get('workerid', 'w')}.json").write_text(
+            json.dumps(
+                {
+                    "cleanup_leftovers": state.cleanup_leftovers,
+                    "pending_cleanup": state.pending_cleanup,
+                    "infrastructure_retries": state.evidence.infrastructure_retries,
+                    "ig": state.ig_info,
+                }
+            ),
+            encoding="utf-8",
+        )
         return
     pending: list[str] = []
     for part in sorted(state.options.report_dir.glob(".worker-*.json")):
@@ -468,7 +561,9 @@ def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:
 
     opts = state.options
     tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout, verify=opts.verify())
-    with FhirClient(opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, verify=opts.verify()) as client:
+    with FhirClient(
+        opts.target, tokens=tokens, timeout=opts.timeout, retries=opts.retries, verify=opts.verify()
+    ) as client:
         return Tracker(list(dict.fromkeys(refs))).cleanup(client)
 
 
@@ -487,8 +582,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for level in LEVELS:
         row = s[level]
         rate = "—" if row["pass_rate"] is None else f"{row['pass_rate'] * 100:.1f}%"
-        tr.write_line(f"{level:6} criteria {row['total']:3}  pass {row['pass']:3}  fail {row['fail']:3}  skip {row['skip']:3}  "
-                      f"omit {row['omit']:3}  error {row['error']:3}  attestation {row['attestation']:3}  pass rate {rate}")
+        tr.write_line(
+            f"{level:6} criteria {row['total']:3}  pass {row['pass']:3}  fail {row['fail']:3}  skip {row['skip']:3}  "
+            f"omit {row['omit']:3}  error {row['error']:3}  attestation {row['attestation']:3}  pass rate {rate}"
+        )
     failed = state.run.failed_criteria()
     if failed:
         tr.write_line("failed / không đạt: " + ", ".join(failed))

@@ -11,7 +11,9 @@ console = Console()
 
 
 def setup(
-    force: bool = typer.Option(False, "--force", help="Tải lại kể cả khi đã có / fetch again even if present"),
+    force: bool = typer.Option(
+        False, "--force", help="Tải lại kể cả khi đã có / fetch again even if present"
+    ),
 ) -> None:
     """Tải gói lõi hl7.fhir.r4.core 4.0.1 vào bộ đệm FHIR / fetch the FHIR R4 core package into the cache."""
     path, fetched = fhirpkg.ensure_core_package(force=force)

@@ -12,7 +12,9 @@ def test_ig_asks_are_read_from_the_package() -> None:
     assert any(u.endswith("/vhr-patient") for u in req.must_support)
     assert sum(len(v) for v in req.must_support.values()) > 100
     assert any(u.endswith("/vhr-form-of-care") for u in req.required_codes)
-    assert "Patient" in req.search_params and any(n == "identifier" for n, _, _ in req.search_params["Patient"])
+    assert "Patient" in req.search_params and any(
+        n == "identifier" for n, _, _ in req.search_params["Patient"]
+    )
 
 
 def test_coverage_cohort_is_complete(coverage: list[dict]) -> None:
@@ -21,8 +23,11 @@ def test_coverage_cohort_is_complete(coverage: list[dict]) -> None:
     assert rep.complete, rep.to_dict()
     assert rep.must_support_total > 100 and rep.codes_total > 100 and rep.search_total > 30
     # Smallest: one patient per ethnic group is the floor (one ethnicity per person).
-    assert len(cohort) == len(requirements().required_codes[
-        next(u for u in requirements().required_codes if u.endswith("/vhr-ethnicity"))][1])
+    assert len(cohort) == len(
+        requirements().required_codes[
+            next(u for u in requirements().required_codes if u.endswith("/vhr-ethnicity"))
+        ][1]
+    )
 
 
 def test_report_detects_gaps(coverage: list[dict]) -> None:

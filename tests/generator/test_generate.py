@@ -102,7 +102,9 @@ def test_distributions_are_realistic() -> None:
     assert min(ages) >= 0 and max(ages) <= 106
     assert 0.17 <= sum(a < 15 for a in ages) / len(ages) <= 0.31  # children ~23%
     assert 0.04 <= sum(a >= 65 for a in ages) / len(ages) <= 0.14  # elderly ~9%
-    eth = Counter(x["valueCoding"]["code"] for p in pats for x in p["extension"] if x["url"].endswith("vhr-ethnicity"))
+    eth = Counter(
+        x["valueCoding"]["code"] for p in pats for x in p["extension"] if x["url"].endswith("vhr-ethnicity")
+    )
     assert 0.80 <= eth["01"] / len(pats) <= 0.90
     assert len(eth) >= 8
     fam = Counter(p["name"][0]["family"] for p in pats)
@@ -119,7 +121,9 @@ def test_identity_is_consistent_on_every_patient(cohort200: list[dict]) -> None:
         assert cccd[0] == "0" and cccd[1:3] in w.legacy
         assert int(cccd[3]) == (birth.year // 100 - 19) * 2 + (p["gender"] == "female")
         assert cccd[4:6] == f"{birth.year % 100:02d}"
-        place = next(x["valueAddress"]["state"] for x in p["extension"] if x["url"].endswith("patient-birthPlace"))
+        place = next(
+            x["valueAddress"]["state"] for x in p["extension"] if x["url"].endswith("patient-birthPlace")
+        )
         assert place == w.legacy[cccd[1:3]]
         name = p["name"][0]
         assert name["text"] == " ".join([name["family"], *name["given"]])
@@ -132,7 +136,10 @@ def test_identity_is_consistent_on_every_patient(cohort200: list[dict]) -> None:
         for t in p["telecom"]:
             assert PHONE_RE.match(t["value"])
         ext = {x["url"].rsplit("/", 1)[-1]: x["valueCoding"]["code"] for x in p["address"][0]["extension"]}
-        assert w.ig.require_cs("vhr-commune").props[ext["vhr-address-commune"]]["province"] == ext["vhr-address-province"]
+        assert (
+            w.ig.require_cs("vhr-commune").props[ext["vhr-address-commune"]]["province"]
+            == ext["vhr-address-province"]
+        )
         for i in p["identifier"]:
             if i["system"].endswith("/bhyt"):
                 assert BHYT_RE.match(i["value"])
@@ -197,7 +204,10 @@ def test_infants_get_every_vaccine_already_due() -> None:
     from vhr_conformance.generator.build import Spec
 
     b = generate_patient(3, 0, spec=Spec(age_days=100))
-    cvx = Counter(e["resource"]["vaccineCode"]["coding"][0]["code"] for e in b["entry"]
-                  if e["resource"]["resourceType"] == "Immunization")
+    cvx = Counter(
+        e["resource"]["vaccineCode"]["coding"][0]["code"]
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Immunization"
+    )
     assert cvx["19"] == 1 and cvx["08"] == 1
     assert cvx["02"] >= 2 and cvx["198"] >= 2

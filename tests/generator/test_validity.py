@@ -8,7 +8,8 @@ from vhr_conformance.generator import document_bundle, negative_cases
 from vhr_conformance.generator.document import submissions
 
 validator_mod = pytest.importorskip(
-    "vhr_conformance.validator", reason="the validator stage is not importable yet (vhr_conformance.validator)"
+    "vhr_conformance.validator",
+    reason="the validator stage is not importable yet (vhr_conformance.validator)",
 )
 
 
@@ -34,8 +35,11 @@ def test_200_patient_cohort_has_no_validation_errors(validator, cohort200: list[
 
 def test_coverage_cohort_documents_and_submissions_validate(validator, coverage: list[dict]) -> None:  # type: ignore[no-untyped-def]
     for k, bundle in enumerate(coverage):
-        for kind, b in (("transaction", bundle), ("document", document_bundle(bundle)),
-                        *(("submission", s) for s in submissions(bundle))):
+        for kind, b in (
+            ("transaction", bundle),
+            ("document", document_bundle(bundle)),
+            *(("submission", s) for s in submissions(bundle)),
+        ):
             errs = _errors(validator, b)
             assert not errs, f"coverage patient {k} {kind}:\n{_fmt(errs)}"
 

@@ -14,8 +14,11 @@ from vhr_conformance.listen import Listener, PushLog, PushOptions, ScenarioConfi
 
 # A facility's submissions (one encounter per transaction, declaring vhr-bundle-transaction) and a
 # whole-history coverage bundle (two encounters); each has Conditions and Observations.
-BUNDLES = ("submissions/patient-00-very-old-encounter-2.json", "submissions/patient-01-newborn-encounter-1.json",
-           "coverage/patient-46-p46.json")
+BUNDLES = (
+    "submissions/patient-00-very-old-encounter-2.json",
+    "submissions/patient-01-newborn-encounter-1.json",
+    "coverage/patient-46-p46.json",
+)
 SMALL_LIMIT = 150_000  # bytes: above every bundle used here, so `oversize` is the only one over it
 
 
@@ -34,15 +37,31 @@ Run = Callable[..., tuple[SessionReport, PushLog]]
 def run_session(bundles_dir: Path, tmp_path: Path) -> Run:
     """Listen, push once (or `sends` times), finish; returns the report and the client's log."""
 
-    def run(bad: str | None = None, scenarios: tuple[str, ...] = (), auth: str = "oauth", corrections: int = 1,
-            sends: int = 1, limit: int | None = None) -> tuple[SessionReport, PushLog]:
+    def run(
+        bad: str | None = None,
+        scenarios: tuple[str, ...] = (),
+        auth: str = "oauth",
+        corrections: int = 1,
+        sends: int = 1,
+        limit: int | None = None,
+    ) -> tuple[SessionReport, PushLog]:
         config = ScenarioConfig(names=scenarios, throttle_every=3, retry_after_s=1, outage_s=1.2)
         with Listener(auth=auth, session="t", scenarios=config, max_body_bytes=SMALL_LIMIT) as lst:
             log = PushLog()
             for _ in range(sends):
-                log = push(PushOptions(target=lst.base_url, folder=bundles_dir, auth=auth, bad=bad,
-                                       corrections=corrections, backoff_s=0.05, max_retries=4,
-                                       max_body_bytes=SMALL_LIMIT, limit=limit))
+                log = push(
+                    PushOptions(
+                        target=lst.base_url,
+                        folder=bundles_dir,
+                        auth=auth,
+                        bad=bad,
+                        corrections=corrections,
+                        backoff_s=0.05,
+                        max_retries=4,
+                        max_body_bytes=SMALL_LIMIT,
+                        limit=limit,
+                    )
+                )
             report = lst.finish(tmp_path / "report")
         return report, log
 

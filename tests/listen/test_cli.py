@@ -55,9 +55,28 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     port = _free_port()
     out = tmp_path / "rep"
     cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()"]
-    listener = subprocess.Popen([*cmd, "listen", "--port", str(port), "--auth", "oauth", "--session", "cli",
-                                 "--until-ctrl-c", "--scenario", "throttle", "--retry-after", "1",
-                                 "--report-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    listener = subprocess.Popen(
+        [
+            *cmd,
+            "listen",
+            "--port",
+            str(port),
+            "--auth",
+            "oauth",
+            "--session",
+            "cli",
+            "--until-ctrl-c",
+            "--scenario",
+            "throttle",
+            "--retry-after",
+            "1",
+            "--report-dir",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -66,8 +85,24 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        push = subprocess.run([*cmd, "push", str(bundles_dir), "--target", f"http://127.0.0.1:{port}", "--auth", "oauth",
-                               "--limit", "1", "--backoff", "0.05"], capture_output=True, text=True, timeout=60)
+        push = subprocess.run(
+            [
+                *cmd,
+                "push",
+                str(bundles_dir),
+                "--target",
+                f"http://127.0.0.1:{port}",
+                "--auth",
+                "oauth",
+                "--limit",
+                "1",
+                "--backoff",
+                "0.05",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert push.returncode == 0, push.stdout + push.stderr
         time.sleep(0.5)  # the live log polls every 0.2 s
         listener.send_signal(signal.SIGINT)  # what Ctrl-C does: end the session, judge, report

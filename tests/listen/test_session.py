@@ -70,7 +70,9 @@ def test_exchange_log_keeps_order_status_and_scenario(run_session: Run) -> None:
     rows = [json.loads(line) for line in report.paths["exchanges"].read_text().splitlines()]
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     throttled = [r for r in rows if r["scenario"] == "throttle"]
-    assert throttled and throttled[0]["status"] == 429 and throttled[0]["response_headers"]["retry-after"] == "1"
+    assert (
+        throttled and throttled[0]["status"] == 429 and throttled[0]["response_headers"]["retry-after"] == "1"
+    )
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -86,16 +88,27 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert_path, key_path
 
 
@@ -103,8 +116,16 @@ def test_https_listener(bundles_dir: Path, tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
     with Listener(auth="oauth", session="tls", tls=(str(cert), str(key))) as lst:
         assert lst.base_url.startswith("https://")
-        log = push(PushOptions(target=lst.base_url, folder=bundles_dir, auth="oauth", limit=1, corrections=0,
-                               ca_file=str(cert)))
+        log = push(
+            PushOptions(
+                target=lst.base_url,
+                folder=bundles_dir,
+                auth="oauth",
+                limit=1,
+                corrections=0,
+                ca_file=str(cert),
+            )
+        )
         report = lst.finish(tmp_path / "report")
     assert log.sent and states(report)["VHR-SEC-101"] == states(report)["VHR-QUAL-101"] == "pass"
 

@@ -19,13 +19,20 @@ def coverage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         patient = {
             "resourceType": "Patient",
             "identifier": [{"system": CCCD, "value": f"00120000{i:04d}"}],
-            "meta": {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}]},
+            "meta": {
+                "tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}]
+            },
         }
         bundle = {
             "resourceType": "Bundle",
             "type": "transaction",
-            "entry": [{"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}", "resource": patient,
-                       "request": {"method": "POST", "url": "Patient"}}],
+            "entry": [
+                {
+                    "fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}",
+                    "resource": patient,
+                    "request": {"method": "POST", "url": "Patient"},
+                }
+            ],
         }
         (path / f"patient-{i}.json").write_text(json.dumps(bundle), encoding="utf-8")
     return path

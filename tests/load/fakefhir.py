@@ -24,7 +24,9 @@ from starlette.routing import Route
 DELAY = float(os.environ.get("FAKE_DELAY_MS", "0")) / 1000
 REDIRECT = os.environ.get("FAKE_REDIRECT") == "1"
 INVALID = os.environ.get("FAKE_INVALID") == "1"
-TOKEN = os.environ.get("FAKE_TOKEN", "")  # when set, every request needs "Authorization: Bearer <it>"  # patients with a gender outside the required binding
+TOKEN = os.environ.get(
+    "FAKE_TOKEN", ""
+)  # when set, every request needs "Authorization: Bearer <it>"  # patients with a gender outside the required binding
 FHIR = "application/fhir+json"
 HITS: dict[str, int] = {}
 
@@ -52,7 +54,9 @@ async def transaction(request: Request) -> Response:
         return early
     body = json.loads(await request.body())
     entries = [{"response": {"status": "201 Created"}} for _ in body.get("entry", [])]
-    return JSONResponse({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, media_type=FHIR)
+    return JSONResponse(
+        {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, media_type=FHIR
+    )
 
 
 async def patients(request: Request) -> Response:
@@ -84,14 +88,16 @@ async def hits(request: Request) -> Response:
     return JSONResponse(HITS)
 
 
-app = Starlette(routes=[
-    Route("/", transaction, methods=["POST"]),
-    Route("/Patient", patients),
-    Route("/Patient/{pid}/$everything", everything),
-    Route("/Encounter", search),
-    Route("/Observation", search),
-    Route("/_hits", hits),
-])
+app = Starlette(
+    routes=[
+        Route("/", transaction, methods=["POST"]),
+        Route("/Patient", patients),
+        Route("/Patient/{pid}/$everything", everything),
+        Route("/Encounter", search),
+        Route("/Observation", search),
+        Route("/_hits", hits),
+    ]
+)
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 
 def start_fake(tmp: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     port_file = tmp / f"port-{time.monotonic_ns()}"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.load.fakefhir", str(port_file)], cwd=ROOT,
-                            env={**os.environ, **env})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.load.fakefhir", str(port_file)], cwd=ROOT, env={**os.environ, **env}
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if port_file.exists() and port_file.read_text():
@@ -38,8 +39,15 @@ def load_env(coverage: Path) -> dict[str, str]:
 
 
 def run_vhr_load(args: list[str], coverage: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", VHR_MAIN, "load", *args], cwd=ROOT, env=load_env(coverage),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", VHR_MAIN, "load", *args],
+        cwd=ROOT,
+        env=load_env(coverage),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def vhr_load_inproc(args: list[str], coverage: Path) -> tuple[int, str]:

@@ -29,7 +29,12 @@ def test_shipped_files_parse() -> None:
     slos = load_slo()
     assert [t.id for t in slos.thresholds][:2] == ["VHR-PERF-101", "VHR-PERF-102"]
     lookup = slos.thresholds[0]
-    assert (lookup.metric, lookup.group, lookup.limit, lookup.comparator) == ("p95", "patient-lookup", 500.0, "<=")
+    assert (lookup.metric, lookup.group, lookup.limit, lookup.comparator) == (
+        "p95",
+        "patient-lookup",
+        500.0,
+        "<=",
+    )
     names = sorted(p.stem for p in workloads_dir().glob("*.yaml"))
     assert "standard" in names
     for name in names:
@@ -38,12 +43,16 @@ def test_shipped_files_parse() -> None:
 
 def test_units() -> None:
     assert parse_duration("15s") == 15 and parse_duration("5m") == 300 and parse_duration("250ms") == 0.25
-    slos = parse_slo(parse_located(
-        "thresholds:\n"
-        "  - {id: VHR-PERF-011, metric: p99, max: 1.5s}\n"
-        "  - {id: VHR-PERF-012, metric: error_rate, max: 0.5%}\n"
-        "  - {id: VHR-PERF-013, metric: throughput, min: 120/m}\n"
-        "  - {id: VHR-PERF-014, metric: avg, max: 40}\n", "slo.yaml"))
+    slos = parse_slo(
+        parse_located(
+            "thresholds:\n"
+            "  - {id: VHR-PERF-011, metric: p99, max: 1.5s}\n"
+            "  - {id: VHR-PERF-012, metric: error_rate, max: 0.5%}\n"
+            "  - {id: VHR-PERF-013, metric: throughput, min: 120/m}\n"
+            "  - {id: VHR-PERF-014, metric: avg, max: 40}\n",
+            "slo.yaml",
+        )
+    )
     assert [t.limit for t in slos.thresholds] == [1500.0, 0.005, 2.0, 40.0]
     assert slos.thresholds[2].comparator == ">="
 
@@ -57,19 +66,49 @@ def test_error_is_located_and_bilingual() -> None:
 @pytest.mark.parametrize(
     ("text", "where", "english"),
     [
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: p42, max: 1s}\n", "thresholds[0].metric", "unknown metric"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, group: login, max: 1s}\n", "thresholds[0].group", "unknown request group"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: throughput, max: 5}\n", "thresholds[0].max", "takes 'min'"),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: p42, max: 1s}\n",
+            "thresholds[0].metric",
+            "unknown metric",
+        ),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: p95, group: login, max: 1s}\n",
+            "thresholds[0].group",
+            "unknown request group",
+        ),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: throughput, max: 5}\n",
+            "thresholds[0].max",
+            "takes 'min'",
+        ),
         ("thresholds:\n  - {id: VHR-PERF-001, metric: p95}\n", "thresholds[0]", "missing 'max'"),
         ("thresholds:\n  - {id: VHR-LAT-001, metric: p95, max: 1s}\n", "thresholds[0].id", "VHR-PERF-123"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n  - {id: VHR-PERF-001, metric: p99, max: 2s}\n",
-         "thresholds[1].id", "duplicate id"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: error_rate, max: 150%}\n", "thresholds[0].max", "ratio"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, colour: red}\n", "thresholds[0].colour", "unsupported key"),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n  - {id: VHR-PERF-001, metric: p99, max: 2s}\n",
+            "thresholds[1].id",
+            "duplicate id",
+        ),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: error_rate, max: 150%}\n",
+            "thresholds[0].max",
+            "ratio",
+        ),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, colour: red}\n",
+            "thresholds[0].colour",
+            "unsupported key",
+        ),
         ("thresholds: []\n", "thresholds", "non-empty"),
-        ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, criterion: speed}\n", "thresholds[0].criterion",
-         "criterion id"),
-        ("abort_on_breach: maybe\nthresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "abort_on_breach", "true or false"),
+        (
+            "thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s, criterion: speed}\n",
+            "thresholds[0].criterion",
+            "criterion id",
+        ),
+        (
+            "abort_on_breach: maybe\nthresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n",
+            "abort_on_breach",
+            "true or false",
+        ),
         ("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s\n", "slo.yaml:3", "invalid YAML"),
     ],
 )
@@ -86,7 +125,9 @@ def test_workload_mistakes() -> None:
     assert info.value.location == "w.yaml:3:22 operations.delete-everything"
     assert "unknown operation" in info.value.text.en and "Thao tác không xác định" in info.value.text.vi
     with pytest.raises(UserError) as info:
-        parse_workload(parse_located("operations: {patient-lookup: 1}\nthink_time: {min: 2s, max: 1s}\n", "w.yaml"))
+        parse_workload(
+            parse_located("operations: {patient-lookup: 1}\nthink_time: {min: 2s, max: 1s}\n", "w.yaml")
+        )
     assert "think_time.max" in (info.value.location or "")
     with pytest.raises(UserError) as info:
         parse_workload(parse_located("operations: {patient-lookup: 0}\n", "w.yaml"))

@@ -22,8 +22,14 @@ from vhr_conformance.i18n import UserError
 from .helpers import ROOT, VHR_MAIN, load_env, run_vhr_load, start_fake, vhr_load_inproc
 
 OUTPUTS = {
-    "report.html", "summary.json", "timeline.svg", "plan.json",
-    "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv",
+    "report.html",
+    "summary.json",
+    "timeline.svg",
+    "plan.json",
+    "locust_stats.csv",
+    "locust_stats_history.csv",
+    "locust_failures.csv",
+    "locust_exceptions.csv",
 }
 
 EASY_SLO = """
@@ -66,16 +72,35 @@ def summary(reports: Path, run_id: str) -> dict:
 
 
 def test_embedded_server_passing_slos(tmp_path: Path, coverage_dir: Path) -> None:
-    args = ["--duration", "3s", "--users", "4", "--spawn-rate", "10", "--report-dir", str(tmp_path), "--run-id", "ok",
-            "--slo", str(write(tmp_path, "slo.yaml", EASY_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+    args = [
+        "--duration",
+        "3s",
+        "--users",
+        "4",
+        "--spawn-rate",
+        "10",
+        "--report-dir",
+        str(tmp_path),
+        "--run-id",
+        "ok",
+        "--slo",
+        str(write(tmp_path, "slo.yaml", EASY_SLO)),
+        "--workload",
+        str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+    ]
     code, printed = vhr_load_inproc(args, coverage_dir)
     assert code == 0, printed
     out = tmp_path / "ok" / "load"
     assert {p.name for p in out.iterdir()} >= OUTPUTS
     data = summary(tmp_path, "ok")
     assert data["embedded_server"] is True and data["verdict"] == "pass" and not data["partial"]
-    assert set(data["groups"]) == {"submit-transaction", "patient-lookup", "patient-everything", "encounter-search",
-                                   "observation-search"}
+    assert set(data["groups"]) == {
+        "submit-transaction",
+        "patient-lookup",
+        "patient-everything",
+        "encounter-search",
+        "observation-search",
+    }
     assert data["totals"]["requests"] > 20 and data["totals"]["failures"] == 0
     by_id = {r["id"]: r for r in data["results"]}
     assert by_id["VHR-PERF-101"]["status"] == "pass" and by_id["VHR-PERF-101"]["threshold"] == 5000.0
@@ -86,9 +111,24 @@ def test_embedded_server_passing_slos(tmp_path: Path, coverage_dir: Path) -> Non
 
 
 def test_slow_fault_breaks_latency_slo(tmp_path: Path, coverage_dir: Path) -> None:
-    args = ["--duration", "3s", "--users", "4", "--report-dir", str(tmp_path), "--run-id", "slow",
-            "--fault", "slow-responses", "--latency-ms", "250",
-            "--slo", str(write(tmp_path, "slo.yaml", STRICT_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+    args = [
+        "--duration",
+        "3s",
+        "--users",
+        "4",
+        "--report-dir",
+        str(tmp_path),
+        "--run-id",
+        "slow",
+        "--fault",
+        "slow-responses",
+        "--latency-ms",
+        "250",
+        "--slo",
+        str(write(tmp_path, "slo.yaml", STRICT_SLO)),
+        "--workload",
+        str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+    ]
     code, out = vhr_load_inproc(args, coverage_dir)
     assert code == 1, out
     data = summary(tmp_path, "slow")
@@ -100,9 +140,24 @@ def test_slow_fault_breaks_latency_slo(tmp_path: Path, coverage_dir: Path) -> No
 def test_invalid_responses_count_as_failures(tmp_path: Path, coverage_dir: Path) -> None:
     proc, url = start_fake(tmp_path, FAKE_INVALID="1")
     try:
-        args = ["--target", url, "--duration", "3s", "--users", "3", "--report-dir", str(tmp_path), "--run-id", "inv",
-                "--validate-sample", "1", "--slo", str(write(tmp_path, "slo.yaml", STRICT_SLO)),
-                "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+        args = [
+            "--target",
+            url,
+            "--duration",
+            "3s",
+            "--users",
+            "3",
+            "--report-dir",
+            str(tmp_path),
+            "--run-id",
+            "inv",
+            "--validate-sample",
+            "1",
+            "--slo",
+            str(write(tmp_path, "slo.yaml", STRICT_SLO)),
+            "--workload",
+            str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+        ]
         code, out = vhr_load_inproc(args, coverage_dir)
     finally:
         proc.terminate()
@@ -118,22 +173,57 @@ def test_invalid_responses_count_as_failures(tmp_path: Path, coverage_dir: Path)
 def test_redirects_are_not_followed(tmp_path: Path, coverage_dir: Path) -> None:
     proc, url = start_fake(tmp_path, FAKE_REDIRECT="1")
     try:
-        args = ["--target", url, "--duration", "3s", "--users", "2", "--report-dir", str(tmp_path), "--run-id", "redir",
-                "--slo", str(write(tmp_path, "slo.yaml", STRICT_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+        args = [
+            "--target",
+            url,
+            "--duration",
+            "3s",
+            "--users",
+            "2",
+            "--report-dir",
+            str(tmp_path),
+            "--run-id",
+            "redir",
+            "--slo",
+            str(write(tmp_path, "slo.yaml", STRICT_SLO)),
+            "--workload",
+            str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+        ]
         code, out = vhr_load_inproc(args, coverage_dir)
     finally:
         proc.terminate()
     assert code == 1, out
-    failures = (tmp_path / "redir" / "load" / "locust_failures.csv").read_text() if (
-        tmp_path / "redir" / "load" / "locust_failures.csv").exists() else out
+    failures = (
+        (tmp_path / "redir" / "load" / "locust_failures.csv").read_text()
+        if (tmp_path / "redir" / "load" / "locust_failures.csv").exists()
+        else out
+    )
     assert "not followed" in failures and "127.0.0.2" in failures
 
 
 def test_ctrl_c_writes_a_partial_report(tmp_path: Path, coverage_dir: Path, fake_server: str) -> None:
-    args = ["--target", fake_server, "--duration", "60s", "--users", "3", "--report-dir", str(tmp_path),
-            "--run-id", "int", "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
-    proc = subprocess.Popen([sys.executable, "-c", VHR_MAIN, "load", *args], cwd=ROOT, env=load_env(coverage_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "--target",
+        fake_server,
+        "--duration",
+        "60s",
+        "--users",
+        "3",
+        "--report-dir",
+        str(tmp_path),
+        "--run-id",
+        "int",
+        "--workload",
+        str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", VHR_MAIN, "load", *args],
+        cwd=ROOT,
+        env=load_env(coverage_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     started = tmp_path / "int" / "load" / "locust_stats.csv"  # written when the clock starts
     deadline = time.monotonic() + 40
     while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -150,15 +240,50 @@ def test_ctrl_c_writes_a_partial_report(tmp_path: Path, coverage_dir: Path, fake
 def test_two_processes_and_capacity(tmp_path: Path, coverage_dir: Path, fake_server: str) -> None:
     workload = str(write(tmp_path, "w.yaml", FAST_WORKLOAD))
     slo = str(write(tmp_path, "slo.yaml", EASY_SLO))
-    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "3s", "--users", "4", "--processes", "2",
-                         "--report-dir", str(tmp_path), "--run-id", "dist", "--workload", workload, "--slo", slo],
-                        coverage_dir)
+    code, out = vhr_load_inproc(
+        [
+            "--target",
+            fake_server,
+            "--duration",
+            "3s",
+            "--users",
+            "4",
+            "--processes",
+            "2",
+            "--report-dir",
+            str(tmp_path),
+            "--run-id",
+            "dist",
+            "--workload",
+            workload,
+            "--slo",
+            slo,
+        ],
+        coverage_dir,
+    )
     assert code == 0, out
     data = summary(tmp_path, "dist")
     assert data["mode"] == "processes" and data["processes"] == 2 and data["totals"]["requests"] > 20
 
-    code, out = vhr_load_inproc(["--target", fake_server, "--duration", "4s", "--shape", "capacity", "--report-dir",
-                         str(tmp_path), "--run-id", "cap", "--workload", workload, "--slo", slo], coverage_dir)
+    code, out = vhr_load_inproc(
+        [
+            "--target",
+            fake_server,
+            "--duration",
+            "4s",
+            "--shape",
+            "capacity",
+            "--report-dir",
+            str(tmp_path),
+            "--run-id",
+            "cap",
+            "--workload",
+            workload,
+            "--slo",
+            slo,
+        ],
+        coverage_dir,
+    )
     assert code == 0, out
     cap = summary(tmp_path, "cap")["capacity"]
     assert [s["users"] for s in cap["steps"]][:2] == [2, 5]
@@ -171,7 +296,9 @@ def test_bad_input_is_a_bilingual_error(tmp_path: Path, coverage_dir: Path) -> N
     bad = write(tmp_path, "slo.yaml", "thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: soon}\n")
     done = run_vhr_load(["--slo", str(bad), "--target", "http://127.0.0.1:9"], coverage_dir)
     assert done.returncode == 2
-    assert "slo.yaml:2" in done.stderr and "thresholds[0].max" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        "slo.yaml:2" in done.stderr and "thresholds[0].max" in done.stderr and "Traceback" not in done.stderr
+    )
     done = run_vhr_load(["--target", "ftp://example.org", "--duration", "2s"], coverage_dir)
     assert done.returncode == 2 and "--target" in done.stderr
 
@@ -179,10 +306,31 @@ def test_bad_input_is_a_bilingual_error(tmp_path: Path, coverage_dir: Path) -> N
 @pytest.mark.skipif(os.environ.get("VHR_LOAD_SKIP_LOCUST_CLI") == "1", reason="explicitly disabled")
 def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, fake_server: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless", "--host",
-         fake_server, "-u", "2", "-r", "5", "-t", "2s", "--vhr-workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
-         "--only-summary"],
-        cwd=ROOT, env=load_env(coverage_dir), capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "loadtests" / "locustfile.py"),
+            "--headless",
+            "--host",
+            fake_server,
+            "-u",
+            "2",
+            "-r",
+            "5",
+            "-t",
+            "2s",
+            "--vhr-workload",
+            str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+            "--only-summary",
+        ],
+        cwd=ROOT,
+        env=load_env(coverage_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "patient-lookup" in done.stdout + done.stderr
@@ -193,11 +341,28 @@ def test_early_abort_on_breach_with_steps(tmp_path: Path, coverage_dir: Path) ->
     proc, url = start_fake(tmp_path, FAKE_DELAY_MS="200")
     slo = STRICT_SLO.replace("min_requests: 3", "min_requests: 3\ngrace: 1s\ncheck_every: 0.5s")
     try:
-        code, out = vhr_load_inproc(["--target", url, "--duration", "30s", "--users", "4", "--shape", "steps",
-                                     "--abort-on-breach",
-                                     "--report-dir", str(tmp_path), "--run-id", "abort",
-                                     "--slo", str(write(tmp_path, "slo.yaml", slo)),
-                                     "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))], coverage_dir)
+        code, out = vhr_load_inproc(
+            [
+                "--target",
+                url,
+                "--duration",
+                "30s",
+                "--users",
+                "4",
+                "--shape",
+                "steps",
+                "--abort-on-breach",
+                "--report-dir",
+                str(tmp_path),
+                "--run-id",
+                "abort",
+                "--slo",
+                str(write(tmp_path, "slo.yaml", slo)),
+                "--workload",
+                str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+            ],
+            coverage_dir,
+        )
     finally:
         proc.terminate()
     assert code == 1, out
@@ -206,10 +371,26 @@ def test_early_abort_on_breach_with_steps(tmp_path: Path, coverage_dir: Path) ->
     assert data["partial"] is True and data["elapsed_s"] < 15 and data["shape"] == "steps"
 
 
-def test_bearer_token_from_the_environment(tmp_path: Path, coverage_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bearer_token_from_the_environment(
+    tmp_path: Path, coverage_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proc, url = start_fake(tmp_path, FAKE_TOKEN="s3cret")
-    args = ["--target", url, "--duration", "3s", "--users", "2", "--report-dir", str(tmp_path), "--auth", "bearer",
-            "--slo", str(write(tmp_path, "slo.yaml", EASY_SLO)), "--workload", str(write(tmp_path, "w.yaml", FAST_WORKLOAD))]
+    args = [
+        "--target",
+        url,
+        "--duration",
+        "3s",
+        "--users",
+        "2",
+        "--report-dir",
+        str(tmp_path),
+        "--auth",
+        "bearer",
+        "--slo",
+        str(write(tmp_path, "slo.yaml", EASY_SLO)),
+        "--workload",
+        str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
+    ]
     try:
         monkeypatch.delenv("VHR_TOKEN", raising=False)
         with pytest.raises(UserError) as info:

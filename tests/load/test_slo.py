@@ -10,13 +10,17 @@ from vhr_conformance.load.report import timeline_svg
 from vhr_conformance.load.slo import GroupStats, Snapshot, evaluate, verdict
 from vhr_conformance.load.yamlsrc import parse_located
 
-SLOS = parse_slo(parse_located(
-    "min_requests: 10\n"
-    "thresholds:\n"
-    "  - {id: VHR-PERF-001, metric: p95, group: patient-lookup, max: 100ms}\n"
-    "  - {id: VHR-PERF-002, metric: error_rate, max: 5%}\n"
-    "  - {id: VHR-PERF-003, metric: throughput, min: 10/s}\n"
-    "  - {id: VHR-PERF-004, metric: p99, group: submit-transaction, max: 1s}\n", "slo.yaml"))
+SLOS = parse_slo(
+    parse_located(
+        "min_requests: 10\n"
+        "thresholds:\n"
+        "  - {id: VHR-PERF-001, metric: p95, group: patient-lookup, max: 100ms}\n"
+        "  - {id: VHR-PERF-002, metric: error_rate, max: 5%}\n"
+        "  - {id: VHR-PERF-003, metric: throughput, min: 10/s}\n"
+        "  - {id: VHR-PERF-004, metric: p99, group: submit-transaction, max: 1s}\n",
+        "slo.yaml",
+    )
+)
 
 
 def lookup(fast: int, slow: int, failures: int = 0) -> GroupStats:
@@ -51,7 +55,9 @@ def test_pass_fail_and_skip() -> None:
 def test_nothing_judged_is_not_a_pass() -> None:
     results = evaluate(SLOS, Snapshot({}, 5.0))
     assert {r["status"] for r in results} == {"skip", "fail"}  # throughput 0 < 10
-    only_latency = parse_slo(parse_located("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "s"))
+    only_latency = parse_slo(
+        parse_located("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "s")
+    )
     assert verdict(evaluate(only_latency, Snapshot({}, 5.0))) == "fail"
 
 
@@ -64,7 +70,10 @@ def test_window_is_a_difference() -> None:
 
 
 def test_svg_is_well_formed() -> None:
-    timeline = [{"t": float(t), "users": t, "rps": 3.0 * t, "fail_per_s": 0.0, "p95_ms": 10.0 + t} for t in range(1, 8)]
+    timeline = [
+        {"t": float(t), "users": t, "rps": 3.0 * t, "fail_per_s": 0.0, "p95_ms": 10.0 + t}
+        for t in range(1, 8)
+    ]
     root = ET.fromstring(timeline_svg(timeline, title="run <1>"))
     paths = root.findall("{http://www.w3.org/2000/svg}path")
     assert len(paths) == 3 and all(p.get("d", "").startswith("M") for p in paths)
@@ -76,7 +85,9 @@ def test_summary_becomes_report_cases(tmp_path) -> None:
 
     assert [c.state for c in perf_cases(tmp_path)] == ["error"]  # no summary: harness error, not a fail
     results = evaluate(SLOS, Snapshot({"patient-lookup": lookup(80, 20, failures=20)}, 10.0))
-    (tmp_path / "summary.json").write_text(json.dumps({"results": results, "elapsed_s": 10.0, "partial": False}))
+    (tmp_path / "summary.json").write_text(
+        json.dumps({"results": results, "elapsed_s": 10.0, "partial": False})
+    )
     cases = {c.nodeid: c for c in perf_cases(tmp_path)}
     assert cases["loadtests::VHR-PERF-001"].state == "fail"
     assert cases["loadtests::VHR-PERF-001"].criteria == ["VHR-PERF-003"]

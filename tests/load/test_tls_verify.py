@@ -40,8 +40,14 @@ def _probe(base_url: str, ca_bundle: Path | None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "VHR_CA_BUNDLE"}
     if ca_bundle is not None:
         env["VHR_CA_BUNDLE"] = str(ca_bundle)
-    done = subprocess.run([sys.executable, "-c", PROBE, base_url], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, base_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 

@@ -15,8 +15,15 @@ ASYNC = {**FHIR, "Prefer": "respond-async"}
 def _seed(c: httpx.Client) -> str:
     pid = c.post("/Patient", json=patient()).json()["id"]
     c.post("/Patient", json=patient(gender="female"))
-    c.post("/Observation", json={"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-                                 "subject": {"reference": f"Patient/{pid}"}})
+    c.post(
+        "/Observation",
+        json={
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": f"Patient/{pid}"},
+        },
+    )
     c.post("/Organization", json={"resourceType": "Organization", "name": "Bệnh viện"})
     return pid
 
@@ -54,8 +61,11 @@ def test_patient_export_and_since(client: httpx.Client) -> None:
 
 def test_export_respects_scopes() -> None:
     with ReferenceServer(auth="oauth", validate=False) as srv, httpx.Client(base_url=srv.base_url) as c:
-        tok = c.post("/auth/token", data={"grant_type": "client_credentials", "scope": "system/Patient.read"},
-                     auth=("vhr-test-reader", "vhr-test-reader-secret")).json()["access_token"]
+        tok = c.post(
+            "/auth/token",
+            data={"grant_type": "client_credentials", "scope": "system/Patient.read"},
+            auth=("vhr-test-reader", "vhr-test-reader-secret"),
+        ).json()["access_token"]
         h = {**ASYNC, "Authorization": f"Bearer {tok}"}
         r = c.get("/$export", headers=h)
         assert r.status_code == 202

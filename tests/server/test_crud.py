@@ -136,7 +136,9 @@ def test_conditional_create_and_update(client: httpx.Client) -> None:
     r = client.put(f"/Patient?identifier={ident}", json=dict(body, gender="female"))
     assert r.status_code == 200 and r.json()["id"] == r1.json()["id"] and r.json()["meta"]["versionId"] == "2"
     other = f"{CCCD}|079190000002"
-    r = client.put(f"/Patient?identifier={other}", json=patient(identifier=[{"system": CCCD, "value": "079190000002"}]))
+    r = client.put(
+        f"/Patient?identifier={other}", json=patient(identifier=[{"system": CCCD, "value": "079190000002"}])
+    )
     assert r.status_code == 201
 
 
@@ -178,5 +180,7 @@ def test_gzip_request_body(client: httpx.Client) -> None:
     body = gzip.compress(orjson.dumps(patient()))
     r = client.post("/Patient", content=body, headers={"Content-Encoding": "gzip"})
     assert r.status_code == 201 and r.json()["name"][0]["family"] == "Nguyễn"
-    assert client.post("/Patient", content=b"not gzip", headers={"Content-Encoding": "gzip"}).status_code == 400
+    assert (
+        client.post("/Patient", content=b"not gzip", headers={"Content-Encoding": "gzip"}).status_code == 400
+    )
     assert client.post("/Patient", content=b"{}", headers={"Content-Encoding": "br"}).status_code == 415

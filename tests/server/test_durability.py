@@ -31,7 +31,8 @@ def _free_port() -> int:
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "vhr_conformance.server", "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -41,7 +42,9 @@ def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.05)
     proc.kill()
-    raise AssertionError("server did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+    raise AssertionError(
+        "server did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
+    )
 
 
 def _all(c: httpx.Client, query: str) -> list[dict]:
@@ -57,15 +60,27 @@ def _all(c: httpx.Client, query: str) -> list[dict]:
 
 def _bundle(k: int) -> dict:
     pu = f"urn:uuid:00000000-0000-4000-8000-{k:012d}"
-    entries = [{"fullUrl": pu, "resource": patient(identifier=[{"system": SYS, "value": str(k)}]),
-                "request": {"method": "POST", "url": "Patient"}}]
+    entries = [
+        {
+            "fullUrl": pu,
+            "resource": patient(identifier=[{"system": SYS, "value": str(k)}]),
+            "request": {"method": "POST", "url": "Patient"},
+        }
+    ]
     for j in range(PER_TX):
-        entries.append({"resource": {
-            "resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
-            "identifier": [{"system": SYS, "value": f"{k}-{j}"}],
-            "subject": {"reference": pu}, "valueQuantity": {"value": 150 + j, "unit": "cm"},
-        }, "request": {"method": "POST", "url": "Observation"}})
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
+                    "identifier": [{"system": SYS, "value": f"{k}-{j}"}],
+                    "subject": {"reference": pu},
+                    "valueQuantity": {"value": 150 + j, "unit": "cm"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            }
+        )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -117,8 +132,10 @@ def test_kill_9_keeps_acknowledged_transactions_whole(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print(f"durability: sent {len(sent)}, acknowledged {len(acked)}, present after restart {len(present)}, "
-          f"in flight at kill {len(sent) - len(acked)}")
+    print(
+        f"durability: sent {len(sent)}, acknowledged {len(acked)}, present after restart {len(present)}, "
+        f"in flight at kill {len(sent) - len(acked)}"
+    )
     assert acked <= present, f"acknowledged but lost: {sorted(acked - present)}"
     assert present <= sent
     for k in present | set(per_tx):

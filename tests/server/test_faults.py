@@ -26,8 +26,12 @@ def _create(c: httpx.Client, **kw: Any) -> httpx.Response:
 
 
 def _token(c: httpx.Client, cid: str) -> dict[str, str]:
-    r = c.post("/auth/token", data={"grant_type": "client_credentials"}, auth=(cid, f"{cid}-secret"),
-               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = c.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(cid, f"{cid}-secret"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     return {"Authorization": "Bearer " + r.json()["access_token"]}
 
 
@@ -42,10 +46,20 @@ def p_paging(c: httpx.Client) -> tuple[Any, ...]:
 
 
 def p_non_atomic(c: httpx.Client) -> int:
-    c.post("/", json={"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
-        {"resource": patient(id="p9"), "request": {"method": "PUT", "url": "Patient/p9", "ifMatch": 'W/"3"'}},
-    ]})
+    c.post(
+        "/",
+        json={
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+                {
+                    "resource": patient(id="p9"),
+                    "request": {"method": "PUT", "url": "Patient/p9", "ifMatch": 'W/"3"'},
+                },
+            ],
+        },
+    )
     return c.get("/Patient?_summary=count").json()["total"]
 
 
@@ -76,8 +90,15 @@ def p_delete(c: httpx.Client) -> int:
 
 def p_include(c: httpx.Client) -> int:
     pid = _create(c).json()["id"]
-    c.post("/Observation", json={"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-                                 "subject": {"reference": f"Patient/{pid}"}})
+    c.post(
+        "/Observation",
+        json={
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": f"Patient/{pid}"},
+        },
+    )
     return len(c.get(f"/Observation?patient={pid}&_include=Observation:patient").json()["entry"])
 
 
@@ -101,18 +122,25 @@ PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
     "ignore-shall-search-param": ({}, p_birthdate),
     "accent-sensitive-search": ({}, lambda c: (_create(c), c.get("/Patient?name=nguyen").json()["total"])[1]),
     "drop-identifiers-on-write": ({}, lambda c: "identifier" in _create(c).json()),
-    "accept-invalid-resources": ({"validate": True}, lambda c: c.post("/Patient", json=bad_patient()).status_code),
+    "accept-invalid-resources": (
+        {"validate": True},
+        lambda c: c.post("/Patient", json=bad_patient()).status_code,
+    ),
     "non-atomic-transaction": ({}, p_non_atomic),
     "conditional-create-duplicates": ({}, p_cond_create),
     "no-etag": ({}, lambda c: "etag" in _create(c).headers),
     "wrong-content-type": ({}, lambda c: c.get("/metadata").headers["content-type"].split(";")[0]),
     "status-200-on-create": ({}, lambda c: _create(c).status_code),
     "status-200-on-missing": ({}, lambda c: c.get("/Patient/missing").status_code),
-    "leak-personal-data-in-errors": ({"validate": True},
-                                     lambda c: BAD_CCCD in c.post("/Patient", json=bad_patient()).text),
+    "leak-personal-data-in-errors": (
+        {"validate": True},
+        lambda c: BAD_CCCD in c.post("/Patient", json=bad_patient()).text,
+    ),
     "no-authentication": ({"auth": "oauth", "anonymous": True}, lambda c: c.get("/Patient").status_code),
-    "ignore-scopes": ({"auth": "oauth"}, lambda c: c.post("/Patient", json=patient(),
-                                                         headers=_token(c, "vhr-test-reader")).status_code),
+    "ignore-scopes": (
+        {"auth": "oauth"},
+        lambda c: c.post("/Patient", json=patient(), headers=_token(c, "vhr-test-reader")).status_code,
+    ),
     "broken-paging-links": ({}, p_paging),
     "paging-link-other-host": ({}, p_paging),
     "slow-responses": ({"latency_ms": 300}, p_slow),
@@ -121,17 +149,35 @@ PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
     "stale-last-updated": ({}, lambda c: _create(c).json()["meta"]["lastUpdated"][:4] == "2001"),
     "ignore-if-match": ({}, p_update),
     "no-location-header": ({}, lambda c: "location" in _create(c).headers),
-    "ignore-count": ({}, lambda c: ([_create(c) for _ in range(3)],
-                                    len(c.get("/Patient?_count=1").json()["entry"]))[1]),
+    "ignore-count": (
+        {},
+        lambda c: ([_create(c) for _ in range(3)], len(c.get("/Patient?_count=1").json()["entry"]))[1],
+    ),
     "ignore-include": ({}, p_include),
     "deleted-still-readable": ({}, p_delete),
     "version-not-incremented": ({}, p_update),
-    "ignore-prefer": ({}, lambda c: c.post("/Patient", json=patient(), headers={"Prefer": "return=minimal"}).content),
-    "no-size-limit": ({"max_body_bytes": 2000}, lambda c: _create(
-        c, text={"status": "generated", "div": "<div>" + "x" * 3000 + "</div>"}).status_code),
-    "no-rate-limit": ({"rate_limit": 1, "rate_burst": 1}, lambda c: {c.get("/Patient").status_code for _ in range(4)}),
-    "no-smart-configuration": ({"auth": "oauth"}, lambda c: c.get("/.well-known/smart-configuration").status_code),
-    "summary-count-returns-entries": ({}, lambda c: (_create(c), "entry" in c.get("/Patient?_summary=count").json())[1]),
+    "ignore-prefer": (
+        {},
+        lambda c: c.post("/Patient", json=patient(), headers={"Prefer": "return=minimal"}).content,
+    ),
+    "no-size-limit": (
+        {"max_body_bytes": 2000},
+        lambda c: (
+            _create(c, text={"status": "generated", "div": "<div>" + "x" * 3000 + "</div>"}).status_code
+        ),
+    ),
+    "no-rate-limit": (
+        {"rate_limit": 1, "rate_burst": 1},
+        lambda c: {c.get("/Patient").status_code for _ in range(4)},
+    ),
+    "no-smart-configuration": (
+        {"auth": "oauth"},
+        lambda c: c.get("/.well-known/smart-configuration").status_code,
+    ),
+    "summary-count-returns-entries": (
+        {},
+        lambda c: (_create(c), "entry" in c.get("/Patient?_summary=count").json())[1],
+    ),
 }
 
 
@@ -151,8 +197,10 @@ def test_unknown_fault_is_a_user_error() -> None:
 def _observe(faults: list[str], kwargs: dict[str, Any], probe: Probe) -> Any:
     kw = {"validate": False, **kwargs}
     anonymous = kw.pop("anonymous", False)
-    with ReferenceServer(faults=faults, **kw) as srv, httpx.Client(base_url=srv.base_url, headers=FHIR,
-                                                                    timeout=30) as c:
+    with (
+        ReferenceServer(faults=faults, **kw) as srv,
+        httpx.Client(base_url=srv.base_url, headers=FHIR, timeout=30) as c,
+    ):
         if kw.get("auth") == "oauth" and not anonymous:
             c.headers.update(_token(c, "vhr-test-admin"))
         return probe(c)

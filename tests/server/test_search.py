@@ -28,31 +28,54 @@ def data(server: ReferenceServer) -> Iterator[dict[str, Any]]:
             ("Phạm", ["Thu"], "female", "1970", "001170000005"),
         ]
         for family, given, gender, birth, cccd in people:
-            r = c.post("/Patient", json=patient(
-                name=[{"family": family, "given": given}], gender=gender, birthDate=birth,
-                identifier=[{"system": CCCD, "value": cccd}],
-            ))
+            r = c.post(
+                "/Patient",
+                json=patient(
+                    name=[{"family": family, "given": given}],
+                    gender=gender,
+                    birthDate=birth,
+                    identifier=[{"system": CCCD, "value": cccd}],
+                ),
+            )
             assert r.status_code == 201
             ids[cccd] = r.json()["id"]
         an = ids["001090000001"]
-        for code, value, when in (("29463-7", 60, "2024-01-10T08:00:00+07:00"), ("8302-2", 170, "2024-03-05")):
-            r = c.post("/Observation", json={
-                "resourceType": "Observation", "status": "final",
-                "code": {"coding": [{"system": LOINC, "code": code}]},
-                "subject": {"reference": f"Patient/{an}"},
-                "effectiveDateTime": when,
-                "valueQuantity": {"value": value, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
-            })
+        for code, value, when in (
+            ("29463-7", 60, "2024-01-10T08:00:00+07:00"),
+            ("8302-2", 170, "2024-03-05"),
+        ):
+            r = c.post(
+                "/Observation",
+                json={
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOINC, "code": code}]},
+                    "subject": {"reference": f"Patient/{an}"},
+                    "effectiveDateTime": when,
+                    "valueQuantity": {
+                        "value": value,
+                        "unit": "kg",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "kg",
+                    },
+                },
+            )
             assert r.status_code == 201
-        org = c.post("/Organization", json={"resourceType": "Organization", "name": "Bệnh viện Bạch Mai"}).json()
+        org = c.post(
+            "/Organization", json={"resourceType": "Organization", "name": "Bệnh viện Bạch Mai"}
+        ).json()
         ids["org"] = org["id"]
-        enc = c.post("/Encounter", json={
-            "resourceType": "Encounter", "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-            "subject": {"reference": f"Patient/{an}"},
-            "serviceProvider": {"reference": f"Organization/{org['id']}"},
-            "period": {"start": "2024-01-10T07:00:00+07:00", "end": "2024-01-12T10:00:00+07:00"},
-        }).json()
+        enc = c.post(
+            "/Encounter",
+            json={
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                "subject": {"reference": f"Patient/{an}"},
+                "serviceProvider": {"reference": f"Organization/{org['id']}"},
+                "period": {"start": "2024-01-10T07:00:00+07:00", "end": "2024-01-12T10:00:00+07:00"},
+            },
+        ).json()
         ids["enc"] = enc["id"]
         ids["an"] = an
         yield ids
@@ -124,7 +147,9 @@ def test_id_and_last_updated(client: httpx.Client, data: dict[str, Any]) -> None
     assert total(client, f"/Patient?_id={an}&_lastUpdated=lt2000-01-01") == 0
 
 
-def test_paging_links_are_stable_and_absolute(client: httpx.Client, data: dict[str, Any], server: ReferenceServer) -> None:
+def test_paging_links_are_stable_and_absolute(
+    client: httpx.Client, data: dict[str, Any], server: ReferenceServer
+) -> None:
     first = client.get("/Patient?identifier=" + CCCD + "|&_count=2").json()
     assert first["total"] == 5 and len(first["entry"]) == 2
     seen = [e["resource"]["id"] for e in first["entry"]]
@@ -151,11 +176,19 @@ def test_sort(client: httpx.Client, data: dict[str, Any]) -> None:
     assert [e["resource"]["birthDate"] for e in desc["entry"]] == dates[::-1]
     fam = client.get("/Patient?identifier=" + CCCD + "|&_sort=family,-birthdate").json()
     # folded family names tie for Nguyen/Nguyễn; -birthdate breaks the tie
-    assert [e["resource"]["name"][0]["family"] for e in fam["entry"]] == ["Lê", "Nguyen", "Nguyễn", "Phạm", "Trần"]
+    assert [e["resource"]["name"][0]["family"] for e in fam["entry"]] == [
+        "Lê",
+        "Nguyen",
+        "Nguyễn",
+        "Phạm",
+        "Trần",
+    ]
 
 
 def test_include_and_revinclude(client: httpx.Client, data: dict[str, Any]) -> None:
-    b = client.get(f"/Encounter?_id={data['enc']}&_include=Encounter:service-provider&_include=Encounter:patient").json()
+    b = client.get(
+        f"/Encounter?_id={data['enc']}&_include=Encounter:service-provider&_include=Encounter:patient"
+    ).json()
     modes = {(e["resource"]["resourceType"], e["search"]["mode"]) for e in b["entry"]}
     assert modes == {("Encounter", "match"), ("Organization", "include"), ("Patient", "include")}
     assert b["total"] == 1
@@ -165,8 +198,10 @@ def test_include_and_revinclude(client: httpx.Client, data: dict[str, Any]) -> N
 
 
 def test_include_iterate(client: httpx.Client, data: dict[str, Any]) -> None:
-    q = (f"/Observation?patient={data['an']}&_revinclude:iterate=Encounter:patient"
-         "&_include=Observation:patient&_include:iterate=Encounter:service-provider")
+    q = (
+        f"/Observation?patient={data['an']}&_revinclude:iterate=Encounter:patient"
+        "&_include=Observation:patient&_include:iterate=Encounter:service-provider"
+    )
     b = client.get(q).json()
     kinds = sorted(e["resource"]["resourceType"] for e in b["entry"])
     assert kinds == ["Encounter", "Observation", "Observation", "Organization", "Patient"]
@@ -185,8 +220,11 @@ def test_summary_and_elements(client: httpx.Client, data: dict[str, Any]) -> Non
 
 
 def test_post_search(client: httpx.Client, data: dict[str, Any]) -> None:
-    r = client.post("/Patient/_search", content="name=nguyen&gender=male",
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/Patient/_search",
+        content="name=nguyen&gender=male",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and r.json()["total"] == 2
 
 

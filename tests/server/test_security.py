@@ -20,9 +20,11 @@ from vhr_conformance.server.auth import Client
 from .conftest import FHIR, patient
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PUBLIC_PEM = KEY.public_key().public_bytes(
-    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-).decode()
+PUBLIC_PEM = (
+    KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 CLIENTS = (
     Client("admin", ("system/*.*",), secret="s3cret-admin"),
     Client("reader", ("system/*.read",), secret="s3cret-reader"),
@@ -89,29 +91,60 @@ def test_client_credentials_and_scopes(osrv: ReferenceServer) -> None:
 
 
 def _assertion(srv: ReferenceServer, client_id: str = "backend", **over: object) -> str:
-    claims = {"iss": client_id, "sub": client_id, "aud": srv.base_url + "/auth/token",
-              "exp": int(time.time()) + 240, "jti": uuid.uuid4().hex, **over}
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": srv.base_url + "/auth/token",
+        "exp": int(time.time()) + 240,
+        "jti": uuid.uuid4().hex,
+        **over,
+    }
     return jwt.encode(claims, KEY, algorithm="RS384")
 
 
 def test_backend_services_jwt_assertion(osrv: ReferenceServer) -> None:
-    form = {"grant_type": "client_credentials", "scope": "system/Patient.write system/*.read",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    form = {
+        "grant_type": "client_credentials",
+        "scope": "system/Patient.write system/*.read",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    }
     assertion = _assertion(osrv)
     r = httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": assertion})
     assert r.status_code == 200, r.text
     headers = {**FHIR, "Authorization": "Bearer " + r.json()["access_token"]}
     assert httpx.post(osrv.base_url + "/Patient", json=patient(), headers=headers).status_code == 201
-    assert httpx.post(osrv.base_url + "/Observation", json={"resourceType": "Observation"},
-                      headers=headers).status_code == 403
+    assert (
+        httpx.post(
+            osrv.base_url + "/Observation", json={"resourceType": "Observation"}, headers=headers
+        ).status_code
+        == 403
+    )
     # replayed jti, wrong audience, foreign key
-    assert httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": assertion}).status_code == 401
+    assert (
+        httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": assertion}).status_code
+        == 401
+    )
     bad_aud = _assertion(osrv, aud="https://elsewhere/token")
-    assert httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": bad_aud}).status_code == 401
+    assert (
+        httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": bad_aud}).status_code
+        == 401
+    )
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"iss": "backend", "sub": "backend", "aud": osrv.base_url + "/auth/token",
-                         "exp": int(time.time()) + 60, "jti": "x"}, other, algorithm="RS384")
-    assert httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": forged}).status_code == 401
+    forged = jwt.encode(
+        {
+            "iss": "backend",
+            "sub": "backend",
+            "aud": osrv.base_url + "/auth/token",
+            "exp": int(time.time()) + 60,
+            "jti": "x",
+        },
+        other,
+        algorithm="RS384",
+    )
+    assert (
+        httpx.post(osrv.base_url + "/auth/token", data={**form, "client_assertion": forged}).status_code
+        == 401
+    )
 
 
 def test_request_size_limit(osrv: ReferenceServer) -> None:
@@ -135,7 +168,10 @@ def test_audit_log_records_access(osrv: ReferenceServer) -> None:
 
 
 def test_rate_limit_429_with_retry_after() -> None:
-    with ReferenceServer(rate_limit=2, rate_burst=3, validate=False) as srv, httpx.Client(base_url=srv.base_url) as c:
+    with (
+        ReferenceServer(rate_limit=2, rate_burst=3, validate=False) as srv,
+        httpx.Client(base_url=srv.base_url) as c,
+    ):
         codes = [c.get("/Patient").status_code for _ in range(6)]
         assert codes[:3] == [200, 200, 200] and 429 in codes
         r = c.get("/Patient")

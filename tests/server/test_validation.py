@@ -43,7 +43,9 @@ def test_invalid_resource_is_refused_with_422(vc: httpx.Client) -> None:
     text = r.text
     assert "vhr-cccd-1" in text
     # bilingual: English text plus Vietnamese translation
-    assert any(ext["url"].endswith("translation") for i in errors for ext in i["details"].get("extension", []))
+    assert any(
+        ext["url"].endswith("translation") for i in errors for ext in i["details"].get("extension", [])
+    )
     assert BAD_CCCD not in text and "Nguyễn" not in text
     assert vc.get("/Patient?_summary=count").json()["total"] == before
     assert vc.get(f"/Patient?identifier={BAD_CCCD}").json()["total"] == 0
@@ -57,10 +59,14 @@ def test_valid_resource_with_profile_is_stored(vc: httpx.Client) -> None:
 
 def test_invalid_entry_fails_the_whole_transaction(vc: httpx.Client) -> None:
     before = vc.get("/Patient?_summary=count").json()["total"]
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
-        {"resource": bad_patient(), "request": {"method": "POST", "url": "Patient"}},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": bad_patient(), "request": {"method": "POST", "url": "Patient"}},
+        ],
+    }
     r = vc.post("/", json=bundle)
     assert r.status_code == 422
     assert any("Bundle.entry[1]" in x for i in r.json()["issue"] for x in i.get("expression", []))

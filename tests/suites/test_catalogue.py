@@ -25,7 +25,9 @@ def test_catalogue_covers_every_area_but_map() -> None:
 
 
 def _write(tmp_path: Path, data: dict) -> Path:
-    (tmp_path / "criteria.schema.json").write_text((suites_dir() / "criteria.schema.json").read_text(encoding="utf-8"))
+    (tmp_path / "criteria.schema.json").write_text(
+        (suites_dir() / "criteria.schema.json").read_text(encoding="utf-8")
+    )
     path = tmp_path / "criteria.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

@@ -17,15 +17,23 @@ def _client(handler, **kw) -> FhirClient:
 
 def test_secrets_never_reach_the_evidence() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(400, json={"access_token": "abc.def.ghi", "detail": "x" * 10000},
-                              headers={"Set-Cookie": "session=s3cr3t"})
+        return httpx.Response(
+            400,
+            json={"access_token": "abc.def.ghi", "detail": "x" * 10000},
+            headers={"Set-Cookie": "session=s3cr3t"},
+        )
 
     tokens = TokenProvider(AuthConfig(mode="bearer", token="tok-123456"))
     c = _client(handler, tokens=tokens, body_limit=500)
     c.post("Patient", {"resourceType": "Patient", "client_secret": "hunter2"})
     ex = c.evidence.current[-1]
     dumped = str(ex.to_dict())
-    assert "tok-123456" not in dumped and "hunter2" not in dumped and "s3cr3t" not in dumped and "abc.def.ghi" not in dumped
+    assert (
+        "tok-123456" not in dumped
+        and "hunter2" not in dumped
+        and "s3cr3t" not in dumped
+        and "abc.def.ghi" not in dumped
+    )
     assert ex.request_headers["Authorization"] == "***"
     assert len(ex.response_body) < 700 and "cut" in ex.response_body
 
@@ -71,8 +79,15 @@ def test_origin_guard_on_redirects_and_paging() -> None:
         if request.url.path.endswith("/away"):
             return httpx.Response(302, headers={"Location": "https://evil.example.test/steal"})
         if request.url.path.endswith("/Patient"):
-            return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": [],
-                                             "link": [{"relation": "next", "url": "http://fhir.example.test/fhir/Patient?page=2"}]})
+            return httpx.Response(
+                200,
+                json={
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "entry": [],
+                    "link": [{"relation": "next", "url": "http://fhir.example.test/fhir/Patient?page=2"}],
+                },
+            )
         return httpx.Response(200, json={"resourceType": "CapabilityStatement"})
 
     c = _client(handler)
@@ -96,10 +111,14 @@ def test_smart_backend_assertion_is_signed_for_the_token_url() -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     cfg = AuthConfig(mode="smart-backend", client_id="vendor-x", private_key_pem=pem, key_id="k1")
     assertion = TokenProvider(cfg).client_assertion("https://auth.example.test/token")
-    claims = jwt.decode(assertion, key.public_key(), algorithms=["RS384"], audience="https://auth.example.test/token")
+    claims = jwt.decode(
+        assertion, key.public_key(), algorithms=["RS384"], audience="https://auth.example.test/token"
+    )
     assert claims["iss"] == claims["sub"] == "vendor-x" and claims["exp"] - claims["iat"] <= 300
     assert jwt.get_unverified_header(assertion)["kid"] == "k1"
     assert "private_key" not in str(cfg.public())

@@ -22,19 +22,32 @@ REAL_CACHE = str(fhirpkg.cache_root())
 CATALOGUE = {
     "version": "0.0.1",
     "sources": {"SRC": {"vi": "Nguồn thử", "en": "Test source"}},
-    "areas": {"AAA": {"title": {"vi": "Nhóm thử", "en": "Test area"}}, "BBB": {"title": {"vi": "Nhóm hai", "en": "Second area"}}},
+    "areas": {
+        "AAA": {"title": {"vi": "Nhóm thử", "en": "Test area"}},
+        "BBB": {"title": {"vi": "Nhóm hai", "en": "Second area"}},
+    },
     "criteria": [
-        {"id": f"VHR-{area}-{n:03d}", "level": level, "actor": "server", "verification": verification,
-         "title": {"vi": f"Tiêu chí {n}", "en": f"Criterion {n}"}, "description": {"vi": "Mô tả thử", "en": "Test description"},
-         "sources": [{"ref": "SRC"}]}
+        {
+            "id": f"VHR-{area}-{n:03d}",
+            "level": level,
+            "actor": "server",
+            "verification": verification,
+            "title": {"vi": f"Tiêu chí {n}", "en": f"Criterion {n}"},
+            "description": {"vi": "Mô tả thử", "en": "Test description"},
+            "sources": [{"ref": "SRC"}],
+        }
         for area, n, level, verification in [
-            ("AAA", 1, "SHALL", "automated"), ("AAA", 2, "SHALL", "automated"), ("AAA", 3, "SHOULD", "automated"),
-            ("AAA", 4, "MAY", "automated"), ("BBB", 5, "SHALL", "automated"), ("BBB", 6, "SHALL", "attestation"),
+            ("AAA", 1, "SHALL", "automated"),
+            ("AAA", 2, "SHALL", "automated"),
+            ("AAA", 3, "SHOULD", "automated"),
+            ("AAA", 4, "MAY", "automated"),
+            ("BBB", 5, "SHALL", "automated"),
+            ("BBB", 6, "SHALL", "attestation"),
         ]
     ],
 }
 
-SUITE = '''
+SUITE = """
 import pytest
 from vhr_conformance.client import InfrastructureError
 from vhr_conformance.i18n import Text
@@ -60,20 +73,32 @@ def test_skipped():
 @criterion("VHR-BBB-005")
 def test_infrastructure():
     raise InfrastructureError("connection refused")
-'''
+"""
 
 
 def _setup(pytester: pytest.Pytester, suite: str = SUITE) -> Path:
-    (pytester.path / "criteria.schema.json").write_text((suites_dir() / "criteria.schema.json").read_text(encoding="utf-8"))
-    (pytester.path / "criteria.yaml").write_text(yaml.safe_dump(CATALOGUE, allow_unicode=True), encoding="utf-8")
+    (pytester.path / "criteria.schema.json").write_text(
+        (suites_dir() / "criteria.schema.json").read_text(encoding="utf-8")
+    )
+    (pytester.path / "criteria.yaml").write_text(
+        yaml.safe_dump(CATALOGUE, allow_unicode=True), encoding="utf-8"
+    )
     pytester.makepyfile(test_tiny=suite)
     return pytester.path / "out"
 
 
 def _run(pytester: pytest.Pytester, *extra: str) -> pytest.RunResult:
-    return pytester.runpytest_inprocess("--vhr-target", "http://127.0.0.1:9", "--vhr-catalogue",
-                                        str(pytester.path / "criteria.yaml"), "--vhr-report-dir",
-                                        str(pytester.path / "out"), "-p", "no:cacheprovider", *extra)
+    return pytester.runpytest_inprocess(
+        "--vhr-target",
+        "http://127.0.0.1:9",
+        "--vhr-catalogue",
+        str(pytester.path / "criteria.yaml"),
+        "--vhr-report-dir",
+        str(pytester.path / "out"),
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    )
 
 
 def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,13 +108,24 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: py
     assert result.ret == 1  # a SHALL criterion failed
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     states = {c["id"]: c["state"] for c in data["criteria"]}
-    assert states == {"VHR-AAA-001": "pass", "VHR-AAA-002": "fail", "VHR-AAA-003": "omit", "VHR-AAA-004": "skip",
-                      "VHR-BBB-005": "error", "VHR-BBB-006": "attestation"}
+    assert states == {
+        "VHR-AAA-001": "pass",
+        "VHR-AAA-002": "fail",
+        "VHR-AAA-003": "omit",
+        "VHR-AAA-004": "skip",
+        "VHR-BBB-005": "error",
+        "VHR-BBB-006": "attestation",
+    }
     skip_case = next(c for c in data["cases"] if c["criteria"] == ["VHR-AAA-004"])
     assert "no data X" in skip_case["message"] and "thiếu dữ liệu X" in skip_case["message"]
     assert data["summary"]["SHALL"]["pass_rate"] == 0.5
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "VHR-AAA-002" in html and "Không đạt / Fail" in html and "<script>" in html and "http" not in html.split("<style>")[0][:0]
+    assert (
+        "VHR-AAA-002" in html
+        and "Không đạt / Fail" in html
+        and "<script>" in html
+        and "http" not in html.split("<style>")[0][:0]
+    )
     report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
     assert report["resourceType"] == "TestReport" and report["result"] == "fail"
     from vhr_conformance.validator import Validator
@@ -144,4 +180,7 @@ def test_xdist_workers_report_to_the_controller(pytester: pytest.Pytester) -> No
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert {c["id"]: c["state"] for c in data["criteria"]}["VHR-AAA-002"] == "fail"
     assert len(data["cases"]) == 6 and not list(out.glob(".worker-*.json"))
-    assert any(k.startswith("allure-results/") for k in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"])
+    assert any(
+        k.startswith("allure-results/")
+        for k in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    )

@@ -30,9 +30,20 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
     procs = []
     for shard in range(SHARDS):
         out = work / f"proof-{shard}.json"
-        cmd = [sys.executable, "-m", "vhr_conformance.runner.proof", "--json", str(out), "--workdir", str(work / str(shard)),
-               "--shard", f"{shard}/{SHARDS}"] + (["--no-baseline"] if shard else [])
-        procs.append((out, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        cmd = [
+            sys.executable,
+            "-m",
+            "vhr_conformance.runner.proof",
+            "--json",
+            str(out),
+            "--workdir",
+            str(work / str(shard)),
+            "--shard",
+            f"{shard}/{SHARDS}",
+        ] + (["--no-baseline"] if shard else [])
+        procs.append(
+            (out, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        )
     results: dict[str, dict[str, Any]] = {}
     for out, proc in procs:
         log, _ = proc.communicate(timeout=900)
@@ -55,7 +66,9 @@ def test_reference_server_passes_every_shall_criterion(proof: dict[str, dict[str
     assert base["failed"] is not None, "the baseline run did not produce results"
     assert base["cases"] >= 300, f"only {base['cases']} cases ran"
     assert not base["errors"], f"harness errors on the reference server: {base['errors']}"
-    assert not base["shall_not_passed"], f"SHALL criteria not passed on the reference server: {base['shall_not_passed']}"
+    assert not base["shall_not_passed"], (
+        f"SHALL criteria not passed on the reference server: {base['shall_not_passed']}"
+    )
     assert not base["cleanup_leftovers"] and not base["left_on_server"], (
         f"clean-up left data behind: {base['cleanup_leftovers'][:5]} {base['left_on_server']}"
     )

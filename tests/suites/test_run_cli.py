@@ -10,7 +10,9 @@ from pathlib import Path
 
 def _vhr(*args: str) -> subprocess.CompletedProcess[str]:
     code = "import sys; from vhr_conformance.cli import main; sys.argv = ['vhr', *sys.argv[1:]]; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_vhr_run_embedded_capability_area(tmp_path: Path) -> None:
@@ -20,11 +22,22 @@ def test_vhr_run_embedded_capability_area(tmp_path: Path) -> None:
     assert "report.html" in proc.stdout and "SHALL" in proc.stdout
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["exitCode"] == 0 and data["summary"]["cases"]["total"] >= 40
-    assert {"report.html", "results.json", "junit.xml", "testreport.json", "manifest.json"} <= {p.name for p in out.iterdir()}
+    assert {"report.html", "results.json", "junit.xml", "testreport.json", "manifest.json"} <= {
+        p.name for p in out.iterdir()
+    }
 
 
 def test_vhr_run_fault_fails_with_exit_1(tmp_path: Path) -> None:
-    proc = _vhr("run", "--only", "CAP", "--fault", "wrong-fhir-version", "--report-dir", str(tmp_path / "f"), "--quiet")
+    proc = _vhr(
+        "run",
+        "--only",
+        "CAP",
+        "--fault",
+        "wrong-fhir-version",
+        "--report-dir",
+        str(tmp_path / "f"),
+        "--quiet",
+    )
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "VHR-CAP-002" in proc.stdout
 

@@ -22,8 +22,9 @@ from vhr_conformance.server import ReferenceServer
 def _vhr(*args: str, tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
     code = "import sys; from vhr_conformance.cli import main; sys.argv = ['vhr', *sys.argv[1:]]; main()"
     env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir else None
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False, env=env
+    )
 
 
 def _cases(report: Path) -> dict[str, dict[str, Any]]:
@@ -64,8 +65,18 @@ def test_untrusted_certificate_fails_sec_001(tmp_path: Path, tls_server: Any) ->
     srv, _files = tls_server
     other_ca = make_tls_files(tmp_path / "other").ca  # a CA that did not sign the server's certificate
     out = tmp_path / "r"
-    proc = _vhr("run", "--target", srv.base_url, "--ca-bundle", str(other_ca), "--only", "VHR-SEC-001",
-                "--report-dir", str(out), "--quiet")
+    proc = _vhr(
+        "run",
+        "--target",
+        srv.base_url,
+        "--ca-bundle",
+        str(other_ca),
+        "--only",
+        "VHR-SEC-001",
+        "--report-dir",
+        str(out),
+        "--quiet",
+    )
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr and "VHR-SEC-001" in proc.stdout
     tls = _cases(out)["test_tls"]
@@ -76,15 +87,34 @@ def test_untrusted_certificate_fails_sec_001(tmp_path: Path, tls_server: Any) ->
 def test_trusted_private_ca_passes_sec_001(tmp_path: Path, tls_server: Any) -> None:
     srv, files = tls_server
     out = tmp_path / "r"
-    proc = _vhr("run", "--target", srv.base_url, "--ca-bundle", str(files.ca), "--only", "VHR-SEC-001",
-                "--report-dir", str(out), "--quiet")
+    proc = _vhr(
+        "run",
+        "--target",
+        srv.base_url,
+        "--ca-bundle",
+        str(files.ca),
+        "--only",
+        "VHR-SEC-001",
+        "--report-dir",
+        str(out),
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert _cases(out)["test_tls"]["state"] == "pass"
 
 
 def test_plain_http_elsewhere_fails_sec_001(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    proc = _vhr("run", "--target", "http://vhr-target.invalid", "--only", "VHR-SEC-001", "--report-dir", str(out), "--quiet")
+    proc = _vhr(
+        "run",
+        "--target",
+        "http://vhr-target.invalid",
+        "--only",
+        "VHR-SEC-001",
+        "--report-dir",
+        str(out),
+        "--quiet",
+    )
     assert proc.returncode == 1
     tls = _cases(out)["test_tls"]
     assert tls["state"] == "fail" and "not served over https" in tls["message"]

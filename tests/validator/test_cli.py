@@ -68,7 +68,9 @@ def test_outcome_format_and_stdin(app: typer.Typer, files: dict[str, Path]) -> N
     oo = orjson.loads(res.stdout)
     assert oo["resourceType"] == "OperationOutcome"
     assert oo["issue"][0]["expression"] == ["Patient.gender"]
-    multi = CliRunner().invoke(app, ["validate", str(files["good"]), str(files["bad"]), "--format", "outcome"])
+    multi = CliRunner().invoke(
+        app, ["validate", str(files["good"]), str(files["bad"]), "--format", "outcome"]
+    )
     assert orjson.loads(multi.stdout)["resourceType"] == "Bundle"
 
 

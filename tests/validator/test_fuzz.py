@@ -13,15 +13,40 @@ from vhr_conformance.validator import Issue, Validator
 from .util import patient
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=25,
 )
 _keys = st.sampled_from(
-    ["id", "name", "gender", "birthDate", "contained", "extension", "_birthDate", "identifier", "telecom",
-     "meta", "text", "active", "deceasedBoolean", "managingOrganization", "address", "resourceType", "link"]
+    [
+        "id",
+        "name",
+        "gender",
+        "birthDate",
+        "contained",
+        "extension",
+        "_birthDate",
+        "identifier",
+        "telecom",
+        "meta",
+        "text",
+        "active",
+        "deceasedBoolean",
+        "managingOrganization",
+        "address",
+        "resourceType",
+        "link",
+    ]
 )
-_settings = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_settings = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _ok(issues: Any) -> None:
@@ -45,10 +70,17 @@ def test_random_bytes_never_crash(validator: Validator, data: bytes) -> None:
 
 
 @_settings
-@given(st.dictionaries(_keys, _json, max_size=6), st.sampled_from(["Patient", "Observation", "Bundle", "Encounter"]))
+@given(
+    st.dictionaries(_keys, _json, max_size=6),
+    st.sampled_from(["Patient", "Observation", "Bundle", "Encounter"]),
+)
 def test_mutated_resources_never_crash(validator: Validator, changes: dict[str, Any], rtype: str) -> None:
     res = patient()
     res["resourceType"] = rtype
     res.update(changes)
     _ok(validator.validate(res))
-    _ok(validator.validate({"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": res}, res]}))
+    _ok(
+        validator.validate(
+            {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": res}, res]}
+        )
+    )

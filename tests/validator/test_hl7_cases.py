@@ -15,7 +15,9 @@ MIN_VERDICT = 0.96
 
 @pytest.mark.skipif(not (CASES / "cases.json").is_file(), reason="../shared/hl7-validator-cases not present")
 def test_verdict_agreement_does_not_regress() -> None:
-    spec = importlib.util.spec_from_file_location("score_hl7_cases", ROOT / "benchmarks" / "score_hl7_cases.py")
+    spec = importlib.util.spec_from_file_location(
+        "score_hl7_cases", ROOT / "benchmarks" / "score_hl7_cases.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

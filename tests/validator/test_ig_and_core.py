@@ -15,7 +15,15 @@ from vhr_conformance.validator import Validator
 from .util import errors
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFORMANCE = {"StructureDefinition", "CodeSystem", "ValueSet", "NamingSystem", "SearchParameter", "CapabilityStatement", "ImplementationGuide"}
+CONFORMANCE = {
+    "StructureDefinition",
+    "CodeSystem",
+    "ValueSet",
+    "NamingSystem",
+    "SearchParameter",
+    "CapabilityStatement",
+    "ImplementationGuide",
+}
 
 
 def _ig_dir() -> Path | None:
@@ -43,7 +51,10 @@ def _examples() -> list[Path]:
 
 def _negatives() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
-    for manifest in (ROOT / "profiles" / "negative" / "manifest.json", ROOT / "fixtures" / "negative" / "manifest.json"):
+    for manifest in (
+        ROOT / "profiles" / "negative" / "manifest.json",
+        ROOT / "fixtures" / "negative" / "manifest.json",
+    ):
         if manifest.is_file():
             for c in orjson.loads(manifest.read_bytes()):
                 cases.append({**c, "_dir": str(manifest.parent)})
@@ -74,8 +85,12 @@ def test_negative_case_yields_its_rule_at_its_location(validator: Validator, cas
 # Core resources that really break R4 rules (the HL7 validator reports them too).
 CORE_KNOWN_BAD = {
     "SearchParameter": ("-extensions-",),  # extension search parameters without a base; ids over 64 chars
-    "StructureDefinition": ("StructureDefinition-Definition", "StructureDefinition-Event",
-                            "StructureDefinition-FiveWs", "StructureDefinition-Request"),  # sdf-4: logical, no base
+    "StructureDefinition": (
+        "StructureDefinition-Definition",
+        "StructureDefinition-Event",
+        "StructureDefinition-FiveWs",
+        "StructureDefinition-Request",
+    ),  # sdf-4: logical, no base
 }
 
 
@@ -83,9 +98,16 @@ def _core_sample() -> list[dict[str, Any]]:
     core = fhirpkg.load_package(fhirpkg.verify_core_package())
     rng = random.Random(4)
     out: list[dict[str, Any]] = []
-    for rtype, n in (("ValueSet", 40), ("CodeSystem", 40), ("SearchParameter", 40), ("StructureDefinition", 25)):
+    for rtype, n in (
+        ("ValueSet", 40),
+        ("CodeSystem", 40),
+        ("SearchParameter", 40),
+        ("StructureDefinition", 25),
+    ):
         skip = CORE_KNOWN_BAD.get(rtype, ())
-        entries = [e for e in core.entries if e.resource_type == rtype and not any(k in e.filename for k in skip)]
+        entries = [
+            e for e in core.entries if e.resource_type == rtype and not any(k in e.filename for k in skip)
+        ]
         out.extend(core.read(e) for e in rng.sample(entries, min(n, len(entries))))
     return out
 

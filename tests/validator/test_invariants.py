@@ -63,23 +63,73 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
     """Each native implementation gives the fhirpathpy answer on a few focus values."""
     cc = ConstraintCompiler()
     samples: dict[str, tuple[str, list[Any]]] = {
-        "per-1": ("Period", [{"start": "2020-01-01", "end": "2019-01-01"}, {"start": "2020-01-01", "end": "2021-01-01"}]),
-        "qty-3": ("Quantity", [{"code": "kg"}, {"code": "kg", "system": "http://unitsofmeasure.org"}, {"value": 1}]),
+        "per-1": (
+            "Period",
+            [{"start": "2020-01-01", "end": "2019-01-01"}, {"start": "2020-01-01", "end": "2021-01-01"}],
+        ),
+        "qty-3": (
+            "Quantity",
+            [{"code": "kg"}, {"code": "kg", "system": "http://unitsofmeasure.org"}, {"value": 1}],
+        ),
         "cpt-2": ("ContactPoint", [{"value": "1"}, {"value": "1", "system": "phone"}]),
         "att-1": ("Attachment", [{"data": "AA=="}, {"data": "AA==", "contentType": "text/plain"}]),
-        "obs-6": ("Observation", [{"dataAbsentReason": {"text": "x"}, "valueString": "x"}, {"valueString": "x"}]),
+        "obs-6": (
+            "Observation",
+            [{"dataAbsentReason": {"text": "x"}, "valueString": "x"}, {"valueString": "x"}],
+        ),
         "sqty-1": ("Quantity", [{"comparator": "<"}, {"value": 1}]),
         "org-1": ("Organization", [{"name": "x"}, {"active": True}]),
-        "bdl-2": ("Bundle", [{"type": "batch", "entry": [{"search": {"mode": "match"}}]}, {"type": "searchset", "entry": [{"search": {}}]}]),
-        "bdl-3": ("Bundle", [{"type": "transaction", "entry": [{"fullUrl": "urn:x"}]}, {"type": "collection", "entry": [{"fullUrl": "u"}]},
-                             {"type": "batch", "entry": [{"request": {"method": "GET"}}]}]),
-        "bdl-4": ("Bundle", [{"type": "batch-response", "entry": [{"fullUrl": "u"}]}, {"type": "collection", "entry": [{"response": {}}]}]),
-        "bdl-7": ("Bundle", [{"type": "collection", "entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
-                             {"type": "collection", "entry": [{"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "1"}}},
-                                                              {"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "2"}}}]}]),
-        "bdl-8": ("Bundle.entry", [{"fullUrl": "http://x/Patient/1/_history/2"}, {"fullUrl": "http://x/Patient/1"}, {"request": {}}]),
-        "drt-1": ("Duration", [{"code": "d", "value": 1}, {"code": "d", "system": "http://unitsofmeasure.org", "value": 1},
-                               {"value": 2}]),
+        "bdl-2": (
+            "Bundle",
+            [
+                {"type": "batch", "entry": [{"search": {"mode": "match"}}]},
+                {"type": "searchset", "entry": [{"search": {}}]},
+            ],
+        ),
+        "bdl-3": (
+            "Bundle",
+            [
+                {"type": "transaction", "entry": [{"fullUrl": "urn:x"}]},
+                {"type": "collection", "entry": [{"fullUrl": "u"}]},
+                {"type": "batch", "entry": [{"request": {"method": "GET"}}]},
+            ],
+        ),
+        "bdl-4": (
+            "Bundle",
+            [
+                {"type": "batch-response", "entry": [{"fullUrl": "u"}]},
+                {"type": "collection", "entry": [{"response": {}}]},
+            ],
+        ),
+        "bdl-7": (
+            "Bundle",
+            [
+                {"type": "collection", "entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
+                {
+                    "type": "collection",
+                    "entry": [
+                        {"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "1"}}},
+                        {"fullUrl": "a", "resource": {"resourceType": "Patient", "meta": {"versionId": "2"}}},
+                    ],
+                },
+            ],
+        ),
+        "bdl-8": (
+            "Bundle.entry",
+            [
+                {"fullUrl": "http://x/Patient/1/_history/2"},
+                {"fullUrl": "http://x/Patient/1"},
+                {"request": {}},
+            ],
+        ),
+        "drt-1": (
+            "Duration",
+            [
+                {"code": "d", "value": 1},
+                {"code": "d", "system": "http://unitsofmeasure.org", "value": 1},
+                {"value": 2},
+            ],
+        ),
     }
     checked = 0
     for (key, expr), fn in NATIVE.items():
@@ -100,7 +150,10 @@ def test_native_invariants_agree_with_fhirpathpy() -> None:
 def test_other_pattern_shapes_agree_with_fhirpathpy() -> None:
     cases = {
         "birthDate.exists() implies birthDate <= today()": [
-            {"birthDate": "1990-05-01"}, {"birthDate": "2999-01-01"}, {"gender": "male"}, {"birthDate": "1990"},
+            {"birthDate": "1990-05-01"},
+            {"birthDate": "2999-01-01"},
+            {"gender": "male"},
+            {"birthDate": "1990"},
         ],
         "(period.start.exists() and period.end.exists()) implies period.end >= period.start": [
             {"period": {"start": "2024-01-01T10:00:00+07:00", "end": "2024-01-01T11:00:00+07:00"}},
@@ -109,7 +162,9 @@ def test_other_pattern_shapes_agree_with_fhirpathpy() -> None:
         ],
     }
     for expr, focuses in cases.items():
-        fast = ConstraintCompiler().compile_one({"key": "k", "expression": expr, "severity": "error", "human": ""}, "Patient")
+        fast = ConstraintCompiler().compile_one(
+            {"key": "k", "expression": expr, "severity": "error", "human": ""}, "Patient"
+        )
         assert fast is not None and fast.native is not None
         slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
         for focus in focuses:
@@ -119,7 +174,9 @@ def test_other_pattern_shapes_agree_with_fhirpathpy() -> None:
 
 def test_pattern_compiled_invariant_agrees_with_fhirpathpy() -> None:
     expr = "system = 'http://fhir.hl7.org.vn/core/sid/cccd' implies value.matches('^[0-9]{12}$')"
-    fast = ConstraintCompiler().compile_one({"key": "k", "expression": expr, "severity": "error", "human": ""}, "Identifier")
+    fast = ConstraintCompiler().compile_one(
+        {"key": "k", "expression": expr, "severity": "error", "human": ""}, "Identifier"
+    )
     assert fast is not None and fast.native is not None
     slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
     for focus in (
@@ -134,8 +191,12 @@ def test_pattern_compiled_invariant_agrees_with_fhirpathpy() -> None:
 
 def test_unevaluable_expression_is_a_harness_error_reported_once(validator: Validator) -> None:
     cc = ConstraintCompiler()
-    broken = cc.compile_one({"key": "x-1", "severity": "error", "human": "h", "expression": "name.nosuchfn()"}, "Patient")
-    unparsable = cc.compile_one({"key": "x-2", "severity": "error", "human": "h", "expression": "name.("}, "Patient")
+    broken = cc.compile_one(
+        {"key": "x-1", "severity": "error", "human": "h", "expression": "name.nosuchfn()"}, "Patient"
+    )
+    unparsable = cc.compile_one(
+        {"key": "x-2", "severity": "error", "human": "h", "expression": "name.("}, "Patient"
+    )
     assert broken is not None and unparsable is not None
     run = Run(frozenset({"invariants"}))
     res = patient()
@@ -169,7 +230,10 @@ def test_native_cccd_invariants_agree_with_fhirpathpy() -> None:
         pat(None, "1990", "male"),
         pat("001090012345", None, "other"),
     ]
-    for key, expr, fn in (("vhr-cccd-3", vnrules.CCCD_3, vnrules._cccd_3), ("vhr-cccd-4", vnrules.CCCD_4, vnrules._cccd_4)):
+    for key, expr, fn in (
+        ("vhr-cccd-3", vnrules.CCCD_3, vnrules._cccd_3),
+        ("vhr-cccd-4", vnrules.CCCD_4, vnrules._cccd_4),
+    ):
         slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
         for focus in samples:
             res = slow(focus, {})
@@ -194,7 +258,9 @@ def test_core_errata_que_12(validator: Validator) -> None:
 def test_conforms_to_runs_the_profile(validator: Validator) -> None:
     cc = ConstraintCompiler()
     bp = "http://hl7.org/fhir/StructureDefinition/bp"
-    c = cc.compile_one({"key": "t-1", "severity": "error", "human": "h", "expression": f"conformsTo('{bp}')"}, "Observation")
+    c = cc.compile_one(
+        {"key": "t-1", "severity": "error", "human": "h", "expression": f"conformsTo('{bp}')"}, "Observation"
+    )
     assert c is not None
     obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
     run = Run(frozenset({"invariants", "profiles"}))
@@ -206,7 +272,12 @@ def test_conforms_to_runs_the_profile(validator: Validator) -> None:
 def test_resolve_inside_bundle_entries(validator: Validator) -> None:
     cc = ConstraintCompiler()
     c = cc.compile_one(
-        {"key": "t-2", "severity": "error", "human": "h", "expression": "managingOrganization.resolve().name.exists()"},
+        {
+            "key": "t-2",
+            "severity": "error",
+            "human": "h",
+            "expression": "managingOrganization.resolve().name.exists()",
+        },
         "Patient",
     )
     assert c is not None
@@ -215,8 +286,10 @@ def test_resolve_inside_bundle_entries(validator: Validator) -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"fullUrl": "urn:uuid:0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a42", "resource": pat},
-                  {"fullUrl": org_url, "resource": {"resourceType": "Organization", "name": "BV Bạch Mai"}}],
+        "entry": [
+            {"fullUrl": "urn:uuid:0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a42", "resource": pat},
+            {"fullUrl": org_url, "resource": {"resourceType": "Organization", "name": "BV Bạch Mai"}},
+        ],
     }
     seen: list[bool] = []
     original = validator._invariants

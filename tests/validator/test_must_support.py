@@ -17,9 +17,16 @@ OBS = "https://vhr-conformance.org/fhir/StructureDefinition/test-ms-observation"
 
 def _sd(url: str, typ: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "resourceType": "StructureDefinition", "url": url, "name": "TestMs", "status": "draft", "kind": "resource",
-        "abstract": False, "type": typ, "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{typ}",
-        "derivation": "constraint", "differential": {"element": elements},
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": "TestMs",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": typ,
+        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{typ}",
+        "derivation": "constraint",
+        "differential": {"element": elements},
     }
 
 
@@ -29,15 +36,27 @@ def _ms(eid: str, **extra: Any) -> dict[str, Any]:
 
 
 PROFILES = [
-    _sd(PAT, "Patient", [
-        _ms("Patient.contact"), _ms("Patient.contact.name"), _ms("Patient.contact.name.family"),
-        _ms("Patient.contact.telecom"), _ms("Patient.communication"), _ms("Patient.communication.preferred"),
-    ]),
-    _sd(OBS, "Observation", [
-        _ms("Observation.value[x]"),
-        _ms("Observation.value[x]:valueQuantity", sliceName="valueQuantity", type=[{"code": "Quantity"}]),
-        _ms("Observation.value[x]:valueQuantity.unit"),
-    ]),
+    _sd(
+        PAT,
+        "Patient",
+        [
+            _ms("Patient.contact"),
+            _ms("Patient.contact.name"),
+            _ms("Patient.contact.name.family"),
+            _ms("Patient.contact.telecom"),
+            _ms("Patient.communication"),
+            _ms("Patient.communication.preferred"),
+        ],
+    ),
+    _sd(
+        OBS,
+        "Observation",
+        [
+            _ms("Observation.value[x]"),
+            _ms("Observation.value[x]:valueQuantity", sliceName="valueQuantity", type=[{"code": "Quantity"}]),
+            _ms("Observation.value[x]:valueQuantity.unit"),
+        ],
+    ),
 ]
 
 
@@ -62,7 +81,13 @@ def _patient(**extra: Any) -> dict[str, Any]:
 
 
 def _obs(**extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "meta": {"profile": [OBS]}, "status": "final", "code": {"text": "x"}, **extra}
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [OBS]},
+        "status": "final",
+        "code": {"text": "x"},
+        **extra,
+    }
 
 
 def test_absent_parent_is_one_finding(v: Validator) -> None:
@@ -70,7 +95,9 @@ def test_absent_parent_is_one_finding(v: Validator) -> None:
 
 
 def test_children_of_present_elements_are_reported(v: Validator) -> None:
-    got = _absent(v, _patient(contact=[{"gender": "male"}, {"name": {"given": ["An"]}, "telecom": [{"value": "1"}]}]))
+    got = _absent(
+        v, _patient(contact=[{"gender": "male"}, {"name": {"given": ["An"]}, "telecom": [{"value": "1"}]}])
+    )
     assert got == [
         "Patient.communication",
         "Patient.contact[0].name",  # name.family is not reported below the absent name

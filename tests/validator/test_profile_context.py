@@ -35,33 +35,60 @@ def _sd(url: str, typ: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-ORG_PROFILE = _sd(ORG, "Organization", [
-    {
-        "id": "Organization",
-        "path": "Organization",
-        "constraint": [
-            # a leading type name, as profile authors usually write them
-            {"key": "tctx-1", "severity": "error", "human": "A named facility has an alias",
-             "expression": "Organization.name.exists() implies Organization.alias.exists()"},
-            # %resource is the Organization even when the Organization sits in a Bundle
-            {"key": "tctx-2", "severity": "error", "human": "Has an identifier",
-             "expression": "%resource.identifier.exists()"},
-        ],
-    },
-    {
-        "id": "Organization.endpoint",
-        "path": "Organization.endpoint",
-        "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Endpoint"],
-                  "aggregation": ["bundled"]}],
-    },
-])
-BUNDLE_PROFILE = _sd(BUNDLE, "Bundle", [
-    {"id": "Bundle.entry", "path": "Bundle.entry",
-     "slicing": {"discriminator": [{"type": "type", "path": "resource"}], "rules": "open"}},
-    {"id": "Bundle.entry:org", "path": "Bundle.entry", "sliceName": "org", "min": 0, "max": "*"},
-    {"id": "Bundle.entry:org.resource", "path": "Bundle.entry.resource",
-     "type": [{"code": "Organization", "profile": [ORG]}]},
-])
+ORG_PROFILE = _sd(
+    ORG,
+    "Organization",
+    [
+        {
+            "id": "Organization",
+            "path": "Organization",
+            "constraint": [
+                # a leading type name, as profile authors usually write them
+                {
+                    "key": "tctx-1",
+                    "severity": "error",
+                    "human": "A named facility has an alias",
+                    "expression": "Organization.name.exists() implies Organization.alias.exists()",
+                },
+                # %resource is the Organization even when the Organization sits in a Bundle
+                {
+                    "key": "tctx-2",
+                    "severity": "error",
+                    "human": "Has an identifier",
+                    "expression": "%resource.identifier.exists()",
+                },
+            ],
+        },
+        {
+            "id": "Organization.endpoint",
+            "path": "Organization.endpoint",
+            "type": [
+                {
+                    "code": "Reference",
+                    "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Endpoint"],
+                    "aggregation": ["bundled"],
+                }
+            ],
+        },
+    ],
+)
+BUNDLE_PROFILE = _sd(
+    BUNDLE,
+    "Bundle",
+    [
+        {
+            "id": "Bundle.entry",
+            "path": "Bundle.entry",
+            "slicing": {"discriminator": [{"type": "type", "path": "resource"}], "rules": "open"},
+        },
+        {"id": "Bundle.entry:org", "path": "Bundle.entry", "sliceName": "org", "min": 0, "max": "*"},
+        {
+            "id": "Bundle.entry:org.resource",
+            "path": "Bundle.entry.resource",
+            "type": [{"code": "Organization", "profile": [ORG]}],
+        },
+    ],
+)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +120,10 @@ def _endpoint() -> dict[str, Any]:
         "id": "ep1",
         "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">FHIR</div>'},
         "status": "active",
-        "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type",
-                           "code": "hl7-fhir-rest"},
+        "connectionType": {
+            "system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type",
+            "code": "hl7-fhir-rest",
+        },
         "payloadType": [{"text": "none"}],
         "address": "https://fhir.example.vn/r4",
     }
@@ -105,7 +134,8 @@ def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
-            {"fullUrl": f"https://fhir.example.vn/{r['resourceType']}/{r['id']}", "resource": r} for r in resources
+            {"fullUrl": f"https://fhir.example.vn/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in resources
         ],
     }
 
@@ -138,7 +168,9 @@ def test_bundled_aggregation(v: Validator) -> None:
     assert "reference-aggregation" not in _keys(v.validate(missing))
     # outside a Bundle nothing can be bundled; a contained target is not what the profile allows either
     alone = _org(endpoint=[{"reference": "Endpoint/ep1"}])
-    assert ("reference-aggregation", "Organization.endpoint[0].reference") in rules(v.validate(alone, profiles=[ORG]))
+    assert ("reference-aggregation", "Organization.endpoint[0].reference") in rules(
+        v.validate(alone, profiles=[ORG])
+    )
     contained = _org(contained=[_endpoint()], endpoint=[{"reference": "#ep1"}])
     assert ("reference-aggregation", "Organization.endpoint[0].reference") in rules(
         v.validate(contained, profiles=[ORG])

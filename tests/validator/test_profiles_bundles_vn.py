@@ -24,7 +24,14 @@ def _bp(*codes: str) -> dict[str, Any]:
         "text": patient()["text"],
         "status": "final",
         "category": [
-            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
         ],
         "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
         "subject": {"reference": "Patient/p1"},
@@ -32,7 +39,12 @@ def _bp(*codes: str) -> dict[str, Any]:
         "component": [
             {
                 "code": {"coding": [{"system": "http://loinc.org", "code": c}]},
-                "valueQuantity": {"value": 120, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"},
+                "valueQuantity": {
+                    "value": 120,
+                    "unit": "mmHg",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm[Hg]",
+                },
             }
             for c in codes
         ],
@@ -76,7 +88,9 @@ def test_extension_checked_against_its_definition(validator: Validator) -> None:
     got = rules(validator.validate(patient(extension=[ext])))
     assert ("type-not-allowed", "Patient.extension[0].valueString") in got
     unknown = {"url": "http://example.org/ext", "valueString": "x"}
-    assert ("extension-unknown", "Patient.extension[0]") in rules(validator.validate(patient(extension=[unknown])))
+    assert ("extension-unknown", "Patient.extension[0]") in rules(
+        validator.validate(patient(extension=[unknown]))
+    )
 
 
 def _bundle(btype: str, entries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -84,7 +98,15 @@ def _bundle(btype: str, entries: list[tuple[str, dict[str, Any]]]) -> dict[str, 
         "resourceType": "Bundle",
         "type": btype,
         "entry": [
-            {"fullUrl": fu, "resource": r, **({"request": {"method": "POST", "url": r["resourceType"]}} if btype == "transaction" else {})}
+            {
+                "fullUrl": fu,
+                "resource": r,
+                **(
+                    {"request": {"method": "POST", "url": r["resourceType"]}}
+                    if btype == "transaction"
+                    else {}
+                ),
+            }
             for fu, r in entries
         ],
     }
@@ -100,7 +122,9 @@ def test_bundle_references_resolve_with_types(validator: Validator) -> None:
     assert ("reference-unresolved", "Bundle.entry[0].resource.managingOrganization.reference") in rules(
         validator.validate(missing)
     )
-    wrong = _bundle("transaction", [(pid, patient(managingOrganization={"reference": oid})), (oid, patient())])
+    wrong = _bundle(
+        "transaction", [(pid, patient(managingOrganization={"reference": oid})), (oid, patient())]
+    )
     assert ("reference-target", "Bundle.entry[0].resource.managingOrganization.reference") in rules(
         validator.validate(wrong)
     )
@@ -136,8 +160,14 @@ def test_vn_addr_001_commune_in_province(validator: Validator) -> None:
     commune, props = next(iter(cs.properties.items()))
     province = str(props["province"])
     other = next(str(p["province"]) for p in cs.properties.values() if str(p["province"]) != province)
-    assert not [i for i in validator.validate(patient(address=[_address(province, commune)])) if i.rule == "VN-ADDR-001"]
-    got = [i for i in validator.validate(patient(address=[_address(other, commune)])) if i.rule == "VN-ADDR-001"]
+    assert not [
+        i
+        for i in validator.validate(patient(address=[_address(province, commune)]))
+        if i.rule == "VN-ADDR-001"
+    ]
+    got = [
+        i for i in validator.validate(patient(address=[_address(other, commune)])) if i.rule == "VN-ADDR-001"
+    ]
     assert [(i.severity, i.location) for i in got] == [("error", "Patient.address[0].extension[1]")]
     assert commune in got[0].text.vi and commune in got[0].text.en
 

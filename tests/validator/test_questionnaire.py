@@ -28,7 +28,9 @@ QUESTIONNAIRE = {
         {
             "linkId": "blood",
             "type": "choice",
-            "answerOption": [{"valueCoding": {"system": "http://example.org/abo", "code": c}} for c in ("A", "B", "O")],
+            "answerOption": [
+                {"valueCoding": {"system": "http://example.org/abo", "code": c}} for c in ("A", "B", "O")
+            ],
         },
         {"linkId": "note", "type": "string", "maxLength": 5},
     ],
@@ -69,5 +71,10 @@ def test_questionnaire_response_rules(tmp_path: Path) -> None:
     assert ("questionnaire-option", "QuestionnaireResponse.item[1].answer[0]") in got
     assert ("questionnaire-type", "QuestionnaireResponse.item[2].answer[0].valueInteger") in got
     assert ("questionnaire-linkid", "QuestionnaireResponse.item[3]") in got
-    long_note = _qr({"linkId": "smoker", "answer": [{"valueBoolean": True}]}, {"linkId": "note", "answer": [{"valueString": "dài quá"}]})
-    assert ("questionnaire-max-length", "QuestionnaireResponse.item[1].answer[0].valueString") in rules(v.validate(long_note))
+    long_note = _qr(
+        {"linkId": "smoker", "answer": [{"valueBoolean": True}]},
+        {"linkId": "note", "answer": [{"valueString": "dài quá"}]},
+    )
+    assert ("questionnaire-max-length", "QuestionnaireResponse.item[1].answer[0].valueString") in rules(
+        v.validate(long_note)
+    )

@@ -22,7 +22,9 @@ def _measure(mid: str, scoring: str) -> dict[str, Any]:
         "id": mid,
         "url": f"{BASE}/Measure/{mid}",
         "status": "draft",
-        "scoring": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-scoring", "code": scoring}]},
+        "scoring": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-scoring", "code": scoring}]
+        },
     }
 
 
@@ -38,8 +40,19 @@ def v(tmp_path_factory: pytest.TempPathFactory) -> Validator:
 
 def _report(measure: str, score: bool) -> dict[str, Any]:
     group: dict[str, Any] = {
-        "population": [{"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-population",
-                                             "code": "initial-population"}]}, "count": 42}],
+        "population": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/measure-population",
+                            "code": "initial-population",
+                        }
+                    ]
+                },
+                "count": 42,
+            }
+        ],
     }
     if score:
         group["measureScore"] = {"value": 42}
@@ -85,21 +98,41 @@ def _sp(**extra: Any) -> dict[str, Any]:
 
 def test_search_parameter_expression_starts_from_its_bases(v: Validator) -> None:
     assert _rule_set(v.validate(_sp()), "searchparameter-") == set()
-    assert _rule_set(v.validate(_sp(base=["Organization", "Practitioner"],
-                                    expression="Organization.name | (Practitioner.name)")), "searchparameter-") == set()
+    assert (
+        _rule_set(
+            v.validate(
+                _sp(
+                    base=["Organization", "Practitioner"],
+                    expression="Organization.name | (Practitioner.name)",
+                )
+            ),
+            "searchparameter-",
+        )
+        == set()
+    )
     got = _rule_set(v.validate(_sp(base=["Patient"])), "searchparameter-")
     assert got == {("searchparameter-expression-base", "SearchParameter.expression")}
     # a type named inside the expression (not leading a branch) is not a base
-    ok = _sp(base=["Encounter"], code="subject", type="reference", expression="Encounter.subject.where(resolve() is Patient)")
+    ok = _sp(
+        base=["Encounter"],
+        code="subject",
+        type="reference",
+        expression="Encounter.subject.where(resolve() is Patient)",
+    )
     assert _rule_set(v.validate(ok), "searchparameter-") == set()
 
 
 def test_derived_search_parameter_keeps_to_the_origin_bases(v: Validator) -> None:
     derived = _sp(derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name")
     assert _rule_set(v.validate(derived), "searchparameter-") == set()
-    widened = _sp(derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name", base=["Organization", "Location"],
-                  expression="Organization.name | Location.name")
-    assert _rule_set(v.validate(widened), "searchparameter-") == {("searchparameter-derived-base", "SearchParameter.base")}
+    widened = _sp(
+        derivedFrom="http://hl7.org/fhir/SearchParameter/Organization-name",
+        base=["Organization", "Location"],
+        expression="Organization.name | Location.name",
+    )
+    assert _rule_set(v.validate(widened), "searchparameter-") == {
+        ("searchparameter-derived-base", "SearchParameter.base")
+    }
 
 
 def _temp(*codings: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -108,8 +141,16 @@ def _temp(*codings: dict[str, str], **extra: Any) -> dict[str, Any]:
         "id": "t1",
         "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">37 °C</div>'},
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                  "code": "vital-signs"}]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": list(codings)},
         "subject": {"reference": "Patient/p1"},
         "effectiveDateTime": "2025-03-02T08:00:00+07:00",
@@ -150,9 +191,13 @@ def test_vital_sign_codes_bring_the_core_vital_signs_profile_as_advice(v: Valida
 def test_declared_profile_deriving_from_vital_signs_is_not_doubled() -> None:
     # the VHR body-weight profile derives from core bodyweight: only its own (error) findings appear
     v = Validator.default()
-    obs = _temp({"system": "http://loinc.org", "code": "29463-7"},
-                meta={"profile": ["https://vhr-conformance.org/fhir/StructureDefinition/vhr-observation-body-weight"]},
-                valueQuantity={"value": 61, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"})
+    obs = _temp(
+        {"system": "http://loinc.org", "code": "29463-7"},
+        meta={
+            "profile": ["https://vhr-conformance.org/fhir/StructureDefinition/vhr-observation-body-weight"]
+        },
+        valueQuantity={"value": 61, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+    )
     del obs["subject"]
     issues = v.validate(obs)
     assert ("cardinality-min", "Observation.subject") in rules(issues)

@@ -18,7 +18,9 @@ def _condition(code: str, system: str = ICD10, display: str | None = None) -> di
         "id": "c1",
         "text": patient()["text"],
         "clinicalStatus": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+            ]
         },
         "code": {"coding": [coding]},
         "subject": {"reference": "Patient/p1"},
@@ -38,7 +40,10 @@ def test_required_binding_on_codeable_concept(validator: Validator) -> None:
 
 
 def test_extensible_binding_is_a_warning(validator: Validator) -> None:
-    ident = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NI"}]}, "value": "1"}
+    ident = {
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NI"}]},
+        "value": "1",
+    }
     issues = validator.validate(patient(identifier=[ident]))
     assert ("binding-extensible", "Patient.identifier[0].type") in rules(issues, ("warning",))
     assert errors(issues) == []
@@ -72,4 +77,6 @@ def test_valueset_expansion_filters(validator: Validator) -> None:
     assert exp is not None and exp.contains("http://hl7.org/fhir/administrative-gender", "male") is True
     assert exp.contains(None, "nam") is False
     loinc = term.expand("http://hl7.org/fhir/ValueSet/observation-codes")
-    assert loinc is not None and loinc.contains("http://loinc.org", "8480-6") is None  # open: not enumerable offline
+    assert (
+        loinc is not None and loinc.contains("http://loinc.org", "8480-6") is None
+    )  # open: not enumerable offline

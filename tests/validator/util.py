@@ -21,7 +21,10 @@ def patient(**extra: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "resourceType": "Patient",
         "id": "p1",
-        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Nguyễn Văn A</div>'},
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">Nguyễn Văn A</div>',
+        },
         "name": [{"family": "Nguyễn", "given": ["Văn", "A"]}],
         "gender": "male",
         "birthDate": "1990-05-01",

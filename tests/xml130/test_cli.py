@@ -42,7 +42,9 @@ def test_missing_path_is_a_user_error(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_twins_of_generated_patients(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("vhr_conformance.generator")
     out = tmp_path / "twins"
-    assert _run(["xml", "generate", "--out", str(out), "--from-generator", "2", "--seed", "4"], monkeypatch) == 0
+    assert (
+        _run(["xml", "generate", "--out", str(out), "--from-generator", "2", "--seed", "4"], monkeypatch) == 0
+    )
     files = sorted(out.glob("*.xml"))
     assert files
     fhir = tmp_path / "fhir"
@@ -57,6 +59,8 @@ def test_issue_converts_to_the_validator_issue() -> None:
     from vhr_conformance.i18n import Text
     from vhr_conformance.xml130.issues import XmlIssue
 
-    issue = XmlIssue("error", "value", "XML1/TONG_HOP/SO_CCCD", "vhr-cccd-1", Text("a", "b"), 7, "f.xml").to_issue()
+    issue = XmlIssue(
+        "error", "value", "XML1/TONG_HOP/SO_CCCD", "vhr-cccd-1", Text("a", "b"), 7, "f.xml"
+    ).to_issue()
     assert isinstance(issue, validator.Issue)
     assert (issue.severity, issue.rule, issue.location) == ("error", "vhr-cccd-1", "XML1/TONG_HOP/SO_CCCD@7")

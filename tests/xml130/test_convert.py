@@ -39,7 +39,10 @@ def test_bundle_shape_and_mapping(base) -> None:
     assert pat["gender"] == {"1": "male", "2": "female"}[x1["GIOI_TINH"]]
     (enc,) = _res(b, "Encounter")
     assert enc["identifier"][0]["system"] == m.SID_MALK and enc["identifier"][0]["value"] == x1["MA_LK"]
-    assert enc["period"]["start"].endswith("+07:00") and enc["period"]["start"][:10].replace("-", "") == x1["NGAY_VAO"][:8]
+    assert (
+        enc["period"]["start"].endswith("+07:00")
+        and enc["period"]["start"][:10].replace("-", "") == x1["NGAY_VAO"][:8]
+    )
     exts = {e["url"].rsplit("/", 1)[1]: e["valueCoding"]["code"] for e in enc["extension"]}
     assert exts["vhr-encounter-form-of-care"] == x1["MA_LOAI_KCB"]
     assert exts["vhr-encounter-discharge-type"] == x1["MA_LOAI_RV"]
@@ -64,10 +67,15 @@ def test_unmapped_fields_are_listed_not_dropped(base) -> None:
     assert "XML1.MA_DANTOC" in odd.unmapped
 
 
-@pytest.mark.parametrize(("ngay_sinh", "birth", "time"), [
-    ("198700000000", "1987", None), ("198705000000", "1987-05", None),
-    ("198705150000", "1987-05-15", None), ("198705150830", "1987-05-15", "1987-05-15T08:30:00+07:00"),
-])
+@pytest.mark.parametrize(
+    ("ngay_sinh", "birth", "time"),
+    [
+        ("198700000000", "1987", None),
+        ("198705000000", "1987-05", None),
+        ("198705150000", "1987-05-15", None),
+        ("198705150830", "1987-05-15", "1987-05-15T08:30:00+07:00"),
+    ],
+)
 def test_partial_birth_dates(base, ngay_sinh: str, birth: str, time: str | None) -> None:
     (pat,) = _res(_convert(_mut(base, "XML1", "NGAY_SINH", ngay_sinh)).bundle, "Patient")
     assert pat["birthDate"] == birth
@@ -86,7 +94,9 @@ def test_sex_three_and_several_cards(base) -> None:
     assert _res(b, "Patient")[0]["gender"] == "unknown"
     covs = _res(b, "Coverage")
     assert [c["identifier"][0]["value"] for c in covs][1] == card2
-    groups = [e["valueCoding"]["code"] for e in covs[1]["extension"] if e["url"].endswith("beneficiary-group")]
+    groups = [
+        e["valueCoding"]["code"] for e in covs[1]["extension"] if e["url"].endswith("beneficiary-group")
+    ]
     assert groups == ["HS"]
 
 
@@ -105,7 +115,11 @@ def test_every_converted_resource_validates_against_its_profile() -> None:
         b = next(convert_source(data)).bundle
         for k, e in enumerate(b["entry"]):
             errors = [i for i in v.validate(e["resource"]) if i.severity in ("error", "fatal")]
-            assert errors == [], (k, e["resource"]["resourceType"], [(i.rule, i.location, i.text.en) for i in errors])
+            assert errors == [], (
+                k,
+                e["resource"]["resourceType"],
+                [(i.rule, i.location, i.text.en) for i in errors],
+            )
 
 
 def test_converted_bundles_validate() -> None:
@@ -130,29 +144,79 @@ def test_fidelity_of_our_own_conversion_is_perfect(base) -> None:
     assert set(criteria_results([]).values()) == {"pass"}
     # the vendor may answer with a searchset of resources that have server ids
     resources = [e["resource"] for e in b["entry"]]
-    assert compare(b, {"resourceType": "Bundle", "type": "searchset",
-                       "entry": [{"fullUrl": e["fullUrl"], "resource": e["resource"]} for e in b["entry"]]}) == []
+    assert (
+        compare(
+            b,
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"fullUrl": e["fullUrl"], "resource": e["resource"]} for e in b["entry"]],
+            },
+        )
+        == []
+    )
     assert compare(b, []) and compare(b, [])[0].criterion == "MAP-ENC-001"
     assert criteria_results(compare(b, resources[:1]))["MAP-DIAG-001"] == "skip"
 
 
-@pytest.mark.parametrize(("name", "change", "criterion", "field"), [
-    ("secondary diagnoses dropped",
-     lambda r: r.update(diagnosis=r["diagnosis"][:1]) if r["resourceType"] == "Encounter" else None,
-     "MAP-DIAG-002", "XML1.MA_BENH_KT"),
-    ("period sent as UTC digits",
-     lambda r: r.update(period={k: v.replace("+07:00", "Z") for k, v in r["period"].items()})
-     if r["resourceType"] == "Encounter" else None, "MAP-ENC-002", "XML1.NGAY_VAO"),
-    ("sex codes swapped",
-     lambda r: r.update(gender={"male": "female", "female": "male"}[r["gender"]]) if r["resourceType"] == "Patient" else None,
-     "MAP-PAT-004", "XML1.GIOI_TINH"),
-    ("name order reversed",
-     lambda r: r.update(name=[{"family": r["name"][0]["given"][-1], "given": [*r["name"][0]["given"][:-1], r["name"][0]["family"]]}])
-     if r["resourceType"] == "Patient" else None, "MAP-PAT-002", "XML1.HO_TEN"),
-    ("drug quantity changed",
-     lambda r: r["dispenseRequest"]["quantity"].update(value=999) if r["resourceType"] == "MedicationRequest" else None,
-     "MAP-MED-001", "XML2.MA_THUOC/SO_LUONG/NGAY_YL"),
-])
+@pytest.mark.parametrize(
+    ("name", "change", "criterion", "field"),
+    [
+        (
+            "secondary diagnoses dropped",
+            lambda r: r.update(diagnosis=r["diagnosis"][:1]) if r["resourceType"] == "Encounter" else None,
+            "MAP-DIAG-002",
+            "XML1.MA_BENH_KT",
+        ),
+        (
+            "period sent as UTC digits",
+            lambda r: (
+                r.update(period={k: v.replace("+07:00", "Z") for k, v in r["period"].items()})
+                if r["resourceType"] == "Encounter"
+                else None
+            ),
+            "MAP-ENC-002",
+            "XML1.NGAY_VAO",
+        ),
+        (
+            "sex codes swapped",
+            lambda r: (
+                r.update(gender={"male": "female", "female": "male"}[r["gender"]])
+                if r["resourceType"] == "Patient"
+                else None
+            ),
+            "MAP-PAT-004",
+            "XML1.GIOI_TINH",
+        ),
+        (
+            "name order reversed",
+            lambda r: (
+                r.update(
+                    name=[
+                        {
+                            "family": r["name"][0]["given"][-1],
+                            "given": [*r["name"][0]["given"][:-1], r["name"][0]["family"]],
+                        }
+                    ]
+                )
+                if r["resourceType"] == "Patient"
+                else None
+            ),
+            "MAP-PAT-002",
+            "XML1.HO_TEN",
+        ),
+        (
+            "drug quantity changed",
+            lambda r: (
+                r["dispenseRequest"]["quantity"].update(value=999)
+                if r["resourceType"] == "MedicationRequest"
+                else None
+            ),
+            "MAP-MED-001",
+            "XML2.MA_THUOC/SO_LUONG/NGAY_YL",
+        ),
+    ],
+)
 def test_fidelity_detects_altered_conversions(base, name, change, criterion, field) -> None:
     rows = base if base["XML1"][0]["MA_BENH_KT"] else _mut(base, "XML1", "MA_BENH_KT", "I10;E78.5")
     b = _convert(rows).bundle

@@ -44,8 +44,12 @@ def _sex_swapped(b: dict) -> None:
             r["gender"] = {"male": "female", "female": "male"}[r["gender"]]
 
 
-CASES = [("faithful", None, set()), ("secondary-dropped", _secondary_dropped, {"MAP-DIAG-002"}),
-         ("time-zone-lost", _time_zone_lost, {"MAP-ENC-002"}), ("sex-swapped", _sex_swapped, {"MAP-PAT-004"})]
+CASES = [
+    ("faithful", None, set()),
+    ("secondary-dropped", _secondary_dropped, {"MAP-DIAG-002"}),
+    ("time-zone-lost", _time_zone_lost, {"MAP-ENC-002"}),
+    ("sex-swapped", _sex_swapped, {"MAP-PAT-004"}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +87,9 @@ def test_unknown_ma_lk_fails_only_the_encounter_criterion(server) -> None:
     assert {v for c, v in results.items() if c != "MAP-ENC-001"} == {"skip"}
 
 
-@pytest.mark.parametrize(("fault", "failing"), [("ignore-include", set()), ("drop-identifiers-on-write", {"MAP-ENC-001"})])
+@pytest.mark.parametrize(
+    ("fault", "failing"), [("ignore-include", set()), ("drop-identifiers-on-write", {"MAP-ENC-001"})]
+)
 def test_server_faults(fault: str, failing: set[str]) -> None:
     """A server ignoring _include/_revinclude is still read fully (fallback searches); one that
     drops identifiers on write loses the MA_LK, so MAP-ENC-001 fails."""

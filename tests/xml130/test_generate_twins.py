@@ -14,8 +14,10 @@ from vhr_conformance.xml130.validate import validate_source
 def test_generate_xml130_writes_one_valid_envelope_per_encounter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sys.argv", ["vhr", "generate", "-n", "4", "--seed", "11", "--format", "xml130",
-                                     "--out", str(tmp_path)])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["vhr", "generate", "-n", "4", "--seed", "11", "--format", "xml130", "--out", str(tmp_path)],
+    )
     with pytest.raises(SystemExit) as exc:
         cli.main()
     assert exc.value.code in (0, None)
@@ -26,7 +28,9 @@ def test_generate_xml130_writes_one_valid_envelope_per_encounter(
         for entry in bundle["entry"]:
             res = entry["resource"]
             if res["resourceType"] == "Encounter":
-                ids = [i["value"] for i in res.get("identifier", []) if i.get("system", "").endswith("/ma-lk")]
+                ids = [
+                    i["value"] for i in res.get("identifier", []) if i.get("system", "").endswith("/ma-lk")
+                ]
                 encounters.update(ids)
     assert encounters, "the generated patients have encounters"
 

@@ -102,7 +102,9 @@ def test_form_of_care_codes_from_1804_only_after_their_start() -> None:
     base = synthetic_encounter(random.Random(2), 1)
     data = render_envelope([_mut(base, "XML1", "MA_LOAI_KCB", "14")], "01013", "20260101")
     assert [i.rule for i in _issues(data)] == ["XML130-CODE-002"]
-    assert [i.rule for i in validate_source(data, standard="4750").all_issues() if i.is_error] == ["XML130-FLD-006"]
+    assert [i.rule for i in validate_source(data, standard="4750").all_issues() if i.is_error] == [
+        "XML130-FLD-006"
+    ]
 
 
 def test_several_encounters_streamed_and_counted() -> None:
@@ -118,7 +120,9 @@ def test_ma_lk_unique_within_a_file() -> None:
     rows = synthetic_encounter(random.Random(6), 1)
     rep = validate_source(render_envelope([rows, rows], "01013", "20260101"))
     assert [i.rule for i in rep.encounters[0].issues] == []
-    assert [(i.rule, i.location) for i in rep.encounters[1].issues] == [("XML130-ENV-015", "XML1/TONG_HOP/MA_LK")]
+    assert [(i.rule, i.location) for i in rep.encounters[1].issues] == [
+        ("XML130-ENV-015", "XML1/TONG_HOP/MA_LK")
+    ]
 
 
 def test_soluonghoso_must_match() -> None:
@@ -147,8 +151,10 @@ def test_hostile_or_broken_bytes_give_located_issues(data: bytes, rule: str | No
 
 def test_huge_text_node_is_refused_not_loaded() -> None:
     blob = base64.b64encode(b"A" * (12 * 1024 * 1024)).decode()
-    data = (f"<GIAMDINHHS><THONGTINDONVI><MACSKCB>01013</MACSKCB></THONGTINDONVI><THONGTINHOSO>"
-            f"<DANHSACHHOSO><HOSO><FILEHOSO><LOAIHOSO>XML1</LOAIHOSO><NOIDUNGFILE>{blob}</NOIDUNGFILE>"
-            f"</FILEHOSO></HOSO></DANHSACHHOSO></THONGTINHOSO></GIAMDINHHS>").encode()
+    data = (
+        f"<GIAMDINHHS><THONGTINDONVI><MACSKCB>01013</MACSKCB></THONGTINDONVI><THONGTINHOSO>"
+        f"<DANHSACHHOSO><HOSO><FILEHOSO><LOAIHOSO>XML1</LOAIHOSO><NOIDUNGFILE>{blob}</NOIDUNGFILE>"
+        f"</FILEHOSO></HOSO></DANHSACHHOSO></THONGTINHOSO></GIAMDINHHS>"
+    ).encode()
     issues = list(validate_source(data).all_issues())
     assert any(i.rule in ("XML130-ENV-001", "XML130-ENV-011") and i.is_error for i in issues)

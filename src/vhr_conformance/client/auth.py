@@ -44,9 +44,10 @@ class AuthConfig:
         env = dict(os.environ if env is None else env)
         if mode not in AUTH_MODES:
             raise UserError(
-                Text("Chế độ xác thực không hợp lệ: {m} (chọn {all}).", "Unknown auth mode: {m} (choose {all}).").format(
-                    m=mode, all=", ".join(AUTH_MODES)
-                ),
+                Text(
+                    "Chế độ xác thực không hợp lệ: {m} (chọn {all}).",
+                    "Unknown auth mode: {m} (choose {all}).",
+                ).format(m=mode, all=", ".join(AUTH_MODES)),
                 location="--vhr-auth",
             )
         data: dict[str, Any] = {}
@@ -57,11 +58,16 @@ class AuthConfig:
                 data = (json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)) or {}
             except (OSError, ValueError, yaml.YAMLError) as exc:
                 raise UserError(
-                    Text("Không đọc được tệp cấu hình xác thực: {e}", "Cannot read the auth config file: {e}").format(e=exc),
+                    Text(
+                        "Không đọc được tệp cấu hình xác thực: {e}", "Cannot read the auth config file: {e}"
+                    ).format(e=exc),
                     location=str(path),
                 ) from None
             if not isinstance(data, dict):
-                raise UserError(Text("Tệp cấu hình phải là một đối tượng.", "Config file must be a mapping."), location=str(path))
+                raise UserError(
+                    Text("Tệp cấu hình phải là một đối tượng.", "Config file must be a mapping."),
+                    location=str(path),
+                )
 
         def pick(key: str, env_name: str) -> str | None:
             return env.get(env_name) or data.get(key)
@@ -73,7 +79,8 @@ class AuthConfig:
                 key_pem = Path(key_file).expanduser().read_text(encoding="utf-8")
             except OSError as exc:
                 raise UserError(
-                    Text("Không đọc được khóa riêng: {e}", "Cannot read the private key: {e}").format(e=exc), location=key_file
+                    Text("Không đọc được khóa riêng: {e}", "Cannot read the private key: {e}").format(e=exc),
+                    location=key_file,
                 ) from None
         cfg = cls(
             mode=mode,
@@ -100,32 +107,64 @@ class AuthConfig:
         if self.mode == "bearer" and not self.token:
             missing.append("VHR_TOKEN / token")
         if self.mode == "client-credentials":
-            missing += [n for n, v in (("VHR_CLIENT_ID / client_id", self.client_id), ("VHR_CLIENT_SECRET / client_secret", self.client_secret)) if not v]
+            missing += [
+                n
+                for n, v in (
+                    ("VHR_CLIENT_ID / client_id", self.client_id),
+                    ("VHR_CLIENT_SECRET / client_secret", self.client_secret),
+                )
+                if not v
+            ]
         if self.mode == "smart-backend":
-            missing += [n for n, v in (("VHR_CLIENT_ID / client_id", self.client_id), ("VHR_PRIVATE_KEY_FILE / private_key_file", self.private_key_pem)) if not v]
+            missing += [
+                n
+                for n, v in (
+                    ("VHR_CLIENT_ID / client_id", self.client_id),
+                    ("VHR_PRIVATE_KEY_FILE / private_key_file", self.private_key_pem),
+                )
+                if not v
+            ]
         if missing:
             raise UserError(
-                Text("Thiếu thông tin xác thực cho chế độ {m}: {x}", "Missing credentials for auth mode {m}: {x}").format(
-                    m=self.mode, x=", ".join(missing)
-                ),
+                Text(
+                    "Thiếu thông tin xác thực cho chế độ {m}: {x}",
+                    "Missing credentials for auth mode {m}: {x}",
+                ).format(m=self.mode, x=", ".join(missing)),
                 location="--vhr-auth",
             )
 
     def public(self) -> dict[str, Any]:
         """What may be written to the manifest: never a secret."""
-        return {"mode": self.mode, "token_url": self.token_url, "client_id": self.client_id, "scope": self.scope,
-                "key_id": self.key_id, "algorithm": self.algorithm if self.mode == "smart-backend" else None}
+        return {
+            "mode": self.mode,
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "scope": self.scope,
+            "key_id": self.key_id,
+            "algorithm": self.algorithm if self.mode == "smart-backend" else None,
+        }
 
 
-def limited_provider(config: AuthConfig, discover_base: str | None, timeout: float = 10.0,
-                     verify: bool | ssl.SSLContext | None = None) -> TokenProvider | None:
+def limited_provider(
+    config: AuthConfig,
+    discover_base: str | None,
+    timeout: float = 10.0,
+    verify: bool | ssl.SSLContext | None = None,
+) -> TokenProvider | None:
     """Credentials with a narrower scope (read-only), to check the server enforces scopes."""
     extra = config.extra
     if extra.get("limited_token"):
-        return TokenProvider(AuthConfig(mode="bearer", token=extra["limited_token"]), discover_base, timeout, verify)
+        return TokenProvider(
+            AuthConfig(mode="bearer", token=extra["limited_token"]), discover_base, timeout, verify
+        )
     if extra.get("limited_client_id") and extra.get("limited_client_secret"):
-        cfg = AuthConfig(mode="client-credentials", token_url=config.token_url, client_id=extra["limited_client_id"],
-                         client_secret=extra["limited_client_secret"], scope=extra.get("limited_scope") or "system/*.read")
+        cfg = AuthConfig(
+            mode="client-credentials",
+            token_url=config.token_url,
+            client_id=extra["limited_client_id"],
+            client_secret=extra["limited_client_secret"],
+            scope=extra.get("limited_scope") or "system/*.read",
+        )
         return TokenProvider(cfg, discover_base, timeout, verify)
     return None
 
@@ -133,8 +172,13 @@ def limited_provider(config: AuthConfig, discover_base: str | None, timeout: flo
 class TokenProvider:
     """Gets and caches an access token for the configured mode."""
 
-    def __init__(self, config: AuthConfig, discover_base: str | None = None, timeout: float = 10.0,
-                 verify: bool | ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        discover_base: str | None = None,
+        timeout: float = 10.0,
+        verify: bool | ssl.SSLContext | None = None,
+    ) -> None:
         self.config = config
         self.discover_base = discover_base
         self.timeout = timeout
@@ -179,7 +223,9 @@ class TokenProvider:
         resp = httpx.post(url, data=form, auth=auth, timeout=self.timeout, verify=self.verify)
         if resp.status_code != 200:
             raise UserError(
-                Text("Máy chủ cấp token từ chối ({s}).", "The token endpoint refused the request ({s}).").format(s=resp.status_code),
+                Text(
+                    "Máy chủ cấp token từ chối ({s}).", "The token endpoint refused the request ({s})."
+                ).format(s=resp.status_code),
                 location=url,
             )
         body = resp.json()
@@ -190,7 +236,15 @@ class TokenProvider:
         import jwt
 
         now = int(time.time())
-        claims = {"iss": self.config.client_id, "sub": self.config.client_id, "aud": token_url,
-                  "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": self.config.client_id,
+            "sub": self.config.client_id,
+            "aud": token_url,
+            "exp": now + 300,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+        }
         headers = {"kid": self.config.key_id} if self.config.key_id else None
-        return jwt.encode(claims, self.config.private_key_pem or "", algorithm=self.config.algorithm, headers=headers)
+        return jwt.encode(
+            claims, self.config.private_key_pem or "", algorithm=self.config.algorithm, headers=headers
+        )

@@ -17,7 +17,9 @@ REDACTED = "***"
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
 )
-_SECRET_KEYS = r"access_token|refresh_token|id_token|client_secret|client_assertion|password|private_key|token"
+_SECRET_KEYS = (
+    r"access_token|refresh_token|id_token|client_secret|client_assertion|password|private_key|token"
+)
 _JSON_SECRET = re.compile(rf'("(?:{_SECRET_KEYS})"\s*:\s*)"[^"]*"', re.IGNORECASE)
 _FORM_SECRET = re.compile(rf"(?<![A-Za-z_])((?:{_SECRET_KEYS})=)[^&\s]*", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
@@ -93,9 +95,22 @@ class EvidenceLog:
     def add(self, ex: Exchange) -> None:
         self.current.append(ex)
         if self.sink is not None:
-            self.sink.write(json.dumps({"t": round(ex.started, 3), "test": self.context, "method": ex.method, "url": ex.url,
-                                        "status": ex.status, "ms": round(ex.elapsed_ms, 1), "attempt": ex.attempts,
-                                        "error": ex.error}, ensure_ascii=False) + "\n")
+            self.sink.write(
+                json.dumps(
+                    {
+                        "t": round(ex.started, 3),
+                        "test": self.context,
+                        "method": ex.method,
+                        "url": ex.url,
+                        "status": ex.status,
+                        "ms": round(ex.elapsed_ms, 1),
+                        "attempt": ex.attempts,
+                        "error": ex.error,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         self.timings.append((ex.method, ex.status, ex.elapsed_ms))
         if ex.status is not None and ex.status >= 500:
             self.server_errors.append(ex.summary())

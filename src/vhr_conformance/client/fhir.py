@@ -168,8 +168,13 @@ class FhirClient:
         last_error: str | None = None
         for attempt in range(1, attempts + 1):
             start = time.perf_counter()
-            ex = Exchange(method=method, url=redact_text(url), request_headers=redact_headers(headers),
-                          request_body=body_text(body, self.body_limit), attempts=attempt)
+            ex = Exchange(
+                method=method,
+                url=redact_text(url),
+                request_headers=redact_headers(headers),
+                request_body=body_text(body, self.body_limit),
+                attempts=attempt,
+            )
             try:
                 raw = self._http.request(method, url, content=body, headers=headers, params=params)
             except httpx.HTTPError as exc:
@@ -212,7 +217,9 @@ class FhirClient:
     def delete(self, path: str, **kw: Any) -> Response:
         return self.request("DELETE", path, **kw)
 
-    def search(self, resource_type: str, params: list[tuple[str, str]] | dict[str, str], **kw: Any) -> Response:
+    def search(
+        self, resource_type: str, params: list[tuple[str, str]] | dict[str, str], **kw: Any
+    ) -> Response:
         return self.get(resource_type, params=params, **kw)
 
     def pages(self, first: Response, limit: int = 200) -> Iterator[dict[str, Any]]:
@@ -223,7 +230,9 @@ class FhirClient:
             if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
                 raise AssertionError(f"expected a Bundle page, got {type(page).__name__}")
             yield page
-            nxt = next((link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None)
+            nxt = next(
+                (link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None
+            )
             if not nxt:
                 return
             if nxt in seen:
@@ -237,11 +246,15 @@ class FhirClient:
             page = resp.json
         raise AssertionError(f"more than {limit} pages")
 
-    def search_all(self, resource_type: str, params: list[tuple[str, str]] | dict[str, str]) -> list[dict[str, Any]]:
+    def search_all(
+        self, resource_type: str, params: list[tuple[str, str]] | dict[str, str]
+    ) -> list[dict[str, Any]]:
         """Every `match` resource of a search over all pages."""
         first = self.search(resource_type, params)
         if first.status != 200:
-            raise AssertionError(f"search {resource_type}?{params} answered {first.status}: {first.text()[:300]}")
+            raise AssertionError(
+                f"search {resource_type}?{params} answered {first.status}: {first.text()[:300]}"
+            )
         out: list[dict[str, Any]] = []
         for page in self.pages(first):
             for entry in page.get("entry", []) or []:

@@ -20,12 +20,18 @@ def check_bundle(path: str | Path, location: str = "--vhr-ca-bundle") -> str:
     """The bundle's path if it holds at least one usable certificate, else a user error."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(Text("Không tìm thấy tệp CA {p}", "CA bundle {p} not found").format(p=p), location=location)
+        raise UserError(
+            Text("Không tìm thấy tệp CA {p}", "CA bundle {p} not found").format(p=p), location=location
+        )
     try:
         ssl.create_default_context(cafile=str(p))
     except (ssl.SSLError, OSError, ValueError) as exc:
-        raise UserError(Text("Tệp CA {p} không đọc được: {e}", "CA bundle {p} is not a PEM certificate file: {e}")
-                        .format(p=p, e=exc), location=location) from None
+        raise UserError(
+            Text("Tệp CA {p} không đọc được: {e}", "CA bundle {p} is not a PEM certificate file: {e}").format(
+                p=p, e=exc
+            ),
+            location=location,
+        ) from None
     return str(p)
 
 

@@ -32,7 +32,9 @@ def generate_patient(seed: int, index: int, now: datetime = REFERENCE_NOW, spec:
     return PatientBuilder(build_world(), seed, index, now, spec).build()
 
 
-def generate_patients(count: int, seed: int = 0, *, start: int = 0, now: datetime = REFERENCE_NOW) -> Iterator[dict]:
+def generate_patients(
+    count: int, seed: int = 0, *, start: int = 0, now: datetime = REFERENCE_NOW
+) -> Iterator[dict]:
     """Yield ``count`` transaction Bundles, patients ``start`` … ``start+count-1`` of cohort ``seed``.
 
     Lazy: memory stays flat however many patients are drawn.

@@ -44,7 +44,11 @@ OBS_CAT = "http://terminology.hl7.org/CodeSystem/observation-category"
 COND_CAT = "http://terminology.hl7.org/CodeSystem/condition-category"
 COND_CLIN = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 COND_VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-HTEST = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST", "display": "test health data"}
+HTEST = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+    "code": "HTEST",
+    "display": "test health data",
+}
 NATIONALITY_EXT = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 BIRTHPLACE_EXT = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 
@@ -203,8 +207,9 @@ class Spec:
 class PatientBuilder:
     """Builds the resources of one patient into a list of transaction entries."""
 
-    def __init__(self, world: World, seed: int, index: int, now: datetime = REFERENCE_NOW,
-                 spec: Spec | None = None) -> None:
+    def __init__(
+        self, world: World, seed: int, index: int, now: datetime = REFERENCE_NOW, spec: Spec | None = None
+    ) -> None:
         self.w = world
         # One stream per (seed, index): unique 104-bit int seed, cheap to initialise.
         self.rng = random.Random(((seed & 0xFFFFFFFFFFFFFFFF) << 40) | (index & 0xFFFFFFFFFF))
@@ -219,7 +224,12 @@ class PatientBuilder:
         self.counter = 0
         self.org_urls: dict[str, str] = {}
         self.prac_urls: dict[str, str] = {}
-        self.sections: dict[str, list[str]] = {"administrative": [], "history": [], "encounters": [], "summary": []}
+        self.sections: dict[str, list[str]] = {
+            "administrative": [],
+            "history": [],
+            "encounters": [],
+            "summary": [],
+        }
 
     # --- helpers ---------------------------------------------------------------------------
     def next_url(self) -> str:
@@ -227,8 +237,13 @@ class PatientBuilder:
         self.counter += 1
         return f"{self.url_prefix}{self.counter:012x}"
 
-    def add(self, resource: dict, section: str | None = None, if_none_exist: str | None = None,
-            url: str | None = None) -> str:
+    def add(
+        self,
+        resource: dict,
+        section: str | None = None,
+        if_none_exist: str | None = None,
+        url: str | None = None,
+    ) -> str:
         url = url or self.next_url()
         if if_none_exist:
             request = {"method": "POST", "url": resource["resourceType"], "ifNoneExist": if_none_exist}
@@ -260,7 +275,13 @@ class PatientBuilder:
                 "meta": meta(P_ORG),
                 "identifier": [{"system": SYS_CSKCB, "value": fac.code}],
                 "active": True,
-                "type": [cc("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Healthcare Provider")],
+                "type": [
+                    cc(
+                        "http://terminology.hl7.org/CodeSystem/organization-type",
+                        "prov",
+                        "Healthcare Provider",
+                    )
+                ],
                 "name": fac.name,
                 "telecom": [{"system": "phone", "value": fac.phone, "use": "work"}],
                 "address": [self.address_dict(fac.province, fac.commune, None, use="work")],
@@ -305,7 +326,10 @@ class PatientBuilder:
         parts = [p for p in (line, cname, pname) if p]
         out: dict = {
             "extension": [
-                {"url": ext_url("vhr-address-province"), "valueCoding": coding(cs_url("vhr-province"), province, pname)},
+                {
+                    "url": ext_url("vhr-address-province"),
+                    "valueCoding": coding(cs_url("vhr-province"), province, pname),
+                },
             ],
             "use": use,
             "type": "physical",
@@ -313,7 +337,10 @@ class PatientBuilder:
         }
         if commune:
             out["extension"].append(
-                {"url": ext_url("vhr-address-commune"), "valueCoding": coding(cs_url("vhr-commune"), commune, cname)}
+                {
+                    "url": ext_url("vhr-address-commune"),
+                    "valueCoding": coding(cs_url("vhr-commune"), commune, cname),
+                }
             )
         if line:
             out["line"] = [line]
@@ -328,20 +355,23 @@ class PatientBuilder:
         self.demographics()
         self.patient_url = self.next_url()
         self.subject = {"reference": self.patient_url}
-        self.add(self.patient_resource(), "administrative", f"identifier={SYS_CCCD}|{self.cccd}",
-                 self.patient_url)
+        self.add(
+            self.patient_resource(), "administrative", f"identifier={SYS_CCCD}|{self.cccd}", self.patient_url
+        )
         self.coverages()
         self.history()
         self.encounters()
         # Every patient carries at least MIN_RESOURCES resources (newborns get a check-up visit).
         while self.spec.encounters is None and len(self.entries) < MIN_RESOURCES - 1:
-            self.encounter(EncounterSpec(form="01", icd="Z00.1" if self.age < 13 else "Z00.0", labs=False),
-                           self.last_day)
+            self.encounter(
+                EncounterSpec(form="01", icd="Z00.1" if self.age < 13 else "Z00.0", labs=False), self.last_day
+            )
         if self.spec.link_history and self.first_encounter:
             for e in self.entries:
                 res = e["resource"]
                 if res["resourceType"] in ("Immunization", "Procedure") or (
-                        res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "882-1"):
+                    res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "882-1"
+                ):
                     res["encounter"] = {"reference": self.first_encounter}
         self.composition()
         return {
@@ -363,13 +393,18 @@ class PatientBuilder:
             band = w.choose_age_band(r)
             age_days = band * 365 + _rb(r, 5 * 365)
         self.birth = self.today - timedelta(days=age_days)
-        self.age = (self.today.year - self.birth.year
-                    - ((self.today.month, self.today.day) < (self.birth.month, self.birth.day)))
+        self.age = (
+            self.today.year
+            - self.birth.year
+            - ((self.today.month, self.today.day) < (self.birth.month, self.birth.day))
+        )
         p_male = 0.52 if self.age < 15 else (0.50 if self.age < 60 else 0.42)
         self.sex = s.sex or ("male" if r.random() < p_male else "female")
         male = self.sex == "male"
         self.family = s.family or w.choose_family(r)
-        self.middle = s.middle if s.middle is not None else (w.choose_middle_m(r) if male else w.choose_middle_f(r))
+        self.middle = (
+            s.middle if s.middle is not None else (w.choose_middle_m(r) if male else w.choose_middle_f(r))
+        )
         if s.given is not None:
             self.given = s.given
         else:
@@ -412,17 +447,37 @@ class PatientBuilder:
             given = [unicodedata.normalize("NFD", g) for g in given]
         line = self.street()
         ext = [
-            {"url": ext_url("vhr-ethnicity"),
-             "valueCoding": coding(cs_url("vhr-ethnicity"), self.ethnicity, w.ethnicity[self.ethnicity])},
+            {
+                "url": ext_url("vhr-ethnicity"),
+                "valueCoding": coding(cs_url("vhr-ethnicity"), self.ethnicity, w.ethnicity[self.ethnicity]),
+            },
         ]
         occ = self.occupation()
         if occ:
-            ext.append({"url": ext_url("vhr-occupation"),
-                        "valueCoding": coding(cs_url("vhr-occupation"), occ, w.occupation_display[occ])})
-        ext.append({"url": NATIONALITY_EXT, "extension": [
-            {"url": "code", "valueCodeableConcept": cc("urn:iso:std:iso:3166", "VN", "Viet Nam")}]})
-        ext.append({"url": BIRTHPLACE_EXT, "valueAddress": {
-            "text": w.legacy[self.birth_legacy], "state": w.legacy[self.birth_legacy], "country": "VN"}})
+            ext.append(
+                {
+                    "url": ext_url("vhr-occupation"),
+                    "valueCoding": coding(cs_url("vhr-occupation"), occ, w.occupation_display[occ]),
+                }
+            )
+        ext.append(
+            {
+                "url": NATIONALITY_EXT,
+                "extension": [
+                    {"url": "code", "valueCodeableConcept": cc("urn:iso:std:iso:3166", "VN", "Viet Nam")}
+                ],
+            }
+        )
+        ext.append(
+            {
+                "url": BIRTHPLACE_EXT,
+                "valueAddress": {
+                    "text": w.legacy[self.birth_legacy],
+                    "state": w.legacy[self.birth_legacy],
+                    "country": "VN",
+                },
+            }
+        )
         ident = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
             ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
@@ -449,13 +504,20 @@ class PatientBuilder:
             pm = w.choose_middle_f(r) if parent_sex == "female" else w.choose_middle_m(r)
             pg = _pick(r, T.GIVEN_FEMALE if parent_sex == "female" else T.GIVEN_MALE)
             pf = self.family if parent_sex == "male" else w.choose_family(r)
-            res["contact"] = [{
-                "relationship": [cc(ROLE_CODE, rel[0], rel[1], f"{rel[2]} - người đại diện hợp pháp")],
-                "name": {"use": "official", "text": f"{pf} {pm} {pg}", "family": pf, "given": [pm, pg]},
-                "telecom": [{"system": "phone", "value": f"{_pick(r, T.MOBILE_PREFIXES)}{_rb(r, 10**7):07d}",
-                             "use": "mobile"}],
-                "gender": parent_sex,
-            }]
+            res["contact"] = [
+                {
+                    "relationship": [cc(ROLE_CODE, rel[0], rel[1], f"{rel[2]} - người đại diện hợp pháp")],
+                    "name": {"use": "official", "text": f"{pf} {pm} {pg}", "family": pf, "given": [pm, pg]},
+                    "telecom": [
+                        {
+                            "system": "phone",
+                            "value": f"{_pick(r, T.MOBILE_PREFIXES)}{_rb(r, 10**7):07d}",
+                            "use": "mobile",
+                        }
+                    ],
+                    "gender": parent_sex,
+                }
+            ]
         self.patient = res
         return res
 
@@ -492,8 +554,11 @@ class PatientBuilder:
         for k in range(n):
             group = s.bhyt_groups[k] if k < len(s.bhyt_groups) else self.pick_group()
             benefit = w.bhyt_groups.get(group, ("4", 0, 0, 0))[0]
-            fmt = s.card_formats[k] if k < len(s.card_formats) else r.choices(
-                ("legacy", "bhxh", "cccd"), (60, 30, 10))[0]
+            fmt = (
+                s.card_formats[k]
+                if k < len(s.card_formats)
+                else r.choices(("legacy", "bhxh", "cccd"), (60, 30, 10))[0]
+            )
             if fmt == "legacy":
                 card = f"{group}{benefit}{w.legacy_of_2025[self.province]}{bhxh}"
             elif fmt == "bhxh":
@@ -516,27 +581,46 @@ class PatientBuilder:
                 "resourceType": "Coverage",
                 "meta": meta(P_COV),
                 "extension": [
-                    {"url": ext_url("vhr-bhyt-beneficiary-group"), "valueCoding": coding(
-                        cs_url("vhr-bhyt-beneficiary-group"), group, w.bhyt_group_display.get(group, group))},
-                    {"url": ext_url("vhr-bhyt-benefit-level"), "valueCoding": coding(
-                        cs_url("vhr-bhyt-benefit-level"), benefit, w.benefit_display.get(benefit, benefit))},
-                    {"url": ext_url("vhr-bhyt-registered-facility"),
-                     "valueIdentifier": {"system": SYS_CSKCB, "value": reg.code}},
+                    {
+                        "url": ext_url("vhr-bhyt-beneficiary-group"),
+                        "valueCoding": coding(
+                            cs_url("vhr-bhyt-beneficiary-group"),
+                            group,
+                            w.bhyt_group_display.get(group, group),
+                        ),
+                    },
+                    {
+                        "url": ext_url("vhr-bhyt-benefit-level"),
+                        "valueCoding": coding(
+                            cs_url("vhr-bhyt-benefit-level"), benefit, w.benefit_display.get(benefit, benefit)
+                        ),
+                    },
+                    {
+                        "url": ext_url("vhr-bhyt-registered-facility"),
+                        "valueIdentifier": {"system": SYS_CSKCB, "value": reg.code},
+                    },
                 ],
                 "identifier": [{"system": SYS_BHYT, "value": card}],
                 "status": status,
                 "type": cc(ACT_CODE, "PUBLICPOL", "public healthcare"),
                 "subscriberId": card,
                 "beneficiary": self.subject,
-                "relationship": cc("http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"),
+                "relationship": cc(
+                    "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self", "Self"
+                ),
                 "period": {"start": start.isoformat(), "end": end.isoformat()},
                 "payor": [{"display": "Bảo hiểm xã hội Việt Nam"}],
             }
             self.add(res, "administrative", f"identifier={SYS_BHYT}|{card}")
             self.cards.append(card)
         if self.cards and self.cards[-1] != self.cccd:
-            self.identifiers.append({"system": SYS_BHYT, "value": self.cards[-1],
-                                     "period": {"start": start.isoformat(), "end": end.isoformat()}})
+            self.identifiers.append(
+                {
+                    "system": SYS_BHYT,
+                    "value": self.cards[-1],
+                    "period": {"start": start.isoformat(), "end": end.isoformat()},
+                }
+            )
         self.patient["managingOrganization"] = {"reference": reg_url, "display": reg.name}
         self.bhxh = bhxh
 
@@ -552,8 +636,15 @@ class PatientBuilder:
         return pairs[-1][0]
 
     # --- basic health information ----------------------------------------------------------
-    def obs(self, profile: str, category: str, code: tuple[str, str, str], when: datetime,
-            enc: str | None = None, **value: object) -> dict:
+    def obs(
+        self,
+        profile: str,
+        category: str,
+        code: tuple[str, str, str],
+        when: datetime,
+        enc: str | None = None,
+        **value: object,
+    ) -> dict:
         res: dict = {
             "resourceType": "Observation",
             "meta": meta(profile),
@@ -574,10 +665,21 @@ class PatientBuilder:
         if (abo, rh) not in w.blood:
             abo, rh = next(iter(w.blood))
         bcode, bdisp = w.blood[(abo, rh)]
-        self.add(self.obs(P_BLOOD, "laboratory", (LOINC, "882-1", "ABO and Rh group [Type] in Blood"),
-                          self.when(min(self.last_day, self.birth + timedelta(days=1)) if self.age < 1
-                                    else self.last_day - timedelta(days=_rr(r, 30, 3000) % max(1, (self.last_day - self.birth).days))),
-                          valueCodeableConcept=cc(cs_url("vhr-blood-group"), bcode, bdisp)), "history")
+        self.add(
+            self.obs(
+                P_BLOOD,
+                "laboratory",
+                (LOINC, "882-1", "ABO and Rh group [Type] in Blood"),
+                self.when(
+                    min(self.last_day, self.birth + timedelta(days=1))
+                    if self.age < 1
+                    else self.last_day
+                    - timedelta(days=_rr(r, 30, 3000) % max(1, (self.last_day - self.birth).days))
+                ),
+                valueCodeableConcept=cc(cs_url("vhr-blood-group"), bcode, bdisp),
+            ),
+            "history",
+        )
         # Chronic conditions (problem list) rising with age.
         self.chronic: list[str] = []
         for code, label, min_age, share in T.CHRONIC:
@@ -585,18 +687,38 @@ class PatientBuilder:
                 onset = self.birth + timedelta(days=int((self.age - (self.age - min_age) * r.random()) * 365))
                 onset = min(onset, self.last_day)
                 self.chronic.append(code)
-                prob = self.condition(P_PROBLEM, "problem-list-item", "Problem List Item", code, label,
-                                      "active", self.when(onset), None)
+                prob = self.condition(
+                    P_PROBLEM,
+                    "problem-list-item",
+                    "Problem List Item",
+                    code,
+                    label,
+                    "active",
+                    self.when(onset),
+                    None,
+                )
                 prob["note"] = [{"text": "Đang theo dõi, điều trị ngoại trú"}]
                 self.add(prob, "history")
         # Past illnesses that resolved (abatement recorded).
         for code, label, share, dur_days in _PAST_DISEASES:
             want = s.past_disease if s.past_disease is not None else r.random() < share
             if want and self.age >= 3:
-                onset = self.birth + timedelta(days=r.randrange(365, max(366, (self.last_day - self.birth).days)))
-                prob = self.condition(P_PROBLEM, "problem-list-item", "Problem List Item", code, label,
-                                      "resolved", self.when(onset), None)
-                prob["abatementDateTime"] = dt(self.when(min(onset + timedelta(days=dur_days), self.last_day)))
+                onset = self.birth + timedelta(
+                    days=r.randrange(365, max(366, (self.last_day - self.birth).days))
+                )
+                prob = self.condition(
+                    P_PROBLEM,
+                    "problem-list-item",
+                    "Problem List Item",
+                    code,
+                    label,
+                    "resolved",
+                    self.when(onset),
+                    None,
+                )
+                prob["abatementDateTime"] = dt(
+                    self.when(min(onset + timedelta(days=dur_days), self.last_day))
+                )
                 self.add(prob, "history")
                 if s.past_disease is not None:
                     break
@@ -611,24 +733,41 @@ class PatientBuilder:
                 picked.append(row)
         for cat, code, disp, label, _ in picked:
             rx = T.ALLERGY_REACTIONS[_rb(r, len(T.ALLERGY_REACTIONS))]
-            rec = self.when(self.birth + timedelta(days=r.randrange(max(1, (self.last_day - self.birth).days))))
-            self.add({
-                "resourceType": "AllergyIntolerance",
-                "meta": meta(P_ALLERGY),
-                "clinicalStatus": cc("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active"),
-                "verificationStatus": cc("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-                                         "confirmed", "Confirmed"),
-                "type": "allergy",
-                "category": [cat],
-                "criticality": "high" if rx[0] == "39579001" else "low",
-                "code": cc(SNOMED, code, disp, label),
-                "patient": self.subject,
-                "onsetDateTime": dt(rec - timedelta(days=_rr(r, 0, 60))) if rec.date() - timedelta(days=60) > self.birth
-                else dt(rec),
-                "recordedDate": dt(rec),
-                "reaction": [{"manifestation": [cc(SNOMED, rx[0], rx[1], rx[2])],
-                              "severity": "severe" if rx[0] == "39579001" else "mild"}],
-            }, "history")
+            rec = self.when(
+                self.birth + timedelta(days=r.randrange(max(1, (self.last_day - self.birth).days)))
+            )
+            self.add(
+                {
+                    "resourceType": "AllergyIntolerance",
+                    "meta": meta(P_ALLERGY),
+                    "clinicalStatus": cc(
+                        "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                        "active",
+                        "Active",
+                    ),
+                    "verificationStatus": cc(
+                        "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                        "confirmed",
+                        "Confirmed",
+                    ),
+                    "type": "allergy",
+                    "category": [cat],
+                    "criticality": "high" if rx[0] == "39579001" else "low",
+                    "code": cc(SNOMED, code, disp, label),
+                    "patient": self.subject,
+                    "onsetDateTime": dt(rec - timedelta(days=_rr(r, 0, 60)))
+                    if rec.date() - timedelta(days=60) > self.birth
+                    else dt(rec),
+                    "recordedDate": dt(rec),
+                    "reaction": [
+                        {
+                            "manifestation": [cc(SNOMED, rx[0], rx[1], rx[2])],
+                            "severity": "severe" if rx[0] == "39579001" else "mild",
+                        }
+                    ],
+                },
+                "history",
+            )
         # Past surgeries, in the provincial general hospital.
         hosp = w.facilities_by_province[self.province][0]
         for code, disp, label, min_age, share, sex in T.SURGERIES:
@@ -639,23 +778,29 @@ class PatientBuilder:
                 d = self.birth + timedelta(days=(min_age + int(r.random() * (self.age - min_age))) * 365)
                 d = min(d, self.last_day)
                 st = self.when(d)
-                self.add({
-                    "resourceType": "Procedure",
-                    "meta": meta(P_PROC),
-                    "status": "completed",
-                    "category": cc(SNOMED, "387713003", "Surgical procedure"),
-                    "code": cc(SNOMED, code, disp, label),
-                    "subject": self.subject,
-                    "performedPeriod": {"start": dt(st), "end": dt(st + timedelta(hours=2))},
-                    "performer": [{"actor": {"reference": self.org(hosp), "display": hosp.name}}],
-                    "note": [{"text": "Hậu phẫu ổn định, ra viện sau mổ"}],
-                }, "history")
+                self.add(
+                    {
+                        "resourceType": "Procedure",
+                        "meta": meta(P_PROC),
+                        "status": "completed",
+                        "category": cc(SNOMED, "387713003", "Surgical procedure"),
+                        "code": cc(SNOMED, code, disp, label),
+                        "subject": self.subject,
+                        "performedPeriod": {"start": dt(st), "end": dt(st + timedelta(hours=2))},
+                        "performer": [{"actor": {"reference": self.org(hosp), "display": hosp.name}}],
+                        "note": [{"text": "Hậu phẫu ổn định, ra viện sau mổ"}],
+                    },
+                    "history",
+                )
                 if s.surgeries is not None:
                     break
         self.immunizations()
         # Family history.
-        nf = s.family_history if s.family_history is not None else (
-            1 if r.random() < 0.25 else 0) + (1 if r.random() < 0.08 else 0)
+        nf = (
+            s.family_history
+            if s.family_history is not None
+            else (1 if r.random() < 0.25 else 0) + (1 if r.random() < 0.08 else 0)
+        )
         used: set[str] = set()
         for _ in range(nf):
             rel, label, rsex = T.FAMILY_RELATIONS[_rb(r, len(T.FAMILY_RELATIONS))]
@@ -663,17 +808,24 @@ class PatientBuilder:
                 continue
             used.add(rel)
             code, clabel = T.FAMILY_CONDITIONS[_rb(r, len(T.FAMILY_CONDITIONS))]
-            self.add({
-                "resourceType": "FamilyMemberHistory",
-                "meta": meta(P_FMH),
-                "status": "completed",
-                "patient": self.subject,
-                "date": self.today.isoformat(),
-                "relationship": cc(ROLE_CODE, rel, _ROLE_DISPLAY[rel], label),
-                "sex": cc("http://hl7.org/fhir/administrative-gender", rsex, rsex.capitalize()),
-                "condition": [{"code": cc(ICD10, code, clabel, clabel),
-                               "onsetAge": {"value": _ri(r, 40, 75), "unit": "năm", "system": UCUM, "code": "a"}}],
-            }, "history")
+            self.add(
+                {
+                    "resourceType": "FamilyMemberHistory",
+                    "meta": meta(P_FMH),
+                    "status": "completed",
+                    "patient": self.subject,
+                    "date": self.today.isoformat(),
+                    "relationship": cc(ROLE_CODE, rel, _ROLE_DISPLAY[rel], label),
+                    "sex": cc("http://hl7.org/fhir/administrative-gender", rsex, rsex.capitalize()),
+                    "condition": [
+                        {
+                            "code": cc(ICD10, code, clabel, clabel),
+                            "onsetAge": {"value": _ri(r, 40, 75), "unit": "năm", "system": UCUM, "code": "a"},
+                        }
+                    ],
+                },
+                "history",
+            )
         # Risk factors for those aged 15+.
         if self.age >= 15:
             male = self.sex == "male"
@@ -682,21 +834,44 @@ class PatientBuilder:
                 smk = next(x for x in T.SMOKING_STATUS if x[0] == s.smoking)
             else:
                 p = r.random()
-                smk = T.SMOKING_STATUS[(2 if p < 0.38 else 1 if p < 0.48 else 3 if p < 0.52 else 0) if male
-                                       else (2 if p < 0.015 else 0)]
-            self.add(self.obs(P_SMOKING, "social-history", (LOINC, "72166-2", "Tobacco smoking status"), when,
-                              valueCodeableConcept=cc(SNOMED, smk[0], smk[1], smk[2])), "history")
+                smk = T.SMOKING_STATUS[
+                    (2 if p < 0.38 else 1 if p < 0.48 else 3 if p < 0.52 else 0)
+                    if male
+                    else (2 if p < 0.015 else 0)
+                ]
+            self.add(
+                self.obs(
+                    P_SMOKING,
+                    "social-history",
+                    (LOINC, "72166-2", "Tobacco smoking status"),
+                    when,
+                    valueCodeableConcept=cc(SNOMED, smk[0], smk[1], smk[2]),
+                ),
+                "history",
+            )
             if s.alcohol:
                 alc = next(x for x in T.ALCOHOL_STATUS if x[0] == s.alcohol)
             else:
                 p = r.random()
-                alc = T.ALCOHOL_STATUS[(1 if p < 0.7 else 2 if p < 0.78 else 0) if male else (1 if p < 0.12 else 0)]
-            self.add(self.obs(P_ALCOHOL, "social-history", (LOINC, "11331-6", "History of Alcohol use Narrative"),
-                              when, valueCodeableConcept=cc(SNOMED, alc[0], alc[1], alc[2])), "history")
+                alc = T.ALCOHOL_STATUS[
+                    (1 if p < 0.7 else 2 if p < 0.78 else 0) if male else (1 if p < 0.12 else 0)
+                ]
+            self.add(
+                self.obs(
+                    P_ALCOHOL,
+                    "social-history",
+                    (LOINC, "11331-6", "History of Alcohol use Narrative"),
+                    when,
+                    valueCodeableConcept=cc(SNOMED, alc[0], alc[1], alc[2]),
+                ),
+                "history",
+            )
 
     def immunizations(self) -> None:
         r, w = self.rng, self.w
-        self.imm_org = self.org(w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2])
+        self.imm_org = self.org(
+            w.station_of_commune.get(self.commune) or w.facilities_by_province[self.province][2]
+        )
         self.imm_performer = [{"actor": {"reference": self.imm_org}}]
         by = self.birth.year
         for cvx, label, age_d, dose, since in T.EPI_SCHEDULE:
@@ -729,8 +904,17 @@ class PatientBuilder:
             "protocolApplied": _protocol(cvx in _COVID, dose),
         }
 
-    def condition(self, profile: str, cat: str, cat_display: str, code: str, label: str, clinical: str,
-                  when: datetime, enc: str | None) -> dict:
+    def condition(
+        self,
+        profile: str,
+        cat: str,
+        cat_display: str,
+        code: str,
+        label: str,
+        clinical: str,
+        when: datetime,
+        enc: str | None,
+    ) -> dict:
         res: dict = {
             "resourceType": "Condition",
             "meta": meta(profile),
@@ -755,7 +939,9 @@ class PatientBuilder:
             n = base + (1 if r.random() < 0.5 else 0) + (1 if self.chronic and r.random() < 0.6 else 0)
             specs = [EncounterSpec() for _ in range(n)]
         span = max(1, min(5 * 365, (self.last_day - self.birth).days))
-        days = sorted((sp.days_ago if sp.days_ago is not None else _rb(r, span), i) for i, sp in enumerate(specs))
+        days = sorted(
+            (sp.days_ago if sp.days_ago is not None else _rb(r, span), i) for i, sp in enumerate(specs)
+        )
         self.enc_summaries: list[tuple[str, str]] = []
         self.first_encounter: str | None = None
         for back, i in reversed(days):
@@ -778,7 +964,7 @@ class PatientBuilder:
         w, r = self.w, self.rng
         codes = w.codes
         form = sp.form or w.choosers["vhr-form-of-care"](r)
-        klass, lo, hi = (T.FORMS_OF_CARE[form][1:] if form in T.FORMS_OF_CARE else ("AMB", 0, 0))
+        klass, lo, hi = T.FORMS_OF_CARE[form][1:] if form in T.FORMS_OF_CARE else ("AMB", 0, 0)
         category = sp.category or w.choosers["vhr-patient-category"](r)
         if category == "2" and klass == "AMB":
             klass = "EMER"
@@ -797,7 +983,9 @@ class PatientBuilder:
         prac_url, prac_name = self.practitioner(fac)
         start = self.when(day, 7, 15)
         stay = _ri(r, lo, hi) if hi else 0
-        end = start + (timedelta(days=stay, hours=_ri(r, 1, 5)) if stay else timedelta(minutes=_ri(r, 20, 170)))
+        end = start + (
+            timedelta(days=stay, hours=_ri(r, 1, 5)) if stay else timedelta(minutes=_ri(r, 20, 170))
+        )
         # Keep the stay inside the patient's life and before "now": never before birth, never
         # after death or the last day; a stay that would run past it is cut short.
         born = datetime(self.birth.year, self.birth.month, self.birth.day, 6, 0)
@@ -828,17 +1016,32 @@ class PatientBuilder:
             "resourceType": "Encounter",
             "meta": meta(P_ENC),
             "extension": [
-                {"url": EXT_FORM,
-                 "valueCoding": coding(CS_FORM, form, codes["vhr-form-of-care"].get(form, form))},
-                {"url": EXT_CAT,
-                 "valueCoding": coding(CS_CAT, category, codes["vhr-patient-category"].get(category, category))},
-                {"url": EXT_RESULT,
-                 "valueCoding": coding(CS_RESULT, result, codes["vhr-treatment-result"].get(result, result))},
-                {"url": EXT_DISCHARGE,
-                 "valueCoding": coding(CS_DISCHARGE, discharge, codes["vhr-discharge-type"].get(discharge, discharge))},
+                {
+                    "url": EXT_FORM,
+                    "valueCoding": coding(CS_FORM, form, codes["vhr-form-of-care"].get(form, form)),
+                },
+                {
+                    "url": EXT_CAT,
+                    "valueCoding": coding(
+                        CS_CAT, category, codes["vhr-patient-category"].get(category, category)
+                    ),
+                },
+                {
+                    "url": EXT_RESULT,
+                    "valueCoding": coding(
+                        CS_RESULT, result, codes["vhr-treatment-result"].get(result, result)
+                    ),
+                },
+                {
+                    "url": EXT_DISCHARGE,
+                    "valueCoding": coding(
+                        CS_DISCHARGE, discharge, codes["vhr-discharge-type"].get(discharge, discharge)
+                    ),
+                },
             ],
-            "identifier": [{"system": SYS_MALK, "value": ma_lk,
-                            "assigner": {"reference": org_url, "display": fac.name}}],
+            "identifier": [
+                {"system": SYS_MALK, "value": ma_lk, "assigner": {"reference": org_url, "display": fac.name}}
+            ],
             "status": "finished",
             "class": coding(ACT_CODE, klass, T.ENCOUNTER_CLASS_DISPLAY[klass]),
             "type": [cc(CS_REASON, reason, codes["vhr-visit-reason"].get(reason, reason))],
@@ -851,41 +1054,95 @@ class PatientBuilder:
         }
         if klass == "IMP" or stay:
             disp = "exp" if result in ("5", "8") else _DISPOSITION.get(discharge, "home")
-            enc_res["hospitalization"] = {"dischargeDisposition": cc(
-                "http://terminology.hl7.org/CodeSystem/discharge-disposition", disp, _DISPOSITION_DISPLAY[disp])}
+            enc_res["hospitalization"] = {
+                "dischargeDisposition": cc(
+                    "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+                    disp,
+                    _DISPOSITION_DISPLAY[disp],
+                )
+            }
         first = len(self.entries)
         self.first_encounter = self.first_encounter or enc_uuid
-        self.entries.append({"fullUrl": enc_uuid, "resource": enc_res, "request": {
-            "method": "POST", "url": "Encounter", "ifNoneExist": f"identifier={SYS_MALK}|{ma_lk}"}})
+        self.entries.append(
+            {
+                "fullUrl": enc_uuid,
+                "resource": enc_res,
+                "request": {
+                    "method": "POST",
+                    "url": "Encounter",
+                    "ifNoneExist": f"identifier={SYS_MALK}|{ma_lk}",
+                },
+            }
+        )
         clinical = "resolved" if result in ("1",) and not main[6] else "active"
         for rank, drow in enumerate([main, *sec_rows], start=1):
-            cond = self.condition(P_DX, "encounter-diagnosis", "Encounter Diagnosis", drow[0], drow[1],
-                                  clinical if rank == 1 else ("active" if drow[6] else "resolved"), start, enc_uuid)
+            cond = self.condition(
+                P_DX,
+                "encounter-diagnosis",
+                "Encounter Diagnosis",
+                drow[0],
+                drow[1],
+                clinical if rank == 1 else ("active" if drow[6] else "resolved"),
+                start,
+                enc_uuid,
+            )
             cond["recorder"] = {"reference": prac_url, "display": prac_name}
             url = self.add(cond)
             dx_urls.append(url)
-            enc_res["diagnosis"].append({
-                "condition": {"reference": url},
-                "use": cc("http://terminology.hl7.org/CodeSystem/diagnosis-role", "DD", "Discharge diagnosis"),
-                "rank": rank,
-            })
+            enc_res["diagnosis"].append(
+                {
+                    "condition": {"reference": url},
+                    "use": cc(
+                        "http://terminology.hl7.org/CodeSystem/diagnosis-role", "DD", "Discharge diagnosis"
+                    ),
+                    "rank": rank,
+                }
+            )
         # Vital signs at the visit.
         vt = start + timedelta(minutes=10)
         h, wt = self.body(day)
-        self.add(self.obs(P_WEIGHT, "vital-signs", (LOINC, "29463-7", "Body weight"), vt, enc_uuid,
-                          valueQuantity={"value": wt, "unit": "kg", "system": UCUM, "code": "kg"}))
+        self.add(
+            self.obs(
+                P_WEIGHT,
+                "vital-signs",
+                (LOINC, "29463-7", "Body weight"),
+                vt,
+                enc_uuid,
+                valueQuantity={"value": wt, "unit": "kg", "system": UCUM, "code": "kg"},
+            )
+        )
         if self.age < 18 or r.random() < 0.5 or klass == "IMP":
-            self.add(self.obs(P_HEIGHT, "vital-signs", (LOINC, "8302-2", "Body height"), vt, enc_uuid,
-                              valueQuantity={"value": h, "unit": "cm", "system": UCUM, "code": "cm"}))
+            self.add(
+                self.obs(
+                    P_HEIGHT,
+                    "vital-signs",
+                    (LOINC, "8302-2", "Body height"),
+                    vt,
+                    enc_uuid,
+                    valueQuantity={"value": h, "unit": "cm", "system": UCUM, "code": "cm"},
+                )
+            )
         if self.age >= 6:
             sbp, dbp = self.pressure()
-            self.add(self.obs(P_BP, "vital-signs", (LOINC, "85354-9", "Blood pressure panel with all children optional"),
-                              vt, enc_uuid, component=[
-                                  {"code": cc(LOINC, "8480-6", "Systolic blood pressure"),
-                                   "valueQuantity": {"value": sbp, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
-                                  {"code": cc(LOINC, "8462-4", "Diastolic blood pressure"),
-                                   "valueQuantity": {"value": dbp, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
-                              ]))
+            self.add(
+                self.obs(
+                    P_BP,
+                    "vital-signs",
+                    (LOINC, "85354-9", "Blood pressure panel with all children optional"),
+                    vt,
+                    enc_uuid,
+                    component=[
+                        {
+                            "code": cc(LOINC, "8480-6", "Systolic blood pressure"),
+                            "valueQuantity": {"value": sbp, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"},
+                        },
+                        {
+                            "code": cc(LOINC, "8462-4", "Diastolic blood pressure"),
+                            "valueQuantity": {"value": dbp, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"},
+                        },
+                    ],
+                )
+            )
         if sp.absent_vitals:
             self.absent_vitals(vt + timedelta(minutes=30), enc_uuid)
         # Laboratory results.
@@ -915,7 +1172,9 @@ class PatientBuilder:
                     "referenceRange": ref_range,
                 }
                 if interp != "N":
-                    lab["note"] = [{"text": f"{label} {'tăng' if interp == 'H' else 'giảm'} so với bình thường"}]
+                    lab["note"] = [
+                        {"text": f"{label} {'tăng' if interp == 'H' else 'giảm'} so với bình thường"}
+                    ]
                 self.add(lab)
         # Prescription lines.
         if not main[0].startswith(("Z", "O80", "P")):
@@ -929,42 +1188,71 @@ class PatientBuilder:
             authored = dt(end - timedelta(minutes=5))
             for i in chosen:
                 atc, name, unit, sig, days = meds[i]
-                self.add({
-                    "resourceType": "MedicationRequest",
-                    "meta": meta(P_MED),
-                    "identifier": [{"system": "urn:ietf:rfc:3986", "value": self.next_url()}],
-                    "status": "completed" if end.date() + timedelta(days=days) < self.today else "active",
-                    "intent": "order",
-                    "medicationCodeableConcept": _med_cc(atc, name),
-                    "subject": self.subject,
-                    "encounter": enc_ref,
-                    "authoredOn": authored,
-                    "requester": {"reference": prac_url, "display": prac_name},
-                    "reasonReference": [{"reference": dx_urls[0]}],
-                    "dosageInstruction": [{"text": sig, "route": cc(SNOMED, *_ROUTE[unit])}],
-                    "dispenseRequest": {
-                        "quantity": {"value": days * _PER_DAY.get(unit, 1), "unit": unit},
-                        "expectedSupplyDuration": {"value": days, "unit": "ngày", "system": UCUM, "code": "d"}},
-                })
+                self.add(
+                    {
+                        "resourceType": "MedicationRequest",
+                        "meta": meta(P_MED),
+                        "identifier": [{"system": "urn:ietf:rfc:3986", "value": self.next_url()}],
+                        "status": "completed" if end.date() + timedelta(days=days) < self.today else "active",
+                        "intent": "order",
+                        "medicationCodeableConcept": _med_cc(atc, name),
+                        "subject": self.subject,
+                        "encounter": enc_ref,
+                        "authoredOn": authored,
+                        "requester": {"reference": prac_url, "display": prac_name},
+                        "reasonReference": [{"reference": dx_urls[0]}],
+                        "dosageInstruction": [{"text": sig, "route": cc(SNOMED, *_ROUTE[unit])}],
+                        "dispenseRequest": {
+                            "quantity": {"value": days * _PER_DAY.get(unit, 1), "unit": unit},
+                            "expectedSupplyDuration": {
+                                "value": days,
+                                "unit": "ngày",
+                                "system": UCUM,
+                                "code": "d",
+                            },
+                        },
+                    }
+                )
         self.sections["encounters"].extend(
-            e["fullUrl"] for e in self.entries[first:] if e["resource"]["resourceType"] not in _SHARED_TYPES)
-        self.enc_summaries.append((f"{start.day:02d}/{start.month:02d}/{start.year:04d} – {fac.name}",
-                                   f"{main[0]} {main[1]}"))
+            e["fullUrl"] for e in self.entries[first:] if e["resource"]["resourceType"] not in _SHARED_TYPES
+        )
+        self.enc_summaries.append(
+            (f"{start.day:02d}/{start.month:02d}/{start.year:04d} – {fac.name}", f"{main[0]} {main[1]}")
+        )
 
     def absent_vitals(self, when: datetime, enc: str) -> None:
         """Measurements that could not be taken: dataAbsentReason instead of values."""
-        dar = cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed", "Not Performed",
-                 "Người bệnh không đứng được, không đo")
+        dar = cc(
+            "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+            "not-performed",
+            "Not Performed",
+            "Người bệnh không đứng được, không đo",
+        )
         err = cc("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error", "Error", "Máy đo lỗi")
-        self.add(self.obs(P_WEIGHT, "vital-signs", (LOINC, "29463-7", "Body weight"), when, enc,
-                          dataAbsentReason=dar))
-        self.add(self.obs(P_HEIGHT, "vital-signs", (LOINC, "8302-2", "Body height"), when, enc,
-                          dataAbsentReason=dar))
-        self.add(self.obs(P_BP, "vital-signs", (LOINC, "85354-9", "Blood pressure panel with all children optional"),
-                          when, enc, dataAbsentReason=err, component=[
-                              {"code": cc(LOINC, "8480-6", "Systolic blood pressure"), "dataAbsentReason": err},
-                              {"code": cc(LOINC, "8462-4", "Diastolic blood pressure"), "dataAbsentReason": err},
-                          ]))
+        self.add(
+            self.obs(
+                P_WEIGHT, "vital-signs", (LOINC, "29463-7", "Body weight"), when, enc, dataAbsentReason=dar
+            )
+        )
+        self.add(
+            self.obs(
+                P_HEIGHT, "vital-signs", (LOINC, "8302-2", "Body height"), when, enc, dataAbsentReason=dar
+            )
+        )
+        self.add(
+            self.obs(
+                P_BP,
+                "vital-signs",
+                (LOINC, "85354-9", "Blood pressure panel with all children optional"),
+                when,
+                enc,
+                dataAbsentReason=err,
+                component=[
+                    {"code": cc(LOINC, "8480-6", "Systolic blood pressure"), "dataAbsentReason": err},
+                    {"code": cc(LOINC, "8462-4", "Diastolic blood pressure"), "dataAbsentReason": err},
+                ],
+            )
+        )
 
     def body(self, day: date) -> tuple[float, float]:
         """Height (cm) and weight (kg) for the age at ``day``, stable within one patient."""
@@ -1002,61 +1290,115 @@ class PatientBuilder:
         summary = "; ".join(f"{a}: {b}" for a, b in self.enc_summaries[-3:]) or "Chưa có lần khám."
         sections = []
         for key, title_vi, code in (
-            ("administrative", "Thông tin hành chính",
-             (cs_url("vhr-health-record-section"), "administrative", "Thông tin hành chính")),
-            ("history", "Tiền sử: dị ứng, bệnh, tiêm chủng", (LOINC, "11348-0", "History of Past illness Narrative")),
-            ("encounters", "Các lượt khám chữa bệnh",
-             (LOINC, "46240-8", "History of Hospitalizations+Outpatient visits Narrative")),
+            (
+                "administrative",
+                "Thông tin hành chính",
+                (cs_url("vhr-health-record-section"), "administrative", "Thông tin hành chính"),
+            ),
+            (
+                "history",
+                "Tiền sử: dị ứng, bệnh, tiêm chủng",
+                (LOINC, "11348-0", "History of Past illness Narrative"),
+            ),
+            (
+                "encounters",
+                "Các lượt khám chữa bệnh",
+                (LOINC, "46240-8", "History of Hospitalizations+Outpatient visits Narrative"),
+            ),
             ("summary", "Tóm tắt hồ sơ", (LOINC, "18842-5", "Discharge summary")),
         ):
             refs = self.sections[key]
             sec: dict = {
                 "title": title_vi,
                 "code": cc(*code),
-                "text": {"status": "generated",
-                         "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{_esc(title_vi if key != "summary" else summary)}</div>'},
+                "text": {
+                    "status": "generated",
+                    "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{_esc(title_vi if key != "summary" else summary)}</div>',
+                },
             }
             if refs:
                 sec["entry"] = [{"reference": u} for u in refs]
             elif key != "summary":
-                sec["emptyReason"] = cc("http://terminology.hl7.org/CodeSystem/list-empty-reason", "nilknown", "Nil Known")
+                sec["emptyReason"] = cc(
+                    "http://terminology.hl7.org/CodeSystem/list-empty-reason", "nilknown", "Nil Known"
+                )
             sections.append(sec)
-        self.add({
-            "resourceType": "Composition",
-            "meta": meta(P_COMP),
-            "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_uuid(self.rng)}"},
-            "status": "final",
-            "type": cc(LOINC, "60591-5", "Patient summary Document"),
-            "subject": self.subject,
-            "date": dt(self.now),
-            "author": [{"reference": org_url, "display": reg.name}],
-            "title": "Hồ sơ sức khỏe điện tử cá nhân",
-            "custodian": {"reference": org_url},
-            "section": sections,
-        })
+        self.add(
+            {
+                "resourceType": "Composition",
+                "meta": meta(P_COMP),
+                "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{new_uuid(self.rng)}"},
+                "status": "final",
+                "type": cc(LOINC, "60591-5", "Patient summary Document"),
+                "subject": self.subject,
+                "date": dt(self.now),
+                "author": [{"reference": org_url, "display": reg.name}],
+                "title": "Hồ sơ sức khỏe điện tử cá nhân",
+                "custodian": {"reference": org_url},
+                "section": sections,
+            }
+        )
 
 
 def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_ROLE_DISPLAY = {"FTH": "father", "MTH": "mother", "BRO": "brother", "SIS": "sister",
-                 "GRFTH": "grandfather", "GRMTH": "grandmother"}
+_ROLE_DISPLAY = {
+    "FTH": "father",
+    "MTH": "mother",
+    "BRO": "brother",
+    "SIS": "sister",
+    "GRFTH": "grandfather",
+    "GRMTH": "grandmother",
+}
 _CVX_DISPLAY = {
-    "19": "BCG", "08": "Hep B, adolescent or pediatric", "198": "DTP-hepB-Hib Pentavalent Non-US",
-    "02": "OPV", "10": "IPV", "05": "measles", "39": "Japanese Encephalitis SC", "04": "M/R",
-    "01": "DTP", "09": "Td (adult), adsorbed", "210": "COVID-19 vaccine, vector-nr, rS-ChAdOx1, PF, 0.5 mL",
-    "208": "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose", "207": "COVID-19, mRNA, LNP-S, PF, 100 mcg/0.5mL dose or 50 mcg/0.25mL dose",
+    "19": "BCG",
+    "08": "Hep B, adolescent or pediatric",
+    "198": "DTP-hepB-Hib Pentavalent Non-US",
+    "02": "OPV",
+    "10": "IPV",
+    "05": "measles",
+    "39": "Japanese Encephalitis SC",
+    "04": "M/R",
+    "01": "DTP",
+    "09": "Td (adult), adsorbed",
+    "210": "COVID-19 vaccine, vector-nr, rS-ChAdOx1, PF, 0.5 mL",
+    "208": "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose",
+    "207": "COVID-19, mRNA, LNP-S, PF, 100 mcg/0.5mL dose or 50 mcg/0.25mL dose",
     "511": "COVID-19 IV Non-US Vaccine (BIBP, Sinopharm)",
 }
-_POST = {t: {"method": "POST", "url": t} for t in (
-    "Patient", "Coverage", "Organization", "Practitioner", "Encounter", "Condition", "Observation",
-    "AllergyIntolerance", "Immunization", "MedicationRequest", "Procedure", "FamilyMemberHistory", "Composition")}
-_OBS_CATS = {k: cc(OBS_CAT, k, v) for k, v in (
-    ("vital-signs", "Vital Signs"), ("laboratory", "Laboratory"), ("social-history", "Social History"))}
+_POST = {
+    t: {"method": "POST", "url": t}
+    for t in (
+        "Patient",
+        "Coverage",
+        "Organization",
+        "Practitioner",
+        "Encounter",
+        "Condition",
+        "Observation",
+        "AllergyIntolerance",
+        "Immunization",
+        "MedicationRequest",
+        "Procedure",
+        "FamilyMemberHistory",
+        "Composition",
+    )
+}
+_OBS_CATS = {
+    k: cc(OBS_CAT, k, v)
+    for k, v in (
+        ("vital-signs", "Vital Signs"),
+        ("laboratory", "Laboratory"),
+        ("social-history", "Social History"),
+    )
+}
 _CAT_LAB = _OBS_CATS["laboratory"]
-_INTERP_CC = {k: cc("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", k, v)
-              for k, v in {"H": "High", "L": "Low", "N": "Normal"}.items()}
+_INTERP_CC = {
+    k: cc("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", k, v)
+    for k, v in {"H": "High", "L": "Low", "N": "Normal"}.items()
+}
 
 
 @lru_cache(maxsize=64)
@@ -1064,7 +1406,9 @@ def _lab_const(row: tuple) -> tuple:
     """Per-test constants (code, reference range) built once."""
     code, disp, label, unit, lo_v, hi_v = row
     q = {"unit": unit, "system": UCUM, "code": unit}
-    ref_range = [{"low": {"value": lo_v, **q}, "high": {"value": hi_v, **q}, "text": f"{label}: {lo_v}–{hi_v} {unit}"}]
+    ref_range = [
+        {"low": {"value": lo_v, **q}, "high": {"value": hi_v, **q}, "text": f"{label}: {lo_v}–{hi_v} {unit}"}
+    ]
     return cc(LOINC, code, disp), ref_range, lo_v, hi_v, unit, label
 
 
@@ -1078,13 +1422,19 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @lru_cache(maxsize=32)
 def _protocol(covid: bool, dose: int) -> list:
-    return [{"series": "Tiêm chủng COVID-19" if covid else "Tiêm chủng mở rộng", "doseNumberPositiveInt": dose}]
+    return [
+        {"series": "Tiêm chủng COVID-19" if covid else "Tiêm chủng mở rộng", "doseNumberPositiveInt": dose}
+    ]
 
 
 _SHARED_TYPES = frozenset(("Organization", "Practitioner"))
 _DISPOSITION = {"1": "home", "2": "other-hcf", "3": "aadvice", "4": "aadvice", "5": "other-hcf"}
-_DISPOSITION_DISPLAY = {"home": "Home", "other-hcf": "Other healthcare facility",
-                        "aadvice": "Left against advice", "exp": "Expired"}
+_DISPOSITION_DISPLAY = {
+    "home": "Home",
+    "other-hcf": "Other healthcare facility",
+    "aadvice": "Left against advice",
+    "exp": "Expired",
+}
 _PER_DAY = {"viên": 2, "gói": 3, "ống": 2}
 _PAST_DISEASES = (
     ("B01.9", "Thủy đậu không có biến chứng", 0.08, 14),
@@ -1093,8 +1443,11 @@ _PAST_DISEASES = (
 _COVID = {"210", "208", "207", "511"}
 _INTERP = {"H": "High", "L": "Low", "N": "Normal"}
 _ROUTE = {
-    "viên": ("26643006", "Oral route"), "gói": ("26643006", "Oral route"), "ống": ("26643006", "Oral route"),
-    "lọ": ("54485002", "Ophthalmic route"), "tuýp": ("6064005", "Topical route"),
+    "viên": ("26643006", "Oral route"),
+    "gói": ("26643006", "Oral route"),
+    "ống": ("26643006", "Oral route"),
+    "lọ": ("54485002", "Ophthalmic route"),
+    "tuýp": ("6064005", "Topical route"),
 }
 _HAMLETS = ("1", "2", "3", "Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Mới", "An Lạc", "Phú Xuân")
 

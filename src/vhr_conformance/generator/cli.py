@@ -24,8 +24,10 @@ def _parse_now(value: str | None) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=None)
     except ValueError:
         raise UserError(
-            Text("Thời điểm --now không hợp lệ: {v} (cần dạng 2026-06-01T09:00).",
-                 "Invalid --now: {v} (expected e.g. 2026-06-01T09:00).").format(v=value),
+            Text(
+                "Thời điểm --now không hợp lệ: {v} (cần dạng 2026-06-01T09:00).",
+                "Invalid --now: {v} (expected e.g. 2026-06-01T09:00).",
+            ).format(v=value),
             location="--now",
         ) from None
 
@@ -37,7 +39,9 @@ def generate(
     fmt: str = typer.Option("bundle", "--format", "-f", help="bundle | ndjson | both | xml130"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Số tiến trình / worker processes"),
     coverage: bool = typer.Option(False, "--coverage", help="Nhóm phủ tối thiểu / minimal coverage cohort"),
-    documents: bool = typer.Option(False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"),
+    documents: bool = typer.Option(
+        False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"
+    ),
     start: int = typer.Option(0, "--start", min=0, help="Chỉ số bệnh nhân đầu / first patient index"),
     now: str = typer.Option(None, "--now", help="Thời điểm tham chiếu / reference 'now' (ISO)"),
     pretty: bool = typer.Option(False, "--pretty", help="JSON thụt lề / indented JSON bundles"),
@@ -46,8 +50,13 @@ def generate(
     from vhr_conformance.generator.writer import FORMATS, write_cohort
 
     if fmt not in (*FORMATS, XML130):
-        raise UserError(Text("Định dạng không hợp lệ: {f} (bundle | ndjson | both | xml130).",
-                             "Unknown format: {f} (bundle | ndjson | both | xml130).").format(f=fmt), location="--format")
+        raise UserError(
+            Text(
+                "Định dạng không hợp lệ: {f} (bundle | ndjson | both | xml130).",
+                "Unknown format: {f} (bundle | ndjson | both | xml130).",
+            ).format(f=fmt),
+            location="--format",
+        )
     ref = _parse_now(now)
     if fmt == XML130:
         _write_xml130(out, patients, seed, start, ref)
@@ -63,11 +72,27 @@ def generate(
     build_world()  # fail fast (missing IG package) before drawing a progress bar
     jobs = min(jobs, os.cpu_count() or 1, max(1, patients // 100))
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]Sinh / generating"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]Sinh / generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("gen", total=patients)
-        stats = write_cohort(out, patients, seed, fmt=fmt, jobs=jobs, start=start, documents=documents,
-                             now=ref, pretty=pretty, progress=lambda n: bar.advance(task, n))
+        stats = write_cohort(
+            out,
+            patients,
+            seed,
+            fmt=fmt,
+            jobs=jobs,
+            start=start,
+            documents=documents,
+            now=ref,
+            pretty=pretty,
+            progress=lambda n: bar.advance(task, n),
+        )
     dt = time.perf_counter() - t0
     console.print(
         f"{stats.patients} bệnh nhân / patients, {stats.resources} tài nguyên / resources, "
@@ -90,8 +115,14 @@ def _write_xml130(out: Path, patients: int, seed: int, start: int, now: datetime
     bundles_dir.mkdir(parents=True, exist_ok=True)
     xml_dir.mkdir(parents=True, exist_ok=True)
     envelopes = 0
-    with Progress(TextColumn("[bold]Sinh / generating"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]Sinh / generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("gen", total=patients)
         for index, bundle in enumerate(generate_patients(patients, seed, start=start, now=now), start=start):
             (bundles_dir / f"patient-{index:06d}.json").write_bytes(orjson.dumps(bundle))
@@ -114,8 +145,12 @@ def fixtures(
         if diffs:
             for d in diffs:
                 console.print(f"[red]≠[/] {d}")
-            raise UserError(Text("fixtures/ khác với bản sinh mới; chạy `make fixtures`.",
-                                 "fixtures/ differs from a fresh generation; run `make fixtures`."))
+            raise UserError(
+                Text(
+                    "fixtures/ khác với bản sinh mới; chạy `make fixtures`.",
+                    "fixtures/ differs from a fresh generation; run `make fixtures`.",
+                )
+            )
         console.print("fixtures/: khớp / up to date")
         return
     written = write_fixtures()

@@ -33,6 +33,7 @@ SERVER_ASSIGNED = frozenset(("_id", "_lastUpdated"))
 
 # --- what the IG asks ------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class Requirements:
     must_support: dict[str, list[str]]  # profile URL → element ids
@@ -42,7 +43,9 @@ class Requirements:
     # Core ValueSets bound (required) on must-support elements of our profiles: reported, not
     # required, since exhausting every status code (entered-in-error…) is not realistic data.
     core_required_codes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
-    core_binding_sites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # VS → (profile, element)
+    core_binding_sites: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # VS → (profile, element)
 
 
 def _vs_codes(ig: IGResources, vs: dict) -> tuple[str, list[str]] | None:
@@ -103,8 +106,12 @@ def _sp_expression(name: str, definition: str, rtype: str) -> tuple[str, bool] |
     has no expression for this resource type and the core ``{type}-{name}`` one was used.
     """
     if name in ("_id", "_lastUpdated", "_tag", "_profile"):
-        return {"_id": "id", "_lastUpdated": "meta.lastUpdated", "_tag": "meta.tag",
-                "_profile": "meta.profile"}[name], True
+        return {
+            "_id": "id",
+            "_lastUpdated": "meta.lastUpdated",
+            "_tag": "meta.tag",
+            "_profile": "meta.profile",
+        }[name], True
     for url, faithful in ((definition, True), (f"http://hl7.org/fhir/SearchParameter/{rtype}-{name}", False)):
         sp = _get_sp(url)
         if sp is None:
@@ -162,6 +169,7 @@ def requirements() -> Requirements:
 
 
 # --- navigating instances by element id ------------------------------------------------------
+
 
 def _children(node: Any, name: str) -> list[Any]:
     if not isinstance(node, dict):
@@ -280,6 +288,7 @@ class ProfileIndex:
 
 # --- the report ------------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class CoverageReport:
     """What a cohort covers of the IG's asks, and what it misses."""
@@ -301,18 +310,28 @@ class CoverageReport:
 
     @property
     def complete(self) -> bool:
-        return (not self.must_support_missing and not self.codes_missing and not self.search_missing
-                and all(self.edge_cases.values()))
+        return (
+            not self.must_support_missing
+            and not self.codes_missing
+            and not self.search_missing
+            and all(self.edge_cases.values())
+        )
 
     def to_dict(self) -> dict:
         return {
             "complete": self.complete,
             "mustSupport": {"total": self.must_support_total, "missing": self.must_support_missing},
-            "requiredCodes": {"total": self.codes_total, "missing": self.codes_missing,
-                              "infeasible": self.codes_infeasible},
-            "searchParameters": {"total": self.search_total, "missing": self.search_missing,
-                                 "serverAssigned": self.search_server_assigned,
-                                 "definitionMismatch": self.search_definition_mismatch},
+            "requiredCodes": {
+                "total": self.codes_total,
+                "missing": self.codes_missing,
+                "infeasible": self.codes_infeasible,
+            },
+            "searchParameters": {
+                "total": self.search_total,
+                "missing": self.search_missing,
+                "serverAssigned": self.search_server_assigned,
+                "definitionMismatch": self.search_definition_mismatch,
+            },
             "mustSupportNotApplicable": self.must_support_not_applicable,
             "coreRequiredCodesInformational": self.core_codes,
             "edgeCases": self.edge_cases,
@@ -327,7 +346,8 @@ def not_applicable(profile_id: str, element_id: str) -> str | None:
     if profile_id == "vhr-operationoutcome":
         return "server output, not patient data / dữ liệu do máy chủ trả về"
     if profile_id in ("vhr-observation-body-height", "vhr-observation-body-weight") and (
-            element_id.startswith("Observation.component")):
+        element_id.startswith("Observation.component")
+    ):
         return "a single measurement has no components (core vitalsigns base element)"
     if profile_id == "vhr-observation-blood-pressure" and element_id.startswith("Observation.value[x]"):
         return "the panel's values are in its components (core bp profile)"
@@ -377,8 +397,11 @@ def edge_cases(patients: list[dict], now: datetime = REFERENCE_NOW) -> dict[str,
         "NFD-encoded name": any(unicodedata.normalize("NFC", t) != t for t in texts),
         "deceased": any("deceasedDateTime" in p or p.get("deceasedBoolean") is True for p in patients),
         "gender unknown (GIOI_TINH 3)": any(p.get("gender") == "unknown" for p in patients),
-        "no BHYT": any(not any(i.get("system", "").endswith("/bhyt") for i in p.get("identifier", []))
-                       and not p.get("managingOrganization") for p in patients),
+        "no BHYT": any(
+            not any(i.get("system", "").endswith("/bhyt") for i in p.get("identifier", []))
+            and not p.get("managingOrganization")
+            for p in patients
+        ),
     }
 
 
@@ -513,8 +536,9 @@ EDGE_NAMES = {
     "one-letter-given-name": dict(family="Lê", middle="Văn", given="A", sex="male", age_days=61 * 365),
     "diacritics-1": dict(family="Lê", middle="Thị", given="Hà", sex="female", age_days=35 * 365),
     "diacritics-2": dict(family="Lê", middle="Thị", given="Hạ", sex="female", age_days=36 * 365),
-    "nfd-name": dict(family="Nguyễn", middle="Thị", given="Thu Hường", sex="female", nfd_name=True,
-                     age_days=28 * 365),
+    "nfd-name": dict(
+        family="Nguyễn", middle="Thị", given="Thu Hường", sex="female", nfd_name=True, age_days=28 * 365
+    ),
     "deceased-in-hospital": dict(age_days=82 * 365, deceased=True, sex="male"),
     "deceased-outside": dict(age_days=77 * 365, deceased=True, sex="female"),
     "no-bhyt": dict(bhyt_cards=0, age_days=30 * 365, passport=True),
@@ -550,23 +574,31 @@ def coverage_specs(world: World) -> list[tuple[str, Spec]]:
             sp.age_days = 365 * (1 + (k * 7) % 90) + k * 11
         sp.ethnicity = eth[k]
         sp.province = provinces[k % len(provinces)]
-        sp.birth_legacy = next((lg for lg in legacy[k % len(legacy):] + legacy
-                                if world.legacy_successor.get(lg) == sp.province), None)
+        sp.birth_legacy = next(
+            (
+                lg
+                for lg in legacy[k % len(legacy) :] + legacy
+                if world.legacy_successor.get(lg) == sp.province
+            ),
+            None,
+        )
         sp.blood = blood[k % len(blood)]
         if occs:
             sp.occupation = occs[k % len(occs)]
         encs = []
         for j in range(2):
             slot = 2 * k + j
-            encs.append(EncounterSpec(
-                form=forms[slot % len(forms)],
-                category=cats[slot % len(cats)],
-                result=results[slot % len(results)],
-                discharge=discharges[slot % len(discharges)],
-                reason=reasons[slot % len(reasons)],
-                labs=(slot % 5 == 0) or None,
-                days_ago=30 + 200 * j,
-            ))
+            encs.append(
+                EncounterSpec(
+                    form=forms[slot % len(forms)],
+                    category=cats[slot % len(cats)],
+                    result=results[slot % len(results)],
+                    discharge=discharges[slot % len(discharges)],
+                    reason=reasons[slot % len(reasons)],
+                    labs=(slot % 5 == 0) or None,
+                    days_ago=30 + 200 * j,
+                )
+            )
         if label == "deceased-in-hospital":
             encs[0].result, encs[0].discharge, encs[0].form = "5", "1", "03"
             encs[0].days_ago = 0
@@ -612,8 +644,9 @@ def build_coverage_cohort(seed: int = 0, now: datetime = REFERENCE_NOW) -> list[
     return out
 
 
-def write_coverage(out: Path, seed: int = 0, now: datetime = REFERENCE_NOW,
-                   with_report: bool = True) -> list[Path]:
+def write_coverage(
+    out: Path, seed: int = 0, now: datetime = REFERENCE_NOW, with_report: bool = True
+) -> list[Path]:
     """Write the coverage cohort: ``coverage/``, ``documents/``, ``submissions/`` and the report."""
     cohort = build_coverage_cohort(seed, now)
     files: list[Path] = []

@@ -50,14 +50,27 @@ def submissions(transaction: dict) -> list[dict]:
 
     entries = transaction["entry"]
     by_url = {e["fullUrl"]: e for e in entries}
-    current_cov = [e for e in entries if e["resource"]["resourceType"] == "Coverage"
-                   and e["resource"].get("status") == "active"]
+    current_cov = [
+        e
+        for e in entries
+        if e["resource"]["resourceType"] == "Coverage" and e["resource"].get("status") == "active"
+    ]
     out = []
     for enc in (e for e in entries if e["resource"]["resourceType"] == "Encounter"):
         url = enc["fullUrl"]
-        chosen = [enc] + [e for e in entries if (e["resource"].get("encounter", {}).get("reference") == url
-                          and e["resource"]["resourceType"] not in ("Immunization", "Procedure"))
-                          or e["resource"]["resourceType"] == "Patient"] + current_cov[-1:]
+        chosen = (
+            [enc]
+            + [
+                e
+                for e in entries
+                if (
+                    e["resource"].get("encounter", {}).get("reference") == url
+                    and e["resource"]["resourceType"] not in ("Immunization", "Procedure")
+                )
+                or e["resource"]["resourceType"] == "Patient"
+            ]
+            + current_cov[-1:]
+        )
         seen = {e["fullUrl"] for e in chosen}
         queue = list(chosen)
         while queue:
@@ -70,11 +83,13 @@ def submissions(transaction: dict) -> list[dict]:
                     queue.append(by_url[ref])
         order = {e["fullUrl"]: i for i, e in enumerate(entries)}
         chosen.sort(key=lambda e: order[e["fullUrl"]])
-        out.append({
-            "resourceType": "Bundle",
-            "meta": meta(P_TX),
-            "type": "transaction",
-            "timestamp": enc["resource"]["period"].get("end", transaction["timestamp"]),
-            "entry": chosen,
-        })
+        out.append(
+            {
+                "resourceType": "Bundle",
+                "meta": meta(P_TX),
+                "type": "transaction",
+                "timestamp": enc["resource"]["period"].get("end", transaction["timestamp"]),
+                "entry": chosen,
+            }
+        )
     return out

@@ -110,7 +110,9 @@ def load_ig(folder: str | None = None) -> IGResources:
                 "Built VHR IG package not found; the generator needs its province/commune codes.",
             ),
             location=str(path),
-            hint=Text("Chạy `make profiles` hoặc đặt VHR_IG_PACKAGE.", "Run `make profiles` or set VHR_IG_PACKAGE."),
+            hint=Text(
+                "Chạy `make profiles` hoặc đặt VHR_IG_PACKAGE.", "Run `make profiles` or set VHR_IG_PACKAGE."
+            ),
         )
     code_systems: dict[str, CodeSystemView] = {}
     sds: dict[str, dict] = {}

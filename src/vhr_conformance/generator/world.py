@@ -18,8 +18,14 @@ from vhr_conformance.generator.terminology import IGResources, load_ig
 
 # Blood groups as (ABO, Rh) with Vietnamese frequencies (percent); Rh-negative is rare (~0.1%).
 BLOOD_FREQ: dict[tuple[str, str], float] = {
-    ("O", "+"): 41.9, ("B", "+"): 30.9, ("A", "+"): 21.1, ("AB", "+"): 6.0,
-    ("O", "-"): 0.04, ("B", "-"): 0.03, ("A", "-"): 0.02, ("AB", "-"): 0.01,
+    ("O", "+"): 41.9,
+    ("B", "+"): 30.9,
+    ("A", "+"): 21.1,
+    ("AB", "+"): 6.0,
+    ("O", "-"): 0.04,
+    ("B", "-"): 0.03,
+    ("A", "-"): 0.02,
+    ("AB", "-"): 0.01,
 }
 
 
@@ -130,7 +136,12 @@ _FALLBACK = {
     "vhr-accident-type": {str(i): str(i) for i in range(9)},
     "vhr-living-area": {"K1": "K1", "K2": "K2", "K3": "K3"},
     "vhr-gender-xml130": {"1": "Nam", "2": "Nữ", "3": "Chưa xác định"},
-    "vhr-anaesthesia-method": {"1": "Gây mê", "2": "Gây tê", "3": "Châm tê", "4": "Các phương pháp vô cảm khác"},
+    "vhr-anaesthesia-method": {
+        "1": "Gây mê",
+        "2": "Gây tê",
+        "3": "Châm tê",
+        "4": "Các phương pháp vô cảm khác",
+    },
     "vhr-bhyt-benefit-level": {str(i): str(i) for i in range(1, 6)},
 }
 _WEIGHTS = {
@@ -161,8 +172,12 @@ def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]
     return out
 
 
-def _facilities(province: dict[str, str], legacy_of: dict[str, str], communes: dict[str, list[str]],
-                commune_name: dict[str, str]) -> tuple[dict[str, list[Facility]], dict[str, Facility]]:
+def _facilities(
+    province: dict[str, str],
+    legacy_of: dict[str, str],
+    communes: dict[str, list[str]],
+    commune_name: dict[str, str],
+) -> tuple[dict[str, list[Facility]], dict[str, Facility]]:
     by_prov: dict[str, list[Facility]] = {}
     station: dict[str, Facility] = {}
     for pcode, pname in province.items():
@@ -173,17 +188,28 @@ def _facilities(province: dict[str, str], legacy_of: dict[str, str], communes: d
         first = first.removeprefix("Phường ").removeprefix("Xã ").removeprefix("Đặc khu ")
         facs = [
             Facility(f"{lg}001", f"Bệnh viện Đa khoa {short}", "hospital", pcode, clist[0] if clist else ""),
-            Facility(f"{lg}002", f"Bệnh viện Sản - Nhi {short}", "hospital", pcode, clist[0] if clist else ""),
-            Facility(f"{lg}010", f"Trung tâm Y tế khu vực {first}", "centre", pcode, clist[0] if clist else ""),
-            Facility(f"{lg}050", f"Phòng khám Đa khoa An Khang {short}", "clinic", pcode, clist[-1] if clist else ""),
+            Facility(
+                f"{lg}002", f"Bệnh viện Sản - Nhi {short}", "hospital", pcode, clist[0] if clist else ""
+            ),
+            Facility(
+                f"{lg}010", f"Trung tâm Y tế khu vực {first}", "centre", pcode, clist[0] if clist else ""
+            ),
+            Facility(
+                f"{lg}050",
+                f"Phòng khám Đa khoa An Khang {short}",
+                "clinic",
+                pcode,
+                clist[-1] if clist else "",
+            ),
         ]
         for f in facs:
             f.practitioners = _practitioners(f.code, 4)
             f.phone = f"02{int(lg) % 90 + 10:02d}{int(f.code) % 10**7:07d}"[:11]
         by_prov[pcode] = facs
         for i, c in enumerate(clist[:899]):
-            st = Facility(f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c,
-                          parent=facs[2].code)
+            st = Facility(
+                f"{lg}{100 + i:03d}", f"Trạm Y tế {commune_name[c]}", "station", pcode, c, parent=facs[2].code
+            )
             st.phone = f"02{int(lg) % 90 + 10:02d}{int(st.code) % 10**7:07d}"[:11]
             st.practitioners = _practitioners(st.code, 2)  # eager: per-patient cost stays flat
             station[c] = st
@@ -230,9 +256,7 @@ def build_world(ig_folder: str | None = None) -> World:
         for c in grp.codes:
             groups.setdefault(c, ("4", 0.2, 0, 120))
     codes = {cs_id: _codes(ig, cs_id, fb) for cs_id, fb in _FALLBACK.items()}
-    choosers = {
-        cs_id: Chooser(_weights_for(list(codes[cs_id]), w, 0.2)) for cs_id, w in _WEIGHTS.items()
-    }
+    choosers = {cs_id: Chooser(_weights_for(list(codes[cs_id]), w, 0.2)) for cs_id, w in _WEIGHTS.items()}
     blood_cs = ig.cs("vhr-blood-group")
     blood: dict[tuple[str, str], tuple[str, str]] = {}
     if blood_cs is not None:

@@ -35,7 +35,9 @@ class BlockResult:
     start: int
     bundles: list[bytes] = field(default_factory=list)
     documents: list[bytes] = field(default_factory=list)
-    ndjson: list[list[tuple[str, str, bytes]]] = field(default_factory=list)  # per patient: (type, uuid, line)
+    ndjson: list[list[tuple[str, str, bytes]]] = field(
+        default_factory=list
+    )  # per patient: (type, uuid, line)
     resources: int = 0
 
 
@@ -50,14 +52,25 @@ def ndjson_lines(bundle: dict) -> list[tuple[str, str, bytes]]:
         res = e["resource"]
         uid = e["fullUrl"][9:]
         raw = orjson.dumps({"resourceType": res["resourceType"], "id": uid, **res})
-        raw = _URN.sub(lambda m: b'"' + types[m.group(1)] + b"/" + m.group(1) + b'"'
-                       if m.group(1) in types else m.group(0), raw)
+        raw = _URN.sub(
+            lambda m: (
+                b'"' + types[m.group(1)] + b"/" + m.group(1) + b'"' if m.group(1) in types else m.group(0)
+            ),
+            raw,
+        )
         out.append((res["resourceType"], uid, raw))
     return out
 
 
-def generate_block(seed: int, start: int, stop: int, fmt: str, documents: bool,
-                   now: datetime = REFERENCE_NOW, pretty: bool = False) -> BlockResult:
+def generate_block(
+    seed: int,
+    start: int,
+    stop: int,
+    fmt: str,
+    documents: bool,
+    now: datetime = REFERENCE_NOW,
+    pretty: bool = False,
+) -> BlockResult:
     """Generate and serialise patients ``start`` … ``stop-1`` (runs in a worker process)."""
     world = build_world()
     result = BlockResult(start)
@@ -78,8 +91,9 @@ def _blocks(count: int, start: int) -> list[tuple[int, int]]:
     return [(i, min(i + BLOCK, start + count)) for i in range(start, start + count, BLOCK)]
 
 
-def _results(seed: int, count: int, start: int, fmt: str, documents: bool, jobs: int,
-             now: datetime, pretty: bool) -> Iterator[BlockResult]:
+def _results(
+    seed: int, count: int, start: int, fmt: str, documents: bool, jobs: int, now: datetime, pretty: bool
+) -> Iterator[BlockResult]:
     blocks = _blocks(count, start)
     if jobs <= 1:
         for a, b in blocks:
@@ -108,9 +122,19 @@ class WriteStats:
     files: int = 0
 
 
-def write_cohort(out: Path, count: int, seed: int = 0, *, fmt: str = "bundle", jobs: int = 1,
-                 start: int = 0, documents: bool = False, now: datetime = REFERENCE_NOW, pretty: bool = False,
-                 progress: Callable[[int], None] | None = None) -> WriteStats:
+def write_cohort(
+    out: Path,
+    count: int,
+    seed: int = 0,
+    *,
+    fmt: str = "bundle",
+    jobs: int = 1,
+    start: int = 0,
+    documents: bool = False,
+    now: datetime = REFERENCE_NOW,
+    pretty: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> WriteStats:
     """Write ``count`` patients under ``out``: ``bundles/``, ``documents/``, ``ndjson/<Type>.ndjson``."""
     out.mkdir(parents=True, exist_ok=True)
     stats = WriteStats()

@@ -4,4 +4,13 @@ from vhr_conformance.listen.push import BAD_MODES, PushLog, PushOptions, push
 from vhr_conformance.listen.recorder import SCENARIOS, ScenarioConfig
 from vhr_conformance.listen.session import Listener, SessionReport
 
-__all__ = ["BAD_MODES", "SCENARIOS", "Listener", "PushLog", "PushOptions", "ScenarioConfig", "SessionReport", "push"]
+__all__ = [
+    "BAD_MODES",
+    "SCENARIOS",
+    "Listener",
+    "PushLog",
+    "PushOptions",
+    "ScenarioConfig",
+    "SessionReport",
+    "push",
+]

@@ -21,19 +21,33 @@ from vhr_conformance.listen.session import Listener, check_session_name
 
 console = Console()
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
-_COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow", "omit": "dim", "attestation": "cyan"}
+_COLOURS = {
+    "pass": "green",
+    "fail": "red",
+    "error": "magenta",
+    "skip": "yellow",
+    "omit": "dim",
+    "attestation": "cyan",
+}
 
 
 def parse_duration(text: str) -> float:
     """`90`, `90s`, `5m`, `1h30m` → seconds."""
     m = _DURATION.match(text.strip().lower())
     if not text.strip() or m is None or not any(m.groups()):
-        raise UserError(Text("Thời lượng không hợp lệ: {d} (ví dụ 90s, 5m, 1h30m).",
-                             "Invalid duration: {d} (e.g. 90s, 5m, 1h30m).").format(d=text), location="--duration")
+        raise UserError(
+            Text(
+                "Thời lượng không hợp lệ: {d} (ví dụ 90s, 5m, 1h30m).",
+                "Invalid duration: {d} (e.g. 90s, 5m, 1h30m).",
+            ).format(d=text),
+            location="--duration",
+        )
     h, mi, s = (float(x) if x else 0.0 for x in m.groups())
     seconds = h * 3600 + mi * 60 + s
     if seconds <= 0:
-        raise UserError(Text("Thời lượng phải lớn hơn 0.", "The duration must be positive."), location="--duration")
+        raise UserError(
+            Text("Thời lượng phải lớn hơn 0.", "The duration must be positive."), location="--duration"
+        )
     return seconds
 
 
@@ -58,16 +72,38 @@ def listen(
     auth: str = typer.Option("none", "--auth", help="none | oauth"),
     session: str = typer.Option("session", "--session", help="Tên phiên / session name"),
     duration: str = typer.Option(None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m"),
-    until_ctrl_c: bool = typer.Option(False, "--until-ctrl-c", help="Chạy tới khi nhấn Ctrl-C (mặc định) / until Ctrl-C (default)"),
-    scenario: list[str] = typer.Option([], "--scenario", help="throttle | reject-invalid | outage (lặp lại được / repeatable)"),
-    retry_after: int = typer.Option(2, "--retry-after", help="Retry-After (giây) của 429/503 / seconds sent with 429/503"),
-    throttle_every: int = typer.Option(3, "--throttle-every", help="throttle: 1 trên N yêu cầu ghi / one write in N"),
-    outage_seconds: float = typer.Option(10.0, "--outage-seconds", help="outage: độ dài (giây) / window length (s)"),
-    max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"),
-    report_dir: Path = typer.Option(None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"),
-    tls: tuple[Path, Path] | None = typer.Option(None, "--tls", help="CERT KEY (PEM): phục vụ HTTPS / serve HTTPS"),
-    load: Path | None = typer.Option(None, "--load", help="Nạp sẵn Bundle JSON (dữ liệu đã có trên nền tảng) / preload JSON bundles (data already on the platform)"),
-    list_scenarios: bool = typer.Option(False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"),
+    until_ctrl_c: bool = typer.Option(
+        False, "--until-ctrl-c", help="Chạy tới khi nhấn Ctrl-C (mặc định) / until Ctrl-C (default)"
+    ),
+    scenario: list[str] = typer.Option(
+        [], "--scenario", help="throttle | reject-invalid | outage (lặp lại được / repeatable)"
+    ),
+    retry_after: int = typer.Option(
+        2, "--retry-after", help="Retry-After (giây) của 429/503 / seconds sent with 429/503"
+    ),
+    throttle_every: int = typer.Option(
+        3, "--throttle-every", help="throttle: 1 trên N yêu cầu ghi / one write in N"
+    ),
+    outage_seconds: float = typer.Option(
+        10.0, "--outage-seconds", help="outage: độ dài (giây) / window length (s)"
+    ),
+    max_body: int = typer.Option(
+        20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"
+    ),
+    report_dir: Path = typer.Option(
+        None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"
+    ),
+    tls: tuple[Path, Path] | None = typer.Option(
+        None, "--tls", help="CERT KEY (PEM): phục vụ HTTPS / serve HTTPS"
+    ),
+    load: Path | None = typer.Option(
+        None,
+        "--load",
+        help="Nạp sẵn Bundle JSON (dữ liệu đã có trên nền tảng) / preload JSON bundles (data already on the platform)",
+    ),
+    list_scenarios: bool = typer.Option(
+        False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"
+    ),
 ) -> None:
     """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
     record what a sending system does and report on the sender criteria."""
@@ -78,13 +114,22 @@ def listen(
         console.print(table)
         return
     if duration and until_ctrl_c:
-        raise UserError(Text("Chọn --duration hoặc --until-ctrl-c, không cả hai.", "Give --duration or --until-ctrl-c, not both."),
-                        location="--duration")
+        raise UserError(
+            Text(
+                "Chọn --duration hoặc --until-ctrl-c, không cả hai.",
+                "Give --duration or --until-ctrl-c, not both.",
+            ),
+            location="--duration",
+        )
     if auth not in ("none", "oauth"):
-        raise UserError(Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth")
+        raise UserError(
+            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+        )
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
-        raise UserError(Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
-                        location="--retry-after/--throttle-every/--outage-seconds/--max-body")
+        raise UserError(
+            Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
+            location="--retry-after/--throttle-every/--outage-seconds/--max-body",
+        )
     if tls is not None:
         for p in tls:
             if not p.is_file():
@@ -95,17 +140,32 @@ def listen(
     check_session_name(session)
     scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
     out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    listener = Listener(host=host, port=port, auth=auth, session=session, scenarios=scenarios, max_body_bytes=max_body,
-                        tls=(str(tls[0]), str(tls[1])) if tls else None, load=load)
+    listener = Listener(
+        host=host,
+        port=port,
+        auth=auth,
+        session=session,
+        scenarios=scenarios,
+        max_body_bytes=max_body,
+        tls=(str(tls[0]), str(tls[1])) if tls else None,
+        load=load,
+    )
     listener.start()
     try:
-        console.print(f"vhr listen → [bold]{listener.base_url}[/]  auth={auth}  scenarios={','.join(scenarios.names) or '-'}"
-                      f"  session={session}", highlight=False)
+        console.print(
+            f"vhr listen → [bold]{listener.base_url}[/]  auth={auth}  scenarios={','.join(scenarios.names) or '-'}"
+            f"  session={session}",
+            highlight=False,
+        )
         if auth == "oauth":
-            console.print(f"token: {listener.base_url}/auth/token (client credentials; test client {DEFAULT_CLIENT[0]})",
-                          highlight=False)
-        console.print("Đang chờ hệ thống gửi / waiting for the sending system "
-                      + (f"for {seconds:.0f} s" if seconds else "(Ctrl-C to end)"))
+            console.print(
+                f"token: {listener.base_url}/auth/token (client credentials; test client {DEFAULT_CLIENT[0]})",
+                highlight=False,
+            )
+        console.print(
+            "Đang chờ hệ thống gửi / waiting for the sending system "
+            + (f"for {seconds:.0f} s" if seconds else "(Ctrl-C to end)")
+        )
         _wait(listener, time.monotonic() + seconds if seconds else None)
         report = listener.finish(out)
     finally:
@@ -117,26 +177,48 @@ def listen(
     for row in report.run.criteria:
         case = by_id.get(row.criterion.id)
         colour = _COLOURS.get(row.state, "white")
-        table.add_row(row.criterion.id, row.criterion.level, f"[{colour}]{row.state}[/]",
-                      escape((case.message if case else row.criterion.title.en)[:110]))
+        table.add_row(
+            row.criterion.id,
+            row.criterion.level,
+            f"[{colour}]{row.state}[/]",
+            escape((case.message if case else row.criterion.title.en)[:110]),
+        )
     console.print(table)
     console.print(f"Báo cáo / report: [bold]{report.paths['html']}[/]")
     sys.exit(report.run.exit_code())
 
 
 def push_cmd(
-    folder: Path = typer.Argument(None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"),
+    folder: Path = typer.Argument(
+        None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"
+    ),
     target: str = typer.Option(None, "--target", help="URL gốc FHIR nhận dữ liệu / receiving FHIR base URL"),
     auth: str = typer.Option("none", "--auth", help="none | oauth (VHR_CLIENT_ID / VHR_CLIENT_SECRET)"),
-    badly_behaved: str = typer.Option(None, "--badly-behaved", help="Chế độ sai / bad mode (see --list-bad-modes)"),
+    badly_behaved: str = typer.Option(
+        None, "--badly-behaved", help="Chế độ sai / bad mode (see --list-bad-modes)"
+    ),
     limit: int = typer.Option(None, "--limit", help="Chỉ gửi N Bundle đầu / send only the first N bundles"),
-    corrections: int = typer.Option(1, "--corrections", help="Gửi bản sửa cho N lượt khám / send N corrections"),
-    as_today: bool = typer.Option(True, "--as-today/--as-recorded", help="Dời thời gian như lượt khám hôm nay / replay as today's encounters"),
+    corrections: int = typer.Option(
+        1, "--corrections", help="Gửi bản sửa cho N lượt khám / send N corrections"
+    ),
+    as_today: bool = typer.Option(
+        True,
+        "--as-today/--as-recorded",
+        help="Dời thời gian như lượt khám hôm nay / replay as today's encounters",
+    ),
     max_retries: int = typer.Option(5, "--max-retries"),
-    backoff: float = typer.Option(1.0, "--backoff", help="Giãn cách cơ sở (giây, nhân đôi mỗi lần) / base backoff (s, doubles)"),
-    max_body: int = typer.Option(20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước của nền tảng / platform size limit (bytes)"),
-    ca_file: Path = typer.Option(None, "--ca-file", help="Chứng chỉ CA (PEM) của máy chủ HTTPS / CA certificate (PEM) to trust"),
-    list_bad_modes: bool = typer.Option(False, "--list-bad-modes", help="Liệt kê chế độ sai rồi thoát / list bad modes and exit"),
+    backoff: float = typer.Option(
+        1.0, "--backoff", help="Giãn cách cơ sở (giây, nhân đôi mỗi lần) / base backoff (s, doubles)"
+    ),
+    max_body: int = typer.Option(
+        20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước của nền tảng / platform size limit (bytes)"
+    ),
+    ca_file: Path = typer.Option(
+        None, "--ca-file", help="Chứng chỉ CA (PEM) của máy chủ HTTPS / CA certificate (PEM) to trust"
+    ),
+    list_bad_modes: bool = typer.Option(
+        False, "--list-bad-modes", help="Liệt kê chế độ sai rồi thoát / list bad modes and exit"
+    ),
 ) -> None:
     """Máy khách mẫu gửi Bundle giao dịch tới VHR / sample client that sends transaction Bundles to VHR."""
     if list_bad_modes:
@@ -150,18 +232,32 @@ def push_cmd(
     if folder is None or not folder.exists():
         raise UserError(Text("Không tìm thấy thư mục.", "Folder not found."), location=str(folder or "DIR"))
     if (limit is not None and limit < 1) or corrections < 0 or max_retries < 0 or backoff < 0:
-        raise UserError(Text("Giá trị không hợp lệ.", "Invalid value."), location="--limit/--corrections/--max-retries/--backoff")
+        raise UserError(
+            Text("Giá trị không hợp lệ.", "Invalid value."),
+            location="--limit/--corrections/--max-retries/--backoff",
+        )
     opts = PushOptions(
-        target=target, folder=folder, auth=auth, bad=badly_behaved, limit=limit, corrections=corrections,
-        as_today=as_today, max_retries=max_retries, backoff_s=backoff, max_body_bytes=max_body,
+        target=target,
+        folder=folder,
+        auth=auth,
+        bad=badly_behaved,
+        limit=limit,
+        corrections=corrections,
+        as_today=as_today,
+        max_retries=max_retries,
+        backoff_s=backoff,
+        max_body_bytes=max_body,
         ca_file=str(ca_file) if ca_file else None,
         client_id=os.environ.get("VHR_CLIENT_ID", DEFAULT_CLIENT[0]),
         client_secret=os.environ.get("VHR_CLIENT_SECRET", DEFAULT_CLIENT[1]),
     )
     log = push(opts)
-    console.print(f"Đã gửi / sent: {len(log.sent)}  bị từ chối / rejected: {len(log.rejected)}  "
-                  f"bỏ cuộc / gave up: {len(log.gave_up)}  thử lại / retries: {log.retries}  "
-                  f"bản sửa / corrections: {log.corrections}", highlight=False)
+    console.print(
+        f"Đã gửi / sent: {len(log.sent)}  bị từ chối / rejected: {len(log.rejected)}  "
+        f"bỏ cuộc / gave up: {len(log.gave_up)}  thử lại / retries: {log.retries}  "
+        f"bản sửa / corrections: {log.corrections}",
+        highlight=False,
+    )
     for name, status, reason in log.rejected:
         console.print(f"[red]{escape(name)}: HTTP {status}[/] {escape(reason[:160])}", highlight=False)
     sys.exit(0 if log.ok() else 1)

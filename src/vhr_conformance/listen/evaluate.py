@@ -32,10 +32,25 @@ FHIR_JSON = "application/fhir+json"
 _DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 _LITERAL_REF = re.compile(r"^(?:https?://\S+/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/\S+)?$")
 # Search parameters that carry personal data (names, birth dates, contact, address) in a URL.
-PERSONAL_PARAMS = frozenset({
-    "name", "family", "given", "phonetic", "birthdate", "death-date", "address", "address-city",
-    "address-state", "address-postalcode", "address-country", "address-use", "phone", "email", "telecom",
-})
+PERSONAL_PARAMS = frozenset(
+    {
+        "name",
+        "family",
+        "given",
+        "phonetic",
+        "birthdate",
+        "death-date",
+        "address",
+        "address-city",
+        "address-state",
+        "address-postalcode",
+        "address-country",
+        "address-use",
+        "phone",
+        "email",
+        "telecom",
+    }
+)
 RESEND_STATUSES = frozenset({400, 422})
 RETRY_STATUSES = frozenset({429, 503})
 TOLERANCE_S = 0.1
@@ -88,7 +103,10 @@ def _bundles(records: list[Recorded]) -> Iterator[tuple[Recorded, dict[str, Any]
         request: dict[str, Any] = {"method": rec.method, "url": rec.url().lstrip("/")}
         if rec.header("if-none-exist"):
             request["ifNoneExist"] = rec.header("if-none-exist")
-        yield rec, {"resourceType": "Bundle", "type": "single", "entry": [{"resource": data, "request": request}]}
+        yield (
+            rec,
+            {"resourceType": "Bundle", "type": "single", "entry": [{"resource": data, "request": request}]},
+        )
 
 
 def _distinct(records: list[Recorded]) -> list[tuple[Recorded, dict[str, Any]]]:
@@ -102,7 +120,9 @@ def _distinct(records: list[Recorded]) -> list[tuple[Recorded, dict[str, Any]]]:
 
 
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [
+        e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
 
 
 def _accepted(records: list[Recorded]) -> set[str]:
@@ -162,8 +182,9 @@ _FAILED = _say("Không đạt", "Failed")
 _NO_DATA_REQUEST = _say("Máy khách không gửi yêu cầu dữ liệu nào.", "The client sent no data request.")
 
 
-def _judge(seen: int, problems: list[str], bad: list[Recorded], nothing_seen: str, all_good: str,
-           lead: str = _FAILED) -> Verdict:
+def _judge(
+    seen: int, problems: list[str], bad: list[Recorded], nothing_seen: str, all_good: str, lead: str = _FAILED
+) -> Verdict:
     """The common ending of a check: skip when the session never showed the behaviour, fail with
     the first problems as evidence, pass otherwise."""
     if seen == 0:
@@ -175,8 +196,13 @@ def _judge(seen: int, problems: list[str], bad: list[Recorded], nothing_seen: st
 
 def check_token_flow(records: list[Recorded], facts: SessionFacts) -> Verdict:
     if facts.auth != "oauth":
-        return Verdict("omit", _say("Trình nghe chạy không có --auth oauth: không có luồng token để kiểm tra.",
-                                    "The listener ran without --auth oauth: no token flow to check."))
+        return Verdict(
+            "omit",
+            _say(
+                "Trình nghe chạy không có --auth oauth: không có luồng token để kiểm tra.",
+                "The listener ran without --auth oauth: no token flow to check.",
+            ),
+        )
     data = _data(records)
     if not data:
         return Verdict("skip", _NO_DATA_REQUEST)
@@ -185,34 +211,68 @@ def check_token_flow(records: list[Recorded], facts: SessionFacts) -> Verdict:
     bad: list[Recorded] = []
     if not tokens or tokens[0].seq > first_write.seq:
         bad.append(first_write)
-    bad += [r for r in data if r.status == 401 or not (r.header("authorization") or "").lower().startswith("bearer ")]
+    bad += [
+        r
+        for r in data
+        if r.status == 401 or not (r.header("authorization") or "").lower().startswith("bearer ")
+    ]
     if bad:
-        why = _say("không lấy token trước lần ghi đầu tiên", "no token obtained before the first write") \
-            if not tokens or tokens[0].seq > first_write.seq else \
-            _say("yêu cầu dữ liệu không có Bearer token hợp lệ", "data requests without a valid Bearer token")
+        why = (
+            _say("không lấy token trước lần ghi đầu tiên", "no token obtained before the first write")
+            if not tokens or tokens[0].seq > first_write.seq
+            else _say(
+                "yêu cầu dữ liệu không có Bearer token hợp lệ", "data requests without a valid Bearer token"
+            )
+        )
         return Verdict("fail", f"{why}: {len(bad)} request(s)", bad)
-    return Verdict("pass", _say(f"Lấy token tại #{tokens[0].seq}; {len(data)} yêu cầu dữ liệu mang Bearer token hợp lệ.",
-                                f"Token obtained at #{tokens[0].seq}; {len(data)} data requests carried a valid Bearer token."))
+    return Verdict(
+        "pass",
+        _say(
+            f"Lấy token tại #{tokens[0].seq}; {len(data)} yêu cầu dữ liệu mang Bearer token hợp lệ.",
+            f"Token obtained at #{tokens[0].seq}; {len(data)} data requests carried a valid Bearer token.",
+        ),
+    )
 
 
 def check_content_type(records: list[Recorded], facts: SessionFacts) -> Verdict:
     writes = [r for r in _writes(records) if r.body and r.method in ("POST", "PUT")]
     if not writes:
-        return Verdict("skip", _say("Máy khách không gửi POST/PUT có nội dung.", "The client sent no POST/PUT with a body."))
+        return Verdict(
+            "skip",
+            _say("Máy khách không gửi POST/PUT có nội dung.", "The client sent no POST/PUT with a body."),
+        )
     bad = [r for r in writes if _media(r.header("content-type")) != FHIR_JSON]
     if bad:
         got = sorted({_media(r.header("content-type")) or "(none)" for r in bad})
-        return Verdict("fail", _say(f"{len(bad)}/{len(writes)} lần ghi khai báo {', '.join(got)} thay vì {FHIR_JSON}.",
-                                    f"{len(bad)} of {len(writes)} writes declared {', '.join(got)} instead of {FHIR_JSON}."), bad)
-    return Verdict("pass", _say(f"{len(writes)} lần ghi khai báo {FHIR_JSON}.", f"{len(writes)} writes declared {FHIR_JSON}."))
+        return Verdict(
+            "fail",
+            _say(
+                f"{len(bad)}/{len(writes)} lần ghi khai báo {', '.join(got)} thay vì {FHIR_JSON}.",
+                f"{len(bad)} of {len(writes)} writes declared {', '.join(got)} instead of {FHIR_JSON}.",
+            ),
+            bad,
+        )
+    return Verdict(
+        "pass",
+        _say(f"{len(writes)} lần ghi khai báo {FHIR_JSON}.", f"{len(writes)} writes declared {FHIR_JSON}."),
+    )
 
 
 def check_valid_transactions(records: list[Recorded], facts: SessionFacts) -> Verdict:
     writes = [r for r in _writes(records) if r.body and r.is_data]
     if not writes:
         return Verdict("skip", _say("Máy khách không gửi dữ liệu.", "The client sent no data."))
-    not_tx = [r for r in writes if not (r.method == "POST" and _is_base(r) and isinstance(r.json(), dict)
-                                        and r.json().get("resourceType") == "Bundle" and r.json().get("type") == "transaction")]
+    not_tx = [
+        r
+        for r in writes
+        if not (
+            r.method == "POST"
+            and _is_base(r)
+            and isinstance(r.json(), dict)
+            and r.json().get("resourceType") == "Bundle"
+            and r.json().get("type") == "transaction"
+        )
+    ]
     problems: list[str] = []
     bad = list(not_tx)
     if not_tx:
@@ -228,8 +288,13 @@ def check_valid_transactions(records: list[Recorded], facts: SessionFacts) -> Ve
             problems.append(f"#{rec.seq}: {len(errors)} error(s), first: {errors[0]}")
     if bad:
         return Verdict("fail", f"{_FAILED}: " + "; ".join(problems[:6]), bad)
-    return Verdict("pass", _say(f"{checked} Bundle giao dịch khác nhau hợp lệ theo hồ sơ VHR.",
-                                f"{checked} distinct transaction Bundle(s) validate against the VHR profiles."))
+    return Verdict(
+        "pass",
+        _say(
+            f"{checked} Bundle giao dịch khác nhau hợp lệ theo hồ sơ VHR.",
+            f"{checked} distinct transaction Bundle(s) validate against the VHR profiles.",
+        ),
+    )
 
 
 def _conditional_on(entry: dict[str, Any], system: str, value: str) -> bool:
@@ -262,8 +327,10 @@ def check_patient_identity(records: list[Recorded], facts: SessionFacts) -> Verd
                 bad.append(rec)
                 continue
             if not _conditional_on(entry, system, value):
-                problems.append(f"#{rec.seq}: Patient {system.rsplit('/', 1)[-1]} written without conditional "
-                                "create/update on it")
+                problems.append(
+                    f"#{rec.seq}: Patient {system.rsplit('/', 1)[-1]} written without conditional "
+                    "create/update on it"
+                )
                 bad.append(rec)
             if rec.payload_key in ok:
                 accepted.add((system, value))
@@ -275,8 +342,13 @@ def check_patient_identity(records: list[Recorded], facts: SessionFacts) -> Verd
             problems.append(f"the platform now holds {n} Patients with the same {system.rsplit('/', 1)[-1]}")
     if problems:
         return Verdict("fail", f"{_FAILED}: " + "; ".join(dict.fromkeys(problems)), bad)
-    return Verdict("pass", _say(f"{patients} Patient đều có định danh và ghi có điều kiện; không có bản trùng.",
-                                f"{patients} Patient entries, all identified and conditional; no duplicates held."))
+    return Verdict(
+        "pass",
+        _say(
+            f"{patients} Patient đều có định danh và ghi có điều kiện; không có bản trùng.",
+            f"{patients} Patient entries, all identified and conditional; no duplicates held.",
+        ),
+    )
 
 
 def check_references(records: list[Recorded], facts: SessionFacts) -> Verdict:
@@ -297,25 +369,43 @@ def check_references(records: list[Recorded], facts: SessionFacts) -> Verdict:
                     continue
                 problems.append(f"#{rec.seq} entry[{i}] {path}.reference → {value[:80]} does not resolve")
                 bad.append(rec)
-    return _judge(count, problems, bad, _say("Không có tham chiếu nào được gửi.", "No reference was sent."),
-                  _say(f"{count} tham chiếu đều phân giải được trong Bundle hoặc trên nền tảng.",
-                       f"{count} references resolve within their Bundle or on the platform."),
-                  lead=_say(f"{len(problems)} không phân giải được", f"{len(problems)} unresolved"))
+    return _judge(
+        count,
+        problems,
+        bad,
+        _say("Không có tham chiếu nào được gửi.", "No reference was sent."),
+        _say(
+            f"{count} tham chiếu đều phân giải được trong Bundle hoặc trên nền tảng.",
+            f"{count} references resolve within their Bundle or on the platform.",
+        ),
+        lead=_say(f"{len(problems)} không phân giải được", f"{len(problems)} unresolved"),
+    )
 
 
 def _encounter_gaps(enc: dict[str, Any]) -> list[str]:
     ext = {x.get("url") for x in enc.get("extension") or [] if isinstance(x, dict)}
     required = {
-        "identifier (MA_LK)": _ident(enc, MA_LK), "status": enc.get("status"), "class": enc.get("class"),
-        "subject": enc.get("subject"), "serviceProvider": enc.get("serviceProvider"),
-        "period.start": (enc.get("period") or {}).get("start"), "form of care": FORM_OF_CARE in ext,
+        "identifier (MA_LK)": _ident(enc, MA_LK),
+        "status": enc.get("status"),
+        "class": enc.get("class"),
+        "subject": enc.get("subject"),
+        "serviceProvider": enc.get("serviceProvider"),
+        "period.start": (enc.get("period") or {}).get("start"),
+        "form of care": FORM_OF_CARE in ext,
         "diagnosis": enc.get("diagnosis"),  # the admission diagnosis at least, as the catalogue asks
     }
     if enc.get("status") == "finished":  # what XML1 of QĐ 130 asks once the patient has left
-        required.update({"period.end": (enc.get("period") or {}).get("end"), "treatment result": TREATMENT_RESULT in ext,
-                         "discharge type": DISCHARGE_TYPE in ext})
+        required.update(
+            {
+                "period.end": (enc.get("period") or {}).get("end"),
+                "treatment result": TREATMENT_RESULT in ext,
+                "discharge type": DISCHARGE_TYPE in ext,
+            }
+        )
     if (enc.get("class") or {}).get("code") == "IMP" and enc.get("status") == "finished":
-        required["hospitalization.dischargeDisposition"] = (enc.get("hospitalization") or {}).get("dischargeDisposition")
+        required["hospitalization.dischargeDisposition"] = (enc.get("hospitalization") or {}).get(
+            "dischargeDisposition"
+        )
     return [k for k, v in required.items() if not v]
 
 
@@ -328,10 +418,20 @@ def check_encounter_complete(records: list[Recorded], facts: SessionFacts) -> Ve
             n += 1
             gaps = _encounter_gaps(entry["resource"])
             if gaps:
-                problems.append(f"#{rec.seq} Encounter {_ident(entry['resource'], MA_LK) or '?'} lacks {', '.join(gaps)}")
+                problems.append(
+                    f"#{rec.seq} Encounter {_ident(entry['resource'], MA_LK) or '?'} lacks {', '.join(gaps)}"
+                )
                 bad.append(rec)
-    return _judge(n, problems, bad, _say("Máy khách không gửi Encounter.", "The client sent no Encounter."),
-                  _say(f"{n} Encounter đủ dữ liệu theo hình thức KCB.", f"{n} Encounter entries complete for their form of care."))
+    return _judge(
+        n,
+        problems,
+        bad,
+        _say("Máy khách không gửi Encounter.", "The client sent no Encounter."),
+        _say(
+            f"{n} Encounter đủ dữ liệu theo hình thức KCB.",
+            f"{n} Encounter entries complete for their form of care.",
+        ),
+    )
 
 
 def check_timezone(records: list[Recorded], facts: SessionFacts) -> Verdict:
@@ -349,8 +449,13 @@ def check_timezone(records: list[Recorded], facts: SessionFacts) -> Verdict:
         if wrong:
             bad.append(rec)
             problems.append(f"#{rec.seq}: {len(wrong)} timestamp(s) not in +07:00, e.g. {wrong[0]}")
-    return _judge(n, problems, bad, _say("Không có mốc thời gian nào được gửi.", "No timestamp was sent."),
-                  _say(f"{n} mốc thời gian, tất cả theo +07:00.", f"{n} timestamps, all in +07:00."))
+    return _judge(
+        n,
+        problems,
+        bad,
+        _say("Không có mốc thời gian nào được gửi.", "No timestamp was sent."),
+        _say(f"{n} mốc thời gian, tất cả theo +07:00.", f"{n} timestamps, all in +07:00."),
+    )
 
 
 def check_timely(records: list[Recorded], facts: SessionFacts) -> Verdict:
@@ -358,7 +463,11 @@ def check_timely(records: list[Recorded], facts: SessionFacts) -> Verdict:
     bad: list[Recorded] = []
     n = 0
     for rec, bundle in _distinct(records):
-        ends = [d for e in _of_type(bundle, "Encounter") if (d := _parse_dt((e["resource"].get("period") or {}).get("end")))]
+        ends = [
+            d
+            for e in _of_type(bundle, "Encounter")
+            if (d := _parse_dt((e["resource"].get("period") or {}).get("end")))
+        ]
         if not ends:
             continue
         n += 1
@@ -368,10 +477,19 @@ def check_timely(records: list[Recorded], facts: SessionFacts) -> Verdict:
         if lag > TIMELY or lag < -timedelta(minutes=5):
             bad.append(rec)
             hours = lag.total_seconds() / 3600
-            problems.append(f"#{rec.seq}: latest encounter ended {latest.isoformat()}, received {hours:+.1f} h later")
-    return _judge(n, problems, bad, _say("Không có Encounter đã kết thúc nào được gửi.", "No finished Encounter was sent."),
-                  _say(f"{n} Bundle nhận được trong vòng 24 giờ sau khi lượt KCB cuối kết thúc.",
-                       f"{n} Bundle(s) received within 24 h of their latest encounter end."))
+            problems.append(
+                f"#{rec.seq}: latest encounter ended {latest.isoformat()}, received {hours:+.1f} h later"
+            )
+    return _judge(
+        n,
+        problems,
+        bad,
+        _say("Không có Encounter đã kết thúc nào được gửi.", "No finished Encounter was sent."),
+        _say(
+            f"{n} Bundle nhận được trong vòng 24 giờ sau khi lượt KCB cuối kết thúc.",
+            f"{n} Bundle(s) received within 24 h of their latest encounter end.",
+        ),
+    )
 
 
 def _encounter_writes(records: list[Recorded]) -> dict[str, list[tuple[Recorded, dict[str, Any]]]]:
@@ -398,16 +516,26 @@ def check_corrections(records: list[Recorded], facts: SessionFacts) -> Verdict:
             req = entry.get("request") or {}
             if req.get("method") != "PUT":
                 bad.append(rec)
-                problems.append(f"#{rec.seq}: correction of MA_LK {malk} sent as {req.get('method')} "
-                                f"{str(req.get('url'))[:60]}, not an update")
+                problems.append(
+                    f"#{rec.seq}: correction of MA_LK {malk} sent as {req.get('method')} "
+                    f"{str(req.get('url'))[:60]}, not an update"
+                )
         held = facts.count_identifier("Encounter", f"{MA_LK}|{malk}")
         if held != 1:
             problems.append(f"the platform holds {held} Encounters for MA_LK {malk}")
-    return _judge(corrected, problems, bad,
-                  _say("Không có lượt KCB nào được gửi lại có thay đổi (phiên này không có bản sửa).",
-                       "No encounter was sent twice with changes (no correction in this session)."),
-                  _say(f"{corrected} lượt KCB được sửa tại chỗ (một Encounter cho mỗi MA_LK).",
-                       f"{corrected} corrected encounter(s) updated in place (one Encounter per MA_LK)."))
+    return _judge(
+        corrected,
+        problems,
+        bad,
+        _say(
+            "Không có lượt KCB nào được gửi lại có thay đổi (phiên này không có bản sửa).",
+            "No encounter was sent twice with changes (no correction in this session).",
+        ),
+        _say(
+            f"{corrected} lượt KCB được sửa tại chỗ (một Encounter cho mỗi MA_LK).",
+            f"{corrected} corrected encounter(s) updated in place (one Encounter per MA_LK).",
+        ),
+    )
 
 
 def _retry_after(rec: Recorded) -> float | None:
@@ -420,8 +548,13 @@ def _retry_after(rec: Recorded) -> float | None:
 def check_retry(records: list[Recorded], facts: SessionFacts) -> Verdict:
     refused = [r for r in records if r.is_data and r.status in RETRY_STATUSES]
     if not refused:
-        return Verdict("skip", _say("Phiên này không có trả lời 429/503 (dùng --scenario throttle hoặc outage).",
-                                    "No 429/503 was answered in this session (use --scenario throttle or outage)."))
+        return Verdict(
+            "skip",
+            _say(
+                "Phiên này không có trả lời 429/503 (dùng --scenario throttle hoặc outage).",
+                "No 429/503 was answered in this session (use --scenario throttle or outage).",
+            ),
+        )
     problems: list[str] = []
     bad: list[Recorded] = []
     for r in refused:
@@ -429,8 +562,10 @@ def check_retry(records: list[Recorded], facts: SessionFacts) -> Verdict:
         wait = _retry_after(r)
         if later and wait is not None and later[0].t - r.t < wait - TOLERANCE_S:
             bad.append(later[0])
-            problems.append(f"#{later[0].seq} sent {later[0].t - r.t:.2f} s after {r.status} at #{r.seq}"
-                            f" (Retry-After {wait:.0f} s)")
+            problems.append(
+                f"#{later[0].seq} sent {later[0].t - r.t:.2f} s after {r.status} at #{r.seq}"
+                f" (Retry-After {wait:.0f} s)"
+            )
         retry = next((x for x in later if x.payload_key == r.payload_key), None)
         if retry is None:
             bad.append(r)
@@ -448,15 +583,25 @@ def check_retry(records: list[Recorded], facts: SessionFacts) -> Verdict:
                 problems.append(f"retries of #{a1.seq} came faster ({g2:.2f} s after {g1:.2f} s): no backoff")
     if problems:
         return Verdict("fail", f"{_FAILED}: " + "; ".join(problems[:5]), bad)
-    return Verdict("pass", _say(f"{len(refused)} trả lời 429/503: mỗi yêu cầu được gửi lại sau Retry-After.",
-                                f"{len(refused)} answer(s) 429/503: each retried after its Retry-After."))
+    return Verdict(
+        "pass",
+        _say(
+            f"{len(refused)} trả lời 429/503: mỗi yêu cầu được gửi lại sau Retry-After.",
+            f"{len(refused)} answer(s) 429/503: each retried after its Retry-After.",
+        ),
+    )
 
 
 def check_no_blind_resend(records: list[Recorded], facts: SessionFacts) -> Verdict:
     rejected = [r for r in records if r.is_data and r.is_write and r.status in RESEND_STATUSES]
     if not rejected:
-        return Verdict("skip", _say("Phiên này không có trả lời 400/422 (dùng --scenario reject-invalid).",
-                                    "No 400/422 was answered in this session (use --scenario reject-invalid)."))
+        return Verdict(
+            "skip",
+            _say(
+                "Phiên này không có trả lời 400/422 (dùng --scenario reject-invalid).",
+                "No 400/422 was answered in this session (use --scenario reject-invalid).",
+            ),
+        )
     bad = []
     problems = []
     for r in rejected:
@@ -466,14 +611,21 @@ def check_no_blind_resend(records: list[Recorded], facts: SessionFacts) -> Verdi
             problems.append(f"#{r.seq} ({r.status}) was resent unchanged {len(again)} time(s)")
     if problems:
         return Verdict("fail", f"{_FAILED}: " + "; ".join(problems[:5]), bad)
-    return Verdict("pass", _say(f"{len(rejected)} nội dung bị từ chối 400/422; không cái nào bị gửi lại nguyên trạng.",
-                                f"{len(rejected)} payload(s) refused with 400/422; none resent unchanged."))
+    return Verdict(
+        "pass",
+        _say(
+            f"{len(rejected)} nội dung bị từ chối 400/422; không cái nào bị gửi lại nguyên trạng.",
+            f"{len(rejected)} payload(s) refused with 400/422; none resent unchanged.",
+        ),
+    )
 
 
 def check_size(records: list[Recorded], facts: SessionFacts) -> Verdict:
     sized = [r for r in records if r.body or r.size]
     if not sized:
-        return Verdict("skip", _say("Máy khách không gửi nội dung yêu cầu nào.", "The client sent no request body."))
+        return Verdict(
+            "skip", _say("Máy khách không gửi nội dung yêu cầu nào.", "The client sent no request body.")
+        )
 
     def size(r: Recorded) -> int:
         declared = r.header("content-length") or ""
@@ -482,11 +634,22 @@ def check_size(records: list[Recorded], facts: SessionFacts) -> Verdict:
     bad = [r for r in sized if size(r) > facts.max_body_bytes]
     if bad:
         largest = max(size(r) for r in bad)
-        return Verdict("fail", _say(f"{len(bad)} yêu cầu lớn hơn {facts.max_body_bytes} byte (lớn nhất {largest})",
-                                    f"{len(bad)} request(s) larger than {facts.max_body_bytes} bytes (largest {largest})"), bad)
+        return Verdict(
+            "fail",
+            _say(
+                f"{len(bad)} yêu cầu lớn hơn {facts.max_body_bytes} byte (lớn nhất {largest})",
+                f"{len(bad)} request(s) larger than {facts.max_body_bytes} bytes (largest {largest})",
+            ),
+            bad,
+        )
     largest = max(size(r) for r in sized)
-    return Verdict("pass", _say(f"{len(sized)} nội dung, lớn nhất {largest}/{facts.max_body_bytes} byte.",
-                                f"{len(sized)} bodies, largest {largest} of {facts.max_body_bytes} bytes."))
+    return Verdict(
+        "pass",
+        _say(
+            f"{len(sized)} nội dung, lớn nhất {largest}/{facts.max_body_bytes} byte.",
+            f"{len(sized)} bodies, largest {largest} of {facts.max_body_bytes} bytes.",
+        ),
+    )
 
 
 def _personal_values(records: list[Recorded]) -> set[str]:
@@ -534,10 +697,17 @@ def check_url_privacy(records: list[Recorded], facts: SessionFacts) -> Verdict:
         if found:
             bad.append(rec)
             problems.append(f"#{rec.seq} {rec.method} {quote(rec.path)}: {', '.join(dict.fromkeys(found))}")
-    return _judge(urls, problems, bad, _NO_DATA_REQUEST,
-                  _say(f"{urls} URL (yêu cầu và mục Bundle) không chứa dữ liệu cá nhân.",
-                       f"{urls} URLs (requests and Bundle entries) carry no personal data."),
-                  lead=_say("dữ liệu cá nhân trong URL", "personal data in URLs"))
+    return _judge(
+        urls,
+        problems,
+        bad,
+        _NO_DATA_REQUEST,
+        _say(
+            f"{urls} URL (yêu cầu và mục Bundle) không chứa dữ liệu cá nhân.",
+            f"{urls} URLs (requests and Bundle entries) carry no personal data.",
+        ),
+        lead=_say("dữ liệu cá nhân trong URL", "personal data in URLs"),
+    )
 
 
 CHECKS: dict[str, Callable[[list[Recorded], SessionFacts], Verdict]] = {
@@ -564,11 +734,21 @@ def evaluate(records: list[Recorded], facts: SessionFacts, session: str) -> list
         try:
             verdict = check(records, facts)
         except Exception as exc:  # a harness bug must show as error in the report
-            verdict = Verdict("error", _say("Lỗi của công cụ khi chấm", "Harness error while judging") + f": {type(exc).__name__}: {exc}")
+            verdict = Verdict(
+                "error",
+                _say("Lỗi của công cụ khi chấm", "Harness error while judging")
+                + f": {type(exc).__name__}: {exc}",
+            )
         unique = list({r.seq: r for r in verdict.offenders}.values())
         evidence = [r.to_evidence() for r in unique[:EVIDENCE_MAX]] if verdict.state == "fail" else []
-        cases.append(CaseResult(
-            nodeid=f"listen/{session}::{cid}", name=f"{cid} ({check.__name__})", criteria=[cid],
-            state=verdict.state, message=verdict.message, evidence=evidence,
-        ))
+        cases.append(
+            CaseResult(
+                nodeid=f"listen/{session}::{cid}",
+                name=f"{cid} ({check.__name__})",
+                criteria=[cid],
+                state=verdict.state,
+                message=verdict.message,
+                evidence=evidence,
+            )
+        )
     return cases

@@ -34,28 +34,67 @@ _DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\
 DEFAULT_CLIENT = ("vhr-test-admin", "vhr-test-admin-secret")
 
 BAD_MODES: dict[str, tuple[str, Text]] = {
-    "no-token": ("VHR-SEC-101", Text("Gửi dữ liệu mà không lấy token.", "Sends data without getting a token.")),
-    "oversize": ("VHR-SEC-102", Text("Độn thân yêu cầu vượt giới hạn kích thước.", "Pads request bodies past the size limit.")),
-    "query-pii": ("VHR-SEC-103", Text("Tìm người bệnh theo họ tên và ngày sinh trong URL.",
-                                      "Looks patients up by family name and birth date in the URL.")),
-    "wrong-content-type": ("VHR-API-101", Text("Gửi với Content-Type application/json.",
-                                               "Sends with Content-Type application/json.")),
-    "no-backoff": ("VHR-API-102", Text("Gửi lại ngay sau 429/503, bỏ qua Retry-After.",
-                                       "Resends at once after 429/503, ignoring Retry-After.")),
-    "resend-rejected": ("VHR-API-103", Text("Gửi lại nguyên gói tin sau 400/422.",
-                                            "Resends the identical payload after 400/422.")),
-    "invalid-bundle": ("VHR-QUAL-101", Text("Gửi Observation có status không hợp lệ.",
-                                            "Sends an Observation with an invalid status.")),
-    "dangling-reference": ("VHR-QUAL-102", Text("Tham chiếu tới Encounter không tồn tại.",
-                                                "References an Encounter that does not exist.")),
-    "utc-timestamps": ("VHR-QUAL-103", Text("Ghi thời điểm theo UTC (Z) thay vì +07:00.",
-                                            "Writes timestamps in UTC (Z) instead of +07:00.")),
-    "plain-create": ("VHR-PAT-101", Text("Tạo Patient không có điều kiện (không ifNoneExist).",
-                                         "Creates Patients unconditionally (no ifNoneExist).")),
-    "incomplete-encounter": ("VHR-KCB-101", Text("Bỏ chẩn đoán khỏi Encounter.", "Leaves the diagnosis out of Encounters.")),
-    "late": ("VHR-KCB-102", Text("Gửi lượt khám 3 ngày sau khi kết thúc.", "Sends encounters 3 days after they ended.")),
-    "correction-as-new": ("VHR-KCB-103", Text("Gửi bản sửa bằng POST (tạo Encounter mới).",
-                                              "Sends corrections as POST (a new Encounter).")),
+    "no-token": (
+        "VHR-SEC-101",
+        Text("Gửi dữ liệu mà không lấy token.", "Sends data without getting a token."),
+    ),
+    "oversize": (
+        "VHR-SEC-102",
+        Text("Độn thân yêu cầu vượt giới hạn kích thước.", "Pads request bodies past the size limit."),
+    ),
+    "query-pii": (
+        "VHR-SEC-103",
+        Text(
+            "Tìm người bệnh theo họ tên và ngày sinh trong URL.",
+            "Looks patients up by family name and birth date in the URL.",
+        ),
+    ),
+    "wrong-content-type": (
+        "VHR-API-101",
+        Text("Gửi với Content-Type application/json.", "Sends with Content-Type application/json."),
+    ),
+    "no-backoff": (
+        "VHR-API-102",
+        Text(
+            "Gửi lại ngay sau 429/503, bỏ qua Retry-After.",
+            "Resends at once after 429/503, ignoring Retry-After.",
+        ),
+    ),
+    "resend-rejected": (
+        "VHR-API-103",
+        Text("Gửi lại nguyên gói tin sau 400/422.", "Resends the identical payload after 400/422."),
+    ),
+    "invalid-bundle": (
+        "VHR-QUAL-101",
+        Text("Gửi Observation có status không hợp lệ.", "Sends an Observation with an invalid status."),
+    ),
+    "dangling-reference": (
+        "VHR-QUAL-102",
+        Text("Tham chiếu tới Encounter không tồn tại.", "References an Encounter that does not exist."),
+    ),
+    "utc-timestamps": (
+        "VHR-QUAL-103",
+        Text("Ghi thời điểm theo UTC (Z) thay vì +07:00.", "Writes timestamps in UTC (Z) instead of +07:00."),
+    ),
+    "plain-create": (
+        "VHR-PAT-101",
+        Text(
+            "Tạo Patient không có điều kiện (không ifNoneExist).",
+            "Creates Patients unconditionally (no ifNoneExist).",
+        ),
+    ),
+    "incomplete-encounter": (
+        "VHR-KCB-101",
+        Text("Bỏ chẩn đoán khỏi Encounter.", "Leaves the diagnosis out of Encounters."),
+    ),
+    "late": (
+        "VHR-KCB-102",
+        Text("Gửi lượt khám 3 ngày sau khi kết thúc.", "Sends encounters 3 days after they ended."),
+    ),
+    "correction-as-new": (
+        "VHR-KCB-103",
+        Text("Gửi bản sửa bằng POST (tạo Encounter mới).", "Sends corrections as POST (a new Encounter)."),
+    ),
 }
 
 
@@ -100,13 +139,19 @@ def load_bundles(folder: Path, limit: int | None = None) -> list[tuple[str, dict
             data = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             continue
-        if isinstance(data, dict) and data.get("resourceType") == "Bundle" and data.get("type") == "transaction":
+        if (
+            isinstance(data, dict)
+            and data.get("resourceType") == "Bundle"
+            and data.get("type") == "transaction"
+        ):
             out.append((path.stem, data))
         if limit and len(out) >= limit:
             break
     if not out:
-        raise UserError(Text("Không có Bundle giao dịch nào trong thư mục.", "No transaction Bundle in the folder."),
-                        location=str(folder))
+        raise UserError(
+            Text("Không có Bundle giao dịch nào trong thư mục.", "No transaction Bundle in the folder."),
+            location=str(folder),
+        )
     return out
 
 
@@ -122,7 +167,9 @@ def _map_strings(node: Any, fn: Callable[[str], str]) -> Any:
 
 
 def _encounters(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in bundle.get("entry") or [] if (e.get("resource") or {}).get("resourceType") == "Encounter"]
+    return [
+        e for e in bundle.get("entry") or [] if (e.get("resource") or {}).get("resourceType") == "Encounter"
+    ]
 
 
 def _latest_end(bundle: dict[str, Any]) -> datetime | None:
@@ -195,10 +242,17 @@ def correction_of(bundle: dict[str, Any], response: dict[str, Any], as_new: bool
     reason = (enc.get("reasonCode") or [{}])[0]
     reason["text"] = f"{reason.get('text', '')} (đính chính / corrected)".strip()
     enc["reasonCode"] = [reason, *(enc.get("reasonCode") or [])[1:]]
-    request = {"method": "POST", "url": "Encounter"} if as_new else \
-        {"method": "PUT", "url": "Encounter?" + urlencode({"identifier": f"{MA_LK}|{malk}"})}
-    return {"resourceType": "Bundle", "type": "transaction", "meta": bundle.get("meta", {}),
-            "entry": [{"fullUrl": enc_entry.get("fullUrl"), "resource": enc, "request": request}]}
+    request = (
+        {"method": "POST", "url": "Encounter"}
+        if as_new
+        else {"method": "PUT", "url": "Encounter?" + urlencode({"identifier": f"{MA_LK}|{malk}"})}
+    )
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "meta": bundle.get("meta", {}),
+        "entry": [{"fullUrl": enc_entry.get("fullUrl"), "resource": enc, "request": request}],
+    }
 
 
 # ---------------------------------------------------------------------- the client
@@ -208,7 +262,9 @@ class Pusher:
     def __init__(self, opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> None:
         self.opts = opts
         self.base = opts.target.rstrip("/")
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=opts.ca_file) if opts.ca_file else True
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=opts.ca_file) if opts.ca_file else True
+        )
         self.http = httpx.Client(timeout=opts.timeout_s, verify=verify)
         self.sleep = sleep
         self.token: str | None = None
@@ -229,11 +285,16 @@ class Pusher:
     def authenticate(self) -> None:
         if self.opts.auth != "oauth" or self.opts.bad == "no-token":
             return
-        r = self.http.post(self._token_url(), data={"grant_type": "client_credentials", "scope": "system/*.*"},
-                           auth=(self.opts.client_id, self.opts.client_secret))
+        r = self.http.post(
+            self._token_url(),
+            data={"grant_type": "client_credentials", "scope": "system/*.*"},
+            auth=(self.opts.client_id, self.opts.client_secret),
+        )
         if r.status_code != 200:
-            raise UserError(Text("Không lấy được token ({s}).", "Could not get a token ({s}).").format(s=r.status_code),
-                            location=self._token_url())
+            raise UserError(
+                Text("Không lấy được token ({s}).", "Could not get a token ({s}).").format(s=r.status_code),
+                location=self._token_url(),
+            )
         self.token = str(r.json()["access_token"])
 
     def _headers(self) -> dict[str, str]:
@@ -265,7 +326,7 @@ class Pusher:
                 if attempt >= self.opts.max_retries:
                     self.log.gave_up.append(name)
                     return None
-                backoff = self.opts.backoff_s * (2 ** attempt)
+                backoff = self.opts.backoff_s * (2**attempt)
                 wait = float(wait_header) if wait_header and wait_header.isdigit() else 0.0
                 attempt += 1
                 self.log.retries += 1
@@ -286,7 +347,9 @@ class Pusher:
 
     def look_up(self, bundle: dict[str, Any]) -> None:
         """The `query-pii` mode: find the patient by name and birth date in the URL."""
-        pat = next((e["resource"] for e in bundle["entry"] if e["resource"].get("resourceType") == "Patient"), None)
+        pat = next(
+            (e["resource"] for e in bundle["entry"] if e["resource"].get("resourceType") == "Patient"), None
+        )
         if not pat:
             return
         family = ((pat.get("name") or [{}])[0]).get("family", "")
@@ -320,13 +383,24 @@ class Pusher:
 
 def push(opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> PushLog:
     if opts.auth not in ("none", "oauth"):
-        raise UserError(Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth")
+        raise UserError(
+            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+        )
     if opts.bad is not None and opts.bad not in BAD_MODES:
-        raise UserError(Text("Chế độ sai không có: {m} (chọn {a}).", "Unknown bad mode: {m} (choose {a}).")
-                        .format(m=opts.bad, a=", ".join(BAD_MODES)), location="--badly-behaved")
+        raise UserError(
+            Text("Chế độ sai không có: {m} (chọn {a}).", "Unknown bad mode: {m} (choose {a}).").format(
+                m=opts.bad, a=", ".join(BAD_MODES)
+            ),
+            location="--badly-behaved",
+        )
     if not opts.target.startswith(("http://", "https://")):
-        raise UserError(Text("URL đích phải bắt đầu bằng http:// hoặc https://", "Target URL must start with http:// or https://"),
-                        location="--target")
+        raise UserError(
+            Text(
+                "URL đích phải bắt đầu bằng http:// hoặc https://",
+                "Target URL must start with http:// or https://",
+            ),
+            location="--target",
+        )
     pusher = Pusher(opts, sleep)
     try:
         return pusher.run()

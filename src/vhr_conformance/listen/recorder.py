@@ -34,12 +34,18 @@ VN_TZ = timezone(timedelta(hours=7))
 INTERNAL_HEADER = "x-vhr-listener-internal"  # the listener's own look-ups: not recorded, no scenario
 
 SCENARIOS: dict[str, Text] = {
-    "throttle": Text("Trả 429 kèm Retry-After cho một phần các yêu cầu ghi (yêu cầu ghi thứ 1, 4, 7, …).",
-                     "Answers 429 with Retry-After to a share of the writes (the 1st, 4th, 7th, … write)."),
-    "reject-invalid": Text("Từ chối (422, OperationOutcome) yêu cầu ghi đầu tiên được chuyển tới máy chủ.",
-                           "Refuses (422, OperationOutcome) the first write that would reach the server."),
-    "outage": Text("Trả 503 kèm Retry-After cho mọi yêu cầu ghi trong một khoảng thời gian từ yêu cầu ghi đầu tiên.",
-                   "Answers 503 with Retry-After to every write during a window starting at the first write."),
+    "throttle": Text(
+        "Trả 429 kèm Retry-After cho một phần các yêu cầu ghi (yêu cầu ghi thứ 1, 4, 7, …).",
+        "Answers 429 with Retry-After to a share of the writes (the 1st, 4th, 7th, … write).",
+    ),
+    "reject-invalid": Text(
+        "Từ chối (422, OperationOutcome) yêu cầu ghi đầu tiên được chuyển tới máy chủ.",
+        "Refuses (422, OperationOutcome) the first write that would reach the server.",
+    ),
+    "outage": Text(
+        "Trả 503 kèm Retry-After cho mọi yêu cầu ghi trong một khoảng thời gian từ yêu cầu ghi đầu tiên.",
+        "Answers 503 with Retry-After to every write during a window starting at the first write.",
+    ),
 }
 
 
@@ -51,8 +57,12 @@ def parse_scenarios(names: list[str]) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in SCENARIOS:
-                raise UserError(Text("Kịch bản không có: {n} (chọn {a}).", "Unknown scenario: {n} (choose {a}).")
-                                .format(n=name, a=", ".join(SCENARIOS)), location="--scenario")
+                raise UserError(
+                    Text("Kịch bản không có: {n} (chọn {a}).", "Unknown scenario: {n} (choose {a}).").format(
+                        n=name, a=", ".join(SCENARIOS)
+                    ),
+                    location="--scenario",
+                )
             if name not in out:
                 out.append(name)
     return tuple(out)
@@ -156,7 +166,12 @@ class Recorded:
 
 
 def _outcome(code: str, text: Text, expression: str | None = None) -> bytes:
-    issue: dict[str, Any] = {"severity": "error", "code": code, "details": {"text": text.both()}, "diagnostics": text.en}
+    issue: dict[str, Any] = {
+        "severity": "error",
+        "code": code,
+        "details": {"text": text.both()},
+        "diagnostics": text.en,
+    }
     if expression:
         issue["expression"] = [expression]
     return orjson.dumps({"resourceType": "OperationOutcome", "issue": [issue]})
@@ -211,19 +226,44 @@ class Session:
                     self._outage_start = now
                 if now - self._outage_start < sc.outage_s:
                     rec.scenario = "outage"
-                    return 503, {"Retry-After": retry}, _outcome("transient", Text(
-                        "Nền tảng tạm ngừng phục vụ (kịch bản outage).", "The platform is unavailable (outage scenario)."))
+                    return (
+                        503,
+                        {"Retry-After": retry},
+                        _outcome(
+                            "transient",
+                            Text(
+                                "Nền tảng tạm ngừng phục vụ (kịch bản outage).",
+                                "The platform is unavailable (outage scenario).",
+                            ),
+                        ),
+                    )
             if "throttle" in sc.names and (n - 1) % max(1, sc.throttle_every) == 0:
                 rec.scenario = "throttle"
-                return 429, {"Retry-After": retry}, _outcome("throttled", Text(
-                    "Quá nhiều yêu cầu (kịch bản throttle).", "Too many requests (throttle scenario)."))
+                return (
+                    429,
+                    {"Retry-After": retry},
+                    _outcome(
+                        "throttled",
+                        Text(
+                            "Quá nhiều yêu cầu (kịch bản throttle).", "Too many requests (throttle scenario)."
+                        ),
+                    ),
+                )
             if "reject-invalid" in sc.names and not self._rejected:
                 self._rejected = True
                 rec.scenario = "reject-invalid"
-                return 422, {}, _outcome("processing", Text(
-                    "Tài nguyên bị từ chối (kịch bản reject-invalid): sửa dữ liệu rồi gửi bản mới.",
-                    "Resource refused (reject-invalid scenario): correct the data and send a new version."),
-                    _refused_path(rec))
+                return (
+                    422,
+                    {},
+                    _outcome(
+                        "processing",
+                        Text(
+                            "Tài nguyên bị từ chối (kịch bản reject-invalid): sửa dữ liệu rồi gửi bản mới.",
+                            "Resource refused (reject-invalid scenario): correct the data and send a new version.",
+                        ),
+                        _refused_path(rec),
+                    ),
+                )
         return None
 
 
@@ -262,20 +302,33 @@ class RecordingApp:
         body = b"".join(chunks)
         client = scope.get("client")
         rec = Recorded(
-            seq=0, t=time.monotonic() - self.session.started, received=datetime.now(VN_TZ).isoformat(timespec="milliseconds"),
-            method=scope["method"], path=scope["path"], query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers, body=body, client=f"{client[0]}" if client else None,
+            seq=0,
+            t=time.monotonic() - self.session.started,
+            received=datetime.now(VN_TZ).isoformat(timespec="milliseconds"),
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            client=f"{client[0]}" if client else None,
         )
         rec.size = size
         answer = self.session.scenario_answer(rec)
         if answer is not None:
             status, extra, payload = answer
             rec.status, rec.response_body = status, payload
-            rec.response_headers = {"content-type": "application/fhir+json; charset=utf-8",
-                                    **{k.lower(): v for k, v in extra.items()}}
+            rec.response_headers = {
+                "content-type": "application/fhir+json; charset=utf-8",
+                **{k.lower(): v for k, v in extra.items()},
+            }
             self.session.add(rec)
-            await send({"type": "http.response.start", "status": status, "headers": [
-                (k.lower().encode(), v.encode()) for k, v in rec.response_headers.items()]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(k.lower().encode(), v.encode()) for k, v in rec.response_headers.items()],
+                }
+            )
             await send({"type": "http.response.body", "body": payload})
             return
         sent_body = False
@@ -309,7 +362,9 @@ class RecordingApp:
         async def capture(msg: Message) -> None:
             if msg["type"] == "http.response.start":
                 rec.status = int(msg["status"])
-                rec.response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in msg.get("headers", [])}
+                rec.response_headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1") for k, v in msg.get("headers", [])
+                }
             elif msg["type"] == "http.response.body":
                 if sum(len(b) for b in out) < 65536:
                     out.append(msg.get("body", b""))

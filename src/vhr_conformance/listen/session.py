@@ -36,8 +36,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def check_session_name(name: str) -> str:
     if not _NAME.match(name):
-        raise UserError(Text("Tên phiên chỉ gồm chữ, số, . _ - (tối đa 64).",
-                             "A session name has letters, digits, . _ - only (up to 64)."), location="--session")
+        raise UserError(
+            Text(
+                "Tên phiên chỉ gồm chữ, số, . _ - (tối đa 64).",
+                "A session name has letters, digits, . _ - only (up to 64).",
+            ),
+            location="--session",
+        )
     return name
 
 
@@ -67,15 +72,24 @@ class SessionReport:
 class Listener:
     """`with Listener(...) as lst: <client sends to lst.base_url>; report = lst.finish(dir)`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, auth: str = "none", session: str = "session",
-                 scenarios: ScenarioConfig | None = None, max_body_bytes: int = 20 * 1024 * 1024,
-                 tls: tuple[str, str] | None = None, load: Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        auth: str = "none",
+        session: str = "session",
+        scenarios: ScenarioConfig | None = None,
+        max_body_bytes: int = 20 * 1024 * 1024,
+        tls: tuple[str, str] | None = None,
+        load: Path | None = None,
+    ) -> None:
         self.name = check_session_name(session)
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.scenarios = scenarios or ScenarioConfig()
-        self.server = ReferenceServer(host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls,
-                                      load=load)  # what the platform already holds before the session
+        self.server = ReferenceServer(
+            host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls, load=load
+        )  # what the platform already holds before the session
         self.session = Session(self.scenarios, max_body_bytes)
         self.server.app = RecordingApp(self.server.app, self.session)
         self._finished: SessionReport | None = None
@@ -97,11 +111,18 @@ class Listener:
     # ------------------------------------------------------------------ platform look-ups
     def _internal_client(self) -> httpx.Client:
         # verify=False: this talks to its own loopback server, whose certificate may be self-signed.
-        client = httpx.Client(base_url=self.base_url, timeout=30.0, verify=False,
-                              headers={INTERNAL_HEADER: self.session.internal_key, "Accept": "application/fhir+json"})
+        client = httpx.Client(
+            base_url=self.base_url,
+            timeout=30.0,
+            verify=False,
+            headers={INTERNAL_HEADER: self.session.internal_key, "Accept": "application/fhir+json"},
+        )
         if self.auth == "oauth":
-            r = client.post("/auth/token", data={"grant_type": "client_credentials", "scope": "system/*.*"},
-                            auth=DEFAULT_CLIENT)
+            r = client.post(
+                "/auth/token",
+                data={"grant_type": "client_credentials", "scope": "system/*.*"},
+                auth=DEFAULT_CLIENT,
+            )
             r.raise_for_status()
             client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         return client
@@ -149,14 +170,24 @@ class Listener:
         run = RunResult(
             run_id=f"listen-{self.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
             target=self.base_url,  # the endpoint the client under test sent to (a URI: TestReport.participant)
-            started=datetime.fromisoformat(self.session.started_iso).astimezone(UTC).isoformat(timespec="seconds"),
+            started=datetime.fromisoformat(self.session.started_iso)
+            .astimezone(UTC)
+            .isoformat(timespec="seconds"),
             finished=datetime.now(UTC).isoformat(timespec="seconds"),
             level="MAY",
             seed=0,
-            options={"mode": "listen", "session": self.name, "auth": self.auth, "maxBodyBytes": self.max_body_bytes,
-                     "scenarios": list(self.scenarios.names), "retryAfterS": self.scenarios.retry_after_s,
-                     "throttleEvery": self.scenarios.throttle_every, "outageS": self.scenarios.outage_s,
-                     "requests": len(records), "evaluated": started},
+            options={
+                "mode": "listen",
+                "session": self.name,
+                "auth": self.auth,
+                "maxBodyBytes": self.max_body_bytes,
+                "scenarios": list(self.scenarios.names),
+                "retryAfterS": self.scenarios.retry_after_s,
+                "throttleEvery": self.scenarios.throttle_every,
+                "outageS": self.scenarios.outage_s,
+                "requests": len(records),
+                "evaluated": started,
+            },
             ig=_ig_info(),
             harness_version=__version__,
             cases=cases,
@@ -184,14 +215,24 @@ _ALLURE_STATUS = {"pass": "passed", "fail": "failed", "skip": "skipped", "omit":
 def write_junit(run: RunResult, path: Path) -> None:
     """JUnit XML, one testcase per criterion case (CI systems read it)."""
     cases = run.cases
-    suite = ET.Element("testsuite", name=f"vhr listen {run.options.get('session')}", tests=str(len(cases)),
-                       failures=str(sum(c.state == "fail" for c in cases)),
-                       errors=str(sum(c.state == "error" for c in cases)),
-                       skipped=str(sum(c.state in ("skip", "omit") for c in cases)), timestamp=run.finished)
+    suite = ET.Element(
+        "testsuite",
+        name=f"vhr listen {run.options.get('session')}",
+        tests=str(len(cases)),
+        failures=str(sum(c.state == "fail" for c in cases)),
+        errors=str(sum(c.state == "error" for c in cases)),
+        skipped=str(sum(c.state in ("skip", "omit") for c in cases)),
+        timestamp=run.finished,
+    )
     for case in cases:
         crit = run.catalogue.criteria.get(case.criteria[0])
-        tc = ET.SubElement(suite, "testcase", classname=f"listen.{crit.area if crit else 'X'}", name=case.nodeid,
-                           time=f"{case.duration_s:.3f}")
+        tc = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"listen.{crit.area if crit else 'X'}",
+            name=case.nodeid,
+            time=f"{case.duration_s:.3f}",
+        )
         props = ET.SubElement(tc, "properties")
         ET.SubElement(props, "property", name="criteria", value=" ".join(case.criteria))
         if case.state == "fail":
@@ -220,13 +261,31 @@ def write_allure(run: RunResult, folder: Path) -> None:
             source = f"{uuid.uuid4()}-attachment.json"
             (folder / source).write_bytes(orjson.dumps(case.evidence, option=orjson.OPT_INDENT_2))
             attachments.append({"name": "exchanges", "source": source, "type": "application/json"})
-        labels = [{"name": "suite", "value": "vhr listen"}, {"name": "feature", "value": f"{cid} {crit.title.en if crit else ''}"}]
+        labels = [
+            {"name": "suite", "value": "vhr listen"},
+            {"name": "feature", "value": f"{cid} {crit.title.en if crit else ''}"},
+        ]
         if crit is not None:
-            labels += [{"name": "epic", "value": run.catalogue.areas[crit.area].both()},
-                       {"name": "severity", "value": {"SHALL": "critical", "SHOULD": "normal", "MAY": "minor"}[crit.level]}]
+            labels += [
+                {"name": "epic", "value": run.catalogue.areas[crit.area].both()},
+                {
+                    "name": "severity",
+                    "value": {"SHALL": "critical", "SHOULD": "normal", "MAY": "minor"}[crit.level],
+                },
+            ]
         result = {
-            "uuid": str(uuid.uuid4()), "historyId": case.nodeid, "name": case.name, "fullName": case.nodeid,
-            "status": _ALLURE_STATUS[case.state], "statusDetails": {"message": case.message}, "stage": "finished",
-            "start": now_ms, "stop": now_ms, "labels": labels, "attachments": attachments,
+            "uuid": str(uuid.uuid4()),
+            "historyId": case.nodeid,
+            "name": case.name,
+            "fullName": case.nodeid,
+            "status": _ALLURE_STATUS[case.state],
+            "statusDetails": {"message": case.message},
+            "stage": "finished",
+            "start": now_ms,
+            "stop": now_ms,
+            "labels": labels,
+            "attachments": attachments,
         }
-        (folder / f"{result['uuid']}-result.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        (folder / f"{result['uuid']}-result.json").write_bytes(
+            orjson.dumps(result, option=orjson.OPT_INDENT_2)
+        )

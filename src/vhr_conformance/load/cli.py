@@ -81,12 +81,18 @@ def _check_target(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UserError(
-            Text("URL đích không hợp lệ: {u!r} (cần http:// hoặc https://)", "invalid target URL: {u!r} (need http:// or https://)").format(u=url),
+            Text(
+                "URL đích không hợp lệ: {u!r} (cần http:// hoặc https://)",
+                "invalid target URL: {u!r} (need http:// or https://)",
+            ).format(u=url),
             location="--target",
         )
     if parts.query or parts.fragment:
         raise UserError(
-            Text("URL đích không được có truy vấn hay fragment", "the target URL must not have a query or fragment"),
+            Text(
+                "URL đích không được có truy vấn hay fragment",
+                "the target URL must not have a query or fragment",
+            ),
             location="--target",
         )
     return url.rstrip("/")
@@ -98,14 +104,18 @@ def _start_embedded(faults: list[str], latency_ms: int | None) -> tuple[subproce
         cmd += ["--fault", fault]
     if latency_ms is not None:
         cmd += ["--latency-ms", str(latency_ms)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     line = proc.stdout.readline() if proc.stdout else ""
     try:
         info = json.loads(line)
     except ValueError:
         proc.kill()
         raise UserError(
-            Text("Không khởi động được máy chủ tham chiếu nhúng", "the embedded reference server did not start"),
+            Text(
+                "Không khởi động được máy chủ tham chiếu nhúng", "the embedded reference server did not start"
+            ),
             location="--target",
             hint=Text("Dùng --target URL để chỉ định máy chủ", "use --target URL to name a server"),
         ) from None
@@ -130,21 +140,34 @@ def run_load(opts: LoadOptions) -> int:
     if opts.users is not None and opts.users < 1:
         raise UserError(Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location="--users")
     if opts.spawn_rate <= 0:
-        raise UserError(Text("Tốc độ tạo người dùng phải > 0", "the spawn rate must be > 0"), location="--spawn-rate")
+        raise UserError(
+            Text("Tốc độ tạo người dùng phải > 0", "the spawn rate must be > 0"), location="--spawn-rate"
+        )
     if opts.processes < 1:
-        raise UserError(Text("Số tiến trình phải ≥ 1", "the number of processes must be ≥ 1"), location="--processes")
+        raise UserError(
+            Text("Số tiến trình phải ≥ 1", "the number of processes must be ≥ 1"), location="--processes"
+        )
     if not 0 <= (opts.validate_sample if opts.validate_sample is not None else 0) <= 1:
-        raise UserError(Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"), location="--validate-sample")
+        raise UserError(
+            Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
+            location="--validate-sample",
+        )
     workload = load_workload(opts.workload)
     slos = load_slo(opts.slo)
     if opts.abort_on_breach is not None:
         slos = dataclasses.replace(slos, abort_on_breach=opts.abort_on_breach)
     locustfile = (opts.locustfile or loadtests_dir() / "locustfile.py").resolve()
     if not locustfile.is_file():
-        raise UserError(Text("Không tìm thấy locustfile: {p}", "locustfile not found: {p}").format(p=locustfile), location="--locustfile")
+        raise UserError(
+            Text("Không tìm thấy locustfile: {p}", "locustfile not found: {p}").format(p=locustfile),
+            location="--locustfile",
+        )
     if opts.target and (opts.faults or opts.latency_ms is not None):
         raise UserError(
-            Text("--fault/--latency-ms chỉ dùng với máy chủ nhúng", "--fault/--latency-ms apply only to the embedded server"),
+            Text(
+                "--fault/--latency-ms chỉ dùng với máy chủ nhúng",
+                "--fault/--latency-ms apply only to the embedded server",
+            ),
             location="--fault",
         )
     run_id = opts.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -193,8 +216,11 @@ def run_load(opts: LoadOptions) -> int:
                 f"{seconds:g}s · {mode}{f' ×{opts.processes}' if mode == 'processes' else ''} → {out_dir}",
                 highlight=False,
             )
-        engine = subprocess.Popen([sys.executable, "-m", "vhr_conformance.load.engine", str(plan_path)],
-                                  start_new_session=True, env=engine_env)
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "vhr_conformance.load.engine", str(plan_path)],
+            start_new_session=True,
+            env=engine_env,
+        )
         code = _wait_forwarding_ctrl_c(engine)
     finally:
         _stop(server)
@@ -238,6 +264,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for col in ("id", "status", "measured", "threshold", "metric", "group"):
         table.add_column(col, no_wrap=col in {"id", "status"})
     colour = {"pass": "green", "fail": "red", "skip": "yellow"}
+
     def shown(value: float, unit: str) -> str:
         return f"{value * 100:.2f} %" if unit == "ratio" else f"{value:.4g} {unit}"
 
@@ -278,55 +305,131 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def _worker(master_host: str, master_port: int, locustfile: Path | None, auth: str) -> int:
     """Join a master on another machine with Locust's own worker (no report files here)."""
     path = (locustfile or loadtests_dir() / "locustfile.py").resolve()
-    cmd = [sys.executable, "-m", "locust", "-f", str(path), "--worker", "--master-host", master_host,
-           "--master-port", str(master_port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(path),
+        "--worker",
+        "--master-host",
+        master_host,
+        "--master-port",
+        str(master_port),
+    ]
     # The master tells workers to send a bearer token; each worker reads it from its own $VHR_TOKEN.
     env = {**os.environ, "VHR_LOAD_AUTH": "none" if auth == "none" else "bearer"}
     return subprocess.call(cmd, env=env)
 
 
 def load(
-    target: str | None = typer.Option(None, "--target", help="URL gốc FHIR; bỏ trống = máy chủ tham chiếu nhúng / FHIR base URL; none = embedded reference server"),
-    workload: str = typer.Option("standard", "--workload", help="Tên trong loadtests/workloads hoặc đường dẫn YAML / workload name or YAML path"),
-    slo_file: Path | None = typer.Option(None, "--slo", help="Tệp SLO (mặc định loadtests/slo.yaml) / SLO file"),
-    users: int | None = typer.Option(None, "--users", help="Số người dùng đồng thời (mặc định 10) / concurrent users"),
-    spawn_rate: float = typer.Option(10.0, "--spawn-rate", help="Người dùng mới mỗi giây / users started per second"),
-    duration: str | None = typer.Option(None, "--duration", help="Thời lượng, ví dụ 15s, 5m (mặc định 30s) / run time"),
-    report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="Thư mục báo cáo gốc / reports root"),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        help="URL gốc FHIR; bỏ trống = máy chủ tham chiếu nhúng / FHIR base URL; none = embedded reference server",
+    ),
+    workload: str = typer.Option(
+        "standard",
+        "--workload",
+        help="Tên trong loadtests/workloads hoặc đường dẫn YAML / workload name or YAML path",
+    ),
+    slo_file: Path | None = typer.Option(
+        None, "--slo", help="Tệp SLO (mặc định loadtests/slo.yaml) / SLO file"
+    ),
+    users: int | None = typer.Option(
+        None, "--users", help="Số người dùng đồng thời (mặc định 10) / concurrent users"
+    ),
+    spawn_rate: float = typer.Option(
+        10.0, "--spawn-rate", help="Người dùng mới mỗi giây / users started per second"
+    ),
+    duration: str | None = typer.Option(
+        None, "--duration", help="Thời lượng, ví dụ 15s, 5m (mặc định 30s) / run time"
+    ),
+    report_dir: Path = typer.Option(
+        Path("reports"), "--report-dir", help="Thư mục báo cáo gốc / reports root"
+    ),
     run_id: str | None = typer.Option(None, "--run-id", help="Mã lượt chạy (mặc định theo giờ UTC) / run id"),
-    processes: int = typer.Option(1, "--processes", help="Số tiến trình worker cục bộ / local worker processes"),
+    processes: int = typer.Option(
+        1, "--processes", help="Số tiến trình worker cục bộ / local worker processes"
+    ),
     master: bool = typer.Option(False, "--master", help="Làm master, chờ worker từ máy khác / act as master"),
     worker: bool = typer.Option(False, "--worker", help="Làm worker của một master / act as a worker"),
     master_host: str = typer.Option("127.0.0.1", "--master-host", help="Địa chỉ master (cho --worker)"),
     master_port: int = typer.Option(5557, "--master-port", help="Cổng master / master port"),
-    master_bind_host: str = typer.Option("127.0.0.1", "--master-bind-host", help="Giao diện master lắng nghe / master bind address"),
-    expect_workers: int = typer.Option(1, "--expect-workers", help="Số worker master chờ / workers the master waits for"),
+    master_bind_host: str = typer.Option(
+        "127.0.0.1", "--master-bind-host", help="Giao diện master lắng nghe / master bind address"
+    ),
+    expect_workers: int = typer.Option(
+        1, "--expect-workers", help="Số worker master chờ / workers the master waits for"
+    ),
     shape: Shape = typer.Option(Shape.constant, "--shape", help="constant | steps | capacity"),
-    web: bool = typer.Option(False, "--web", help="Mở giao diện web Locust (127.0.0.1:--web-port) để theo dõi / Locust web UI"),
+    web: bool = typer.Option(
+        False, "--web", help="Mở giao diện web Locust (127.0.0.1:--web-port) để theo dõi / Locust web UI"
+    ),
     web_port: int = typer.Option(8089, "--web-port"),
-    auth: Auth = typer.Option(Auth.none, "--auth", help="none | bearer ($VHR_TOKEN) | client-credentials | smart-backend"),
-    auth_config: Path | None = typer.Option(None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"),
-    validate_sample: float | None = typer.Option(None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"),
-    fault: list[str] = typer.Option([], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"),
-    latency_ms: int | None = typer.Option(None, "--latency-ms", help="Độ trễ thêm của máy chủ nhúng / embedded server latency"),
+    auth: Auth = typer.Option(
+        Auth.none, "--auth", help="none | bearer ($VHR_TOKEN) | client-credentials | smart-backend"
+    ),
+    auth_config: Path | None = typer.Option(
+        None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"
+    ),
+    validate_sample: float | None = typer.Option(
+        None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
+    ),
+    fault: list[str] = typer.Option(
+        [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"
+    ),
+    latency_ms: int | None = typer.Option(
+        None, "--latency-ms", help="Độ trễ thêm của máy chủ nhúng / embedded server latency"
+    ),
     locustfile: Path | None = typer.Option(None, "--locustfile", help="locustfile khác / another locustfile"),
-    abort_on_breach: bool | None = typer.Option(None, "--abort-on-breach/--no-abort-on-breach",
-                                                help="Dừng sớm khi vi phạm SLO (mặc định theo slo.yaml) / stop early on a breach"),
+    abort_on_breach: bool | None = typer.Option(
+        None,
+        "--abort-on-breach/--no-abort-on-breach",
+        help="Dừng sớm khi vi phạm SLO (mặc định theo slo.yaml) / stop early on a breach",
+    ),
 ) -> None:
     """Kiểm thử tải và công suất với Locust, kết luận theo SLO / load and capacity test with an SLO verdict."""
     if worker:
         if master:
-            raise UserError(Text("Không thể vừa --master vừa --worker", "--master and --worker exclude each other"), location="--worker")
+            raise UserError(
+                Text("Không thể vừa --master vừa --worker", "--master and --worker exclude each other"),
+                location="--worker",
+            )
         raise SystemExit(_worker(master_host, master_port, locustfile, auth.value))
     if master and processes > 1:
-        raise UserError(Text("--master dùng worker từ xa, không dùng --processes", "--master takes remote workers, not --processes"), location="--processes")
+        raise UserError(
+            Text(
+                "--master dùng worker từ xa, không dùng --processes",
+                "--master takes remote workers, not --processes",
+            ),
+            location="--processes",
+        )
     code = run_load(
         LoadOptions(
-            target=target, workload=workload, slo=slo_file, users=users, spawn_rate=spawn_rate, duration=duration,
-            report_dir=report_dir, run_id=run_id, processes=processes, master=master, expect_workers=expect_workers,
-            master_bind_host=master_bind_host, master_port=master_port, shape=shape.value, web=web, web_port=web_port,
-            auth=auth.value, auth_config=auth_config, validate_sample=validate_sample, faults=list(fault), latency_ms=latency_ms,
-            locustfile=locustfile, abort_on_breach=abort_on_breach,
+            target=target,
+            workload=workload,
+            slo=slo_file,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration=duration,
+            report_dir=report_dir,
+            run_id=run_id,
+            processes=processes,
+            master=master,
+            expect_workers=expect_workers,
+            master_bind_host=master_bind_host,
+            master_port=master_port,
+            shape=shape.value,
+            web=web,
+            web_port=web_port,
+            auth=auth.value,
+            auth_config=auth_config,
+            validate_sample=validate_sample,
+            faults=list(fault),
+            latency_ms=latency_ms,
+            locustfile=locustfile,
+            abort_on_breach=abort_on_breach,
         )
     )
     # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, which turns

@@ -16,10 +16,14 @@ from vhr_conformance.load.yamlsrc import Located, Path_, load_located
 
 # The request groups of the VHR workload; statistics, SLOs and workload weights all use them.
 OPERATIONS: dict[str, Text] = {
-    "submit-transaction": Text("Cơ sở gửi bundle giao dịch một lượt khám", "facility submits an encounter transaction bundle"),
+    "submit-transaction": Text(
+        "Cơ sở gửi bundle giao dịch một lượt khám", "facility submits an encounter transaction bundle"
+    ),
     "patient-lookup": Text("Tìm bệnh nhân theo số CCCD", "patient lookup by CCCD identifier"),
     "patient-everything": Text("Hồ sơ sức khỏe: Patient/$everything", "health record: Patient/$everything"),
-    "encounter-search": Text("Tìm lượt khám theo bệnh nhân và khoảng ngày", "encounter search by patient and date range"),
+    "encounter-search": Text(
+        "Tìm lượt khám theo bệnh nhân và khoảng ngày", "encounter search by patient and date range"
+    ),
     "observation-search": Text("Tìm kết quả quan sát của bệnh nhân", "observation search for a patient"),
 }
 ALL_GROUPS = "*"
@@ -47,7 +51,9 @@ def duration_option(value: str, option: str = "--duration") -> float:
         seconds = parse_duration(value)
     except ValueError:
         raise UserError(
-            Text("Thời lượng không hợp lệ: {v!r} (ví dụ 15s, 5m)", "invalid duration: {v!r} (e.g. 15s, 5m)").format(v=value),
+            Text(
+                "Thời lượng không hợp lệ: {v!r} (ví dụ 15s, 5m)", "invalid duration: {v!r} (e.g. 15s, 5m)"
+            ).format(v=value),
             location=option,
         ) from None
     if seconds <= 0:
@@ -76,7 +82,9 @@ def _no_unknown(doc: Located, value: dict[str, Any], path: Path_, allowed: set[s
 
 def _number(doc: Located, value: Any, path: Path_, *, minimum: float = 0.0, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise doc.error(path, Text("Cần một số, nhận được {v!r}", "expected a number, got {v!r}").format(v=value))
+        raise doc.error(
+            path, Text("Cần một số, nhận được {v!r}", "expected a number, got {v!r}").format(v=value)
+        )
     if integer and int(value) != value:
         raise doc.error(path, Text("Cần một số nguyên", "expected an integer"))
     if value < minimum:
@@ -90,7 +98,10 @@ def _duration(doc: Located, value: Any, path: Path_, default_unit: str = "s") ->
     except ValueError:
         raise doc.error(
             path,
-            Text("Thời lượng không hợp lệ: {v!r} (ví dụ 500ms, 2s, 1m)", "invalid duration: {v!r} (e.g. 500ms, 2s, 1m)").format(v=value),
+            Text(
+                "Thời lượng không hợp lệ: {v!r} (ví dụ 500ms, 2s, 1m)",
+                "invalid duration: {v!r} (e.g. 500ms, 2s, 1m)",
+            ).format(v=value),
         ) from None
     if seconds < 0:
         raise doc.error(path, Text("Thời lượng không được âm", "duration must not be negative"))
@@ -111,7 +122,10 @@ def _fraction(doc: Located, value: Any, path: Path_) -> float:
     if not 0.0 <= number <= 1.0:
         raise doc.error(
             path,
-            Text("Cần tỉ lệ 0–1 hoặc phần trăm (ví dụ 1%), nhận được {v!r}", "expected a ratio 0–1 or a percentage (e.g. 1%), got {v!r}").format(v=value),
+            Text(
+                "Cần tỉ lệ 0–1 hoặc phần trăm (ví dụ 1%), nhận được {v!r}",
+                "expected a ratio 0–1 or a percentage (e.g. 1%), got {v!r}",
+            ).format(v=value),
         )
     return number
 
@@ -131,7 +145,11 @@ def _rate(doc: Located, value: Any, path: Path_) -> float:
         number = -1.0
     if isinstance(value, bool) or number < 0:
         raise doc.error(
-            path, Text("Cần một thông lượng (ví dụ 5/s), nhận được {v!r}", "expected a throughput (e.g. 5/s), got {v!r}").format(v=value)
+            path,
+            Text(
+                "Cần một thông lượng (ví dụ 5/s), nhận được {v!r}",
+                "expected a throughput (e.g. 5/s), got {v!r}",
+            ).format(v=value),
         )
     return number
 
@@ -230,7 +248,12 @@ def load_workload(name: str) -> Workload:
 
 def parse_workload(doc: Located, default_name: str = "workload") -> Workload:
     root = _need_mapping(doc, doc.data, ())
-    _no_unknown(doc, root, (), {"name", "description", "think_time", "operations", "pool", "validation", "steps", "capacity"})
+    _no_unknown(
+        doc,
+        root,
+        (),
+        {"name", "description", "think_time", "operations", "pool", "validation", "steps", "capacity"},
+    )
     ops = _need_mapping(doc, root.get("operations"), ("operations",))
     weights: dict[str, float] = {}
     window = 365
@@ -249,11 +272,16 @@ def parse_workload(doc: Located, default_name: str = "workload") -> Workload:
         _no_unknown(doc, spec, path, {"weight", "date_range_days", "category"})
         weights[op] = _number(doc, spec.get("weight", 1), (*path, "weight"))
         if "date_range_days" in spec:
-            window = int(_number(doc, spec["date_range_days"], (*path, "date_range_days"), minimum=1, integer=True))
+            window = int(
+                _number(doc, spec["date_range_days"], (*path, "date_range_days"), minimum=1, integer=True)
+            )
         if "category" in spec:
             category = None if spec["category"] in (None, "") else str(spec["category"])
     if not any(weights.values()):
-        raise doc.error(("operations",), Text("Cần ít nhất một thao tác có trọng số > 0", "at least one operation needs a weight > 0"))
+        raise doc.error(
+            ("operations",),
+            Text("Cần ít nhất một thao tác có trọng số > 0", "at least one operation needs a weight > 0"),
+        )
 
     think = root.get("think_time", {"min": "0.5s", "max": "1.5s"})
     if not isinstance(think, dict):
@@ -271,10 +299,16 @@ def parse_workload(doc: Located, default_name: str = "workload") -> Workload:
     cap = _need_mapping(doc, root.get("capacity", {}), ("capacity",))
     _no_unknown(doc, cap, ("capacity",), {"start_users", "step_users", "step_duration", "max_users"})
     plan = CapacityPlan(
-        start_users=int(_number(doc, cap.get("start_users", 2), ("capacity", "start_users"), minimum=1, integer=True)),
-        step_users=int(_number(doc, cap.get("step_users", 2), ("capacity", "step_users"), minimum=1, integer=True)),
+        start_users=int(
+            _number(doc, cap.get("start_users", 2), ("capacity", "start_users"), minimum=1, integer=True)
+        ),
+        step_users=int(
+            _number(doc, cap.get("step_users", 2), ("capacity", "step_users"), minimum=1, integer=True)
+        ),
         step_duration=_duration(doc, cap.get("step_duration", "5s"), ("capacity", "step_duration")),
-        max_users=int(_number(doc, cap.get("max_users", 100), ("capacity", "max_users"), minimum=1, integer=True)),
+        max_users=int(
+            _number(doc, cap.get("max_users", 100), ("capacity", "max_users"), minimum=1, integer=True)
+        ),
     )
     if plan.step_duration <= 0:
         raise doc.error(("capacity", "step_duration"), Text("Phải lớn hơn 0", "must be greater than 0"))
@@ -290,7 +324,9 @@ def parse_workload(doc: Located, default_name: str = "workload") -> Workload:
         encounter_window_days=window,
         observation_category=category,
         validate_sample=_fraction(doc, validation.get("sample", 0.05), ("validation", "sample")),
-        validate_queue=int(_number(doc, validation.get("queue", 200), ("validation", "queue"), minimum=1, integer=True)),
+        validate_queue=int(
+            _number(doc, validation.get("queue", 200), ("validation", "queue"), minimum=1, integer=True)
+        ),
         steps=int(_number(doc, root.get("steps", 4), ("steps",), minimum=1, integer=True)),
         capacity=plan,
     )
@@ -378,12 +414,17 @@ _CRITERION = re.compile(r"^VHR-[A-Z]{2,5}-[0-9]{3}$")
 
 def parse_slo(doc: Located) -> SloSet:
     root = _need_mapping(doc, doc.data, ())
-    _no_unknown(doc, root, (), {"version", "abort_on_breach", "grace", "check_every", "min_requests", "thresholds"})
+    _no_unknown(
+        doc, root, (), {"version", "abort_on_breach", "grace", "check_every", "min_requests", "thresholds"}
+    )
     if root.get("version", 1) != 1:
         raise doc.error(("version",), Text("Chỉ hỗ trợ version: 1", "only version: 1 is supported"))
     items = root.get("thresholds")
     if not isinstance(items, list) or not items:
-        raise doc.error(("thresholds",), Text("Cần một danh sách ngưỡng không rỗng", "expected a non-empty list of thresholds"))
+        raise doc.error(
+            ("thresholds",),
+            Text("Cần một danh sách ngưỡng không rỗng", "expected a non-empty list of thresholds"),
+        )
     seen: set[str] = set()
     out: list[Threshold] = []
     for i, item in enumerate(items):
@@ -394,7 +435,10 @@ def parse_slo(doc: Located) -> SloSet:
         if not isinstance(ident, str) or not _ID.match(ident):
             raise doc.error(
                 (*path, "id"),
-                Text("id phải có dạng VHR-PERF-123, nhận được {v!r}", "id must look like VHR-PERF-123, got {v!r}").format(v=ident),
+                Text(
+                    "id phải có dạng VHR-PERF-123, nhận được {v!r}",
+                    "id must look like VHR-PERF-123, got {v!r}",
+                ).format(v=ident),
             )
         if ident in seen:
             raise doc.error((*path, "id"), Text("id bị lặp: {v}", "duplicate id: {v}").format(v=ident))
@@ -418,7 +462,9 @@ def parse_slo(doc: Located) -> SloSet:
         if wrong in item:
             raise doc.error(
                 (*path, wrong),
-                Text("Chỉ số {m} dùng '{b}', không dùng '{w}'", "metric {m} takes '{b}', not '{w}'").format(m=metric, b=bound, w=wrong),
+                Text("Chỉ số {m} dùng '{b}', không dùng '{w}'", "metric {m} takes '{b}', not '{w}'").format(
+                    m=metric, b=bound, w=wrong
+                ),
             )
         if bound not in item:
             raise doc.error(path, Text("Thiếu '{b}'", "missing '{b}'").format(b=bound))
@@ -431,16 +477,24 @@ def parse_slo(doc: Located) -> SloSet:
             limit = _duration(doc, raw, (*path, bound), default_unit="ms") * 1000.0
         level = str(item.get("level", "SHALL"))
         if level not in {"SHALL", "SHOULD", "MAY"}:
-            raise doc.error((*path, "level"), Text("level phải là SHALL, SHOULD hoặc MAY", "level must be SHALL, SHOULD or MAY"))
+            raise doc.error(
+                (*path, "level"),
+                Text("level phải là SHALL, SHOULD hoặc MAY", "level must be SHALL, SHOULD or MAY"),
+            )
         criterion = str(item.get("criterion", DEFAULT_CRITERION))
         if not _CRITERION.match(criterion):
             raise doc.error(
                 (*path, "criterion"),
-                Text("criterion phải là mã tiêu chí VHR-…, nhận được {v!r}", "criterion must be a VHR-… criterion id, got {v!r}").format(v=criterion),
+                Text(
+                    "criterion phải là mã tiêu chí VHR-…, nhận được {v!r}",
+                    "criterion must be a VHR-… criterion id, got {v!r}",
+                ).format(v=criterion),
             )
         default_title = _default_title(metric, group, bound, raw)
         title = _text(doc, item["title"], (*path, "title")) if "title" in item else default_title
-        out.append(Threshold(ident, title, metric, group, limit, ">=" if bound == "min" else "<=", level, criterion))
+        out.append(
+            Threshold(ident, title, metric, group, limit, ">=" if bound == "min" else "<=", level, criterion)
+        )
     grace = _duration(doc, root.get("grace", "5s"), ("grace",))
     every = _duration(doc, root.get("check_every", "2s"), ("check_every",))
     if every <= 0:

@@ -47,7 +47,12 @@ def snapshot(environment: Environment, elapsed: float) -> slo.Snapshot:
     for (name, _method), entry in list(environment.runner.stats.entries.items()):
         stats = groups.setdefault(name, slo.GroupStats())
         stats.merge(
-            slo.GroupStats(entry.num_requests, entry.num_failures, float(entry.total_response_time), dict(entry.response_times))
+            slo.GroupStats(
+                entry.num_requests,
+                entry.num_failures,
+                float(entry.total_response_time),
+                dict(entry.response_times),
+            )
         )
     return slo.Snapshot(groups, elapsed)
 
@@ -69,7 +74,8 @@ def _load_locustfile(path: str) -> list[type]:
     sys.modules["vhr_locustfile"] = module
     spec.loader.exec_module(module)
     classes = [
-        v for v in vars(module).values()
+        v
+        for v in vars(module).values()
         if isinstance(v, type) and issubclass(v, User) and v is not User and not getattr(v, "abstract", False)
     ]
     if not classes:
@@ -134,8 +140,20 @@ class Run:
                 for _ in range(self.plan["processes"]):
                     self.workers.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "locust", "-f", self.plan["locustfile"], "--worker",
-                             "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING"],
+                            [
+                                sys.executable,
+                                "-m",
+                                "locust",
+                                "-f",
+                                self.plan["locustfile"],
+                                "--worker",
+                                "--master-host",
+                                "127.0.0.1",
+                                "--master-port",
+                                str(port),
+                                "--loglevel",
+                                "WARNING",
+                            ],
                             stdin=subprocess.DEVNULL,
                         )
                     )
@@ -145,7 +163,9 @@ class Run:
         return env
 
     def wait_for_workers(self, env: Environment) -> None:
-        expected = self.plan["processes"] if self.plan["mode"] == "processes" else self.plan.get("expect_workers", 1)
+        expected = (
+            self.plan["processes"] if self.plan["mode"] == "processes" else self.plan.get("expect_workers", 1)
+        )
         deadline = time.monotonic() + self.plan.get("worker_timeout", 60)
         runner = env.runner
         assert isinstance(runner, runners.MasterRunner)
@@ -194,7 +214,9 @@ class Run:
                 {
                     "t": round(now.elapsed, 2),
                     "users": env.runner.user_count,
-                    "rps": round((total.requests - total.failures) / delta.elapsed, 2) if delta.elapsed > 0 else 0.0,
+                    "rps": round((total.requests - total.failures) / delta.elapsed, 2)
+                    if delta.elapsed > 0
+                    else 0.0,
                     "fail_per_s": round(total.failures / delta.elapsed, 2) if delta.elapsed > 0 else 0.0,
                     "p95_ms": window.percentile(0.95),
                 }
@@ -267,7 +289,9 @@ class Run:
             step = {
                 "users": users,
                 "seconds": round(window.elapsed, 2),
-                "throughput": round((total.requests - total.failures) / window.elapsed, 2) if window.elapsed > 0 else 0.0,
+                "throughput": round((total.requests - total.failures) / window.elapsed, 2)
+                if window.elapsed > 0
+                else 0.0,
                 "p95_ms": total.percentile(0.95),
                 "verdict": verdict,
                 "results": results,
@@ -304,7 +328,9 @@ class Run:
             print(f"vhr load: {exc}", file=sys.stderr)
             self._cleanup(env)
             return EXIT_ERROR
-        csv_writer = StatsCSVFileWriter(env, [0.5, 0.9, 0.95, 0.99], str(self.out / "locust"), full_history=True)
+        csv_writer = StatsCSVFileWriter(
+            env, [0.5, 0.9, 0.95, 0.99], str(self.out / "locust"), full_history=True
+        )
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.cpu0 = self._cpu()
         self.t0 = time.monotonic()
@@ -336,7 +362,9 @@ class Run:
             best = self.capacity["best"]
             chosen = best or (self.capacity["steps"][0] if self.capacity["steps"] else None)
             results = chosen["results"] if chosen else slo.evaluate(self.slos, final)
-            self.capacity["steps"] = [{k: v for k, v in s.items() if k != "results"} for s in self.capacity["steps"]]
+            self.capacity["steps"] = [
+                {k: v for k, v in s.items() if k != "results"} for s in self.capacity["steps"]
+            ]
             if best is not None:
                 self.capacity["best"] = {k: v for k, v in best.items() if k != "results"}
             results = [*results, slo.capacity_result(self.slos, self.capacity)]
@@ -345,8 +373,12 @@ class Run:
         verdict = slo.verdict(results)
         if self.aborted:
             verdict = "fail"
-        (self.out / "report.html").write_text(get_html_report(env, show_download_link=False), encoding="utf-8")
-        (self.out / "timeline.svg").write_text(report.timeline_svg(self.timeline, title=self.plan["run_id"]), encoding="utf-8")
+        (self.out / "report.html").write_text(
+            get_html_report(env, show_download_link=False), encoding="utf-8"
+        )
+        (self.out / "timeline.svg").write_text(
+            report.timeline_svg(self.timeline, title=self.plan["run_id"]), encoding="utf-8"
+        )
         summary = report.summary(
             plan=self.plan,
             started=self.started,

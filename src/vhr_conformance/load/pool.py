@@ -86,7 +86,9 @@ def submission_pool(size: int, seed: int, fallback: list[dict[str, Any]]) -> lis
     try:
         from vhr_conformance.generator import generate_patients
 
-        bundles = [b for b in _as_bundles(generate_patients(size, seed=seed)) if b.get("type") == "transaction"]
+        bundles = [
+            b for b in _as_bundles(generate_patients(size, seed=seed)) if b.get("type") == "transaction"
+        ]
     except Exception:
         bundles = []
     if not bundles:

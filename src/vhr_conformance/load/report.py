@@ -94,7 +94,9 @@ def _ticks(top: float, count: int = 4) -> list[float]:
     return [round(i * step, 3) for i in range(int(top / step) + 2)]
 
 
-def timeline_svg(timeline: list[dict[str, Any]], *, title: str = "", width: int = 760, height: int = 320) -> str:
+def timeline_svg(
+    timeline: list[dict[str, Any]], *, title: str = "", width: int = 760, height: int = 320
+) -> str:
     """Throughput (req/s, left axis) and p95 latency (ms, right axis) over time, plus user count."""
     left, right, top, bottom = 60, 60, 36, 44
     w, h = width - left - right, height - top - bottom
@@ -133,11 +135,15 @@ def timeline_svg(timeline: list[dict[str, Any]], *, title: str = "", width: int 
             out.append(f'<text x="{x(t):.1f}" y="{top + h + 16}" text-anchor="middle">{t:g}s</text>')
     out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/>')
     if timeline:
-        out.append(f'<path d="{path("users", users_top * 1.1)}" fill="none" stroke="#aaa" stroke-dasharray="4 3"/>')
+        out.append(
+            f'<path d="{path("users", users_top * 1.1)}" fill="none" stroke="#aaa" stroke-dasharray="4 3"/>'
+        )
         out.append(f'<path d="{path("rps", rps_top)}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
         out.append(f'<path d="{path("p95_ms", p95_top)}" fill="none" stroke="#d62728" stroke-width="2"/>')
     else:
-        out.append(f'<text x="{left + w / 2}" y="{top + h / 2}" text-anchor="middle">không có dữ liệu / no data</text>')
+        out.append(
+            f'<text x="{left + w / 2}" y="{top + h / 2}" text-anchor="middle">không có dữ liệu / no data</text>'
+        )
     ly = height - 10
     out.append(f'<text x="{left}" y="{ly}" fill="#1f77b4">— req/s (trái / left)</text>')
     out.append(f'<text x="{left + 170}" y="{ly}" fill="#d62728">— p95 ms (phải / right)</text>')

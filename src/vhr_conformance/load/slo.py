@@ -63,7 +63,12 @@ class GroupStats:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GroupStats:
-        return cls(data["requests"], data["failures"], data["total_ms"], {int(k): v for k, v in data["histogram"].items()})
+        return cls(
+            data["requests"],
+            data["failures"],
+            data["total_ms"],
+            {int(k): v for k, v in data["histogram"].items()},
+        )
 
 
 @dataclass
@@ -82,7 +87,9 @@ class Snapshot:
         return total
 
     def minus(self, earlier: Snapshot) -> Snapshot:
-        groups = {name: stats.minus(earlier.groups.get(name, GroupStats())) for name, stats in self.groups.items()}
+        groups = {
+            name: stats.minus(earlier.groups.get(name, GroupStats())) for name, stats in self.groups.items()
+        }
         return Snapshot(groups, self.elapsed - earlier.elapsed)
 
     def to_json(self) -> dict[str, Any]:
@@ -177,8 +184,10 @@ def capacity_result(slos: SloSet, capacity: dict[str, Any]) -> dict[str, Any]:
         "area": "PERF",
         "criterion": CAPACITY_CRITERION,
         "level": "SHOULD",
-        "title": {"vi": "Năng lực phục vụ: thông lượng cao nhất giữ mọi SLO",
-                  "en": "Capacity: highest throughput that keeps every SLO"},
+        "title": {
+            "vi": "Năng lực phục vụ: thông lượng cao nhất giữ mọi SLO",
+            "en": "Capacity: highest throughput that keeps every SLO",
+        },
         "status": "pass" if ok else "fail",
         "metric": "capacity",
         "group": ALL_GROUPS,

@@ -116,7 +116,9 @@ class Sampler:
                 if len(self.counters.examples) < 5:
                     self.counters.examples.append(message)
                 # The request was counted as a success: add the failure to the same group.
-                self.environment.stats.log_error(method, group, InvalidResource(answer.get("first", "invalid")))
+                self.environment.stats.log_error(
+                    method, group, InvalidResource(answer.get("first", "invalid"))
+                )
 
     def close(self) -> None:
         self._greenlet.kill(block=False)
@@ -155,12 +157,23 @@ WORKER_VALIDATION: dict[str, dict[str, Any]] = {}  # on a master: worker id → 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: LocustArgumentParser) -> None:
-    parser.add_argument("--vhr-workload", default=os.environ.get("VHR_LOAD_WORKLOAD", "standard"),
-                       help="Workload name in loadtests/workloads or a YAML path")
-    parser.add_argument("--vhr-auth", default=os.environ.get("VHR_LOAD_AUTH", "none"), choices=["none", "bearer"],
-                       help=f"Authentication: none, or bearer with the token from ${TOKEN_ENV}")
-    parser.add_argument("--vhr-validate-sample", type=float, default=-1.0,
-                       help="Share of responses validated (0-1); -1 = the workload's value")
+    parser.add_argument(
+        "--vhr-workload",
+        default=os.environ.get("VHR_LOAD_WORKLOAD", "standard"),
+        help="Workload name in loadtests/workloads or a YAML path",
+    )
+    parser.add_argument(
+        "--vhr-auth",
+        default=os.environ.get("VHR_LOAD_AUTH", "none"),
+        choices=["none", "bearer"],
+        help=f"Authentication: none, or bearer with the token from ${TOKEN_ENV}",
+    )
+    parser.add_argument(
+        "--vhr-validate-sample",
+        type=float,
+        default=-1.0,
+        help="Share of responses validated (0-1); -1 = the workload's value",
+    )
     # Filled by `vhr load` so that workers on other machines need no files: the workload and
     # the CCCD pool travel from the master with the spawn message.
     parser.add_argument("--vhr-workload-json", default="", include_in_web_ui=False, help="(internal)")
@@ -175,7 +188,11 @@ def _opt(environment: Environment, name: str, default: Any) -> Any:
 def build_runtime(environment: Environment) -> Runtime:
     """Prepare the pools, headers and validation sampler for this process."""
     raw = _opt(environment, "vhr_workload_json", "")
-    workload = Workload.from_json(json.loads(raw)) if raw else load_workload(_opt(environment, "vhr_workload", "standard"))
+    workload = (
+        Workload.from_json(json.loads(raw))
+        if raw
+        else load_workload(_opt(environment, "vhr_workload", "standard"))
+    )
     bundles: list[dict[str, Any]] = []
     cccds_raw = _opt(environment, "vhr_cccds_json", "")
     if cccds_raw:
@@ -285,7 +302,11 @@ def prepare_message(environment: Environment) -> dict[str, Any]:
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
-    if RUNTIME is not None and RUNTIME.sampler is not None and not isinstance(environment.runner, WorkerRunner):
+    if (
+        RUNTIME is not None
+        and RUNTIME.sampler is not None
+        and not isinstance(environment.runner, WorkerRunner)
+    ):
         # Locally, give queued samples a moment to finish so the summary counts them.
         deadline = time.monotonic() + 2.0
         while not RUNTIME.sampler.queue.empty() and time.monotonic() < deadline:
@@ -307,7 +328,14 @@ def _worker_report(client_id: str, data: dict[str, Any]) -> None:
 def validation_summary() -> dict[str, Any]:
     """Counters of this process, or on a master the sum of the latest report of each worker."""
     if WORKER_VALIDATION:
-        total: dict[str, Any] = {"sampled": 0, "validated": 0, "invalid": 0, "dropped": 0, "unavailable": "", "examples": []}
+        total: dict[str, Any] = {
+            "sampled": 0,
+            "validated": 0,
+            "invalid": 0,
+            "dropped": 0,
+            "unavailable": "",
+            "examples": [],
+        }
         for report in WORKER_VALIDATION.values():
             for key in ("sampled", "validated", "invalid", "dropped"):
                 total[key] += report.get(key, 0)
@@ -360,14 +388,19 @@ class VhrUser(FastHttpUser):
     # records >= 400 and transport errors as failures; a redirect or an invalid body is added
     # afterwards as an error on the same request group.
 
-    def _call(self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None) -> bytes | None:
-        resp = self.client.request(method, path, data=body, name=group,
-                                   headers=rt.headers if body is None else rt.post_headers)
+    def _call(
+        self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None
+    ) -> bytes | None:
+        resp = self.client.request(
+            method, path, data=body, name=group, headers=rt.headers if body is None else rt.post_headers
+        )
         status = resp.status_code
         if status != 200:
             if 300 <= status < 400:
                 where = resp.headers.get("location", "") if resp.headers else ""
-                self.environment.stats.log_error(method, group, RedirectRefused(f"redirect {status} to {where!r} not followed"))
+                self.environment.stats.log_error(
+                    method, group, RedirectRefused(f"redirect {status} to {where!r} not followed")
+                )
             return None
         content = resp.content or b""
         if rt.sampler is not None:
@@ -393,7 +426,12 @@ class VhrUser(FastHttpUser):
             try:
                 entries = orjson.loads(content).get("entry") or []
                 pid = next(
-                    (e["resource"]["id"] for e in entries if e.get("resource", {}).get("resourceType") == "Patient"), None
+                    (
+                        e["resource"]["id"]
+                        for e in entries
+                        if e.get("resource", {}).get("resourceType") == "Patient"
+                    ),
+                    None,
                 )
             except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
                 pid = None

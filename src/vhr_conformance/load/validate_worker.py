@@ -48,7 +48,11 @@ def main() -> int:
         body = stdin.read(int(header))
         try:
             issues = [i for i in validate(body) if getattr(i, "severity", "error") in ("error", "fatal")]
-            answer = {"ok": not issues, "errors": len(issues), "first": _describe(issues[0]) if issues else ""}
+            answer = {
+                "ok": not issues,
+                "errors": len(issues),
+                "first": _describe(issues[0]) if issues else "",
+            }
         except Exception as exc:  # a validator crash is the harness's problem, not the target's
             answer = {"ok": True, "errors": 0, "first": "", "crash": f"{type(exc).__name__}: {exc}"}
         out.write(json.dumps(answer, ensure_ascii=False) + "\n")

@@ -71,7 +71,8 @@ def load_located(path: Path) -> Located:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(
-            Text("Không đọc được tệp: {e}", "cannot read file: {e}").format(e=exc.strerror or exc), location=src
+            Text("Không đọc được tệp: {e}", "cannot read file: {e}").format(e=exc.strerror or exc),
+            location=src,
         ) from None
     return parse_located(text, src)
 
@@ -84,7 +85,9 @@ def parse_located(text: str, src: str) -> Located:
         mark = getattr(exc, "problem_mark", None)
         where = f"{src}:{mark.line + 1}:{mark.column + 1}" if mark else src
         problem = getattr(exc, "problem", None) or str(exc)
-        raise UserError(Text("YAML không hợp lệ: {p}", "invalid YAML: {p}").format(p=problem), location=where) from None
+        raise UserError(
+            Text("YAML không hợp lệ: {p}", "invalid YAML: {p}").format(p=problem), location=where
+        ) from None
     marks: dict[Path_, tuple[int, int]] = {}
     data = None if node is None else _convert(node, (), marks, src)
     return Located(src, data, marks)

@@ -86,13 +86,22 @@ def _load(path_str: str) -> Catalogue:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         schema = json.loads(schema_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise _fail(Text("Không đọc được danh mục tiêu chí: {e}", "Cannot read the criteria catalogue: {e}").format(e=exc), path) from None
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+        raise _fail(
+            Text("Không đọc được danh mục tiêu chí: {e}", "Cannot read the criteria catalogue: {e}").format(
+                e=exc
+            ),
+            path,
+        ) from None
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path)
+    )
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path)
         raise _fail(
-            Text("Danh mục tiêu chí sai cấu trúc tại {w}: {m}", "Criteria catalogue invalid at {w}: {m}").format(w=where, m=first.message),
+            Text(
+                "Danh mục tiêu chí sai cấu trúc tại {w}: {m}", "Criteria catalogue invalid at {w}: {m}"
+            ).format(w=where, m=first.message),
             path,
         )
     sources = data.get("sources", {})
@@ -104,10 +113,20 @@ def _load(path_str: str) -> Catalogue:
         if cid in criteria:
             raise _fail(Text("Mã tiêu chí trùng: {i}", "Duplicate criterion id: {i}").format(i=cid), path)
         if area not in areas:
-            raise _fail(Text("Tiêu chí {i} thuộc nhóm chưa khai báo {a}", "Criterion {i} is in undeclared area {a}").format(i=cid, a=area), path)
+            raise _fail(
+                Text(
+                    "Tiêu chí {i} thuộc nhóm chưa khai báo {a}", "Criterion {i} is in undeclared area {a}"
+                ).format(i=cid, a=area),
+                path,
+            )
         unknown = [s["ref"] for s in raw["sources"] if s["ref"] not in sources]
         if unknown:
-            raise _fail(Text("Tiêu chí {i} dẫn nguồn chưa khai báo: {s}", "Criterion {i} cites undeclared sources: {s}").format(i=cid, s=", ".join(unknown)), path)
+            raise _fail(
+                Text(
+                    "Tiêu chí {i} dẫn nguồn chưa khai báo: {s}", "Criterion {i} cites undeclared sources: {s}"
+                ).format(i=cid, s=", ".join(unknown)),
+                path,
+            )
         criteria[cid] = Criterion(
             id=cid,
             area=area,
@@ -137,11 +156,17 @@ def render_markdown(cat: Catalogue) -> str:
     ]
     for area, title in cat.areas.items():
         rows = [c for c in cat.criteria.values() if c.area == area]
-        lines += [f"## {area} — {title.vi} / {title.en}", "", "| id | level | actor | verified | title (vi / en) | source |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"## {area} — {title.vi} / {title.en}",
+            "",
+            "| id | level | actor | verified | title (vi / en) | source |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for c in rows:
-            lines.append(f"| {c.id} | {c.level} | {c.actor} | {c.verification} | {c.title.vi} / {c.title.en} | "
-                         f"{c.source_text('en').replace('|', '/')} |")
+            lines.append(
+                f"| {c.id} | {c.level} | {c.actor} | {c.verification} | {c.title.vi} / {c.title.en} | "
+                f"{c.source_text('en').replace('|', '/')} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -45,8 +45,12 @@ def declares_operation(cs: dict[str, Any] | None, name: str, rtype: str | None =
 def gate(expectation: str, declared: bool, what: str) -> None:
     """Omit an optional requirement the target does not declare; SHALL ones are always tested."""
     if expectation != "SHALL" and not declared:
-        omit(Text(f"Máy chủ không khai báo {what} (mức {expectation} trong IG).",
-                  f"The target does not declare {what} ({expectation} in the IG)."))
+        omit(
+            Text(
+                f"Máy chủ không khai báo {what} (mức {expectation} trong IG).",
+                f"The target does not declare {what} ({expectation} in the IG).",
+            )
+        )
 
 
 def assert_fhir_json(resp: Response) -> None:
@@ -82,6 +86,10 @@ def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
     """The seeded resources of a type, or a skip naming exactly which data is missing."""
     items = seed.of_type(rtype)
     if not items:
-        skip_missing(Text(f"Không có dữ liệu thử loại {rtype} được tạo trên máy chủ.",
-                          f"No {rtype} test data could be created on the target."))
+        skip_missing(
+            Text(
+                f"Không có dữ liệu thử loại {rtype} được tạo trên máy chủ.",
+                f"No {rtype} test data could be created on the target.",
+            )
+        )
     return items

@@ -62,8 +62,13 @@ class IgModel:
     _ms_cache: dict[str, list[str]] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
-        return {"id": self.package_id, "version": self.version, "sha256": self.sha256, "path": str(self.path),
-                "capabilityStatement": self.capability.get("url")}
+        return {
+            "id": self.package_id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "path": str(self.path),
+            "capabilityStatement": self.capability.get("url"),
+        }
 
     def profile(self, url: str) -> dict[str, Any] | None:
         return self.packages.get(url) if hasattr(self.packages, "get") else None
@@ -115,10 +120,17 @@ def load_ig(source: str | None = None) -> IgModel:
             main = packages.packages[-1]
             capability = ig.capability_statement()
     except ImportError:
-        raise UserError(Text("Chưa có IG VHR (vhr_conformance.ig).", "The VHR IG module (vhr_conformance.ig) is not available."),
-                        location="--vhr-ig") from None
+        raise UserError(
+            Text(
+                "Chưa có IG VHR (vhr_conformance.ig).",
+                "The VHR IG module (vhr_conformance.ig) is not available.",
+            ),
+            location="--vhr-ig",
+        ) from None
     if not capability:
-        raise UserError(Text("IG không có CapabilityStatement.", "The IG has no CapabilityStatement."), location=str(path))
+        raise UserError(
+            Text("IG không có CapabilityStatement.", "The IG has no CapabilityStatement."), location=str(path)
+        )
     resources: dict[str, ResourceReq] = {}
     for rest in capability.get("rest", []):
         if rest.get("mode", "server") != "server":
@@ -129,18 +141,32 @@ def load_ig(source: str | None = None) -> IgModel:
             for sp in res.get("searchParam", []):
                 definition = sp.get("definition")
                 spres = packages.get(definition) if definition else None
-                search.append(SearchReq(rtype, sp["name"], sp.get("type", (spres or {}).get("type", "string")),
-                                        expectation(sp), definition, (spres or {}).get("expression")))
+                search.append(
+                    SearchReq(
+                        rtype,
+                        sp["name"],
+                        sp.get("type", (spres or {}).get("type", "string")),
+                        expectation(sp),
+                        definition,
+                        (spres or {}).get("expression"),
+                    )
+                )
             combos = []
             for ext in res.get("extension", []) or []:
                 if ext.get("url") == COMBINATION:
-                    exp = next((e.get("valueCode") for e in ext.get("extension", []) if e.get("url") == EXPECTATION), "MAY")
-                    names = tuple(e.get("valueString") for e in ext.get("extension", []) if e.get("url") == "required")
+                    exp = next(
+                        (e.get("valueCode") for e in ext.get("extension", []) if e.get("url") == EXPECTATION),
+                        "MAY",
+                    )
+                    names = tuple(
+                        e.get("valueString") for e in ext.get("extension", []) if e.get("url") == "required"
+                    )
                     combos.append((exp, names))
             resources[rtype] = ResourceReq(
                 type=rtype,
                 expectation=expectation(res, "SHALL"),
-                profiles=[*res.get("supportedProfile", [])] + ([res["profile"]] if "vhr-" in str(res.get("profile", "")) else []),
+                profiles=[*res.get("supportedProfile", [])]
+                + ([res["profile"]] if "vhr-" in str(res.get("profile", "")) else []),
                 interactions={i["code"]: expectation(i) for i in res.get("interaction", [])},
                 search=search,
                 combinations=combos,
@@ -148,5 +174,12 @@ def load_ig(source: str | None = None) -> IgModel:
                 search_revinclude=list(res.get("searchRevInclude", [])),
                 conditional_create=bool(res.get("conditionalCreate")),
             )
-    return IgModel(package_id=main.name, version=main.version, path=path, sha256=_sha256_dir(path),
-                   capability=capability, resources=resources, packages=packages)
+    return IgModel(
+        package_id=main.name,
+        version=main.version,
+        path=path,
+        sha256=_sha256_dir(path),
+        capability=capability,
+        resources=resources,
+        packages=packages,
+    )

@@ -71,8 +71,13 @@ class MappingRun:
             "files": self.files,
             "criteria": {cid: self.verdict(cid)[0] for cid in FIDELITY_IDS},
             "encounters": [
-                {"source": e.source, "ma_lk": e.ma_lk, "problem": e.problem, "results": e.results,
-                 "differences": e.differences}
+                {
+                    "source": e.source,
+                    "ma_lk": e.ma_lk,
+                    "problem": e.problem,
+                    "results": e.results,
+                    "differences": e.differences,
+                }
                 for e in self.encounters
             ],
         }
@@ -86,8 +91,10 @@ def xml_files(path: Path) -> list[Path]:
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
         if files:
             return files
-    raise UserError(Text("Không tìm thấy tệp XML 130 trong {p}", "No XML 130 file found in {p}").format(p=path),
-                    location="--vhr-xml")
+    raise UserError(
+        Text("Không tìm thấy tệp XML 130 trong {p}", "No XML 130 file found in {p}").format(p=path),
+        location="--vhr-xml",
+    )
 
 
 def file_hashes(files: Iterable[Path]) -> dict[str, str]:
@@ -180,13 +187,16 @@ def compare_all(run: MappingRun, fetch: Callable[[str], list[dict[str, Any]]]) -
             vendor = []
         diffs = compare(enc.bundle, vendor, enc.ma_lk)
         enc.results = {CATALOGUE_IDS[k]: v for k, v in criteria_results(diffs).items()}
-        enc.differences = [{**d.to_dict(), "criterion": CATALOGUE_IDS[d.criterion], "source": enc.source}
-                           for d in diffs]
+        enc.differences = [
+            {**d.to_dict(), "criterion": CATALOGUE_IDS[d.criterion], "source": enc.source} for d in diffs
+        ]
 
 
 def failure_message(criterion: str, diffs: list[dict[str, Any]], judged: int) -> str:
     """Bilingual message of a failed MAP criterion with its differences (XML field, FHIR path, values)."""
-    lines = [f"{len(diffs)} khác biệt trên {judged} hồ sơ / {len(diffs)} differences over {judged} encounters:"]
+    lines = [
+        f"{len(diffs)} khác biệt trên {judged} hồ sơ / {len(diffs)} differences over {judged} encounters:"
+    ]
     for d in diffs[:SHOWN_DIFFERENCES]:
         lines.append(f"  MA_LK {d['ma_lk']}: {d['text']['en']}")
     if len(diffs) > SHOWN_DIFFERENCES:

@@ -19,9 +19,13 @@ import yaml
 
 from vhr_conformance.runner.catalogue import suites_dir
 
-EMBEDDED_CLIENTS = {"client_id": "vhr-test-admin", "client_secret": "vhr-test-admin-secret",
-                    "limited_client_id": "vhr-test-reader", "limited_client_secret": "vhr-test-reader-secret",
-                    "scope": "system/*.*"}
+EMBEDDED_CLIENTS = {
+    "client_id": "vhr-test-admin",
+    "client_secret": "vhr-test-admin-secret",
+    "limited_client_id": "vhr-test-reader",
+    "limited_client_secret": "vhr-test-reader-secret",
+    "scope": "system/*.*",
+}
 
 
 def load_expectations(path: Path | None = None) -> dict[str, Any]:
@@ -37,8 +41,13 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
     auth = spec.get("auth", "none")
     srv = start_embedded([name] if name else [], auth=auth, **server_opts)
     label = name or "baseline"
-    args = ["--vhr-report-dir", str(workdir / label), "--vhr-seed-limit", str(spec.get("seed_limit", 6)),
-            "--vhr-xml-twins"]  # the embedded server: MAP criteria on our conversion of the fixtures' XML twins
+    args = [
+        "--vhr-report-dir",
+        str(workdir / label),
+        "--vhr-seed-limit",
+        str(spec.get("seed_limit", 6)),
+        "--vhr-xml-twins",
+    ]  # the embedded server: MAP criteria on our conversion of the fixtures' XML twins
     if spec.get("run"):
         args += ["--vhr-only", ",".join(spec["run"])]
     else:
@@ -50,7 +59,9 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
     if auth == "oauth":
         cfg = workdir / "auth.json"
         # The token URL is given, not discovered, so a missing smart-configuration is a finding, not a harness error.
-        cfg.write_text(json.dumps({**EMBEDDED_CLIENTS, "token_url": f"{srv.base_url}/auth/token"}), encoding="utf-8")
+        cfg.write_text(
+            json.dumps({**EMBEDDED_CLIENTS, "token_url": f"{srv.base_url}/auth/token"}), encoding="utf-8"
+        )
         args += ["--vhr-auth", "client-credentials", "--vhr-auth-config", str(cfg)]
     started = time.monotonic()
     left: dict[str, int] = {}
@@ -61,13 +72,25 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
         srv.stop()
     run = state.run if state is not None else None
     if run is None:
-        return {"fault": label, "exit": code, "failed": None, "errors": [], "seconds": round(time.monotonic() - started, 1)}
+        return {
+            "fault": label,
+            "exit": code,
+            "failed": None,
+            "errors": [],
+            "seconds": round(time.monotonic() - started, 1),
+        }
     return {
         "fault": label,
         "exit": run.exit_code(),
         "failed": sorted(run.failed_criteria()),
-        "shall_not_passed": sorted(r.criterion.id for r in run.criteria if r.in_scope and r.criterion.level == "SHALL"
-                                   and r.criterion.automated and r.state not in ("pass", "omit")),
+        "shall_not_passed": sorted(
+            r.criterion.id
+            for r in run.criteria
+            if r.in_scope
+            and r.criterion.level == "SHALL"
+            and r.criterion.automated
+            and r.state not in ("pass", "omit")
+        ),
         "errors": sorted({c for case in run.cases if case.state == "error" for c in case.criteria}),
         "cases": len(run.cases),
         "seconds": round(time.monotonic() - started, 1),
@@ -93,8 +116,12 @@ def _left_on_server(base_url: str, auth_file: Path | None) -> dict[str, int]:
     return out
 
 
-def prove(faults: list[str] | None = None, workdir: Path | None = None, baseline: bool = True,
-          shard: tuple[int, int] = (0, 1)) -> list[dict[str, Any]]:
+def prove(
+    faults: list[str] | None = None,
+    workdir: Path | None = None,
+    baseline: bool = True,
+    shard: tuple[int, int] = (0, 1),
+) -> list[dict[str, Any]]:
     exp = load_expectations()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vhr-proof-"))
     results = []
@@ -116,14 +143,23 @@ def main() -> None:
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--workdir")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--shard", default="0/1", help="i/n: run every n-th fault starting at i (for parallel processes)")
+    parser.add_argument(
+        "--shard", default="0/1", help="i/n: run every n-th fault starting at i (for parallel processes)"
+    )
     ns = parser.parse_args()
     index, count = (int(x) for x in ns.shard.split("/"))
-    results = prove(ns.faults or None, Path(ns.workdir) if ns.workdir else None, baseline=not ns.no_baseline,
-                    shard=(index, count))
+    results = prove(
+        ns.faults or None,
+        Path(ns.workdir) if ns.workdir else None,
+        baseline=not ns.no_baseline,
+        shard=(index, count),
+    )
     for r in results:
         mark = "ok" if r.get("expected") is None or r.get("failed") == r.get("expected") else "MISMATCH"
-        print(f"{r['fault']:32} {r['seconds']:6.1f}s failed={r.get('failed')} expected={r.get('expected')} {mark}", flush=True)
+        print(
+            f"{r['fault']:32} {r['seconds']:6.1f}s failed={r.get('failed')} expected={r.get('expected')} {mark}",
+            flush=True,
+        )
     if ns.json_out:
         Path(ns.json_out).write_text(json.dumps(results, indent=1), encoding="utf-8")
 

@@ -18,7 +18,19 @@ from fhirpathpy.models import models as _models
 
 _WHERE_RESOLVE = re.compile(r"\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)")
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
-_STRING_PARTS = ("text", "family", "given", "prefix", "suffix", "line", "city", "district", "state", "postalCode", "country")
+_STRING_PARTS = (
+    "text",
+    "family",
+    "given",
+    "prefix",
+    "suffix",
+    "line",
+    "city",
+    "district",
+    "state",
+    "postalCode",
+    "country",
+)
 
 
 def fold(text: str) -> str:
@@ -46,17 +58,25 @@ def values(resource: dict[str, Any], expression: str | None) -> list[Any]:
     for part in _split_union(expression):
         part = part.strip()
         head = part.split(".", 1)[0].split("(", 1)[0]
-        if head and head[0].isupper() and head not in (resource.get("resourceType"), "Resource", "DomainResource"):
+        if (
+            head
+            and head[0].isupper()
+            and head not in (resource.get("resourceType"), "Resource", "DomainResource")
+        ):
             continue
         if head in ("Resource", "DomainResource"):
-            part = resource.get("resourceType", "") + part[len(head):]
+            part = resource.get("resourceType", "") + part[len(head) :]
         fn, target = _compiled(part)
         try:
             got = fn(resource)
         except Exception:  # an unsupported FHIRPath function only loses this branch
             continue
         if target:
-            got = [v for v in got if isinstance(v, dict) and str(v.get("reference", "")).split("/")[-2:-1] == [target]]
+            got = [
+                v
+                for v in got
+                if isinstance(v, dict) and str(v.get("reference", "")).split("/")[-2:-1] == [target]
+            ]
         out.extend(got)
     return out
 
@@ -164,14 +184,18 @@ def query_value(sp_type: str, vals: list[Any]) -> str | None:
     return None
 
 
-def matches(sp_type: str, vals: list[Any], query: str, prefix: str = "eq", modifier: str | None = None) -> bool:
+def matches(
+    sp_type: str, vals: list[Any], query: str, prefix: str = "eq", modifier: str | None = None
+) -> bool:
     """Does a resource whose parameter values are `vals` satisfy `query` (with prefix/modifier)?"""
     if modifier == "missing":
         want_missing = query == "true"
         return (len(vals) == 0) == want_missing
     if sp_type == "token":
         qsys, qcode = query.split("|", 1) if "|" in query else (None, query)
-        return any((qsys is None or (qsys or None) == (s or None)) and c == qcode for v in vals for s, c in tokens(v))
+        return any(
+            (qsys is None or (qsys or None) == (s or None)) and c == qcode for v in vals for s, c in tokens(v)
+        )
     if sp_type == "string":
         q = fold(query)
         cands = [x for v in vals for x in strings(v)]

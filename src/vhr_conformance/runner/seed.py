@@ -20,7 +20,9 @@ from vhr_conformance.i18n import Text, UserError
 
 HTEST = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}
 RUN_TAG_SYSTEM = "https://vhr-conformance.org/fhir/CodeSystem/test-run"
-_LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?/?$")
+_LOCATION = re.compile(
+    r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?/?$"
+)
 
 
 def parse_location(location: str | None) -> tuple[str, str, str | None] | None:
@@ -112,7 +114,9 @@ def coverage_bundles(seed: int) -> list[tuple[str, dict[str, Any]]]:
     try:
         from vhr_conformance.generator import coverage_cohort, fixtures_dir
     except ImportError:
-        raise UserError(Text("Chưa có bộ sinh dữ liệu (generator).", "The data generator is not available.")) from None
+        raise UserError(
+            Text("Chưa có bộ sinh dữ liệu (generator).", "The data generator is not available.")
+        ) from None
     folder = fixtures_dir() / "coverage"
     manifest = fixtures_dir() / "manifest.json"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -137,11 +141,14 @@ def document_bundles(seed: int, limit: int = 3) -> list[tuple[str, dict[str, Any
     files = sorted(folder.glob("*.json"))[:limit] if folder.is_dir() else []
     if files and seed == default_seed():
         return [(p.name, orjson.loads(p.read_bytes())) for p in files]
-    return [(f"document-{seed}-{i:03d}", document_bundle(b)) for i, b in enumerate(coverage_cohort(seed)[:limit])]
+    return [
+        (f"document-{seed}-{i:03d}", document_bundle(b)) for i, b in enumerate(coverage_cohort(seed)[:limit])
+    ]
 
 
-def upload_documents(client: FhirClient, docs: list[tuple[str, dict[str, Any]]], run_id: str, tracker: Tracker,
-                     data: SeedData) -> None:
+def upload_documents(
+    client: FhirClient, docs: list[tuple[str, dict[str, Any]]], run_id: str, tracker: Tracker, data: SeedData
+) -> None:
     """POST document Bundles (stored as Bundle resources); a refusal is recorded, not fatal (Bundle create is optional)."""
     for name, original in docs:
         doc = copy.deepcopy(original)
@@ -160,13 +167,18 @@ def upload_documents(client: FhirClient, docs: list[tuple[str, dict[str, Any]]],
 
 def _rewrite_refs(node: Any, mapping: dict[str, str]) -> Any:
     if isinstance(node, dict):
-        return {k: (mapping.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite_refs(v, mapping)) for k, v in node.items()}
+        return {
+            k: (mapping.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite_refs(v, mapping))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rewrite_refs(x, mapping) for x in node]
     return node
 
 
-def upload(client: FhirClient, bundles: list[tuple[str, dict[str, Any]]], run_id: str, tracker: Tracker) -> SeedData:
+def upload(
+    client: FhirClient, bundles: list[tuple[str, dict[str, Any]]], run_id: str, tracker: Tracker
+) -> SeedData:
     """POST each transaction; record ids from the response locations; keep the sent copies."""
     data = SeedData()
     for name, original in bundles:
@@ -181,7 +193,13 @@ def upload(client: FhirClient, bundles: list[tuple[str, dict[str, Any]]], run_id
             continue
         answers = body.get("entry", [])
         if len(answers) != len(bundle.get("entry", [])):
-            data.bundles.append((name, resp.status, f"{len(answers)} response entries for {len(bundle.get('entry', []))} requests"))
+            data.bundles.append(
+                (
+                    name,
+                    resp.status,
+                    f"{len(answers)} response entries for {len(bundle.get('entry', []))} requests",
+                )
+            )
             continue
         mapping: dict[str, str] = {}
         located: list[tuple[dict[str, Any], tuple[str, str, str | None] | None, str]] = []
@@ -190,7 +208,11 @@ def upload(client: FhirClient, bundles: list[tuple[str, dict[str, Any]]], run_id
             loc = parse_location(r.get("location"))
             if loc is None and isinstance(answer.get("resource"), dict):
                 res = answer["resource"]
-                loc = (res.get("resourceType", ""), res.get("id", ""), (res.get("meta") or {}).get("versionId"))
+                loc = (
+                    res.get("resourceType", ""),
+                    res.get("id", ""),
+                    (res.get("meta") or {}).get("versionId"),
+                )
             status = str(r.get("status", ""))
             located.append((entry, loc, status))
             if loc and entry.get("fullUrl"):

@@ -22,8 +22,9 @@ from vhr_conformance.i18n import Text, UserError
 SHAPES = ("constant", "steps", "capacity")
 
 
-def run_args(xml: Path | None, embedded: bool, with_load: bool, duration: str, workload: str,
-             shape: str) -> list[str]:
+def run_args(
+    xml: Path | None, embedded: bool, with_load: bool, duration: str, workload: str, shape: str
+) -> list[str]:
     """The plugin options for `vhr run --xml/--with-load`; on the embedded server our conversion is
     loaded first (of the XML twins of the coverage fixtures when no --xml is given)."""
     args: list[str] = []
@@ -35,8 +36,10 @@ def run_args(xml: Path | None, embedded: bool, with_load: bool, duration: str, w
         args += ["--vhr-xml-twins"]
     if with_load:
         if shape not in SHAPES:
-            raise UserError(Text("Dạng tải không hợp lệ: {s}", "Invalid load shape: {s}").format(s=shape),
-                            location="--load-shape")
+            raise UserError(
+                Text("Dạng tải không hợp lệ: {s}", "Invalid load shape: {s}").format(s=shape),
+                location="--load-shape",
+            )
         from vhr_conformance.load.config import duration_option, load_workload
 
         duration_option(duration)  # bad values are user errors before anything starts
@@ -58,11 +61,19 @@ class LoadOutcome:
         return [r for r in self.results if r.get("criterion", DEFAULT_CRITERION) == cid]
 
 
-EXIT_FILE = "exit-code.txt"  # in load/: created empty when the load starts, the engine's exit code when it ends
+EXIT_FILE = (
+    "exit-code.txt"  # in load/: created empty when the load starts, the engine's exit code when it ends
+)
 
 
-def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_config: str | None,
-                 ca_bundle: str | None = None) -> LoadOutcome:
+def run_load_for(
+    spec_json: str,
+    target: str,
+    report_dir: Path,
+    auth: str,
+    auth_config: str | None,
+    ca_bundle: str | None = None,
+) -> LoadOutcome:
     """Run the load against the suites' target, writing to `<report_dir>/load/`, once per run: under
     pytest-xdist the PERF-003 and PERF-004 cases may land on two workers; the second one waits for
     the first one's load run instead of loading the target twice. A CA bundle reaches the load
@@ -85,10 +96,19 @@ def run_load_for(spec_json: str, target: str, report_dir: Path, auth: str, auth_
         text = marker.read_text(encoding="utf-8").strip()
         code = int(text) if text.lstrip("-").isdigit() else 3
     else:
-        opts = LoadOptions(target=target, workload=spec.get("workload", "standard"), duration=spec.get("duration", "15s"),
-                           shape=spec.get("shape", "constant"), report_dir=report_dir.parent, run_id=report_dir.name,
-                           auth=auth, auth_config=Path(auth_config) if auth_config else None, quiet=True,
-                           slo=Path(spec["slo"]) if spec.get("slo") else None, users=spec.get("users"))
+        opts = LoadOptions(
+            target=target,
+            workload=spec.get("workload", "standard"),
+            duration=spec.get("duration", "15s"),
+            shape=spec.get("shape", "constant"),
+            report_dir=report_dir.parent,
+            run_id=report_dir.name,
+            auth=auth,
+            auth_config=Path(auth_config) if auth_config else None,
+            quiet=True,
+            slo=Path(spec["slo"]) if spec.get("slo") else None,
+            users=spec.get("users"),
+        )
         code = 3
         from vhr_conformance.client.tls import CA_BUNDLE_ENV
 
@@ -117,8 +137,10 @@ def _fmt(value: float | None, unit: str) -> str:
 def result_line(r: dict[str, Any]) -> str:
     """One PERF result as a line of the folded case's message."""
     unit = r.get("unit", "")
-    return (f"{r['id']} [{r['status']}] {r['level']} {r['title']['en']}: measured {_fmt(r.get('measured'), unit)}, "
-            f"threshold {r.get('comparator', '')} {_fmt(r.get('threshold'), unit)} ({r.get('samples', 0)} samples)")
+    return (
+        f"{r['id']} [{r['status']}] {r['level']} {r['title']['en']}: measured {_fmt(r.get('measured'), unit)}, "
+        f"threshold {r.get('comparator', '')} {_fmt(r.get('threshold'), unit)} ({r.get('samples', 0)} samples)"
+    )
 
 
 def fold(results: list[dict[str, Any]], aborted: bool) -> str:

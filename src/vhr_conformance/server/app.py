@@ -101,9 +101,22 @@ def _personal_strings(resource: Any) -> set[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif isinstance(node, str) and key in (
-            "value", "family", "given", "text", "line", "birthDate", "name", "city", "display",
-        ) and len(node) >= 3:
+        elif (
+            isinstance(node, str)
+            and key
+            in (
+                "value",
+                "family",
+                "given",
+                "text",
+                "line",
+                "birthDate",
+                "name",
+                "city",
+                "display",
+            )
+            and len(node) >= 3
+        ):
             found.add(node)
 
     walk(resource)
@@ -181,9 +194,11 @@ class FhirApp:
         self.authority = Authority({c.client_id: c for c in config.clients})
         if config.token_secret:
             self.authority.secret = config.token_secret
-        self.limiter = RateLimiter(config.rate_limit, config.rate_burst or max(1.0, config.rate_limit)) if (
-            config.rate_limit
-        ) else None
+        self.limiter = (
+            RateLimiter(config.rate_limit, config.rate_burst or max(1.0, config.rate_limit))
+            if (config.rate_limit)
+            else None
+        )
         self.validation = Validation()
         self.rng = random.Random(config.random_seed)
         self._cs_bytes: bytes | None = None
@@ -224,12 +239,26 @@ class FhirApp:
         return {
             "issuer": self.base_url,
             "token_endpoint": self.token_url,
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ],
             "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
             "grant_types_supported": ["client_credentials"],
-            "scopes_supported": ["system/*.read", "system/*.write", "system/*.*", "system/*.rs", "system/*.cruds"],
-            "capabilities": ["client-confidential-symmetric", "client-confidential-asymmetric", "permission-v1",
-                             "permission-v2"],
+            "scopes_supported": [
+                "system/*.read",
+                "system/*.write",
+                "system/*.*",
+                "system/*.rs",
+                "system/*.cruds",
+            ],
+            "capabilities": [
+                "client-confidential-symmetric",
+                "client-confidential-asymmetric",
+                "permission-v1",
+                "permission-v2",
+            ],
         }
 
     # ------------------------------------------------------------------ helpers
@@ -250,8 +279,9 @@ class FhirApp:
             need = {"r": "read", "s": "search", "c": "create", "u": "update", "d": "delete"}[perm]
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need=f"system/{rtype}.{need}"))
 
-    def audit(self, caller: Caller, action: str, rtype: str | None, rid: str | None, query: str | None,
-              status: int) -> None:
+    def audit(
+        self, caller: Caller, action: str, rtype: str | None, rid: str | None, query: str | None, status: int
+    ) -> None:
         if rtype in PERSONAL_TYPES_EXEMPT:
             return
         self.store.audit(caller.client, caller.address, action, rtype, rid, query, status)
@@ -272,10 +302,14 @@ class FhirApp:
         if bad:
             if "leak-personal-data-in-errors" in self.faults:
                 leaked = ", ".join(sorted(_personal_strings(resource)))
-                outcome.setdefault("issue", []).insert(0, {
-                    "severity": "error", "code": "invalid",
-                    "diagnostics": f"Rejected {rtype} with data: {leaked}",
-                })
+                outcome.setdefault("issue", []).insert(
+                    0,
+                    {
+                        "severity": "error",
+                        "code": "invalid",
+                        "diagnostics": f"Rejected {rtype} with data: {leaked}",
+                    },
+                )
             else:
                 outcome = scrub(outcome, resource)
             raise FhirError(422, "processing", E.INVALID, outcome=outcome)
@@ -289,7 +323,9 @@ class FhirApp:
             raise FhirError(400, "structure", E.NOT_RESOURCE)
         return resource
 
-    def check_references(self, resource: dict[str, Any], where: str, pending: frozenset[str] = frozenset()) -> None:
+    def check_references(
+        self, resource: dict[str, Any], where: str, pending: frozenset[str] = frozenset()
+    ) -> None:
         """Referential integrity: a reference to a served type must point at a stored resource (or
         one written in the same transaction); inside a transaction an unresolved `urn:uuid:` is an
         error too."""
@@ -308,7 +344,7 @@ class FhirApp:
             if ref.startswith(("http://", "https://")):
                 if not (self.base_url and ref.startswith(base)):
                     continue  # another server's resource: not ours to check
-                ref = ref[len(base):]
+                ref = ref[len(base) :]
             parts = ref.split("/")
             if len(parts) < 2 or self.caps.support(parts[0]) is None or "?" in ref:
                 continue
@@ -327,10 +363,14 @@ class FhirApp:
         if stored is None or stored.deleted:
             self.audit(caller, "read", rtype, rid, None, 404)
             if "status-200-on-missing" in self.faults:
-                return Result(200, operation_outcome("information", "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}")))
+                return Result(
+                    200,
+                    operation_outcome("information", "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}")),
+                )
             if stored is not None:
-                raise FhirError(410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"),
-                                headers=self._headers(stored))
+                raise FhirError(
+                    410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"), headers=self._headers(stored)
+                )
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}"))
         self.audit(caller, "read", rtype, rid, None, 200)
         return Result(200, stored.body, self._headers(stored), stored)
@@ -342,17 +382,31 @@ class FhirApp:
         if stored is None:
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}/_history/{vid}"))
         if stored.deleted:
-            raise FhirError(410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"), headers=self._headers(stored))
+            raise FhirError(
+                410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"), headers=self._headers(stored)
+            )
         self.audit(caller, "vread", rtype, rid, vid, 200)
         return Result(200, stored.body, self._headers(stored), stored)
 
-    def create(self, caller: Caller, rtype: str, resource: dict[str, Any], if_none_exist: str | None,
-               in_tx: bool = False) -> Result:
+    def create(
+        self,
+        caller: Caller,
+        rtype: str,
+        resource: dict[str, Any],
+        if_none_exist: str | None,
+        in_tx: bool = False,
+    ) -> Result:
         support = self._support(rtype, "create")
         self.authorize(caller, rtype, "c")
         if resource.get("resourceType") != rtype:
-            raise FhirError(400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype))
-        if if_none_exist and support.conditional_create and "conditional-create-duplicates" not in self.faults:
+            raise FhirError(
+                400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype)
+            )
+        if (
+            if_none_exist
+            and support.conditional_create
+            and "conditional-create-duplicates" not in self.faults
+        ):
             pairs = parse_qsl(if_none_exist.split("?", 1)[-1], keep_blank_values=True)
             found = self.match(rtype, pairs)
             if len(found) > 1:
@@ -379,11 +433,20 @@ class FhirApp:
             headers["Location"] = self._location(stored)
         return Result(status, stored.body, headers, stored)
 
-    def update(self, caller: Caller, rtype: str, rid: str, resource: dict[str, Any], if_match: str | None,
-               in_tx: bool = False) -> Result:
+    def update(
+        self,
+        caller: Caller,
+        rtype: str,
+        rid: str,
+        resource: dict[str, Any],
+        if_match: str | None,
+        in_tx: bool = False,
+    ) -> Result:
         self._support(rtype, "update")
         if resource.get("resourceType") != rtype:
-            raise FhirError(400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype))
+            raise FhirError(
+                400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype)
+            )
         if not resource.get("id"):
             raise FhirError(400, "invalid", E.ID_MISSING)
         if resource["id"] != rid:
@@ -415,8 +478,9 @@ class FhirApp:
             headers["Location"] = self._location(stored)
         return Result(status, stored.body, headers, stored)
 
-    def conditional_update(self, caller: Caller, rtype: str, query: str, resource: dict[str, Any],
-                           in_tx: bool = False) -> Result:
+    def conditional_update(
+        self, caller: Caller, rtype: str, query: str, resource: dict[str, Any], in_tx: bool = False
+    ) -> Result:
         support = self._support(rtype, "update")
         if not support.conditional_update:
             raise FhirError(405, "not-supported", E.NOT_ALLOWED.format(op="conditional update", t=rtype))
@@ -465,12 +529,16 @@ class FhirApp:
         return rows
 
     # ------------------------------------------------------------------ history
-    def history(self, caller: Caller, rtype: str | None, rid: str | None, params: list[tuple[str, str]]) -> Result:
+    def history(
+        self, caller: Caller, rtype: str | None, rid: str | None, params: list[tuple[str, str]]
+    ) -> Result:
         if rtype:
             self._support(rtype, "history-instance" if rid else "history-type")
             self.authorize(caller, rtype, "r")
-        elif caller.scopes is not None and "ignore-scopes" not in self.faults and not any(
-            s.resource == "*" and "r" in s.perms for s in caller.scopes
+        elif (
+            caller.scopes is not None
+            and "ignore-scopes" not in self.faults
+            and not any(s.resource == "*" and "r" in s.perms for s in caller.scopes)
         ):
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need="system/*.read"))
         args = dict(params)
@@ -500,14 +568,21 @@ class FhirApp:
                 "url": f"{stored.type}/{stored.id}" if method != "POST" else stored.type,
             }
             entry["response"] = {
-                "status": {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}.get(method, "200 OK"),
+                "status": {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}.get(
+                    method, "200 OK"
+                ),
                 "etag": f'W/"{stored.version}"',
                 "lastModified": stored.last_updated,
             }
             entries.append(entry)
-        bundle = {"resourceType": "Bundle", "type": "history", "total": total,
-                  "link": self._links(path, [(k, v) for k, v in params if k not in ("_count", "_offset")],
-                                      count, offset, total)}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": total,
+            "link": self._links(
+                path, [(k, v) for k, v in params if k not in ("_count", "_offset")], count, offset, total
+            ),
+        }
         bundle["entry"] = entries
         return Result(200, bundle)
 
@@ -527,8 +602,9 @@ class FhirApp:
             return DEFAULT_COUNT
         return min(self._int(value, "_count"), MAX_COUNT)
 
-    def _links(self, path: str, used: list[tuple[str, str]], count: int, offset: int, total: int | None
-               ) -> list[dict[str, str]]:
+    def _links(
+        self, path: str, used: list[tuple[str, str]], count: int, offset: int, total: int | None
+    ) -> list[dict[str, str]]:
         base = f"{self.link_base()}/{path}"
         prefix = f"{base}?{urlencode(used)}&" if used else f"{base}?"
 
@@ -547,12 +623,19 @@ class FhirApp:
             links.append({"relation": "last", "url": url(((total - 1) // count) * count)})
         return links
 
-    def search(self, caller: Caller, rtype: str, params: list[tuple[str, str]], strict: bool = False) -> Result:
+    def search(
+        self, caller: Caller, rtype: str, params: list[tuple[str, str]], strict: bool = False
+    ) -> Result:
         support = self._support(rtype, "search-type")
         self.authorize(caller, rtype, "s")
         args: dict[str, str] = {}
         for k, v in params:
-            if k in CONTROL_PARAMS and k not in ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate"):
+            if k in CONTROL_PARAMS and k not in (
+                "_include",
+                "_revinclude",
+                "_include:iterate",
+                "_revinclude:iterate",
+            ):
                 args[k] = v
         compiler = SearchCompiler(self.caps, self.faults, self.base_url)
         query = compiler.compile(rtype, params, strict)
@@ -582,14 +665,26 @@ class FhirApp:
             for _ in range(3):
                 if not (iter_inc or iter_rev) or not frontier:
                     break
-                more = [x for x in includes(self.store, self.caps, frontier, iter_inc, iter_rev) if x.rid not in seen]
+                more = [
+                    x
+                    for x in includes(self.store, self.caps, frontier, iter_inc, iter_rev)
+                    if x.rid not in seen
+                ]
                 seen |= {x.rid for x in more}
                 included += more
                 frontier = more
         used = list(query.used)
         for k, v in params:
-            if k in ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort", "_summary",
-                     "_elements", "_total"):
+            if k in (
+                "_include",
+                "_revinclude",
+                "_include:iterate",
+                "_revinclude:iterate",
+                "_sort",
+                "_summary",
+                "_elements",
+                "_total",
+            ):
                 used.append((k, v))
         self.audit(caller, "search", rtype, None, str(used), 200)
         links = self._links(rtype, used, count, offset, total)
@@ -612,8 +707,9 @@ class FhirApp:
             self._summary_cache[rtype] = cached
         return cached
 
-    def _transform(self, rtype: str, summary: str | None, elements: list[str]
-                   ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    def _transform(
+        self, rtype: str, summary: str | None, elements: list[str]
+    ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
         if elements:
             keep = {e.split(".", 1)[0] for e in elements}
 
@@ -626,24 +722,40 @@ class FhirApp:
             names = self._summary_elements(rtype)
 
             def summ(res: dict[str, Any]) -> dict[str, Any]:
-                out = {k: v for k, v in res.items() if k in ("resourceType", "id", "meta")
-                       or any(k == n or (k.startswith(n) and k[len(n):][:1].isupper()) for n in names)}
+                out = {
+                    k: v
+                    for k, v in res.items()
+                    if k in ("resourceType", "id", "meta")
+                    or any(k == n or (k.startswith(n) and k[len(n) :][:1].isupper()) for n in names)
+                }
                 return _subsetted(out)
 
             return summ
         if summary == "text":
-            return lambda res: _subsetted({k: v for k, v in res.items() if k in ("resourceType", "id", "meta", "text")})
+            return lambda res: _subsetted(
+                {k: v for k, v in res.items() if k in ("resourceType", "id", "meta", "text")}
+            )
         if summary == "data":
             return lambda res: _subsetted({k: v for k, v in res.items() if k != "text"})
         if summary not in (None, "", "false", "count"):
             raise FhirError(400, "invalid", E.BAD_PARAM.format(p="_summary"))
         return None
 
-    def _bundle_bytes(self, btype: str, total: int | None, links: list[dict[str, str]], rows: list[Stored],
-                      included: list[Stored], transform: Callable[[dict[str, Any]], dict[str, Any]] | None,
-                      ) -> bytes:
+    def _bundle_bytes(
+        self,
+        btype: str,
+        total: int | None,
+        links: list[dict[str, str]],
+        rows: list[Stored],
+        included: list[Stored],
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    ) -> bytes:
         """Assemble the Bundle from stored JSON bytes without re-parsing them (the hot path)."""
-        head: dict[str, Any] = {"resourceType": "Bundle", "id": f"{_BUNDLE_PREFIX}-{next(_BUNDLE_SEQ)}", "type": btype}
+        head: dict[str, Any] = {
+            "resourceType": "Bundle",
+            "id": f"{_BUNDLE_PREFIX}-{next(_BUNDLE_SEQ)}",
+            "type": btype,
+        }
         if total is not None:
             head["total"] = total
         head["link"] = links
@@ -654,7 +766,13 @@ class FhirApp:
                 body = s.body or b"{}"
                 if transform is not None:
                     body = orjson.dumps(transform(orjson.loads(body)))
-                parts.append(b'{"fullUrl":"' + f"{self.base_url}/{s.type}/{s.id}".encode() + b'","resource":' + body + tail)
+                parts.append(
+                    b'{"fullUrl":"'
+                    + f"{self.base_url}/{s.type}/{s.id}".encode()
+                    + b'","resource":'
+                    + body
+                    + tail
+                )
         out = orjson.dumps(head)
         if not parts:
             return out
@@ -668,17 +786,25 @@ class FhirApp:
         if patient is None or patient.deleted:
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"Patient/{rid}"))
         with self.store.lock:
-            compartment = [r[0] for r in self.store.conn.execute(
-                "SELECT DISTINCT x.rid FROM ix_ref x JOIN resources r ON r.rid = x.rid "
-                "WHERE x.ttype = 'Patient' AND x.tid = ? AND r.deleted = 0 ORDER BY x.rid", (rid,)
-            )]
+            compartment = [
+                r[0]
+                for r in self.store.conn.execute(
+                    "SELECT DISTINCT x.rid FROM ix_ref x JOIN resources r ON r.rid = x.rid "
+                    "WHERE x.ttype = 'Patient' AND x.tid = ? AND r.deleted = 0 ORDER BY x.rid",
+                    (rid,),
+                )
+            ]
             referenced: list[tuple[str, str]] = []
             if compartment:
                 marks = ",".join("?" * len(compartment))
-                referenced = [(t, i) for t, i in self.store.conn.execute(
-                    f"SELECT DISTINCT ttype, tid FROM ix_ref WHERE rid IN ({marks}) AND ttype IS NOT NULL",
-                    compartment,
-                ) if t != "Patient" or i != rid]
+                referenced = [
+                    (t, i)
+                    for t, i in self.store.conn.execute(
+                        f"SELECT DISTINCT ttype, tid FROM ix_ref WHERE rid IN ({marks}) AND ttype IS NOT NULL",
+                        compartment,
+                    )
+                    if t != "Patient" or i != rid
+                ]
         types = {t.strip() for t in dict(params).get("_type", "").split(",") if t.strip()}
         extra = [r for r in self.store.find_ids(referenced) if r not in set(compartment)]
         allowed_rids = [patient.rid, *compartment, *extra]
@@ -688,8 +814,10 @@ class FhirApp:
             s = bodies.get(r)
             if s is None or s.deleted or (types and s.type not in types):
                 continue
-            if caller.scopes is not None and "ignore-scopes" not in self.faults and not any(
-                sc.allows(s.type, "r") for sc in caller.scopes
+            if (
+                caller.scopes is not None
+                and "ignore-scopes" not in self.faults
+                and not any(sc.allows(s.type, "r") for sc in caller.scopes)
             ):
                 continue
             rows.append(s)
@@ -697,15 +825,30 @@ class FhirApp:
         links = [{"relation": "self", "url": f"{self.link_base()}/Patient/{rid}/$everything"}]
         return Result(200, self._bundle_bytes("searchset", len(rows), links, rows, [], None))
 
-    def export(self, caller: Caller, params: list[tuple[str, str]], request_url: str, patient_level: bool) -> Result:
+    def export(
+        self, caller: Caller, params: list[tuple[str, str]], request_url: str, patient_level: bool
+    ) -> Result:
         """Bulk Data kick-off: 202 with the status URL in Content-Location."""
         types = sorted(self.caps.resources)
-        allowed = {t for t in types if caller.scopes is None or "ignore-scopes" in self.faults
-                   or any(sc.allows(t, "r") for sc in caller.scopes)}
+        allowed = {
+            t
+            for t in types
+            if caller.scopes is None
+            or "ignore-scopes" in self.faults
+            or any(sc.allows(t, "r") for sc in caller.scopes)
+        }
         if not allowed:
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need="system/*.read"))
-        job = bulk.start_export(self.store, types, allowed, dict(params), request_url, self.base_url,
-                                patient_level, self.config.auth == "oauth")
+        job = bulk.start_export(
+            self.store,
+            types,
+            allowed,
+            dict(params),
+            request_url,
+            self.base_url,
+            patient_level,
+            self.config.auth == "oauth",
+        )
         self.audit(caller, "export", "Patient" if patient_level else None, None, request_url, 202)
         return Result(202, None, {"Content-Location": f"{self.base_url}/_export/{job}"})
 
@@ -720,12 +863,17 @@ class FhirApp:
             else:
                 raise FhirError(400, "invalid", E.NOT_RESOURCE)
         if resource.get("resourceType") != rtype:
-            raise FhirError(400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype))
+            raise FhirError(
+                400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype)
+            )
         _, outcome = self.validation.check(resource)
         outcome = scrub(outcome, resource)
         if not outcome.get("issue"):
-            outcome["issue"] = [operation_outcome("information", "informational",
-                                                  Text("Tài nguyên hợp lệ.", "The resource is valid."))["issue"][0]]
+            outcome["issue"] = [
+                operation_outcome(
+                    "information", "informational", Text("Tài nguyên hợp lệ.", "The resource is valid.")
+                )["issue"][0]
+            ]
         return Result(200, outcome)
 
     # ------------------------------------------------------------------ bundles
@@ -737,7 +885,11 @@ class FhirApp:
             raise FhirError(400, "invalid", E.BAD_BUNDLE.format(why="entry"))
         for i, e in enumerate(entries):
             req = e.get("request") if isinstance(e, dict) else None
-            if not isinstance(req, dict) or req.get("method") not in ("GET", "HEAD", "POST", "PUT", "DELETE") or not req.get("url"):
+            if (
+                not isinstance(req, dict)
+                or req.get("method") not in ("GET", "HEAD", "POST", "PUT", "DELETE")
+                or not req.get("url")
+            ):
                 raise FhirError(400, "invalid", E.BAD_BUNDLE.format(why=f"entry[{i}].request"))
         if bundle["type"] == "batch":
             return self._batch(caller, entries, prefer_return)
@@ -799,13 +951,24 @@ class FhirApp:
                 out.append(self._entry_response(res, prefer_return))
             except FhirError as err:
                 outcome = err.operation_outcome()
-                if isinstance(entry.get("resource"), dict) and "leak-personal-data-in-errors" not in self.faults:
+                if (
+                    isinstance(entry.get("resource"), dict)
+                    and "leak-personal-data-in-errors" not in self.faults
+                ):
                     outcome = scrub(outcome, entry["resource"])
-                out.append({"response": {"status": f"{err.status} {_REASONS.get(err.status, '')}".strip(),
-                                         "outcome": outcome}})
+                out.append(
+                    {
+                        "response": {
+                            "status": f"{err.status} {_REASONS.get(err.status, '')}".strip(),
+                            "outcome": outcome,
+                        }
+                    }
+                )
         return Result(200, {"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": out})
 
-    def _transaction(self, caller: Caller, entries: list[dict[str, Any]], prefer_return: str | None) -> Result:
+    def _transaction(
+        self, caller: Caller, entries: list[dict[str, Any]], prefer_return: str | None
+    ) -> Result:
         # Validate the whole content first (nothing is locked while the validator runs).
         for i, entry in enumerate(entries):
             res = entry.get("resource")
@@ -816,9 +979,12 @@ class FhirApp:
                     if err.outcome:
                         for issue in err.outcome.get("issue", []):
                             if "expression" in issue:
-                                issue["expression"] = [f"Bundle.entry[{i}].resource.{x.split('.', 1)[-1]}"
-                                                       if not x.startswith("Bundle.") else x
-                                                       for x in issue["expression"]]
+                                issue["expression"] = [
+                                    f"Bundle.entry[{i}].resource.{x.split('.', 1)[-1]}"
+                                    if not x.startswith("Bundle.")
+                                    else x
+                                    for x in issue["expression"]
+                                ]
                     raise
         # Ids for every POST up front, so urn:uuid references can point forward.
         id_map: dict[str, str] = {}
@@ -885,7 +1051,11 @@ class FhirApp:
                 entry = entries[i]
                 if isinstance(entry.get("resource"), dict):
                     entry = dict(entry, resource=self._rewrite_refs(copy.deepcopy(entry["resource"]), id_map))
-                    if entry["request"]["method"] in ("POST", "PUT") and i not in existing and i not in same_as:
+                    if (
+                        entry["request"]["method"] in ("POST", "PUT")
+                        and i not in existing
+                        and i not in same_as
+                    ):
                         written.append((i, entry["resource"]))
                 if i in existing or i in same_as:
                     found = existing[i] if i in existing else results[same_as[i]].stored
@@ -895,8 +1065,12 @@ class FhirApp:
                     res = self._create_planned(caller, entry, planned[i])
                 else:
                     res = self._run_entry(caller, entry, in_tx=True)
-                if (entry["request"]["method"] == "PUT" and "?" in entry["request"]["url"] and res.stored
-                        and entry.get("fullUrl")):
+                if (
+                    entry["request"]["method"] == "PUT"
+                    and "?" in entry["request"]["url"]
+                    and res.stored
+                    and entry.get("fullUrl")
+                ):
                     id_map[entry["fullUrl"]] = f"{res.stored.type}/{res.stored.id}"
                 results[i] = res
                 if not atomic:
@@ -906,7 +1080,9 @@ class FhirApp:
         with self.store.transaction():
             run_all()  # non-atomic fault: earlier entries were already committed one by one
         out = [self._entry_response(results[i], prefer_return) for i in range(len(entries))]
-        return Result(200, {"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": out})
+        return Result(
+            200, {"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": out}
+        )
 
     def _create_planned(self, caller: Caller, entry: dict[str, Any], rid: str) -> Result:
         """POST inside a transaction with its id chosen in advance (so urn:uuid can point forward)."""
@@ -916,7 +1092,9 @@ class FhirApp:
         self.authorize(caller, rtype, "c")
         resource = entry["resource"]
         if resource.get("resourceType") != rtype:
-            raise FhirError(400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype))
+            raise FhirError(
+                400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype)
+            )
         resource.pop("id", None)
         stored = self.store.put(rtype, rid, resource, "POST")
         self.audit(caller, "create", rtype, rid, None, 201)
@@ -935,7 +1113,9 @@ class FhirApp:
                         rtype, query = v.split("?", 1)
                         found = self.match(rtype, parse_qsl(query, keep_blank_values=True))
                         if len(found) != 1:
-                            raise FhirError(412 if found else 404, "not-found", E.UNRESOLVED_REF.format(ref=rtype + "?…"))
+                            raise FhirError(
+                                412 if found else 404, "not-found", E.UNRESOLVED_REF.format(ref=rtype + "?…")
+                            )
                         node[k] = f"{rtype}/{found[0].id}"
                 else:
                     self._rewrite_refs(v, id_map)
@@ -997,21 +1177,37 @@ def _references(node: Any, path: str) -> list[tuple[str, str]]:
 _BUNDLE_PREFIX = new_id()[:12]  # bundle ids: unique per process without a urandom call each
 _BUNDLE_SEQ = itertools.count(1)
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3, "HEAD": 3}
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 412: "Precondition Failed",
-            422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def _subsetted(res: dict[str, Any]) -> dict[str, Any]:
     meta = dict(res.get("meta") or {})
-    tags = [*meta.get("tag", []),
-            {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}]
+    tags = [
+        *meta.get("tag", []),
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"},
+    ]
     meta["tag"] = tags
     res["meta"] = meta
     return res
 
 
 # ====================================================================== HTTP layer
+
 
 def _accept_ok(accept: str | None, fmt: str | None) -> bool:
     if fmt:
@@ -1036,24 +1232,35 @@ class HttpLayer:
         self.fhir = fhir
         self.cfg = fhir.config
 
-    def _response(self, result: Result, request: Request | None = None, prefer: str | None = None) -> Response:
+    def _response(
+        self, result: Result, request: Request | None = None, prefer: str | None = None
+    ) -> Response:
         body = result.body
         headers = dict(result.headers)
         status = result.status
-        if prefer and "ignore-prefer" not in self.fhir.faults and status < 300 and request is not None \
-                and request.method in ("POST", "PUT"):
+        if (
+            prefer
+            and "ignore-prefer" not in self.fhir.faults
+            and status < 300
+            and request is not None
+            and request.method in ("POST", "PUT")
+        ):
             if prefer == "minimal":
                 body = b""
             elif prefer == "OperationOutcome":
-                body = operation_outcome("information", "informational",
-                                         Text("Đã xử lý yêu cầu.", "The request was processed."))
+                body = operation_outcome(
+                    "information", "informational", Text("Đã xử lý yêu cầu.", "The request was processed.")
+                )
         if isinstance(body, dict):
             body = orjson.dumps(body)
         return self._raw(status, body or b"", headers)
 
     def _raw(self, status: int, body: bytes, headers: dict[str, str]) -> Response:
-        ctype = "text/plain; charset=utf-8" if "wrong-content-type" in self.fhir.faults else \
-            "application/fhir+json; charset=utf-8"
+        ctype = (
+            "text/plain; charset=utf-8"
+            if "wrong-content-type" in self.fhir.faults
+            else "application/fhir+json; charset=utf-8"
+        )
         if "truncated-json" in self.fhir.faults and len(body) > 2:
             body = body[: len(body) // 2]
         if status == 204:
@@ -1089,7 +1296,9 @@ class HttpLayer:
             if len(body) > limit:
                 raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
         elif encoding not in ("", "identity"):
-            raise FhirError(415, "not-supported", E.UNSUPPORTED_MEDIA.format(c="Content-Encoding " + encoding[:30]))
+            raise FhirError(
+                415, "not-supported", E.UNSUPPORTED_MEDIA.format(c="Content-Encoding " + encoding[:30])
+            )
         return body
 
     def _caller(self, request: Request) -> Caller:
@@ -1100,8 +1309,14 @@ class HttpLayer:
         if checked is None:
             if "no-authentication" in self.fhir.faults:
                 return Caller("anonymous", address, None)
-            raise FhirError(401, "login", E.UNAUTHENTICATED, headers={
-                "WWW-Authenticate": f'Bearer realm="{self.fhir.base_url or "vhr"}", error="invalid_token"'})
+            raise FhirError(
+                401,
+                "login",
+                E.UNAUTHENTICATED,
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="{self.fhir.base_url or "vhr"}", error="invalid_token"'
+                },
+            )
         return Caller(checked[0], address, checked[1])
 
     def _rate(self, key: str) -> None:
@@ -1109,7 +1324,9 @@ class HttpLayer:
             return
         wait = self.fhir.limiter.take(key)
         if wait:
-            raise FhirError(429, "throttled", E.RATE_LIMITED.format(s=wait), headers={"Retry-After": str(wait)})
+            raise FhirError(
+                429, "throttled", E.RATE_LIMITED.format(s=wait), headers={"Retry-After": str(wait)}
+            )
 
     async def __call__(self, request: Request) -> Response:
         faults = self.fhir.faults
@@ -1131,7 +1348,9 @@ class HttpLayer:
             params = parse_qsl(request.url.query, keep_blank_values=True)
             bulk_file = path.startswith("/_export/")  # NDJSON files and manifests negotiate their own types
             if not bulk_file and not _accept_ok(_hdr(request, "accept"), dict(params).get("_format")):
-                raise FhirError(406, "not-supported", E.NOT_ACCEPTABLE.format(a=(_hdr(request, "accept") or "")[:60]))
+                raise FhirError(
+                    406, "not-supported", E.NOT_ACCEPTABLE.format(a=(_hdr(request, "accept") or "")[:60])
+                )
             if path == "/metadata" and request.method in ("GET", "HEAD"):
                 return self._raw(200, self.fhir.capability(), {})
             if path == "/.well-known/smart-configuration" and request.method == "GET":
@@ -1163,10 +1382,17 @@ class HttpLayer:
                 raise OAuthError("invalid_request", "this server runs without authorization", 400)
             token = self.fhir.authority.token(form, basic, self.fhir.token_url)
         except OAuthError as err:
-            return Response(orjson.dumps({"error": err.error, "error_description": err.description}), err.status,
-                            media_type="application/json", headers={"Cache-Control": "no-store"})
-        return Response(orjson.dumps(token), media_type="application/json",
-                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+            return Response(
+                orjson.dumps({"error": err.error, "error_description": err.description}),
+                err.status,
+                media_type="application/json",
+                headers={"Cache-Control": "no-store"},
+            )
+        return Response(
+            orjson.dumps(token),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     async def _route(self, request: Request, caller: Caller, params: list[tuple[str, str]]) -> Response:
         fhir = self.fhir
@@ -1179,7 +1405,9 @@ class HttpLayer:
             body = await self._body(request)
             ctype = _hdr(request, "content-type")
             is_form = (ctype or "").startswith("application/x-www-form-urlencoded")
-            if not (n == 2 and segs[1] == "_search" and (is_form or not body)) and not _content_type_ok(ctype):
+            if not (n == 2 and segs[1] == "_search" and (is_form or not body)) and not _content_type_ok(
+                ctype
+            ):
                 raise FhirError(415, "not-supported", E.UNSUPPORTED_MEDIA.format(c=(ctype or "")[:60]))
         else:
             body = b""
@@ -1194,7 +1422,9 @@ class HttpLayer:
                 raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
             if "respond-async" not in (_hdr(request, "prefer") or ""):
                 raise FhirError(400, "invalid", bulk.NEED_ASYNC)
-            res = await self._offload(lambda: fhir.export(caller, params, str(request.url), rtype == "Patient"))
+            res = await self._offload(
+                lambda: fhir.export(caller, params, str(request.url), rtype == "Patient")
+            )
             return Response(status_code=202, headers=res.headers)
         if rtype == "_export" and n in (2, 3):
             if n == 2 and method == "GET":
@@ -1220,12 +1450,15 @@ class HttpLayer:
             if method == "PUT" and request.url.query:
                 q = urlencode([(k, v) for k, v in params if k != "_format"])
                 resource = self._resource(body, fhir)
-                res = await self._write(lambda: fhir.conditional_update(caller, rtype, q, resource, in_tx=True))
+                res = await self._write(
+                    lambda: fhir.conditional_update(caller, rtype, q, resource, in_tx=True)
+                )
                 return self._response(res, request, prefer)
             if method == "DELETE" and request.url.query:
                 query = request.url.query
-                return self._response(await self._write(
-                    lambda: fhir.conditional_delete(caller, rtype, query, in_tx=True)))
+                return self._response(
+                    await self._write(lambda: fhir.conditional_delete(caller, rtype, query, in_tx=True))
+                )
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         second = segs[1]
         if n == 2 and second == "_search" and method == "POST":
@@ -1242,10 +1475,14 @@ class HttpLayer:
             if method == "PUT":
                 resource = self._resource(body, fhir)
                 if_match = _hdr(request, "if-match")
-                res = await self._write(lambda: fhir.update(caller, rtype, second, resource, if_match, in_tx=True))
+                res = await self._write(
+                    lambda: fhir.update(caller, rtype, second, resource, if_match, in_tx=True)
+                )
                 return self._response(res, request, prefer)
             if method == "DELETE":
-                return self._response(await self._write(lambda: fhir.delete(caller, rtype, second, in_tx=True)))
+                return self._response(
+                    await self._write(lambda: fhir.delete(caller, rtype, second, in_tx=True))
+                )
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         if n == 3 and segs[2] == "$everything" and rtype == "Patient" and method in ("GET", "POST"):
             return self._response(fhir.everything(caller, second, params))

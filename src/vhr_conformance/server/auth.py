@@ -43,7 +43,11 @@ class Client:
 DEFAULT_CLIENTS = (
     Client("vhr-test-admin", ("system/*.*",), secret="vhr-test-admin-secret"),
     Client("vhr-test-reader", ("system/*.read",), secret="vhr-test-reader-secret"),
-    Client("vhr-test-patient-writer", ("system/Patient.read", "system/Patient.write"), secret="vhr-test-patient-writer-secret"),
+    Client(
+        "vhr-test-patient-writer",
+        ("system/Patient.read", "system/Patient.write"),
+        secret="vhr-test-patient-writer-secret",
+    ),
 )
 
 
@@ -53,22 +57,32 @@ def load_clients(path: str | Path) -> tuple[Client, ...]:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise UserError(Text("Không đọc được tệp client: {e}", "Cannot read the clients file: {e}").format(e=exc),
-                        location=str(p)) from None
+        raise UserError(
+            Text("Không đọc được tệp client: {e}", "Cannot read the clients file: {e}").format(e=exc),
+            location=str(p),
+        ) from None
     if isinstance(data, dict):
         data = data.get("clients")
     if not isinstance(data, list):
-        raise UserError(Text("Tệp client phải là một danh sách.", "The clients file must hold a list."), location=str(p))
+        raise UserError(
+            Text("Tệp client phải là một danh sách.", "The clients file must hold a list."), location=str(p)
+        )
     out = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or not item.get("client_id"):
-            raise UserError(Text("Client thiếu client_id.", "Client without client_id."), location=f"{p}[{i}]")
+            raise UserError(
+                Text("Client thiếu client_id.", "Client without client_id."), location=f"{p}[{i}]"
+            )
         key = item.get("public_key")
         if key and not str(key).lstrip().startswith("-----BEGIN"):
             key = (p.parent / key).read_text(encoding="utf-8")
         out.append(
-            Client(str(item["client_id"]), tuple(item.get("scopes") or ("system/*.read",)),
-                   secret=item.get("client_secret"), public_key=key)
+            Client(
+                str(item["client_id"]),
+                tuple(item.get("scopes") or ("system/*.read",)),
+                secret=item.get("client_secret"),
+                public_key=key,
+            )
         )
     return tuple(out)
 
@@ -163,7 +177,12 @@ class Authority:
             return self._check_assertion(form["client_assertion"], token_url)
         client_id, secret = basic if basic else (form.get("client_id", ""), form.get("client_secret", ""))
         client = self.clients.get(client_id)
-        if client is None or not client.secret or not secret or not secrets.compare_digest(client.secret, secret):
+        if (
+            client is None
+            or not client.secret
+            or not secret
+            or not secrets.compare_digest(client.secret, secret)
+        ):
             raise OAuthError("invalid_client", "client authentication failed", 401)
         return client
 
@@ -235,4 +254,7 @@ def dumps_clients(clients: tuple[Client, ...]) -> bytes:
 
 
 def clients_from_json(data: bytes) -> tuple[Client, ...]:
-    return tuple(Client(c["client_id"], tuple(c["scopes"]), c.get("secret"), c.get("public_key")) for c in orjson.loads(data))
+    return tuple(
+        Client(c["client_id"], tuple(c["scopes"]), c.get("secret"), c.get("public_key"))
+        for c in orjson.loads(data)
+    )

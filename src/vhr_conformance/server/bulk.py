@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS export_files (job TEXT NOT NULL, type TEXT NOT NULL, 
                                          PRIMARY KEY (job, type));
 """
 NDJSON_TYPES = ("application/fhir+ndjson", "application/ndjson", "ndjson")
-NEED_ASYNC = Text("$export cần header Prefer: respond-async.", "$export needs the header Prefer: respond-async.")
+NEED_ASYNC = Text(
+    "$export cần header Prefer: respond-async.", "$export needs the header Prefer: respond-async."
+)
 BAD_FORMAT = Text("Chỉ hỗ trợ _outputFormat NDJSON.", "Only NDJSON is supported as _outputFormat.")
 NO_JOB = Text("Không có yêu cầu xuất dữ liệu này.", "No such export request.")
 
@@ -64,7 +66,9 @@ def start_export(
         conn = store.conn
         compartment: set[int] | None = None
         if patient_level:
-            compartment = {r[0] for r in conn.execute("SELECT DISTINCT rid FROM ix_ref WHERE ttype = 'Patient'")}
+            compartment = {
+                r[0] for r in conn.execute("SELECT DISTINCT rid FROM ix_ref WHERE ttype = 'Patient'")
+            }
         for rtype in wanted:
             if rtype not in allowed:
                 continue  # the token's scopes do not cover this type
@@ -73,12 +77,17 @@ def start_export(
             if since is not None:
                 sql += " AND lu >= ?"
                 args.append(since)
-            lines = [body for rid, body in conn.execute(sql + " ORDER BY rid", args)
-                     if compartment is None or rtype == "Patient" or rid in compartment]
+            lines = [
+                body
+                for rid, body in conn.execute(sql + " ORDER BY rid", args)
+                if compartment is None or rtype == "Patient" or rid in compartment
+            ]
             if not lines:
                 continue
             conn.execute("INSERT INTO export_files VALUES (?,?,?)", (job, rtype, b"\n".join(lines) + b"\n"))
-            outputs.append({"type": rtype, "url": f"{base_url}/_export/{job}/{rtype}.ndjson", "count": len(lines)})
+            outputs.append(
+                {"type": rtype, "url": f"{base_url}/_export/{job}/{rtype}.ndjson", "count": len(lines)}
+            )
         manifest = {
             "transactionTime": instant,
             "request": request_url,
@@ -86,7 +95,9 @@ def start_export(
             "output": outputs,
             "error": [],
         }
-        conn.execute("INSERT INTO export_jobs VALUES (?,?,?,?)", (job, instant, request_url, orjson.dumps(manifest)))
+        conn.execute(
+            "INSERT INTO export_jobs VALUES (?,?,?,?)", (job, instant, request_url, orjson.dumps(manifest))
+        )
     return job
 
 
@@ -100,7 +111,9 @@ def manifest(store: Store, job: str) -> bytes:
 
 def file_body(store: Store, job: str, rtype: str) -> bytes:
     with store.rlock:
-        row = store.rconn.execute("SELECT body FROM export_files WHERE job = ? AND type = ?", (job, rtype)).fetchone()
+        row = store.rconn.execute(
+            "SELECT body FROM export_files WHERE job = ? AND type = ?", (job, rtype)
+        ).fetchone()
     if row is None:
         raise FhirError(404, "not-found", NO_JOB)
     return bytes(row[0])
@@ -112,5 +125,3 @@ def delete(store: Store, job: str) -> None:
         store.conn.execute("DELETE FROM export_files WHERE job = ?", (job,))
     if not found:
         raise FhirError(404, "not-found", NO_JOB)
-
-

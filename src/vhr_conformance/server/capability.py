@@ -27,8 +27,20 @@ SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "uri", "num
 # Parameters the server handles itself, whatever the CapabilityStatement says.
 CONTROL_PARAMS = frozenset(
     {
-        "_count", "_sort", "_since", "_type", "_include", "_revinclude", "_summary", "_elements",
-        "_offset", "_format", "_total", "_pretty", "_include:iterate", "_revinclude:iterate",
+        "_count",
+        "_sort",
+        "_since",
+        "_type",
+        "_include",
+        "_revinclude",
+        "_summary",
+        "_elements",
+        "_offset",
+        "_format",
+        "_total",
+        "_pretty",
+        "_include:iterate",
+        "_revinclude:iterate",
     }
 )
 _WHERE_RESOLVE = re.compile(r"\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)")
@@ -71,7 +83,7 @@ def _split_union(expr: str) -> list[str]:
     quote = False
     cur: list[str] = []
     for ch in expr:
-        if ch == "'" :
+        if ch == "'":
             quote = not quote
         elif not quote and ch == "(":
             depth += 1
@@ -166,7 +178,11 @@ def resolve_search_param(resource_type: str, name: str, definition: str | None) 
         if res is not None:
             return res
     table = _search_params_by_base()
-    return table.get((resource_type, name)) or table.get(("Resource", name)) or table.get(("DomainResource", name))
+    return (
+        table.get((resource_type, name))
+        or table.get(("Resource", name))
+        or table.get(("DomainResource", name))
+    )
 
 
 def source_capability_statement() -> dict[str, Any]:
@@ -187,7 +203,16 @@ _BUILTIN_SEARCH: dict[str, list[str]] = {
     "Condition": ["patient", "subject", "code", "category", "clinical-status", "encounter", "onset-date"],
     "AllergyIntolerance": ["patient", "code", "clinical-status"],
     "Immunization": ["patient", "date", "vaccine-code", "status"],
-    "Observation": ["patient", "subject", "code", "category", "date", "encounter", "status", "value-quantity"],
+    "Observation": [
+        "patient",
+        "subject",
+        "code",
+        "category",
+        "date",
+        "encounter",
+        "status",
+        "value-quantity",
+    ],
     "MedicationRequest": ["patient", "subject", "encounter", "status", "intent", "authoredon", "code"],
     "Procedure": ["patient", "subject", "code", "date", "encounter"],
     "FamilyMemberHistory": ["patient", "relationship"],
@@ -210,8 +235,16 @@ def _builtin_capability_statement() -> dict[str, Any]:
                 "type": rtype,
                 "interaction": [
                     {"code": c}
-                    for c in ("read", "vread", "update", "delete", "history-instance", "history-type", "create",
-                              "search-type")
+                    for c in (
+                        "read",
+                        "vread",
+                        "update",
+                        "delete",
+                        "history-instance",
+                        "history-type",
+                        "create",
+                        "search-type",
+                    )
                 ],
                 "versioning": "versioned",
                 "readHistory": True,
@@ -323,7 +356,9 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
         _declare_includes(kept_resources, supports)
         ops = rest.setdefault("operation", [])
         if not any(o.get("name") == "export" for o in ops):
-            ops.append({"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"})
+            ops.append(
+                {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
+            )
         codes = {i.get("code") for i in rest.get("interaction") or []}
         rest.setdefault("interaction", []).extend(
             {"code": c} for c in ("transaction", "batch", "history-system") if c not in codes
@@ -331,7 +366,16 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
     return source, supports
 
 
-FULL_INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
+FULL_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 
 
 def _declare_full_support(res: dict[str, Any], support: ResourceSupport) -> None:
@@ -351,10 +395,19 @@ def _declare_full_support(res: dict[str, Any], support: ResourceSupport) -> None
     if res["type"] == "Patient":
         ops = res.setdefault("operation", [])
         if not any(o.get("name") == "everything" for o in ops):
-            ops.append({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+            ops.append(
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            )
         if not any(o.get("name") == "export" for o in ops):
-            ops.append({"name": "export",
-                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"})
+            ops.append(
+                {
+                    "name": "export",
+                    "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                }
+            )
 
 
 def _declare_includes(resources: list[dict[str, Any]], supports: dict[str, ResourceSupport]) -> None:
@@ -363,7 +416,9 @@ def _declare_includes(resources: list[dict[str, Any]], supports: dict[str, Resou
     for res in resources:
         support = supports[res["type"]]
         refs = [p for p in support.params.values() if p.type == "reference" and p.declared]
-        res["searchInclude"] = sorted({f"{res['type']}:{p.code}" for p in refs} | set(res.get("searchInclude") or []))
+        res["searchInclude"] = sorted(
+            {f"{res['type']}:{p.code}" for p in refs} | set(res.get("searchInclude") or [])
+        )
         rev = set(res.get("searchRevInclude") or [])
         for other in supports.values():
             for p in other.params.values():

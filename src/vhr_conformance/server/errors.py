@@ -30,7 +30,9 @@ class FhirError(Exception):
     def operation_outcome(self) -> dict[str, Any]:
         if self.outcome is not None:
             return self.outcome
-        return operation_outcome("error" if self.status < 500 else "fatal", self.code, self.text, self.expression)
+        return operation_outcome(
+            "error" if self.status < 500 else "fatal", self.code, self.text, self.expression
+        )
 
 
 def operation_outcome(severity: str, code: str, text: Text, expression: str | None = None) -> dict[str, Any]:
@@ -62,13 +64,21 @@ T = Text  # short alias for the many messages in the app
 
 NOT_FOUND = T("Không tìm thấy tài nguyên {what}.", "Resource {what} not found.")
 GONE = T("Tài nguyên {what} đã bị xoá.", "Resource {what} has been deleted.")
-UNKNOWN_TYPE = T("Máy chủ không hỗ trợ loại tài nguyên `{t}`.", "Resource type `{t}` is not supported by this server.")
-BAD_JSON = T("Nội dung không phải JSON hợp lệ: {err}", "Body is not valid JSON: {err}")
-NOT_RESOURCE = T("Nội dung phải là một tài nguyên FHIR có resourceType.", "Body must be a FHIR resource with a resourceType.")
-TYPE_MISMATCH = T(
-    "resourceType `{got}` không khớp với URL (`{want}`).", "resourceType `{got}` does not match the URL (`{want}`)."
+UNKNOWN_TYPE = T(
+    "Máy chủ không hỗ trợ loại tài nguyên `{t}`.", "Resource type `{t}` is not supported by this server."
 )
-ID_MISMATCH = T("id trong nội dung không khớp với id trên URL.", "The id in the body does not match the id in the URL.")
+BAD_JSON = T("Nội dung không phải JSON hợp lệ: {err}", "Body is not valid JSON: {err}")
+NOT_RESOURCE = T(
+    "Nội dung phải là một tài nguyên FHIR có resourceType.",
+    "Body must be a FHIR resource with a resourceType.",
+)
+TYPE_MISMATCH = T(
+    "resourceType `{got}` không khớp với URL (`{want}`).",
+    "resourceType `{got}` does not match the URL (`{want}`).",
+)
+ID_MISMATCH = T(
+    "id trong nội dung không khớp với id trên URL.", "The id in the body does not match the id in the URL."
+)
 ID_MISSING = T("Cập nhật cần có id trong nội dung.", "An update needs an id in the body.")
 INVALID = T("Tài nguyên không hợp lệ theo hồ sơ VHR.", "The resource is not valid against the VHR profiles.")
 VERSION_CONFLICT = T(
@@ -82,10 +92,12 @@ NOT_ALLOWED = T("Thao tác `{op}` không được hỗ trợ cho {t}.", "Interac
 UNSUPPORTED_PARAM = T("Tham số tìm kiếm `{p}` không được hỗ trợ.", "Search parameter `{p}` is not supported.")
 BAD_PARAM = T("Giá trị không hợp lệ cho tham số `{p}`.", "Invalid value for parameter `{p}`.")
 NOT_ACCEPTABLE = T(
-    "Chỉ hỗ trợ application/fhir+json (Accept: {a}).", "Only application/fhir+json is supported (Accept: {a})."
+    "Chỉ hỗ trợ application/fhir+json (Accept: {a}).",
+    "Only application/fhir+json is supported (Accept: {a}).",
 )
 UNSUPPORTED_MEDIA = T(
-    "Content-Type phải là application/fhir+json (nhận: {c}).", "Content-Type must be application/fhir+json (got: {c})."
+    "Content-Type phải là application/fhir+json (nhận: {c}).",
+    "Content-Type must be application/fhir+json (got: {c}).",
 )
 TOO_LARGE = T("Yêu cầu quá lớn (giới hạn {n} byte).", "Request too large (limit {n} bytes).")
 RATE_LIMITED = T("Quá nhiều yêu cầu; thử lại sau {s} giây.", "Too many requests; retry after {s} seconds.")

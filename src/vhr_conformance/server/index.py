@@ -136,8 +136,21 @@ def _string_values(value: Any) -> list[str]:
     if not isinstance(value, dict):
         return []
     out: list[str] = []
-    for key in ("text", "family", "given", "prefix", "suffix", "line", "city", "district", "state",
-                "postalCode", "country", "name", "value"):
+    for key in (
+        "text",
+        "family",
+        "given",
+        "prefix",
+        "suffix",
+        "line",
+        "city",
+        "district",
+        "state",
+        "postalCode",
+        "country",
+        "name",
+        "value",
+    ):
         item = value.get(key)
         if isinstance(item, str):
             out.append(item)
@@ -190,6 +203,11 @@ def index_resource(resource: dict[str, Any], params: dict[str, SearchParam], bas
                         rows.number.append((param.code, float(value), None, None))
                     elif isinstance(value, dict) and isinstance(value.get("value"), (int, float, Decimal)):
                         rows.number.append(
-                            (param.code, float(value["value"]), value.get("system"), value.get("code") or value.get("unit"))
+                            (
+                                param.code,
+                                float(value["value"]),
+                                value.get("system"),
+                                value.get("code") or value.get("unit"),
+                            )
                         )
     return rows

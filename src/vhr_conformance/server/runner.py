@@ -55,11 +55,15 @@ def make_config(
     token_secret: str | None = None,
 ) -> ServerConfig:
     if auth not in ("none", "oauth"):
-        raise UserError(Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth")
+        raise UserError(
+            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+        )
     if db != ":memory:":
         parent = Path(db).expanduser().resolve().parent
         if not parent.is_dir():
-            raise UserError(Text("Thư mục của CSDL không tồn tại.", "The database folder does not exist."), location=db)
+            raise UserError(
+                Text("Thư mục của CSDL không tồn tại.", "The database folder does not exist."), location=db
+            )
     return ServerConfig(
         db=db,
         auth=auth,
@@ -121,8 +125,9 @@ class ReferenceServer:
         self.port = port
         self.tls = tls
         self.load = load
-        self.config = make_config(db, faults, auth, latency_ms, max_body_bytes, rate_limit, rate_burst, clients,
-                                  validate=validate)
+        self.config = make_config(
+            db, faults, auth, latency_ms, max_body_bytes, rate_limit, rate_burst, clients, validate=validate
+        )
         self.app = create_app(self.config)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -143,8 +148,10 @@ class ReferenceServer:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            raise UserError(Text("Không mở được cổng: {e}", "Cannot bind the port: {e}").format(e=exc),
-                            location=f"{self.host}:{self.port}") from None
+            raise UserError(
+                Text("Không mở được cổng: {e}", "Cannot bind the port: {e}").format(e=exc),
+                location=f"{self.host}:{self.port}",
+            ) from None
         self.port = sock.getsockname()[1]
         scheme = "https" if self.tls else "http"
         self.base_url = f"{scheme}://{self.host}:{self.port}"
@@ -153,18 +160,27 @@ class ReferenceServer:
             self.fhir.load_directory(self.load)
         loop, http = _loop_and_http()
         cfg = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, loop="asyncio", http=http, lifespan="on",
-            ssl_certfile=self.tls[0] if self.tls else None, ssl_keyfile=self.tls[1] if self.tls else None,
+            self.app,
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
+            http=http,
+            lifespan="on",
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )
         del loop  # uvloop's policy is process-wide; a background thread keeps the default loop
         self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name=f"vhr-server-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"vhr-server-{self.port}"
+        )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise UserError(Text("Máy chủ tham chiếu không khởi động được.", "The reference server did not start."))
+                raise UserError(
+                    Text("Máy chủ tham chiếu không khởi động được.", "The reference server did not start.")
+                )
             time.sleep(0.01)
         return self
 
@@ -179,13 +195,20 @@ class ReferenceServer:
     def __enter__(self) -> ReferenceServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
-def serve_forever(config: ServerConfig, host: str, port: int, workers: int = 1, tls: tuple[str, str] | None = None,
-                  load: str | None = None) -> None:
+def serve_forever(
+    config: ServerConfig,
+    host: str,
+    port: int,
+    workers: int = 1,
+    tls: tuple[str, str] | None = None,
+    load: str | None = None,
+) -> None:
     """Run `vhr serve` in the foreground until interrupted."""
     loop, http = _loop_and_http()
     scheme = "https" if tls else "http"
@@ -200,11 +223,23 @@ def serve_forever(config: ServerConfig, host: str, port: int, workers: int = 1, 
         print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
     if workers > 1:
         if config.db == ":memory:":
-            raise UserError(Text("Nhiều worker cần --db là một tệp.", "Several workers need --db to be a file."),
-                            location="--workers")
+            raise UserError(
+                Text("Nhiều worker cần --db là một tệp.", "Several workers need --db to be a file."),
+                location="--workers",
+            )
         os.environ[ENV_CONFIG] = config_to_env(config)
-        uvicorn.run("vhr_conformance.server.runner:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, loop=loop, http=http, log_level="warning", access_log=False, **ssl)  # type: ignore[arg-type]
+        uvicorn.run(
+            "vhr_conformance.server.runner:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop=loop,
+            http=http,
+            log_level="warning",
+            access_log=False,
+            **ssl,
+        )  # type: ignore[arg-type]
         return
     app = create_app(config)
     if load and config.db == ":memory:":

@@ -38,7 +38,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def date_clause(prefix: str, lo: float, hi: float, lo_col: str = "lo", hi_col: str = "hi") -> tuple[str, list[float]]:
+def date_clause(
+    prefix: str, lo: float, hi: float, lo_col: str = "lo", hi_col: str = "hi"
+) -> tuple[str, list[float]]:
     """SQL comparing a stored range [lo_col, hi_col) with the search range [lo, hi) per FHIR prefix."""
     contained = (f"({lo_col} >= ? AND {hi_col} <= ?)", [lo, hi])
     if prefix == "eq":
@@ -234,7 +236,7 @@ class SearchCompiler:
                 except ValueError:
                     raise FhirError(400, "invalid", E.BAD_PARAM.format(p=key)) from None
                 decimals = len(num_text.split(".", 1)[1]) if "." in num_text else 0
-                half = 0.5 * 10 ** -decimals
+                half = 0.5 * 10**-decimals
                 sql = {
                     "eq": "(value >= ? AND value < ?)",
                     "ap": "(value >= ? AND value < ?)",
@@ -246,8 +248,10 @@ class SearchCompiler:
                     "sa": "value > ?",
                     "eb": "value < ?",
                 }[prefix]
-                a: list[Any] = [num - half, num + half] if prefix in ("eq", "ne") else (
-                    [num * 0.9, num * 1.1] if prefix == "ap" else [num]
+                a: list[Any] = (
+                    [num - half, num + half]
+                    if prefix in ("eq", "ne")
+                    else ([num * 0.9, num * 1.1] if prefix == "ap" else [num])
                 )
                 if unit_part:
                     system, _, code = unit_part.partition("|")
@@ -307,8 +311,15 @@ class SearchCompiler:
             if param is None:
                 raise FhirError(400, "not-supported", E.UNSUPPORTED_PARAM.format(p=f"_sort={name}"))
             table = _TABLE[param.type]
-            column = {"string": "norm", "date": "lo" if not desc else "hi", "token": "code", "uri": "code",
-                      "reference": "tid", "number": "value", "quantity": "value"}[param.type]
+            column = {
+                "string": "norm",
+                "date": "lo" if not desc else "hi",
+                "token": "code",
+                "uri": "code",
+                "reference": "tid",
+                "number": "value",
+                "quantity": "value",
+            }[param.type]
             agg = "MAX" if desc else "MIN"
             parts.append(
                 f"(SELECT {agg}({column}) FROM {table} x WHERE x.rid = r.rid AND x.param = ?) IS NULL, "
@@ -353,7 +364,9 @@ def run_search(
     return total, [Stored(r[0], r[1], r[2], r[3], r[4], False, r[5]) for r in rows]
 
 
-def includes(store: Store, caps: Capabilities, matches: list[Stored], specs: list[str], rev: list[str]) -> list[Stored]:
+def includes(
+    store: Store, caps: Capabilities, matches: list[Stored], specs: list[str], rev: list[str]
+) -> list[Stored]:
     """Resources named by `_include` (what matches point to) and `_revinclude` (what points to them)."""
     if not matches:
         return []

@@ -274,15 +274,15 @@ class Store:
                 "ORDER BY hseq DESC LIMIT ? OFFSET ?",
                 [*args, count, offset],
             ).fetchall()
-        return total, [
-            (Stored(r[0], r[1], r[2], r[3], r[4], r[5] == "DELETE", r[6]), r[5]) for r in rows
-        ]
+        return total, [(Stored(r[0], r[1], r[2], r[3], r[4], r[5] == "DELETE", r[6]), r[5]) for r in rows]
 
     # ------------------------------------------------------------------ writes (inside transaction())
     def put(self, rtype: str, rid: str, resource: dict[str, Any], method: str) -> Stored:
         """Store a new version of `resource` (assigning meta.versionId/lastUpdated) and reindex it."""
         conn = self.conn
-        row = conn.execute("SELECT rid, version FROM resources WHERE type=? AND id=?", (rtype, rid)).fetchone()
+        row = conn.execute(
+            "SELECT rid, version FROM resources WHERE type=? AND id=?", (rtype, rid)
+        ).fetchone()
         version = 1 if row is None else row[1] + 1
         if row is not None and "version-not-incremented" in self.faults:
             version = row[1]
@@ -296,7 +296,11 @@ class Store:
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version)
         meta["lastUpdated"] = instant
-        resource["meta"] = {"versionId": meta.pop("versionId"), "lastUpdated": meta.pop("lastUpdated"), **meta}
+        resource["meta"] = {
+            "versionId": meta.pop("versionId"),
+            "lastUpdated": meta.pop("lastUpdated"),
+            **meta,
+        }
         if "no-etag" in self.faults:
             resource["meta"].pop("versionId", None)
             if not resource["meta"]:
@@ -377,8 +381,14 @@ class Store:
 
     # ------------------------------------------------------------------ audit
     def audit(
-        self, client: str | None, address: str | None, action: str, rtype: str | None, rid: str | None,
-        query: str | None, status: int,
+        self,
+        client: str | None,
+        address: str | None,
+        action: str,
+        rtype: str | None,
+        rid: str | None,
+        query: str | None,
+        status: int,
     ) -> None:
         """Record an access to personal data. Buffered: written with the next write transaction or
         by a background flusher twice a second, so reads never wait for an fsync."""

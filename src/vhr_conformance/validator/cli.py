@@ -47,11 +47,16 @@ def _expand(paths: list[str]) -> Iterator[tuple[str, bytes | None, Path | None]]
             files = sorted(
                 x
                 for x in path.rglob("*")
-                if x.is_file() and x.suffix.lower() in (".json", ".ndjson", ".jsonl") and x.name not in _NOT_FHIR
+                if x.is_file()
+                and x.suffix.lower() in (".json", ".ndjson", ".jsonl")
+                and x.name not in _NOT_FHIR
             )
             if not files:
                 raise UserError(
-                    Text("Thư mục không có tệp .json/.ndjson nào.", "The folder holds no .json/.ndjson file."), location=p
+                    Text(
+                        "Thư mục không có tệp .json/.ndjson nào.", "The folder holds no .json/.ndjson file."
+                    ),
+                    location=p,
                 )
             for f in files:
                 yield str(f), None, f
@@ -75,7 +80,9 @@ def _looks_ndjson(data: bytes) -> bool:
 def _validate_unit(validator: Any, name: str, data: bytes, ndjson: bool, profiles: list[str]) -> list[Result]:
     if not ndjson:
         issues = validator.validate(data, profiles=profiles or None)
-        if not (any(i.severity == "fatal" and i.rule == "json-syntax" for i in issues) and _looks_ndjson(data)):
+        if not (
+            any(i.severity == "fatal" and i.rule == "json-syntax" for i in issues) and _looks_ndjson(data)
+        ):
             return [Result(name, None, issues)]
     out = []
     for n, line in enumerate(data.splitlines(), start=1):
@@ -97,11 +104,19 @@ def _load_validator(igs: list[str]) -> Any:
 
 
 def validate_cmd(
-    paths: list[str] | None = typer.Argument(None, help="Tệp, thư mục, NDJSON hoặc '-' (stdin) / files, folders, NDJSON or '-' (stdin)"),
-    profile: list[str] = typer.Option([], "--profile", help="URL hồ sơ cần kiểm tra thêm / profile canonical URL to check too"),
-    ig: list[str] = typer.Option([], "--ig", help="Gói IG khác (thư mục, .tgz hoặc name#version) / another IG package"),
+    paths: list[str] | None = typer.Argument(
+        None, help="Tệp, thư mục, NDJSON hoặc '-' (stdin) / files, folders, NDJSON or '-' (stdin)"
+    ),
+    profile: list[str] = typer.Option(
+        [], "--profile", help="URL hồ sơ cần kiểm tra thêm / profile canonical URL to check too"
+    ),
+    ig: list[str] = typer.Option(
+        [], "--ig", help="Gói IG khác (thư mục, .tgz hoặc name#version) / another IG package"
+    ),
     fmt: str = typer.Option("text", "--format", help="text | json | outcome"),
-    fail_on: str = typer.Option("error", "--fail-on", help="error | warning: mức gây mã thoát 1 / severity that makes exit code 1"),
+    fail_on: str = typer.Option(
+        "error", "--fail-on", help="error | warning: mức gây mã thoát 1 / severity that makes exit code 1"
+    ),
 ) -> None:
     """Kiểm tra tài nguyên FHIR theo R4 và IG VHR / validate FHIR resources against R4 and the VHR IG.
 
@@ -118,15 +133,23 @@ def validate_cmd(
 def _run(paths: list[str] | None, profile: list[str], ig: list[str], fmt: str, fail_on: str) -> int:
     if not paths:
         raise UserError(
-            Text("Cần ít nhất một PATH (tệp, thư mục hoặc '-').", "At least one PATH is required (file, folder or '-').")
+            Text(
+                "Cần ít nhất một PATH (tệp, thư mục hoặc '-').",
+                "At least one PATH is required (file, folder or '-').",
+            )
         )
     if fmt not in FORMATS:
         raise UserError(
-            Text("--format phải là một trong {v}.", "--format must be one of {v}.").format(v=", ".join(FORMATS)), location=fmt
+            Text("--format phải là một trong {v}.", "--format must be one of {v}.").format(
+                v=", ".join(FORMATS)
+            ),
+            location=fmt,
         )
     if fail_on not in FAIL_ON:
         raise UserError(
-            Text("--fail-on phải là một trong {v}.", "--fail-on must be one of {v}.").format(v=", ".join(FAIL_ON)),
+            Text("--fail-on phải là một trong {v}.", "--fail-on must be one of {v}.").format(
+                v=", ".join(FAIL_ON)
+            ),
             location=fail_on,
         )
     validator = _load_validator(ig)
@@ -137,7 +160,9 @@ def _run(paths: list[str] | None, profile: list[str], ig: list[str], fmt: str, f
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                raise UserError(Text("Không đọc được tệp: {e}", "Cannot read file: {e}").format(e=exc), location=name) from None
+                raise UserError(
+                    Text("Không đọc được tệp: {e}", "Cannot read file: {e}").format(e=exc), location=name
+                ) from None
         ndjson = name.lower().endswith((".ndjson", ".jsonl"))
         results.extend(_validate_unit(validator, name, data, ndjson, list(profile)))
     threshold = SEVERITY_RANK[fail_on]

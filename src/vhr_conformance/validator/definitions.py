@@ -32,7 +32,11 @@ class DefinitionChecker:
             return
         diff = (sd.get("differential") or {}).get("element")
         sd_type = sd.get("type")
-        if not isinstance(diff, list) or not isinstance(sd_type, str) or sd_type not in self.v.schema._sd_by_type:
+        if (
+            not isinstance(diff, list)
+            or not isinstance(sd_type, str)
+            or sd_type not in self.v.schema._sd_by_type
+        ):
             return
         base = self._base_elements(sd)
         ids: dict[str, int] = dict.fromkeys(base, 0) if base is not None else {}
@@ -42,7 +46,13 @@ class DefinitionChecker:
             where = f"{loc}.differential.element[{i}]"
             path: str = el["path"]
             if not self._path_ok(path, sd_type):
-                run.add("error", "structure", where, "sd-path-unknown", M["sd-path-unknown"].format(path=path, type=sd_type))
+                run.add(
+                    "error",
+                    "structure",
+                    where,
+                    "sd-path-unknown",
+                    M["sd-path-unknown"].format(path=path, type=sd_type),
+                )
                 continue
             self._discriminators(el, sd_type, where, run)
             if base is not None:
@@ -94,8 +104,13 @@ class DefinitionChecker:
                 continue  # extension('…'), resolve(), ofType(): not judged here
             segs = [x for x in dpath.split(".") if x != "$this"]
             if segs and self._walk(list(tds), segs) == []:
-                run.add("error", "structure", f"{where}.slicing.discriminator[{j}]", "sd-discriminator-path",
-                        M["sd-discriminator-path"].format(dpath=dpath, path=el["path"]))
+                run.add(
+                    "error",
+                    "structure",
+                    f"{where}.slicing.discriminator[{j}]",
+                    "sd-discriminator-path",
+                    M["sd-discriminator-path"].format(dpath=dpath, path=el["path"]),
+                )
 
     def _td_of(self, e: Any) -> TypeDef | None:
         if e.inline is not None:
@@ -131,10 +146,17 @@ class DefinitionChecker:
         (_mk, mval), (bkind, bval) = mine, theirs
         ok = _equal(mval, bval) if bkind == "fixed" else _pattern(mval, bval)
         if not ok:
-            run.add("error", "structure", where, "sd-fixed-conflict",
-                    M["sd-fixed-conflict"].format(path=el["path"], value=_show(mval), base=_show(bval)))
+            run.add(
+                "error",
+                "structure",
+                where,
+                "sd-fixed-conflict",
+                M["sd-fixed-conflict"].format(path=el["path"], value=_show(mval), base=_show(bval)),
+            )
 
-    def _binding_type(self, el: dict[str, Any], base: dict[str, dict[str, Any]] | None, where: str, run: Run) -> None:
+    def _binding_type(
+        self, el: dict[str, Any], base: dict[str, dict[str, Any]] | None, where: str, run: Run
+    ) -> None:
         if not isinstance(el.get("binding"), dict):
             return
         types = el.get("type")
@@ -142,9 +164,16 @@ class DefinitionChecker:
             bel = base.get(str(el.get("id") or el["path"]))
             types = bel.get("type") if bel is not None else None
         codes = [t.get("code") for t in seq(types) if isinstance(t, dict)]
-        if codes and all(isinstance(c, str) and c not in BINDABLE and not c.startswith("http") for c in codes):
-            run.add("error", "structure", where, "sd-binding-type",
-                    M["sd-binding-type"].format(path=el["path"], types=", ".join(str(c) for c in codes)))
+        if codes and all(
+            isinstance(c, str) and c not in BINDABLE and not c.startswith("http") for c in codes
+        ):
+            run.add(
+                "error",
+                "structure",
+                where,
+                "sd-binding-type",
+                M["sd-binding-type"].format(path=el["path"], types=", ".join(str(c) for c in codes)),
+            )
 
 
 def _value_of(el: dict[str, Any]) -> tuple[str, Any] | None:

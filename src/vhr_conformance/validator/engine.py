@@ -34,7 +34,9 @@ _REF_RE = re.compile(
 )
 _TYPE_IN_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _CONTAINER_KEYS = frozenset({"contained"})
-_DEFINITION_TYPES = frozenset({"StructureDefinition", "MeasureReport", "SearchParameter"})  # checked beyond structure
+_DEFINITION_TYPES = frozenset(
+    {"StructureDefinition", "MeasureReport", "SearchParameter"}
+)  # checked beyond structure
 
 
 @dataclass(slots=True)
@@ -129,7 +131,13 @@ class Validator:
         try:
             self._resource(value, root, run, None, tuple(profiles or ()))
         except RecursionError:
-            run.add("fatal", "structure", root, "too-deep", Text("Tài nguyên lồng quá sâu.", "Resource is nested too deeply."))
+            run.add(
+                "fatal",
+                "structure",
+                root,
+                "too-deep",
+                Text("Tài nguyên lồng quá sâu.", "Resource is nested too deeply."),
+            )
         # The same finding reached by two routes (base and profile, two slices) is reported once.
         return list(dict.fromkeys(run.issues)) if len(run.issues) > 1 else run.issues
 
@@ -146,10 +154,14 @@ class Validator:
             return
         td = self.schema.type(rt) if rt in self.schema.resource_types else None
         if td is None:
-            run.add("error", "structure", loc, "resourceType-unknown", M["resourceType-unknown"].format(rt=rt))
+            run.add(
+                "error", "structure", loc, "resourceType-unknown", M["resourceType-unknown"].format(rt=rt)
+            )
             return
         if td.abstract:
-            run.add("error", "structure", loc, "resourceType-abstract", M["resourceType-abstract"].format(rt=rt))
+            run.add(
+                "error", "structure", loc, "resourceType-abstract", M["resourceType-abstract"].format(rt=rt)
+            )
             return
         if "_id" in obj:
             run.add("error", "structure", f"{loc}._id", "resource-id-extension", M["resource-id-extension"])
@@ -200,7 +212,9 @@ class Validator:
         if not required:
             return
         meta = obj.get("meta")
-        declared = [u for u in seq(meta.get("profile")) if isinstance(u, str)] if isinstance(meta, dict) else []
+        declared = (
+            [u for u in seq(meta.get("profile")) if isinstance(u, str)] if isinstance(meta, dict) else []
+        )
         for url in required:
             if any(self.profiles.derives_from(d, url) for d in (*declared, *explicit)):
                 continue
@@ -215,10 +229,15 @@ class Validator:
                     i = Issue("warning", i.code, i.location, i.rule, i.text)
                 run.issues.append(i)
 
-    def _complex(self, obj: Any, td: TypeDef, loc: str, run: Run, extra: tuple[Any, ...], elem: Elem | None = None) -> None:
+    def _complex(
+        self, obj: Any, td: TypeDef, loc: str, run: Run, extra: tuple[Any, ...], elem: Elem | None = None
+    ) -> None:
         if not isinstance(obj, dict):
             run.add(
-                "error", "structure", loc, "wrong-json-type",
+                "error",
+                "structure",
+                loc,
+                "wrong-json-type",
                 M["wrong-json-type"].format(name=loc.rsplit(".", 1)[-1], type=td.name, got=_kind(obj)),
             )
             return
@@ -236,14 +255,22 @@ class Validator:
                 if key[:1] == "_":
                     self._primitive_ext(obj, key, val, elems.get(key[1:]), td, loc, run)
                     continue
-                run.add("error", "structure", f"{loc}.{key}", "unknown-element", M["unknown-element"].format(name=key, type=td.path))
+                run.add(
+                    "error",
+                    "structure",
+                    f"{loc}.{key}",
+                    "unknown-element",
+                    M["unknown-element"].format(name=key, type=td.path),
+                )
                 continue
             if val is None:
                 run.add("error", "structure", f"{loc}.{key}", "json-null", M["json-null"])
                 continue
             if e.array:
                 if not isinstance(val, list):
-                    run.add("error", "structure", f"{loc}.{key}", "not-array", M["not-array"].format(name=key))
+                    run.add(
+                        "error", "structure", f"{loc}.{key}", "not-array", M["not-array"].format(name=key)
+                    )
                     self._item(obj, key, val, e, f"{loc}.{key}", run, None)
                     continue
                 if not val:
@@ -259,7 +286,10 @@ class Validator:
                         self._item(obj, key, item, e, f"{loc}.{key}[{i}]", run, i)
                 if e.max is not None and len(val) > e.max:
                     run.add(
-                        "error", "structure", f"{loc}.{key}", "cardinality-max",
+                        "error",
+                        "structure",
+                        f"{loc}.{key}",
+                        "cardinality-max",
                         M["cardinality-max"].format(path=e.path, max=e.max, n=len(val)),
                     )
             else:
@@ -279,7 +309,10 @@ class Validator:
                     n += len(v) if isinstance(v, list) else 1
             if n < mn:
                 run.add(
-                    "error", "required", f"{loc}.{name}", "cardinality-min",
+                    "error",
+                    "required",
+                    f"{loc}.{name}",
+                    "cardinality-min",
                     M["cardinality-min"].format(path=f"{td.path}.{name}", min=mn, n=n),
                 )
         if td.choices:
@@ -287,7 +320,10 @@ class Validator:
                 present = [k for k in keys if k in obj]
                 if len(present) > 1:
                     run.add(
-                        "error", "structure", f"{loc}.{base}[x]", "choice-multiple",
+                        "error",
+                        "structure",
+                        f"{loc}.{base}[x]",
+                        "choice-multiple",
                         M["choice-multiple"].format(name=base, keys=", ".join(present)),
                     )
         hook = self._hooks.get(td.path)
@@ -296,7 +332,9 @@ class Validator:
         if extra and "invariants" in run.layers:
             self._invariants(obj, extra, loc, run)
 
-    def _item(self, parent: dict[str, Any], key: str, item: Any, e: Elem, loc: str, run: Run, index: int | None) -> None:
+    def _item(
+        self, parent: dict[str, Any], key: str, item: Any, e: Elem, loc: str, run: Run, index: int | None
+    ) -> None:
         prim = e.prim
         if prim is not None:
             if item is None:
@@ -308,7 +346,9 @@ class Validator:
                 return
             msg = prim.check(item)
             if msg is not None:
-                run.add("error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg)
+                run.add(
+                    "error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg
+                )
                 if prim.name != "xhtml" or not isinstance(item, str):
                     return  # a malformed value makes further checks noise; narrative rules (txt-1) still apply
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
@@ -342,18 +382,32 @@ class Validator:
     ) -> None:
         where = f"{loc}.{key}"
         if base is None or base.prim is None:
-            run.add("error", "structure", where, "unknown-element", M["primitive-extension-orphan"].format(key=key))
+            run.add(
+                "error",
+                "structure",
+                where,
+                "unknown-element",
+                M["primitive-extension-orphan"].format(key=key),
+            )
             return
         etd = self._element_td or self.schema.type("Element")
         self._element_td = etd
         items = val if isinstance(val, list) else [val]
         if isinstance(val, list) != base.array:
-            run.add("error", "structure", where, "primitive-extension", M["primitive-extension"].format(key=key))
+            run.add(
+                "error", "structure", where, "primitive-extension", M["primitive-extension"].format(key=key)
+            )
             return
         if base.array:
             values = obj.get(key[1:])
             if isinstance(values, list) and len(values) != len(val):
-                run.add("error", "structure", where, "primitive-array-align", M["primitive-array-align"].format(name=key[1:]))
+                run.add(
+                    "error",
+                    "structure",
+                    where,
+                    "primitive-array-align",
+                    M["primitive-array-align"].format(name=key[1:]),
+                )
         for i, item in enumerate(items):
             sub = f"{where}[{i}]" if base.array else where
             if item is None:
@@ -361,7 +415,9 @@ class Validator:
                     run.add("error", "structure", sub, "json-null", M["json-null"])
                 continue
             if not isinstance(item, dict):
-                run.add("error", "structure", sub, "primitive-extension", M["primitive-extension"].format(key=key))
+                run.add(
+                    "error", "structure", sub, "primitive-extension", M["primitive-extension"].format(key=key)
+                )
                 continue
             if etd is not None:
                 self._complex(item, etd, sub, run, etd.constraints)
@@ -370,7 +426,9 @@ class Validator:
     def _invariants(
         self, focus: Any, constraints: Iterable[Any], loc: str, run: Run, skip: set[str] | None = None
     ) -> None:
-        env = run.env or EvalEnv(focus if isinstance(focus, dict) else {}, focus if isinstance(focus, dict) else {})
+        env = run.env or EvalEnv(
+            focus if isinstance(focus, dict) else {}, focus if isinstance(focus, dict) else {}
+        )
         for c in constraints:
             if skip and c.key in skip:
                 continue
@@ -396,7 +454,13 @@ class Validator:
         if any(i.severity in ("error", "fatal") and i.location.startswith(prefix) for i in run.issues):
             return  # the engine choked on data already reported as invalid: not the harness's fault
         err = str(exc) if isinstance(exc, FhirPathError) else f"{type(exc).__name__}: {exc}"
-        run.add("error", "exception", loc, "harness-fhirpath", M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=err[:200]))
+        run.add(
+            "error",
+            "exception",
+            loc,
+            "harness-fhirpath",
+            M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=err[:200]),
+        )
 
     def _conforms(self, value: Any, url: str, run: Run) -> bool | None:
         """For FHIRPath conformsTo(): validate ``value`` against ``url`` in a scratch run."""
@@ -463,9 +527,21 @@ class Validator:
             return
         shown = ", ".join(f"{s}#{c}" if s else c for s, c in pairs)
         if strength == "required":
-            run.add("error", "code-invalid", loc, "binding-required", M["binding-required"].format(code=shown, vs=vs))
+            run.add(
+                "error",
+                "code-invalid",
+                loc,
+                "binding-required",
+                M["binding-required"].format(code=shown, vs=vs),
+            )
         else:
-            run.add("warning", "code-invalid", loc, "binding-extensible", M["binding-extensible"].format(code=shown, vs=vs))
+            run.add(
+                "warning",
+                "code-invalid",
+                loc,
+                "binding-extensible",
+                M["binding-extensible"].format(code=shown, vs=vs),
+            )
 
     def _hook_coding(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         if "terminology" not in run.layers:
@@ -475,20 +551,35 @@ class Validator:
             return
         if system in ICD10_SYSTEMS:
             if "vn" in run.layers and not self.terminology.icd10_known(code):
-                run.add("warning", "code-invalid", f"{loc}.code", "VN-ICD-001", M["VN-ICD-001"].format(code=code))
+                run.add(
+                    "warning", "code-invalid", f"{loc}.code", "VN-ICD-001", M["VN-ICD-001"].format(code=code)
+                )
             return
         cs = self.terminology.code_system(system)
         if cs is None or not cs.complete:
             return
         if not cs.has(code):
-            run.add("error", "code-invalid", f"{loc}.code", "code-unknown", M["code-unknown"].format(code=code, system=system))
+            run.add(
+                "error",
+                "code-invalid",
+                f"{loc}.code",
+                "code-unknown",
+                M["code-unknown"].format(code=code, system=system),
+            )
             return
         display = obj.get("display")
         if isinstance(display, str):
             expected = cs.display.get(code)
-            if expected and display.strip().lower() != expected.lower() and display not in cs.designations.get(code, ()):
+            if (
+                expected
+                and display.strip().lower() != expected.lower()
+                and display not in cs.designations.get(code, ())
+            ):
                 run.add(  # a warning, as the issue asks (the HL7 validator makes it an error)
-                    "warning", "code-invalid", f"{loc}.display", "display-mismatch",
+                    "warning",
+                    "code-invalid",
+                    f"{loc}.display",
+                    "display-mismatch",
                     M["display-mismatch"].format(display=display, code=code, expected=expected),
                 )
 
@@ -498,7 +589,13 @@ class Validator:
         if not isinstance(ref, str):
             return
         if _REF_RE.fullmatch(ref) is None:
-            run.add("error", "value", f"{loc}.reference", "reference-format", M["reference-format"].format(ref=ref))
+            run.add(
+                "error",
+                "value",
+                f"{loc}.reference",
+                "reference-format",
+                M["reference-format"].format(ref=ref),
+            )
             return
         targets = elem.targets if elem is not None else None
         if ref.startswith("#"):
@@ -510,7 +607,13 @@ class Validator:
                         found = c
                         break
                 if found is None:
-                    run.add("error", "not-found", f"{loc}.reference", "reference-contained", M["reference-contained"].format(ref=ref))
+                    run.add(
+                        "error",
+                        "not-found",
+                        f"{loc}.reference",
+                        "reference-contained",
+                        M["reference-contained"].format(ref=ref),
+                    )
                 elif targets and found.get("resourceType") not in targets:
                     self._target_issue(str(found.get("resourceType")), targets, loc, run)
             return
@@ -518,7 +621,13 @@ class Validator:
         if m is not None:
             typ = m.group(1)
             if typ not in self.schema.resource_types:
-                run.add("error", "value", f"{loc}.reference", "reference-format", M["reference-format"].format(ref=ref))
+                run.add(
+                    "error",
+                    "value",
+                    f"{loc}.reference",
+                    "reference-format",
+                    M["reference-format"].format(ref=ref),
+                )
                 return
             if targets and typ not in targets:
                 self._target_issue(typ, targets, loc, run)
@@ -527,7 +636,10 @@ class Validator:
 
     def _target_issue(self, got: str, targets: frozenset[str], loc: str, run: Run) -> None:
         run.add(
-            "error", "structure", f"{loc}.reference", "reference-target",
+            "error",
+            "structure",
+            f"{loc}.reference",
+            "reference-target",
             M["reference-target"].format(got=got, allowed=", ".join(sorted(targets))),
         )
 
@@ -548,7 +660,10 @@ class Validator:
                 fu = entry["fullUrl"]
                 if fu in seen and not _versioned_dup(bundle, seen[fu], i):
                     run.add(
-                        "error", "invalid", f"{loc}.entry[{i}].fullUrl", "bundle-fullurl-duplicate",
+                        "error",
+                        "invalid",
+                        f"{loc}.entry[{i}].fullUrl",
+                        "bundle-fullurl-duplicate",
                         M["bundle-fullurl-duplicate"].format(url=fu),
                     )
                 seen[fu] = i
@@ -564,14 +679,29 @@ class Validator:
             hit = _resolve_in_index(index, use.ref, _entry_url_for(bundle, use.location, loc))
             if hit is None:
                 if use.ref.startswith("urn:") or strict:
-                    run.add("error", "not-found", use.location, "reference-unresolved", M["reference-unresolved"].format(ref=use.ref))
+                    run.add(
+                        "error",
+                        "not-found",
+                        use.location,
+                        "reference-unresolved",
+                        M["reference-unresolved"].format(ref=use.ref),
+                    )
                 continue
             if "/_history/" not in use.ref and same_id.get(use.ref, 0) > 1:
-                run.add("error", "structure", use.location, "reference-ambiguous", M["reference-ambiguous"].format(ref=use.ref))
+                run.add(
+                    "error",
+                    "structure",
+                    use.location,
+                    "reference-ambiguous",
+                    M["reference-ambiguous"].format(ref=use.ref),
+                )
             typ = hit[1].get("resourceType")
             if use.targets and typ not in use.targets:
                 run.add(
-                    "error", "structure", use.location, "reference-target",
+                    "error",
+                    "structure",
+                    use.location,
+                    "reference-target",
                     M["reference-target"].format(got=typ, allowed=", ".join(sorted(use.targets))),
                 )
 
@@ -590,12 +720,26 @@ class Validator:
         known = self.profiles.validate(obj, url, loc, run, explicit=False, quiet_unknown=True)
         if not known:
             if elem is not None and elem.name == "modifierExtension":
-                run.add("error", "structure", loc, "modifier-extension-unknown", M["modifier-extension-unknown"].format(url=url))
+                run.add(
+                    "error",
+                    "structure",
+                    loc,
+                    "modifier-extension-unknown",
+                    M["modifier-extension-unknown"].format(url=url),
+                )
             elif url.startswith("http://hl7.org/fhir/"):
                 # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
-                run.add("warning", "structure", loc, "extension-unknown", M["extension-not-loaded"].format(url=url))
+                run.add(
+                    "warning",
+                    "structure",
+                    loc,
+                    "extension-unknown",
+                    M["extension-not-loaded"].format(url=url),
+                )
             else:  # as the HL7 validator: an extension nobody can check is not accepted silently
-                run.add("error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url))
+                run.add(
+                    "error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url)
+                )
 
     def _hook_attachment(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         data, size = obj.get("data"), obj.get("size")
@@ -605,12 +749,24 @@ class Validator:
             except (binascii.Error, ValueError):
                 return  # the base64Binary check already reported it
             if actual != size:
-                run.add("error", "structure", loc, "attachment-size", M["attachment-size"].format(size=size, actual=actual))
+                run.add(
+                    "error",
+                    "structure",
+                    loc,
+                    "attachment-size",
+                    M["attachment-size"].format(size=size, actual=actual),
+                )
 
     def _hook_entry(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         fu = obj.get("fullUrl")
         if isinstance(fu, str) and ":" not in fu:
-            run.add("error", "value", f"{loc}.fullUrl", "bundle-fullurl-absolute", M["bundle-fullurl-absolute"].format(url=fu))
+            run.add(
+                "error",
+                "value",
+                f"{loc}.fullUrl",
+                "bundle-fullurl-absolute",
+                M["bundle-fullurl-absolute"].format(url=fu),
+            )
 
     # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
@@ -677,7 +833,9 @@ def _resolve_in_index(
         if m2 is not None:
             tail = ref[m2.start() :].lstrip("/")
             hit = index.get(tail)
-            if hit is not None and not any(k.startswith("http") and k.endswith(tail) and k != ref for k in index):
+            if hit is not None and not any(
+                k.startswith("http") and k.endswith(tail) and k != ref for k in index
+            ):
                 return hit
     return None
 

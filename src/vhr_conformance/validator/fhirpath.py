@@ -25,6 +25,7 @@ def seq(value: Any) -> list[Any] | tuple[()]:
     """The value when it is a JSON array, else nothing: instance data may hold any JSON type."""
     return value if isinstance(value, list) else ()
 
+
 # FHIRPath gives an empty result when data is missing; the HL7 validator then fails the invariant.
 EMPTY_PASSES = False
 NativeFn = Callable[[Any, "EvalEnv"], bool]
@@ -77,7 +78,11 @@ class Constraint:
         try:
             # A resource goes in as plain JSON: fhirpathpy types it from resourceType, and only then
             # does a leading type name (``Organization.endpoint``) select it rather than nothing.
-            node = focus if isinstance(focus, dict) and "resourceType" in focus else ResourceNode.create_node(focus, self.base)
+            node = (
+                focus
+                if isinstance(focus, dict) and "resourceType" in focus
+                else ResourceNode.create_node(focus, self.base)
+            )
             result = self.compiled(node, {"resource": env.resource, "rootResource": env.root})
         except FhirPathError:
             raise
@@ -177,8 +182,11 @@ _OPTIONS = {
         "startsWith": {"fn": _string_test(str.startswith), "arity": {1: ["String"]}},
         "endsWith": {"fn": _string_test(str.endswith), "arity": {1: ["String"]}},
         "contains": {"fn": _string_test(lambda s, sub: sub in s), "arity": {1: ["String"]}},
-        "matches": {"fn": _string_test(lambda s, rx: re.search(rx, s, re.DOTALL) is not None), "arity": {1: ["String"]}},
-    }
+        "matches": {
+            "fn": _string_test(lambda s, rx: re.search(rx, s, re.DOTALL) is not None),
+            "arity": {1: ["String"]},
+        },
+    },
 }
 _MODEL = models["r4"]
 
@@ -325,7 +333,9 @@ def _obs_3(x: Any, env: EvalEnv) -> bool:
     return bool(x.get("low") or x.get("high") or x.get("text"))
 
 
-_DT_RE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
+_DT_RE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
 
 
 def compare_datetimes(a: str, b: str) -> bool | None:
@@ -341,10 +351,16 @@ def compare_datetimes(a: str, b: str) -> bool | None:
         import datetime as dt
 
         def _to(t: tuple[Any, ...]) -> dt.datetime:
-            tz = dt.UTC if t[7] == "Z" else dt.timezone(
-                (1 if t[7][0] == "+" else -1) * dt.timedelta(hours=int(t[7][1:3]), minutes=int(t[7][4:6]))
+            tz = (
+                dt.UTC
+                if t[7] == "Z"
+                else dt.timezone(
+                    (1 if t[7][0] == "+" else -1) * dt.timedelta(hours=int(t[7][1:3]), minutes=int(t[7][4:6]))
+                )
             )
-            return dt.datetime(int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), int(t[5] or 0), tzinfo=tz)
+            return dt.datetime(
+                int(t[0]), int(t[1]), int(t[2]), int(t[3]), int(t[4]), int(t[5] or 0), tzinfo=tz
+            )
 
         try:
             return _to(ta) <= _to(tb)
@@ -436,24 +452,42 @@ def _bdl_8(x: Any, env: EvalEnv) -> bool:
 
 NATIVE: dict[tuple[str, str], NativeFn] = {
     ("bdl-2", "entry.search.empty() or (type = 'searchset')"): _bdl_2,
-    ("bdl-3", "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))"): _bdl_3,
-    ("bdl-4", "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))"): _bdl_4,
-    ("bdl-7", "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()"): _bdl_7,
+    (
+        "bdl-3",
+        "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))",
+    ): _bdl_3,
+    (
+        "bdl-4",
+        "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))",
+    ): _bdl_4,
+    (
+        "bdl-7",
+        "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()",
+    ): _bdl_7,
     ("bdl-8", "fullUrl.contains('/_history/').not()"): _bdl_8,
     ("drt-1", "code.exists() implies ((system = %ucum) and value.exists())"): _drt_1,
-    ("con-5", "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()"): _con_5,
+    (
+        "con-5",
+        "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
+    ): _con_5,
     ("org-1", "(identifier.count() + name.count()) > 0"): _org_1,
     ("org-2", "where(use = 'home').empty()"): _not_home,
     ("org-3", "where(use = 'home').empty()"): _not_home,
     ("vs-1", "($this as dateTime).toString().length() >= 8"): _vs_1,
     ("ext-1", "extension.exists() != value.exists()"): _ext_1,
     ("dom-2", "contained.contained.empty()"): _dom_2,
-    ("dom-3", "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()"): _dom_3,
+    (
+        "dom-3",
+        "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+    ): _dom_3,
     ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()"): _dom_4,
     ("dom-5", "contained.meta.security.empty()"): _dom_5,
     ("dom-6", "text.`div`.exists()"): _dom_6,
     ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per_1,
-    ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))"): lambda x, env: _ref_1(x, env),
+    (
+        "ref-1",
+        "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))",
+    ): lambda x, env: _ref_1(x, env),
     ("qty-3", "code.empty() or system.exists()"): _qty_3,
     ("rng-2", "low.empty() or high.empty() or (low <= high)"): _rng_2,
     ("cpt-2", "value.empty() or system.exists()"): _cpt_2,
@@ -462,7 +496,10 @@ NATIVE: dict[tuple[str, str], NativeFn] = {
     ("txt-2", "htmlChecks()"): _txt_2,
     ("sqty-1", "comparator.empty()"): _sqty_1,
     ("obs-6", "dataAbsentReason.empty() or value.empty()"): _obs_6,
-    ("obs-7", "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()"): _obs_7,
+    (
+        "obs-7",
+        "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+    ): _obs_7,
     ("obs-3", "low.exists() or high.exists() or text.exists()"): _obs_3,
 }
 
@@ -574,7 +611,9 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
                 m = _EQ_LITERAL.fullmatch(conj)
                 if m:
                     name, lit = m.group(1), m.group(2)
-                    out.append(lambda x, name=name, lit=lit: x.get(name) != lit and not isinstance(x.get(name), list))
+                    out.append(
+                        lambda x, name=name, lit=lit: x.get(name) != lit and not isinstance(x.get(name), list)
+                    )
     return tuple(out)
 
 
@@ -615,7 +654,9 @@ _IMPLIES_MATCHES = re.compile(r"([a-zA-Z]+) = '([^']*)' implies ([a-zA-Z]+)\.mat
 
 
 _NOT_FUTURE = re.compile(r"([a-zA-Z]+)\.exists\(\) implies \1 <= today\(\)")
-_PERIOD_ORDER = re.compile(r"\(([a-zA-Z]+)\.start\.exists\(\) and \1\.end\.exists\(\)\) implies \1\.end >= \1\.start")
+_PERIOD_ORDER = re.compile(
+    r"\(([a-zA-Z]+)\.start\.exists\(\) and \1\.end\.exists\(\)\) implies \1\.end >= \1\.start"
+)
 
 
 def _pattern_native(expr: str) -> NativeFn | None:
@@ -641,7 +682,11 @@ def _pattern_native(expr: str) -> NativeFn | None:
 
         def ordered(x: Any, env: EvalEnv) -> bool:
             p = x.get(pname) if isinstance(x, dict) else None
-            if not isinstance(p, dict) or not isinstance(p.get("start"), str) or not isinstance(p.get("end"), str):
+            if (
+                not isinstance(p, dict)
+                or not isinstance(p.get("start"), str)
+                or not isinstance(p.get("end"), str)
+            ):
                 return True
             return compare_datetimes(p["start"], p["end"]) is True
 
@@ -704,7 +749,15 @@ class ConstraintCompiler:
                 self._compiled[expr] = hit
             compiled, error = hit
         return Constraint(
-            key, c.get("severity", "error"), c.get("human", ""), expr, base, native, compiled, error, best,
+            key,
+            c.get("severity", "error"),
+            c.get("human", ""),
+            expr,
+            base,
+            native,
+            compiled,
+            error,
+            best,
             _guards(expr) if native is None else (),
         )
 

@@ -81,13 +81,18 @@ def to_operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
                         }
                     ],
                     "coding": [
-                        {"system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-validation-rule", "code": i.rule}
+                        {
+                            "system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-validation-rule",
+                            "code": i.rule,
+                        }
                     ]
                     if i.rule
                     else [],
                 },
                 # JSON-layer locations ("line 3, col 7") are not FHIRPath: they go to diagnostics
-                "diagnostics": f"{i.location}: {i.text.both()}" if _not_fhirpath(i.location) else i.text.both(),
+                "diagnostics": f"{i.location}: {i.text.both()}"
+                if _not_fhirpath(i.location)
+                else i.text.both(),
                 "expression": [i.location] if i.location and not _not_fhirpath(i.location) else [],
             }
         )

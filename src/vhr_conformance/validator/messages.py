@@ -8,7 +8,8 @@ M: dict[str, Text] = {
     "not-object": Text("Tài nguyên phải là một đối tượng JSON.", "A resource must be a JSON object."),
     "resourceType-missing": Text("Thiếu thuộc tính resourceType.", "The resourceType property is missing."),
     "resourceType-unknown": Text(
-        "resourceType '{rt}' không phải loại tài nguyên FHIR R4.", "resourceType '{rt}' is not a FHIR R4 resource type."
+        "resourceType '{rt}' không phải loại tài nguyên FHIR R4.",
+        "resourceType '{rt}' is not a FHIR R4 resource type.",
     ),
     "resourceType-abstract": Text(
         "resourceType '{rt}' là loại trừu tượng, không dùng trực tiếp được.",
@@ -17,16 +18,22 @@ M: dict[str, Text] = {
     "unknown-element": Text(
         "Phần tử '{name}' không được định nghĩa cho {type}.", "Element '{name}' is not defined for {type}."
     ),
-    "json-null": Text("Giá trị null không được phép trong FHIR JSON.", "null values are not allowed in FHIR JSON."),
-    "empty-array": Text("Mảng rỗng không được phép trong FHIR JSON.", "Empty arrays are not allowed in FHIR JSON."),
+    "json-null": Text(
+        "Giá trị null không được phép trong FHIR JSON.", "null values are not allowed in FHIR JSON."
+    ),
+    "empty-array": Text(
+        "Mảng rỗng không được phép trong FHIR JSON.", "Empty arrays are not allowed in FHIR JSON."
+    ),
     "empty-object": Text(
         "Phần tử phải có giá trị hoặc phần tử con (ele-1).", "Element must have a value or children (ele-1)."
     ),
     "not-array": Text(
-        "Phần tử '{name}' có thể lặp nên phải là mảng JSON.", "Element '{name}' repeats, so it must be a JSON array."
+        "Phần tử '{name}' có thể lặp nên phải là mảng JSON.",
+        "Element '{name}' repeats, so it must be a JSON array.",
     ),
     "is-array": Text(
-        "Phần tử '{name}' không lặp nên không được là mảng JSON.", "Element '{name}' does not repeat, so it must not be a JSON array."
+        "Phần tử '{name}' không lặp nên không được là mảng JSON.",
+        "Element '{name}' does not repeat, so it must not be a JSON array.",
     ),
     "wrong-json-type": Text(
         "Phần tử '{name}' phải là đối tượng JSON (kiểu {type}), nhận {got}.",
@@ -40,7 +47,8 @@ M: dict[str, Text] = {
         "'{key}' không ứng với phần tử nguyên thuỷ nào.", "'{key}' does not match any primitive element."
     ),
     "primitive-array-align": Text(
-        "Mảng '{name}' và '_{name}' phải cùng độ dài.", "Arrays '{name}' and '_{name}' must have the same length."
+        "Mảng '{name}' và '_{name}' phải cùng độ dài.",
+        "Arrays '{name}' and '_{name}' must have the same length.",
     ),
     "cardinality-min": Text(
         "{path}: cần ít nhất {min} giá trị, có {n}.", "{path}: minimum required = {min}, found {n}."
@@ -49,7 +57,8 @@ M: dict[str, Text] = {
         "{path}: tối đa {max} giá trị, có {n}.", "{path}: maximum allowed = {max}, found {n}."
     ),
     "choice-multiple": Text(
-        "Chỉ được dùng một kiểu cho '{name}[x]', có: {keys}.", "Only one type is allowed for '{name}[x]', found: {keys}."
+        "Chỉ được dùng một kiểu cho '{name}[x]', có: {keys}.",
+        "Only one type is allowed for '{name}[x]', found: {keys}.",
     ),
     "invariant": Text("Ràng buộc {key} không thoả: {human}", "Constraint {key} failed: {human}"),
     "harness-fhirpath": Text(
@@ -116,7 +125,8 @@ M: dict[str, Text] = {
         "Code {code} is not in the extensible ValueSet {vs} (use one of its codes where one applies).",
     ),
     "binding-no-code": Text(
-        "Không có mã nào để kiểm tra với ValueSet bắt buộc {vs}.", "No code to check against the required ValueSet {vs}."
+        "Không có mã nào để kiểm tra với ValueSet bắt buộc {vs}.",
+        "No code to check against the required ValueSet {vs}.",
     ),
     "code-unknown": Text(
         "Mã '{code}' không có trong hệ mã {system}.", "Code '{code}' is not defined in code system {system}."
@@ -158,7 +168,8 @@ M: dict[str, Text] = {
         "Value must equal the profile's fixed value: {expected}.",
     ),
     "pattern-value": Text(
-        "Giá trị không khớp mẫu (pattern) của hồ sơ: {expected}.", "Value does not match the profile's pattern: {expected}."
+        "Giá trị không khớp mẫu (pattern) của hồ sơ: {expected}.",
+        "Value does not match the profile's pattern: {expected}.",
     ),
     "slice-closed": Text(
         "Phần tử không khớp lát cắt (slice) nào của {path} và slicing là đóng.",
@@ -176,21 +187,30 @@ M: dict[str, Text] = {
         "Must-support element {path} is absent from the instance.",
     ),
     "bundle-fullurl-duplicate": Text(
-        "fullUrl '{url}' xuất hiện nhiều lần trong Bundle.", "fullUrl '{url}' appears more than once in the Bundle."
+        "fullUrl '{url}' xuất hiện nhiều lần trong Bundle.",
+        "fullUrl '{url}' appears more than once in the Bundle.",
     ),
     "attachment-size": Text(
         "Kích thước khai báo {size} khác kích thước thực của dữ liệu {actual}.",
         "Stated attachment size {size} does not match the actual data size {actual}.",
     ),
     "bundle-fullurl-absolute": Text(
-        "fullUrl phải là URL tuyệt đối (không phải '{url}').", "fullUrl must be an absolute URL (not '{url}')."
+        "fullUrl phải là URL tuyệt đối (không phải '{url}').",
+        "fullUrl must be an absolute URL (not '{url}').",
     ),
     "resource-id-extension": Text(
         "Không được gắn extension vào Resource.id.", "Extensions are not allowed on Resource.id."
     ),
-    "min-value": Text("Giá trị {value} nhỏ hơn giá trị tối thiểu {limit}.", "Value {value} is less than the minimum {limit}."),
-    "max-value": Text("Giá trị {value} lớn hơn giá trị tối đa {limit}.", "Value {value} is greater than the maximum {limit}."),
+    "min-value": Text(
+        "Giá trị {value} nhỏ hơn giá trị tối thiểu {limit}.",
+        "Value {value} is less than the minimum {limit}.",
+    ),
+    "max-value": Text(
+        "Giá trị {value} lớn hơn giá trị tối đa {limit}.",
+        "Value {value} is greater than the maximum {limit}.",
+    ),
     "max-length": Text(
-        "Chuỗi dài {n} ký tự, vượt quá maxLength {max}.", "String has {n} characters, more than maxLength {max}."
+        "Chuỗi dài {n} ký tự, vượt quá maxLength {max}.",
+        "String has {n} characters, more than maxLength {max}.",
     ),
 }

@@ -130,12 +130,16 @@ class ProfileCompiler:
         sd = self.v.packages.get(url)
         prof: Profile | None = None
         if isinstance(sd, dict) and sd.get("resourceType") == "StructureDefinition":
-            if sd.get("derivation") == "constraint" or (sd.get("snapshot") is None and sd.get("baseDefinition")):
+            if sd.get("derivation") == "constraint" or (
+                sd.get("snapshot") is None and sd.get("baseDefinition")
+            ):
                 elements = self._snapshot(sd, 0)
                 if elements:
                     prof = self._compile(sd, elements)
             elif sd.get("kind") != "logical":
-                prof = Profile(url, sd.get("type", ""), PNode(sd.get("type", ""), sd.get("type", "")), is_base=True)
+                prof = Profile(
+                    url, sd.get("type", ""), PNode(sd.get("type", ""), sd.get("type", "")), is_base=True
+                )
         self._cache[url] = prof
         return prof
 
@@ -234,14 +238,21 @@ class ProfileCompiler:
         b = el.get("binding")
         for ext in seq((b or {}).get("extension")):
             if isinstance(ext, dict) and ext.get("url") in ADDITIONAL_BINDING:
-                parts = {x.get("url"): next((v for k, v in x.items() if k.startswith("value")), None)
-                         for x in seq(ext.get("extension")) if isinstance(x, dict)}
-                if parts.get("purpose") in ("required", "extensible") and isinstance(parts.get("valueSet"), str):
+                parts = {
+                    x.get("url"): next((v for k, v in x.items() if k.startswith("value")), None)
+                    for x in seq(ext.get("extension"))
+                    if isinstance(x, dict)
+                }
+                if parts.get("purpose") in ("required", "extensible") and isinstance(
+                    parts.get("valueSet"), str
+                ):
                     node.extra_bindings.append((str(parts["purpose"]), str(parts["valueSet"])))
         if b and b.get("valueSet") and b.get("strength") in ("required", "extensible"):
             be = self.v.schema.base_elem(base.get("path", "")) if base.get("path") else None
             same = (
-                be is not None and be.binding is not None and be.binding.strength == b["strength"]
+                be is not None
+                and be.binding is not None
+                and be.binding.strength == b["strength"]
                 and (be.binding.value_set or "").split("|")[0] == b["valueSet"].split("|")[0]
             )
             if not same:
@@ -280,7 +291,8 @@ class ProfileCompiler:
             )
         base_urls = self.v.schema.base_urls
         new = [
-            c for c in el.get("constraint", ())
+            c
+            for c in el.get("constraint", ())
             if c.get("key") != "ele-1" and (c.get("source") or "") not in base_urls
         ]
         node.constraints = self.v.cc.compile_all(new, path)
@@ -294,30 +306,54 @@ class ProfileCompiler:
         prof = self.get(url)
         if prof is None:
             if not quiet_unknown:
-                run.add("warning" if not explicit else "error", "not-supported", loc, "profile-unknown",
-                        M["profile-unknown"].format(url=url))
+                run.add(
+                    "warning" if not explicit else "error",
+                    "not-supported",
+                    loc,
+                    "profile-unknown",
+                    M["profile-unknown"].format(url=url),
+                )
             return False
         if prof.is_base:
             if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
-                run.add("error", "structure", loc, "profile-type",
-                        M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")))
+                run.add(
+                    "error",
+                    "structure",
+                    loc,
+                    "profile-type",
+                    M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
+                )
             return True
         if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
-            run.add("error", "structure", loc, "profile-type",
-                    M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")))
+            run.add(
+                "error",
+                "structure",
+                loc,
+                "profile-type",
+                M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
+            )
             return True
         key = (id(value), prof.url, loc)
         if key in run.profiled:  # e.g. meta.profile and the Bundle profile's entry type profile
             return True
         run.profiled.add(key)
         env = run.env
-        if env is not None and isinstance(value, dict) and "resourceType" in value and value is not env.resource:
+        if (
+            env is not None
+            and isinstance(value, dict)
+            and "resourceType" in value
+            and value is not env.resource
+        ):
             # a resource profiled from its container (e.g. Bundle.entry.resource): %resource is itself
             from vhr_conformance.validator.fhirpath import EvalEnv
 
             # a contained resource's %rootResource is its container; an entry's is itself
-            inner = ".contained[" in loc[loc.rfind(".resource") :] if ".resource" in loc else ".contained[" in loc
-            run.env = EvalEnv(value, env.resource if inner else value, env.member_of, env.resolve, env.conforms)
+            inner = (
+                ".contained[" in loc[loc.rfind(".resource") :] if ".resource" in loc else ".contained[" in loc
+            )
+            run.env = EvalEnv(
+                value, env.resource if inner else value, env.member_of, env.resolve, env.conforms
+            )
             try:
                 self._check(value, prof.root, loc, run)
             finally:
@@ -345,13 +381,27 @@ class ProfileCompiler:
         if node.fixed_kind is not None:
             if node.fixed_kind == "fixed":
                 if not _equal(value, node.fixed):
-                    run.add("error", "value", loc, "fixed-value", M["fixed-value"].format(expected=_show(node.fixed)))
+                    run.add(
+                        "error",
+                        "value",
+                        loc,
+                        "fixed-value",
+                        M["fixed-value"].format(expected=_show(node.fixed)),
+                    )
             elif not _pattern(value, node.fixed):
-                run.add("error", "value", loc, "pattern-value", M["pattern-value"].format(expected=_show(node.fixed)))
+                run.add(
+                    "error",
+                    "value",
+                    loc,
+                    "pattern-value",
+                    M["pattern-value"].format(expected=_show(node.fixed)),
+                )
         if node.min_value is not None or node.max_value is not None:
             self._range(value, node, loc, run)
         if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
-            run.add("error", "value", loc, "max-length", M["max-length"].format(n=len(value), max=node.max_length))
+            run.add(
+                "error", "value", loc, "max-length", M["max-length"].format(n=len(value), max=node.max_length)
+            )
         if (node.binding is not None or node.extra_bindings) and "terminology" in run.layers:
             tc = node.type_code or type_hint or ("code" if isinstance(value, str) else "CodeableConcept")
             for strength, vs in ([node.binding] if node.binding else []) + node.extra_bindings:
@@ -361,15 +411,26 @@ class ProfileCompiler:
             if isinstance(ref, str):
                 m = re.search(r"(?:^|/)([A-Z][A-Za-z]+)/[^/]+(?:/_history/[^/]+)?$", ref)
                 if m and m.group(1) not in node.targets:
-                    run.add("error", "structure", f"{loc}.reference", "reference-target",
-                            M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))))
-        if node.aggregation is not None and isinstance(value, dict) and isinstance(value.get("reference"), str):
+                    run.add(
+                        "error",
+                        "structure",
+                        f"{loc}.reference",
+                        "reference-target",
+                        M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))),
+                    )
+        if (
+            node.aggregation is not None
+            and isinstance(value, dict)
+            and isinstance(value.get("reference"), str)
+        ):
             self._aggregation(value["reference"], node.aggregation, loc, run)
         if node.type_profiles and node.type_code != "Extension" and isinstance(value, dict):
             profs = list(node.type_profiles)
             rt = value.get("resourceType")
             if rt is not None:  # several profiles: the value must meet the one for its type
-                profs = [p for p in profs if self.v.schema.profile_types.get(p.split("|")[0], rt) == rt] or profs[:1]
+                profs = [
+                    p for p in profs if self.v.schema.profile_types.get(p.split("|")[0], rt) == rt
+                ] or profs[:1]
             if len(profs) == 1:
                 self.validate(value, profs[0], loc, run, explicit=False)
             else:
@@ -381,14 +442,30 @@ class ProfileCompiler:
         """ElementDefinition.type.aggregation without 'referenced': the target must be contained or bundled."""
         if ref.startswith("#"):
             if "contained" not in agg:
-                run.add("error", "structure", f"{loc}.reference", "reference-aggregation",
-                        M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))))
+                run.add(
+                    "error",
+                    "structure",
+                    f"{loc}.reference",
+                    "reference-aggregation",
+                    M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))),
+                )
             return  # whether the contained resource exists is checked by the base layer
         env = run.env
-        if "bundled" in agg and run.in_bundle and env is not None and env.resolve is not None and env.resolve(ref) is not None:
+        if (
+            "bundled" in agg
+            and run.in_bundle
+            and env is not None
+            and env.resolve is not None
+            and env.resolve(ref) is not None
+        ):
             return
-        run.add("error", "not-found", f"{loc}.reference", "reference-aggregation",
-                M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))))
+        run.add(
+            "error",
+            "not-found",
+            f"{loc}.reference",
+            "reference-aggregation",
+            M["reference-aggregation"].format(ref=ref, allowed=", ".join(sorted(agg))),
+        )
 
     def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
         """Several allowed profiles: conforming to one is enough; else report against the first."""
@@ -458,7 +535,11 @@ class ProfileCompiler:
         if cnode.slicing is not None and cnode.slices:
             self._slices(items, cnode, loc, run)
         else:
-            if hint is not None and hint[:1].isupper() and self.v.schema.is_primitive(hint[0].lower() + hint[1:]):
+            if (
+                hint is not None
+                and hint[:1].isupper()
+                and self.v.schema.is_primitive(hint[0].lower() + hint[1:])
+            ):
                 hint = hint[0].lower() + hint[1:]
             for sub, v in items:
                 if v is not None:
@@ -474,15 +555,21 @@ class ProfileCompiler:
         for k, v in obj.items():
             if k[:1] == "_" and k[1:] not in obj:
                 k, v = k[1:], None  # a primitive choice carried only by its extension
-            if k.startswith(cnode.name) and k[len(cnode.name):][:1].isupper():
+            if k.startswith(cnode.name) and k[len(cnode.name) :][:1].isupper():
                 if k not in cnode.choice_keys:
                     disallowed += 1
-                    run.add("error", "structure", f"{loc}.{k}", "type-not-allowed",
-                            M["type-not-allowed"].format(type=k[len(cnode.name):], path=cnode.path,
-                                                         allowed=", ".join(cnode.choice_keys)))
+                    run.add(
+                        "error",
+                        "structure",
+                        f"{loc}.{k}",
+                        "type-not-allowed",
+                        M["type-not-allowed"].format(
+                            type=k[len(cnode.name) :], path=cnode.path, allowed=", ".join(cnode.choice_keys)
+                        ),
+                    )
                 else:
                     items.append((f"{loc}.{k}", v))
-                    hint = k[len(cnode.name):]
+                    hint = k[len(cnode.name) :]
         return items, hint, disallowed
 
     def _counted(self, n: int, cnode: PNode, loc: str, run: Run, ms: bool = True) -> None:
@@ -492,16 +579,32 @@ class ProfileCompiler:
         descends into absent ones), so an absent parent is one finding, not one per descendant.
         """
         if cnode.check_min and n < cnode.min:
-            run.add("error", "required", f"{loc}.{cnode.name}", "cardinality-min",
-                    M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n))
+            run.add(
+                "error",
+                "required",
+                f"{loc}.{cnode.name}",
+                "cardinality-min",
+                M["cardinality-min"].format(path=cnode.path, min=cnode.min, n=n),
+            )
         if cnode.check_max and cnode.max is not None and n > cnode.max:
-            run.add("error", "structure", f"{loc}.{cnode.name}", "cardinality-max",
-                    M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n))
+            run.add(
+                "error",
+                "structure",
+                f"{loc}.{cnode.name}",
+                "cardinality-max",
+                M["cardinality-max"].format(path=cnode.path, max=cnode.max, n=n),
+            )
         if n == 0 and ms and cnode.must_support and cnode.min == 0:
             where = f"{loc}.{cnode.name}"
             if (where, cnode.path) not in run.ms_seen:
                 run.ms_seen.add((where, cnode.path))
-                run.add("information", "informational", where, "must-support", M["must-support"].format(path=cnode.path))
+                run.add(
+                    "information",
+                    "informational",
+                    where,
+                    "must-support",
+                    M["must-support"].format(path=cnode.path),
+                )
 
     def _slices(self, items: list[tuple[str, Any]], cnode: PNode, loc: str, run: Run) -> None:
         assert cnode.slicing is not None
@@ -515,7 +618,9 @@ class ProfileCompiler:
                 index = cnode.slice_index = _slice_index(cnode)
             if index is not None:  # one value discriminator with plain string values: a dict look-up
                 path, table = index
-                hits = [table[g] for g in self._eval_path([v], path, run) if isinstance(g, str) and g in table]
+                hits = [
+                    table[g] for g in self._eval_path([v], path, run) if isinstance(g, str) and g in table
+                ]
                 hit = min(hits) if hits else -1
             else:
                 hit = -1
@@ -525,7 +630,9 @@ class ProfileCompiler:
                         break
             if hit < 0:
                 if cnode.slicing.rules == "closed":
-                    run.add("error", "structure", sub, "slice-closed", M["slice-closed"].format(path=cnode.path))
+                    run.add(
+                        "error", "structure", sub, "slice-closed", M["slice-closed"].format(path=cnode.path)
+                    )
                 self._check(v, cnode, sub, run)
                 continue
             if cnode.slicing.ordered and hit < last_slice:
@@ -537,11 +644,21 @@ class ProfileCompiler:
         for si, (name, snode) in enumerate(cnode.slices):
             n = counts[si]
             if n < snode.min:
-                run.add("error", "required", f"{loc}.{cnode.name}", "cardinality-min",
-                        M["cardinality-min"].format(path=f"{cnode.path}:{name}", min=snode.min, n=n))
+                run.add(
+                    "error",
+                    "required",
+                    f"{loc}.{cnode.name}",
+                    "cardinality-min",
+                    M["cardinality-min"].format(path=f"{cnode.path}:{name}", min=snode.min, n=n),
+                )
             if snode.max is not None and n > snode.max:
-                run.add("error", "structure", f"{loc}.{cnode.name}", "cardinality-max",
-                        M["cardinality-max"].format(path=f"{cnode.path}:{name}", max=snode.max, n=n))
+                run.add(
+                    "error",
+                    "structure",
+                    f"{loc}.{cnode.name}",
+                    "cardinality-max",
+                    M["cardinality-max"].format(path=f"{cnode.path}:{name}", max=snode.max, n=n),
+                )
 
     # ------------------------------------------------------------------ discriminators
     def _matches(self, value: Any, snode: PNode, slicing: Slicing, run: Run) -> bool:
@@ -557,7 +674,9 @@ class ProfileCompiler:
                     if not any(self.v._member_of(g, vs) for g in got):
                         return False
                     continue
-                if not any(_pattern(g, e) if kind == "pattern" else _equal(g, e) for g in got for e in values):
+                if not any(
+                    _pattern(g, e) if kind == "pattern" else _equal(g, e) for g in got for e in values
+                ):
                     return False
             elif dtype == "exists":
                 target = _walk_node(snode, dpath)
@@ -592,7 +711,11 @@ class ProfileCompiler:
             if m:
                 for v in values:
                     if isinstance(v, dict):
-                        out.extend(e for e in seq(v.get("extension")) if isinstance(e, dict) and e.get("url") == m.group(1))
+                        out.extend(
+                            e
+                            for e in seq(v.get("extension"))
+                            if isinstance(e, dict) and e.get("url") == m.group(1)
+                        )
             elif seg == "resolve()":
                 env = run.env
                 for v in values:
@@ -610,7 +733,7 @@ class ProfileCompiler:
                     x = v.get(seg)
                     if x is None:
                         for k, xv in v.items():
-                            if k.startswith(seg) and k[len(seg):][:1].isupper():
+                            if k.startswith(seg) and k[len(seg) :][:1].isupper():
                                 x = xv
                                 break
                     if isinstance(x, list):
@@ -669,7 +792,10 @@ def _ensure(nodes: dict[str, PNode], eid: str) -> PNode:
     if node is not None:
         return node
     last = eid.rsplit(".", 1)[-1].split(":", 1)[0]
-    node = PNode(eid.split(":", 1)[0] if ":" not in eid.rsplit(".", 1)[-1] else eid, last[:-3] if last.endswith("[x]") else last)
+    node = PNode(
+        eid.split(":", 1)[0] if ":" not in eid.rsplit(".", 1)[-1] else eid,
+        last[:-3] if last.endswith("[x]") else last,
+    )
     nodes[eid] = node
     if "." in eid:
         parent = _ensure(nodes, eid.rsplit(".", 1)[0])
@@ -717,7 +843,10 @@ def _walk_node(node: PNode, path: str) -> PNode | None:
             continue
         child = node.children.get(seg)
         if child is None:
-            child = next((c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None)
+            child = next(
+                (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg) :][:1].isupper()),
+                None,
+            )
         if child is None:
             return None
         node = child
@@ -753,7 +882,7 @@ def _child_named(node: PNode, seg: str) -> PNode | None:
         ext = node.children.get("extension")
         return next((s for _n, s in ext.slices if m.group(1) in s.type_profiles), None) if ext else None
     return node.children.get(seg) or next(
-        (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg):][:1].isupper()), None
+        (c for k, c in node.children.items() if k.startswith(seg) and k[len(seg) :][:1].isupper()), None
     )
 
 
@@ -821,13 +950,33 @@ def _synth(node: PNode, depth: int = 0) -> Any:
 
 def _activate(node: PNode) -> bool:
     active = bool(
-        node.check_min or node.check_max or node.fixed_kind or node.extra_bindings or node.min_value is not None
-        or node.max_value is not None or node.max_length is not None or node.binding or node.type_profiles
-        or node.targets or node.aggregation or node.constraints or node.must_support or node.slicing or node.choice_keys
+        node.check_min
+        or node.check_max
+        or node.fixed_kind
+        or node.extra_bindings
+        or node.min_value is not None
+        or node.max_value is not None
+        or node.max_length is not None
+        or node.binding
+        or node.type_profiles
+        or node.targets
+        or node.aggregation
+        or node.constraints
+        or node.must_support
+        or node.slicing
+        or node.choice_keys
     )
     own = bool(
-        node.fixed_kind or node.binding or node.extra_bindings or node.type_profiles or node.targets or node.constraints
-        or node.aggregation or node.min_value is not None or node.max_value is not None or node.max_length is not None
+        node.fixed_kind
+        or node.binding
+        or node.extra_bindings
+        or node.type_profiles
+        or node.targets
+        or node.constraints
+        or node.aggregation
+        or node.min_value is not None
+        or node.max_value is not None
+        or node.max_length is not None
     )
     deep = own
     node.own_checks = own
@@ -915,7 +1064,9 @@ def _json_type_matches(value: Any, type_code: str) -> bool:
     if type_code == "CodeableConcept":
         return isinstance(value, dict) and ("coding" in value or "text" in value)
     if type_code == "Reference":
-        return isinstance(value, dict) and ("reference" in value or "identifier" in value or "display" in value)
+        return isinstance(value, dict) and (
+            "reference" in value or "identifier" in value or "display" in value
+        )
     if type_code == "Period":
         return isinstance(value, dict) and ("start" in value or "end" in value)
     return isinstance(value, dict)

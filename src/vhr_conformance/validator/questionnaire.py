@@ -37,34 +37,73 @@ TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "reference": ("valueReference",),
     "quantity": ("valueQuantity",),
 }
-_QTYPE_NAME = {"url": "uri", "text": "string", "choice": "Coding", "quantity": "Quantity", "attachment": "Attachment",
-               "reference": "Reference"}
+_QTYPE_NAME = {
+    "url": "uri",
+    "text": "string",
+    "choice": "Coding",
+    "quantity": "Quantity",
+    "attachment": "Attachment",
+    "reference": "Reference",
+}
 
 T = {
-    "linkid": Text("linkId '{id}' không có trong Questionnaire.", "LinkId '{id}' not found in the questionnaire."),
-    "required": Text("Thiếu câu trả lời cho mục bắt buộc '{id}'.", "No answer found for required item '{id}'."),
-    "group-required": Text("Nhóm bắt buộc '{id}' không có mục con.", "Required group '{id}' has no sub-items."),
-    "no-answers": Text("Mục kiểu {type} không được có câu trả lời.", "Items of type '{type}' cannot have answers."),
-    "repeats": Text("Mục '{id}' không lặp nhưng có nhiều câu trả lời.", "Item '{id}' does not repeat but has several answers."),
-    "item-repeats": Text("Chỉ được một mục trả lời với linkId '{id}'.", "Only one response item with linkId '{id}' is allowed."),
-    "min-occurs": Text("Cần ít nhất {min} câu trả lời, có {n}.", "At least {min} answers are required, found {n}."),
+    "linkid": Text(
+        "linkId '{id}' không có trong Questionnaire.", "LinkId '{id}' not found in the questionnaire."
+    ),
+    "required": Text(
+        "Thiếu câu trả lời cho mục bắt buộc '{id}'.", "No answer found for required item '{id}'."
+    ),
+    "group-required": Text(
+        "Nhóm bắt buộc '{id}' không có mục con.", "Required group '{id}' has no sub-items."
+    ),
+    "no-answers": Text(
+        "Mục kiểu {type} không được có câu trả lời.", "Items of type '{type}' cannot have answers."
+    ),
+    "repeats": Text(
+        "Mục '{id}' không lặp nhưng có nhiều câu trả lời.",
+        "Item '{id}' does not repeat but has several answers.",
+    ),
+    "item-repeats": Text(
+        "Chỉ được một mục trả lời với linkId '{id}'.", "Only one response item with linkId '{id}' is allowed."
+    ),
+    "min-occurs": Text(
+        "Cần ít nhất {min} câu trả lời, có {n}.", "At least {min} answers are required, found {n}."
+    ),
     "max-occurs": Text("Tối đa {max} câu trả lời, có {n}.", "At most {max} answers are allowed, found {n}."),
-    "type": Text("Câu trả lời phải có kiểu {want}, không phải {got}.", "Answer value must be of type {want}, not {got}."),
-    "option": Text("Giá trị {value} không thuộc các lựa chọn cho phép.", "Value {value} is not one of the permitted options."),
+    "type": Text(
+        "Câu trả lời phải có kiểu {want}, không phải {got}.",
+        "Answer value must be of type {want}, not {got}.",
+    ),
+    "option": Text(
+        "Giá trị {value} không thuộc các lựa chọn cho phép.",
+        "Value {value} is not one of the permitted options.",
+    ),
     "valueset": Text("Mã {value} không thuộc ValueSet {vs}.", "Code {value} is not in the value set {vs}."),
-    "min": Text("Giá trị {value} nhỏ hơn mức tối thiểu {limit}.", "Value {value} is less than the allowed minimum {limit}."),
-    "max": Text("Giá trị {value} lớn hơn mức tối đa {limit}.", "Value {value} is greater than the allowed maximum {limit}."),
+    "min": Text(
+        "Giá trị {value} nhỏ hơn mức tối thiểu {limit}.",
+        "Value {value} is less than the allowed minimum {limit}.",
+    ),
+    "max": Text(
+        "Giá trị {value} lớn hơn mức tối đa {limit}.",
+        "Value {value} is greater than the allowed maximum {limit}.",
+    ),
     "qty-compare": Text(
         "Không so sánh được lượng {value} với giới hạn {limit} (đơn vị khác hoặc không chính thức).",
         "Quantity {value} cannot be compared with the limit {limit} (different or informal units).",
     ),
     "min-length": Text("Câu trả lời ngắn hơn {n} ký tự.", "The answer is shorter than {n} characters."),
     "max-length": Text("Câu trả lời dài hơn {n} ký tự.", "The answer is longer than {n} characters."),
-    "decimals": Text("Giá trị {value} có quá {n} chữ số thập phân.", "Value {value} has more than {n} decimal places."),
-    "max-size": Text("Tệp đính kèm quá lớn (tối đa {max}, có {n}).", "The attachment is too large (allowed {max}, found {n})."),
+    "decimals": Text(
+        "Giá trị {value} có quá {n} chữ số thập phân.", "Value {value} has more than {n} decimal places."
+    ),
+    "max-size": Text(
+        "Tệp đính kèm quá lớn (tối đa {max}, có {n}).",
+        "The attachment is too large (allowed {max}, found {n}).",
+    ),
     "unit": Text("Đơn vị {unit} không được phép ở đây.", "Unit {unit} is not allowed here."),
     "ref-type": Text(
-        "Tham chiếu tới {got} không được phép; cho phép: {allowed}.", "A reference to {got} is not allowed; allowed: {allowed}."
+        "Tham chiếu tới {got} không được phép; cho phép: {allowed}.",
+        "A reference to {got} is not allowed; allowed: {allowed}.",
     ),
 }
 
@@ -112,7 +151,12 @@ class QuestionnaireChecker:
                 self._err(run, iloc, "item-repeats", id=lid)
             self._item(it, qi, iloc, run)
         for qi in q_items:
-            if isinstance(qi, dict) and qi.get("required") and qi.get("type") != "display" and not seen[qi.get("linkId")]:
+            if (
+                isinstance(qi, dict)
+                and qi.get("required")
+                and qi.get("type") != "display"
+                and not seen[qi.get("linkId")]
+            ):
                 self._err(run, loc, "required", id=qi.get("linkId"))
 
     def _item(self, it: dict[str, Any], qi: dict[str, Any], loc: str, run: Run) -> None:
@@ -143,7 +187,9 @@ class QuestionnaireChecker:
             key = next((k for k in ans if k.startswith("value")), None)
             if key is not None:
                 if allowed and key not in allowed:
-                    self._err(run, f"{aloc}.{key}", "type", want=_QTYPE_NAME.get(qtype or "", qtype), got=key[5:])
+                    self._err(
+                        run, f"{aloc}.{key}", "type", want=_QTYPE_NAME.get(qtype or "", qtype), got=key[5:]
+                    )
                 else:
                     self._value(ans[key], key, qi, f"{aloc}.{key}", aloc, run)
             if ans.get("item"):
@@ -164,7 +210,11 @@ class QuestionnaireChecker:
             self._err(run, aloc, "option", value=_show(value))
         vs = qi.get("answerValueSet")
         coded = key == "valueCoding" and isinstance(value, dict) and isinstance(value.get("code"), str)
-        if isinstance(vs, str) and coded and self.v.terminology.contains(vs, value.get("system"), value["code"]) is False:
+        if (
+            isinstance(vs, str)
+            and coded
+            and self.v.terminology.contains(vs, value.get("system"), value["code"]) is False
+        ):
             self._err(run, aloc, "valueset", value=_show(value), vs=vs)
         for limit in _ext(qi, "minValue") + _ext(qi, SDC + "sdc-questionnaire-minQuantity"):
             self._limit(value, limit, vloc, run, below=True)
@@ -195,10 +245,15 @@ class QuestionnaireChecker:
                     self._err(run, aloc, "max-size", max=mx, n=size)
         if key == "valueQuantity" and isinstance(value, dict):
             units = [u for u in _ext(qi, "questionnaire-unitOption") if isinstance(u, dict)]
-            if units and not any(u.get("system") == value.get("system") and u.get("code") == value.get("code") for u in units):
+            if units and not any(
+                u.get("system") == value.get("system") and u.get("code") == value.get("code") for u in units
+            ):
                 self._err(run, vloc, "unit", unit=value.get("code") or value.get("unit"))
             for uvs in _ext(qi, "questionnaire-unitValueSet"):
-                if isinstance(uvs, str) and self.v.terminology.contains(uvs, value.get("system"), str(value.get("code"))) is False:
+                if (
+                    isinstance(uvs, str)
+                    and self.v.terminology.contains(uvs, value.get("system"), str(value.get("code"))) is False
+                ):
                     self._err(run, vloc, "unit", unit=value.get("code") or value.get("unit"))
         if key == "valueReference" and isinstance(value, dict) and isinstance(value.get("reference"), str):
             types = [t for t in _ext(qi, "questionnaire-referenceResource") if isinstance(t, str)]
@@ -211,7 +266,11 @@ class QuestionnaireChecker:
         if isinstance(value, dict) or isinstance(limit, dict):
             if not (isinstance(value, dict) and isinstance(limit, dict)):
                 return
-            same = value.get("system") and value.get("system") == limit.get("system") and value.get("code") == limit.get("code")
+            same = (
+                value.get("system")
+                and value.get("system") == limit.get("system")
+                and value.get("code") == limit.get("code")
+            )
             if not same:
                 self._err(run, vloc, "qty-compare", value=_show(value), limit=_show(limit))
                 return
@@ -219,7 +278,13 @@ class QuestionnaireChecker:
         else:
             v, lim = value, limit
         cmp = _compare(v, lim)
-        if cmp is None and isinstance(v, str) and isinstance(lim, str) and v[:4].isdigit() and lim[:4].isdigit():
+        if (
+            cmp is None
+            and isinstance(v, str)
+            and isinstance(lim, str)
+            and v[:4].isdigit()
+            and lim[:4].isdigit()
+        ):
             cmp = (v > lim) - (v < lim)  # ISO dates of different precision: order as written
         if cmp is not None and ((below and cmp < 0) or (not below and cmp > 0)):
             self._err(run, vloc, "min" if below else "max", value=v, limit=lim)
@@ -228,7 +293,9 @@ class QuestionnaireChecker:
 def _option_match(value: Any, option: dict[str, Any]) -> bool:
     opt = next((v for k, v in option.items() if k.startswith("value")), None)
     if isinstance(opt, dict) and isinstance(value, dict):
-        return opt.get("code") == value.get("code") and (not opt.get("system") or opt.get("system") == value.get("system"))
+        return opt.get("code") == value.get("code") and (
+            not opt.get("system") or opt.get("system") == value.get("system")
+        )
     return opt == value
 
 

@@ -146,7 +146,61 @@ def _string_checks(value: Any) -> Text | None:
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 # The HTML 4 formatting subset FHIR narrative allows (no scripts, forms, frames, objects or styles).
 XHTML_ELEMENTS = frozenset(
-    ["p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i", "strong", "small", "big", "tt", "dfn", "q", "var", "abbr", "acronym", "cite", "blockquote", "hr", "address", "bdo", "kbd", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd", "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th", "td", "code", "samp", "img", "map", "area"]
+    [
+        "p",
+        "br",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "a",
+        "span",
+        "b",
+        "em",
+        "i",
+        "strong",
+        "small",
+        "big",
+        "tt",
+        "dfn",
+        "q",
+        "var",
+        "abbr",
+        "acronym",
+        "cite",
+        "blockquote",
+        "hr",
+        "address",
+        "bdo",
+        "kbd",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "pre",
+        "table",
+        "caption",
+        "colgroup",
+        "col",
+        "thead",
+        "tr",
+        "tfoot",
+        "tbody",
+        "th",
+        "td",
+        "code",
+        "samp",
+        "img",
+        "map",
+        "area",
+    ]
 )
 
 
@@ -167,14 +221,16 @@ def _xhtml(value: Any) -> Text | None:
         tag = el.tag
         name = tag.split("}", 1)[1] if isinstance(tag, str) and tag.startswith("{") else tag
         if not isinstance(name, str) or name not in XHTML_ELEMENTS:
-            return Text("Tên phần tử không được phép trong XHTML: '{n}'.", "Element name not allowed in the XHTML: '{n}'.").format(
-                n=name
-            )
+            return Text(
+                "Tên phần tử không được phép trong XHTML: '{n}'.",
+                "Element name not allowed in the XHTML: '{n}'.",
+            ).format(n=name)
         for attr in el.attrib:
             if attr.lower().startswith("on"):
-                return Text("Thuộc tính sự kiện không được phép trong XHTML: '{a}'.", "Event attribute not allowed in the XHTML: '{a}'.").format(
-                    a=attr
-                )
+                return Text(
+                    "Thuộc tính sự kiện không được phép trong XHTML: '{a}'.",
+                    "Event attribute not allowed in the XHTML: '{a}'.",
+                ).format(a=attr)
     return None
 
 
@@ -237,7 +293,12 @@ class Elem:
 
     def __post_init__(self) -> None:
         b = self.binding
-        coded = b is not None and self.prim is not None and self.prim.name == "code" and b.strength in ("required", "extensible")
+        coded = (
+            b is not None
+            and self.prim is not None
+            and self.prim.name == "code"
+            and b.strength in ("required", "extensible")
+        )
         self.simple = self.prim is not None and not self.constraints and not coded
         self.is_resource = self.type in ("Resource", "DomainResource")
 
@@ -343,7 +404,9 @@ class Schema:
         if name in _REGEX_OVERRIDE:
             regex = _REGEX_OVERRIDE[name]
         # Java regex semantics: \s is ASCII whitespace only (a no-break space is not whitespace)
-        p = Prim(name, _KIND.get(name, "str"), re.compile(regex, re.ASCII) if regex else None, _EXTRA.get(name))
+        p = Prim(
+            name, _KIND.get(name, "str"), re.compile(regex, re.ASCII) if regex else None, _EXTRA.get(name)
+        )
         self.prims[name] = p
         return p
 
@@ -432,30 +495,82 @@ class Schema:
                     key = base + code[0].upper() + code[1:]
                     keys.append(key)
                     td.elems[key] = Elem(
-                        key, path, mn, mx, False, code, self.prim(code), None, base, constraints, binding,
-                        self._targets(t), modifier,
+                        key,
+                        path,
+                        mn,
+                        mx,
+                        False,
+                        code,
+                        self.prim(code),
+                        None,
+                        base,
+                        constraints,
+                        binding,
+                        self._targets(t),
+                        modifier,
                     )
                 td.choices[base] = tuple(keys)
                 if mn > 0:
                     td.required.append((base, mn, tuple(keys)))
                 continue
             if cref:
-                elem = Elem(short, path, mn, mx, array, "BackboneElement", None, None, None, (), binding, None, modifier)
+                elem = Elem(
+                    short,
+                    path,
+                    mn,
+                    mx,
+                    array,
+                    "BackboneElement",
+                    None,
+                    None,
+                    None,
+                    (),
+                    binding,
+                    None,
+                    modifier,
+                )
                 pending.append((elem, cref.lstrip("#").split("#")[-1]))
             elif len(types) > 1:  # only in odd logical models; take the first
                 code = _type_code(types[0], path, sd_kind, sd_type)
-                elem = Elem(short, path, mn, mx, array, code, self.prim(code), None, None, constraints, binding, None, modifier)
+                elem = Elem(
+                    short,
+                    path,
+                    mn,
+                    mx,
+                    array,
+                    code,
+                    self.prim(code),
+                    None,
+                    None,
+                    constraints,
+                    binding,
+                    None,
+                    modifier,
+                )
             else:
                 code = _type_code(types[0], path, sd_kind, sd_type) if types else "Element"
                 if code in ("BackboneElement", "Element") and by_parent.get(path):
                     sub = TypeDef(code, path, "backbone")
                     inline[path] = sub
                     self._fill(sub, child, by_parent, sd_kind, sd_type, inline, pending)
-                    elem = Elem(short, path, mn, mx, array, code, None, sub, None, (), binding, None, modifier)
+                    elem = Elem(
+                        short, path, mn, mx, array, code, None, sub, None, (), binding, None, modifier
+                    )
                 else:
                     elem = Elem(
-                        short, path, mn, mx, array, code, self.prim(code), None, None, constraints, binding,
-                        self._targets(types[0]) if types else None, modifier,
+                        short,
+                        path,
+                        mn,
+                        mx,
+                        array,
+                        code,
+                        self.prim(code),
+                        None,
+                        None,
+                        constraints,
+                        binding,
+                        self._targets(types[0]) if types else None,
+                        modifier,
                     )
             td.elems[short] = elem
             if mn > 0:

@@ -33,14 +33,26 @@ def check_measure_report(v: Validator, report: dict[str, Any], loc: str, run: Ru
     if measure is None:
         return
     scoring = measure.get("scoring")
-    codes = {c.get("code") for c in seq(scoring.get("coding")) if isinstance(c, dict) and c.get("system") == MEASURE_SCORING} \
-        if isinstance(scoring, dict) else set()
+    codes = (
+        {
+            c.get("code")
+            for c in seq(scoring.get("coding"))
+            if isinstance(c, dict) and c.get("system") == MEASURE_SCORING
+        }
+        if isinstance(scoring, dict)
+        else set()
+    )
     if "cohort" not in codes:
         return
     for i, group in enumerate(seq(report.get("group"))):
         if isinstance(group, dict) and "measureScore" in group:
-            run.add("error", "business-rule", f"{loc}.group[{i}].measureScore", "measure-cohort-score",
-                    M["measure-cohort-score"].format(measure=report["measure"]))
+            run.add(
+                "error",
+                "business-rule",
+                f"{loc}.group[{i}].measureScore",
+                "measure-cohort-score",
+                M["measure-cohort-score"].format(measure=report["measure"]),
+            )
 
 
 def check_search_parameter(v: Validator, sp: dict[str, Any], loc: str, run: Run) -> None:
@@ -50,10 +62,19 @@ def check_search_parameter(v: Validator, sp: dict[str, Any], loc: str, run: Run)
         return
     expr = sp.get("expression")
     if isinstance(expr, str) and not bases & {"Resource", "DomainResource"}:
-        stray = sorted({t for t in _LEADING_TYPE.findall(expr) if t in v.schema.resource_types and t not in bases})
+        stray = sorted(
+            {t for t in _LEADING_TYPE.findall(expr) if t in v.schema.resource_types and t not in bases}
+        )
         if stray:
-            run.add("error", "invalid", f"{loc}.expression", "searchparameter-expression-base",
-                    M["searchparameter-expression-base"].format(types=", ".join(stray), bases=", ".join(sorted(bases))))
+            run.add(
+                "error",
+                "invalid",
+                f"{loc}.expression",
+                "searchparameter-expression-base",
+                M["searchparameter-expression-base"].format(
+                    types=", ".join(stray), bases=", ".join(sorted(bases))
+                ),
+            )
     origin = _loaded(v, sp.get("derivedFrom"), "SearchParameter")
     if origin is None:
         return
@@ -61,21 +82,39 @@ def check_search_parameter(v: Validator, sp: dict[str, Any], loc: str, run: Run)
     if allowed & {"Resource", "DomainResource"}:
         return
     for b in sorted(bases - allowed):
-        run.add("error", "invalid", f"{loc}.base", "searchparameter-derived-base",
-                M["searchparameter-derived-base"].format(base=b, origin=sp["derivedFrom"]))
+        run.add(
+            "error",
+            "invalid",
+            f"{loc}.base",
+            "searchparameter-derived-base",
+            M["searchparameter-derived-base"].format(base=b, origin=sp["derivedFrom"]),
+        )
 
 
 # FHIR R4 observation-vitalsigns: an Observation carrying one of these codes SHALL conform to the
 # matching core vital-signs profile. LOINC is the specification's table; the SNOMED CT equivalents
 # are honoured as the HL7 validator does.
 VITAL_SIGNS_LOINC = {
-    "85353-1": "vitalspanel", "9279-1": "resprate", "8867-4": "heartrate", "2708-6": "oxygensat",
-    "8310-5": "bodytemp", "8302-2": "bodyheight", "9843-4": "headcircum", "29463-7": "bodyweight",
-    "39156-5": "bmi", "85354-9": "bp",
+    "85353-1": "vitalspanel",
+    "9279-1": "resprate",
+    "8867-4": "heartrate",
+    "2708-6": "oxygensat",
+    "8310-5": "bodytemp",
+    "8302-2": "bodyheight",
+    "9843-4": "headcircum",
+    "29463-7": "bodyweight",
+    "39156-5": "bmi",
+    "85354-9": "bp",
 }
 VITAL_SIGNS_SNOMED = {
-    "86290005": "resprate", "364075005": "heartrate", "103228002": "oxygensat", "276885007": "bodytemp",
-    "50373000": "bodyheight", "363812007": "headcircum", "27113001": "bodyweight", "60621009": "bmi",
+    "86290005": "resprate",
+    "364075005": "heartrate",
+    "103228002": "oxygensat",
+    "276885007": "bodytemp",
+    "50373000": "bodyheight",
+    "363812007": "headcircum",
+    "27113001": "bodyweight",
+    "60621009": "bmi",
     "75367002": "bp",
 }
 _VS_BY_SYSTEM = {"http://loinc.org": VITAL_SIGNS_LOINC, "http://snomed.info/sct": VITAL_SIGNS_SNOMED}

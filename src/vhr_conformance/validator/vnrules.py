@@ -81,7 +81,10 @@ def _cccd_values(x: dict[str, Any]) -> list[str]:
     return [
         i["value"]
         for i in seq(x.get("identifier"))
-        if isinstance(i, dict) and i.get("system") == CCCD and isinstance(i.get("value"), str) and _TWELVE.search(i["value"])
+        if isinstance(i, dict)
+        and i.get("system") == CCCD
+        and isinstance(i.get("value"), str)
+        and _TWELVE.search(i["value"])
     ]
 
 

@@ -30,22 +30,31 @@ def _files(paths: list[Path]) -> list[Path]:
             raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=p))
     files = list(xml_files(paths))
     if not files:
-        raise UserError(Text("Không có tệp .xml nào trong {p}", "No .xml files in {p}").format(
-            p=", ".join(map(str, paths))))
+        raise UserError(
+            Text("Không có tệp .xml nào trong {p}", "No .xml files in {p}").format(
+                p=", ".join(map(str, paths))
+            )
+        )
     return files
 
 
 def _standard(standard: str) -> str:
     if standard not in available_standards():
-        raise UserError(Text("Phiên bản không hỗ trợ: {s} (có: {k})", "Unsupported standard {s} (known: {k})").format(
-            s=standard, k=", ".join(available_standards())))
+        raise UserError(
+            Text("Phiên bản không hỗ trợ: {s} (có: {k})", "Unsupported standard {s} (known: {k})").format(
+                s=standard, k=", ".join(available_standards())
+            )
+        )
     return standard
 
 
 def _print_issue(i: XmlIssue) -> None:
     style = SEV_STYLE.get(i.severity, "")
-    console.print(f"[{style}]{i.severity:<11}[/] {escape(i.where())} [dim]{i.rule}[/]\n"
-                  f"            {escape(i.text.in_lang())}", highlight=False)
+    console.print(
+        f"[{style}]{i.severity:<11}[/] {escape(i.where())} [dim]{i.rule}[/]\n"
+        f"            {escape(i.text.in_lang())}",
+        highlight=False,
+    )
 
 
 @xml_app.command("validate")
@@ -74,20 +83,36 @@ def validate_cmd(
                 if i.severity != "information" or show_info:
                     _print_issue(i)
         if json_out:
-            reports.append({
-                "file": rep.file, "ok": rep.ok, "issues": [i.to_dict() for i in rep.issues],
-                "encounters": [{"ma_lk": e.ma_lk, "index": e.index, "ok": e.ok,
-                                "issues": [i.to_dict() for i in e.issues]} for e in rep.encounters],
-            })
+            reports.append(
+                {
+                    "file": rep.file,
+                    "ok": rep.ok,
+                    "issues": [i.to_dict() for i in rep.issues],
+                    "encounters": [
+                        {
+                            "ma_lk": e.ma_lk,
+                            "index": e.index,
+                            "ok": e.ok,
+                            "issues": [i.to_dict() for i in e.issues],
+                        }
+                        for e in rep.encounters
+                    ],
+                }
+            )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_bytes(orjson.dumps({"standard": std, "files": reports}, option=orjson.OPT_INDENT_2))
     failed = totals["fatal"] + totals["error"] > 0
-    console.print(Text(
-        "{f} tệp, {e} hồ sơ ({b} có lỗi): {x} lỗi nghiêm trọng, {r} lỗi, {w} cảnh báo",
-        "{f} files, {e} encounters ({b} with errors): {x} fatal, {r} errors, {w} warnings",
-    ).format(f=len(files), e=n_enc, b=n_bad, x=totals["fatal"], r=totals["error"], w=totals["warning"]).in_lang(),
-        style="red" if failed else "green", highlight=False)
+    console.print(
+        Text(
+            "{f} tệp, {e} hồ sơ ({b} có lỗi): {x} lỗi nghiêm trọng, {r} lỗi, {w} cảnh báo",
+            "{f} files, {e} encounters ({b} with errors): {x} fatal, {r} errors, {w} warnings",
+        )
+        .format(f=len(files), e=n_enc, b=n_bad, x=totals["fatal"], r=totals["error"], w=totals["warning"])
+        .in_lang(),
+        style="red" if failed else "green",
+        highlight=False,
+    )
     if failed:
         # SystemExit, not typer.Exit: the root CLI runs click with standalone_mode=False, where
         # typer.Exit's code would be returned and lost.
@@ -113,9 +138,15 @@ def to_fhir_cmd(
     for f in files:
         for res in convert_file(f, standard=std):
             counts = count(res.issues)
-            entry = {"file": str(f), "index": res.index, "ma_lk": res.ma_lk, "bundle": None,
-                     "errors": counts["fatal"] + counts["error"], "warnings": counts["warning"],
-                     "unmapped": res.unmapped}
+            entry = {
+                "file": str(f),
+                "index": res.index,
+                "ma_lk": res.ma_lk,
+                "bundle": None,
+                "errors": counts["fatal"] + counts["error"],
+                "warnings": counts["warning"],
+                "unmapped": res.unmapped,
+            }
             per_encounter.append(entry)
             if res.bundle is None or (strict and not res.ok):
                 skipped += 1
@@ -129,14 +160,25 @@ def to_fhir_cmd(
             written += 1
             for u in res.unmapped:
                 unmapped[u] = unmapped.get(u, 0) + 1
-    report = {"standard": std, "written": written, "skipped": skipped,
-              "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
-              "encounters": per_encounter}
-    (out / "conversion-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(Text(
-        "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ (xem conversion-report.json)",
-        "Wrote {w} Bundles, skipped {s}; {u} fields with data left unmapped (see conversion-report.json)",
-    ).format(w=written, s=skipped, u=len(unmapped)).in_lang(), highlight=False)
+    report = {
+        "standard": std,
+        "written": written,
+        "skipped": skipped,
+        "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
+        "encounters": per_encounter,
+    }
+    (out / "conversion-report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    console.print(
+        Text(
+            "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ (xem conversion-report.json)",
+            "Wrote {w} Bundles, skipped {s}; {u} fields with data left unmapped (see conversion-report.json)",
+        )
+        .format(w=written, s=skipped, u=len(unmapped))
+        .in_lang(),
+        highlight=False,
+    )
     if skipped:
         raise SystemExit(1)
 
@@ -151,9 +193,15 @@ def generate_cmd(
     count_: int = typer.Option(10, "--count", help="Số hồ sơ tổng hợp / number of synthetic encounters"),
     seed: int = typer.Option(130, "--seed"),
     from_fixtures: Path | None = typer.Option(
-        None, "--from-fixtures", help="Thư mục Bundle FHIR cần tạo bản XML / FHIR Bundles to render as XML twins"),
+        None,
+        "--from-fixtures",
+        help="Thư mục Bundle FHIR cần tạo bản XML / FHIR Bundles to render as XML twins",
+    ),
     from_generator: int = typer.Option(
-        0, "--from-generator", help="Tạo bản XML cho N bệnh nhân của bộ sinh FHIR / XML twins of N generated patients"),
+        0,
+        "--from-generator",
+        help="Tạo bản XML cho N bệnh nhân của bộ sinh FHIR / XML twins of N generated patients",
+    ),
     negative: bool = typer.Option(False, "--negative", help="Thêm ca âm tính / also write negative cases"),
 ) -> None:
     """Sinh tệp XML 130 tổng hợp / write synthetic XML 130 envelopes (and XML twins of FHIR fixtures)."""
@@ -163,12 +211,16 @@ def generate_cmd(
     n = 0
     if from_fixtures is not None:
         if not from_fixtures.is_dir():
-            raise UserError(Text("Không tìm thấy thư mục {p}", "Directory {p} not found").format(p=from_fixtures))
+            raise UserError(
+                Text("Không tìm thấy thư mục {p}", "Directory {p} not found").format(p=from_fixtures)
+            )
         for f in sorted(from_fixtures.glob("*.json")):
             try:
                 bundle = orjson.loads(f.read_bytes())
             except orjson.JSONDecodeError as exc:
-                raise UserError(Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)) from None
+                raise UserError(
+                    Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)
+                ) from None
             if bundle.get("resourceType") != "Bundle":
                 continue
             for k, (ma_lk, data) in enumerate(synth.bundle_to_envelopes(bundle), 1):
@@ -191,21 +243,36 @@ def generate_cmd(
         manifest = []
         for case in synth.negative_cases(seed):
             (neg / f"{case.name}.xml").write_bytes(case.data)
-            manifest.append({"file": f"{case.name}.xml", "rule": case.rule, "location": case.location,
-                             "description": case.description})
-        (neg / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            manifest.append(
+                {
+                    "file": f"{case.name}.xml",
+                    "rule": case.rule,
+                    "location": case.location,
+                    "description": case.description,
+                }
+            )
+        (neg / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     console.print(Text("Đã ghi {n} tệp vào {o}", "Wrote {n} files to {o}").format(n=n, o=out).in_lang())
 
 
 @xml_app.command("compare")
 def compare_cmd(
     paths: list[Path] = typer.Argument(..., help="Tệp hoặc thư mục XML / XML files or directories"),
-    fhir: Path | None = typer.Option(None, "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"),
-    server: str | None = typer.Option(None, "--server", help="URL gốc FHIR của nhà cung cấp / vendor FHIR base URL"),
-    bearer: str | None = typer.Option(None, "--bearer", envvar="VHR_BEARER_TOKEN",
-                                      help="Token truy cập / bearer token for --server"),
+    fhir: Path | None = typer.Option(
+        None, "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"
+    ),
+    server: str | None = typer.Option(
+        None, "--server", help="URL gốc FHIR của nhà cung cấp / vendor FHIR base URL"
+    ),
+    bearer: str | None = typer.Option(
+        None, "--bearer", envvar="VHR_BEARER_TOKEN", help="Token truy cập / bearer token for --server"
+    ),
     standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
-    json_out: Path | None = typer.Option(None, "--json", help="Ghi các khác biệt ra JSON / write differences as JSON"),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Ghi các khác biệt ra JSON / write differences as JSON"
+    ),
 ) -> None:
     """So FHIR của nhà cung cấp với XML 130 / check a vendor's FHIR against its XML 130 (MAP criteria)."""
     from vhr_conformance.xml130.convert import convert_file
@@ -214,15 +281,19 @@ def compare_cmd(
     std = _standard(standard)
     files = _files(paths)
     if (fhir is None) == (server is None):
-        raise UserError(Text("Cần đúng một trong --fhir hoặc --server", "Give exactly one of --fhir or --server"))
+        raise UserError(
+            Text("Cần đúng một trong --fhir hoặc --server", "Give exactly one of --fhir or --server")
+        )
     if fhir is not None and not fhir.exists():
         raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
     vendor: list[dict] = []
-    for f in ([] if fhir is None else [fhir] if fhir.is_file() else sorted(fhir.rglob("*.json"))):
+    for f in [] if fhir is None else [fhir] if fhir.is_file() else sorted(fhir.rglob("*.json")):
         try:
             doc = orjson.loads(f.read_bytes())
         except orjson.JSONDecodeError as exc:
-            raise UserError(Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)) from None
+            raise UserError(
+                Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)
+            ) from None
         vendor.extend(doc if isinstance(doc, list) else [doc])
     results = []
     n_diff = 0
@@ -231,20 +302,34 @@ def compare_cmd(
             if conv.bundle is None:
                 continue
             if server is not None:
-                vendor = fetch_vendor(server, conv.ma_lk,
-                                      headers={"Authorization": f"Bearer {bearer}"} if bearer else None)
+                vendor = fetch_vendor(
+                    server, conv.ma_lk, headers={"Authorization": f"Bearer {bearer}"} if bearer else None
+                )
             diffs = compare(conv.bundle, vendor, conv.ma_lk)
             n_diff += len(diffs)
             verdict = criteria_results(diffs)
             for d in diffs:
-                console.print(f"[red]{d.criterion}[/] {escape(conv.ma_lk)} {escape(d.text.in_lang())}", highlight=False)
-            results.append({"file": str(f), "ma_lk": conv.ma_lk, "criteria": verdict,
-                            "differences": [d.to_dict() for d in diffs]})
+                console.print(
+                    f"[red]{d.criterion}[/] {escape(conv.ma_lk)} {escape(d.text.in_lang())}", highlight=False
+                )
+            results.append(
+                {
+                    "file": str(f),
+                    "ma_lk": conv.ma_lk,
+                    "criteria": verdict,
+                    "differences": [d.to_dict() for d in diffs],
+                }
+            )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(Text("{e} hồ sơ so sánh, {d} khác biệt", "{e} encounters compared, {d} differences").format(
-        e=len(results), d=n_diff).in_lang(), style="red" if n_diff else "green", highlight=False)
+    console.print(
+        Text("{e} hồ sơ so sánh, {d} khác biệt", "{e} encounters compared, {d} differences")
+        .format(e=len(results), d=n_diff)
+        .in_lang(),
+        style="red" if n_diff else "green",
+        highlight=False,
+    )
     if n_diff:
         raise SystemExit(1)
 

@@ -102,8 +102,21 @@ class _Builder:
             ext.append({"url": m.ext_url("vhr-occupation"), "valueCoding": m.coding("vhr-occupation", nn)})
         qt = self.v("MA_QUOCTICH")
         if qt in ("000", "704"):
-            ext.append({"url": m.NATIONALITY, "extension": [{"url": "code", "valueCodeableConcept": {
-                "coding": [{"system": "urn:iso:std:iso:3166", "code": "VN", "display": "Viet Nam"}]}}]})
+            ext.append(
+                {
+                    "url": m.NATIONALITY,
+                    "extension": [
+                        {
+                            "url": "code",
+                            "valueCodeableConcept": {
+                                "coding": [
+                                    {"system": "urn:iso:std:iso:3166", "code": "VN", "display": "Viet Nam"}
+                                ]
+                            },
+                        }
+                    ],
+                }
+            )
         elif qt:
             self.miss("XML1", "MA_QUOCTICH")
         birth, btime = m.xml_birth(self.v("NGAY_SINH"))
@@ -127,10 +140,16 @@ class _Builder:
             ids.append(ident)
         ma_bn = self.v("MA_BN")
         if ma_bn:
-            ids.append({"use": "usual", "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                                             "code": "MR"}]},
-                        "value": ma_bn,
-                        "assigner": {"identifier": {"system": m.SID_CSKCB, "value": self.x1.get("MA_CSKCB")}}})
+            ids.append(
+                {
+                    "use": "usual",
+                    "type": {
+                        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+                    },
+                    "value": ma_bn,
+                    "assigner": {"identifier": {"system": m.SID_CSKCB, "value": self.x1.get("MA_CSKCB")}},
+                }
+            )
         p["identifier"] = ids
         full = self.v("HO_TEN")
         family, given = m.split_name(full)
@@ -179,7 +198,9 @@ class _Builder:
             if province is None:
                 self.miss("XML1", "MATINH_CU_TRU")
         if province:
-            ext.append({"url": m.ext_url("vhr-address-province"), "valueCoding": m.coding("vhr-province", province)})
+            ext.append(
+                {"url": m.ext_url("vhr-address-province"), "valueCoding": m.coding("vhr-province", province)}
+            )
         if xa and xa in communes:
             ext.append({"url": m.ext_url("vhr-address-commune"), "valueCoding": m.coding("vhr-commune", xa)})
         a: dict[str, Any] = {}
@@ -194,7 +215,9 @@ class _Builder:
         cards = [c.strip() for c in self.v("MA_THE_BHYT").split(";") if c.strip()]
         tu = self.v("GT_THE_TU").split(";")
         den = self.v("GT_THE_DEN").split(";")
-        return [(c, tu[i] if i < len(tu) else "", den[i] if i < len(den) else "") for i, c in enumerate(cards)]
+        return [
+            (c, tu[i] if i < len(tu) else "", den[i] if i < len(den) else "") for i, c in enumerate(cards)
+        ]
 
     def coverages(self, pat_url: str) -> None:
         dkbd = self.v("MA_DKBD").split(";")
@@ -205,48 +228,80 @@ class _Builder:
                 continue
             ext = []
             if len(card) == 15 and card[:2].isalpha():
-                ext.append({"url": m.ext_url("vhr-bhyt-beneficiary-group"),
-                            "valueCoding": m.coding("vhr-bhyt-beneficiary-group", card[:2])})
-                ext.append({"url": m.ext_url("vhr-bhyt-benefit-level"),
-                            "valueCoding": m.coding("vhr-bhyt-benefit-level", card[2])})
+                ext.append(
+                    {
+                        "url": m.ext_url("vhr-bhyt-beneficiary-group"),
+                        "valueCoding": m.coding("vhr-bhyt-beneficiary-group", card[:2]),
+                    }
+                )
+                ext.append(
+                    {
+                        "url": m.ext_url("vhr-bhyt-benefit-level"),
+                        "valueCoding": m.coding("vhr-bhyt-benefit-level", card[2]),
+                    }
+                )
             reg = dkbd[i].strip() if i < len(dkbd) else ""
             if reg:
-                ext.append({"url": m.ext_url("vhr-bhyt-registered-facility"),
-                            "valueIdentifier": {"system": m.SID_CSKCB, "value": reg}})
-            cov: dict[str, Any] = {"resourceType": "Coverage", "meta": {"profile": [m.profile("vhr-coverage-bhyt")]}}
+                ext.append(
+                    {
+                        "url": m.ext_url("vhr-bhyt-registered-facility"),
+                        "valueIdentifier": {"system": m.SID_CSKCB, "value": reg},
+                    }
+                )
+            cov: dict[str, Any] = {
+                "resourceType": "Coverage",
+                "meta": {"profile": [m.profile("vhr-coverage-bhyt")]},
+            }
             if ext:
                 cov["extension"] = ext
             period = {"start": start}
             if m.xml_date(den):
                 period["end"] = m.xml_date(den)
-            cov.update({
-                "identifier": [{"system": m.SID_BHYT, "value": card}],
-                "status": "active",
-                "type": {"coding": [{"system": m.ACTCODE, "code": "PUBLICPOL", "display": "public healthcare"}]},
-                "subscriberId": card,
-                "beneficiary": {"reference": pat_url},
-                "relationship": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
-                                             "code": "self"}]},
-                "period": period,
-                "payor": [{"display": m.PAYOR}],
-            })
+            cov.update(
+                {
+                    "identifier": [{"system": m.SID_BHYT, "value": card}],
+                    "status": "active",
+                    "type": {
+                        "coding": [{"system": m.ACTCODE, "code": "PUBLICPOL", "display": "public healthcare"}]
+                    },
+                    "subscriberId": card,
+                    "beneficiary": {"reference": pat_url},
+                    "relationship": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+                                "code": "self",
+                            }
+                        ]
+                    },
+                    "period": period,
+                    "payor": [{"display": m.PAYOR}],
+                }
+            )
             self.add(f"Coverage/{card}", cov)
 
     def encounter(self, pat_url: str, org_url: str, diag_urls: list[str]) -> str:
         x = self.x1
         e: dict[str, Any] = {"resourceType": "Encounter", "meta": {"profile": [m.profile("vhr-encounter")]}}
         ext = []
-        for field_name, eid, cs in (("MA_LOAI_KCB", "vhr-encounter-form-of-care", "vhr-form-of-care"),
-                                    ("MA_DOITUONG_KCB", "vhr-encounter-patient-category", "vhr-patient-category"),
-                                    ("KET_QUA_DTRI", "vhr-encounter-treatment-result", "vhr-treatment-result"),
-                                    ("MA_LOAI_RV", "vhr-encounter-discharge-type", "vhr-discharge-type")):
+        for field_name, eid, cs in (
+            ("MA_LOAI_KCB", "vhr-encounter-form-of-care", "vhr-form-of-care"),
+            ("MA_DOITUONG_KCB", "vhr-encounter-patient-category", "vhr-patient-category"),
+            ("KET_QUA_DTRI", "vhr-encounter-treatment-result", "vhr-treatment-result"),
+            ("MA_LOAI_RV", "vhr-encounter-discharge-type", "vhr-discharge-type"),
+        ):
             code = self.v(field_name)
             if code:
                 ext.append({"url": m.ext_url(eid), "valueCoding": m.coding(cs, code)})
         if ext:
             e["extension"] = ext
-        e["identifier"] = [{"system": m.SID_MALK, "value": self.ma_lk,
-                            "assigner": {"identifier": {"system": m.SID_CSKCB, "value": x.get("MA_CSKCB")}}}]
+        e["identifier"] = [
+            {
+                "system": m.SID_MALK,
+                "value": self.ma_lk,
+                "assigner": {"identifier": {"system": m.SID_CSKCB, "value": x.get("MA_CSKCB")}},
+            }
+        ]
         start, end = m.xml_datetime(self.v("NGAY_VAO")), m.xml_datetime(self.v("NGAY_RA"))
         e["status"] = "finished" if end else "in-progress"
         cls = m.CLASS_BY_FORM.get(x.get("MA_LOAI_KCB"), "AMB")
@@ -267,10 +322,22 @@ class _Builder:
         if reason:
             e["reasonCode"] = [{"text": reason}]
         if diag_urls:
-            e["diagnosis"] = [{"condition": {"reference": u},
-                               "use": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role",
-                                                   "code": "DD", "display": "Discharge diagnosis"}]},
-                               "rank": n} for n, u in enumerate(diag_urls, 1)]
+            e["diagnosis"] = [
+                {
+                    "condition": {"reference": u},
+                    "use": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/diagnosis-role",
+                                "code": "DD",
+                                "display": "Discharge diagnosis",
+                            }
+                        ]
+                    },
+                    "rank": n,
+                }
+                for n, u in enumerate(diag_urls, 1)
+            ]
         hosp = {}
         for field_name, key in (("MA_NOI_DI", "origin"), ("MA_NOI_DEN", "destination")):
             code = self.v(field_name)
@@ -295,8 +362,17 @@ class _Builder:
             c: dict[str, Any] = {
                 "resourceType": "Condition",
                 "meta": {"profile": [m.profile("vhr-condition-encounter-diagnosis")]},
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                                          "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}],
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                                "code": "encounter-diagnosis",
+                                "display": "Encounter Diagnosis",
+                            }
+                        ]
+                    }
+                ],
                 "code": {"coding": [{"system": m.ICD10, "code": code}]},
                 "subject": {"reference": pat_url},
                 "encounter": {"reference": enc_url},
@@ -324,9 +400,11 @@ class _Builder:
                 "resourceType": "MedicationRequest",
                 "meta": {"profile": [m.profile("vhr-medicationrequest")]},
                 "identifier": [self.rid("XML2", rec)],
-                "status": "completed", "intent": "order",
+                "status": "completed",
+                "intent": "order",
                 "medicationCodeableConcept": med,
-                "subject": {"reference": pat_url}, "encounter": {"reference": enc_url},
+                "subject": {"reference": pat_url},
+                "encounter": {"reference": enc_url},
                 "authoredOn": m.xml_datetime(g("NGAY_YL")) or m.xml_datetime(self.x1.get("NGAY_VAO")),
             }
             if g("MA_BAC_SI"):
@@ -357,14 +435,19 @@ class _Builder:
                         self.miss("XML3", name)
                 continue
             name = g("TEN_DICH_VU")
-            code: dict[str, Any] = {"coding": [{"code": g("MA_DICH_VU"), **({"display": name} if name else {})}]}
+            code: dict[str, Any] = {
+                "coding": [{"code": g("MA_DICH_VU"), **({"display": name} if name else {})}]
+            }
             if name:
                 code["text"] = name
             p: dict[str, Any] = {
-                "resourceType": "Procedure", "meta": {"profile": [m.profile("vhr-procedure")]},
+                "resourceType": "Procedure",
+                "meta": {"profile": [m.profile("vhr-procedure")]},
                 "identifier": [self.rid("XML3", rec)],
-                "status": "completed", "code": code,
-                "subject": {"reference": pat_url}, "encounter": {"reference": enc_url},
+                "status": "completed",
+                "code": code,
+                "subject": {"reference": pat_url},
+                "encounter": {"reference": enc_url},
             }
             start, end = m.xml_datetime(g("NGAY_TH_YL")), m.xml_datetime(g("NGAY_KQ"))
             if start or end:
@@ -390,15 +473,28 @@ class _Builder:
             o: dict[str, Any] = {"resourceType": "Observation"}
             if loinc:
                 o["meta"] = {"profile": [m.profile("vhr-observation-lab-result")]}
-            o.update({
-                "identifier": [self.rid("XML4", rec)],
-                "status": "final",
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                          "code": "laboratory", "display": "Laboratory"}]}],
-                "code": code or {"text": "?"},
-                "subject": {"reference": pat_url}, "encounter": {"reference": enc_url},
-                "effectiveDateTime": m.xml_datetime(g("NGAY_KQ")) or m.xml_datetime(self.x1.get("NGAY_VAO")),
-            })
+            o.update(
+                {
+                    "identifier": [self.rid("XML4", rec)],
+                    "status": "final",
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                    "code": "laboratory",
+                                    "display": "Laboratory",
+                                }
+                            ]
+                        }
+                    ],
+                    "code": code or {"text": "?"},
+                    "subject": {"reference": pat_url},
+                    "encounter": {"reference": enc_url},
+                    "effectiveDateTime": m.xml_datetime(g("NGAY_KQ"))
+                    or m.xml_datetime(self.x1.get("NGAY_VAO")),
+                }
+            )
             value = g("GIA_TRI")
             n = m.num(value) if value else None
             if n is not None:
@@ -419,28 +515,64 @@ class _Builder:
         w = m.num(self.v("CAN_NANG"))
         eff = m.xml_datetime(self.x1.get("NGAY_VAO"))
         if w is not None and eff:
-            self.add("weight", {
-                "resourceType": "Observation", "meta": {"profile": [m.profile("vhr-observation-body-weight")]},
-                "status": "final",
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                          "code": "vital-signs", "display": "Vital Signs"}]}],
-                "code": {"coding": [{"system": m.LOINC, "code": "29463-7", "display": "Body weight"}]},
-                "subject": {"reference": pat_url}, "encounter": {"reference": enc_url},
-                "effectiveDateTime": eff,
-                "valueQuantity": {"value": w, "unit": "kg", "system": m.UCUM, "code": "kg"},
-            })
+            self.add(
+                "weight",
+                {
+                    "resourceType": "Observation",
+                    "meta": {"profile": [m.profile("vhr-observation-body-weight")]},
+                    "status": "final",
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                    "code": "vital-signs",
+                                    "display": "Vital Signs",
+                                }
+                            ]
+                        }
+                    ],
+                    "code": {"coding": [{"system": m.LOINC, "code": "29463-7", "display": "Body weight"}]},
+                    "subject": {"reference": pat_url},
+                    "encounter": {"reference": enc_url},
+                    "effectiveDateTime": eff,
+                    "valueQuantity": {"value": w, "unit": "kg", "system": m.UCUM, "code": "kg"},
+                },
+            )
         bg = self.v("NHOM_MAU")
         if bg and bg in m.ig_codes("vhr-blood-group"):
-            self.add("blood-group", {
-                "resourceType": "Observation", "meta": {"profile": [m.profile("vhr-observation-blood-group")]},
-                "status": "final",
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                          "code": "laboratory", "display": "Laboratory"}]}],
-                "code": {"coding": [{"system": m.LOINC, "code": "882-1", "display": "ABO and Rh group [Type] in Blood"}]},
-                "subject": {"reference": pat_url}, "encounter": {"reference": enc_url},
-                "effectiveDateTime": eff,
-                "valueCodeableConcept": {"coding": [m.coding("vhr-blood-group", bg)]},
-            })
+            self.add(
+                "blood-group",
+                {
+                    "resourceType": "Observation",
+                    "meta": {"profile": [m.profile("vhr-observation-blood-group")]},
+                    "status": "final",
+                    "category": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                    "code": "laboratory",
+                                    "display": "Laboratory",
+                                }
+                            ]
+                        }
+                    ],
+                    "code": {
+                        "coding": [
+                            {
+                                "system": m.LOINC,
+                                "code": "882-1",
+                                "display": "ABO and Rh group [Type] in Blood",
+                            }
+                        ]
+                    },
+                    "subject": {"reference": pat_url},
+                    "encounter": {"reference": enc_url},
+                    "effectiveDateTime": eff,
+                    "valueCodeableConcept": {"coding": [m.coding("vhr-blood-group", bg)]},
+                },
+            )
         elif bg:
             self.miss("XML1", "NHOM_MAU")
 
@@ -484,7 +616,9 @@ def convert_encounter(enc: Encounter) -> Conversion:
     return conv
 
 
-def convert_source(source: Path | bytes, name: str | None = None, standard: str = DEFAULT_STANDARD) -> Iterator[Conversion]:
+def convert_source(
+    source: Path | bytes, name: str | None = None, standard: str = DEFAULT_STANDARD
+) -> Iterator[Conversion]:
     """Convert every encounter of an envelope (streamed)."""
     reader = EnvelopeReader(source, name=name, standard=standard)
     for enc in reader:

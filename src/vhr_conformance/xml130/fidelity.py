@@ -20,28 +20,53 @@ from vhr_conformance.xml130 import mapping as m
 
 # criterion id → (title vi, title en); the MAP criteria proposed to the suites owner
 CRITERIA: dict[str, Text] = {
-    "MAP-ENC-001": Text("Có Encounter mang MA_LK của hồ sơ XML", "An Encounter carries the XML record's MA_LK"),
-    "MAP-ENC-002": Text("Thời gian vào/ra viện trùng NGAY_VAO/NGAY_RA (giờ +07:00)",
-                        "Encounter period equals NGAY_VAO/NGAY_RA (+07:00 local time)"),
-    "MAP-ENC-003": Text("Hình thức KCB, đối tượng, kết quả điều trị, loại ra viện trùng XML",
-                        "Form of care, patient category, treatment result and discharge type equal the XML"),
+    "MAP-ENC-001": Text(
+        "Có Encounter mang MA_LK của hồ sơ XML", "An Encounter carries the XML record's MA_LK"
+    ),
+    "MAP-ENC-002": Text(
+        "Thời gian vào/ra viện trùng NGAY_VAO/NGAY_RA (giờ +07:00)",
+        "Encounter period equals NGAY_VAO/NGAY_RA (+07:00 local time)",
+    ),
+    "MAP-ENC-003": Text(
+        "Hình thức KCB, đối tượng, kết quả điều trị, loại ra viện trùng XML",
+        "Form of care, patient category, treatment result and discharge type equal the XML",
+    ),
     "MAP-ENC-004": Text("Cơ sở KCB của lượt KCB trùng MA_CSKCB", "The encounter's facility equals MA_CSKCB"),
     "MAP-PAT-001": Text("Số CCCD của người bệnh trùng SO_CCCD", "The patient's CCCD equals SO_CCCD"),
-    "MAP-PAT-002": Text("Họ tên (họ, tên đệm, tên) trùng HO_TEN theo thứ tự Việt Nam",
-                        "Name (family, middle, given) equals HO_TEN in Vietnamese order"),
-    "MAP-PAT-003": Text("Ngày sinh trùng NGAY_SINH (kể cả ngày/tháng 00)", "Birth date equals NGAY_SINH (00 day/month included)"),
-    "MAP-PAT-004": Text("Giới tính trùng GIOI_TINH (1 nam, 2 nữ, 3 chưa xác định)",
-                        "Gender equals GIOI_TINH (1 male, 2 female, 3 unknown)"),
-    "MAP-COV-001": Text("Thẻ BHYT và hạn thẻ trùng MA_THE_BHYT, GT_THE_TU, GT_THE_DEN",
-                        "BHYT cards and validity equal MA_THE_BHYT, GT_THE_TU, GT_THE_DEN"),
-    "MAP-DIAG-001": Text("Bệnh chính ICD-10 trùng MA_BENH_CHINH", "Main ICD-10 diagnosis equals MA_BENH_CHINH"),
-    "MAP-DIAG-002": Text("Bệnh kèm theo ICD-10 trùng MA_BENH_KT", "Secondary ICD-10 diagnoses equal MA_BENH_KT"),
-    "MAP-MED-001": Text("Mỗi dòng thuốc XML2 có MedicationRequest cùng mã, số lượng, ngày y lệnh",
-                        "Each XML2 drug row has a MedicationRequest with the same code, quantity and order date"),
-    "MAP-PROC-001": Text("Mỗi dịch vụ XML3 có Procedure cùng mã và thời điểm thực hiện",
-                         "Each XML3 service has a Procedure with the same code and performed time"),
-    "MAP-OBS-001": Text("Mỗi kết quả XML4 có Observation cùng mã LOINC và giá trị",
-                        "Each XML4 result has an Observation with the same LOINC code and value"),
+    "MAP-PAT-002": Text(
+        "Họ tên (họ, tên đệm, tên) trùng HO_TEN theo thứ tự Việt Nam",
+        "Name (family, middle, given) equals HO_TEN in Vietnamese order",
+    ),
+    "MAP-PAT-003": Text(
+        "Ngày sinh trùng NGAY_SINH (kể cả ngày/tháng 00)",
+        "Birth date equals NGAY_SINH (00 day/month included)",
+    ),
+    "MAP-PAT-004": Text(
+        "Giới tính trùng GIOI_TINH (1 nam, 2 nữ, 3 chưa xác định)",
+        "Gender equals GIOI_TINH (1 male, 2 female, 3 unknown)",
+    ),
+    "MAP-COV-001": Text(
+        "Thẻ BHYT và hạn thẻ trùng MA_THE_BHYT, GT_THE_TU, GT_THE_DEN",
+        "BHYT cards and validity equal MA_THE_BHYT, GT_THE_TU, GT_THE_DEN",
+    ),
+    "MAP-DIAG-001": Text(
+        "Bệnh chính ICD-10 trùng MA_BENH_CHINH", "Main ICD-10 diagnosis equals MA_BENH_CHINH"
+    ),
+    "MAP-DIAG-002": Text(
+        "Bệnh kèm theo ICD-10 trùng MA_BENH_KT", "Secondary ICD-10 diagnoses equal MA_BENH_KT"
+    ),
+    "MAP-MED-001": Text(
+        "Mỗi dòng thuốc XML2 có MedicationRequest cùng mã, số lượng, ngày y lệnh",
+        "Each XML2 drug row has a MedicationRequest with the same code, quantity and order date",
+    ),
+    "MAP-PROC-001": Text(
+        "Mỗi dịch vụ XML3 có Procedure cùng mã và thời điểm thực hiện",
+        "Each XML3 service has a Procedure with the same code and performed time",
+    ),
+    "MAP-OBS-001": Text(
+        "Mỗi kết quả XML4 có Observation cùng mã LOINC và giá trị",
+        "Each XML4 result has an Observation with the same LOINC code and value",
+    ),
     "MAP-OBS-002": Text("Cân nặng trùng CAN_NANG", "Body weight equals CAN_NANG"),
 }
 
@@ -58,12 +83,19 @@ class Difference:
     @property
     def text(self) -> Text:
         return Text("{f} → {p}: mong đợi {e}, thực tế {a}", "{f} → {p}: expected {e}, got {a}").format(
-            f=self.xml_field, p=self.fhir_path, e=_show(self.expected), a=_show(self.actual))
+            f=self.xml_field, p=self.fhir_path, e=_show(self.expected), a=_show(self.actual)
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ma_lk": self.ma_lk, "criterion": self.criterion, "xml_field": self.xml_field,
-                "fhir_path": self.fhir_path, "expected": _plain(self.expected), "actual": _plain(self.actual),
-                "text": {"vi": self.text.vi, "en": self.text.en}}
+        return {
+            "ma_lk": self.ma_lk,
+            "criterion": self.criterion,
+            "xml_field": self.xml_field,
+            "fhir_path": self.fhir_path,
+            "expected": _plain(self.expected),
+            "actual": _plain(self.actual),
+            "text": {"vi": self.text.vi, "en": self.text.en},
+        }
 
 
 def _plain(v: Any) -> Any:
@@ -150,7 +182,11 @@ def _ident(res: dict[str, Any], system: str) -> str | None:
 
 
 def _codes(cc: dict[str, Any] | None, system: str | None = None) -> list[str]:
-    return [c.get("code", "") for c in (cc or {}).get("coding", []) or [] if system is None or c.get("system") == system]
+    return [
+        c.get("code", "")
+        for c in (cc or {}).get("coding", []) or []
+        if system is None or c.get("system") == system
+    ]
 
 
 def _num(v: Any) -> str | None:
@@ -162,15 +198,21 @@ def _num(v: Any) -> str | None:
         return str(v)
 
 
-def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> dict[tuple[str, str, str], Any]:
+def facts(
+    resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str
+) -> dict[tuple[str, str, str], Any]:
     """The comparable facts for one MA_LK; {} when no Encounter carries that MA_LK."""
     items = resources_of(resources)
-    enc_item = next(((k, r) for k, r in items if r.get("resourceType") == "Encounter"
-                     and _ident(r, m.SID_MALK) == ma_lk), None)
+    enc_item = next(
+        ((k, r) for k, r in items if r.get("resourceType") == "Encounter" and _ident(r, m.SID_MALK) == ma_lk),
+        None,
+    )
     if enc_item is None:
         return {}
     enc_keys, enc = enc_item
-    out: dict[tuple[str, str, str], Any] = {("MAP-ENC-001", "XML1.MA_LK", "Encounter.identifier[maLk].value"): ma_lk}
+    out: dict[tuple[str, str, str], Any] = {
+        ("MAP-ENC-001", "XML1.MA_LK", "Encounter.identifier[maLk].value"): ma_lk
+    }
 
     def find(ref: str | None, rtype: str) -> dict[str, Any] | None:
         return next((r for k, r in items if r.get("resourceType") == rtype and _resolves(ref or "", k)), None)
@@ -184,21 +226,28 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
     period = enc.get("period") or {}
     out[("MAP-ENC-002", "XML1.NGAY_VAO", "Encounter.period.start")] = _instant(period.get("start"))
     out[("MAP-ENC-002", "XML1.NGAY_RA", "Encounter.period.end")] = _instant(period.get("end"))
-    for f, eid in (("MA_LOAI_KCB", "vhr-encounter-form-of-care"), ("MA_DOITUONG_KCB", "vhr-encounter-patient-category"),
-                   ("KET_QUA_DTRI", "vhr-encounter-treatment-result"), ("MA_LOAI_RV", "vhr-encounter-discharge-type")):
+    for f, eid in (
+        ("MA_LOAI_KCB", "vhr-encounter-form-of-care"),
+        ("MA_DOITUONG_KCB", "vhr-encounter-patient-category"),
+        ("KET_QUA_DTRI", "vhr-encounter-treatment-result"),
+        ("MA_LOAI_RV", "vhr-encounter-discharge-type"),
+    ):
         out[("MAP-ENC-003", f"XML1.{f}", f"Encounter.extension[{eid}].valueCoding.code")] = _ext(enc, eid)
     sp = enc.get("serviceProvider") or {}
     org = find(sp.get("reference"), "Organization")
     cskcb = _ident(org, m.SID_CSKCB) if org else ((sp.get("identifier") or {}).get("value"))
-    out[("MAP-ENC-004", "XML1.MA_CSKCB", "Encounter.serviceProvider → Organization.identifier[cskcb]")] = cskcb
+    out[("MAP-ENC-004", "XML1.MA_CSKCB", "Encounter.serviceProvider → Organization.identifier[cskcb]")] = (
+        cskcb
+    )
 
     if pat is not None:
         out[("MAP-PAT-001", "XML1.SO_CCCD", "Patient.identifier[cccd].value")] = _ident(pat, m.SID_CCCD)
         name = (pat.get("name") or [{}])[0]
         out[("MAP-PAT-002", "XML1.HO_TEN", "Patient.name.family")] = _name(name.get("family", "")) or None
         full = name.get("text") or " ".join([name.get("family", ""), *name.get("given", [])])
-        out[("MAP-PAT-002", "XML1.HO_TEN", "Patient.name (family + given)")] = _name(
-            " ".join([name.get("family", ""), *name.get("given", [])])) or _name(full) or None
+        out[("MAP-PAT-002", "XML1.HO_TEN", "Patient.name (family + given)")] = (
+            _name(" ".join([name.get("family", ""), *name.get("given", [])])) or _name(full) or None
+        )
         out[("MAP-PAT-003", "XML1.NGAY_SINH", "Patient.birthDate")] = pat.get("birthDate")
         out[("MAP-PAT-004", "XML1.GIOI_TINH", "Patient.gender")] = pat.get("gender")
 
@@ -217,8 +266,9 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
         if card:
             p = r.get("period") or {}
             cards[card] = f"{card} {p.get('start', '')[:10]}..{p.get('end', '')[:10]}"
-    out[("MAP-COV-001", "XML1.MA_THE_BHYT/GT_THE_TU/GT_THE_DEN", "Coverage.identifier[bhyt], Coverage.period")] = (
-        frozenset(cards.values()) or None)
+    out[
+        ("MAP-COV-001", "XML1.MA_THE_BHYT/GT_THE_TU/GT_THE_DEN", "Coverage.identifier[bhyt], Coverage.period")
+    ] = frozenset(cards.values()) or None
 
     diags = []
     for d in enc.get("diagnosis", []) or []:
@@ -226,14 +276,22 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
         if cond is not None:
             diags.append((d.get("rank", 999), [m.icd_norm(c) for c in _codes(cond.get("code"), m.ICD10)]))
     if not diags:  # no Encounter.diagnosis: take the Conditions that point at the encounter, in order
-        diags = [(n, [m.icd_norm(c) for c in _codes(r.get("code"), m.ICD10)])
-                 for n, r in enumerate((r for r in linked if r.get("resourceType") == "Condition"), 1)]
+        diags = [
+            (n, [m.icd_norm(c) for c in _codes(r.get("code"), m.ICD10)])
+            for n, r in enumerate((r for r in linked if r.get("resourceType") == "Condition"), 1)
+        ]
     diags.sort(key=lambda d: d[0])
     codes = [c[0] for _, c in diags if c]
-    out[("MAP-DIAG-001", "XML1.MA_BENH_CHINH", "Encounter.diagnosis[rank 1].condition → Condition.code[icd10]")] = (
-        codes[0] if codes else None)
-    out[("MAP-DIAG-002", "XML1.MA_BENH_KT", "Encounter.diagnosis[rank > 1].condition → Condition.code[icd10]")] = (
-        frozenset(codes[1:]) or None)
+    out[
+        (
+            "MAP-DIAG-001",
+            "XML1.MA_BENH_CHINH",
+            "Encounter.diagnosis[rank 1].condition → Condition.code[icd10]",
+        )
+    ] = codes[0] if codes else None
+    out[
+        ("MAP-DIAG-002", "XML1.MA_BENH_KT", "Encounter.diagnosis[rank > 1].condition → Condition.code[icd10]")
+    ] = frozenset(codes[1:]) or None
 
     meds, procs, labs = [], [], []
     weight = None
@@ -254,34 +312,63 @@ def facts(resources: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str) -> d
             if "29463-7" in loinc:
                 if weight is None:  # the first weight with a value (others may be data-absent)
                     weight = _num((r.get("valueQuantity") or {}).get("value"))
-            elif loinc and "882-1" not in loinc and "laboratory" in {
-                    c for cat in r.get("category", []) or [] for c in _codes(cat)}:
+            elif (
+                loinc
+                and "882-1" not in loinc
+                and "laboratory" in {c for cat in r.get("category", []) or [] for c in _codes(cat)}
+            ):
                 vq = r.get("valueQuantity") or {}
                 value = _num(vq.get("value")) if vq else r.get("valueString")
                 labs.append(f"{loinc[0]}={value} {vq.get('unit', '')}".strip())
-    out[("MAP-MED-001", "XML2.MA_THUOC/SO_LUONG/NGAY_YL",
-         "MedicationRequest.medicationCodeableConcept.coding.code, dispenseRequest.quantity.value, authoredOn")] = (
-        tuple(sorted(meds)) or None)
-    out[("MAP-PROC-001", "XML3.MA_DICH_VU/NGAY_TH_YL", "Procedure.code.coding.code, performedPeriod.start")] = (
-        tuple(sorted(procs)) or None)
-    out[("MAP-OBS-001", "XML4.MA_CHI_SO/GIA_TRI/DON_VI_DO",
-         "Observation.code.coding[loinc].code, valueQuantity.value, valueQuantity.unit")] = tuple(sorted(labs)) or None
-    out[("MAP-OBS-002", "XML1.CAN_NANG", "Observation[vhr-observation-body-weight].valueQuantity.value")] = weight
+    out[
+        (
+            "MAP-MED-001",
+            "XML2.MA_THUOC/SO_LUONG/NGAY_YL",
+            "MedicationRequest.medicationCodeableConcept.coding.code, dispenseRequest.quantity.value, authoredOn",
+        )
+    ] = tuple(sorted(meds)) or None
+    out[
+        ("MAP-PROC-001", "XML3.MA_DICH_VU/NGAY_TH_YL", "Procedure.code.coding.code, performedPeriod.start")
+    ] = tuple(sorted(procs)) or None
+    out[
+        (
+            "MAP-OBS-001",
+            "XML4.MA_CHI_SO/GIA_TRI/DON_VI_DO",
+            "Observation.code.coding[loinc].code, valueQuantity.value, valueQuantity.unit",
+        )
+    ] = tuple(sorted(labs)) or None
+    out[("MAP-OBS-002", "XML1.CAN_NANG", "Observation[vhr-observation-body-weight].valueQuantity.value")] = (
+        weight
+    )
     return out
 
 
-def compare(expected: dict[str, Any] | Iterable[dict[str, Any]],
-            actual: dict[str, Any] | Iterable[dict[str, Any]], ma_lk: str | None = None) -> list[Difference]:
+def compare(
+    expected: dict[str, Any] | Iterable[dict[str, Any]],
+    actual: dict[str, Any] | Iterable[dict[str, Any]],
+    ma_lk: str | None = None,
+) -> list[Difference]:
     """Differences between our conversion (``expected``) and the vendor's resources (``actual``)
     for one MA_LK (default: the MA_LK of the expected Encounter). Only facts the XML holds are
     compared: an empty XML field asks nothing of the vendor."""
     if ma_lk is None:
-        ma_lk = next((_ident(r, m.SID_MALK) for _, r in resources_of(expected)
-                      if r.get("resourceType") == "Encounter"), None) or ""
+        ma_lk = (
+            next(
+                (
+                    _ident(r, m.SID_MALK)
+                    for _, r in resources_of(expected)
+                    if r.get("resourceType") == "Encounter"
+                ),
+                None,
+            )
+            or ""
+        )
     exp = facts(expected, ma_lk)
     act = facts(actual, ma_lk)
     if not act:
-        return [Difference(ma_lk, "MAP-ENC-001", "XML1.MA_LK", "Encounter.identifier[maLk].value", ma_lk, None)]
+        return [
+            Difference(ma_lk, "MAP-ENC-001", "XML1.MA_LK", "Encounter.identifier[maLk].value", ma_lk, None)
+        ]
     diffs = []
     for key, want in exp.items():
         if want is None:
@@ -303,16 +390,23 @@ def criteria_results(diffs: list[Difference]) -> dict[str, str]:
 
 # ---- reading a vendor's FHIR endpoint ----------------------------------------------------------
 ENCOUNTER_INCLUDES = [
-    ("_include", "Encounter:subject"), ("_include", "Encounter:service-provider"),
-    ("_include", "Encounter:diagnosis"), ("_revinclude", "Condition:encounter"),
-    ("_revinclude", "MedicationRequest:encounter"), ("_revinclude", "Procedure:encounter"),
+    ("_include", "Encounter:subject"),
+    ("_include", "Encounter:service-provider"),
+    ("_include", "Encounter:diagnosis"),
+    ("_revinclude", "Condition:encounter"),
+    ("_revinclude", "MedicationRequest:encounter"),
+    ("_revinclude", "Procedure:encounter"),
     ("_revinclude", "Observation:encounter"),
 ]
 MAX_PAGES = 20
 
 
-def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[str, str] | None = None,
-                 ) -> list[dict[str, Any]]:
+def fetch_vendor(
+    base_url: str,
+    ma_lk: str,
+    client: Any = None,
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """The vendor's resources for one MA_LK, read from its FHIR endpoint: the Encounter by its
     MA_LK identifier with what it points to and what points to it, the patient's Coverages, and
     any referenced resource the server did not include (read one by one)."""
@@ -321,25 +415,37 @@ def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[st
     from vhr_conformance.i18n import UserError
 
     own = client is None
-    http = client or httpx.Client(timeout=30.0, headers={"Accept": "application/fhir+json", **(headers or {})})
+    http = client or httpx.Client(
+        timeout=30.0, headers={"Accept": "application/fhir+json", **(headers or {})}
+    )
     base = base_url.rstrip("/")
 
     def get(url: str, params: Any = None) -> dict[str, Any] | None:
         try:
             r = http.get(url, params=params)
         except httpx.HTTPError as exc:
-            raise UserError(Text("Không gọi được máy chủ FHIR {u}: {e}", "Cannot reach the FHIR server {u}: {e}").format(
-                u=url, e=exc)) from None
+            raise UserError(
+                Text("Không gọi được máy chủ FHIR {u}: {e}", "Cannot reach the FHIR server {u}: {e}").format(
+                    u=url, e=exc
+                )
+            ) from None
         if r.status_code == 404 or r.status_code == 410:
             return None
         if r.status_code >= 400:
-            raise UserError(Text("Máy chủ FHIR trả {s} cho {u}", "The FHIR server answered {s} to {u}").format(
-                s=r.status_code, u=url))
+            raise UserError(
+                Text("Máy chủ FHIR trả {s} cho {u}", "The FHIR server answered {s} to {u}").format(
+                    s=r.status_code, u=url
+                )
+            )
         try:
             return r.json()
         except ValueError:
-            raise UserError(Text("Máy chủ FHIR trả nội dung không phải JSON cho {u}",
-                                 "The FHIR server answered non-JSON to {u}").format(u=url)) from None
+            raise UserError(
+                Text(
+                    "Máy chủ FHIR trả nội dung không phải JSON cho {u}",
+                    "The FHIR server answered non-JSON to {u}",
+                ).format(u=url)
+            ) from None
 
     def search(url: str, params: Any) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -348,7 +454,9 @@ def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[st
             if not page:
                 break
             out.extend(e.get("resource") or {} for e in page.get("entry", []) or [])
-            nxt = next((ln.get("url") for ln in page.get("link", []) or [] if ln.get("relation") == "next"), None)
+            nxt = next(
+                (ln.get("url") for ln in page.get("link", []) or [] if ln.get("relation") == "next"), None
+            )
             page = get(nxt) if nxt else None
         return out
 
@@ -360,7 +468,9 @@ def fetch_vendor(base_url: str, ma_lk: str, client: Any = None, headers: dict[st
         for enc in encs:
             wanted.append((enc.get("subject") or {}).get("reference", ""))
             wanted.append((enc.get("serviceProvider") or {}).get("reference", ""))
-            wanted.extend((d.get("condition") or {}).get("reference", "") for d in enc.get("diagnosis", []) or [])
+            wanted.extend(
+                (d.get("condition") or {}).get("reference", "") for d in enc.get("diagnosis", []) or []
+            )
         for ref in wanted:
             rel = ref.split(base + "/", 1)[-1] if ref.startswith(base) else ref
             if rel and rel.count("/") == 1 and not rel.startswith(("urn:", "http")) and rel not in have:

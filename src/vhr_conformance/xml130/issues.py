@@ -21,7 +21,9 @@ class XmlIssue:
     ``line`` is the line inside the decoded table (or the envelope for envelope issues)."""
 
     severity: str
-    code: str  # FHIR issue-type: structure, required, value, code-invalid, too-long, invariant, business-rule…
+    code: (
+        str  # FHIR issue-type: structure, required, value, code-invalid, too-long, invariant, business-rule…
+    )
     location: str
     rule: str
     text: Text

@@ -45,27 +45,58 @@ FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML1", "MA_BN", "Patient.identifier (type MR, assigner = MA_CSKCB)", "facility's patient number"),
     ("XML1", "HO_TEN", "Patient.name.text, .family (first word), .given (other words)", "Vietnamese order"),
     ("XML1", "SO_CCCD", "Patient.identifier[cccd] (12 digits) or [cmnd] (9 digits)", ""),
-    ("XML1", "NGAY_SINH", "Patient.birthDate (+ patient-birthTime when HHmm ≠ 0000)",
-     "day 00 → yyyy-MM, month 00 → yyyy"),
+    (
+        "XML1",
+        "NGAY_SINH",
+        "Patient.birthDate (+ patient-birthTime when HHmm ≠ 0000)",
+        "day 00 → yyyy-MM, month 00 → yyyy",
+    ),
     ("XML1", "GIOI_TINH", "Patient.gender", "1 male, 2 female, 3 unknown"),
-    ("XML1", "NHOM_MAU", "Observation vhr-observation-blood-group .valueCodeableConcept", "when a vhr-blood-group code"),
-    ("XML1", "MA_QUOCTICH", "Patient.extension[nationality].code", "000 and 704 → ISO 3166 VN; others unmapped"),
+    (
+        "XML1",
+        "NHOM_MAU",
+        "Observation vhr-observation-blood-group .valueCodeableConcept",
+        "when a vhr-blood-group code",
+    ),
+    (
+        "XML1",
+        "MA_QUOCTICH",
+        "Patient.extension[nationality].code",
+        "000 and 704 → ISO 3166 VN; others unmapped",
+    ),
     ("XML1", "MA_DANTOC", "Patient.extension[vhr-ethnicity].valueCoding", "when in vhr-ethnicity"),
     ("XML1", "MA_NGHE_NGHIEP", "Patient.extension[vhr-occupation].valueCoding", ""),
     ("XML1", "DIA_CHI", "Patient.address.text", "country VN"),
-    ("XML1", "MATINH_CU_TRU", "Patient.address.extension[vhr-address-province]",
-     "2025 code kept; legacy code → its successor"),
-    ("XML1", "MAXA_CU_TRU", "Patient.address.extension[vhr-address-commune] (+ its province)", "when a 2025 commune"),
+    (
+        "XML1",
+        "MATINH_CU_TRU",
+        "Patient.address.extension[vhr-address-province]",
+        "2025 code kept; legacy code → its successor",
+    ),
+    (
+        "XML1",
+        "MAXA_CU_TRU",
+        "Patient.address.extension[vhr-address-commune] (+ its province)",
+        "when a 2025 commune",
+    ),
     ("XML1", "DIEN_THOAI", "Patient.telecom (phone)", ""),
-    ("XML1", "MA_THE_BHYT", "Coverage.identifier[bhyt], .subscriberId; Patient.identifier[bhyt]",
-     "one Coverage per card (;)"),
+    (
+        "XML1",
+        "MA_THE_BHYT",
+        "Coverage.identifier[bhyt], .subscriberId; Patient.identifier[bhyt]",
+        "one Coverage per card (;)",
+    ),
     ("XML1", "MA_DKBD", "Coverage.extension[vhr-bhyt-registered-facility]", "per card"),
     ("XML1", "GT_THE_TU", "Coverage.period.start; Patient.identifier[bhyt].period.start", "per card"),
     ("XML1", "GT_THE_DEN", "Coverage.period.end; Patient.identifier[bhyt].period.end", "per card"),
     ("XML1", "LY_DO_VV", "Encounter.reasonCode.text", ""),
     ("XML1", "CHAN_DOAN_RV", "Condition (main).code.text", ""),
-    ("XML1", "MA_BENH_CHINH", "Condition vhr-condition-encounter-diagnosis; Encounter.diagnosis rank 1",
-     "use DD"),
+    (
+        "XML1",
+        "MA_BENH_CHINH",
+        "Condition vhr-condition-encounter-diagnosis; Encounter.diagnosis rank 1",
+        "use DD",
+    ),
     ("XML1", "MA_BENH_KT", "one Condition per code; Encounter.diagnosis rank 2…", "use DD"),
     ("XML1", "MA_BENH_YHCT", "Condition (main).note.text", "traditional-medicine codes kept as text"),
     ("XML1", "MA_DOITUONG_KCB", "Encounter.extension[vhr-encounter-patient-category]", "2 → class EMER"),
@@ -74,14 +105,33 @@ FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML1", "NGAY_VAO", "Encounter.period.start", "+07:00"),
     ("XML1", "NGAY_RA", "Encounter.period.end; Condition.recordedDate", "+07:00; status finished"),
     ("XML1", "SO_NGAY_DTRI", "Encounter.length (d)", ""),
-    ("XML1", "KET_QUA_DTRI", "Encounter.extension[vhr-encounter-treatment-result]",
-     "5 or 8 also Patient.deceasedDateTime = NGAY_RA"),
+    (
+        "XML1",
+        "KET_QUA_DTRI",
+        "Encounter.extension[vhr-encounter-treatment-result]",
+        "5 or 8 also Patient.deceasedDateTime = NGAY_RA",
+    ),
     ("XML1", "MA_LOAI_RV", "Encounter.extension[vhr-encounter-discharge-type]", ""),
-    ("XML1", "MA_LOAI_KCB", "Encounter.extension[vhr-encounter-form-of-care]; Encounter.class", "see class table"),
+    (
+        "XML1",
+        "MA_LOAI_KCB",
+        "Encounter.extension[vhr-encounter-form-of-care]; Encounter.class",
+        "see class table",
+    ),
     ("XML1", "MA_KHOA", "Encounter.location.location.display", "department code"),
     ("XML1", "MA_CSKCB", "Organization.identifier[cskcb]; Encounter.serviceProvider", ""),
-    ("XML1", "CAN_NANG", "Observation vhr-observation-body-weight .valueQuantity (kg)", "effective = NGAY_VAO"),
-    ("XML2", "MA_THUOC", "MedicationRequest.medicationCodeableConcept.coding.code", "no system (no IG code system)"),
+    (
+        "XML1",
+        "CAN_NANG",
+        "Observation vhr-observation-body-weight .valueQuantity (kg)",
+        "effective = NGAY_VAO",
+    ),
+    (
+        "XML2",
+        "MA_THUOC",
+        "MedicationRequest.medicationCodeableConcept.coding.code",
+        "no system (no IG code system)",
+    ),
     ("XML2", "TEN_THUOC", "MedicationRequest.medicationCodeableConcept.text, coding.display", ""),
     ("XML2", "HAM_LUONG", "MedicationRequest.medicationCodeableConcept.text (appended)", ""),
     ("XML2", "DUONG_DUNG", "MedicationRequest.dosageInstruction.route.text", ""),
@@ -89,7 +139,12 @@ FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML2", "CACH_DUNG", "MedicationRequest.dosageInstruction.patientInstruction", ""),
     ("XML2", "SO_LUONG", "MedicationRequest.dispenseRequest.quantity.value", ""),
     ("XML2", "DON_VI_TINH", "MedicationRequest.dispenseRequest.quantity.unit", ""),
-    ("XML2", "MA_BAC_SI", "MedicationRequest.requester (identifier …/sid/cccd when 12 digits, else display)", ""),
+    (
+        "XML2",
+        "MA_BAC_SI",
+        "MedicationRequest.requester (identifier …/sid/cccd when 12 digits, else display)",
+        "",
+    ),
     ("XML2", "NGAY_YL", "MedicationRequest.authoredOn", "+07:00"),
     ("XML2", "STT", "MedicationRequest.identifier (MA_LK/XML2/STT)", "system urn:ietf:rfc:3986"),
     ("XML3", "MA_DICH_VU", "Procedure.code.coding.code", "rows without MA_DICH_VU (supplies) are unmapped"),
@@ -97,9 +152,19 @@ FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML3", "MA_BENH", "Procedure.reasonCode.coding (ICD-10)", ""),
     ("XML3", "NGAY_TH_YL", "Procedure.performedPeriod.start", "+07:00"),
     ("XML3", "NGAY_KQ", "Procedure.performedPeriod.end", "+07:00"),
-    ("XML3", "NGUOI_THUC_HIEN", "Procedure.performer.actor (identifier …/sid/cccd when 12 digits, else display)", ""),
+    (
+        "XML3",
+        "NGUOI_THUC_HIEN",
+        "Procedure.performer.actor (identifier …/sid/cccd when 12 digits, else display)",
+        "",
+    ),
     ("XML3", "STT", "Procedure.identifier (MA_LK/XML3/STT)", "system urn:ietf:rfc:3986"),
-    ("XML4", "MA_CHI_SO", "Observation.code.coding[loinc] when LOINC-shaped", "otherwise no lab profile claimed"),
+    (
+        "XML4",
+        "MA_CHI_SO",
+        "Observation.code.coding[loinc] when LOINC-shaped",
+        "otherwise no lab profile claimed",
+    ),
     ("XML4", "TEN_CHI_SO", "Observation.code.text", ""),
     ("XML4", "GIA_TRI", "Observation.valueQuantity.value (number) or valueString", ""),
     ("XML4", "DON_VI_DO", "Observation.valueQuantity.unit", ""),
@@ -115,11 +180,33 @@ STRUCTURAL = {("*", "MA_LK"), ("XML1", "STT"), ("XML5", "STT")}
 MAPPED = {(t, f) for t, f, _, _ in FIELD_MAP}
 
 # MA_LOAI_KCB → Encounter.class (v3-ActCode)
-CLASS_BY_FORM = {"01": "AMB", "02": "AMB", "03": "IMP", "04": "SS", "05": "AMB", "06": "SS", "07": "AMB",
-                 "08": "AMB", "09": "SS", "10": "AMB", "11": "FLD", "12": "HH", "13": "AMB", "14": "VR",
-                 "15": "AMB", "16": "AMB"}
-CLASS_DISPLAY = {"AMB": "ambulatory", "IMP": "inpatient encounter", "SS": "short stay", "FLD": "field",
-                 "HH": "home health", "VR": "virtual", "EMER": "emergency"}
+CLASS_BY_FORM = {
+    "01": "AMB",
+    "02": "AMB",
+    "03": "IMP",
+    "04": "SS",
+    "05": "AMB",
+    "06": "SS",
+    "07": "AMB",
+    "08": "AMB",
+    "09": "SS",
+    "10": "AMB",
+    "11": "FLD",
+    "12": "HH",
+    "13": "AMB",
+    "14": "VR",
+    "15": "AMB",
+    "16": "AMB",
+}
+CLASS_DISPLAY = {
+    "AMB": "ambulatory",
+    "IMP": "inpatient encounter",
+    "SS": "short stay",
+    "FLD": "field",
+    "HH": "home health",
+    "VR": "virtual",
+    "EMER": "emergency",
+}
 GENDER = {"1": "male", "2": "female", "3": "unknown"}
 GENDER_BACK = {"male": "1", "female": "2", "unknown": "3", "other": "3"}
 LOINC_RE = re.compile(r"^\d{1,7}-\d$")
@@ -268,7 +355,9 @@ def _money(d: Decimal) -> str:
     return format(d.quantize(Decimal("0.01")).normalize(), "f")
 
 
-def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[dict[str, list[dict[str, str]]]]:
+def bundle_to_rows(
+    bundle: dict[str, Any], facility_default: str = ""
+) -> list[dict[str, list[dict[str, str]]]]:
     """One set of XML tables per Encounter of a transaction Bundle, filled from the resources that
     the mapping covers (the inverse of :func:`vhr_conformance.xml130.convert.convert_encounter`).
     Amounts are not in FHIR: drug and service prices are absent, so THANH_TIEN_BV and
@@ -290,17 +379,27 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
         vao, ra = fhir_to_local(period.get("start")), fhir_to_local(period.get("end"))
         name = (pat.get("name") or [{}])[0]
         full = name.get("text") or " ".join([name.get("family", ""), *name.get("given", [])]).strip()
-        bt = next((e.get("valueDateTime") for e in pat.get("extension", []) if e.get("url") == BIRTH_TIME), None)
+        bt = next(
+            (e.get("valueDateTime") for e in pat.get("extension", []) if e.get("url") == BIRTH_TIME), None
+        )
         x1: dict[str, str] = {
-            "MA_LK": ma_lk, "STT": "1", "HO_TEN": full, "SO_CCCD": _ident(pat, SID_CCCD) or _ident(pat, SID_CMND),
-            "NGAY_SINH": birth_from_fhir(pat.get("birthDate"), bt), "GIOI_TINH": GENDER_BACK.get(pat.get("gender", ""), ""),
-            "MA_DANTOC": _ext_code(pat, "vhr-ethnicity"), "MA_NGHE_NGHIEP": _ext_code(pat, "vhr-occupation"),
-            "NGAY_VAO": vao, "NGAY_RA": ra, "MA_CSKCB": cskcb,
+            "MA_LK": ma_lk,
+            "STT": "1",
+            "HO_TEN": full,
+            "SO_CCCD": _ident(pat, SID_CCCD) or _ident(pat, SID_CMND),
+            "NGAY_SINH": birth_from_fhir(pat.get("birthDate"), bt),
+            "GIOI_TINH": GENDER_BACK.get(pat.get("gender", ""), ""),
+            "MA_DANTOC": _ext_code(pat, "vhr-ethnicity"),
+            "MA_NGHE_NGHIEP": _ext_code(pat, "vhr-occupation"),
+            "NGAY_VAO": vao,
+            "NGAY_RA": ra,
+            "MA_CSKCB": cskcb,
             "MA_LOAI_KCB": _ext_code(enc, "vhr-encounter-form-of-care"),
             "MA_DOITUONG_KCB": _ext_code(enc, "vhr-encounter-patient-category"),
             "KET_QUA_DTRI": _ext_code(enc, "vhr-encounter-treatment-result"),
             "MA_LOAI_RV": _ext_code(enc, "vhr-encounter-discharge-type"),
-            "NAM_QT": (ra or vao)[:4], "THANG_QT": str(int((ra or vao)[4:6])) if (ra or vao) else "",
+            "NAM_QT": (ra or vao)[:4],
+            "THANG_QT": str(int((ra or vao)[4:6])) if (ra or vao) else "",
         }
         for i in pat.get("identifier", []) or []:
             if (i.get("type") or {}).get("coding", [{}])[0].get("code") == "MR" and not x1.get("MA_BN"):
@@ -329,14 +428,23 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
         for cov in coverages:
             card = _ident(cov, SID_BHYT)
             p = cov.get("period") or {}
-            start, end = (p.get("start") or "")[:10].replace("-", ""), (p.get("end") or "")[:10].replace("-", "")
+            start, end = (
+                (p.get("start") or "")[:10].replace("-", ""),
+                (p.get("end") or "")[:10].replace("-", ""),
+            )
             if not card or (vao and not (start <= vao[:8] and (not end or vao[:8] <= end))):
                 continue
             cards.append(card)
             tu.append(start)
             den.append(end)
-            reg = next((e.get("valueIdentifier", {}).get("value", "") for e in cov.get("extension", [])
-                        if e.get("url") == ext_url("vhr-bhyt-registered-facility")), "")
+            reg = next(
+                (
+                    e.get("valueIdentifier", {}).get("value", "")
+                    for e in cov.get("extension", [])
+                    if e.get("url") == ext_url("vhr-bhyt-registered-facility")
+                ),
+                "",
+            )
             dkbd.append(reg)
         if cards:
             x1.update(MA_THE_BHYT=";".join(cards), GT_THE_TU=";".join(tu), GT_THE_DEN=";".join(den))
@@ -358,8 +466,14 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
         secondary = []
         for n, d in enumerate(diags):
             cond = refs.get(_ref(d, "condition"), {})
-            code = next((c.get("code", "") for c in (cond.get("code") or {}).get("coding", [])
-                         if c.get("system") == ICD10), "")
+            code = next(
+                (
+                    c.get("code", "")
+                    for c in (cond.get("code") or {}).get("coding", [])
+                    if c.get("system") == ICD10
+                ),
+                "",
+            )
             if not code:
                 continue
             if n == 0:
@@ -367,7 +481,7 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
                 x1["CHAN_DOAN_RV"] = (cond.get("code") or {}).get("text", "")
                 for note in cond.get("note", []) or []:
                     if note.get("text", "").startswith("MA_BENH_YHCT: "):
-                        x1["MA_BENH_YHCT"] = note["text"][len("MA_BENH_YHCT: "):]
+                        x1["MA_BENH_YHCT"] = note["text"][len("MA_BENH_YHCT: ") :]
             else:
                 secondary.append(code)
         x1["MA_BENH_KT"] = ";".join(secondary[:12])
@@ -380,18 +494,25 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
                 med = r.get("medicationCodeableConcept") or {}
                 c0 = (med.get("coding") or [{}])[0]
                 dose = (r.get("dosageInstruction") or [{}])[0]
-                qty = ((r.get("dispenseRequest") or {}).get("quantity") or {})
+                qty = (r.get("dispenseRequest") or {}).get("quantity") or {}
                 req = r.get("requester") or {}
-                xml2.append({
-                    "MA_LK": ma_lk, "STT": str(len(xml2) + 1), "MA_THUOC": c0.get("code", ""),
-                    "TEN_THUOC": c0.get("display") or med.get("text", ""),
-                    "DUONG_DUNG": (dose.get("route") or {}).get("text", ""), "LIEU_DUNG": dose.get("text", ""),
-                    "CACH_DUNG": dose.get("patientInstruction", ""),
-                    "SO_LUONG": str(qty.get("value", "")) if qty.get("value") is not None else "",
-                    "DON_VI_TINH": qty.get("unit", ""), "DON_GIA": "0", "THANH_TIEN_BV": "0",
-                    "MA_BAC_SI": (req.get("identifier") or {}).get("value") or req.get("display", ""),
-                    "NGAY_YL": fhir_to_local(r.get("authoredOn")),
-                })
+                xml2.append(
+                    {
+                        "MA_LK": ma_lk,
+                        "STT": str(len(xml2) + 1),
+                        "MA_THUOC": c0.get("code", ""),
+                        "TEN_THUOC": c0.get("display") or med.get("text", ""),
+                        "DUONG_DUNG": (dose.get("route") or {}).get("text", ""),
+                        "LIEU_DUNG": dose.get("text", ""),
+                        "CACH_DUNG": dose.get("patientInstruction", ""),
+                        "SO_LUONG": str(qty.get("value", "")) if qty.get("value") is not None else "",
+                        "DON_VI_TINH": qty.get("unit", ""),
+                        "DON_GIA": "0",
+                        "THANH_TIEN_BV": "0",
+                        "MA_BAC_SI": (req.get("identifier") or {}).get("value") or req.get("display", ""),
+                        "NGAY_YL": fhir_to_local(r.get("authoredOn")),
+                    }
+                )
             elif rt == "Procedure":
                 code = r.get("code") or {}
                 c0 = (code.get("coding") or [{}])[0]
@@ -399,16 +520,30 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
                 start = fhir_to_local(pp.get("start") or r.get("performedDateTime"))
                 if start and vao and start[:8] < vao[:8]:
                     continue  # history recorded at this visit (past surgery), not a service of the stay
-                reasons = [c.get("code", "") for rc in r.get("reasonCode", []) or [] for c in rc.get("coding", [])
-                           if c.get("system") == ICD10]
-                actor = ((r.get("performer") or [{}])[0].get("actor") or {})
-                xml3.append({
-                    "MA_LK": ma_lk, "STT": str(len(xml3) + 1), "MA_DICH_VU": c0.get("code", ""),
-                    "TEN_DICH_VU": code.get("text") or c0.get("display", ""), "SO_LUONG": "1",
-                    "DON_GIA_BV": "0", "THANH_TIEN_BV": "0", "MA_BENH": ";".join(reasons),
-                    "NGAY_YL": start, "NGAY_TH_YL": start, "NGAY_KQ": fhir_to_local(pp.get("end")),
-                    "NGUOI_THUC_HIEN": (actor.get("identifier") or {}).get("value") or actor.get("display", ""),
-                })
+                reasons = [
+                    c.get("code", "")
+                    for rc in r.get("reasonCode", []) or []
+                    for c in rc.get("coding", [])
+                    if c.get("system") == ICD10
+                ]
+                actor = (r.get("performer") or [{}])[0].get("actor") or {}
+                xml3.append(
+                    {
+                        "MA_LK": ma_lk,
+                        "STT": str(len(xml3) + 1),
+                        "MA_DICH_VU": c0.get("code", ""),
+                        "TEN_DICH_VU": code.get("text") or c0.get("display", ""),
+                        "SO_LUONG": "1",
+                        "DON_GIA_BV": "0",
+                        "THANH_TIEN_BV": "0",
+                        "MA_BENH": ";".join(reasons),
+                        "NGAY_YL": start,
+                        "NGAY_TH_YL": start,
+                        "NGAY_KQ": fhir_to_local(pp.get("end")),
+                        "NGUOI_THUC_HIEN": (actor.get("identifier") or {}).get("value")
+                        or actor.get("display", ""),
+                    }
+                )
             elif rt == "Observation":
                 prof = (r.get("meta") or {}).get("profile") or [""]
                 if prof[0] == profile("vhr-observation-body-weight"):
@@ -417,17 +552,26 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[d
                         x1["CAN_NANG"] = f"{Decimal(str(v)):f}"
                 elif prof[0] == profile("vhr-observation-lab-result"):
                     code = r.get("code") or {}
-                    loinc = next((c.get("code", "") for c in code.get("coding", []) if c.get("system") == LOINC), "")
+                    loinc = next(
+                        (c.get("code", "") for c in code.get("coding", []) if c.get("system") == LOINC), ""
+                    )
                     vq = r.get("valueQuantity") or {}
                     value = vq.get("value", r.get("valueString", ""))
                     notes = [n.get("text", "") for n in r.get("note", []) or []]
-                    xml4.append({
-                        "MA_LK": ma_lk, "STT": str(len(xml4) + 1), "MA_CHI_SO": loinc,
-                        "TEN_CHI_SO": code.get("text") or next((c.get("display", "") for c in code.get("coding", [])), ""),
-                        "GIA_TRI": "" if value is None else str(value), "DON_VI_DO": vq.get("unit", ""),
-                        "MO_TA": notes[0] if notes else "", "KET_LUAN": notes[1] if len(notes) > 1 else "",
-                        "NGAY_KQ": fhir_to_local(r.get("effectiveDateTime")),
-                    })
+                    xml4.append(
+                        {
+                            "MA_LK": ma_lk,
+                            "STT": str(len(xml4) + 1),
+                            "MA_CHI_SO": loinc,
+                            "TEN_CHI_SO": code.get("text")
+                            or next((c.get("display", "") for c in code.get("coding", [])), ""),
+                            "GIA_TRI": "" if value is None else str(value),
+                            "DON_VI_DO": vq.get("unit", ""),
+                            "MO_TA": notes[0] if notes else "",
+                            "KET_LUAN": notes[1] if len(notes) > 1 else "",
+                            "NGAY_KQ": fhir_to_local(r.get("effectiveDateTime")),
+                        }
+                    )
                 elif prof[0] == profile("vhr-observation-blood-group"):
                     codes = (r.get("valueCodeableConcept") or {}).get("coding", [])
                     if codes:

@@ -72,7 +72,9 @@ def parse_field(line: str, order: int, default_conf: str) -> FieldDef:
     """Read one field line of the notation described at the top of ``4750.yaml``."""
     m = _FIELD_RE.match(line.strip())
     if not m:
-        raise UserError(Text("Dòng định nghĩa trường sai: {l}", "Bad field definition line: {l}").format(l=line))
+        raise UserError(
+            Text("Dòng định nghĩa trường sai: {l}", "Bad field definition line: {l}").format(l=line)
+        )
     opts: dict[str, str] = {}
     multi = False
     for tok in m["rest"].split():
@@ -120,9 +122,9 @@ def _raw(standard: str) -> dict:
     if not path.is_file():
         known = ", ".join(available_standards())
         raise UserError(
-            Text("Không có định nghĩa bảng cho {s} (có: {k})", "No table definitions for {s} (known: {k})").format(
-                s=standard, k=known
-            )
+            Text(
+                "Không có định nghĩa bảng cho {s} (có: {k})", "No table definitions for {s} (known: {k})"
+            ).format(s=standard, k=known)
         )
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
@@ -148,7 +150,16 @@ def load_standard(standard: str = DEFAULT_STANDARD) -> Standard:
                     fields.append(FieldDef(**{**_asdict(new), "order": len(fields) + 1}))
                 else:
                     fields[idx] = FieldDef(**{**_asdict(new), "order": fields[idx].order})
-            t = TableDef(old.code, old.title, old.root, old.record, old.repeating, old.conf, tuple(fields), old.list_tag)
+            t = TableDef(
+                old.code,
+                old.title,
+                old.root,
+                old.record,
+                old.repeating,
+                old.conf,
+                tuple(fields),
+                old.list_tag,
+            )
             t.by_name.update({f.name: f for f in fields})
             tables[code] = t
         codes = dict(base.codes)
@@ -159,11 +170,15 @@ def load_standard(standard: str = DEFAULT_STANDARD) -> Standard:
         codes, unconfirmed, since = {}, set(), {}
     codes.update({k: frozenset(str(c) for c in v) for k, v in (raw.get("codes") or {}).items()})
     unconfirmed.update(raw.get("codes_unconfirmed") or [])
-    since.update({k: {str(c): str(d) for c, d in v.items()} for k, v in (raw.get("codes_since") or {}).items()})
+    since.update(
+        {k: {str(c): str(d) for c, d in v.items()} for k, v in (raw.get("codes_since") or {}).items()}
+    )
     for t in tables.values():
         for f in t.fields:
             if f.codes and f.codes not in codes:
-                raise UserError(Text("Bảng mã {c} chưa định nghĩa", "Code list {c} not defined").format(c=f.codes))
+                raise UserError(
+                    Text("Bảng mã {c} chưa định nghĩa", "Code list {c} not defined").format(c=f.codes)
+                )
     return Standard(
         standard=str(raw["standard"]),
         title=raw.get("title", ""),

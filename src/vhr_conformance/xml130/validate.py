@@ -140,27 +140,55 @@ class Checker:
 
     def check_record(self, rec: Record, fields: tuple[FieldDef, ...], by_name: dict[str, FieldDef]) -> None:
         for name, line in rec.nested:
-            self.add("error", "structure", rec.loc(name), "XML130-FLD-009", Text(
-                "{f} chứa phần tử con, phải là giá trị", "{f} holds child elements, must be a value"
-            ).format(f=name), line)
+            self.add(
+                "error",
+                "structure",
+                rec.loc(name),
+                "XML130-FLD-009",
+                Text(
+                    "{f} chứa phần tử con, phải là giá trị", "{f} holds child elements, must be a value"
+                ).format(f=name),
+                line,
+            )
         for name, line in rec.duplicates:
-            self.add("error", "structure", rec.loc(name), "XML130-FLD-008", Text(
-                "{f} lặp lại trong một bản ghi", "{f} repeated within one record").format(f=name), line)
+            self.add(
+                "error",
+                "structure",
+                rec.loc(name),
+                "XML130-FLD-008",
+                Text("{f} lặp lại trong một bản ghi", "{f} repeated within one record").format(f=name),
+                line,
+            )
         last = 0
         order_reported = False
         for name in rec.order:
             fd = by_name.get(name)
             line = rec.lines[name]
             if fd is None:
-                self.add("warning", "structure", rec.loc(name), "XML130-FLD-002", Text(
-                    "Trường {f} không có trong định nghĩa {t}", "Field {f} is not in the {t} definition"
-                ).format(f=name, t=rec.table), line)
+                self.add(
+                    "warning",
+                    "structure",
+                    rec.loc(name),
+                    "XML130-FLD-002",
+                    Text(
+                        "Trường {f} không có trong định nghĩa {t}", "Field {f} is not in the {t} definition"
+                    ).format(f=name, t=rec.table),
+                    line,
+                )
                 continue
             if fd.order < last and not order_reported:
                 order_reported = True
-                self.add("warning", "structure", rec.loc(name), "XML130-FLD-007", Text(
-                    "Trường {f} sai thứ tự (thứ tự trong định nghĩa: {n})",
-                    "Field {f} out of order (definition position {n})").format(f=name, n=fd.order), line)
+                self.add(
+                    "warning",
+                    "structure",
+                    rec.loc(name),
+                    "XML130-FLD-007",
+                    Text(
+                        "Trường {f} sai thứ tự (thứ tự trong định nghĩa: {n})",
+                        "Field {f} out of order (definition position {n})",
+                    ).format(f=name, n=fd.order),
+                    line,
+                )
             if fd.order > last:
                 last = fd.order
             value = rec.values[name]
@@ -168,9 +196,16 @@ class Checker:
                 self.check_value(rec, fd, value, line)
         for fd in fields:
             if fd.required and not rec.values.get(fd.name):
-                self.add_rule(fd.required == "E", "required", rec.loc(fd.name), "XML130-FLD-001", Text(
-                    "Thiếu trường bắt buộc {f}", "Required field {f} is missing or empty").format(f=fd.name),
-                    rec.line)
+                self.add_rule(
+                    fd.required == "E",
+                    "required",
+                    rec.loc(fd.name),
+                    "XML130-FLD-001",
+                    Text("Thiếu trường bắt buộc {f}", "Required field {f} is missing or empty").format(
+                        f=fd.name
+                    ),
+                    rec.line,
+                )
 
     def check_value(self, rec: Record, fd: FieldDef, value: str, line: int) -> None:
         values = value.split(";") if fd.multi else (value,)
@@ -180,9 +215,16 @@ class Checker:
                 continue
             n = len(v.replace(".", "").lstrip("-")) if fd.type == "N" else len(v)
             if n > fd.max_len:
-                self.add_rule(fd.confirmed, "too-long", rec.loc(fd.name), "XML130-FLD-004", Text(
-                    "{f} dài {n} ký tự, tối đa {m}", "{f} is {n} characters long, at most {m}"
-                ).format(f=fd.name, n=n, m=fd.max_len), line)
+                self.add_rule(
+                    fd.confirmed,
+                    "too-long",
+                    rec.loc(fd.name),
+                    "XML130-FLD-004",
+                    Text("{f} dài {n} ký tự, tối đa {m}", "{f} is {n} characters long, at most {m}").format(
+                        f=fd.name, n=n, m=fd.max_len
+                    ),
+                    line,
+                )
             fmt = fd.fmt
             if fd.type == "N" and fmt is None:
                 fmt = "decimal"
@@ -198,25 +240,51 @@ class Checker:
             elif fmt == "decimal":
                 ok = bool(_DEC.match(v))
             if not ok:
-                shape = {"date": "yyyyMMdd", "datetime": "yyyyMMddHHmm", "birth": "yyyyMMdd[HHmm]",
-                         "int": "số nguyên / integer", "decimal": "số thập phân dấu . / decimal with ."}[fmt or "decimal"]
-                self.add_rule(fd.confirmed, "value", rec.loc(fd.name), "XML130-FLD-005", Text(
-                    "{f} = '{v}' không đúng định dạng {s}", "{f} = '{v}' does not match {s}"
-                ).format(f=fd.name, v=v, s=shape), line)
+                shape = {
+                    "date": "yyyyMMdd",
+                    "datetime": "yyyyMMddHHmm",
+                    "birth": "yyyyMMdd[HHmm]",
+                    "int": "số nguyên / integer",
+                    "decimal": "số thập phân dấu . / decimal with .",
+                }[fmt or "decimal"]
+                self.add_rule(
+                    fd.confirmed,
+                    "value",
+                    rec.loc(fd.name),
+                    "XML130-FLD-005",
+                    Text("{f} = '{v}' không đúng định dạng {s}", "{f} = '{v}' does not match {s}").format(
+                        f=fd.name, v=v, s=shape
+                    ),
+                    line,
+                )
                 continue
             if fd.codes:
                 allowed = self.std.codes[fd.codes]
                 if v not in allowed:
                     sure = fd.codes not in self.std.codes_unconfirmed
-                    self.add_rule(sure, "code-invalid", rec.loc(fd.name), "XML130-FLD-006", Text(
-                        "{f} = '{v}' không thuộc bảng mã {c}", "{f} = '{v}' is not in code list {c}"
-                    ).format(f=fd.name, v=v, c=fd.codes), line)
+                    self.add_rule(
+                        sure,
+                        "code-invalid",
+                        rec.loc(fd.name),
+                        "XML130-FLD-006",
+                        Text(
+                            "{f} = '{v}' không thuộc bảng mã {c}", "{f} = '{v}' is not in code list {c}"
+                        ).format(f=fd.name, v=v, c=fd.codes),
+                        line,
+                    )
                 since = self.std.codes_since.get(fd.codes, {}).get(v)
                 start = (self.enc.xml1.get("NGAY_VAO") if self.enc.xml1 else "")[:8]
                 if since and start and start < since:
-                    self.add("error", "code-invalid", rec.loc(fd.name), "XML130-CODE-002", Text(
-                        "{f} = '{v}' chỉ dùng từ {d}", "{f} = '{v}' is only valid from {d}"
-                    ).format(f=fd.name, v=v, d=since), line)
+                    self.add(
+                        "error",
+                        "code-invalid",
+                        rec.loc(fd.name),
+                        "XML130-CODE-002",
+                        Text("{f} = '{v}' chỉ dùng từ {d}", "{f} = '{v}' is only valid from {d}").format(
+                            f=fd.name, v=v, d=since
+                        ),
+                        line,
+                    )
 
     # ---- across tables ---------------------------------------------------------------------
     def check_cross(self) -> None:
@@ -230,9 +298,17 @@ class Checker:
             for rec in table.records:
                 v = rec.get("MA_LK")
                 if ma_lk and v and v != ma_lk:
-                    self.add("error", "business-rule", rec.loc("MA_LK"), "XML130-X-001", Text(
-                        "MA_LK '{v}' khác MA_LK của XML1 '{m}'", "MA_LK '{v}' differs from XML1 MA_LK '{m}'"
-                    ).format(v=v, m=ma_lk), rec.lines.get("MA_LK", rec.line))
+                    self.add(
+                        "error",
+                        "business-rule",
+                        rec.loc("MA_LK"),
+                        "XML130-X-001",
+                        Text(
+                            "MA_LK '{v}' khác MA_LK của XML1 '{m}'",
+                            "MA_LK '{v}' differs from XML1 MA_LK '{m}'",
+                        ).format(v=v, m=ma_lk),
+                        rec.lines.get("MA_LK", rec.line),
+                    )
             if self.std.table(code) is not None and self.std.tables[code].repeating:
                 self.check_stt(code, table.records)
         self.check_amounts(x1)
@@ -240,17 +316,33 @@ class Checker:
         self.check_diagnoses(x1)
         self.check_identifiers(x1)
         if self.enc.macskcb and x1.get("MA_CSKCB") and self.enc.macskcb != x1.get("MA_CSKCB"):
-            self.add("error", "business-rule", x1.loc("MA_CSKCB"), "XML130-ENV-009", Text(
-                "MA_CSKCB '{a}' khác MACSKCB của tệp '{b}'", "MA_CSKCB '{a}' differs from the file's MACSKCB '{b}'"
-            ).format(a=x1.get("MA_CSKCB"), b=self.enc.macskcb), x1.lines.get("MA_CSKCB"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("MA_CSKCB"),
+                "XML130-ENV-009",
+                Text(
+                    "MA_CSKCB '{a}' khác MACSKCB của tệp '{b}'",
+                    "MA_CSKCB '{a}' differs from the file's MACSKCB '{b}'",
+                ).format(a=x1.get("MA_CSKCB"), b=self.enc.macskcb),
+                x1.lines.get("MA_CSKCB"),
+            )
 
     def check_stt(self, code: str, records: list[Record]) -> None:
         for expected, rec in enumerate(records, 1):
             v = rec.get("STT")
             if v and v != str(expected):
-                self.add("error", "business-rule", rec.loc("STT"), "XML130-X-002", Text(
-                    "STT = {v}, mong đợi {e} (STT phải liên tục từ 1)", "STT = {v}, expected {e} (STT runs 1, 2, 3…)"
-                ).format(v=v, e=expected), rec.lines.get("STT", rec.line))
+                self.add(
+                    "error",
+                    "business-rule",
+                    rec.loc("STT"),
+                    "XML130-X-002",
+                    Text(
+                        "STT = {v}, mong đợi {e} (STT phải liên tục từ 1)",
+                        "STT = {v}, expected {e} (STT runs 1, 2, 3…)",
+                    ).format(v=v, e=expected),
+                    rec.lines.get("STT", rec.line),
+                )
                 return
 
     def check_amounts(self, x1: Record) -> None:
@@ -265,72 +357,157 @@ class Checker:
                 total += tt
                 qty, unit = dec(rec.get("SO_LUONG")), dec(rec.get(price))
                 if qty is not None and unit is not None and abs(qty * unit - tt) > AMOUNT_TOLERANCE:
-                    self.add("error", "business-rule", rec.loc("THANH_TIEN_BV"), "XML130-X-004", Text(
-                        "THANH_TIEN_BV = {t} khác SO_LUONG × {p} = {q} × {u} = {r}",
-                        "THANH_TIEN_BV = {t} differs from SO_LUONG × {p} = {q} × {u} = {r}",
-                    ).format(t=tt, p=price, q=qty, u=unit, r=qty * unit), rec.lines.get("THANH_TIEN_BV"))
+                    self.add(
+                        "error",
+                        "business-rule",
+                        rec.loc("THANH_TIEN_BV"),
+                        "XML130-X-004",
+                        Text(
+                            "THANH_TIEN_BV = {t} khác SO_LUONG × {p} = {q} × {u} = {r}",
+                            "THANH_TIEN_BV = {t} differs from SO_LUONG × {p} = {q} × {u} = {r}",
+                        ).format(t=tt, p=price, q=qty, u=unit, r=qty * unit),
+                        rec.lines.get("THANH_TIEN_BV"),
+                    )
         declared = dec(x1.get("T_TONGCHI_BV"))
         if declared is not None and (seen or declared != 0) and abs(declared - total) > AMOUNT_TOLERANCE:
-            self.add("error", "business-rule", x1.loc("T_TONGCHI_BV"), "XML130-X-003", Text(
-                "T_TONGCHI_BV = {a} khác tổng THANH_TIEN_BV của XML2 và XML3 = {b}",
-                "T_TONGCHI_BV = {a} differs from the sum of THANH_TIEN_BV of XML2 and XML3 = {b}",
-            ).format(a=declared, b=total), x1.lines.get("T_TONGCHI_BV"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("T_TONGCHI_BV"),
+                "XML130-X-003",
+                Text(
+                    "T_TONGCHI_BV = {a} khác tổng THANH_TIEN_BV của XML2 và XML3 = {b}",
+                    "T_TONGCHI_BV = {a} differs from the sum of THANH_TIEN_BV of XML2 and XML3 = {b}",
+                ).format(a=declared, b=total),
+                x1.lines.get("T_TONGCHI_BV"),
+            )
 
     def check_dates(self, x1: Record) -> None:
         vao, ra = x1.get("NGAY_VAO"), x1.get("NGAY_RA")
         if not (valid_datetime(vao) and valid_datetime(ra)):
             return
         if vao > ra:
-            self.add("error", "business-rule", x1.loc("NGAY_RA"), "XML130-X-005", Text(
-                "NGAY_RA {r} trước NGAY_VAO {v}", "NGAY_RA {r} is before NGAY_VAO {v}").format(r=ra, v=vao),
-                x1.lines.get("NGAY_RA"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("NGAY_RA"),
+                "XML130-X-005",
+                Text("NGAY_RA {r} trước NGAY_VAO {v}", "NGAY_RA {r} is before NGAY_VAO {v}").format(
+                    r=ra, v=vao
+                ),
+                x1.lines.get("NGAY_RA"),
+            )
             return
         vnt = x1.get("NGAY_VAO_NOI_TRU")
         if valid_datetime(vnt) and not vao <= vnt <= ra:
-            self.add("error", "business-rule", x1.loc("NGAY_VAO_NOI_TRU"), "XML130-X-005", Text(
-                "NGAY_VAO_NOI_TRU {d} ngoài khoảng NGAY_VAO–NGAY_RA", "NGAY_VAO_NOI_TRU {d} is outside NGAY_VAO–NGAY_RA"
-            ).format(d=vnt), x1.lines.get("NGAY_VAO_NOI_TRU"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("NGAY_VAO_NOI_TRU"),
+                "XML130-X-005",
+                Text(
+                    "NGAY_VAO_NOI_TRU {d} ngoài khoảng NGAY_VAO–NGAY_RA",
+                    "NGAY_VAO_NOI_TRU {d} is outside NGAY_VAO–NGAY_RA",
+                ).format(d=vnt),
+                x1.lines.get("NGAY_VAO_NOI_TRU"),
+            )
         birth = x1.get("NGAY_SINH")
         # unknown month/day (00) count as the earliest possible date: flag only a birth surely after
-        earliest = birth[:4] + (birth[4:6] if birth[4:6] != "00" else "01") + (birth[6:8] if birth[6:8] != "00" else "01")
+        earliest = (
+            birth[:4]
+            + (birth[4:6] if birth[4:6] != "00" else "01")
+            + (birth[6:8] if birth[6:8] != "00" else "01")
+        )
         if valid_birth(birth) and earliest > vao[:8]:
-            self.add("error", "business-rule", x1.loc("NGAY_SINH"), "XML130-X-012", Text(
-                "NGAY_SINH {b} sau NGAY_VAO {v}", "NGAY_SINH {b} is after NGAY_VAO {v}").format(b=birth, v=vao),
-                x1.lines.get("NGAY_SINH"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("NGAY_SINH"),
+                "XML130-X-012",
+                Text("NGAY_SINH {b} sau NGAY_VAO {v}", "NGAY_SINH {b} is after NGAY_VAO {v}").format(
+                    b=birth, v=vao
+                ),
+                x1.lines.get("NGAY_SINH"),
+            )
         for code in ("XML2", "XML3"):
             for rec in self.enc.records(code):
                 yl = rec.get("NGAY_YL")
                 if valid_datetime(yl) and not vao <= yl <= ra:
-                    self.add("error", "business-rule", rec.loc("NGAY_YL"), "XML130-X-006", Text(
-                        "NGAY_YL {d} ngoài thời gian điều trị {v}–{r}", "NGAY_YL {d} is outside the stay {v}–{r}"
-                    ).format(d=yl, v=vao, r=ra), rec.lines.get("NGAY_YL"))
+                    self.add(
+                        "error",
+                        "business-rule",
+                        rec.loc("NGAY_YL"),
+                        "XML130-X-006",
+                        Text(
+                            "NGAY_YL {d} ngoài thời gian điều trị {v}–{r}",
+                            "NGAY_YL {d} is outside the stay {v}–{r}",
+                        ).format(d=yl, v=vao, r=ra),
+                        rec.lines.get("NGAY_YL"),
+                    )
                 th = rec.get("NGAY_TH_YL")
                 if valid_datetime(yl) and valid_datetime(th) and th < yl:
-                    self.add_rule(False, "business-rule", rec.loc("NGAY_TH_YL"), "XML130-X-007", Text(
-                        "NGAY_TH_YL {t} trước NGAY_YL {y}", "NGAY_TH_YL {t} is before NGAY_YL {y}"
-                    ).format(t=th, y=yl), rec.lines.get("NGAY_TH_YL"))
+                    self.add_rule(
+                        False,
+                        "business-rule",
+                        rec.loc("NGAY_TH_YL"),
+                        "XML130-X-007",
+                        Text(
+                            "NGAY_TH_YL {t} trước NGAY_YL {y}", "NGAY_TH_YL {t} is before NGAY_YL {y}"
+                        ).format(t=th, y=yl),
+                        rec.lines.get("NGAY_TH_YL"),
+                    )
         for rec in self.enc.records("XML4"):
             kq = rec.get("NGAY_KQ")
             if valid_datetime(kq) and kq < vao:
-                self.add("error", "business-rule", rec.loc("NGAY_KQ"), "XML130-X-006", Text(
-                    "NGAY_KQ {d} trước NGAY_VAO {v}", "NGAY_KQ {d} is before NGAY_VAO {v}").format(d=kq, v=vao),
-                    rec.lines.get("NGAY_KQ"))
+                self.add(
+                    "error",
+                    "business-rule",
+                    rec.loc("NGAY_KQ"),
+                    "XML130-X-006",
+                    Text("NGAY_KQ {d} trước NGAY_VAO {v}", "NGAY_KQ {d} is before NGAY_VAO {v}").format(
+                        d=kq, v=vao
+                    ),
+                    rec.lines.get("NGAY_KQ"),
+                )
 
     def check_icd(self, rec: Record, name: str, code: str, main: bool) -> None:
         line = rec.lines.get(name)
         if not _ICD.match(code):
-            self.add("error", "code-invalid", rec.loc(name), "XML130-ICD-001", Text(
-                "{f} = '{c}' không phải dạng mã ICD-10", "{f} = '{c}' is not shaped like an ICD-10 code"
-            ).format(f=name, c=code), line)
+            self.add(
+                "error",
+                "code-invalid",
+                rec.loc(name),
+                "XML130-ICD-001",
+                Text(
+                    "{f} = '{c}' không phải dạng mã ICD-10", "{f} = '{c}' is not shaped like an ICD-10 code"
+                ).format(f=name, c=code),
+                line,
+            )
             return
         if not icd_known(code):
-            self.add("warning", "code-invalid", rec.loc(name), "VN-ICD-001", Text(
-                "{f} = '{c}' không có trong ICD-10 WHO 2019 (có thể là mã mở rộng của Việt Nam)",
-                "{f} = '{c}' is not in WHO ICD-10 2019 (may be a Vietnamese extension)").format(f=name, c=code), line)
+            self.add(
+                "warning",
+                "code-invalid",
+                rec.loc(name),
+                "VN-ICD-001",
+                Text(
+                    "{f} = '{c}' không có trong ICD-10 WHO 2019 (có thể là mã mở rộng của Việt Nam)",
+                    "{f} = '{c}' is not in WHO ICD-10 2019 (may be a Vietnamese extension)",
+                ).format(f=name, c=code),
+                line,
+            )
         if main and ("V01" <= code[:3] <= "Y98"):
-            self.add_rule(False, "business-rule", rec.loc(name), "XML130-ICD-002", Text(
-                "{c} là nguyên nhân ngoại sinh (V01–Y98), không dùng làm bệnh chính",
-                "{c} is an external cause (V01–Y98), not allowed as main diagnosis").format(c=code), line)
+            self.add_rule(
+                False,
+                "business-rule",
+                rec.loc(name),
+                "XML130-ICD-002",
+                Text(
+                    "{c} là nguyên nhân ngoại sinh (V01–Y98), không dùng làm bệnh chính",
+                    "{c} is an external cause (V01–Y98), not allowed as main diagnosis",
+                ).format(c=code),
+                line,
+            )
 
     def check_diagnoses(self, x1: Record) -> None:
         main = x1.get("MA_BENH_CHINH")
@@ -338,9 +515,16 @@ class Checker:
             self.check_icd(x1, "MA_BENH_CHINH", main, True)
         kt = [c.strip() for c in x1.get("MA_BENH_KT").split(";") if c.strip()]
         if len(kt) > MAX_SECONDARY:
-            self.add("error", "business-rule", x1.loc("MA_BENH_KT"), "XML130-ICD-003", Text(
-                "MA_BENH_KT có {n} mã, tối đa {m}", "MA_BENH_KT holds {n} codes, at most {m}"
-            ).format(n=len(kt), m=MAX_SECONDARY), x1.lines.get("MA_BENH_KT"))
+            self.add(
+                "error",
+                "business-rule",
+                x1.loc("MA_BENH_KT"),
+                "XML130-ICD-003",
+                Text("MA_BENH_KT có {n} mã, tối đa {m}", "MA_BENH_KT holds {n} codes, at most {m}").format(
+                    n=len(kt), m=MAX_SECONDARY
+                ),
+                x1.lines.get("MA_BENH_KT"),
+            )
         for c in kt:
             self.check_icd(x1, "MA_BENH_KT", c, False)
 
@@ -348,29 +532,58 @@ class Checker:
         for name in ("MA_CSKCB", "MA_NOI_DI", "MA_NOI_DEN"):
             v = x1.get(name)
             if v and not _CSKCB.match(v):
-                self.add("error", "value", x1.loc(name), "XML130-ID-001", Text(
-                    "{f} = '{v}' không phải mã cơ sở KCB 5 chữ số", "{f} = '{v}' is not a 5-digit facility code"
-                ).format(f=name, v=v), x1.lines.get(name))
+                self.add(
+                    "error",
+                    "value",
+                    x1.loc(name),
+                    "XML130-ID-001",
+                    Text(
+                        "{f} = '{v}' không phải mã cơ sở KCB 5 chữ số",
+                        "{f} = '{v}' is not a 5-digit facility code",
+                    ).format(f=name, v=v),
+                    x1.lines.get(name),
+                )
         cards = [c.strip() for c in x1.get("MA_THE_BHYT").split(";")] if x1.get("MA_THE_BHYT") else []
         for card in cards:
             if not (_BHYT_LEGACY.match(card) or (card.isdigit() and len(card) in (10, 12))):
-                self.add("error", "value", x1.loc("MA_THE_BHYT"), "vhr-bhyt-1", Text(
-                    "MA_THE_BHYT '{v}' không phải thẻ 15 ký tự, mã BHXH 10 số hay CCCD 12 số",
-                    "MA_THE_BHYT '{v}' is not a 15-char card, 10-digit BHXH number or 12-digit CCCD"
-                ).format(v=card), x1.lines.get("MA_THE_BHYT"))
+                self.add(
+                    "error",
+                    "value",
+                    x1.loc("MA_THE_BHYT"),
+                    "vhr-bhyt-1",
+                    Text(
+                        "MA_THE_BHYT '{v}' không phải thẻ 15 ký tự, mã BHXH 10 số hay CCCD 12 số",
+                        "MA_THE_BHYT '{v}' is not a 15-char card, 10-digit BHXH number or 12-digit CCCD",
+                    ).format(v=card),
+                    x1.lines.get("MA_THE_BHYT"),
+                )
         if cards:
             for name in ("GT_THE_TU", "GT_THE_DEN", "MA_DKBD"):
                 vals = x1.get(name).split(";") if x1.get(name) else []
                 if vals and len(vals) != len(cards):
-                    self.add("error", "business-rule", x1.loc(name), "XML130-ID-002", Text(
-                        "{f} có {a} giá trị cho {b} thẻ", "{f} holds {a} values for {b} cards"
-                    ).format(f=name, a=len(vals), b=len(cards)), x1.lines.get(name))
+                    self.add(
+                        "error",
+                        "business-rule",
+                        x1.loc(name),
+                        "XML130-ID-002",
+                        Text("{f} có {a} giá trị cho {b} thẻ", "{f} holds {a} values for {b} cards").format(
+                            f=name, a=len(vals), b=len(cards)
+                        ),
+                        x1.lines.get(name),
+                    )
             tu, den = x1.get("GT_THE_TU").split(";"), x1.get("GT_THE_DEN").split(";")
             for a, b in zip(tu, den, strict=False):
                 if valid_date(a) and valid_date(b) and a > b:
-                    self.add("error", "business-rule", x1.loc("GT_THE_DEN"), "XML130-ID-003", Text(
-                        "Thẻ hết hạn {b} trước ngày bắt đầu {a}", "Card ends {b} before it starts {a}"
-                    ).format(a=a, b=b), x1.lines.get("GT_THE_DEN"))
+                    self.add(
+                        "error",
+                        "business-rule",
+                        x1.loc("GT_THE_DEN"),
+                        "XML130-ID-003",
+                        Text(
+                            "Thẻ hết hạn {b} trước ngày bắt đầu {a}", "Card ends {b} before it starts {a}"
+                        ).format(a=a, b=b),
+                        x1.lines.get("GT_THE_DEN"),
+                    )
         self.check_cccd(x1)
 
     def check_cccd(self, x1: Record) -> None:
@@ -381,18 +594,41 @@ class Checker:
         loc = x1.loc("SO_CCCD")
         if not (len(v) == 12 and v.isdigit()):
             if len(v) == 9 and v.isdigit():
-                self.add("warning", "value", loc, "XML130-ID-004", Text(
-                    "SO_CCCD '{v}' là CMND 9 số (đã ngừng dùng)", "SO_CCCD '{v}' is a retired 9-digit CMND"
-                ).format(v=v), line)
+                self.add(
+                    "warning",
+                    "value",
+                    loc,
+                    "XML130-ID-004",
+                    Text(
+                        "SO_CCCD '{v}' là CMND 9 số (đã ngừng dùng)",
+                        "SO_CCCD '{v}' is a retired 9-digit CMND",
+                    ).format(v=v),
+                    line,
+                )
             else:
-                self.add("error", "value", loc, "vhr-cccd-1", Text(
-                    "SO_CCCD '{v}' phải gồm đúng 12 chữ số", "SO_CCCD '{v}' must be exactly 12 digits"
-                ).format(v=v), line)
+                self.add(
+                    "error",
+                    "value",
+                    loc,
+                    "vhr-cccd-1",
+                    Text(
+                        "SO_CCCD '{v}' phải gồm đúng 12 chữ số", "SO_CCCD '{v}' must be exactly 12 digits"
+                    ).format(v=v),
+                    line,
+                )
             return
         if v[0] != "0" or not 1 <= int(v[1:3]) <= 96:
-            self.add("error", "value", loc, "vhr-cccd-2", Text(
-                "SO_CCCD: 3 số đầu '{p}' không phải mã tỉnh cũ 001–096", "SO_CCCD: first 3 digits '{p}' are not a legacy province code 001–096"
-            ).format(p=v[:3]), line)
+            self.add(
+                "error",
+                "value",
+                loc,
+                "vhr-cccd-2",
+                Text(
+                    "SO_CCCD: 3 số đầu '{p}' không phải mã tỉnh cũ 001–096",
+                    "SO_CCCD: first 3 digits '{p}' are not a legacy province code 001–096",
+                ).format(p=v[:3]),
+                line,
+            )
         birth, sex = x1.get("NGAY_SINH"), x1.get("GIOI_TINH")
         if not valid_birth(birth):
             return
@@ -400,17 +636,41 @@ class Checker:
         century = (year // 100) - 19
         digit = int(v[3])
         if not 0 <= century <= 4 or digit // 2 != century:
-            self.add("error", "value", loc, "vhr-cccd-3", Text(
-                "SO_CCCD: chữ số thứ 4 '{d}' không khớp thế kỷ sinh {y}", "SO_CCCD: 4th digit '{d}' does not match birth century of {y}"
-            ).format(d=digit, y=year), line)
+            self.add(
+                "error",
+                "value",
+                loc,
+                "vhr-cccd-3",
+                Text(
+                    "SO_CCCD: chữ số thứ 4 '{d}' không khớp thế kỷ sinh {y}",
+                    "SO_CCCD: 4th digit '{d}' does not match birth century of {y}",
+                ).format(d=digit, y=year),
+                line,
+            )
         elif sex in ("1", "2") and digit % 2 != (0 if sex == "1" else 1):
-            self.add("error", "value", loc, "vhr-cccd-3", Text(
-                "SO_CCCD: chữ số thứ 4 '{d}' không khớp GIOI_TINH {s}", "SO_CCCD: 4th digit '{d}' does not match GIOI_TINH {s}"
-            ).format(d=digit, s=sex), line)
+            self.add(
+                "error",
+                "value",
+                loc,
+                "vhr-cccd-3",
+                Text(
+                    "SO_CCCD: chữ số thứ 4 '{d}' không khớp GIOI_TINH {s}",
+                    "SO_CCCD: 4th digit '{d}' does not match GIOI_TINH {s}",
+                ).format(d=digit, s=sex),
+                line,
+            )
         if v[4:6] != birth[2:4]:
-            self.add("error", "value", loc, "vhr-cccd-4", Text(
-                "SO_CCCD: chữ số 5–6 '{a}' khác năm sinh {y}", "SO_CCCD: digits 5–6 '{a}' differ from birth year {y}"
-            ).format(a=v[4:6], y=year), line)
+            self.add(
+                "error",
+                "value",
+                loc,
+                "vhr-cccd-4",
+                Text(
+                    "SO_CCCD: chữ số 5–6 '{a}' khác năm sinh {y}",
+                    "SO_CCCD: digits 5–6 '{a}' differ from birth year {y}",
+                ).format(a=v[4:6], y=year),
+                line,
+            )
 
 
 def check_encounter(enc: Encounter, std: Standard | None = None) -> EncounterReport:
@@ -422,7 +682,9 @@ def check_encounter(enc: Encounter, std: Standard | None = None) -> EncounterRep
     return EncounterReport(file=enc.file, index=enc.index, ma_lk=enc.ma_lk, issues=ck.issues)
 
 
-def validate_source(source: Path | bytes, name: str | None = None, standard: str = DEFAULT_STANDARD) -> FileReport:
+def validate_source(
+    source: Path | bytes, name: str | None = None, standard: str = DEFAULT_STANDARD
+) -> FileReport:
     """Validate one envelope (path or bytes)."""
     reader = EnvelopeReader(source, name=name, standard=standard)
     report = FileReport(file=reader.name)
@@ -431,9 +693,20 @@ def validate_source(source: Path | bytes, name: str | None = None, standard: str
         er = check_encounter(enc, reader.std)
         if enc.ma_lk and enc.ma_lk in seen:
             x1 = enc.xml1
-            er.issues.append(XmlIssue("error", "duplicate", "XML1/TONG_HOP/MA_LK", "XML130-ENV-015", Text(
-                "MA_LK '{m}' đã dùng cho HOSO {n} của tệp", "MA_LK '{m}' already used by HOSO {n} of this file"
-            ).format(m=enc.ma_lk, n=seen[enc.ma_lk]), x1.lines.get("MA_LK") if x1 else None, reader.name))
+            er.issues.append(
+                XmlIssue(
+                    "error",
+                    "duplicate",
+                    "XML1/TONG_HOP/MA_LK",
+                    "XML130-ENV-015",
+                    Text(
+                        "MA_LK '{m}' đã dùng cho HOSO {n} của tệp",
+                        "MA_LK '{m}' already used by HOSO {n} of this file",
+                    ).format(m=enc.ma_lk, n=seen[enc.ma_lk]),
+                    x1.lines.get("MA_LK") if x1 else None,
+                    reader.name,
+                )
+            )
         elif enc.ma_lk:
             seen[enc.ma_lk] = enc.index
         report.encounters.append(er)
