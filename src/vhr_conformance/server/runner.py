@@ -212,7 +212,7 @@ def serve_forever(
     """Run `vhr serve` in the foreground until interrupted."""
     loop, http = _loop_and_http()
     scheme = "https" if tls else "http"
-    ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
+    ssl: dict[str, Any] = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
     if config.base_url is None and port:
         config.base_url = f"{scheme}://{host}:{port}"
     if load and config.db != ":memory:":  # file DB: load once, then every worker sees it
@@ -239,11 +239,11 @@ def serve_forever(
             log_level="warning",
             access_log=False,
             **ssl,
-        )  # type: ignore[arg-type]
+        )
         return
     app = create_app(config)
     if load and config.db == ":memory:":
         app.state.fhir.set_base_url(config.base_url or f"{scheme}://{host}:{port}")
         files, count = app.state.fhir.load_directory(load)
         print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
-    uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level="warning", access_log=False, **ssl)  # type: ignore[arg-type]
+    uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level="warning", access_log=False, **ssl)
