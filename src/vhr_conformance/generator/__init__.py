@@ -66,5 +66,7 @@ def negative_cases(seed: int = 0) -> list[tuple[dict, dict]]:
 
 
 def fixtures_dir() -> Path:
-    """The checked-in fixtures folder (``fixtures/`` at the repository root)."""
-    return Path(__file__).resolve().parents[3] / "fixtures"
+    """The checked-in fixtures (``VHR_FIXTURES_DIR``, the checkout's ``fixtures/``, else the wheel's copy)."""
+    from vhr_conformance.paths import fixtures_path
+
+    return fixtures_path()
