@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "vhr_conformance.profiles_cli",
     "vhr_conformance.runner.cli",
     "vhr_conformance.listen.cli",
+    "vhr_conformance.doctor_cli",
 ]
 
 
