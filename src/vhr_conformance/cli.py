@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "vhr_conformance.runner.cli",
     "vhr_conformance.listen.cli",
     "vhr_conformance.doctor_cli",
+    "vhr_conformance.diff_cli",
 ]
 
 
