@@ -131,25 +131,37 @@ class PushLog:
 
 
 def load_bundles(folder: Path, limit: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """Transaction Bundles of a folder (sorted by name), or one file."""
-    files = [folder] if folder.is_file() else sorted(folder.glob("*.json"))
+    """Transaction Bundles of a folder and its subfolders (sorted by path), or of one file.
+
+    Any output folder of `vhr generate` or `vhr xml to-fhir` is a valid input: Bundles are found
+    where those commands put them (e.g. ``D/bundles/``), other JSON files are passed over, and
+    files that cannot be read are named in the error when nothing was found.
+    """
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*.json") if p.is_file())
     out: list[tuple[str, dict[str, Any]]] = []
+    unreadable: list[str] = []
     for path in files:
         try:
             data = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+        except (OSError, orjson.JSONDecodeError) as exc:
+            unreadable.append(f"{path}: {type(exc).__name__}")
             continue
         if (
             isinstance(data, dict)
             and data.get("resourceType") == "Bundle"
             and data.get("type") == "transaction"
         ):
-            out.append((path.stem, data))
+            name = str(path.relative_to(folder).with_suffix("")) if path != folder else path.stem
+            out.append((name, data))
         if limit and len(out) >= limit:
             break
     if not out:
+        detail = ("; " + "; ".join(unreadable[:5])) if unreadable else ""
         raise UserError(
-            Text("Không có Bundle giao dịch nào trong thư mục.", "No transaction Bundle in the folder."),
+            Text(
+                "Không có Bundle giao dịch nào trong thư mục (kể cả thư mục con){d}.",
+                "No transaction Bundle in the folder or its subfolders{d}.",
+            ).format(d=detail),
             location=str(folder),
         )
     return out
