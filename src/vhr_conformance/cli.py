@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "vhr_conformance.listen.cli",
     "vhr_conformance.doctor_cli",
     "vhr_conformance.diff_cli",
+    "vhr_conformance.vendor_cli",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from vhr_conformance.doctor import FAIL, PASS, SKIP, WARN, diagnose
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.vendor_config import load_config
 
 console = Console()
 
@@ -25,21 +28,35 @@ _VERDICT = {
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor(
-        target: str = typer.Option(..., "--target", help="URL gốc FHIR / FHIR base URL"),
-        auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
+        target: str = typer.Option(None, "--target", help="URL gốc FHIR / FHIR base URL (else vhr.toml)"),
+        auth: str = typer.Option(None, "--auth", help="none | bearer | client-credentials | smart-backend"),
         auth_config: Path = typer.Option(
             None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
         ),
-        ca_bundle: Path = typer.Option(None, "--ca-bundle", help="PEM CA bundle to trust (private CA)"),
+        ca_bundle: Path | None = typer.Option(None, "--ca-bundle", help="PEM CA bundle to trust (private CA)"),
         output: str = typer.Option("text", "--format", help="text | json"),
+        config: Path = typer.Option(None, "--config", help="vhr.toml (default ./vhr.toml, $VHR_CONFIG)"),
     ) -> None:
         """Kiểm tra nhanh kết nối tới máy chủ / quick check that the target can be tested."""
         from vhr_conformance.client import AuthConfig, TokenProvider
         from vhr_conformance.client.tls import check_bundle, verify_context
 
+        vendor = load_config(config)
+        target = target or vendor.target.url or ""
+        if not target:
+            raise UserError(
+                Text(
+                    "Thiếu --target (hoặc [target].url trong vhr.toml).",
+                    "--target is missing (or [target].url in vhr.toml).",
+                ),
+                location="--target",
+            )
+        ca_bundle = ca_bundle or vendor.target.ca_bundle
         bundle = check_bundle(ca_bundle, "--ca-bundle") if ca_bundle else None
         verify = verify_context(bundle)
-        auth_cfg = AuthConfig.load(auth, str(auth_config) if auth_config else None)
+        mode = auth or vendor.auth.mode
+        env = {**os.environ, **vendor.auth_env()} if not auth_config else None
+        auth_cfg = AuthConfig.load(mode, str(auth_config) if auth_config else None, env=env)
         tokens = TokenProvider(auth_cfg, discover_base=target.rstrip("/"), timeout=5.0, verify=verify)
         diag = diagnose(target.rstrip("/"), verify=verify, tokens=tokens)
         if output == "json":
