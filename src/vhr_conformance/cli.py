@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "vhr_conformance.doctor_cli",
     "vhr_conformance.diff_cli",
     "vhr_conformance.vendor_cli",
+    "vhr_conformance.evidence.cli",
 ]
 
 
