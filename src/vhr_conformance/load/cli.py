@@ -212,6 +212,7 @@ def run_load(opts: LoadOptions) -> int:
             "web_port": opts.web_port,
             "auth": engine_auth(opts.auth),
             "validate_sample": -1.0 if opts.validate_sample is None else opts.validate_sample,
+            "progress_every": 0 if opts.quiet else 5,
             "out_dir": str(out_dir),
         }
         out_dir.mkdir(parents=True, exist_ok=True)

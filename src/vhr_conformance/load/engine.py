@@ -197,6 +197,24 @@ class Run:
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
+    def progress(self, elapsed: float, users: int, total: slo.GroupStats, p95_ms: float | None) -> None:
+        """Every few seconds, one line of running figures on stderr (overwritten in place on a tty)."""
+        every = float(self.plan.get("progress_every", 0) or 0)
+        if every <= 0 or int(elapsed // every) == int((elapsed - 1.0) // every):
+            return
+        duration = float(self.plan["duration"])
+        rate = total.requests / elapsed if elapsed > 0 else 0.0
+        line = (
+            f"[{elapsed:4.0f}s/{duration:.0f}s · còn / ETA {max(0.0, duration - elapsed):.0f}s] "
+            f"người dùng / users {users} · yêu cầu / requests {total.requests} · lỗi / failures {total.failures} · "
+            f"{rate:.1f} req/s · p95 {p95_ms if p95_ms is not None else '—'} ms"
+        )
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[2K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     def sample_timeline(self, env: Environment) -> None:
         """Every second: users, throughput and p95 of the last second (from snapshot deltas)."""
         previous = snapshot(env, self.elapsed())
@@ -210,6 +228,8 @@ class Run:
             window = slo.GroupStats()
             for part in recent:
                 window.merge(part)
+            cumulative = now.group("*")
+            self.progress(now.elapsed, env.runner.user_count, cumulative, window.percentile(0.95))
             self.timeline.append(
                 {
                     "t": round(now.elapsed, 2),
