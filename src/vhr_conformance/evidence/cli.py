@@ -44,6 +44,49 @@ def register(app: typer.Typer) -> None:
             .in_lang()
         )
 
+    attest = typer.Typer(help="Xác nhận tiêu chí / attestations", no_args_is_help=True)
+    app.add_typer(attest, name="attest")
+
+    @attest.command("check")
+    def attest_check(
+        file: Path = typer.Argument(..., help="Tệp xác nhận YAML / attestation file"),
+        trust: list[Path] = typer.Option([], "--trust", help="Khoá người thẩm định / reviewers' keys"),
+    ) -> None:
+        """Trạng thái từng tiêu chí xác nhận / state of every attestation criterion."""
+        from vhr_conformance.evidence.attestations import load_attestations, states
+        from vhr_conformance.evidence.keys import load_trust
+        from vhr_conformance.runner.catalogue import load_catalogue
+
+        criteria = load_catalogue().criteria
+        found = states(criteria, load_attestations(file, criteria), load_trust(trust))
+        for cid, st in found.items():
+            console.print(f"{cid} [{criteria[cid].level}] {st.state}: {st.text.in_lang()}", highlight=False)
+        missing = [
+            c
+            for c, st in found.items()
+            if st.state in ("missing", "rejected") and criteria[c].level == "SHALL"
+        ]
+        raise typer.Exit(1 if missing else 0)
+
+    @attest.command("review")
+    def attest_review(
+        file: Path = typer.Argument(..., help="Tệp xác nhận YAML / attestation file"),
+        criterion: str = typer.Option(..., "--criterion"),
+        decision: str = typer.Option(..., "--decision", help="accepted | rejected"),
+        reason: str = typer.Option("", "--reason", help="Lý do / reason (required to reject)"),
+        key: Path = typer.Option(
+            ..., "--key", help="Khoá riêng của người thẩm định / reviewer's private key"
+        ),
+    ) -> None:
+        """Ghi quyết định thẩm định có ký số / record a signed review decision."""
+        from vhr_conformance.evidence.attestations import add_review, load_attestations
+        from vhr_conformance.evidence.keys import load_signing_key
+        from vhr_conformance.runner.catalogue import load_catalogue
+
+        aset = load_attestations(file, load_catalogue().criteria)
+        add_review(aset, criterion, decision, reason, load_signing_key(key))
+        typer.echo(Text("Đã ghi thẩm định vào {p}", "Review recorded in {p}").format(p=file).in_lang())
+
     @app.command("pack")
     def pack(
         report_dir: Path = typer.Argument(
