@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "vhr_conformance.diff_cli",
     "vhr_conformance.vendor_cli",
     "vhr_conformance.evidence.cli",
+    "vhr_conformance.audit.cli",
 ]
 
 
