@@ -131,3 +131,63 @@ def test_helpers() -> None:
     obs = {"resourceType": "Observation", "valueQuantity": {"value": 1}, "code": {"coding": []}}
     assert present(obs, "Observation.value[x]") and not present(obs, "Observation.code.coding")
     assert not present(obs, "Observation.subject")
+
+
+def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:
+    from vhr_conformance.audit.export import ExportOptions, fetch
+    from vhr_conformance.paths import fixtures_path
+    from vhr_conformance.server import ReferenceServer
+
+    with ReferenceServer(load=fixtures_path() / "coverage") as srv:
+        first = fetch(ExportOptions(srv.base_url, tmp_path / "export"))
+        assert first["mode"] == "bulk-export" and first["files"]
+        # a second call with the same state file resumes: nothing is downloaded again
+        again = fetch(ExportOptions(srv.base_url, tmp_path / "export"))
+        assert again["status"] == first["status"] and again["files"] == first["files"]
+        result = CliRunner().invoke(
+            app, ["audit", "run", "--target", srv.base_url, "--out", str(tmp_path / "a"), "--workers", "1"]
+        )
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
+    assert data["byType"]["Patient"]["resources"] > 0 and data["invalidResources"] == 0
+
+
+def test_paged_search_when_export_is_missing(tmp_path: Path) -> None:
+    import httpx
+
+    from vhr_conformance.audit.export import ExportOptions, fetch
+
+    patients = [{"resourceType": "Patient", "id": f"p{i}"} for i in range(7)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("$export"):
+            return httpx.Response(404)
+        start = int(request.url.params.get("_offset", "0"))
+        page = patients[start : start + 3]
+        links = (
+            [{"relation": "next", "url": f"http://fhir.test/Patient?_offset={start + 3}"}]
+            if start + 3 < 7
+            else []
+        )
+        body = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "link": links,
+            "entry": [{"resource": p} for p in page],
+        }
+        return httpx.Response(200, json=body)
+
+    transport = httpx.MockTransport(handler)
+    original = httpx.Client.__init__
+
+    def patched(self: httpx.Client, *args: Any, **kwargs: Any) -> None:
+        kwargs["transport"] = transport
+        original(self, *args, **kwargs)
+
+    httpx.Client.__init__ = patched  # type: ignore[method-assign]
+    try:
+        got = fetch(ExportOptions("http://fhir.test", tmp_path, types=["Patient"], sample=5))
+    finally:
+        httpx.Client.__init__ = original  # type: ignore[method-assign]
+    assert got == {"mode": "paged-search", "sample": 5, "counts": {"Patient": 5}}
+    assert len((tmp_path / "Patient-search.ndjson").read_text(encoding="utf-8").splitlines()) == 5

@@ -19,7 +19,18 @@ def register(app: typer.Typer) -> None:
     @audit.command("run")
     def run(
         ndjson: list[Path] = typer.Option(
-            ..., "--ndjson", help="Tệp/thư mục NDJSON / NDJSON files or folders"
+            [], "--ndjson", help="Tệp/thư mục NDJSON / NDJSON files or folders"
+        ),
+        target: str = typer.Option(
+            None, "--target", help="URL gốc FHIR: đọc bằng $export / FHIR base URL ($export)"
+        ),
+        auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
+        auth_config: Path = typer.Option(
+            None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
+        ),
+        ca_bundle: Path = typer.Option(None, "--ca-bundle", help="PEM CA bundle (private CA)"),
+        sample: int = typer.Option(
+            1000, "--sample", help="Không có $export: số tài nguyên mỗi loại / per type"
         ),
         out: Path = typer.Option(Path("reports/audit"), "--out", help="Thư mục kết quả / output folder"),
         workers: int = typer.Option(
@@ -38,7 +49,31 @@ def register(app: typer.Typer) -> None:
             from vhr_conformance.i18n import UserError
 
             raise UserError(Text("--out phải là thư mục.", "--out must be a folder."), location=str(out))
-        options = AuditOptions(ndjson, out, workers=workers or (os.cpu_count() or 1))
+        sources = list(ndjson)
+        if target:
+            from vhr_conformance.audit.export import ExportOptions, fetch
+            from vhr_conformance.client import AuthConfig, TokenProvider
+            from vhr_conformance.client.tls import check_bundle, verify_context
+
+            verify = verify_context(check_bundle(ca_bundle, "--ca-bundle") if ca_bundle else None)
+            tokens = TokenProvider(
+                AuthConfig.load(auth, str(auth_config) if auth_config else None),
+                discover_base=target,
+                verify=verify,
+            )
+            got = fetch(
+                ExportOptions(target.rstrip("/"), out / "export", token=tokens, verify=verify, sample=sample)
+            )
+            console.print(f"{got['mode']}: {out / 'export'}", highlight=False)
+            sources.append(out / "export")
+        if not sources:
+            from vhr_conformance.i18n import UserError
+
+            raise UserError(
+                Text("Cần --ndjson hoặc --target.", "--ndjson or --target is needed."),
+                location="vhr audit run",
+            )
+        options = AuditOptions(sources, out, workers=workers or (os.cpu_count() or 1))
         if now:
             import datetime as dt
 
