@@ -24,7 +24,6 @@ from vhr_conformance.i18n import Text, UserError
 CHUNK_LINES = 2000
 LATE_AFTER_HOURS = 24
 FRESHNESS_BUCKETS = ((1, "≤ 1 d"), (7, "≤ 7 d"), (30, "≤ 30 d"), (365, "≤ 1 y"))
-NAME_SIMILARITY = 0.9  # Jaro-Winkler on folded names, within the same birth date and sex
 BHI_CHECKS = {  # Decision 3074's basic health information, by the resources that carry it
     "allergies": "AllergyIntolerance",
     "conditions": "Condition",
@@ -263,15 +262,9 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
             "GROUP BY 1 HAVING count(DISTINCT key) > 1 ORDER BY 1"
         )
     ]
-    pairs = rows(
-        """SELECT a.key, b.key FROM res a JOIN res b
-           ON a.type = 'Patient' AND b.type = 'Patient' AND a.key < b.key
-          AND a.person.birth = b.person.birth AND a.person.gender IS NOT DISTINCT FROM b.person.gender
-          AND (a.person.cccd IS NULL OR b.person.cccd IS NULL OR a.person.cccd = b.person.cccd)
-          AND jaro_winkler_similarity(a.person.name, b.person.name) >= ?
-          AND jaro_winkler_similarity(string_split(a.person.name, ' ')[-1], string_split(b.person.name, ' ')[-1]) >= ?""",
-        [NAME_SIMILARITY, NAME_SIMILARITY],
-    )
+    from vhr_conformance.audit.linkage import THRESHOLD, probable_pairs
+
+    pairs = [(a, b) for a, b, _p in probable_pairs(con)]
     probable = _groups(
         [(a, b) for a, b in pairs] + [(g["patients"][0], p) for g in same_cccd for p in g["patients"]]
     )
@@ -325,8 +318,8 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
             "sameCccd": same_cccd,
             "probableGroups": probable,
             "byProvince": dict(sorted(by_province.items())),
-            "method": f"same CCCD; or same birth date and sex, no conflicting CCCD, and Jaro-Winkler ≥ {NAME_SIMILARITY} "
-            "on the whole name and on the given name, both without tone marks",
+            "method": f"same CCCD; or Splink (Fellegi-Sunter) match probability ≥ {THRESHOLD} on names without tone "
+            "marks, given name, CCCD, BHYT, birth date and province, blocked on birth date and sex, CCCD or BHYT",
         },
         "orphanReferences": [{"source": s, "path": p, "reference": r} for s, p, r in orphans],
         "freshness": freshness,
