@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.engine import do_eval as fp_do_eval
+from fhirpathpy.engine.invocations.constants import constants as fp_constants
+from fhirpathpy.engine.nodes import FP_Type, ResourceNode
+from fhirpathpy.engine.util import get_data, process_user_invocation_table
 from fhirpathpy.models import models
+from fhirpathpy.parser import parse as fhirpathpy_parse
+
+from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, rewrite
+from vhr_conformance.validator.fhirpath_types import TYPE_FUNCTIONS, qualified
 
 SKIP_KEYS = frozenset({"ele-1"})
 
@@ -189,6 +196,153 @@ _OPTIONS = {
     },
 }
 _MODEL = models["r4"]
+_TABLE: dict[str, Any] = {
+    **process_user_invocation_table(_OPTIONS["userInvocationTable"]),
+    **FUNCTIONS,
+    **TYPE_FUNCTIONS,
+}
+
+
+def result_type(node: Any) -> str:
+    """The FHIRPath type of one result item, qualified (``FHIR.date``, ``System.Integer``)."""
+    return qualified(node)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class _Variables(dict[str, Any]):
+    """Environment variables: the ones given, plus those FHIR defines by name pattern
+    (``%sct``, ``%loinc``, ``%ucum``, ``%vs-[name]``, ``%ext-[name]``)."""
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and _fhir_variable(name) is not None)
+
+    def __missing__(self, name: str) -> Any:
+        value = _fhir_variable(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+
+def _fhir_variable(name: str) -> str | None:
+    fixed = {
+        "sct": "http://snomed.info/sct",
+        "loinc": "http://loinc.org",
+        "ucum": "http://unitsofmeasure.org",
+    }
+    if name in fixed:
+        return fixed[name]
+    if name.startswith("vs-") and len(name) > 3:
+        return "http://hl7.org/fhir/ValueSet/" + name[3:]
+    if name.startswith("ext-") and len(name) > 4:
+        return "http://hl7.org/fhir/StructureDefinition/" + name[4:]
+    return None
+
+
+def _plain(node: Any) -> Any:
+    """A result node as plain data (what fhirpathpy's own evaluate returns)."""
+    data = get_data(node)
+    if isinstance(data, dict) and not isinstance(data, FP_Type):
+        return {k: _plain_value(v) for k, v in data.items()}
+    return data
+
+
+def _plain_value(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_plain_value(x) for x in v]
+    return _plain(v)
+
+
+class CompiledPath:
+    """One parsed FHIRPath expression, evaluated with our function table and environment.
+
+    fhirpathpy's own ``compile`` hands user functions plain data only; the type functions need the
+    nodes (which carry the element's type), so evaluation builds the engine context here."""
+
+    __slots__ = ("_tree", "expression")
+
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+        syntax_check(expression)
+        try:
+            self._tree = fhirpathpy_parse(expression)["children"][0]
+            rewrite(self._tree)
+        except Exception as exc:  # the parser raises bare Exceptions
+            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
+
+    def nodes(
+        self, data: Any, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The result as engine nodes (typed), for callers that need FHIRPath types."""
+        fp_constants.reset()
+        root = data if isinstance(data, list) else ([] if data is None else [data])
+        names = _Variables(context=data)
+        if env is not None:
+            names["resource"] = env.resource
+            names["rootResource"] = env.root
+        elif isinstance(data, dict):
+            names["resource"] = names["rootResource"] = data
+        if variables:
+            names.update(variables)
+        ctx: dict[str, Any] = {
+            "dataRoot": root,
+            "vars": names,
+            "model": _MODEL,
+            "userInvocationTable": _TABLE,
+        }
+        ctx["traceFn"] = _no_trace
+        saved = _CURRENT_ENV[0]
+        _CURRENT_ENV[0] = env
+        try:
+            out = fp_do_eval(ctx, root, self._tree)
+        except FhirPathError:
+            raise
+        except RecursionError:
+            raise
+        except Exception as exc:  # fhirpathpy raises bare Exceptions
+            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            _CURRENT_ENV[0] = saved
+        return out if isinstance(out, list) else [out]
+
+    def __call__(
+        self, data: Any, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The result as plain values; extension-only placeholders of primitives are dropped."""
+        return self.plain(self.nodes(data, env, variables))
+
+    @staticmethod
+    def plain(nodes: list[Any]) -> list[Any]:
+        out = []
+        for n in nodes:
+            v = _plain(n)
+            if isinstance(v, dict) and list(v) == ["extension"]:
+                continue
+            out.append(v)
+        return out
+
+
+_CACHE: dict[str, CompiledPath] = {}
+
+
+def compile_path(expression: str) -> CompiledPath:
+    """Parse once (strictly: a syntax error raises :class:`FhirPathError`), then reuse."""
+    hit = _CACHE.get(expression)
+    if hit is None:
+        hit = _CACHE[expression] = CompiledPath(expression)
+    return hit
+
+
+def evaluate(
+    data: Any, expression: str, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+) -> list[Any]:
+    """Evaluate ``expression`` on ``data`` (a resource or element as JSON)."""
+    return compile_path(expression)(data, env, variables)
+
+
+def _no_trace(*args: Any) -> None:
+    return None
 
 
 # --------------------------------------------------------------------------- native invariants
