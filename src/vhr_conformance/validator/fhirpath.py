@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fhirpathpy
 from fhirpathpy.engine import do_eval as fp_do_eval
 from fhirpathpy.engine.invocations.constants import constants as fp_constants
 from fhirpathpy.engine.nodes import FP_Type, ResourceNode
@@ -22,7 +21,7 @@ from fhirpathpy.engine.util import get_data, process_user_invocation_table
 from fhirpathpy.models import models
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
-from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, rewrite
+from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, collapse, rewrite
 from vhr_conformance.validator.fhirpath_types import TYPE_FUNCTIONS, qualified
 
 SKIP_KEYS = frozenset({"ele-1"})
@@ -41,7 +40,7 @@ NativeFn = Callable[[Any, "EvalEnv"], bool]
 class EvalEnv:
     """What an invariant may look at beyond its focus: %resource, %rootResource and helper hooks."""
 
-    __slots__ = ("conforms", "member_of", "resolve", "resource", "root")
+    __slots__ = ("_places", "conforms", "member_of", "resolve", "resource", "root")
 
     def __init__(
         self,
@@ -56,6 +55,53 @@ class EvalEnv:
         self.conforms = conforms
         self.member_of = member_of
         self.resolve = resolve
+        self._places: dict[int, Place] | None = None
+
+    def places(self) -> dict[int, Place]:
+        """Where each JSON object under %rootResource (and %resource) sits, built on first use."""
+        if self._places is None:
+            self._places = {}
+            _index_places(self.root, Place(None, None, None), self._places)
+            if id(self.resource) not in self._places:
+                _index_places(self.resource, Place(None, None, None), self._places)
+        return self._places
+
+
+@dataclass(slots=True, frozen=True)
+class Place:
+    """The resource an object belongs to, that resource's container (when it is contained) and the
+    fullUrl of the Bundle entry that holds it (when in a Bundle)."""
+
+    resource: dict[str, Any] | None
+    container: dict[str, Any] | None
+    full_url: str | None
+
+
+def _index_places(node: Any, owner: Place, out: dict[int, Place], contained_in: Any = None) -> None:
+    if isinstance(node, list):
+        for v in node:
+            if isinstance(v, dict | list):
+                _index_places(v, owner, out, contained_in)
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("resourceType"), str):
+        place = Place(node, contained_in, owner.full_url)
+        out[id(node)] = place
+        for k, v in node.items():
+            if isinstance(v, dict | list):
+                _index_places(v, place, out, node if k == "contained" else None)
+        return
+    fu = node.get("fullUrl")
+    place = (
+        owner
+        if not (isinstance(fu, str) and "resource" in node)
+        else Place(owner.resource, owner.container, fu)
+    )
+    out[id(node)] = place
+    for v in node.values():
+        if isinstance(v, dict | list):
+            _index_places(v, place, out)
 
 
 @dataclass(slots=True, eq=False)
@@ -66,7 +112,7 @@ class Constraint:
     expression: str
     base: str
     native: NativeFn | None
-    compiled: Any
+    compiled: CompiledPath | None
     error: str | None  # why the expression cannot be evaluated (compile failure)
     best_practice: bool = False
     guards: tuple[Callable[[Any], bool], ...] = ()
@@ -81,22 +127,14 @@ class Constraint:
                     return True
         if self.compiled is None:
             raise FhirPathError(self.error or "cannot compile")
-        _CURRENT_ENV[0] = env
-        try:
-            # A resource goes in as plain JSON: fhirpathpy types it from resourceType, and only then
-            # does a leading type name (``Organization.endpoint``) select it rather than nothing.
-            node = (
-                focus
-                if isinstance(focus, dict) and "resourceType" in focus
-                else ResourceNode.create_node(focus, self.base)
-            )
-            result = self.compiled(node, {"resource": env.resource, "rootResource": env.root})
-        except FhirPathError:
-            raise
-        except Exception as exc:  # fhirpathpy raises bare Exceptions
-            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            _CURRENT_ENV[0] = None
+        # A resource goes in as plain JSON: its type comes from resourceType, and only then does a
+        # leading type name (``Organization.endpoint``) select it rather than nothing.
+        node = (
+            focus
+            if isinstance(focus, dict) and "resourceType" in focus
+            else ResourceNode.create_node(focus, self.base)
+        )
+        result = self.compiled(node, env)
         if not result:
             return EMPTY_PASSES
         if len(result) == 1 and isinstance(result[0], bool):
@@ -133,18 +171,48 @@ def _html_checks(coll: list[Any]) -> bool:
     return all(html_ok(x) for x in coll)
 
 
-def _resolve(coll: list[Any]) -> list[Any]:
+def resolve_fn(ctx: Any, coll: list[Any]) -> list[Any]:
+    """resolve() (FHIR §2.1.9.1.4): each Reference (or reference string) to the resource it names.
+
+    ``#id`` names a resource contained in the resource that holds the reference (``#`` alone: that
+    resource itself, or the container of a contained one), wherever the invariant's focus is, so a
+    Bundle-level invariant reaches the contained resources of its entries. Other references go to
+    the validator's resolver (Bundle entries; relative ones also against the entry's fullUrl)."""
     env = _CURRENT_ENV[0]
     out: list[Any] = []
-    if env is None or env.resolve is None:
+    if env is None:
         return out
     for item in coll:
-        ref = item.get("reference") if isinstance(item, dict) else item
-        if isinstance(ref, str):
-            hit = env.resolve(ref)
-            if hit is not None:
-                out.append(hit)
+        data = get_data(item)
+        ref = data.get("reference") if isinstance(data, dict) else data
+        if not isinstance(ref, str) or not ref:
+            continue
+        place = env.places().get(id(data)) if isinstance(data, dict) else None
+        hit = _resolve_ref(env, ref, place)
+        if hit is not None:
+            out.append(ResourceNode.create_node(hit))
     return out
+
+
+def _resolve_ref(env: EvalEnv, ref: str, place: Place | None) -> dict[str, Any] | None:
+    if ref.startswith("#"):
+        if place is None or place.resource is None:  # a bare string: it belongs to %resource
+            place = env.places().get(id(env.resource)) or Place(env.resource, None, None)
+        host = place.container or place.resource or env.resource
+        if ref == "#":
+            return host
+        for c in seq(host.get("contained")):
+            if isinstance(c, dict) and c.get("id") == ref[1:]:
+                return c
+        return None
+    if env.resolve is None:
+        return None
+    hit = env.resolve(ref)
+    if hit is None and place is not None and place.full_url and "://" in place.full_url and "://" not in ref:
+        m = re.match(r"(.*/)[A-Z][A-Za-z]+/[^/]+$", place.full_url)
+        if m is not None:
+            hit = env.resolve(m.group(1) + ref)
+    return hit
 
 
 def _member_of(coll: list[Any], vs: str) -> list[bool]:
@@ -166,40 +234,42 @@ def _conforms_to(coll: list[Any], url: str) -> list[bool]:
     return [res]
 
 
-def _string_test(op: Callable[[str, str], bool]) -> Callable[[list[Any], Any], bool]:
-    """startsWith/endsWith/contains/matches as the HL7 validator evaluates them: false, not empty,
-    when the input is not a single string (so ``x.contains('a').not()`` holds when x is absent)."""
-
-    def fn(coll: list[Any], arg: Any) -> bool:
-        if len(coll) != 1 or not isinstance(coll[0], str) or not isinstance(arg, str):
-            return False
-        return op(coll[0], arg)
-
-    return fn
-
-
-_OPTIONS = {
-    "traceFn": lambda *args: None,
-    "userInvocationTable": {
-        "hasValue": {"fn": _has_value},
-        "htmlChecks": {"fn": _html_checks},
-        "resolve": {"fn": _resolve},
-        "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
-        "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
-        "startsWith": {"fn": _string_test(str.startswith), "arity": {1: ["String"]}},
-        "endsWith": {"fn": _string_test(str.endswith), "arity": {1: ["String"]}},
-        "contains": {"fn": _string_test(lambda s, sub: sub in s), "arity": {1: ["String"]}},
-        "matches": {
-            "fn": _string_test(lambda s, rx: re.search(rx, s, re.DOTALL) is not None),
-            "arity": {1: ["String"]},
-        },
-    },
+# Added functions that only need plain data (fhirpathpy's user-function convention).
+_USER_FUNCTIONS: dict[str, dict[str, Any]] = {
+    "hasValue": {"fn": _has_value},
+    "htmlChecks": {"fn": _html_checks},
+    "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
+    "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
 }
 _MODEL = models["r4"]
 _TABLE: dict[str, Any] = {
-    **process_user_invocation_table(_OPTIONS["userInvocationTable"]),
+    **process_user_invocation_table(_USER_FUNCTIONS),
     **FUNCTIONS,
     **TYPE_FUNCTIONS,
+    "resolve": {"fn": resolve_fn},
+}
+
+
+def _string_test(name: str, op: Callable[[str, str], bool]) -> dict[str, Any]:
+    """A string test as the HL7 validator evaluates it in invariants: false, not empty, when the
+    input is not a single string; the argument must still be one string when given."""
+
+    def fn(ctx: Any, coll: list[Any], arg: Any) -> Any:
+        items = collapse(coll)
+        value = get_data(items[0]) if len(items) == 1 else None
+        if not isinstance(value, str) or not isinstance(arg, str):
+            return False
+        return op(value, arg)
+
+    return {"fn": fn, "arity": {1: [["String"]]}}
+
+
+_VALIDATOR_TABLE: dict[str, Any] = {
+    **_TABLE,
+    "startsWith": _string_test("startsWith", str.startswith),
+    "endsWith": _string_test("endsWith", str.endswith),
+    "contains": _string_test("contains", lambda s, sub: sub in s),
+    "matches": _string_test("matches", lambda s, rx: re.search(rx, s, re.DOTALL) is not None),
 }
 
 
@@ -260,10 +330,11 @@ class CompiledPath:
     fhirpathpy's own ``compile`` hands user functions plain data only; the type functions need the
     nodes (which carry the element's type), so evaluation builds the engine context here."""
 
-    __slots__ = ("_tree", "expression")
+    __slots__ = ("_table", "_tree", "expression")
 
-    def __init__(self, expression: str) -> None:
+    def __init__(self, expression: str, dialect: str = "spec") -> None:
         self.expression = expression
+        self._table = _VALIDATOR_TABLE if dialect == "validator" else _TABLE
         syntax_check(expression)
         try:
             self._tree = fhirpathpy_parse(expression)["children"][0]
@@ -289,9 +360,10 @@ class CompiledPath:
             "dataRoot": root,
             "vars": names,
             "model": _MODEL,
-            "userInvocationTable": _TABLE,
+            "userInvocationTable": self._table,
         }
         ctx["traceFn"] = _no_trace
+        ctx["$this"] = root  # outside any function, $this is the input (FHIRPath §5.1)
         saved = _CURRENT_ENV[0]
         _CURRENT_ENV[0] = env
         try:
@@ -323,14 +395,19 @@ class CompiledPath:
         return out
 
 
-_CACHE: dict[str, CompiledPath] = {}
+_CACHE: dict[tuple[str, str], CompiledPath] = {}
 
 
-def compile_path(expression: str) -> CompiledPath:
-    """Parse once (strictly: a syntax error raises :class:`FhirPathError`), then reuse."""
-    hit = _CACHE.get(expression)
+def compile_path(expression: str, dialect: str = "spec") -> CompiledPath:
+    """Parse once (strictly: a syntax error raises :class:`FhirPathError`), then reuse.
+
+    ``dialect="validator"`` is the spec with one difference, the HL7 validator's: startsWith,
+    endsWith, contains and matches give false (not empty) when the input is not one string, so
+    that ``fullUrl.contains('/_history/').not()`` holds on an entry without fullUrl, as the
+    reference validator judges it. Invariants are evaluated in that dialect."""
+    hit = _CACHE.get((expression, dialect))
     if hit is None:
-        hit = _CACHE[expression] = CompiledPath(expression)
+        hit = _CACHE[expression, dialect] = CompiledPath(expression, dialect)
     return hit
 
 
@@ -896,8 +973,7 @@ class ConstraintCompiler:
             hit = self._compiled.get(expr)
             if hit is None:
                 try:
-                    syntax_check(expr)
-                    hit = (fhirpathpy.compile(expr, _MODEL, _OPTIONS), None)
+                    hit = (compile_path(expr, "validator"), None)
                 except Exception as exc:  # parser errors are plain Exceptions
                     hit = (None, f"{type(exc).__name__}: {exc}")
                 self._compiled[expr] = hit
