@@ -2,7 +2,7 @@
 
 Reads ``../shared/fhirpath-tests`` (or the folder given); prints per group passed/scored and the
 tests with no JSON input, then the total over the tests whose input exists in JSON (or need none).
-Usage: ``python benchmarks/fhirpath_suite.py [FOLDER] [--failures]``.
+Usage: ``python benchmarks/fhirpath_suite.py [FOLDER] [--failures] [--markdown] [--no-validator]``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vhr_conformance.validator.fhirpath_suite import FAIL, NO_JSON, PASS, score
+from vhr_conformance.validator.fhirpath_suite import FAIL, NO_JSON, PASS, score, validator_conforms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,11 +21,17 @@ def main() -> int:
     ap.add_argument("folder", nargs="?", type=Path, default=ROOT.parent / "shared" / "fhirpath-tests")
     ap.add_argument("--failures", action="store_true", help="list each failing test and why")
     ap.add_argument("--markdown", action="store_true", help="print the by-group table as Markdown")
+    ap.add_argument("--no-validator", action="store_true", help="do not load the validator for conformsTo()")
     args = ap.parse_args()
     if not (args.folder / "tests-fhir-r4.xml").is_file():
         print(f"no FHIRPath suite at {args.folder}", file=sys.stderr)
         return 2
-    res = score(args.folder)
+    conforms = None
+    if not args.no_validator:
+        from vhr_conformance.validator import Validator
+
+        conforms = validator_conforms(Validator.default())
+    res = score(args.folder, conforms)
     groups = res.by_group()
     if args.markdown:
         print("| group | passed | scored | no JSON input |")

@@ -501,7 +501,31 @@ def _dimension(unit: str | None) -> str:
     return _UCUM_DIMENSION.get(u, u)
 
 
+def _scoped(fn: Fn) -> Fn:
+    """An iterating function that leaves ``$this``/``$index``/``$total`` as it found them: after
+    ``where(...)``, a later argument's ``$this`` is again the outer one (§5.1), not the last item
+    fhirpathpy iterated over."""
+
+    def wrapped(ctx: Any, *args: Any) -> Any:
+        saved = {k: ctx[k] for k in ("$this", "$index", "$total") if k in ctx}
+        try:
+            return fn(ctx, *args)
+        finally:
+            for k in ("$this", "$index", "$total"):
+                if k in saved:
+                    ctx[k] = saved[k]
+                else:
+                    ctx.pop(k, None)
+
+    return wrapped
+
+
+def _scoped_base(name: str) -> dict[str, Any]:
+    return {**_BASE[name], "fn": _scoped(_BASE[name]["fn"])}
+
+
 FUNCTIONS: dict[str, dict[str, Any]] = {
+    **{name: _scoped_base(name) for name in ("where", "select", "all", "exists", "repeat", "aggregate")},
     "=": {"fn": _comparison("=", lambda c: c == 0), "arity": {2: ["Any", "Any"]}, "nullable": True},
     "!=": {"fn": _comparison("!=", lambda c: c != 0), "arity": {2: ["Any", "Any"]}, "nullable": True},
     "<": {"fn": _comparison("<", lambda c: c < 0), "arity": {2: ["Any", "Any"]}, "nullable": True},
@@ -529,13 +553,13 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "escape": {"fn": _string_fn("escape", _escape), "arity": {1: ["String"]}},
     "unescape": {"fn": _string_fn("unescape", _unescape), "arity": {1: ["String"]}},
     "toString": {"fn": _to_string},
-    "sort": {"fn": _sort, "variadic": "Expr"},
+    "sort": {"fn": _scoped(_sort), "variadic": "Expr"},
     "single": {"fn": _single_fn},
     "now": {"fn": _clock("now", FP_DateTime)},
     "today": {"fn": _clock("today", FP_DateTime)},
     "timeOfDay": {"fn": _clock("timeOfDay", FP_Time)},
     "not": {"fn": _not_fn},
-    "iif": {"fn": _iif, "arity": {2: ["Expr", "Expr"], 3: ["Expr", "Expr", "Expr"]}},
+    "iif": {"fn": _scoped(_iif), "arity": {2: ["Expr", "Expr"], 3: ["Expr", "Expr", "Expr"]}},
     "round": {"fn": _round, "arity": {0: [], 1: ["Number"]}},
     "abs": {"fn": _abs},
     "lowBoundary": {"fn": _boundary(False), "arity": {0: [], 1: [["Integer"]]}},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -156,10 +157,13 @@ def _quantity_text(q: Any) -> str:
     return f"{value} {unit}"
 
 
-def run_case(case: Case, data: Any) -> Outcome:
+Conforms = Callable[[Any, str], "bool | None"]
+
+
+def run_case(case: Case, data: Any, conforms: Conforms | None = None) -> Outcome:
     try:
         compiled = compile_path(case.expression)
-        env = EvalEnv(data, data) if isinstance(data, dict) else None
+        env = EvalEnv(data, data, conforms=conforms) if isinstance(data, dict) else None
         nodes = compiled.nodes(data, env)
         values = compiled.plain(nodes)
     except (FhirPathError, RecursionError) as exc:
@@ -186,8 +190,21 @@ def _placeholder(node: Any) -> bool:
     return isinstance(data, dict) and list(data) == ["extension"]
 
 
-def score(folder: Path) -> Score:
-    """Run every test of ``folder/tests-fhir-r4.xml`` on the inputs in ``folder/input``."""
+def validator_conforms(validator: Any) -> Conforms:
+    """conformsTo() through a :class:`Validator`: no error against the profile; None when unknown."""
+
+    def conforms(value: Any, url: str) -> bool | None:
+        if validator.profiles.get(url) is None:
+            return None
+        issues = validator.validate(value, [url])
+        return not any(i.severity in ("error", "fatal") for i in issues)
+
+    return conforms
+
+
+def score(folder: Path, conforms: Conforms | None = None) -> Score:
+    """Run every test of ``folder/tests-fhir-r4.xml`` on the inputs in ``folder/input``;
+    ``conforms`` backs conformsTo() (without it, those tests cannot pass)."""
     cache: dict[str, Any] = {}
     result = Score()
     for case in load_cases(folder / "tests-fhir-r4.xml"):
@@ -196,5 +213,5 @@ def score(folder: Path) -> Score:
         except KeyError:
             result.outcomes.append(Outcome(case, NO_JSON))
             continue
-        result.outcomes.append(run_case(case, data))
+        result.outcomes.append(run_case(case, data, conforms))
     return result
