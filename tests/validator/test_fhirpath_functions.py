@@ -206,3 +206,32 @@ def test_syntax_errors_and_time_zones_in_time_literals_are_refused() -> None:
         compile_path("2 + 2 /")
     with pytest.raises(FhirPathError):
         compile_path("@T14:34:28Z")
+
+
+# §9 operator precedence: is/as bind tighter than |, comparisons, equality and the logical operators.
+@pytest.mark.parametrize(
+    ("expr", "want"),
+    [
+        ("(1 | 1 is Integer).count()", [2]),
+        ("1 + 1 is Integer", [True]),
+        ("true and 1 is Integer", [True]),
+        ("'a' = 'a' and 'b' is String", [True]),
+    ],
+)
+def test_type_operators_bind_tighter_than_union_and_logic(expr: str, want: list[Any]) -> None:
+    assert ev(expr) == want
+
+
+def test_json_null_placeholders_are_not_items() -> None:
+    # FHIR JSON §2.6.2: a null in a primitive array only keeps the index of an extension in "_given".
+    p = {
+        "resourceType": "Patient",
+        "name": [{"given": [None, "James"], "_given": [{"extension": [{"url": "u", "valueString": "x"}]}]}],
+    }
+    assert ev("name.given.count()", p) == [2]
+    assert ev("name.given.select($this.hasValue())", p) == [False, True]
+
+
+def test_this_after_an_iterating_function_is_the_outer_one() -> None:
+    data = {"resourceType": "Patient", "id": "x", "name": [{"family": "A"}, {"family": "B"}]}
+    assert ev("name.where(family = 'A').family.subsetOf($this.name.family)", data) == [True]

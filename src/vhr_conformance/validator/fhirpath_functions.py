@@ -603,32 +603,89 @@ def _polarity(ctx: Any, parent: Any, node: dict[str, Any]) -> list[Any]:
     return _ORIGINAL_POLARITY(ctx, parent, node)
 
 
+def _member(ctx: Any, parent: Any, node: dict[str, Any]) -> list[Any]:
+    """Member navigation without JSON ``null``s: in FHIR JSON a null only holds the place of a
+    primitive whose extension sits at the same index of the ``_name`` array (§2.6.2), so
+    ``given: [null, "James"]`` with an extension on the first is two items, not three."""
+    out: list[Any] = _ORIGINAL_MEMBER(ctx, parent, node)
+    if not any(isinstance(x, ResourceNode) and x.data is None for x in out):
+        return out
+    kept = [x for x in out if not (isinstance(x, ResourceNode) and x.data is None)]
+    # fhirpathpy lists the values, then the extensions: put each back at its array index.
+    rank: dict[str, int] = {}
+
+    def key(x: Any) -> tuple[int, int]:
+        name = x.propName or "" if isinstance(x, ResourceNode) else ""
+        index = x.index if isinstance(x, ResourceNode) and x.index is not None else -1
+        base = name.rsplit("[", 1)[0] if index >= 0 else name
+        return (rank.setdefault(base, len(rank)), index)
+
+    return sorted(kept, key=key)
+
+
 def _install_evaluators() -> None:
     from fhirpathpy.engine.evaluators import evaluators
 
     evaluators.setdefault("VhrDecimalLiteral", _decimal_literal)
     evaluators.setdefault("VhrDescending", _descending)
     evaluators.setdefault("VhrPolarity", _polarity)
+    evaluators.setdefault("VhrMember", _member)
 
 
-def _original_polarity() -> Fn:
+def _original(kind: str) -> Fn:
     from fhirpathpy.engine.evaluators import evaluators
 
-    fn: Fn = evaluators["PolarityExpression"]
+    fn: Fn = evaluators[kind]
     return fn
 
 
-_ORIGINAL_POLARITY = _original_polarity()
+_ORIGINAL_POLARITY = _original("PolarityExpression")
+_ORIGINAL_MEMBER = _original("MemberInvocation")
 _install_evaluators()
+
+
+# Binary operators below ``is``/``as`` in FHIRPath's precedence table (§9.1: ``is``/``as`` bind
+# tighter than ``|``, comparisons, equality, membership and the logical operators).
+_BELOW_TYPE_OPS = frozenset(
+    {
+        "UnionExpression",
+        "InequalityExpression",
+        "EqualityExpression",
+        "MembershipExpression",
+        "AndExpression",
+        "OrExpression",
+        "XorExpression",
+        "ImpliesExpression",
+    }
+)
+
+
+def _fix_type_precedence(node: dict[str, Any]) -> None:
+    """fhirpathpy parses ``1 | 1 is Integer`` as ``(1 | 1) is Integer``; the spec reads
+    ``1 | (1 is Integer)``. Rotate the tree so the type operator takes the right operand only."""
+    while node.get("type") == "TypeExpression":
+        left = node["children"][0]
+        if left.get("type") not in _BELOW_TYPE_OPS:
+            return
+        inner = dict(node)  # the type test, now applied to the lower operator's right operand
+        inner["children"] = [left["children"][1], node["children"][1]]
+        node.clear()
+        node.update(left)
+        node["children"] = [left["children"][0], inner]
+        _fix_type_precedence(inner)
+        node = inner
 
 
 def rewrite(node: dict[str, Any], in_sort: bool = False) -> None:
     """Swap in our node types (in place) in a tree fresh from fhirpathpy's parser."""
+    _fix_type_precedence(node)
     kind = node.get("type")
     if kind == "NumberLiteral" and "." in str(node.get("text", "")):
         node["type"] = "VhrDecimalLiteral"
     elif kind == "TimeLiteral" and re.search(r"(Z|[+-]\d{2}:?\d{2})$", str(node.get("text", ""))):
         raise ValueError(f"a Time literal has no timezone: {node.get('text')}")
+    elif kind == "MemberInvocation":
+        node["type"] = "VhrMember"
     elif kind == "PolarityExpression":
         node["type"] = "VhrDescending" if in_sort and node["terminalNodeText"][0] == "-" else "VhrPolarity"
     children: list[Any] = node.get("children") or []
