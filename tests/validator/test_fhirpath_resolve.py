@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
+from vhr_conformance import fhirpkg
 from vhr_conformance.validator import Validator
 from vhr_conformance.validator.fhirpath import EvalEnv, evaluate
+
+from .util import rules
 
 
 def obs_with_contained_patient() -> dict[str, Any]:
@@ -129,3 +136,81 @@ def test_invariant_with_resolve_passes_on_valid_data() -> None:
     assert c.evaluate(obs, EvalEnv(obs, obs)) is True
     obs["contained"][0]["resourceType"] = "Group"
     assert c.evaluate(obs, EvalEnv(obs, obs)) is False
+
+
+# ---------------------------------------------------------------- through the validator
+
+RBUNDLE = "https://vhr-conformance.org/fhir/StructureDefinition/test-resolve-bundle"
+ROBS = "https://vhr-conformance.org/fhir/StructureDefinition/test-resolve-observation"
+
+
+def _profile(url: str, typ: str, key: str, expression: str) -> dict[str, Any]:
+    return {
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": url.rsplit("/", 1)[-1].replace("-", ""),
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": typ,
+        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{typ}",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {
+                    "id": typ,
+                    "path": typ,
+                    "constraint": [{"key": key, "severity": "error", "human": key, "expression": expression}],
+                }
+            ]
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def rv(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    d: Path = tmp_path_factory.mktemp("ig-resolve")
+    (d / "package.json").write_bytes(orjson.dumps({"name": "test.resolve", "version": "0.0.1"}))
+    bundle_sd = _profile(
+        RBUNDLE,
+        "Bundle",
+        "tres-1",
+        "entry.resource.ofType(Observation).all(subject.resolve() is Patient"
+        " and performer.all(resolve() is Practitioner))",
+    )
+    obs_sd = _profile(ROBS, "Observation", "tres-2", "subject.resolve() is Patient")
+    (d / "StructureDefinition-b.json").write_bytes(orjson.dumps(bundle_sd))
+    (d / "StructureDefinition-o.json").write_bytes(orjson.dumps(obs_sd))
+    core = fhirpkg.PackageSet.with_dependencies()
+    return Validator.for_packages(fhirpkg.PackageSet([*core.packages, fhirpkg.load_package(d)]))
+
+
+def _resolve_bundle(subject_type: str = "Patient") -> dict[str, Any]:
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "meta": {"profile": [ROBS]},
+        "contained": [{"resourceType": "Practitioner", "id": "pr1"}],
+        "status": "final",
+        "code": {"text": "mạch"},
+        "subject": {"reference": "urn:uuid:6f1c2a52-0000-4000-8000-00000000000a"},
+        "performer": [{"reference": "#pr1"}],
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:6f1c2a52-0000-4000-8000-00000000000a",
+                "resource": {"resourceType": subject_type, "id": "s1"},
+            },
+            {"fullUrl": "urn:uuid:6f1c2a52-0000-4000-8000-00000000000b", "resource": obs},
+        ],
+    }
+
+
+def test_validator_resolves_from_bundle_and_entry_invariants(rv: Validator) -> None:
+    ok = {r for r, _ in rules(rv.validate(_resolve_bundle(), [RBUNDLE]))}
+    assert not ok & {"tres-1", "tres-2", "harness-fhirpath"}, ok
+    bad = {r for r, _ in rules(rv.validate(_resolve_bundle("Group"), [RBUNDLE]))}
+    assert {"tres-1", "tres-2"} <= bad
