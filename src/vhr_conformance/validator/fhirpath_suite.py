@@ -1,5 +1,8 @@
 """Scores our FHIRPath engine on the official HL7 FHIRPath test suite (``tests-fhir-r4.xml``).
 
+Each expression is first checked against the model (:mod:`fhirpath_check`; strict where the test
+says ``mode="strict"``), as an engine that knows the model reports semantic errors, then evaluated.
+
 The suite is read from where it lies (``../shared/fhirpath-tests`` in this project's checkout), never
 copied. Each test names an input resource file, an expression and the expected output (values with
 their FHIRPath types), or says the expression is invalid. Tests are run on the JSON rendering of the
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vhr_conformance.validator.fhirpath import EvalEnv, FhirPathError, compile_path, result_type
+from vhr_conformance.validator.fhirpath_check import check
 
 PASS, FAIL, NO_JSON = "pass", "fail", "no-json-input"
 
@@ -30,6 +34,8 @@ class Case:
     invalid: str | None  # syntax | semantic | execution
     predicate: bool
     outputs: list[tuple[str | None, str]]
+    strict: bool = False  # mode="strict": unknown names are semantic errors
+    ordered: bool = False  # checkOrderedFunctions="true"
 
 
 @dataclass(slots=True)
@@ -81,6 +87,8 @@ def load_cases(xml_path: Path) -> list[Case]:
                     expr.get("invalid"),
                     test.get("predicate") == "true",
                     [(o.get("type"), o.text or "") for o in test.findall("output")],
+                    "strict" in (test.get("mode"), expr.get("mode")),
+                    test.get("checkOrderedFunctions") == "true",
                 )
             )
     return cases
@@ -162,6 +170,8 @@ Conforms = Callable[[Any, str], "bool | None"]
 
 def run_case(case: Case, data: Any, conforms: Conforms | None = None) -> Outcome:
     try:
+        context = data.get("resourceType") if isinstance(data, dict) else None
+        check(case.expression, context, strict=case.strict, ordered=case.ordered)  # semantic errors
         compiled = compile_path(case.expression)
         env = EvalEnv(data, data, conforms=conforms) if isinstance(data, dict) else None
         nodes = compiled.nodes(data, env)
