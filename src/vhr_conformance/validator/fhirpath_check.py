@@ -43,7 +43,7 @@ class _Checker:
         self.strict = strict
         self.ordered = ordered
 
-    def child(self, owner: str, name: str) -> Types:
+    def child(self, owner: str, name: str) -> frozenset[str]:
         """The types of element ``name`` of type ``owner``; empty when there is no such element."""
         cur: str | None = owner
         seen = 0
