@@ -235,3 +235,26 @@ def test_json_null_placeholders_are_not_items() -> None:
 def test_this_after_an_iterating_function_is_the_outer_one() -> None:
     data = {"resourceType": "Patient", "id": "x", "name": [{"family": "A"}, {"family": "B"}]}
     assert ev("name.where(family = 'A').family.subsetOf($this.name.family)", data) == [True]
+
+
+# §6.6.2/§6.6.3: quantities multiply and divide, units combining; equality holds across
+# commensurable UCUM units; comparable() tells whether two units share a dimension.
+@pytest.mark.parametrize(
+    ("expr", "want"),
+    [
+        ("2.0 'cm' * 2.0 'm' = 0.040 'm2'", [True]),
+        ("4.0 'g' / 2.0 'm' = 2 'g/m'", [True]),
+        ("1.0 'm' / 1.0 'm' = 1 '1'", [True]),
+        ("3 'mg' * 2 = 6 'mg'", [True]),
+        ("1 'kg' = 1000 'g'", [True]),
+        ("1 'cm' < 1 '[in_i]'", [True]),
+        ("1 'kg.m/s2' = 1000 'g.m/s2'", [True]),
+        ("1 'cm' = 1 's'", [False]),
+        ("1 'cm'.comparable(1 '[in_i]')", [True]),
+        ("1 'cm'.comparable(1 's')", [False]),
+        ("1 'mL'.comparable(1 'cm3')", [True]),
+        ("2 'm' / 0 = 1 'm'", []),
+    ],
+)
+def test_quantity_unit_algebra(expr: str, want: list[Any]) -> None:
+    assert ev(expr) == want

@@ -21,6 +21,7 @@ from fhirpathpy.engine.util import get_data, is_true
 
 from vhr_conformance.validator import fhirpath_temporal as tmp
 from vhr_conformance.validator.fhirpath_types import type_of
+from vhr_conformance.validator.fhirpath_ucum import canonical, product_unit, reduce
 
 Fn = Callable[..., Any]
 _BASE: dict[str, dict[str, Any]] = cast(dict[str, dict[str, Any]], invocation_registry)
@@ -69,28 +70,38 @@ def quantity(item: Any) -> FP_Quantity | None:
     return None
 
 
-def _unit_key(q: FP_Quantity) -> tuple[str, Decimal]:
-    """A comparable unit and the factor to it: definite time units in seconds, else the unit."""
-    u = tmp.time_unit(q.unit)
-    if u in ("week", "day", "hour", "minute", "second"):
-        return ("s", Decimal(tmp._SECONDS[u]))
-    if u == "millisecond":
-        return ("s", Decimal("0.001"))
-    if u is not None:
-        calendar = q.unit is not None and not q.unit.startswith("'")
-        return (("cal-" if calendar else "ucum-") + ("mo"), Decimal(12 if u == "year" else 1))
-    return (str(q.unit).strip("'"), Decimal(1))
+_DEFINITE = {"week": "wk", "day": "d", "hour": "h", "minute": "min", "second": "s", "millisecond": "ms"}
 
 
-def quantity_compare(a: FP_Quantity, b: FP_Quantity) -> int | None:
-    """Order of two quantities; None when their units are not comparable (FHIRPath §6.1.1:
-    calendar years and months are not comparable with UCUM 'a' and 'mo')."""
-    ka, fa = _unit_key(a)
-    kb, fb = _unit_key(b)
-    if ka != kb:
-        return None
-    x, y = Decimal(str(a.value)) * fa, Decimal(str(b.value)) * fb
-    return (x > y) - (x < y)
+def _ucum_unit(q: FP_Quantity) -> str | None:
+    """The UCUM form of a quantity's unit: calendar keywords from a week down are definite
+    durations (FHIRPath §6.1.1); ``year``/``month`` have none (None)."""
+    unit = q.unit
+    if unit is not None and not unit.startswith("'"):
+        u = tmp.time_unit(unit)
+        return _DEFINITE.get(u or "") if u not in ("year", "month") else None
+    return (unit or "'1'").strip("'")
+
+
+def quantity_compare(a: FP_Quantity, b: FP_Quantity) -> tuple[bool, int | None]:
+    """(known, order): order is None when the units cannot be compared (a calendar year or month
+    against anything but calendar years and months; different dimensions); known is False when a
+    unit is outside what :mod:`fhirpath_ucum` reads (then fhirpathpy decides)."""
+    va, vb = Decimal(str(a.value)), Decimal(str(b.value))
+    cal = {"year": 12, "month": 1}
+    ca = tmp.time_unit(a.unit) if a.unit and not a.unit.startswith("'") else None
+    cb = tmp.time_unit(b.unit) if b.unit and not b.unit.startswith("'") else None
+    if ca in cal or cb in cal:
+        if ca in cal and cb in cal:
+            x, y = va * cal[ca], vb * cal[cb]
+            return True, (x > y) - (x < y)
+        return True, None
+    ka, kb = canonical(va, _ucum_unit(a)), canonical(vb, _ucum_unit(b))
+    if ka is None or kb is None:
+        return False, None
+    if ka[1] != kb[1]:
+        return True, None
+    return True, (ka[0] > kb[0]) - (ka[0] < kb[0])
 
 
 # --------------------------------------------------------------------------- comparison
@@ -136,9 +147,11 @@ def _comparison(op: str, test: Callable[[int], bool]) -> Fn:
                 return [] if c is None else [test(c)]
             qa, qb = quantity(x), quantity(y)
             if qa is not None and qb is not None:
-                c = quantity_compare(qa, qb)
-                if c is not None or tmp.time_unit(qa.unit) or tmp.time_unit(qb.unit):
-                    return [] if c is None else [test(c)]
+                known, c = quantity_compare(qa, qb)
+                if known:
+                    if c is None:  # not comparable: = is false, the others empty (§6.1.1, §6.2)
+                        return [op == "!="] if op in ("=", "!=") and _ucum_unit(qa) and _ucum_unit(qb) else []
+                    return [test(c)]
                 return base(ctx, [qa], [qb])
         return base(ctx, xs, ys)
 
@@ -197,6 +210,49 @@ def _arith(op: str) -> Fn:
         return base(ctx, xs, ys)
 
     return fn
+
+
+def _mul_div(op: str) -> Fn:
+    """``*`` and ``/`` also on quantities (§6.6.2, §6.6.3): values multiply, units combine."""
+    base = _BASE[op]["fn"]
+    divide = op == "/"
+
+    def fn(ctx: Any, xs: list[Any], ys: list[Any]) -> Any:
+        x, y = _single(xs), _single(ys)
+        if x is None or y is None:
+            if len(collapse(xs)) > 1 or len(collapse(ys)) > 1:
+                raise ValueError(f"'{op}' on a collection of more than one item")
+            return []
+        qa, qb = quantity(x), quantity(y)
+        if qa is None and qb is None:
+            a, b = get_data(x), get_data(y)
+            if not _number(a) or not _number(b):
+                raise ValueError(f"'{op}' needs numbers or quantities")
+            return base(ctx, a, b)
+        if qa is None:
+            a = get_data(x)
+            if not _number(a) or divide:
+                raise ValueError(f"'{op}' of a number by a quantity")
+            qa = FP_Quantity(Decimal(str(a)), "'1'")
+        if qb is None:
+            b = get_data(y)
+            if not _number(b):
+                raise ValueError(f"'{op}' of a quantity by a non-number")
+            qb = FP_Quantity(Decimal(str(b)), "'1'")
+        ua, ub = _ucum_unit(qa), _ucum_unit(qb)
+        if ua is None or ub is None:
+            raise ValueError("calendar years and months cannot be multiplied or divided")
+        va, vb = Decimal(str(qa.value)), Decimal(str(qb.value))
+        if divide and vb == 0:
+            return []
+        value = va / vb if divide else va * vb
+        return FP_Quantity(value, f"'{product_unit(ua, ub, divide)}'")
+
+    return fn
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | Decimal | float) and not isinstance(v, bool)
 
 
 # --------------------------------------------------------------------------- strings
@@ -482,23 +538,8 @@ def _comparable(ctx: Any, coll: list[Any], other: list[Any]) -> Any:
     b = quantity(other[0]) if len(other) == 1 else None
     if a is None or b is None:
         return []
-    return _dimension(a.unit) == _dimension(b.unit)
-
-
-# A few UCUM units by dimension: enough to tell lengths from times from masses.
-_UCUM_DIMENSION = {
-    "m": "L", "cm": "L", "mm": "L", "km": "L", "um": "L", "[in_i]": "L", "[ft_i]": "L", "[yd_i]": "L", "[mi_i]": "L",
-    "s": "T", "ms": "T", "min": "T", "h": "T", "d": "T", "wk": "T", "mo": "T", "a": "T",
-    "g": "M", "kg": "M", "mg": "M", "ug": "M", "[lb_av]": "M", "[oz_av]": "M",
-    "L": "V", "mL": "V", "dL": "V",
-}  # fmt: skip
-
-
-def _dimension(unit: str | None) -> str:
-    u = (unit or "1").strip("'")
-    if tmp.time_unit(unit) is not None:
-        return "T"
-    return _UCUM_DIMENSION.get(u, u)
+    ra, rb = reduce(_ucum_unit(a)), reduce(_ucum_unit(b))
+    return ra is not None and rb is not None and ra[1] == rb[1]
 
 
 def _scoped(fn: Fn) -> Fn:
@@ -535,6 +576,8 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "~": {"fn": _equivalence(False), "arity": {2: ["Any", "Any"]}},
     "!~": {"fn": _equivalence(True), "arity": {2: ["Any", "Any"]}},
     "+": {"fn": _arith("+"), "arity": {2: ["Any", "Any"]}, "nullable": True},
+    "*": {"fn": _mul_div("*"), "arity": {2: ["Any", "Any"]}},
+    "/": {"fn": _mul_div("/"), "arity": {2: ["Any", "Any"]}},
     "-": {"fn": _arith("-"), "arity": {2: ["Any", "Any"]}, "nullable": True},
     "startsWith": {"fn": _string_fn("startsWith", str.startswith), "arity": {1: [["String"]]}},
     "endsWith": {"fn": _string_fn("endsWith", str.endswith), "arity": {1: [["String"]]}},
