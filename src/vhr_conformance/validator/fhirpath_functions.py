@@ -41,9 +41,7 @@ def temporal(item: Any) -> tmp.Temporal | None:
     if isinstance(item, ResourceNode) and isinstance(item.data, str):
         ns, name = type_of(item)
         kind = _TEMPORAL_TYPES.get(name) if ns == "FHIR" else None
-        if kind is not None:
-            if kind == "DateTime" and "T" not in item.data:
-                kind = "Date" if len(item.data) <= 10 else kind
+        if kind is not None:  # a dateTime holding only a date is still a DateTime (boundaries)
             return tmp.parse(item.data, kind)
     return None
 

@@ -6,7 +6,8 @@ says ``mode="strict"``), as an engine that knows the model reports semantic erro
 The suite is read from where it lies (``../shared/fhirpath-tests`` in this project's checkout), never
 copied. Each test names an input resource file, an expression and the expected output (values with
 their FHIRPath types), or says the expression is invalid. Tests are run on the JSON rendering of the
-input when one exists; tests whose input exists only in XML are counted apart ("no JSON input").
+input when one exists; tests whose input exists only in XML run on its conversion
+(:mod:`fhirpath_xml`) and are counted apart.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from vhr_conformance.validator import fhirpath_xml as fhir_xml
 from vhr_conformance.validator.fhirpath import EvalEnv, FhirPathError, compile_path, result_type
 from vhr_conformance.validator.fhirpath_check import check
 
-PASS, FAIL, NO_JSON = "pass", "fail", "no-json-input"
+PASS, FAIL, NO_JSON, XML_PASS = "pass", "fail", "no-json-input", "xml-pass"
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class Outcome:
     case: Case
     status: str
     detail: str = ""
+    xml: bool = False  # run on the XML input converted to JSON (no JSON rendering exists)
 
 
 @dataclass(slots=True)
@@ -50,20 +53,34 @@ class Score:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def by_group(self) -> dict[str, dict[str, int]]:
+        """Per group: passed and failed on JSON (or no) input, XML-only tests and how many of them passed."""
         out: dict[str, dict[str, int]] = {}
         for o in self.outcomes:
-            g = out.setdefault(o.case.group, {PASS: 0, FAIL: 0, NO_JSON: 0})
-            g[o.status] += 1
+            g = out.setdefault(o.case.group, {PASS: 0, FAIL: 0, NO_JSON: 0, XML_PASS: 0})
+            if o.xml or o.status == NO_JSON:
+                g[NO_JSON] += 1
+                g[XML_PASS] += o.status == PASS
+            else:
+                g[o.status] += 1
         return out
+
+    def _json(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.xml and o.status != NO_JSON]
 
     @property
     def passed(self) -> int:
-        return sum(o.status == PASS for o in self.outcomes)
+        return sum(o.status == PASS for o in self._json())
 
     @property
     def scored(self) -> int:
-        """Tests that could run: the input exists in JSON, or the test needs no input."""
-        return sum(o.status != NO_JSON for o in self.outcomes)
+        """Tests that could run on JSON: the input exists in JSON, or the test needs no input."""
+        return len(self._json())
+
+    @property
+    def xml_passed(self) -> tuple[int, int]:
+        """(passed, run) of the tests whose input exists only in XML, run on its conversion."""
+        xs = [o for o in self.outcomes if o.xml]
+        return sum(o.status == PASS for o in xs), len(xs)
 
     @property
     def ratio(self) -> float:
@@ -212,16 +229,27 @@ def validator_conforms(validator: Any) -> Conforms:
     return conforms
 
 
-def score(folder: Path, conforms: Conforms | None = None) -> Score:
+def score(folder: Path, conforms: Conforms | None = None, prefer_xml: bool = False) -> Score:
     """Run every test of ``folder/tests-fhir-r4.xml`` on the inputs in ``folder/input``;
-    ``conforms`` backs conformsTo() (without it, those tests cannot pass)."""
+    ``conforms`` backs conformsTo() (without it, those tests cannot pass). With ``prefer_xml`` every
+    test named with an XML input runs on that input's conversion (the suite's reference data)."""
     cache: dict[str, Any] = {}
     result = Score()
     for case in load_cases(folder / "tests-fhir-r4.xml"):
         try:
+            if prefer_xml and str(case.inputfile).endswith(".xml"):
+                raise KeyError(case.inputfile)
             data = _input(folder / "input", case.inputfile, cache)
         except KeyError:
-            result.outcomes.append(Outcome(case, NO_JSON))
+            xml_path = folder / "input" / str(case.inputfile)
+            if not xml_path.is_file():
+                result.outcomes.append(Outcome(case, NO_JSON))
+                continue
+            if case.inputfile not in cache:
+                cache[str(case.inputfile)] = fhir_xml.read(xml_path)
+            outcome = run_case(case, cache[str(case.inputfile)], conforms)
+            outcome.xml = True
+            result.outcomes.append(outcome)
             continue
         result.outcomes.append(run_case(case, data, conforms))
     return result
