@@ -258,3 +258,13 @@ def test_this_after_an_iterating_function_is_the_outer_one() -> None:
 )
 def test_quantity_unit_algebra(expr: str, want: list[Any]) -> None:
     assert ev(expr) == want
+
+
+def test_partial_datetime_literals() -> None:
+    # FHIRPath §4.1.3: a DateTime literal may stop after the year, month or day with a T.
+    assert ev("@2015T.is(DateTime)") == [True]
+    assert ev("@2015-02T.is(DateTime)") == [True]
+    assert ev("@2015-02-04T.is(DateTime)") == [True]
+    assert ev("@2015-02-04.is(DateTime)") == [False]
+    assert ev("@2015T < @2016T") == [True]
+    assert ev("@2015-02-04T = @2015-02-04T10:00") == []

@@ -19,7 +19,6 @@ from fhirpathpy.engine.invocations.constants import constants as fp_constants
 from fhirpathpy.engine.nodes import FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 from fhirpathpy.models import models
-from fhirpathpy.parser import parse as fhirpathpy_parse
 
 from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, collapse, rewrite
 from vhr_conformance.validator.fhirpath_types import TYPE_FUNCTIONS, qualified
@@ -335,9 +334,9 @@ class CompiledPath:
     def __init__(self, expression: str, dialect: str = "spec") -> None:
         self.expression = expression
         self._table = _VALIDATOR_TABLE if dialect == "validator" else _TABLE
-        syntax_check(expression)
+        tree = parse_strict(expression)
         try:
-            self._tree = fhirpathpy_parse(expression)["children"][0]
+            self._tree = tree["children"][0]
             rewrite(self._tree)
         except Exception as exc:  # the parser raises bare Exceptions
             raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
@@ -864,21 +863,60 @@ class _RaisingListener:
         return None
 
 
-def syntax_check(expr: str) -> None:
-    """fhirpathpy's parser silently recovers from syntax errors; parse strictly first."""
+class _Tokens:
+    """The lexer's tokens, with ``@2015T`` / ``@2015-02T`` / ``@2015-02-04T`` read as one DateTime
+    literal (FHIRPath §4.1.3: a DateTime may stop at any precision; fhirpathpy's DATETIME rule
+    stops before a T without a time, leaving an identifier ``T`` behind)."""
+
+    def __init__(self, lexer: Any) -> None:
+        self.lexer = lexer
+        self.pending: Any = None
+
+    def nextToken(self) -> Any:  # ANTLR's TokenSource protocol
+        from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+
+        tok = self.pending if self.pending is not None else self.lexer.nextToken()
+        self.pending = None
+        if tok.type == FHIRPathLexer.DATETIME and "T" not in tok.text:
+            nxt = self.lexer.nextToken()
+            if nxt.type == FHIRPathLexer.IDENTIFIER and nxt.text == "T" and nxt.start == tok.stop + 1:
+                tok.text, tok.stop = tok.text + "T", nxt.stop
+            else:
+                self.pending = nxt
+        return tok
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lexer, name)
+
+
+def parse_strict(expr: str) -> dict[str, Any]:
+    """fhirpathpy's syntax tree of ``expr``, parsed once; a syntax error raises (fhirpathpy's own
+    parser silently recovers from them)."""
     from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.tree.Tree import ParseTreeWalker
+    from fhirpathpy.parser.ASTPathListener import ASTPathListener
     from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
     lexer = FHIRPathLexer(InputStream(expr))
     lexer.removeErrorListeners()
     lexer.addErrorListener(_RaisingListener())
-    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser = FHIRPathParser(CommonTokenStream(_Tokens(lexer)))
     parser.removeErrorListeners()
     parser.addErrorListener(_RaisingListener())
-    parser.expression()
+    parser.buildParseTrees = True
+    tree = parser.expression()
     if parser.getCurrentToken().type != Token.EOF:
         raise FhirPathError(f"unexpected text after expression at {parser.getCurrentToken().column}")
+    listener = ASTPathListener()
+    ParseTreeWalker().walk(listener, tree)
+    root: dict[str, Any] = listener.parentStack[0]
+    return root
+
+
+def syntax_check(expr: str) -> None:
+    """Raise :class:`FhirPathError` when ``expr`` is not valid FHIRPath syntax."""
+    parse_strict(expr)
 
 
 _IMPLIES_MATCHES = re.compile(r"([a-zA-Z]+) = '([^']*)' implies ([a-zA-Z]+)\.matches\('((?:[^'\\]|\\.)*)'\)")

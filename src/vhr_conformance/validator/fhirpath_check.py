@@ -18,9 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from fhirpathpy.models import models
-from fhirpathpy.parser import parse
 
-from vhr_conformance.validator.fhirpath import FhirPathError, syntax_check
+from vhr_conformance.validator.fhirpath import FhirPathError, parse_strict
 
 _MODEL = models["r4"]
 _PATH2TYPE: dict[str, str] = _MODEL["path2Type"]
@@ -189,7 +188,6 @@ def check(expression: str, context: str | None, *, strict: bool = False, ordered
     """Raise :class:`FhirPathError` when ``expression``, evaluated on a ``context`` (a resource or
     data type name), is certainly wrong for the model. ``strict`` adds unknown element names and
     impossible leading type names; ``ordered`` adds ordered functions on unordered collections."""
-    syntax_check(expression)
-    tree = parse(expression)["children"][0]
+    tree = parse_strict(expression)["children"][0]
     types: Types = frozenset({context}) if context else None
     _Checker(strict, ordered).infer(tree, types, types, True)

@@ -626,6 +626,14 @@ def _decimal_literal(ctx: Any, parent: Any, node: dict[str, Any]) -> list[Any]:
     return [Decimal(node["text"])]
 
 
+def _partial_datetime(ctx: Any, parent: Any, node: dict[str, Any]) -> list[Any]:
+    """``@2015T``: a DateTime known to the year (or month, or day) only."""
+    text = str(node["text"])[1:]
+    value = FP_DateTime(text[:-1])
+    value.asStr = text  # the trailing T keeps it a DateTime, not a Date
+    return [value]
+
+
 def _descending(ctx: Any, parent: Any, node: dict[str, Any]) -> list[Any]:
     from fhirpathpy.engine import do_eval
 
@@ -669,6 +677,7 @@ def _install_evaluators() -> None:
 
     evaluators.setdefault("VhrDecimalLiteral", _decimal_literal)
     evaluators.setdefault("VhrDescending", _descending)
+    evaluators.setdefault("VhrPartialDateTime", _partial_datetime)
     evaluators.setdefault("VhrPolarity", _polarity)
     evaluators.setdefault("VhrMember", _member)
 
@@ -723,6 +732,8 @@ def rewrite(node: dict[str, Any], in_sort: bool = False) -> None:
     kind = node.get("type")
     if kind == "NumberLiteral" and "." in str(node.get("text", "")):
         node["type"] = "VhrDecimalLiteral"
+    elif kind == "DateTimeLiteral" and str(node.get("text", "")).endswith("T"):
+        node["type"] = "VhrPartialDateTime"
     elif kind == "TimeLiteral" and re.search(r"(Z|[+-]\d{2}:?\d{2})$", str(node.get("text", ""))):
         raise ValueError(f"a Time literal has no timezone: {node.get('text')}")
     elif kind == "MemberInvocation":

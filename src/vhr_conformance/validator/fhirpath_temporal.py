@@ -21,7 +21,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 _DATE_RE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?)?)?)?"
-    r"(Z|[+-]\d{2}:\d{2})?$"
+    r"T?(Z|[+-]\d{2}:\d{2})?$"
 )
 _TIME_RE = re.compile(r"T?(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$")
 
