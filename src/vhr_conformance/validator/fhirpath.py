@@ -1,10 +1,15 @@
-"""Layer 4: invariants (``constraint`` in snapshots) evaluated with fhirpathpy.
+"""Layer 4: invariants (``constraint`` in snapshots), and the FHIRPath engine they run on.
 
-Each distinct expression is parsed once. fhirpathpy costs tens of microseconds per call, so the
-hottest core invariants have an equivalent native implementation keyed by (key, expression): the
-native function is used only when the snapshot carries exactly the expression it was written for.
-ele-1 is never evaluated: the structural layer checks "a value or children" directly.
-Functions fhirpathpy lacks (hasValue, htmlChecks, resolve, memberOf, conformsTo) are added here.
+The engine (``compile_path``/``evaluate``) is fhirpathpy's parser and evaluator with our context,
+function table and syntax-tree rewrites (types: fhirpath_types, functions: fhirpath_functions,
+dates: fhirpath_temporal, units: fhirpath_ucum; docs/fhirpath.md). Added here: ``resolve()`` across
+contained resources, Bundle entries, %resource and %rootResource, hasValue, htmlChecks, memberOf,
+conformsTo, the FHIR environment variables, and the validator's dialect.
+
+Each distinct expression is parsed once. An evaluation costs tens of microseconds, so the hottest
+core invariants have an equivalent native implementation keyed by (key, expression): the native
+function is used only when the snapshot carries exactly the expression it was written for. ele-1
+is never evaluated: the structural layer checks "a value or children" directly.
 """
 
 from __future__ import annotations
