@@ -685,7 +685,74 @@ def _bdl_8(x: Any, env: EvalEnv) -> bool:
     return not (isinstance(fu, str) and "/_history/" in fu)
 
 
+def _present_key(x: dict[str, Any], name: str) -> bool:
+    """The element is there (a value, or only an extension in ``_name``)."""
+    return name in x or ("_" + name) in x
+
+
+def _age_1(x: Any, env: EvalEnv) -> bool:
+    v = x.get("value")
+    number = isinstance(v, int | float) and not isinstance(v, bool)
+    if "value" in x and not number and not isinstance(v, dict):
+        return True  # a malformed value: the structural layer reports it, not this invariant
+    value_empty = not _present_key(x, "value")
+    code_ok = _present_key(x, "code") or value_empty
+    system_ok = not _present_key(x, "system") or x.get("system") == "http://unitsofmeasure.org"
+    return code_ok and system_ok and (value_empty or not number or v > 0)
+
+
+_AIT_VER = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+_CON_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+
+def _codings(x: Any, name: str) -> list[dict[str, Any]]:
+    cc = x.get(name)
+    return [c for c in seq(cc.get("coding")) if isinstance(c, dict)] if isinstance(cc, dict) else []
+
+
+def _ait_entered_in_error(x: Any) -> bool:
+    return any(
+        c.get("system") == _AIT_VER and c.get("code") == "entered-in-error"
+        for c in _codings(x, "verificationStatus")
+    )
+
+
+def _ait_1(x: Any, env: EvalEnv) -> bool:
+    return _ait_entered_in_error(x) or _present_key(x, "clinicalStatus")
+
+
+def _ait_2(x: Any, env: EvalEnv) -> bool:
+    return not _ait_entered_in_error(x) or not _present_key(x, "clinicalStatus")
+
+
+def _con_4(x: Any, env: EvalEnv) -> bool:
+    if not any(k.startswith("abatement") and k[9:10].isupper() for k in x) and not any(
+        k.startswith("_abatement") for k in x
+    ):
+        return True
+    return any(
+        c.get("system") == _CON_CLINICAL and c.get("code") in ("resolved", "remission", "inactive")
+        for c in _codings(x, "clinicalStatus")
+    )
+
+
 NATIVE: dict[tuple[str, str], NativeFn] = {
+    (
+        "age-1",
+        "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)",
+    ): _age_1,
+    (
+        "ait-1",
+        "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()",
+    ): _ait_1,
+    (
+        "ait-2",
+        "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()",
+    ): _ait_2,
+    (
+        "con-4",
+        "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
+    ): _con_4,
     ("bdl-2", "entry.search.empty() or (type = 'searchset')"): _bdl_2,
     (
         "bdl-3",

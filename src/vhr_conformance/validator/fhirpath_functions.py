@@ -126,8 +126,17 @@ def collapse(xs: list[Any]) -> list[Any]:
     return out
 
 
+def _no_value(item: Any) -> bool:
+    """A FHIR primitive that has only an extension (``_value`` without ``value``): no value."""
+    if not isinstance(item, ResourceNode) or not isinstance(item.data, dict) or "resourceType" in item.data:
+        return False
+    ns, name = type_of(item)
+    return ns == "FHIR" and name[:1].islower() and set(item.data) <= {"extension", "id"}
+
+
 def _single(xs: list[Any]) -> Any | None:
-    xs = collapse(xs)
+    """The one value an operator works on; a primitive without a value counts as empty."""
+    xs = [x for x in collapse(xs) if not _no_value(x)]
     return xs[0] if len(xs) == 1 else None
 
 
@@ -136,6 +145,10 @@ def _comparison(op: str, test: Callable[[int], bool]) -> Fn:
 
     def fn(ctx: Any, xs: list[Any], ys: list[Any]) -> Any:
         x, y = _single(xs), _single(ys)
+        if (x is None and xs and all(_no_value(i) for i in collapse(xs))) or (
+            y is None and ys and all(_no_value(i) for i in collapse(ys))
+        ):
+            return []  # an operand with an extension but no value: empty, like a missing one
         if x is not None and y is not None:
             ta, tb = temporal(x), temporal(y)
             if ta is not None and tb is not None:
