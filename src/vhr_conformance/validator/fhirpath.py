@@ -400,6 +400,7 @@ class CompiledPath:
 
 
 _CACHE: dict[tuple[str, str], CompiledPath] = {}
+_CACHE_MAX = 8192
 
 
 def compile_path(expression: str, dialect: str = "spec") -> CompiledPath:
@@ -411,6 +412,8 @@ def compile_path(expression: str, dialect: str = "spec") -> CompiledPath:
     reference validator judges it. Invariants are evaluated in that dialect."""
     hit = _CACHE.get((expression, dialect))
     if hit is None:
+        if len(_CACHE) >= _CACHE_MAX:  # callers with open-ended expressions cannot grow it forever
+            _CACHE.clear()
         hit = _CACHE[expression, dialect] = CompiledPath(expression, dialect)
     return hit
 
