@@ -542,7 +542,7 @@ class PatientBuilder:
                 "valueAddress": {"text": place, "state": place, "country": "VN"},
             }
         )
-        ident = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
+        ident: list[dict] = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
             ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
         self.identifiers = ident
@@ -812,7 +812,7 @@ class PatientBuilder:
                     break
         # Allergies.
         n_all = s.allergies
-        picked = []
+        picked: list[tuple] = []
         for row in T.ALLERGIES:
             if n_all is not None:
                 if len(picked) < n_all:
@@ -1095,7 +1095,7 @@ class PatientBuilder:
         dx_urls = []
         # Diagnoses: one main + up to two secondary.
         main = row
-        sec_rows = []
+        sec_rows: list[tuple] = []
         for _ in range(_pick(r, (0, 0, 1, 1, 2))):
             cand = self.pick_icd()
             if cand[0] != main[0] and all(cand[0] != x[0] for x in sec_rows):
@@ -1240,8 +1240,8 @@ class PatientBuilder:
             picks = T.LABS if sp.labs else [T.LABS[i] for i in _subset(r, len(T.LABS), _ri(r, 2, 4))]
             issued = dt(lt + timedelta(hours=2))
             performer = [{"reference": org_url, "display": fac.name}]
-            for row in picks:
-                code_cc, ref_range, lo_v, hi_v, unit, label = _lab_const(row)
+            for lab_row in picks:
+                code_cc, ref_range, lo_v, hi_v, unit, label = _lab_const(lab_row)
                 val = round(lo_v + (hi_v - lo_v) * (r.random() * 1.4 - 0.1), 1)
                 interp = "H" if val > hi_v else ("L" if val < lo_v else "N")
                 lab = {

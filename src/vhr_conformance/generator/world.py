@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from typing import Any
 
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator import tables as T
@@ -35,7 +37,7 @@ class Chooser:
 
     __slots__ = ("cum", "items", "total")
 
-    def __init__(self, pairs: list[tuple[object, float]] | tuple[tuple[object, float], ...]) -> None:
+    def __init__(self, pairs: Sequence[tuple[Any, float]]) -> None:
         pairs = [(k, w) for k, w in pairs if w > 0]
         if not pairs:
             raise ValueError("Chooser needs at least one positive weight")
