@@ -58,7 +58,7 @@ def test_cohort_is_within_the_bound_of_every_source_table(cohort: list[R.Person]
     checks = R.measure_people(cohort)
     names = {c.name for c in checks}
     assert {"province of residence", "ethnic group x province", "birth province of adults"} <= names
-    assert {"family name", "urban share x province"} <= names
+    assert {"family name", "urban share x province", "special zones (đặc khu)"} <= names
     assert sum(c.name.startswith("where ") for c in checks) >= 4
     assert sum(c.name.startswith("family names of ") for c in checks) >= 4
     assert sum("address words" in c.name for c in checks) >= 12
@@ -92,6 +92,13 @@ def test_khmer_live_in_the_mekong_delta_and_minorities_carry_their_names(cohort:
     assert own / len(with_table) >= 0.8
     hmong = [p for p in cohort if p.ethnicity == "08"]
     assert hmong and sum(p.family in S.own_surnames("08") for p in hmong) / len(hmong) >= 0.9
+
+
+def test_nobody_lives_in_an_uninhabited_special_zone(cohort: list[R.Person]) -> None:
+    empty = {c for c, n in S.table("communes").data["special_zone_population"].items() if n == 0}
+    assert empty == {"20333"}  # Hoàng Sa
+    assert not any(p.commune in empty for p in cohort)
+    assert build_world().urban_communes and not any(c in empty for c in build_world().rural_pick["48"].items)
 
 
 def test_no_over_representation_of_the_big_cities_and_hue_gets_its_share(cohort: list[R.Person]) -> None:

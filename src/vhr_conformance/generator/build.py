@@ -477,15 +477,23 @@ class PatientBuilder:
             if not own and self.birth.year >= 1990 and r.random() < 0.35:
                 g = f"{_pick(r, T.GIVEN_PREFIX_MODERN)} {g}"
             self.given = g
-        # Urban residents live in a phường, rural ones in a xã or đặc khu (per-province share).
+        # Urban residents live in a phường, rural ones in a xã or đặc khu (per-province share,
+        # shifted by ethnic group: data/urban.json).
         if s.commune:
             self.commune = s.commune
         else:
             urban = w.urban_communes.get(self.province) or []
             rural = w.rural_communes.get(self.province) or []
-            in_town = bool(urban) and (not rural or r.random() < w.urban_share.get(self.province, 0.38))
-            pool = urban if in_town else rural
-            self.commune = pool[_rb(r, len(pool))]
+            p_town = w.urban_given_ethnicity.get(
+                (self.province, self.ethnicity), w.urban_share.get(self.province, 0.38)
+            )
+            in_town = bool(urban) and (not rural or r.random() < p_town)
+            rural_pick = w.rural_pick.get(self.province)
+            if in_town or rural_pick is None:
+                pool = urban if in_town else rural
+                self.commune = pool[_rb(r, len(pool))]
+            else:
+                self.commune = rural_pick(r)
         self.urban = self.w.commune_name.get(self.commune, "").startswith("Phường")
         century = (self.birth.year // 100) - 19
         digit = century * 2 + (0 if male else 1)

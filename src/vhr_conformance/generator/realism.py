@@ -210,6 +210,36 @@ def measure_people(
             exp_urban,
         )
     )
+    u_eth = S.urban_given_ethnicity(succ)
+    exp_eth_urban: dict[tuple[str, bool], float] = {}
+    for (g, prov), v in joint.items():
+        u = u_eth.get((prov, g), 0.0) if w.rural_communes.get(prov) else 1.0
+        exp_eth_urban[(g, True)] = exp_eth_urban.get((g, True), 0.0) + v * u
+        exp_eth_urban[(g, False)] = exp_eth_urban.get((g, False), 0.0) + v * (1 - u)
+    checks.append(
+        _check(
+            "urban share x ethnic group",
+            "urban.json",
+            Counter((p.ethnicity, p.commune in w.urban_set) for p in ps),
+            exp_eth_urban,
+        )
+    )
+    zones = S.table("communes").data["special_zone_population"]
+    exp_zone: dict[str, float] = {OTHER: 1.0}
+    for prov, pick in w.rural_pick.items():
+        rural_share = exp_urban.get((prov, False), 0.0)
+        for c, cum_lo, cum_hi in zip(pick.items, [0.0, *pick.cum], pick.cum, strict=False):
+            if c in zones:
+                exp_zone[c] = rural_share * (cum_hi - cum_lo) / pick.total
+                exp_zone[OTHER] -= exp_zone[c]
+    checks.append(
+        _check(
+            "special zones (đặc khu)",
+            "communes.json",
+            Counter(p.commune if p.commune in zones else OTHER for p in ps),
+            exp_zone,
+        )
+    )
     checks.extend(_address_checks(ps, w))
     return checks
 

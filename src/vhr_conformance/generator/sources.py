@@ -9,6 +9,7 @@ both read the same functions, so a cohort is measured against exactly what it wa
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,7 +48,7 @@ def table(name: str) -> SourcedTable:
     return SourcedTable(data=raw, **meta)
 
 
-TABLES = ("population", "ethnicity", "migration", "regions", "urban", "surnames", "address")
+TABLES = ("population", "ethnicity", "migration", "regions", "urban", "communes", "surnames", "address")
 
 
 def all_tables() -> list[SourcedTable]:
@@ -137,8 +138,64 @@ def province_2025(successor: dict[str, str]) -> dict[str, float]:
     return out
 
 
+def population_2025(successor: dict[str, str]) -> dict[str, float]:
+    """2024 population (thousands) of each 2025 province."""
+    out: dict[str, float] = {}
+    for lg, n in table("population").data["pop2024"].items():
+        if lg in successor:
+            out[successor[lg]] = out.get(successor[lg], 0.0) + n
+    return out
+
+
 def urban_share() -> dict[str, float]:
     return dict(table("urban").data["urban_share"])
+
+
+def urban_odds_ratio(group: str) -> float:
+    data = table("urban").data
+    return float(data["urban_odds_ratio"].get(group, data["default_minority_odds_ratio"]))
+
+
+def urban_given_ethnicity(successor: dict[str, str]) -> dict[tuple[str, str], float]:
+    """P(urban | 2025 province, ethnic group): the province's odds times the group's odds ratio,
+    shifted by one factor per province (bisection) so the province's urban share is unchanged."""
+    joint = joint_ethnicity_province(successor)
+    by_prov: dict[str, dict[str, float]] = {}
+    for (g, prov), v in joint.items():
+        by_prov.setdefault(prov, {})[g] = v
+    out: dict[tuple[str, str], float] = {}
+    for prov, groups in sorted(by_prov.items()):
+        target = urban_share().get(prov, 0.0)
+        weights = _norm(groups)
+        if target <= 0 or target >= 1:
+            out.update({(prov, g): target for g in weights})
+            continue
+        base = math.log(target / (1 - target))
+
+        def share(shift: float, weights: dict[str, float] = weights, base: float = base) -> float:
+            return sum(
+                w / (1 + math.exp(-(base + shift + math.log(urban_odds_ratio(g)))))
+                for g, w in weights.items()
+            )
+
+        lo, hi = -20.0, 20.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if share(mid) < target else (lo, mid)
+        shift = (lo + hi) / 2
+        for g in weights:
+            out[(prov, g)] = 1 / (1 + math.exp(-(base + shift + math.log(urban_odds_ratio(g)))))
+    return out
+
+
+def rural_commune_weights(
+    province: str, rural: list[str], province_population: float
+) -> list[tuple[str, float]]:
+    """Weights of a province's rural communes: 1 each, a đặc khu its population over the average."""
+    zones = table("communes").data["special_zone_population"]
+    plain = [c for c in rural if c not in zones]
+    avg = province_population * (1 - urban_share().get(province, 0.0)) / max(1, len(plain))
+    return [(c, zones[c] / avg if c in zones else 1.0) for c in rural if avg > 0]
 
 
 # --- names ---------------------------------------------------------------------------------------

@@ -100,8 +100,10 @@ class World:
     migrant_share: dict[str, float]  # legacy province → adults born in another province
     origin_of: dict[str, Chooser]  # ethnic group → birth province of a migrant
     urban_share: dict[str, float]  # 2025 province → share living in a phường
+    urban_given_ethnicity: dict[tuple[str, str], float]  # (2025 province, group) → P(phường)
     urban_communes: dict[str, list[str]]
     rural_communes: dict[str, list[str]]
+    rural_pick: dict[str, Chooser]  # 2025 province → rural commune (đặc khu by population)
     urban_set: frozenset[str]  # every phường
     surname_of: dict[str, Chooser]  # ethnic group → canonical family name
     naming: dict[str, tuple[Chooser | None, Chooser | None, tuple[str, ...], tuple[str, ...]]]
@@ -370,6 +372,12 @@ def _realism(
     rural = {
         p: [c for c in cl if props.get(c, {}).get("division-type") != "phường"] for p, cl in communes.items()
     }
+    pop_2025 = S.population_2025(successor)
+    rural_pick = {}
+    for p, cl in sorted(rural.items()):
+        weights = S.rural_commune_weights(p, cl, pop_2025.get(p, 0.0))
+        if any(w > 0 for _, w in weights):
+            rural_pick[p] = Chooser(weights)
     naming = {}
     for g in groups:
         own = S.group_naming(g)
@@ -406,9 +414,11 @@ def _realism(
         "migrant_share": S.migrant_share(),
         "origin_of": origin,
         "urban_share": S.urban_share(),
+        "urban_given_ethnicity": S.urban_given_ethnicity(successor),
         "urban_communes": urban,
         "urban_set": frozenset(c for cl in urban.values() for c in cl),
         "rural_communes": rural,
+        "rural_pick": rural_pick,
         "surname_of": {g: Chooser(sorted(S.surnames_given_ethnicity(g).items())) for g in groups},
         "naming": naming,
         "styles": styles,
