@@ -34,6 +34,13 @@ def test_every_table_states_its_source_and_confidence() -> None:
             assert "memory" in t.note or "estimate" in t.note or "unconfirmed" in t.note.lower(), t.id
 
 
+def test_family_names_are_one_word() -> None:
+    """XML 130 HO_TEN has no family/given boundary: a two-word family name could not survive the twin."""
+    names = set(S.kinh_surnames()) | {n for g in S.ethnicity_share() for n in S.surnames_given_ethnicity(g)}
+    split = {part for n in names for part in n.split("/")}
+    assert split and all(" " not in n for n in split)
+
+
 def test_derived_tables_reproduce_their_sources() -> None:
     """The census joint keeps each group's national count, and the surname mix the survey shares."""
     pop = S.table("population").data["pop2019"]
