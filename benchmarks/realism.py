@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     ps = R.people(generate_patients(args.patients, args.seed))
     checks = R.measure_people(ps, world=w)
     dt = time.process_time() - t0
-    print(f"cohort {len(ps)} patients, seed {args.seed} ({dt:.1f} s CPU to generate and measure)")
+    print(
+        f"nhóm {len(ps)} người bệnh, seed {args.seed} / cohort of {len(ps)} patients, seed {args.seed} "
+        f"({dt:.1f} s CPU)"
+    )
     print(R.format_checks(checks))
     n = len(ps)
     succ = {c: s for c, s in w.legacy_successor.items() if s}
@@ -45,25 +48,24 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for prov in ("79", "01", "46"):
         print(
-            f"{w.province[prov]:<28} {got[prov] / n:6.2%} of the cohort, source {expected[prov]:6.2%} "
-            f"(ratio {got[prov] / n / expected[prov]:.2f})"
+            f"{w.province[prov]:<28} {got[prov] / n:6.2%}, nguồn / source {expected[prov]:6.2%} "
+            f"(tỷ số / ratio {got[prov] / n / expected[prov]:.2f})"
         )
     khmer = [p for p in ps if p.ethnicity == "05"]
     if khmer:
-        print(
-            f"Khmer living in the Mekong Delta  {sum(p.province in MEKONG_2025 for p in khmer) / len(khmer):6.1%}"
-        )
+        share = sum(p.province in MEKONG_2025 for p in khmer) / len(khmer)
+        print(f"người Khmer sống ở ĐBSCL / Khmer living in the Mekong Delta {share:6.1%}")
     with_table = [p for p in ps if p.ethnicity != S.KINH and S.own_surnames(p.ethnicity)]
     if with_table:
-        own = sum(S.canonical_surname(p.family) in S.own_surnames(p.ethnicity) for p in with_table)
+        own = sum(S.canonical_surname(p.family) in S.own_surnames(p.ethnicity) for p in with_table) / len(
+            with_table
+        )
         print(
-            f"minority patients with their group's own surname {own / len(with_table):6.1%} (groups with a table)"
+            f"người DTTS mang họ của dân tộc mình / minority patients with their group's own name {own:6.1%}"
         )
     fam = Counter(p.family for p in ps)
-    print(
-        f"Nguyễn {fam['Nguyễn'] / n:6.2%}, Kinh-stock tail beyond the 14 survey names "
-        f"{1 - sum(S.kinh_surnames().get(k, 0) for k in S.survey_surnames()):6.2%}"
-    )
+    tail = 1 - sum(S.kinh_surnames().get(k, 0) for k in S.survey_surnames())
+    print(f"Nguyễn {fam['Nguyễn'] / n:6.2%}; họ Kinh ngoài 14 họ / Kinh names beyond the 14: {tail:6.2%}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             rows = [{**dataclasses.asdict(c), "ok": c.ok} for c in checks]

@@ -19,6 +19,7 @@ from datetime import date
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import MERGER_DATE, REFERENCE_NOW
 from vhr_conformance.generator.world import World, build_world
+from vhr_conformance.i18n import Text
 
 CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 # Groups whose place and names are checked one by one (the large ones and those the issue names).
@@ -37,6 +38,11 @@ class Check:
     distance: float
     bound: float
     n: int
+    vi: str = ""  # the check's name in Vietnamese
+
+    @property
+    def title(self) -> Text:
+        return Text(self.vi or self.name, self.name)
 
     @property
     def ok(self) -> bool:
@@ -68,10 +74,25 @@ def sampling_distance(expected: dict, n: int) -> float:
     return 0.5 * sum(math.sqrt(2 * (p / total) * (1 - p / total) / (math.pi * n)) for p in expected.values())
 
 
-def _check(name: str, source: str, observed: Counter, expected: dict, tolerance: float = TOLERANCE) -> Check:
+def _check(
+    name: str, source: str, observed: Counter, expected: dict, tolerance: float = TOLERANCE, vi: str = ""
+) -> Check:
     n = sum(observed.values())
     bound = tolerance + 2 * sampling_distance(expected, n)
-    return Check(name, source, dissimilarity(dict(observed), expected), bound, n)
+    return Check(name, source, dissimilarity(dict(observed), expected), bound, n, vi or _VI.get(name, name))
+
+
+_VI = {
+    "province of residence": "tỉnh nơi ở",
+    "ethnic group": "dân tộc",
+    "ethnic group x province": "dân tộc × tỉnh",
+    "birth province of adults": "tỉnh nơi sinh của người trưởng thành",
+    "family name": "họ",
+    "family name (Kinh)": "họ (người Kinh)",
+    "urban share x province": "tỷ lệ thành thị × tỉnh",
+    "urban share x ethnic group": "tỷ lệ thành thị × dân tộc",
+    "special zones (đặc khu)": "đặc khu",
+}
 
 
 def people(bundles: Iterable[dict]) -> list[Person]:
@@ -157,7 +178,8 @@ def measure_people(
         obs = Counter(p.province for p in ps if p.ethnicity == g)
         if sum(obs.values()) >= MIN_SAMPLE:
             exp = {prov: v for (eg, prov), v in joint.items() if eg == g}
-            checks.append(_check(f"where {w.ethnicity.get(g, g)} live", eth_src, obs, exp))
+            label = w.ethnicity.get(g, g)
+            checks.append(_check(f"where {label} live", eth_src, obs, exp, vi=f"nơi ở của người {label}"))
     # Adults born before the merger: birth province (as its 2025 successor) shows the migration.
     expected_birth = _expected_birth(succ)
     adults = [p for p in ps if (now - p.birth).days >= 18 * 366 and p.birth < MERGER_DATE]
@@ -191,7 +213,13 @@ def measure_people(
         if own and sum(obs.values()) >= MIN_SAMPLE:
             exp = _collapse_dict(S.surnames_given_ethnicity(g), own)
             checks.append(
-                _check(f"family names of {w.ethnicity.get(g, g)}", "surnames.json", _collapse(obs, own), exp)
+                _check(
+                    f"family names of {w.ethnicity.get(g, g)}",
+                    "surnames.json",
+                    _collapse(obs, own),
+                    exp,
+                    vi=f"họ của người {w.ethnicity.get(g, g)}",
+                )
             )
     # Urban / rural by province.
     urban = S.urban_share()
@@ -279,22 +307,36 @@ def _address_checks(ps: list[Person], w: World) -> list[Check]:
         obs = by_style_urban.get(style, Counter())
         if sum(obs.values()) >= MIN_SAMPLE:
             out.append(
-                _check(f"urban address words, {style}", "address.json", obs, S.expected_urban_words(style))
+                _check(
+                    f"urban address words, {style}",
+                    "address.json",
+                    obs,
+                    S.expected_urban_words(style),
+                    vi=f"từ địa chỉ đô thị, {style}",
+                )
             )
         obs = by_style_rural.get(style, Counter())
         if sum(obs.values()) >= MIN_SAMPLE:
             out.append(
-                _check(f"rural address words, {style}", "address.json", obs, S.expected_rural_words(style))
+                _check(
+                    f"rural address words, {style}",
+                    "address.json",
+                    obs,
+                    S.expected_rural_words(style),
+                    vi=f"từ địa chỉ nông thôn, {style}",
+                )
             )
     return out
 
 
 def format_checks(checks: list[Check]) -> str:
     """A plain table: check, n, distance, bound, verdict (Vietnamese then English headers)."""
+    titles = [c.title.in_lang() for c in checks]
+    width = max([len("phép so sánh / check"), *map(len, titles)])
     rows = [
-        f"{'bảng nguồn / check':<44} {'n':>6} {'D':>7} {'ngưỡng / bound':>15}  kết quả / result",
+        f"{'phép so sánh / check':<{width}} {'n':>6} {'D':>7} {'ngưỡng / bound':>15}  kết quả / result",
     ]
-    for c in checks:
-        verdict = "đạt / ok" if c.ok else "VƯỢT / DRIFT"
-        rows.append(f"{c.name:<44} {c.n:>6} {c.distance:>7.4f} {c.bound:>15.4f}  {verdict}")
+    for c, title in zip(checks, titles, strict=True):
+        verdict = Text("đạt", "ok") if c.ok else Text("VƯỢT NGƯỠNG", "DRIFT")
+        rows.append(f"{title:<{width}} {c.n:>6} {c.distance:>7.4f} {c.bound:>15.4f}  {verdict.in_lang()}")
     return "\n".join(rows)
