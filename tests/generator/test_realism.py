@@ -184,3 +184,18 @@ def test_generator_texts_use_the_glossary_terms() -> None:
         text = f.read_text(encoding="utf-8").lower()
         assert "bệnh nhân" not in text, f.name
         assert "tổng hợp" not in text, f.name
+
+
+def test_options_reach_worker_processes(tmp_path: Path) -> None:
+    """A run-wide choice gives the same bytes whatever --jobs, and differs from the default."""
+    from vhr_conformance.generator.writer import write_cohort
+
+    legacy = Options(post_merger_cccd="legacy")
+    one, two, default = tmp_path / "one", tmp_path / "two", tmp_path / "default"
+    write_cohort(one, 600, seed=2, jobs=1, options=legacy)
+    write_cohort(two, 600, seed=2, jobs=2, options=legacy)
+    write_cohort(default, 600, seed=2, jobs=1)
+    files = sorted(p.relative_to(one) for p in one.rglob("*.json"))
+    assert len(files) == 600
+    assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
+    assert any((one / f).read_bytes() != (default / f).read_bytes() for f in files)
