@@ -3,13 +3,20 @@ client, and access tokens that must carry exp, this server's iss and a registere
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from vhr_conformance.server import ReferenceServer
 from vhr_conformance.server.auth import Client
@@ -174,3 +181,89 @@ def test_access_tokens_need_exp_our_issuer_and_a_known_client(srv: ReferenceServ
     assert httpx.get(url, headers=_forged(srv, exp=int(time.time()) - 10)).status_code == 401
     issued = _headers(srv)["Authorization"].split()[1]
     assert "exp" in jwt.decode(issued, options={"verify_signature": False})
+
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PUBLIC_PEM = (
+    KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
+
+
+def _assertion(srv: ReferenceServer, **over: Any) -> dict[str, str]:
+    now = int(time.time())
+    claims = {
+        "iss": "backend",
+        "sub": "backend",
+        "aud": srv.base_url + "/auth/token",
+        "exp": now + 120,
+        "jti": uuid.uuid4().hex,
+        **over,
+    }
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return {
+        "grant_type": "client_credentials",
+        "scope": "system/*.read",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": jwt.encode(claims, KEY, algorithm="RS384"),
+    }
+
+
+@pytest.mark.parametrize("faults", [[], ["token-without-exp-accepted"]], ids=["clean", "fault"])
+def test_assertion_without_exp(faults: list[str]) -> None:
+    clients = (Client("backend", ("system/*.read",), public_key=PUBLIC_PEM),)
+    with ReferenceServer(auth="oauth", clients=clients, validate=False, faults=faults) as s:
+        url = s.base_url + "/auth/token"
+        assert httpx.post(url, data=_assertion(s)).status_code == 200
+        assert httpx.post(url, data=_assertion(s, sub="someone-else")).status_code == 401
+        assert httpx.post(url, data=_assertion(s, iss="nobody", sub="nobody")).status_code == 401
+        no_exp = httpx.post(url, data=_assertion(s, exp=None))
+        assert no_exp.status_code == (200 if faults else 401)
+
+
+def _vhr(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from vhr_conformance.cli import main; sys.argv = ['vhr', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.parametrize("faults", [[], ["token-without-exp-accepted"]], ids=["clean", "fault"])
+def test_sec019_probe_forges_assertions_with_smart_backend(faults: list[str], tmp_path: Path) -> None:
+    """The suite's assertion probes (only possible with the run's own key) pass on the clean server
+    and fail when it takes an assertion without exp."""
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(
+        KEY.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    clients = (Client("backend", ("system/*.read",), public_key=PUBLIC_PEM),)
+    with ReferenceServer(auth="oauth", clients=clients, validate=False, faults=faults) as s:
+        cfg = tmp_path / "auth.json"
+        cfg.write_text(
+            json.dumps(
+                {
+                    "client_id": "backend",
+                    "private_key_file": str(key_file),
+                    "token_url": s.base_url + "/auth/token",
+                    "scope": "system/*.read",
+                }
+            ),
+            encoding="utf-8",
+        )
+        out = tmp_path / "r"
+        proc = _vhr(
+            "run",
+            *("--target", s.base_url, "--auth", "smart-backend", "--auth-config", str(cfg)),
+            *("--only", "VHR-SEC-019", "--report-dir", str(out), "--quiet"),
+        )
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    states = {c["nodeid"].split("::")[-1]: c["state"] for c in data["cases"]}
+    assert states == {"test_tokens_bounded_and_bound_to_client": "fail" if faults else "pass"}, (
+        proc.stdout[-1500:] + proc.stderr[-1500:]
+    )
+    if faults:
+        case = next(c for c in data["cases"] if "tokens_bounded" in c["nodeid"])
+        assert "exp" in json.dumps(case, ensure_ascii=False)
