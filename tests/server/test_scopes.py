@@ -98,7 +98,7 @@ def test_include_and_revinclude_drop_other_types(srv: ReferenceServer, data: dic
     assert _types(httpx.get(f"{base}/Encounter?{q}", headers=both).json()) == {"Encounter", "Patient"}
 
 
-def test_chain_through_a_type_outside_the_scopes_is_refused(
+def test_chain_and_has_through_a_type_outside_the_scopes_are_refused(
     srv: ReferenceServer, data: dict[str, str]
 ) -> None:
     q = "/Encounter?patient:Patient.identifier=001090012345"
@@ -107,6 +107,10 @@ def test_chain_through_a_type_outside_the_scopes_is_refused(
     assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
     ok = _headers(srv, "system/Encounter.read system/Patient.rs")
     assert httpx.get(srv.base_url + q, headers=ok).status_code == 200
+    has = f"/Patient?_has:Observation:patient:_id={data['obs']}"
+    found = httpx.get(srv.base_url + has, headers=_headers(srv)).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [data["pid"]]
+    assert httpx.get(srv.base_url + has, headers=_headers(srv, "system/Patient.read")).status_code == 403
 
 
 def test_batch_and_transaction_gets_are_checked(srv: ReferenceServer, data: dict[str, str]) -> None:

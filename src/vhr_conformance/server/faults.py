@@ -187,8 +187,8 @@ FAULTS: dict[str, Fault] = dict(
         ),
         _f(
             "scope-bypass-chain",
-            "Tìm kiếm chuỗi lọc theo dữ liệu của loại mà token không được tìm.",
-            "Chained search filters on data of a type the token may not search.",
+            "Tìm kiếm chuỗi và _has lọc theo dữ liệu của loại mà token không được tìm.",
+            "Chained and _has search filter on data of a type the token may not search.",
         ),
         _f(
             "scope-bypass-batch",

@@ -14,6 +14,7 @@ from vhr_conformance.server.index import date_range, fold, lower_only, nfc, spli
 from vhr_conformance.server.store import Store, Stored
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 _PREFIX_RE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+\d])")
 MAX_COUNT = 1000
 DEFAULT_COUNT = 20
@@ -138,6 +139,8 @@ class SearchCompiler:
 
     def clause(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
         """`r.rid IN (...)`-style SQL for one `key=value` pair, or None if ignored (lenient)."""
+        if key.startswith("_has:"):
+            return self._has(rtype, key, value, strict)
         # chained reference: subject:Patient.identifier=... / patient.name=...
         if "." in key.split(":", 1)[0] or (":" in key and "." in key.split(":", 1)[1]):
             return self._chain(rtype, key, value, strict)
@@ -313,6 +316,30 @@ class SearchCompiler:
             f"(SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {inner_sql}))"
         )
         return sql, [rtype, param.code, target, target, *inner_args]
+
+    def _has(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
+        """Reverse chain `_has:Type:param:rest=value`: resources of `rtype` that some `Type`
+        matching `rest=value` points at through its reference parameter `param` (`rest` may be
+        another `_has:`)."""
+        parts = key.split(":", 3)
+        if len(parts) != 4 or not _TYPE_RE.match(parts[1]) or not parts[3]:
+            raise FhirError(400, "invalid", E.BAD_PARAM.format(p=key[:64]))
+        _, source, pname, rest = parts
+        param = self._param(source, pname)
+        if param is None or param.type != "reference" or (param.targets and rtype not in param.targets):
+            if strict:
+                raise FhirError(400, "not-supported", E.UNSUPPORTED_PARAM.format(p=key[:64]))
+            return None
+        self._through.add(source)
+        inner = self.clause(source, rest, value, strict)
+        if inner is None:
+            return None
+        inner_sql, inner_args = inner
+        sql = (
+            "r.id IN (SELECT x.tid FROM ix_ref x WHERE x.type = ? AND x.param = ? AND x.ttype = ? AND x.rid IN "
+            f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {inner_sql}))"
+        )
+        return sql, [source, param.code, rtype, source, *inner_args]
 
     def order_by(self, rtype: str, sort: str | None) -> tuple[str, list[Any]]:
         if not sort:
