@@ -16,6 +16,7 @@ import gzip
 import itertools
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -1163,21 +1164,46 @@ class FhirApp:
 
     # ------------------------------------------------------------------ loading fixtures
     def load_directory(self, folder: str | Path) -> tuple[int, int]:
-        """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources)."""
+        """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources).
+
+        Nothing is skipped silently: every file (or folder) not loaded, and every batch entry
+        refused, is listed in `self.load_skipped` with its reason, and logged."""
         caller = Caller("loader", None, None)
         files = resources = 0
-        for path in sorted(Path(folder).rglob("*.json")):
+        self.load_skipped: list[tuple[str, Text]] = []
+        skip = self.load_skipped
+
+        def unreadable(exc: OSError) -> None:
+            skip.append((str(exc.filename), E.LOAD_UNREADABLE.format(e=exc.strerror or exc)))
+
+        paths: list[Path] = []
+        for root, dirs, names in os.walk(folder, onerror=unreadable):
+            dirs.sort()
+            paths += [Path(root) / n for n in names if n.endswith(".json")]
+        for path in sorted(paths):
             try:
                 data = orjson.loads(path.read_bytes())
-            except orjson.JSONDecodeError:
+            except OSError as exc:
+                skip.append((str(path), E.LOAD_UNREADABLE.format(e=exc.strerror or exc)))
                 continue
-            if not isinstance(data, dict) or "resourceType" not in data:
+            except orjson.JSONDecodeError as exc:
+                skip.append((str(path), E.BAD_JSON.format(err=str(exc).split(":")[0])))
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+                skip.append((str(path), E.NOT_RESOURCE))
                 continue
             try:
                 if data["resourceType"] == "Bundle" and data.get("type") in ("transaction", "batch"):
                     res = self.bundle(caller, data, "minimal")
                     resources += len(data.get("entry") or [])
+                    body = res.body if isinstance(res.body, dict) else {}
+                    for i, entry in enumerate(body.get("entry") or []):
+                        status = str((entry.get("response") or {}).get("status", ""))
+                        if status[:1] in ("4", "5"):
+                            resources -= 1
+                            skip.append((f"{path} entry[{i}]", E.LOAD_ENTRY.format(s=status)))
                 elif data["resourceType"] == "Bundle":
+                    skip.append((str(path), E.LOAD_BUNDLE_TYPE.format(t=str(data.get("type"))[:40])))
                     continue
                 elif data.get("id"):
                     self.update(caller, data["resourceType"], data["id"], data, None)
@@ -1186,9 +1212,11 @@ class FhirApp:
                     res = self.create(caller, data["resourceType"], data, None)
                     resources += 1 if res.status < 300 else 0
             except FhirError as err:
-                log.warning("not loaded %s: %s", path, err.text.en)
+                skip.append((str(path), err.text))
                 continue
             files += 1
+        for where, why in skip:
+            log.warning("not loaded %s: %s", where, why.en)
         return files, resources
 
 

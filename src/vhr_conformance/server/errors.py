@@ -126,3 +126,9 @@ DUPLICATE_KEY = T(
     "JSON có khoá trùng lặp `{k}` trong cùng một đối tượng.",
     "The JSON has a duplicate key `{k}` in one object.",
 )
+LOAD_UNREADABLE = T("Không đọc được: {e}", "Cannot be read: {e}")
+LOAD_ENTRY = T("Mục bị từ chối ({s}).", "Entry refused ({s}).")
+LOAD_BUNDLE_TYPE = T(
+    "Bundle loại `{t}` không được nạp (chỉ transaction hoặc batch).",
+    "A Bundle of type `{t}` is not loaded (only transaction or batch).",
+)
