@@ -70,12 +70,12 @@ def data(srv: ReferenceServer) -> dict[str, str]:
 
 
 def _types(body: dict[str, Any]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for e in body.get("entry", []):
         res = e.get("resource") or {}
-        out.add(res.get("resourceType"))
-        out |= {(x.get("resource") or {}).get("resourceType") for x in res.get("entry", [])}
-    return out - {None}
+        out.add(str(res.get("resourceType")))
+        out |= {str((x.get("resource") or {}).get("resourceType")) for x in res.get("entry", [])}
+    return out - {"None"}
 
 
 def test_include_and_revinclude_drop_other_types(srv: ReferenceServer, data: dict[str, str]) -> None:
