@@ -76,6 +76,7 @@ def test_load_names_every_file_it_skips(tmp_path: Path) -> None:
     batch = {"resourceType": "Bundle", "type": "batch", "entry": [bad_entry]}
     (tmp_path / "e-batch.json").write_bytes(orjson.dumps(batch))
     (tmp_path / "f-dangling.json").symlink_to(tmp_path / "missing.json")
+    (tmp_path / "g-duplicate.json").write_bytes(b'{"resourceType": "Patient", "id": "a", "id": "b"}')
     with ReferenceServer(validate=False, load=tmp_path) as srv:
         skipped = {Path(w.split(" ")[0]).name: why for w, why in srv.fhir.load_skipped}
         total = httpx.get(srv.base_url + "/Patient?_summary=count").json()["total"]
@@ -86,6 +87,7 @@ def test_load_names_every_file_it_skips(tmp_path: Path) -> None:
         "d-document.json",
         "e-batch.json",
         "f-dangling.json",
+        "g-duplicate.json",
     }
     assert all(why.vi and why.en and why.vi != why.en for why in skipped.values())
     assert "document" in skipped["d-document.json"].en and "400" in skipped["e-batch.json"].en

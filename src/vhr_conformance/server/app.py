@@ -213,6 +213,7 @@ class FhirApp:
         self._cs_bytes: bytes | None = None
         self._bundle_depth = 0  # >0 while a transaction runs: references are checked at its end
         self._summary_cache: dict[str, frozenset[str]] = {}
+        self.load_skipped: list[tuple[str, Text]] = []  # what the last load_directory did not load
 
     # ------------------------------------------------------------------ base URL
     def set_base_url(self, base_url: str) -> None:
@@ -1170,7 +1171,7 @@ class FhirApp:
         refused, is listed in `self.load_skipped` with its reason, and logged."""
         caller = Caller("loader", None, None)
         files = resources = 0
-        self.load_skipped: list[tuple[str, Text]] = []
+        self.load_skipped = []
         skip = self.load_skipped
 
         def unreadable(exc: OSError) -> None:
@@ -1182,7 +1183,8 @@ class FhirApp:
             paths += [Path(root) / n for n in names if n.endswith(".json")]
         for path in sorted(paths):
             try:
-                data = orjson.loads(path.read_bytes())
+                raw = path.read_bytes()
+                data = orjson.loads(raw)
             except OSError as exc:
                 skip.append((str(path), E.LOAD_UNREADABLE.format(e=exc.strerror or exc)))
                 continue
@@ -1191,6 +1193,10 @@ class FhirApp:
                 continue
             if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
                 skip.append((str(path), E.NOT_RESOURCE))
+                continue
+            duplicate = _duplicate_key(raw)
+            if duplicate is not None:
+                skip.append((str(path), E.DUPLICATE_KEY.format(k=duplicate[:64])))
                 continue
             try:
                 if data["resourceType"] == "Bundle" and data.get("type") in ("transaction", "batch"):
