@@ -22,6 +22,7 @@ from _pytest.outcomes import Skipped
 from vhr_conformance import __version__
 from vhr_conformance.client import AUTH_MODES, AuthConfig, EvidenceLog, InfrastructureError
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.outcome import NotApplicable
 from vhr_conformance.reports.model import CaseResult, RunResult
 from vhr_conformance.runner.catalogue import LEVELS, Catalogue, level_in_scope, load_catalogue
 
@@ -389,7 +390,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) -> str:
     if outcome == "passed" or excinfo is None:
         return "pass"
-    if isinstance(excinfo.value, Omitted):
+    if isinstance(excinfo.value, Omitted | NotApplicable):  # outcome.not_applicable: same meaning
         return "omit"
     if outcome == "skipped":
         return "skip"
