@@ -21,6 +21,8 @@ from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, Fhir
 from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.jsonlayer import parse_json
 from vhr_conformance.validator.messages import M
+from vhr_conformance.validator.policy import DEFAULT_POLICY, Policy
+from vhr_conformance.validator.positions import SourceMap
 from vhr_conformance.validator.schema import Elem, Schema, TypeDef
 from vhr_conformance.validator.terminology import ICD10_SYSTEMS, Terminology
 
@@ -58,9 +60,26 @@ class Run:
     harness_reported: set[str] = field(default_factory=set)
     ms_seen: set[tuple[str, str]] = field(default_factory=set)
     profiled: set[tuple[int, str, str]] = field(default_factory=set)  # (id(value), profile, location) done
+    policy: Policy = DEFAULT_POLICY
+    # Locations of malformed values: what depends on them is not judged again (no cascades)
+    bad: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, severity: str, code: str, loc: str, rule: str, text: Text) -> None:
+        if self.bad and loc in self.bad and not rule.startswith("type-"):
+            return  # the value is malformed: that one error says it; range, binding, … would be noise
         self.issues.append(Issue(severity, code, loc, rule, text))
+
+    def malformed(self, loc: str, names: tuple[str, ...]) -> None:
+        """Record a malformed value at ``loc``; ``names`` are the element names an invariant would use."""
+        self.bad[loc] = names
+
+    def depends_on_malformed(self, loc: str, expression: str) -> bool:
+        """Whether an invariant at ``loc`` mentions an element below it whose value is malformed."""
+        for where, names in self.bad.items():
+            below = where.startswith(loc) and where[len(loc) : len(loc) + 1] in (".", "[")
+            if below and any(re.search(rf"\b{re.escape(n)}\b", expression) for n in names):
+                return True
+        return False
 
 
 class Validator:
@@ -113,9 +132,32 @@ class Validator:
         profiles: Iterable[str] | None = None,
         *,
         layers: frozenset[str] = ALL_LAYERS,
+        policy: Policy | None = None,
+        best_practice: bool | None = None,
+        suppress: Iterable[str] | None = None,
+        display: str | None = None,
     ) -> list[Issue]:
-        """Validate one resource (dict or raw JSON); ``profiles`` are canonical URLs to check too."""
-        run = Run(layers)
+        """Validate one resource (dict or raw JSON); ``profiles`` are canonical URLs to check too.
+
+        ``policy`` (or its fields ``best_practice``, ``suppress``, ``display`` given one by one) sets
+        the severity policy; the default is :data:`DEFAULT_POLICY` (HL7's defaults).
+        """
+        pol = policy or DEFAULT_POLICY
+        if best_practice is not None or suppress is not None or display is not None:
+            pol = Policy(
+                pol.best_practice if best_practice is None else best_practice,
+                pol.suppress if suppress is None else frozenset(suppress),
+                pol.display if display is None else display,
+            )
+        run = Run(layers, policy=pol)
+        issues = self._validate(resource, profiles, run)
+        if pol.suppress:
+            issues = [i for i in issues if not pol.suppressed(i.rule)]
+        return issues
+
+    def _validate(
+        self, resource: dict[str, Any] | bytes | bytearray | str, profiles: Iterable[str] | None, run: Run
+    ) -> list[Issue]:
         if isinstance(resource, dict):
             value: Any = resource
         else:
@@ -123,6 +165,14 @@ class Validator:
             run.issues.extend(issues)
             if value is None:
                 return run.issues
+            found = self._walk(value, profiles, run)
+            if found:  # positions are computed only if somebody reads them (Issue.position)
+                smap = SourceMap(resource if isinstance(resource, str) else bytes(resource))
+                found = [i.placed(smap) for i in found]
+            return found
+        return self._walk(value, profiles, run)
+
+    def _walk(self, value: Any, profiles: Iterable[str] | None, run: Run) -> list[Issue]:
         if not isinstance(value, dict):
             run.add("fatal", "structure", "", "not-object", M["not-object"])
             return run.issues
@@ -218,7 +268,9 @@ class Validator:
         for url in required:
             if any(self.profiles.derives_from(d, url) for d in (*declared, *explicit)):
                 continue
-            trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled)
+            trial = Run(
+                run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled, policy=run.policy
+            )
             self.profiles.validate(obj, url, loc, trial, explicit=False, quiet_unknown=True)
             for i in trial.issues:
                 if i.rule == "must-support":
@@ -350,6 +402,7 @@ class Validator:
                     "error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg
                 )
                 if prim.name != "xhtml" or not isinstance(item, str):
+                    run.malformed(loc, (key, e.choice) if e.choice else (key,))
                     return  # a malformed value makes further checks noise; narrative rules (txt-1) still apply
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
                 self._binding(item, e, loc, run, "code")
@@ -429,9 +482,12 @@ class Validator:
         env = run.env or EvalEnv(
             focus if isinstance(focus, dict) else {}, focus if isinstance(focus, dict) else {}
         )
+        best_practice = run.policy.best_practice
         for c in constraints:
             if skip and c.key in skip:
                 continue
+            if c.best_practice and not best_practice:
+                continue  # off by default, as the HL7 reference outcomes show (Policy.best_practice)
             try:
                 native = c.native
                 ok = native(focus, env) if native is not None else c.evaluate(focus, env)
@@ -441,7 +497,11 @@ class Validator:
                 self._harness_error(c, exc, loc, run)
                 continue
             if not ok:
+                if run.bad and run.depends_on_malformed(loc, c.expression):
+                    continue  # it failed because a value it reads is malformed, already reported
                 sev = c.severity if c.severity in ("error", "warning") else "error"
+                if c.best_practice:
+                    sev = "warning"
                 run.add(sev, "invariant", loc, c.key, M["invariant"].format(key=c.key, human=c.human))
 
     def _harness_error(self, c: Any, exc: Exception, loc: str, run: Run) -> None:
@@ -466,7 +526,7 @@ class Validator:
         """For FHIRPath conformsTo(): validate ``value`` against ``url`` in a scratch run."""
         if self.profiles.get(url) is None:
             return None
-        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle)
+        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, policy=run.policy)
         if isinstance(value, dict) and "resourceType" in value:
             self._resource(value, "conformsTo", trial, None)
         self.profiles.validate(value, url, "conformsTo", trial, explicit=True)
@@ -570,13 +630,15 @@ class Validator:
         display = obj.get("display")
         if isinstance(display, str):
             expected = cs.display.get(code)
+            level = run.policy.display
             if (
-                expected
+                level != "ignore"
+                and expected
                 and display.strip().lower() != expected.lower()
                 and display not in cs.designations.get(code, ())
             ):
-                run.add(  # a warning, as the issue asks (the HL7 validator makes it an error)
-                    "warning",
+                run.add(  # an error by default, as in the HL7 validator (Policy.display)
+                    level,
                     "code-invalid",
                     f"{loc}.display",
                     "display-mismatch",

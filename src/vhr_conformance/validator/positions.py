@@ -1,0 +1,149 @@
+"""Line and column of an issue's location in the JSON text it came from, computed lazily.
+
+Validation works on parsed values (orjson keeps no positions), so positions come from a second,
+cheap scan of the text, done only when somebody first asks where an issue is: a resource without
+issues, or whose issues nobody places, costs nothing. Locations are the validator's FHIRPath-like
+paths (``Bundle.entry[3].resource.name[0]``); a path the text does not hold (an absent required
+element, a choice written as ``value[x]``) is placed at its nearest present ancestor, as the HL7
+validator does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import threading
+from typing import Protocol
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+Path = tuple[str | int, ...]
+
+
+class Locator(Protocol):
+    def find(self, location: str) -> tuple[int, int] | None: ...
+
+
+class Fixed:
+    """A position known when the issue was made (JSON syntax errors)."""
+
+    __slots__ = ("pos",)
+
+    def __init__(self, line: int, col: int) -> None:
+        self.pos = (line, col)
+
+    def find(self, location: str) -> tuple[int, int] | None:
+        return self.pos
+
+
+class SourceMap:
+    """Positions of every member and array item of one JSON text, built on first use."""
+
+    __slots__ = ("_lines", "_lock", "_pos", "_text")
+
+    def __init__(self, text: str | bytes) -> None:
+        self._text: str | bytes | None = text
+        self._pos: dict[Path, int] | None = None
+        self._lines: list[int] = []
+        self._lock = threading.Lock()
+
+    def find(self, location: str) -> tuple[int, int] | None:
+        """(line, column), both from 1, of ``location``, or of its nearest ancestor present in the text."""
+        if self._pos is None:
+            with self._lock:
+                if self._pos is None:
+                    self._build()
+        pos = self._pos
+        assert pos is not None
+        path = to_path(location)
+        while path not in pos:
+            if not path:
+                return None
+            path = path[:-1]
+        offset = pos[path]
+        line = bisect.bisect_right(self._lines, offset - 1)
+        start = self._lines[line - 1] + 1 if line else 0
+        return line + 1, offset - start + 1
+
+    def _build(self) -> None:
+        text = self._text
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        text = text or ""
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]  # keep offsets; the BOM is not a column of the content
+        self._lines = [m.start() for m in re.finditer("\n", text)]
+        self._pos = _scan(text)
+        self._text = None  # the text is not needed any more
+
+
+def to_path(location: str) -> Path:
+    """``Patient.name[0].given`` -> ("name", 0, "given"): the root type name is not part of the JSON path."""
+    if not location or location.startswith(("line ", "char ")):
+        return ()
+    out: list[str | int] = []
+    for m in _SEGMENT.finditer(location.replace("[x]", "")):
+        key, idx = m.group(1), m.group(2)
+        out.append(int(idx) if idx is not None else key)
+    return tuple(out[1:])
+
+
+class _Frame:
+    __slots__ = ("index", "is_object", "key", "key_seen", "path")
+
+    def __init__(self, is_object: bool, path: Path) -> None:
+        self.is_object = is_object
+        self.path = path
+        self.key = ""
+        self.key_seen = False
+        self.index = 0
+
+
+def _scan(text: str) -> dict[Path, int]:
+    """One pass over the tokens; a member is placed at its key, an array item at its value."""
+    pos: dict[Path, int] = {}
+    stack: list[_Frame] = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        o = m.start()
+        c = tok[0]
+        if c == ":" or c == "}" or c == "]" or c == ",":
+            if c == ",":
+                if stack:
+                    top = stack[-1]
+                    if top.is_object:
+                        top.key_seen = False
+                    else:
+                        top.index += 1
+            elif c != ":" and stack:
+                stack.pop()
+            continue
+        frame = stack[-1] if stack else None
+        path: Path
+        if frame is None:
+            path = ()
+            pos.setdefault(path, o)
+        elif frame.is_object:
+            if not frame.key_seen and c == '"':  # an object key
+                key = tok[1:-1] if "\\" not in tok else _decode(tok)
+                frame.key = key
+                frame.key_seen = True
+                pos.setdefault((*frame.path, key), o)
+                continue
+            path = (*frame.path, frame.key)
+        else:
+            path = (*frame.path, frame.index)
+            pos.setdefault(path, o)
+        if c == "{" or c == "[":
+            stack.append(_Frame(c == "{", path))
+    return pos
+
+
+def _decode(tok: str) -> str:
+    try:
+        out = json.loads(tok)
+    except ValueError:
+        return tok[1:-1]
+    return out if isinstance(out, str) else tok[1:-1]
