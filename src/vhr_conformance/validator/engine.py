@@ -23,7 +23,7 @@ from vhr_conformance.validator.jsonlayer import parse_json
 from vhr_conformance.validator.messages import M
 from vhr_conformance.validator.policy import DEFAULT_POLICY, Policy
 from vhr_conformance.validator.positions import SourceMap
-from vhr_conformance.validator.schema import Elem, Schema, TypeDef
+from vhr_conformance.validator.schema import WHITESPACE_ONLY, Elem, Schema, TypeDef
 from vhr_conformance.validator.terminology import ICD10_SYSTEMS, Terminology
 
 ALL_LAYERS = frozenset({"invariants", "terminology", "profiles", "references", "vn"})
@@ -34,6 +34,7 @@ _REF_RE = re.compile(
     r"|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|#[A-Za-z0-9\-.]*|[a-z][a-z0-9+.\-]*:\S+)"
 )
+_RESTFUL_URL = re.compile(r"/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _TYPE_IN_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _CONTAINER_KEYS = frozenset({"contained"})
 _DEFINITION_TYPES = frozenset(
@@ -61,6 +62,7 @@ class Run:
     ms_seen: set[tuple[str, str]] = field(default_factory=set)
     profiled: set[tuple[int, str, str]] = field(default_factory=set)  # (id(value), profile, location) done
     policy: Policy = DEFAULT_POLICY
+    canonicals: dict[str, Any] = field(default_factory=dict)  # canonical url -> resource, in Bundles
     # Locations of malformed values: what depends on them is not judged again (no cascades)
     bad: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -100,7 +102,9 @@ class Validator:
             "Address": self._hook_address,
             "Attachment": self._hook_attachment,
             "Bundle.entry": self._hook_entry,
+            "Bundle": self._hook_bundle,
         }
+        self._globals: dict[str, tuple[str, ...]] | None = None
         from vhr_conformance.validator.profiles import ProfileCompiler
 
         self.profiles = ProfileCompiler(self)
@@ -225,9 +229,11 @@ class Validator:
         )
         refs_start = len(run.refs)
         saved_bundle = run.in_bundle
+        saved_canonicals = run.canonicals
         if rt == "Bundle":
             run.in_bundle = True
             run.env.resolve = self._bundle_resolver(obj)
+            run.canonicals = {**saved_canonicals, **_bundle_canonicals(obj)}
         try:
             self._complex(obj, td, loc, run, td.constraints)
             if "profiles" in run.layers:
@@ -238,6 +244,8 @@ class Validator:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
                 for url in explicit:  # asked for by the caller: an unknown one is an error
                     self.profiles.validate(obj, url, loc, run, explicit=True)
+                for url in self.global_profiles().get(rt, ()):
+                    self.profiles.validate(obj, url, loc, run, explicit=False)
                 if rt == "Observation":
                     self._vital_signs(obj, loc, run, explicit)
             if rt in _DEFINITION_TYPES and "profiles" in run.layers:
@@ -255,6 +263,24 @@ class Validator:
         finally:
             run.env = saved_env
             run.in_bundle = saved_bundle
+            run.canonicals = saved_canonicals
+
+    def global_profiles(self) -> dict[str, tuple[str, ...]]:
+        """ImplementationGuide.global of the loaded IGs: every resource of the type must meet the profile."""
+        if self._globals is None:
+            found: dict[str, list[str]] = {}
+            for ig in self.packages.resources("ImplementationGuide"):
+                for g in seq(ig.get("global")):
+                    if (
+                        isinstance(g, dict)
+                        and isinstance(g.get("type"), str)
+                        and isinstance(g.get("profile"), str)
+                    ):
+                        urls = found.setdefault(g["type"], [])
+                        if g["profile"] not in urls:
+                            urls.append(g["profile"])
+            self._globals = {k: tuple(v) for k, v in found.items()}
+        return self._globals
 
     def _vital_signs(self, obj: dict[str, Any], loc: str, run: Run, explicit: tuple[str, ...]) -> None:
         """A vital-sign code obliges the core vital-signs profile, unless a profile in use derives from it."""
@@ -397,6 +423,9 @@ class Validator:
                 run.add("error", "structure", loc, "json-null", M["json-null"])
                 return
             msg = prim.check(item)
+            if msg is WHITESPACE_ONLY:  # a SHOULD: advice, the value is still valid
+                run.add("warning", "value", loc, "string-whitespace", msg)
+                msg = None
             if msg is not None:
                 run.add(
                     "error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg
@@ -406,6 +435,8 @@ class Validator:
                     return  # a malformed value makes further checks noise; narrative rules (txt-1) still apply
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
                 self._binding(item, e, loc, run, "code")
+            if e.targets is not None and prim.name == "canonical" and "references" in run.layers:
+                self._canonical_target(item, e.targets, loc, run)
             if e.constraints and "invariants" in run.layers:
                 self._invariants(item, e.constraints, loc, run)
             return
@@ -696,6 +727,28 @@ class Validator:
         if run.in_bundle and "references" in run.layers:
             run.refs.append(RefUse(f"{loc}.reference", ref, targets))
 
+    def _canonical_target(self, url: str, targets: frozenset[str], loc: str, run: Run) -> None:
+        """A canonical that resolves (loaded packages, or a Bundle entry's ``url``) must name an allowed type."""
+        if url.startswith("#"):
+            found: Any = None
+            env = run.env
+            for c in seq(env.root.get("contained")) if env is not None else ():
+                if isinstance(c, dict) and c.get("id") == url[1:]:
+                    found = c
+        else:
+            found = self.packages.get(url.split("|", 1)[0])
+            if found is None and run.in_bundle:
+                found = run.canonicals.get(url.split("|", 1)[0])
+        typ = found.get("resourceType") if isinstance(found, dict) else None
+        if isinstance(typ, str) and typ not in targets:
+            run.add(
+                "error",
+                "structure",
+                loc,
+                "canonical-target",
+                M["canonical-target"].format(url=url, got=typ, allowed=", ".join(sorted(targets))),
+            )
+
     def _target_issue(self, got: str, targets: frozenset[str], loc: str, run: Run) -> None:
         run.add(
             "error",
@@ -829,6 +882,43 @@ class Validator:
                 "bundle-fullurl-absolute",
                 M["bundle-fullurl-absolute"].format(url=fu),
             )
+        elif isinstance(fu, str) and not fu.startswith("urn:") and f"{loc}.fullUrl" not in run.bad:
+            # "The fullUrl SHALL NOT disagree with the id in the resource" (R4 Bundle.entry.fullUrl)
+            res = obj.get("resource")
+            m = _RESTFUL_URL.search(fu)
+            if isinstance(res, dict) and isinstance(res.get("id"), str) and m is not None:
+                rt, rid = res.get("resourceType"), res["id"]
+                if m.group(1) in self.schema.resource_types and (m.group(1), m.group(2)) != (rt, rid):
+                    run.add(
+                        "error",
+                        "invalid",
+                        f"{loc}.fullUrl",
+                        "bundle-fullurl-id",
+                        M["bundle-fullurl-id"].format(url=fu, rt=rt, id=rid),
+                    )
+
+    def _hook_bundle(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        self._links_unique(obj, loc, run)
+
+    def _links_unique(self, obj: dict[str, Any], loc: str, run: Run) -> None:
+        """Bundle.link: a relation names one link of the Bundle (self, next, … each at most once)."""
+        links = obj.get("link")
+        if not isinstance(links, list) or len(links) < 2:
+            return
+        seen: set[str] = set()
+        for i, link in enumerate(links):
+            rel = link.get("relation") if isinstance(link, dict) else None
+            if not isinstance(rel, str):
+                continue
+            if rel in seen:
+                run.add(
+                    "error",
+                    "invalid",
+                    f"{loc}.link[{i}].relation",
+                    "bundle-link-repeated",
+                    M["bundle-link-repeated"].format(rel=rel, where=f"{loc}.link"),
+                )
+            seen.add(rel)
 
     # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
@@ -843,6 +933,16 @@ def _versioned_dup(bundle: dict[str, Any], a: int, b: int) -> bool:
     va = ((ra or {}).get("meta") or {}).get("versionId") if isinstance(ra, dict) else None
     vb = ((rb or {}).get("meta") or {}).get("versionId") if isinstance(rb, dict) else None
     return bool(va and vb and va != vb) or bundle.get("type") == "history"
+
+
+def _bundle_canonicals(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Conformance resources carried in a Bundle, by canonical URL (canonical references resolve to them)."""
+    out: dict[str, Any] = {}
+    for entry in seq(bundle.get("entry")):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(res, dict) and isinstance(res.get("url"), str):
+            out.setdefault(res["url"], res)
+    return out
 
 
 def _bundle_index(bundle: dict[str, Any]) -> dict[str, tuple[int, dict[str, Any]]]:
