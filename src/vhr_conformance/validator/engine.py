@@ -569,7 +569,7 @@ class Validator:
         if isinstance(value, dict):
             codings = value.get("coding") if "coding" in value else [value]
             results = [
-                self.terminology.contains(vs, c.get("system"), c.get("code"))
+                self.terminology.contains(vs, c.get("system"), c["code"])
                 for c in seq(codings)
                 if isinstance(c, dict) and isinstance(c.get("code"), str)
             ]

@@ -22,6 +22,7 @@ class _DupDict(dict):  # type: ignore[type-arg]
     """A dict that remembers which keys appeared more than once in the source text."""
 
     __slots__ = ("dups",)
+    dups: list[str]
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> _DupDict:
