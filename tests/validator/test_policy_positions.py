@@ -142,3 +142,14 @@ def test_own_fixtures_have_no_best_practice_noise(validator: Validator) -> None:
             continue
         found = [i for i in validator.validate(f.read_bytes()) if i.rule in keys]
         assert found == [], f
+
+
+def test_generated_data_has_no_best_practice_noise(validator: Validator) -> None:
+    from vhr_conformance.generator import generate_patients
+
+    keys = _best_practice_keys(validator)
+    bundles = list(generate_patients(3, seed=11))
+    assert bundles
+    for b in bundles:
+        assert [i for i in validator.validate(b) if i.rule in keys] == []
+        assert [i for i in validator.validate(orjson.dumps(b)) if i.rule in keys] == []

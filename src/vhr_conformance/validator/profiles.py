@@ -425,8 +425,10 @@ class ProfileCompiler:
                         "reference-target",
                         M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))),
                     )
-        if node.target_profiles and isinstance(value, dict) and isinstance(value.get("reference"), str):
-            self._target_profiles(value["reference"], node.target_profiles, loc, run)
+        if node.target_profiles and isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and (run.in_bundle or ref[:1] == "#"):  # only local targets are seen
+                self._target_profiles(ref, node.target_profiles, loc, run)
         if (
             node.aggregation is not None
             and isinstance(value, dict)

@@ -56,7 +56,8 @@ class Prim:
                 return _WRONG_JSON.format(type=self.name, want="string", got=_json_kind(value))
             if not value:
                 return _EMPTY_STRING
-            if self.name != "xhtml" and _CONTROL.search(value) is not None:
+            # isprintable() is C-fast and true for nearly every value; only then is the regex needed
+            if not value.isprintable() and self.name != "xhtml" and _CONTROL.search(value) is not None:
                 return _control_message(value)
         elif kind == "bool":
             if not isinstance(value, bool):
@@ -134,7 +135,7 @@ def _control_message(value: str) -> Text:
 def _uri_checks(value: Any) -> Text | None:
     """``urn:oid:`` and ``urn:uuid:`` URIs must be a valid OID or a lowercase UUID (the spec's oid/uuid types)."""
     base = value
-    if value[:4].lower() == "urn:":
+    if value[:1] in "uU" and value[:4].lower() == "urn:":
         if value[4:8].lower() == "oid:" and _OID.fullmatch(base) is None:
             return Text(
                 "'{v}' bắt đầu bằng urn:oid: nhưng không phải OID hợp lệ.",
@@ -186,7 +187,7 @@ def _base64(value: Any) -> Text | None:
 def _string_checks(value: Any) -> Text | None:
     if len(value) > 1048576:
         return Text("Chuỗi dài quá 1 MB.", "String is longer than 1 MB.")
-    if value.isspace():
+    if value[0].isspace() and value.isspace():
         return WHITESPACE_ONLY
     return None
 
