@@ -9,8 +9,8 @@ by ``enableBehavior`` (``all``/``any``; ``any`` when absent, as the element's co
 condition reads the answers of the nearest occurrence of its question (ancestor axis, then
 preceding, then following). ``exists`` compares whether there is an answer with the boolean;
 ``=`` holds when some answer equals the value, ``!=`` when none does; ``>``, ``<``, ``>=``, ``<=``
-hold when some answer compares so (R4's wording "at least no answer" for them is a known erratum;
-the HL7 validator reads it as "at least one"). A disabled item and all its descendants are not
+hold when some answer compares so (R4's wording "at least no answer" for them is read as "at least
+one answer", like ``=``). A disabled item and all its descendants are not
 required, and answers given to them are errors. ``required`` is enforced on ``completed`` and
 ``amended`` responses only (R4: "must be present in a completed QuestionnaireResponse").
 """
