@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -153,3 +154,18 @@ def test_generated_data_has_no_best_practice_noise(validator: Validator) -> None
     for b in bundles:
         assert [i for i in validator.validate(b) if i.rule in keys] == []
         assert [i for i in validator.validate(orjson.dumps(b)) if i.rule in keys] == []
+
+
+def test_a_malformed_code_is_not_also_a_binding_error(validator: Validator) -> None:
+    system = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+    allergy: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "text": patient()["text"],
+        "patient": {"reference": "Patient/p1"},
+        "clinicalStatus": {"coding": [{"system": system, "code": "active "}]},  # trailing space
+    }
+    assert rules(validator.validate(allergy), ("fatal", "error", "warning")) == {
+        ("type-code", "AllergyIntolerance.clinicalStatus.coding[0].code")
+    }
+    allergy["clinicalStatus"]["coding"][0]["code"] = "gone"  # well-formed, not in the value set
+    assert ("binding-required", "AllergyIntolerance.clinicalStatus") in rules(validator.validate(allergy))

@@ -589,6 +589,8 @@ class Validator:
 
     def check_binding(self, value: Any, type_name: str, strength: str, vs: str, loc: str, run: Run) -> None:
         """Check a code/Coding/CodeableConcept against a ValueSet; used by base and profile layers."""
+        if run.bad and any(b.startswith(loc + ".") for b in run.bad):
+            return  # a malformed code or system inside was reported; membership would only repeat it
         term = self.terminology
         if type_name == "code" and isinstance(value, str):
             pairs: list[tuple[str | None, str]] = [(None, value)]
