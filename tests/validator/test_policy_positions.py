@@ -169,3 +169,12 @@ def test_a_malformed_code_is_not_also_a_binding_error(validator: Validator) -> N
     }
     allergy["clinicalStatus"]["coding"][0]["code"] = "gone"  # well-formed, not in the value set
     assert ("binding-required", "AllergyIntolerance.clinicalStatus") in rules(validator.validate(allergy))
+
+
+def test_issues_with_positions_pickle(validator: Validator) -> None:
+    import pickle
+
+    issues = validator.validate('{"resourceType": "Patient",\n  "foo": 1}')
+    back = pickle.loads(pickle.dumps(issues))
+    assert back == issues
+    assert [i.position for i in back] == [i.position for i in issues] == [(2, 3)]

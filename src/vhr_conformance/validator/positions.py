@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import json
 import re
-import threading
 from typing import Protocol
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+')
@@ -41,20 +40,19 @@ class Fixed:
 class SourceMap:
     """Positions of every member and array item of one JSON text, built on first use."""
 
-    __slots__ = ("_lines", "_lock", "_pos", "_text")
+    # No lock: two threads building at once compute the same map, and the assignment is atomic.
+    # Slots only, so issues pickle (worker processes) with their positions.
+    __slots__ = ("_lines", "_pos", "_text")
 
     def __init__(self, text: str | bytes) -> None:
         self._text: str | bytes | None = text
         self._pos: dict[Path, int] | None = None
         self._lines: list[int] = []
-        self._lock = threading.Lock()
 
     def find(self, location: str) -> tuple[int, int] | None:
         """(line, column), both from 1, of ``location``, or of its nearest ancestor present in the text."""
         if self._pos is None:
-            with self._lock:
-                if self._pos is None:
-                    self._build()
+            self._build()
         pos = self._pos
         assert pos is not None
         path = to_path(location)
@@ -75,7 +73,7 @@ class SourceMap:
         if text.startswith("\ufeff"):
             text = " " + text[1:]  # keep offsets; the BOM is not a column of the content
         self._lines = [m.start() for m in re.finditer("\n", text)]
-        self._pos = _scan(text)
+        self._pos = _scan(text)  # set last: a reader that sees it sees the lines too
         self._text = None  # the text is not needed any more
 
 
