@@ -178,3 +178,29 @@ def test_issues_with_positions_pickle(validator: Validator) -> None:
     back = pickle.loads(pickle.dumps(issues))
     assert back == issues
     assert [i.position for i in back] == [i.position for i in issues] == [(2, 3)]
+
+
+def _check_positions(value: Any, path: tuple[Any, ...], text: str, pos: dict[Any, int]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert text.startswith(orjson.dumps(k).decode(), pos[(*path, k)]), (path, k)
+            _check_positions(v, (*path, k), text, pos)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            o = pos[(*path, i)]
+            if isinstance(v, dict | list):
+                assert text[o] in "{[", (path, i)
+            else:
+                assert text.startswith(orjson.dumps(v).decode(), o), (path, i)
+            _check_positions(v, (*path, i), text, pos)
+
+
+def test_source_map_agrees_with_the_parsed_structure() -> None:
+    """Every member's offset is its quoted key, every array item's offset its own JSON text."""
+    from vhr_conformance.generator import generate_patients
+    from vhr_conformance.validator.positions import _scan
+
+    bundle = next(iter(generate_patients(1, seed=3)))
+    for option in (0, orjson.OPT_INDENT_2):
+        text = orjson.dumps(bundle, option=option).decode()
+        _check_positions(bundle, (), text, _scan(text))

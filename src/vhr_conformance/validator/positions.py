@@ -15,7 +15,7 @@ import json
 import re
 from typing import Protocol
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")\s*:|([{\[])|[}\]]|"(?:[^"\\]|\\.)*"|[^\s{}\[\]:,"]+')
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 Path = tuple[str | int, ...]
@@ -88,54 +88,46 @@ def to_path(location: str) -> Path:
     return tuple(out[1:])
 
 
-class _Frame:
-    __slots__ = ("index", "is_object", "key", "key_seen", "path")
-
-    def __init__(self, is_object: bool, path: Path) -> None:
-        self.is_object = is_object
-        self.path = path
-        self.key = ""
-        self.key_seen = False
-        self.index = 0
-
-
 def _scan(text: str) -> dict[Path, int]:
-    """One pass over the tokens; a member is placed at its key, an array item at its value."""
+    """One pass over the tokens; a member is placed at its key, an array item at its value.
+
+    Commas and colons are never tokens (``finditer`` skips them in C): a key is matched with its
+    colon, and an array's index counts the values that start in it.
+    """
     pos: dict[Path, int] = {}
-    stack: list[_Frame] = []
+    stack: list[tuple[Path, bool, str, int]] = []
+    path: Path = ()
+    in_object = False
+    key = ""
+    index = -1
+    started = False
     for m in _TOKEN.finditer(text):
-        tok = m.group()
+        group = m.lastindex
         o = m.start()
-        c = tok[0]
-        if c == ":" or c == "}" or c == "]" or c == ",":
-            if c == ",":
-                if stack:
-                    top = stack[-1]
-                    if top.is_object:
-                        top.key_seen = False
-                    else:
-                        top.index += 1
-            elif c != ":" and stack:
-                stack.pop()
+        if group == 1:  # "key":
+            tok = m.group(1)
+            key = tok[1:-1] if "\\" not in tok else _decode(tok)
+            pos.setdefault((*path, key), o)
             continue
-        frame = stack[-1] if stack else None
-        path: Path
-        if frame is None:
-            path = ()
-            pos.setdefault(path, o)
-        elif frame.is_object:
-            if not frame.key_seen and c == '"':  # an object key
-                key = tok[1:-1] if "\\" not in tok else _decode(tok)
-                frame.key = key
-                frame.key_seen = True
-                pos.setdefault((*frame.path, key), o)
-                continue
-            path = (*frame.path, frame.key)
+        c = text[o]
+        if group is None and (c == "}" or c == "]"):
+            if stack:
+                path, in_object, key, index = stack.pop()
+            continue
+        # a value starts here
+        if not started:
+            value_path: Path = ()
+            pos[value_path] = o
+            started = True
+        elif in_object:
+            value_path = (*path, key)
         else:
-            path = (*frame.path, frame.index)
-            pos.setdefault(path, o)
-        if c == "{" or c == "[":
-            stack.append(_Frame(c == "{", path))
+            index += 1
+            value_path = (*path, index)
+            pos.setdefault(value_path, o)
+        if group == 2:  # { or [
+            stack.append((path, in_object, key, index))
+            path, in_object, key, index = value_path, c == "{", "", -1
     return pos
 
 
