@@ -131,6 +131,11 @@ ANSWERS = {
             "answerValueSet": "http://hl7.org/fhir/ValueSet/observation-codes",
         },
         {"linkId": "info", "type": "display"},
+        {
+            "linkId": "who",
+            "type": "choice",
+            "answerOption": [{"valueReference": {"reference": "Practitioner/a"}}],
+        },
         {"linkId": "many", "type": "string", "repeats": True, "maxLength": 3},
     ],
 }
@@ -288,9 +293,14 @@ def test_answer_constraints(qv: Validator) -> None:
             "linkId": "loinc",
             "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "12345-6"}}],
         },  # not expandable offline
+        {"linkId": "who", "answer": [{"valueReference": {"reference": "Practitioner/a"}}]},
         {"linkId": "many", "answer": [{"valueString": "abc"}, {"valueString": "de"}]},
     )
     assert _rules(qv, ok) == set()
+    other = _qr("answers", {"linkId": "who", "answer": [{"valueReference": {"reference": "Practitioner/b"}}]})
+    assert [(i.rule, i.location) for i in qv.validate(other) if i.severity == "error"] == [
+        ("questionnaire-option", "QuestionnaireResponse.item[0].answer[0]")
+    ]
     bad = _qr(
         "answers",
         {"linkId": "colour", "answer": [{"valueString": "tím"}]},

@@ -484,6 +484,8 @@ class QuestionnaireChecker:
 def _option_match(value: Any, option: dict[str, Any]) -> bool:
     opt = next((v for k, v in option.items() if k.startswith("value")), None)
     if isinstance(opt, dict) and isinstance(value, dict):
+        if "reference" in opt or "reference" in value:  # answerOption.valueReference
+            return opt.get("reference") == value.get("reference")
         return opt.get("code") == value.get("code") and (
             not opt.get("system") or opt.get("system") == value.get("system")
         )
