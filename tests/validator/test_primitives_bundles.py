@@ -156,3 +156,25 @@ def test_implementation_guide_global_profiles_apply(tmp_path: Path) -> None:
     }
     assert errors(Validator.for_packages(core).validate(obs)) == []
     assert ("cardinality-min", "Observation.subject") in rules(v.validate(obs))
+
+
+def test_canonical_shared_by_two_types_is_accepted_for_either(tmp_path: Path) -> None:
+    url = "http://example.org/fhir/shared"
+    cs = {"resourceType": "CodeSystem", "id": "s", "url": url, "status": "active", "content": "complete"}
+    vs = {"resourceType": "ValueSet", "id": "s", "url": url, "status": "active"}
+    (tmp_path / "package.json").write_bytes(orjson.dumps({"name": "test.shared", "version": "0.0.1"}))
+    (tmp_path / "CodeSystem-s.json").write_bytes(orjson.dumps(cs))
+    (tmp_path / "ValueSet-s.json").write_bytes(orjson.dumps(vs))
+    core = fhirpkg.PackageSet.with_dependencies()
+    v = Validator.for_packages(fhirpkg.PackageSet([*core.packages, fhirpkg.load_package(tmp_path)]))
+    include_vs: dict[str, Any] = {
+        "resourceType": "ValueSet",
+        "text": patient()["text"],
+        "status": "active",
+        "compose": {"include": [{"valueSet": [url]}]},  # canonical(ValueSet)
+    }
+    assert not [i for i in v.validate(include_vs) if i.rule == "canonical-target"]
+    include_vs["compose"]["include"][0]["valueSet"] = [
+        "http://hl7.org/fhir/administrative-gender"
+    ]  # a CodeSystem
+    assert [i.rule for i in v.validate(include_vs) if i.rule == "canonical-target"] == ["canonical-target"]

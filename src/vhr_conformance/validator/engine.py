@@ -742,7 +742,7 @@ class Validator:
             if found is None and run.in_bundle:
                 found = run.canonicals.get(url.split("|", 1)[0])
         typ = found.get("resourceType") if isinstance(found, dict) else None
-        if isinstance(typ, str) and typ not in targets:
+        if isinstance(typ, str) and typ not in targets and not self._canonical_of_type(url, targets):
             run.add(
                 "error",
                 "structure",
@@ -750,6 +750,12 @@ class Validator:
                 "canonical-target",
                 M["canonical-target"].format(url=url, got=typ, allowed=", ".join(sorted(targets))),
             )
+
+    def _canonical_of_type(self, url: str, targets: frozenset[str]) -> bool:
+        """Whether some loaded resource of an allowed type has this canonical URL (packages that give
+        a CodeSystem and its ValueSet one URL); only asked on the rare path of a mismatch."""
+        base = url.split("|", 1)[0]
+        return any(e.url == base for t in targets for _pkg, e in self.packages.entries(t))
 
     def _target_issue(self, got: str, targets: frozenset[str], loc: str, run: Run) -> None:
         run.add(
