@@ -28,10 +28,11 @@ def test_dom_invariants_on_contained(validator: Validator) -> None:
     assert ("dom-3", "Patient") in rules(validator.validate(orphan))
 
 
-def test_dom_6_is_a_warning(validator: Validator) -> None:
+def test_dom_6_is_a_best_practice_warning(validator: Validator) -> None:
     res = patient()
     del res["text"]
-    assert ("dom-6", "Patient") in rules(validator.validate(res), ("warning",))
+    assert ("dom-6", "Patient") not in rules(validator.validate(res), ("warning",))
+    assert ("dom-6", "Patient") in rules(validator.validate(res, best_practice=True), ("warning",))
 
 
 def test_fhirpathpy_invariant_pat_1(validator: Validator) -> None:
