@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
         auth_config: Path = typer.Option(
             None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
         ),
-        ca_bundle: Path | None = typer.Option(None, "--ca-bundle", help="PEM CA bundle to trust (private CA)"),
+        ca_bundle: Path | None = typer.Option(
+            None, "--ca-bundle", help="PEM CA bundle to trust (private CA)"
+        ),
         output: str = typer.Option("text", "--format", help="text | json"),
         config: Path = typer.Option(None, "--config", help="vhr.toml (default ./vhr.toml, $VHR_CONFIG)"),
     ) -> None:
