@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import cs_url, ext_url, profile_url
@@ -111,7 +112,7 @@ def _ri(r: random.Random, lo: int, hi: int) -> int:
     return lo + int(r.random() * (hi - lo + 1))
 
 
-def _pick(r: random.Random, seq):  # type: ignore[no-untyped-def]
+def _pick(r: random.Random, seq: Any) -> Any:
     return seq[int(r.random() * len(seq))]
 
 

@@ -217,7 +217,7 @@ class ProfileIndex:
         for eid, el in self.elements.items():
             self.by_stripped.setdefault(_strip_slices(eid), []).append(el)
 
-    def slice_predicate(self, slice_id: str, name: str):  # type: ignore[no-untyped-def]
+    def slice_predicate(self, slice_id: str, name: str) -> Any:
         el = self.elements.get(slice_id, {})
         if name in ("extension", "modifierExtension"):
             urls = [p for t in el.get("type", []) for p in t.get("profile", [])]

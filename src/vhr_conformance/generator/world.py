@@ -45,7 +45,7 @@ class Chooser:
         self.cum = list(accumulate(w for _, w in pairs))
         self.total = self.cum[-1]
 
-    def __call__(self, rng: random.Random):  # type: ignore[no-untyped-def]
+    def __call__(self, rng: random.Random) -> Any:
         return self.items[bisect(self.cum, rng.random() * self.total)]
 
 

@@ -450,8 +450,14 @@ class VhrUser(FastHttpUser):
     def _call(
         self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None
     ) -> bytes | None:
-        resp = self.client.request(
-            method, path, data=body, name=group, headers=rt.headers if body is None else rt.post_headers
+        resp = (
+            self.client.request(  # Locust's annotation omits bytes, which FastHttpSession sends as they are
+                method,
+                path,
+                data=body,  # type: ignore[arg-type]
+                name=group,
+                headers=rt.headers if body is None else rt.post_headers,
+            )
         )
         status = resp.status_code
         if status != 200:

@@ -21,7 +21,7 @@ import random
 import re
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1471,7 +1471,7 @@ class HttpLayer:
         body = await self._body(request)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         basic = None
-        auth = _hdr(request, "authorization", "")
+        auth = _hdr(request, "authorization", "") or ""
         if auth[:6].lower() == "basic ":
             try:
                 cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
@@ -1534,7 +1534,12 @@ class HttpLayer:
                 return Response(bulk.manifest(fhir.store, segs[1], owner), media_type="application/json")
             if n == 2 and method == "DELETE":
                 job = segs[1]
-                await self._offload(lambda: (bulk.delete(fhir.store, job, owner), Result(202))[1])
+
+                def delete_job() -> Result:
+                    bulk.delete(fhir.store, job, owner)
+                    return Result(202)
+
+                await self._offload(delete_job)
                 return Response(status_code=202)
             if n == 3 and method == "GET" and segs[2].endswith(".ndjson"):
                 body = bulk.file_body(fhir.store, segs[1], segs[2][: -len(".ndjson")], owner)
@@ -1685,7 +1690,7 @@ def create_app(config: ServerConfig) -> Starlette:
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await startup()
         yield
         await shutdown()

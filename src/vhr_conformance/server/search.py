@@ -275,7 +275,7 @@ class SearchCompiler:
                     "sa": "value > ?",
                     "eb": "value < ?",
                 }[prefix]
-                a: list[Any] = (
+                qargs: list[Any] = (
                     [num - half, num + half]
                     if prefix in ("eq", "ne")
                     else ([num * 0.9, num * 1.1] if prefix == "ap" else [num])
@@ -284,12 +284,12 @@ class SearchCompiler:
                     system, _, code = unit_part.partition("|")
                     if system:
                         sql += " AND system = ?"
-                        a.append(system)
+                        qargs.append(system)
                     if code:
                         sql += " AND code = ?"
-                        a.append(code)
+                        qargs.append(code)
                 ors.append("(" + sql + ")")
-                args.extend(a)
+                args.extend(qargs)
         return head + " OR ".join(ors) + ")", args
 
     def _chain(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
