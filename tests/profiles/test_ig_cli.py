@@ -68,6 +68,10 @@ def test_rules_listing() -> None:
         "vhr-cccd-3",
         "vhr-cccd-4",
         "vhr-bhyt-1",
+        "vhr-bhyt-2",
+        "vhr-bhyt-3",
+        "vhr-bhyt-4",
+        "vhr-bhyt-5",
         "vhr-enc-1",
         "vhr-pat-1",
     }

@@ -37,6 +37,10 @@ def test_manifest_entries(negative_manifest: list[dict[str, Any]]) -> None:
         "vhr-cccd-3",
         "vhr-cccd-4",
         "vhr-bhyt-1",
+        "vhr-bhyt-2",
+        "vhr-bhyt-3",
+        "vhr-bhyt-4",
+        "vhr-bhyt-5",
         "vhr-enc-1",
         "vhr-pat-1",
     }

@@ -28,7 +28,7 @@ Description: "Người bệnh trong hồ sơ sức khỏe điện tử: số CCC
 * identifier[cccd].system = $SID-CCCD (exactly)
 * identifier[cccd].value 1..1 MS
 * identifier[bhyt] ^short = "Mã thẻ BHYT / BHYT card number"
-* identifier[bhyt] obeys vhr-bhyt-1
+* identifier[bhyt] obeys vhr-bhyt-1 and vhr-bhyt-2 and vhr-bhyt-3 and vhr-bhyt-4 and vhr-bhyt-5
 * identifier[bhyt].system 1..1 MS
 * identifier[bhyt].system = $SID-BHYT (exactly)
 * identifier[bhyt].value 1..1 MS
@@ -139,7 +139,7 @@ Description: "Thẻ bảo hiểm y tế xã hội: mã thẻ (mẫu cũ 15 ký t
 * identifier ^slicing.rules = #open
 * identifier contains bhyt 1..1 MS
 * identifier[bhyt] ^short = "Mã thẻ BHYT / BHYT card number"
-* identifier[bhyt] obeys vhr-bhyt-1
+* identifier[bhyt] obeys vhr-bhyt-1 and vhr-bhyt-2 and vhr-bhyt-3 and vhr-bhyt-4 and vhr-bhyt-5
 * identifier[bhyt].system 1..1 MS
 * identifier[bhyt].system = $SID-BHYT (exactly)
 * identifier[bhyt].value 1..1 MS
