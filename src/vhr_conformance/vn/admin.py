@@ -91,6 +91,11 @@ def _communes() -> dict[str, str]:
     return out
 
 
+def communes_of(province: str) -> list[str]:
+    """The 2025 commune codes of a 2025 province, sorted ([] when the IG package is not built)."""
+    return sorted(c for c, p in _communes().items() if p == province)
+
+
 def commune_province(commune: str) -> str | None:
     """The 2025 province of a 2025 commune code, None when the code is not a 2025 commune."""
     return _communes().get(commune)
