@@ -342,8 +342,9 @@ class _Builder:
             if ext:
                 cov["extension"] = ext
             period = {"start": start}
-            if m.xml_date(den):
-                period["end"] = m.xml_date(den)
+            end = m.xml_date(den)
+            if end:
+                period["end"] = end
             cov.update(
                 {
                     "identifier": [{"system": m.SID_BHYT, "value": card}],
