@@ -103,3 +103,22 @@ def _identifiers() -> list[dict[str, Any]]:
 )
 def test_identifier_level_rules(key: str) -> None:
     _agree(key, _identifiers())
+
+
+def test_birth_date_not_in_future_skips_malformed_dates() -> None:
+    import datetime as dt
+
+    expr = vnrules.PAT_1
+    native = NATIVE[("vhr-pat-1", expr)]
+    slow = fhirpathpy.compile(expr, _MODEL, _OPTIONS)
+    today = dt.date.today()
+    dates = [
+        "1990-05-14", "1990", "1990-05", "2990", "2990-01-01", "19x0", "1990-13-01", "", today.isoformat(),
+        f"{today.year + 1}", f"{today.year}-{today.month:02d}", (today + dt.timedelta(days=1)).isoformat(),
+    ]  # fmt: skip
+    for d in dates:
+        focus = {"resourceType": "Patient", "birthDate": d}
+        res = slow(focus, {})
+        assert native(focus, EvalEnv(focus, focus)) == (res[0] if res else False), d
+    bad = {"resourceType": "Patient", "birthDate": "19x0"}
+    assert native(bad, EvalEnv(bad, bad)) is True  # the primitive check reports it, once

@@ -10,7 +10,8 @@ Description: "Thời điểm kết thúc lượt KCB không được trước th
 Expression: "(period.start.exists() and period.end.exists()) implies period.end >= period.start"
 Severity: #error
 
+// A malformed birthDate is reported once by the primitive check: vhr-pat-1 does not repeat it.
 Invariant: vhr-pat-1
 Description: "Ngày sinh không được ở tương lai. / The birth date must not be in the future."
-Expression: "birthDate.exists() implies birthDate <= today()"
+Expression: "(birthDate.exists() and birthDate.toString().matches('^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$')) implies birthDate <= today()"
 Severity: #error

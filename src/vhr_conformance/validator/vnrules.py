@@ -9,11 +9,12 @@ same facts the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
 from vhr_conformance import vn
-from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, NativeFn, seq
+from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, NativeFn, compare_datetimes, seq
 from vhr_conformance.validator.messages import M
 from vhr_conformance.vn import bhyt, cccd
 from vhr_conformance.vn.fsh import DATE_RE, SID_BHYT, SID_CCCD, invariants
@@ -158,3 +159,18 @@ for _inv in invariants():
 EXPRESSIONS = {_inv.key: _inv.expression for _inv in invariants()}
 CCCD_3, CCCD_4 = EXPRESSIONS["vhr-cccd-3"], EXPRESSIONS["vhr-cccd-4"]
 _cccd_3, _cccd_4 = NATIVE[("vhr-cccd-3", CCCD_3)], NATIVE[("vhr-cccd-4", CCCD_4)]
+
+# vhr-pat-1 (birth date not in the future), guarded like the CCCD rules so that a malformed date is
+# one error (the primitive check's), not two.
+PAT_1 = f"(birthDate.exists() and birthDate.toString().matches('{DATE_RE}')) implies birthDate <= today()"
+
+
+def _pat_1(x: Any, env: EvalEnv) -> bool:
+    bd = x.get("birthDate") if isinstance(x, dict) else None
+    if not (isinstance(bd, str) and _DATE.match(bd)):
+        return True
+    # as FHIRPath: a partial date that may be today or earlier is not "in the future"
+    return compare_datetimes(bd, dt.date.today().isoformat()) is not False
+
+
+NATIVE[("vhr-pat-1", PAT_1)] = _pat_1
