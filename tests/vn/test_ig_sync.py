@@ -61,3 +61,18 @@ def test_code_systems_are_the_data() -> None:
         assert succ == admin.successor(c["code"]), c["code"]
     provinces = _load("CodeSystem-vhr-province.json")
     assert {c["code"] for c in provinces["concept"]} == admin.current_codes()
+
+
+def test_xml130_code_lists_and_ig_code_systems_are_one_list() -> None:
+    lists = vn.code_lists("3176")
+    assert set(vn.CODE_SYSTEMS) <= set(lists)
+    for name, cl in lists.items():
+        assert cl.conf in ("S", "U")
+        if cl.code_system is None:
+            continue
+        cs = _load(f"CodeSystem-{cl.code_system}.json")
+        assert {c["code"] for c in cs["concept"]} == set(cl.codes), name
+    assert lists["ma_doituong_kcb"].conf == "U" and lists["gioi_tinh"].conf == "S"
+    assert lists["ma_loai_kcb"].since["11"] == "20260801"
+    # 4750 predates the 11–16 forms of care
+    assert not {"11", "16"} & vn.code_lists("4750")["ma_loai_kcb"].codes

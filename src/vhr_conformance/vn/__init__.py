@@ -13,11 +13,13 @@ Public API:
 - :func:`admin.legacy_provinces`, :func:`admin.current_codes`, :func:`admin.successor`,
   :func:`admin.resolve_province`, :func:`admin.commune_province`, :func:`check_commune_province`;
 - :func:`cccd.century_sex_digit` (the 4th digit a birth year and sex give);
-- :func:`ethnic_groups`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`.
+- :func:`ethnic_groups`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
+- :func:`code_lists` (the XML 130 code lists, with confidence, and the IG CodeSystem of each).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from vhr_conformance.vn import admin, bhyt, cccd
@@ -36,8 +38,49 @@ def ethnic_groups() -> dict[str, str]:
     return {g["code"]: g["name"] for g in load("ethnicity")["groups"]}
 
 
+# XML 130 code list (xml130/tables/*.yaml, the definition) → the IG CodeSystem that carries it
+CODE_SYSTEMS = {
+    "gioi_tinh": "vhr-gender-xml130",
+    "ket_qua_dtri": "vhr-treatment-result",
+    "ma_loai_rv": "vhr-discharge-type",
+    "ma_loai_kcb": "vhr-form-of-care",
+    "ma_doituong_kcb": "vhr-patient-category",
+    "ma_tai_nan": "vhr-accident-type",
+    "pp_vo_cam": "vhr-anaesthesia-method",
+    "ma_khuvuc": "vhr-living-area",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeList:
+    name: str  # e.g. "ma_loai_kcb"
+    codes: frozenset[str]
+    conf: str  # "S", or "U" when the list may be incomplete (an unknown code is then a warning)
+    since: dict[str, str]  # code → first valid day (yyyyMMdd)
+    code_system: str | None  # IG CodeSystem id
+
+
+def code_lists(standard: str | None = None) -> dict[str, CodeList]:
+    """The XML 130 code lists of a standard version (default: the one in force)."""
+    from vhr_conformance.xml130.tables import DEFAULT_STANDARD, load_standard  # xml130 imports vn
+
+    std = load_standard(standard or DEFAULT_STANDARD)
+    return {
+        name: CodeList(
+            name,
+            codes,
+            "U" if name in std.codes_unconfirmed else "S",
+            std.codes_since.get(name, {}),
+            CODE_SYSTEMS.get(name),
+        )
+        for name, codes in std.codes.items()
+    }
+
+
 __all__ = [
+    "CODE_SYSTEMS",
     "TIME_ZONE",
+    "CodeList",
     "UTC_OFFSET",
     "Finding",
     "admin",
@@ -46,5 +89,6 @@ __all__ = [
     "check_bhyt",
     "check_cccd",
     "check_commune_province",
+    "code_lists",
     "ethnic_groups",
 ]
