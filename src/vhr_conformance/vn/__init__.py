@@ -80,8 +80,8 @@ def code_lists(standard: str | None = None) -> dict[str, CodeList]:
 __all__ = [
     "CODE_SYSTEMS",
     "TIME_ZONE",
-    "CodeList",
     "UTC_OFFSET",
+    "CodeList",
     "Finding",
     "admin",
     "bhyt",
