@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.vn._data import Finding, load
@@ -87,8 +87,13 @@ def parse(value: str) -> Card | None:
 
 def check_bhyt(value: str) -> list[Finding]:
     """Every rule the card number breaks; a malformed value gives vhr-bhyt-1 alone."""
+    return list(_check(value))
+
+
+@lru_cache(maxsize=65536)  # the FHIR side asks once per rule key; cohorts repeat cards
+def _check(value: str) -> tuple[Finding, ...]:
     if not SHAPE.match(value):
-        return [
+        return (
             Finding(
                 "vhr-bhyt-1",
                 Text(
@@ -96,11 +101,11 @@ def check_bhyt(value: str) -> list[Finding]:
                     "BHYT '{v}' is not a 15-character card, a 10-digit BHXH number or a 12-digit CCCD",
                 ).format(v=value),
                 part="shape",
-            )
-        ]
+            ),
+        )
     card = parse(value)
     if card is None:
-        return []
+        return ()
     out: list[Finding] = []
     group = groups().get(card.group)
     if group is None:
@@ -152,4 +157,4 @@ def check_bhyt(value: str) -> list[Finding]:
                 part="province",
             )
         )
-    return out
+    return tuple(out)

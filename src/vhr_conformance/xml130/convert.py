@@ -314,17 +314,18 @@ class _Builder:
                 self.miss("XML1", "MA_THE_BHYT")  # no validity start: Coverage.period.start is required
                 continue
             ext = []
-            if len(card) == 15 and card[:2].isalpha():
+            parts = vn.bhyt.parse(card)  # a legacy card names its group and benefit level
+            if parts is not None:
                 ext.append(
                     {
                         "url": m.ext_url("vhr-bhyt-beneficiary-group"),
-                        "valueCoding": m.coding("vhr-bhyt-beneficiary-group", card[:2]),
+                        "valueCoding": m.coding("vhr-bhyt-beneficiary-group", parts.group),
                     }
                 )
                 ext.append(
                     {
                         "url": m.ext_url("vhr-bhyt-benefit-level"),
-                        "valueCoding": m.coding("vhr-bhyt-benefit-level", card[2]),
+                        "valueCoding": m.coding("vhr-bhyt-benefit-level", parts.level),
                     }
                 )
             reg = dkbd[i].strip() if i < len(dkbd) else ""
