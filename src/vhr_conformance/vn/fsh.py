@@ -189,8 +189,9 @@ def render() -> str:
         "* ^language = #vi",
     ]
     for g in bhyt.groups().values():
-        lv = ", ".join(sorted(g.levels)) + ("" if g.levels_confirmed else " (chưa xác nhận / unconfirmed)")
-        out.append(f'* #"{g.code}" "{_q(g.vi)} (mức hưởng {lv})" "{_q(g.en)} (benefit level {lv})"')
+        lv = ", ".join(sorted(g.levels))
+        vi, en = (f"{lv}", f"{lv}") if g.levels_confirmed else (f"{lv}, chưa xác nhận", f"{lv}, unconfirmed")
+        out.append(f'* #"{g.code}" "{_q(g.vi)} (mức hưởng {vi})" "{_q(g.en)} (benefit level {en})"')
     return "\n".join(out) + "\n"
 
 

@@ -215,7 +215,10 @@ class _Builder:
                 "unknown",
                 "Patient.gender",
                 bool(sex),
-                Text("không phải mã 1, 2, 3: ghi là unknown", "not code 1, 2 or 3: written as unknown"),
+                Text(
+                    "không phải mã 1, 2, 3: ghi mã 'unknown' (không rõ)",
+                    "not code 1, 2 or 3: written as 'unknown'",
+                ),
             )
         if birth:
             p["birthDate"] = birth
