@@ -18,6 +18,14 @@ from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD
 from vhr_conformance.xml130.validate import check_encounter
 
+# How a stated province code is rewritten without changing the place it names (vn.resolve_province)
+_SAME_PLACE = {
+    "padded": Text("bỏ số 0 đứng đầu của mã tỉnh 3 chữ số", "leading 0 of a 3-digit province code dropped"),
+    "legacy": Text(
+        "mã tỉnh trước 01/07/2025, ghi mã tỉnh đã sáp nhập vào (NQ 202/2025/QH15)",
+        "a pre-2025 province code: the province it merged into is written (NQ 202/2025/QH15)",
+    ),
+}
 _NS = uuid.UUID("5d8e3b52-6f0c-4c55-9f61-130b0e47a750")  # namespace of our deterministic ids
 
 
@@ -263,30 +271,8 @@ class _Builder:
                         "the stated province is not that of commune {x}; the commune's province is written",
                     ).format(x=xa),
                 )
-            elif resolved.how == "padded":
-                self.normalise(
-                    "MATINH_CU_TRU",
-                    prov,
-                    str(province),
-                    target,
-                    False,
-                    Text(
-                        "bỏ số 0 đứng đầu của mã tỉnh 3 chữ số",
-                        "leading 0 of a 3-digit province code dropped",
-                    ),
-                )
-            elif resolved.how == "legacy":
-                self.normalise(
-                    "MATINH_CU_TRU",
-                    prov,
-                    str(province),
-                    target,
-                    False,
-                    Text(
-                        "mã tỉnh trước 01/07/2025, ghi mã tỉnh đã sáp nhập vào (NQ 202/2025/QH15)",
-                        "a pre-2025 province code: the province it merged into is written (NQ 202/2025/QH15)",
-                    ),
-                )
+            elif resolved.how in _SAME_PLACE:
+                self.normalise("MATINH_CU_TRU", prov, str(province), target, False, _SAME_PLACE[resolved.how])
         if province:
             ext.append(
                 {"url": m.ext_url("vhr-address-province"), "valueCoding": m.coding("vhr-province", province)}
