@@ -413,6 +413,21 @@ CASES: list[Case] = [
     (
         "Coverage-vhr-ex-coverage.json",
         "vhr-coverage-bhyt",
+        "vhr-bhyt-6",
+        "Coverage",
+        "Phần mở rộng ghi nhóm đối tượng CN (cận nghèo) nhưng thẻ mang mã nhóm HC.",
+        "The extension states group CN (near-poor) but the card carries group HC.",
+        _set(
+            "extension.0.valueCoding",
+            {
+                "system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-bhyt-beneficiary-group",
+                "code": "CN",
+            },
+        ),
+    ),
+    (
+        "Coverage-vhr-ex-coverage.json",
+        "vhr-coverage-bhyt",
         "cardinality-min",
         "Coverage.period",
         "Thẻ BHYT không có hạn thẻ.",

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fhirpathpy import evaluate
+from fhirpathpy.models import models
 
 from vhr_conformance import fhirpkg, ig
 
@@ -27,6 +28,7 @@ KEYS = {
     "vhr-bhyt-3": "warning",  # transitional: vn/data/bhyt.json level_rule
     "vhr-bhyt-4": "error",
     "vhr-bhyt-5": "warning",
+    "vhr-bhyt-6": "error",
     "vhr-enc-1": "error",
     "vhr-pat-1": "error",
 }
@@ -61,7 +63,9 @@ def _check(res: dict[str, Any], profile: str, path: str, expression: str) -> lis
         rel = path.split(".", 1)[1] if "." in path else None
         nodes = evaluate(r, rel) if rel else [r]
         for i, node in enumerate(nodes):
-            if evaluate(node, expression) != [True]:
+            # on a whole resource, with the R4 model so that choice elements (extension.value) resolve
+            result = evaluate(node, expression) if rel else evaluate(node, expression, model=models["r4"])
+            if result != [True]:
                 failures.append(f"{path}[{i}]")
     return failures
 

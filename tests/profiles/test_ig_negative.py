@@ -41,6 +41,7 @@ def test_manifest_entries(negative_manifest: list[dict[str, Any]]) -> None:
         "vhr-bhyt-3",
         "vhr-bhyt-4",
         "vhr-bhyt-5",
+        "vhr-bhyt-6",
         "vhr-enc-1",
         "vhr-pat-1",
     }

@@ -122,3 +122,28 @@ def test_birth_date_not_in_future_skips_malformed_dates() -> None:
         assert native(focus, EvalEnv(focus, focus)) == (res[0] if res else False), d
     bad = {"resourceType": "Patient", "birthDate": "19x0"}
     assert native(bad, EvalEnv(bad, bad)) is True  # the primitive check reports it, once
+
+
+def test_coverage_extensions_match_the_card() -> None:
+    def cov(card: str | None, group: str | None, level: str | None) -> dict[str, Any]:
+        c: dict[str, Any] = {"resourceType": "Coverage", "extension": []}
+        if card is not None:
+            c["identifier"] = [{"system": fsh.SID_BHYT, "value": card}]
+        for url, code in ((fsh.EXT_GROUP, group), (fsh.EXT_LEVEL, level)):
+            if code is not None:
+                c["extension"].append({"url": url, "valueCoding": {"code": code}})
+        return c
+
+    foci = [
+        cov(card, group, level)
+        for card in ("HC4010123456789", "CN3010123456789", "0123456789", "HC40101234", None)
+        for group in ("HC", "CN", "ZZ", None)
+        for level in ("4", "3", "6", None)
+    ]
+    _agree("vhr-bhyt-6", foci)
+    native = NATIVE[("vhr-bhyt-6", INVARIANTS["vhr-bhyt-6"].expression)]
+    for focus, ok in ((cov("HC4010123456789", "HC", "4"), True), (cov("HC4010123456789", "CN", "4"), False)):
+        assert native(focus, EvalEnv(focus, focus)) is ok
+    # a level outside 1–5 is the binding's error, not this rule's
+    bad_level = cov("HC4010123456789", "HC", "6")
+    assert native(bad_level, EvalEnv(bad_level, bad_level)) is True

@@ -47,6 +47,11 @@ Description: "Chưa xác nhận: thẻ quân nhân, công an, cơ yếu (QN, CA,
 Expression: "(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^[A-Z]{2}[1-5][0-9]{12}$')) implies (value.matches('^(CA|CY|QN)') implies value.matches('^((CA|CY|QN)[5])')) and value.matches('^[A-Z]{2}[1-5](97|98)').not()"
 Severity: #warning
 
+Invariant: vhr-bhyt-6
+Description: "Nhóm đối tượng và mức hưởng ghi trong phần mở rộng của thẻ phải khớp mã thẻ BHYT mẫu cũ. / The beneficiary-group and benefit-level extensions must match the legacy BHYT card number."
+Expression: "identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^[A-Z]{2}[1-5][0-9]{12}$')).exists() implies (identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^[A-Z]{2}[1-5][0-9]{12}$')).select(value.substring(0, 2)) | extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group').value.code.toString()).count() = 1 and (identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^[A-Z]{2}[1-5][0-9]{12}$')).select(value.substring(2, 1)) | extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level').value.code.toString().where(matches('^[1-5]$'))).count() = 1"
+Severity: #error
+
 CodeSystem: VhrBhytBenefitLevelCS
 Id: vhr-bhyt-benefit-level
 Title: "Mức hưởng BHYT / BHYT benefit level"

@@ -17,7 +17,7 @@ from vhr_conformance import vn
 from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, NativeFn, compare_datetimes, seq
 from vhr_conformance.validator.messages import M
 from vhr_conformance.vn import bhyt, cccd
-from vhr_conformance.vn.fsh import DATE_RE, SID_BHYT, SID_CCCD, invariants
+from vhr_conformance.vn.fsh import DATE_RE, EXT_GROUP, EXT_LEVEL, SID_BHYT, SID_CCCD, invariants
 
 if TYPE_CHECKING:
     from vhr_conformance.validator.engine import Run, Validator
@@ -152,10 +152,43 @@ def _patient_rule(key: str) -> NativeFn:
     return rule
 
 
+def _ext_codes(x: dict[str, Any], url: str) -> set[str]:
+    out = set()
+    for e in seq(x.get("extension")):
+        c = e.get("valueCoding") if isinstance(e, dict) and e.get("url") == url else None
+        if isinstance(c, dict) and isinstance(c.get("code"), str):
+            out.add(c["code"])
+    return out
+
+
+def _coverage_parts(x: Any, env: EvalEnv) -> bool:
+    """vhr-bhyt-6: the group and level extensions say what the legacy card's letters say."""
+    if not isinstance(x, dict):
+        return True
+    cards = [
+        i["value"]
+        for i in seq(x.get("identifier"))
+        if isinstance(i, dict)
+        and i.get("system") == SID_BHYT
+        and isinstance(i.get("value"), str)
+        and bhyt.LEGACY.match(i["value"])
+    ]
+    if not cards:
+        return True
+    groups = {c[:2] for c in cards} | _ext_codes(x, EXT_GROUP)
+    # a level outside 1–5 breaks the extension's required binding: reported there, not again here
+    levels = {c[2] for c in cards} | (_ext_codes(x, EXT_LEVEL) & set(bhyt.levels()))
+    return len(groups) == 1 and len(levels) == 1
+
+
+_PATIENT_RULES = {"vhr-cccd-3": _patient_rule, "vhr-cccd-4": _patient_rule}
 for _inv in invariants():
-    NATIVE[(_inv.key, _inv.expression)] = (
-        _patient_rule(_inv.key) if _inv.key in ("vhr-cccd-3", "vhr-cccd-4") else _identifier_rule(_inv.key)
-    )
+    if _inv.key == "vhr-bhyt-6":
+        NATIVE[(_inv.key, _inv.expression)] = _coverage_parts
+    elif _inv.key in _PATIENT_RULES:
+        NATIVE[(_inv.key, _inv.expression)] = _patient_rule(_inv.key)
+    else:
+        NATIVE[(_inv.key, _inv.expression)] = _identifier_rule(_inv.key)
 EXPRESSIONS = {_inv.key: _inv.expression for _inv in invariants()}
 CCCD_3, CCCD_4 = EXPRESSIONS["vhr-cccd-3"], EXPRESSIONS["vhr-cccd-4"]
 _cccd_3, _cccd_4 = NATIVE[("vhr-cccd-3", CCCD_3)], NATIVE[("vhr-cccd-4", CCCD_4)]

@@ -18,6 +18,8 @@ from vhr_conformance.vn.admin import legacy_codes
 
 SID_CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 SID_BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
+EXT_GROUP = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group"
+EXT_LEVEL = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level"
 # FHIR date shape (year, year-month or full date): a malformed birthDate is reported once by the
 # primitive check, and the CCCD rules that read it stay silent instead of failing beside it.
 DATE_RE = "^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
@@ -46,7 +48,7 @@ def _bhyt_guard(pattern: str = bhyt.LEGACY.pattern) -> str:
 
 
 def invariants() -> list[Invariant]:
-    """vhr-cccd-1 … 4 and vhr-bhyt-1 … 5, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
+    """vhr-cccd-1 … 4 and vhr-bhyt-1 … 6, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
     ids = _cccd_ids()
     year = "birthDate.toString().substring(0, 4).toInteger()"
     has = f"birthDate.exists() and birthDate.toString().matches('{DATE_RE}') and {ids}.exists()"
@@ -65,6 +67,7 @@ def invariants() -> list[Invariant]:
         for lv in sorted({g.levels for g in unconf}, key=sorted)
     )
     agency = _alt(bhyt.agency_provinces())
+    cards = f"identifier.where({_bhyt_guard()[1:-1]})"
     return [
         Invariant(
             "vhr-cccd-1",
@@ -136,6 +139,14 @@ def invariants() -> list[Invariant]:
             f"{_bhyt_guard()} implies (value.matches('^({_alt(g.code for g in unconf)})') implies "
             f"value.matches('^({unconf_levels})')) and value.matches('^[A-Z]{{2}}[1-5]({agency})').not()",
             "warning",
+        ),
+        Invariant(
+            "vhr-bhyt-6",
+            "Nhóm đối tượng và mức hưởng ghi trong phần mở rộng của thẻ phải khớp mã thẻ BHYT mẫu cũ.",
+            "The beneficiary-group and benefit-level extensions must match the legacy BHYT card number.",
+            f"{cards}.exists() implies "
+            f"({cards}.select(value.substring(0, 2)) | extension.where(url = '{EXT_GROUP}').value.code.toString()).count() = 1 "
+            f"and ({cards}.select(value.substring(2, 1)) | extension.where(url = '{EXT_LEVEL}').value.code.toString().where(matches('^[1-5]$'))).count() = 1",
         ),
     ]
 
