@@ -305,3 +305,21 @@ def test_ethnic_groups_and_time_zone() -> None:
         len(groups) == 54 and groups["01"] == "Kinh" and groups["05"] == "Khơ-me" and groups["54"] == "Rơ-măm"
     )
     assert vn.TIME_ZONE == "Asia/Ho_Chi_Minh" and vn.UTC_OFFSET == "+07:00"
+
+
+def test_every_data_file_states_source_and_confidence() -> None:
+    from vhr_conformance.vn._data import CONFIDENCE, load
+
+    prov = load("provinces")
+    for part in (prov["legacy"], prov["current"]):
+        assert part["source"] and part["conf"] in CONFIDENCE
+    card = load("bhyt")
+    assert card["source"].startswith("QĐ 1351/QĐ-BHXH") and card["conf"] in CONFIDENCE
+    assert card["agency_provinces"]["conf"] == "U"  # the defence and police agencies' cards
+    assert card["level_rule"]["severity"] in ("error", "warning") and card["level_rule"]["note"]
+    for g in card["groups"]:
+        assert g.get("levels_conf", card["conf"]) in CONFIDENCE, g["code"]
+    eth = load("ethnicity")
+    assert eth["source"] and eth["conf"] in CONFIDENCE and eth["extra"]["conf"] == "U"
+    # what is unconfirmed is exactly the agency cards' level
+    assert {g.code for g in bhyt.groups().values() if not g.levels_confirmed} == {"QN", "CA", "CY"}
