@@ -157,3 +157,30 @@ def test_cli_verdicts_agree(tmp_path: Path) -> None:
         v = runner.invoke(app, ["validate", str(fhir_path)])
         assert (x.exit_code == 0) == (v.exit_code == 0), (name, x.output[-600:], v.output[-600:])
         assert (x.exit_code == 0) == (name == "valid"), (name, x.output[-600:])
+
+
+@pytest.mark.parametrize(("code", "rule_sev"), [("05", None), ("60", "error"), ("55", "warning")])
+def test_ethnicity_code_list_is_the_ig_one(code: str, rule_sev: str | None, validator: Validator) -> None:
+    """MA_DANTOC and the FHIR ethnicity extension read one list (the 54 groups)."""
+    f = CASES["valid"]
+    if not _commune(f):
+        pytest.skip("IG package not built")
+    rows = synthetic_encounter(random.Random(5), 1)
+    x1 = rows["XML1"][0]
+    x1.update(MA_DANTOC=code, MATINH_CU_TRU=f.province, MAXA_CU_TRU=_commune(f))
+    xml = [
+        i for i in validate_source(render_envelope([rows], x1["MA_CSKCB"], x1["NGAY_RA"][:8])).all_issues()
+    ]
+    xml_sev = next((i.severity for i in xml if i.rule == "XML130-CODE-003"), None)
+    assert xml_sev == rule_sev
+    patient = _fhir(f)
+    patient["extension"] = [
+        {
+            "url": f"{BASE}/StructureDefinition/vhr-ethnicity",
+            "valueCoding": {"system": f"{BASE}/CodeSystem/vhr-ethnicity", "code": code},
+        }
+    ]
+    fhir_bad = [
+        i for i in validator.validate(patient) if "extension[0]" in i.location and i.severity == "error"
+    ]
+    assert bool(fhir_bad) == (rule_sev is not None)  # FHIR has no 'unconfirmed' code: 55 is unknown there

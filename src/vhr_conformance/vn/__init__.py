@@ -38,6 +38,12 @@ def ethnic_groups() -> dict[str, str]:
     return {g["code"]: g["name"] for g in load("ethnicity")["groups"]}
 
 
+@cache
+def ethnic_extra_codes() -> dict[str, str]:
+    """Codes some systems add to the 54 (55 foreigner, 56 unknown) [U]: not in the GSO list."""
+    return {k: v["vi"] for k, v in load("ethnicity")["extra"]["codes"].items()}
+
+
 # XML 130 code list (xml130/tables/*.yaml, the definition) → the IG CodeSystem that carries it
 CODE_SYSTEMS = {
     "gioi_tinh": "vhr-gender-xml130",
@@ -90,5 +96,6 @@ __all__ = [
     "check_cccd",
     "check_commune_province",
     "code_lists",
+    "ethnic_extra_codes",
     "ethnic_groups",
 ]

@@ -455,6 +455,13 @@ def negative_cases(seed: int = 7) -> list[NegativeCase]:
             env(_mut(base, "XML1", "MATINH_CU_TRU", "79" if x1["MATINH_CU_TRU"] != "79" else "01")),
         ),
         (
+            "ethnicity-code",
+            "XML130-CODE-003",
+            "XML1/TONG_HOP/MA_DANTOC",
+            "MA_DANTOC 60 (no ethnic group)",
+            env(_mut(base, "XML1", "MA_DANTOC", "60")),
+        ),
+        (
             "province-code",
             "XML130-ADDR-001",
             "XML1/TONG_HOP/MATINH_CU_TRU",

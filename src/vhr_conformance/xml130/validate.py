@@ -327,6 +327,7 @@ class Checker:
         self.check_diagnoses(x1)
         self.check_identifiers(x1)
         self.check_address(x1)
+        self.check_ethnicity(x1)
         if self.enc.macskcb and x1.get("MA_CSKCB") and self.enc.macskcb != x1.get("MA_CSKCB"):
             self.add(
                 "error",
@@ -611,6 +612,24 @@ class Checker:
         sex = {"1": "male", "2": "female"}.get(x1.get("GIOI_TINH"))
         for f in vn.check_cccd(v, year, sex):
             self.add_finding(f, x1, "SO_CCCD")
+
+    def check_ethnicity(self, x1: Record) -> None:
+        """XML130-CODE-003: MA_DANTOC is one of the 54 groups of the GSO 1979 list; the extra codes
+        some systems use (55, 56) are unconfirmed, so a warning that says so."""
+        v = x1.get("MA_DANTOC")
+        if not v or v in vn.ethnic_groups():
+            return
+        self.add_rule(
+            v not in vn.ethnic_extra_codes(),
+            "code-invalid",
+            x1.loc("MA_DANTOC"),
+            "XML130-CODE-003",
+            Text(
+                "MA_DANTOC = '{v}' không thuộc danh mục 54 dân tộc (QĐ 121-TCTK/PPCĐ)",
+                "MA_DANTOC = '{v}' is not one of the 54 ethnic groups (QĐ 121-TCTK/PPCĐ)",
+            ).format(v=v),
+            x1.lines.get("MA_DANTOC"),
+        )
 
     def check_address(self, x1: Record) -> None:
         """VN-ADDR-001: the stated province must be the commune's own (a pre-2025 code is read as
