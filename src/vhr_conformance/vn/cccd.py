@@ -72,9 +72,14 @@ def check_cccd(value: str, birth_year: int | None = None, sex: str | None = None
                 Finding(
                     "vhr-cccd-3",
                     Text(
-                        "Số CCCD: chữ số thứ 4 '{d}' không khớp giới tính và thế kỷ sinh (năm {y}: {e})",
-                        "CCCD: 4th digit '{d}' does not match sex and birth century (born {y}: {e})",
-                    ).format(d=digit, y=birth_year, e="–" if expected is None else expected),
+                        "Số CCCD: chữ số thứ 4 '{d}' không khớp giới tính và thế kỷ sinh (sinh năm {y}: {e})",
+                        "CCCD: 4th digit '{d}' does not match sex and birth century (born {y}: {f})",
+                    ).format(
+                        d=digit,
+                        y=birth_year,
+                        e="không có chữ số hợp lệ" if expected is None else f"phải là {expected}",
+                        f="no digit is valid" if expected is None else f"must be {expected}",
+                    ),
                     part="century-sex",
                 )
             )
