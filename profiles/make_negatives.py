@@ -106,6 +106,17 @@ CASES: list[Case] = [
     (
         "Patient-vhr-ex-patient.json",
         "vhr-patient",
+        "vhr-cccd-5",
+        "Patient",
+        "Người bệnh sinh 01/08/2025 (sau khi sáp nhập tỉnh) nhưng CCCD mang mã 030 của Hải Dương đã sáp nhập "
+        "(quy tắc chưa xác nhận: cảnh báo).",
+        "Born 2025-08-01 (after the province merger) but the CCCD carries 030, the merged-away Hải Dương "
+        "(unconfirmed rule: a warning).",
+        _both(_set("birthDate", "2025-08-01"), _set("identifier.0.value", "030325123456")),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
         "vhr-pat-1",
         "Patient",
         "Ngày sinh 14/05/2090 ở tương lai (số CCCD vẫn khớp năm sinh đó).",

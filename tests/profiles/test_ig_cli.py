@@ -67,6 +67,7 @@ def test_rules_listing() -> None:
         "vhr-cccd-2",
         "vhr-cccd-3",
         "vhr-cccd-4",
+        "vhr-cccd-5",
         "vhr-bhyt-1",
         "vhr-bhyt-2",
         "vhr-bhyt-3",

@@ -23,6 +23,7 @@ KEYS = {
     "vhr-cccd-2": "error",
     "vhr-cccd-3": "error",
     "vhr-cccd-4": "error",
+    "vhr-cccd-5": "warning",
     "vhr-bhyt-1": "error",
     "vhr-bhyt-2": "error",
     "vhr-bhyt-3": "warning",  # transitional: vn/data/bhyt.json level_rule

@@ -43,22 +43,17 @@ def _patient(ids: list[str], birth: str | None, gender: str | None) -> dict[str,
 def _patients() -> list[dict[str, Any]]:
     out = []
     births = [
-        "1990-05-14",
-        "1990",
-        "1990-05",
-        "2003-01-02",
-        "2101-07-01",
-        "1850-01-01",
-        "19x0-01-01",
-        "1990-13-01",
-        None,
-    ]
+        "1990-05-14", "1990", "1990-05", "2003-01-02", "2101-07-01", "1850-01-01", "19x0-01-01",
+        "1990-13-01", "2025-06-30", "2025-07-01", "2026-01-15", "2025-13-45", "2025", None,
+    ]  # fmt: skip
     genders = ["male", "female", "other", "unknown", None]
     for birth, gender, digit in itertools.product(births, genders, "0123456789"):
         yy = birth[2:4] if birth and birth[:4].isdigit() else "90"
         one = f"001{digit}{yy}123456"
         out.append(_patient([one], birth, gender))
         out.append(_patient([one, f"079{digit}{yy}654321"], birth, gender))  # two agreeing numbers
+        out.append(_patient([f"030{digit}{yy}123456"], birth, gender))  # an abolished province
+        out.append(_patient([f"003{digit}{yy}123456"], birth, gender))  # no province at all
     for birth, gender in itertools.product(births, genders):
         out.append(_patient(["001090123456", "001190123456"], birth, gender))  # disagreeing sex digits
         out.append(_patient(["001090123456", "001085123456"], birth, gender))  # disagreeing years
@@ -67,7 +62,7 @@ def _patients() -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("key", ["vhr-cccd-3", "vhr-cccd-4"])
+@pytest.mark.parametrize("key", ["vhr-cccd-3", "vhr-cccd-4", "vhr-cccd-5"])
 def test_patient_level_cccd_rules(key: str) -> None:
     _agree(key, _patients())
 

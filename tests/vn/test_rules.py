@@ -323,3 +323,18 @@ def test_every_data_file_states_source_and_confidence() -> None:
     assert eth["source"] and eth["conf"] in CONFIDENCE and eth["extra"]["conf"] == "U"
     # what is unconfirmed is exactly the agency cards' level
     assert {g.code for g in bhyt.groups().values() if not g.levels_confirmed} == {"QN", "CA", "CY"}
+
+
+def test_birth_after_the_merger_with_an_abolished_province_prefix_is_an_unconfirmed_warning() -> None:
+    # NQ 202/2025/QH15: 34 provinces from 01/07/2025; which prefix a later birth gets is unconfirmed
+    assert admin.merger_date() == "2025-07-01"
+    for old in sorted(admin.legacy_codes() - admin.current_codes()):
+        found = vn.check_cccd(f"0{old}325123456", 2025, "female", "2025-07-01")
+        assert rules(found) == ["vhr-cccd-5"] and found[0].severity == "warning" and not found[0].confirmed
+        # the day before the merger, or a birth date known only to the year: not judged
+        assert rules(vn.check_cccd(f"0{old}325123456", 2025, "female", "2025-06-30")) == []
+        assert rules(vn.check_cccd(f"0{old}325123456", 2025, "female")) == []
+    for new in sorted(admin.current_codes()):
+        assert rules(vn.check_cccd(f"0{new}325123456", 2025, "female", "2026-01-15")) == []
+    # a prefix that is no province at all is vhr-cccd-2 alone
+    assert rules(vn.check_cccd("003325123456", 2025, "female", "2026-01-15")) == ["vhr-cccd-2"]

@@ -7,7 +7,7 @@ Title: "Người bệnh VHR / VHR Patient"
 Description: "Người bệnh trong hồ sơ sức khỏe điện tử: số CCCD (định danh cá nhân, mã định danh y tế), thẻ BHYT, hộ chiếu; tên theo thứ tự Việt Nam; địa chỉ mã hóa theo cấu trúc 2025. / A person in the electronic health record: CCCD (personal ID, the health identifier), BHYT card, passport; Vietnamese name order; address coded in the 2025 structure."
 * ^status = #active
 * ^experimental = false
-* obeys vhr-cccd-3 and vhr-cccd-4 and vhr-pat-1
+* obeys vhr-cccd-3 and vhr-cccd-4 and vhr-cccd-5 and vhr-pat-1
 * extension contains
     VhrEthnicity named ethnicity 0..1 MS and
     VhrOccupation named occupation 0..1 MS and

@@ -22,6 +22,11 @@ Description: "Chữ số thứ 5–6 của mỗi số CCCD phải bằng 2 chữ
 Expression: "(birthDate.exists() and birthDate.toString().matches('^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$') and identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).exists()) implies (identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).select(value.substring(4, 2)) | birthDate.toString().substring(2, 2)).count() = 1"
 Severity: #error
 
+Invariant: vhr-cccd-5
+Description: "Chưa xác nhận: người sinh từ ngày sáp nhập tỉnh (01/07/2025) mang mã một trong 34 tỉnh mới ở 3 chữ số đầu của số CCCD. / Unconfirmed: a person born on or after the province merger (2025-07-01) carries one of the 34 new province codes in the first 3 CCCD digits."
+Expression: "(birthDate.exists() and birthDate.toString().matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$') and birthDate.toString() >= '2025-07-01' and identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).exists()) implies identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/cccd' and value.matches('^[0-9]{12}$')).where(value.matches('^0(01|02|04|06|08|10|11|12|14|15|17|19|20|22|24|25|26|27|30|31|33|34|35|36|37|38|40|42|44|45|46|48|49|51|52|54|56|58|60|62|64|66|67|68|70|72|74|75|77|79|80|82|83|84|86|87|89|91|92|93|94|95|96)')).all(value.matches('^0(01|04|08|11|12|14|15|19|20|22|24|25|31|33|37|38|40|42|44|46|48|51|52|56|66|68|75|79|80|82|86|91|92|96)'))"
+Severity: #warning
+
 Invariant: vhr-bhyt-1
 Description: "Mã thẻ BHYT phải là thẻ mẫu cũ 15 ký tự, mã số BHXH 10 chữ số hoặc số CCCD 12 chữ số. / The BHYT value must be a 15-character legacy card number, a 10-digit social-insurance number or a 12-digit CCCD."
 Expression: "system = 'http://fhir.hl7.org.vn/core/sid/bhyt' implies value.matches('^([A-Z]{2}[1-5][0-9]{12}|[0-9]{10}|[0-9]{12})$')"

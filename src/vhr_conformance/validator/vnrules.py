@@ -135,7 +135,7 @@ def _cccd_values(x: dict[str, Any]) -> list[str]:
 
 
 def _patient_rule(key: str) -> NativeFn:
-    """vhr-cccd-3/4: every CCCD of the patient against its birth year (and sex, when known)."""
+    """vhr-cccd-3/4/5: every CCCD of the patient against its birth date (and sex, when known)."""
 
     def rule(x: Any, env: EvalEnv) -> bool:
         if not isinstance(x, dict):
@@ -147,7 +147,7 @@ def _patient_rule(key: str) -> NativeFn:
         gender = x.get("gender")
         sex = gender if gender in cccd.SEXES else None
         year = int(bd[:4])
-        return all(f.rule != key for v in ids for f in cccd.check_cccd(v, year, sex))
+        return all(f.rule != key for v in ids for f in cccd.check_cccd(v, year, sex, bd))
 
     return rule
 
@@ -181,7 +181,7 @@ def _coverage_parts(x: Any, env: EvalEnv) -> bool:
     return len(groups) == 1 and len(levels) == 1
 
 
-_PATIENT_RULES = {"vhr-cccd-3": _patient_rule, "vhr-cccd-4": _patient_rule}
+_PATIENT_RULES = {"vhr-cccd-3", "vhr-cccd-4", "vhr-cccd-5"}
 for _inv in invariants():
     if _inv.key == "vhr-bhyt-6":
         NATIVE[(_inv.key, _inv.expression)] = _coverage_parts

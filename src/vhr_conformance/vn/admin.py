@@ -42,6 +42,11 @@ def current_codes() -> frozenset[str]:
     return frozenset(load("provinces")["current"]["codes"])
 
 
+def merger_date() -> str:
+    """The day the 34 provinces took effect (ISO), NQ 202/2025/QH15."""
+    return str(load("provinces")["merger"]["effective"])
+
+
 def successor(legacy_code: str) -> str | None:
     """The 2025 province a pre-2025 province merged into."""
     return next((p.successor for p in legacy_provinces() if p.code == legacy_code), None)

@@ -12,9 +12,10 @@ import re
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.vn._data import Finding
-from vhr_conformance.vn.admin import legacy_codes
+from vhr_conformance.vn.admin import current_codes, legacy_codes, merger_date
 
 TWELVE = re.compile(r"^[0-9]{12}$")
+FULL_DATE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 FIRST_CENTURY = 1900  # digit 0/1
 LAST_CENTURY = 2300  # digit 8/9
 SEXES = ("male", "female")
@@ -28,17 +29,25 @@ def century_sex_digit(year: int, sex: str) -> int | None:
     return (century - FIRST_CENTURY) // 100 * 2 + (1 if sex == "female" else 0)
 
 
+def _after_merger(birth_date: str) -> bool:
+    """A full ISO date on or after the 2025 merger (a partial date cannot say)."""
+    return FULL_DATE.match(birth_date) is not None and birth_date >= merger_date()
+
+
 def prefix_ok(value: str) -> bool:
     """vhr-cccd-2: ``0`` + one of the 63 pre-2025 province codes."""
     return value[:1] == "0" and value[1:3] in legacy_codes()
 
 
-def check_cccd(value: str, birth_year: int | None = None, sex: str | None = None) -> list[Finding]:
+def check_cccd(
+    value: str, birth_year: int | None = None, sex: str | None = None, birth_date: str | None = None
+) -> list[Finding]:
     """Every rule the number breaks, given what is known of its holder.
 
     ``sex`` is ``male``, ``female`` or None (unknown, other): with no sex only the century half of
-    the 4th digit is judged. A malformed number gives vhr-cccd-1 alone: the later rules read digits
-    that are not there, and repeating the error under other keys would only mislead.
+    the 4th digit is judged. ``birth_date`` (full ISO date, when known) lets vhr-cccd-5 judge the
+    prefix of a birth after the 2025 merger. A malformed number gives vhr-cccd-1 alone: the later
+    rules read digits that are not there, and repeating the error under other keys would mislead.
     """
     if not TWELVE.match(value):
         return [
@@ -59,6 +68,20 @@ def check_cccd(value: str, birth_year: int | None = None, sex: str | None = None
                     "Số CCCD: 3 số đầu '{p}' không phải 0 và mã một trong 63 tỉnh trước 2025",
                     "CCCD: first 3 digits '{p}' are not 0 and one of the 63 pre-2025 province codes",
                 ).format(p=value[:3]),
+                part="prefix",
+            )
+        )
+    elif birth_date and _after_merger(birth_date) and value[1:3] not in current_codes():
+        out.append(
+            Finding(
+                "vhr-cccd-5",
+                Text(
+                    "Số CCCD: người sinh ngày {b} (sau khi sáp nhập tỉnh 01/07/2025) mang mã tỉnh {p} "
+                    "của tỉnh đã sáp nhập",
+                    "CCCD: a person born {b} (after the 2025-07-01 province merger) carries the code {p} "
+                    "of a merged-away province",
+                ).format(b=birth_date, p=value[:3]),
+                confirmed=False,
                 part="prefix",
             )
         )

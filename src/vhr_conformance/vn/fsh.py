@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vhr_conformance.vn import bhyt
-from vhr_conformance.vn.admin import legacy_codes
+from vhr_conformance.vn import bhyt, cccd
+from vhr_conformance.vn.admin import current_codes, legacy_codes, merger_date
 
 SID_CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 SID_BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
@@ -48,7 +48,7 @@ def _bhyt_guard(pattern: str = bhyt.LEGACY.pattern) -> str:
 
 
 def invariants() -> list[Invariant]:
-    """vhr-cccd-1 … 4 and vhr-bhyt-1 … 6, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
+    """vhr-cccd-1 … 5 and vhr-bhyt-1 … 6, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
     ids = _cccd_ids()
     year = "birthDate.toString().substring(0, 4).toInteger()"
     has = f"birthDate.exists() and birthDate.toString().matches('{DATE_RE}') and {ids}.exists()"
@@ -99,6 +99,18 @@ def invariants() -> list[Invariant]:
             "Digits 5–6 of every CCCD must equal the last two digits of the birth year.",
             f"({has}) implies ({ids}.select(value.substring(4, 2)) | "
             "birthDate.toString().substring(2, 2)).count() = 1",
+        ),
+        Invariant(
+            "vhr-cccd-5",
+            "Chưa xác nhận: người sinh từ ngày sáp nhập tỉnh (01/07/2025) mang mã một trong 34 tỉnh mới "
+            "ở 3 chữ số đầu của số CCCD.",
+            "Unconfirmed: a person born on or after the province merger (2025-07-01) carries one of the "
+            "34 new province codes in the first 3 CCCD digits.",
+            f"(birthDate.exists() and birthDate.toString().matches('{cccd.FULL_DATE.pattern}') and "
+            f"birthDate.toString() >= '{merger_date()}' and {ids}.exists()) implies "
+            f"{ids}.where(value.matches('^0({_alt(legacy_codes())})'))"
+            f".all(value.matches('^0({_alt(current_codes())})'))",
+            "warning",
         ),
         Invariant(
             "vhr-bhyt-1",

@@ -610,7 +610,12 @@ class Checker:
         birth = x1.get("NGAY_SINH")
         year = int(birth[:4]) if valid_birth(birth) else None  # malformed: FLD-005 says it, once
         sex = {"1": "male", "2": "female"}.get(x1.get("GIOI_TINH"))
-        for f in vn.check_cccd(v, year, sex):
+        full = (
+            f"{birth[:4]}-{birth[4:6]}-{birth[6:8]}"
+            if year is not None and "00" not in (birth[4:6], birth[6:8])
+            else None
+        )
+        for f in vn.check_cccd(v, year, sex, full):
             self.add_finding(f, x1, "SO_CCCD")
 
     def check_ethnicity(self, x1: Record) -> None:
