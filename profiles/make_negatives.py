@@ -439,6 +439,21 @@ CASES: list[Case] = [
     (
         "Coverage-vhr-ex-coverage.json",
         "vhr-coverage-bhyt",
+        "vhr-bhyt-7",
+        "Coverage",
+        "Thẻ mẫu 2021 (mã BHXH 10 số) ghi nhóm HC với mức hưởng 2; nhóm này hưởng mức 4.",
+        "A 2021 card (10-digit number) states group HC with benefit level 2; that group has level 4.",
+        _both(
+            _set("identifier.0.value", "0123456789"),
+            _set(
+                "extension.1.valueCoding",
+                {"system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-bhyt-benefit-level", "code": "2"},
+            ),
+        ),
+    ),
+    (
+        "Coverage-vhr-ex-coverage.json",
+        "vhr-coverage-bhyt",
         "cardinality-min",
         "Coverage.period",
         "Thẻ BHYT không có hạn thẻ.",

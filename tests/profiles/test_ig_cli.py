@@ -74,6 +74,7 @@ def test_rules_listing() -> None:
         "vhr-bhyt-4",
         "vhr-bhyt-5",
         "vhr-bhyt-6",
+        "vhr-bhyt-7",
         "vhr-enc-1",
         "vhr-pat-1",
     }

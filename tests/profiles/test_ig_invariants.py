@@ -30,6 +30,7 @@ KEYS = {
     "vhr-bhyt-4": "error",
     "vhr-bhyt-5": "warning",
     "vhr-bhyt-6": "error",
+    "vhr-bhyt-7": "warning",  # transitional, as vhr-bhyt-3
     "vhr-enc-1": "error",
     "vhr-pat-1": "error",
 }

@@ -43,6 +43,7 @@ def test_manifest_entries(negative_manifest: list[dict[str, Any]]) -> None:
         "vhr-bhyt-4",
         "vhr-bhyt-5",
         "vhr-bhyt-6",
+        "vhr-bhyt-7",
         "vhr-enc-1",
         "vhr-pat-1",
     }

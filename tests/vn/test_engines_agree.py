@@ -131,14 +131,31 @@ def test_coverage_extensions_match_the_card() -> None:
 
     foci = [
         cov(card, group, level)
-        for card in ("HC4010123456789", "CN3010123456789", "0123456789", "HC40101234", None)
-        for group in ("HC", "CN", "ZZ", None)
-        for level in ("4", "3", "6", None)
+        for card in ("HC4010123456789", "CN3010123456789", "0123456789", "001190123456", "HC40101234", None)
+        for group in ("HC", "CN", "ZZ", "QN", "TE", None)
+        for level in ("1", "2", "3", "4", "5", "6", None)
     ]
     _agree("vhr-bhyt-6", foci)
+    _agree("vhr-bhyt-7", foci)
     native = NATIVE[("vhr-bhyt-6", INVARIANTS["vhr-bhyt-6"].expression)]
     for focus, ok in ((cov("HC4010123456789", "HC", "4"), True), (cov("HC4010123456789", "CN", "4"), False)):
         assert native(focus, EvalEnv(focus, focus)) is ok
     # a level outside 1–5 is the binding's error, not this rule's
     bad_level = cov("HC4010123456789", "HC", "6")
     assert native(bad_level, EvalEnv(bad_level, bad_level)) is True
+
+
+def test_2021_card_level_must_fit_the_group_extension() -> None:
+    native = NATIVE[("vhr-bhyt-7", INVARIANTS["vhr-bhyt-7"].expression)]
+    for g in bhyt.groups().values():
+        for level in "12345":
+            c = {
+                "resourceType": "Coverage",
+                "identifier": [{"system": fsh.SID_BHYT, "value": "0123456789"}],
+                "extension": [
+                    {"url": fsh.EXT_GROUP, "valueCoding": {"code": g.code}},
+                    {"url": fsh.EXT_LEVEL, "valueCoding": {"code": level}},
+                ],
+            }
+            want = level in g.levels or not g.levels_confirmed
+            assert native(c, EvalEnv(c, c)) is want, (g.code, level)

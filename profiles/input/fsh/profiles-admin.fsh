@@ -129,7 +129,7 @@ Title: "Thẻ BHYT / BHYT health-insurance card"
 Description: "Thẻ bảo hiểm y tế xã hội: mã thẻ (mẫu cũ 15 ký tự, mã BHXH 10 chữ số, hoặc CCCD), nhóm đối tượng, mức hưởng, nơi đăng ký KCB ban đầu và hạn thẻ. / A social health-insurance (BHYT) card: number (legacy 15 characters, 10-digit BHXH number or CCCD), beneficiary group, benefit level, registered primary-care facility and validity."
 * ^status = #active
 * ^experimental = false
-* obeys vhr-bhyt-6
+* obeys vhr-bhyt-6 and vhr-bhyt-7
 * extension contains
     VhrBhytBeneficiaryGroup named beneficiaryGroup 0..1 MS and
     VhrBhytBenefitLevel named benefitLevel 0..1 MS and

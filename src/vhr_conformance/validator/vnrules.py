@@ -181,10 +181,31 @@ def _coverage_parts(x: Any, env: EvalEnv) -> bool:
     return len(groups) == 1 and len(levels) == 1
 
 
+def _coverage_level(x: Any, env: EvalEnv) -> bool:
+    """vhr-bhyt-7: with no legacy card, the level extension is one the group extension carries."""
+    if not isinstance(x, dict) or any(
+        isinstance(i, dict)
+        and i.get("system") == SID_BHYT
+        and isinstance(i.get("value"), str)
+        and bhyt.LEGACY.match(i["value"])
+        for i in seq(x.get("identifier"))
+    ):
+        return True
+    groups, levels = _ext_codes(x, EXT_GROUP), _ext_codes(x, EXT_LEVEL)
+    if len(groups) != 1 or len(levels) != 1:
+        return True  # absent (or repeated: the extension's cardinality says so)
+    (code,), (level,) = groups, levels
+    group = bhyt.groups().get(code)
+    if group is None or not group.levels_confirmed or level not in bhyt.levels():
+        return True  # unknown group or level: the bindings say so; unconfirmed levels: not judged
+    return level in group.levels
+
+
 _PATIENT_RULES = {"vhr-cccd-3", "vhr-cccd-4", "vhr-cccd-5"}
+_COVERAGE_RULES = {"vhr-bhyt-6": _coverage_parts, "vhr-bhyt-7": _coverage_level}
 for _inv in invariants():
-    if _inv.key == "vhr-bhyt-6":
-        NATIVE[(_inv.key, _inv.expression)] = _coverage_parts
+    if _inv.key in _COVERAGE_RULES:
+        NATIVE[(_inv.key, _inv.expression)] = _COVERAGE_RULES[_inv.key]
     elif _inv.key in _PATIENT_RULES:
         NATIVE[(_inv.key, _inv.expression)] = _patient_rule(_inv.key)
     else:

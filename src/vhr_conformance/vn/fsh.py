@@ -48,7 +48,7 @@ def _bhyt_guard(pattern: str = bhyt.LEGACY.pattern) -> str:
 
 
 def invariants() -> list[Invariant]:
-    """vhr-cccd-1 … 5 and vhr-bhyt-1 … 6, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
+    """vhr-cccd-1 … 5 and vhr-bhyt-1 … 7, from the data of :mod:`vn.cccd` and :mod:`vn.bhyt`."""
     ids = _cccd_ids()
     year = "birthDate.toString().substring(0, 4).toInteger()"
     has = f"birthDate.exists() and birthDate.toString().matches('{DATE_RE}') and {ids}.exists()"
@@ -68,6 +68,8 @@ def invariants() -> list[Invariant]:
     )
     agency = _alt(bhyt.agency_provinces())
     cards = f"identifier.where({_bhyt_guard()[1:-1]})"
+    ext_group = f"extension.where(url = '{EXT_GROUP}').value.code.toString()"
+    ext_level = f"extension.where(url = '{EXT_LEVEL}').value.code.toString()"
     return [
         Invariant(
             "vhr-cccd-1",
@@ -159,6 +161,17 @@ def invariants() -> list[Invariant]:
             f"{cards}.exists() implies "
             f"({cards}.select(value.substring(0, 2)) | extension.where(url = '{EXT_GROUP}').value.code.toString()).count() = 1 "
             f"and ({cards}.select(value.substring(2, 1)) | extension.where(url = '{EXT_LEVEL}').value.code.toString().where(matches('^[1-5]$'))).count() = 1",
+        ),
+        Invariant(
+            "vhr-bhyt-7",
+            "Thẻ không ghi nhóm trong mã (mẫu 2021, CCCD): mức hưởng ghi trong phần mở rộng phải là mức của "
+            "nhóm đối tượng theo QĐ 1351/QĐ-BHXH.",
+            "A card whose number carries no group (2021 card, CCCD): the benefit-level extension must be the "
+            "level QĐ 1351/QĐ-BHXH gives the beneficiary-group extension.",
+            f"({cards}.empty() and {ext_group}.exists() and {ext_level}.exists() and "
+            f"{ext_group}.matches('^({_alt(c for cs in confirmed.values() for c in cs)})$') and "
+            f"{ext_level}.matches('^[1-5]$')) implies ({ext_group} + {ext_level}).matches('^({by_level})$')",
+            bhyt.level_rule_severity(),
         ),
     ]
 
