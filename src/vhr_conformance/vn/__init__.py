@@ -7,13 +7,17 @@ U unconfirmed — checked as a warning marked so).
 
 Public API:
 
-- :func:`check_cccd` (``value, birth_year, sex``) and :func:`check_bhyt` (``value``) return the
-  :class:`Finding` list (shared rule key, bilingual text, confirmed or not);
-- :func:`bhyt.parse`, :func:`bhyt.groups`, :func:`bhyt.levels`, :func:`bhyt.province_codes`;
+- :func:`check_cccd` (``value, birth_year, sex, birth_date``), :func:`check_bhyt` (``value``) and
+  :func:`check_commune_province` (``province, commune``) return :class:`Finding`s (shared rule key,
+  bilingual text, ``confirmed``, ``severity``);
+- :func:`bhyt.groups` (code → :class:`bhyt.Group` with its levels, confirmed or not),
+  :func:`bhyt.levels`, :func:`bhyt.parse`, :func:`bhyt.province_codes`,
+  :func:`bhyt.agency_provinces`;
+- :func:`cccd.century_sex_digit` (the 4th digit a birth year and sex give), :func:`cccd.prefix_ok`;
 - :func:`admin.legacy_provinces`, :func:`admin.current_codes`, :func:`admin.successor`,
-  :func:`admin.resolve_province`, :func:`admin.commune_province`, :func:`check_commune_province`;
-- :func:`cccd.century_sex_digit` (the 4th digit a birth year and sex give);
-- :func:`ethnic_groups`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
+  :func:`admin.merger_date`, :func:`admin.resolve_province`, :func:`admin.commune_province`,
+  :func:`admin.communes_of`;
+- :func:`ethnic_groups`, :func:`ethnic_extra_codes`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
 - :func:`code_lists` (the XML 130 code lists, with confidence, and the IG CodeSystem of each).
 """
 
