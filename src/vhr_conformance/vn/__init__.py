@@ -1,8 +1,8 @@
 """Vietnamese rules, defined once and used by every stage that needs them.
 
 The FHIR validator (``validator/vnrules.py`` and the IG's invariants rendered by :mod:`.fsh`),
-``vhr xml validate``, ``vhr xml to-fhir`` and the generator all read these functions and the data
-files under ``vn/data`` (each fact with its source and confidence: P primary, S secondary,
+``vhr xml validate``, ``vhr xml to-fhir`` and ``vhr xml generate`` read these functions and the data
+files under ``vn/data`` (the FHIR generator is meant to, too) (each fact with its source and confidence: P primary, S secondary,
 U unconfirmed — checked as a warning marked so).
 
 Public API:
