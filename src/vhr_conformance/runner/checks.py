@@ -1,16 +1,24 @@
-"""Small checks shared by the suites: what the target declares, and how to gate optional tests.
+"""Small checks shared by the suites: what the target declares, how to gate optional tests, and
+the bilingual checks of responses every suite uses.
 
-Rule: a SHALL requirement of the IG is tested whatever the target declares (not declaring it is
-itself a failure); a SHOULD/MAY one that the target does not declare is `omit`, not `fail`.
+Rules: a SHALL requirement of the IG is tested whatever the target declares (not declaring it is
+itself a failure); a SHOULD/MAY one that the target does not declare is `not-applicable`. A check
+that compared nothing is `not-tested`, never a pass. Every failure goes through
+:func:`vhr_conformance.outcome.fail`/:func:`check` with a Vietnamese and an English message that
+states what was observed; the exchanges themselves are the client's evidence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vhr_conformance.client import FHIR_JSON, Response
+from vhr_conformance.client import FHIR_JSON, FhirClient, OffOriginError, Response, redact_text
 from vhr_conformance.i18n import Text
-from vhr_conformance.pytest_plugin import omit, skip_missing
+from vhr_conformance.outcome import check, fail, not_applicable, not_tested
+
+# Statuses that say "this endpoint or interaction is not there", not "your data is invalid".
+NOT_THERE = (404, 405, 501)
 
 
 def rest_resource(cs: dict[str, Any] | None, rtype: str) -> dict[str, Any] | None:
@@ -24,6 +32,14 @@ def rest_resource(cs: dict[str, Any] | None, rtype: str) -> dict[str, Any] | Non
 def declares_interaction(cs: dict[str, Any] | None, rtype: str, code: str) -> bool:
     res = rest_resource(cs, rtype)
     return bool(res) and any(i.get("code") == code for i in res.get("interaction", []) or [])
+
+
+def declares_system_interaction(cs: dict[str, Any] | None, code: str) -> bool:
+    return any(
+        i.get("code") == code
+        for rest in (cs or {}).get("rest", []) or []
+        for i in rest.get("interaction", []) or []
+    )
 
 
 def declares_search(cs: dict[str, Any] | None, rtype: str, name: str) -> bool:
@@ -43,9 +59,10 @@ def declares_operation(cs: dict[str, Any] | None, name: str, rtype: str | None =
 
 
 def gate(expectation: str, declared: bool, what: str) -> None:
-    """Omit an optional requirement the target does not declare; SHALL ones are always tested."""
+    """Not applicable: an optional (SHOULD/MAY) requirement the target does not declare. SHALL ones
+    are always tested."""
     if expectation != "SHALL" and not declared:
-        omit(
+        not_applicable(
             Text(
                 f"Máy chủ không khai báo {what} (mức {expectation} trong IG).",
                 f"The target does not declare {what} ({expectation} in the IG).",
@@ -53,23 +70,154 @@ def gate(expectation: str, declared: bool, what: str) -> None:
         )
 
 
-def assert_fhir_json(resp: Response) -> None:
-    assert resp.content_type in (FHIR_JSON, "application/json"), (
-        f"Content-Type is {resp.content_type!r}, expected {FHIR_JSON}"
+def short(items: Sequence[object], n: int = 5) -> str:
+    """The first `n` items, and how many more, for a message."""
+    head = ", ".join(str(x) for x in items[:n])
+    return head + (f" (+{len(items) - n})" if len(items) > n else "")
+
+
+def status_text(resp: Response) -> str:
+    """HTTP status, content type and a short redacted start of the body, for a message."""
+    body = redact_text(resp.text()[:160]).replace("\n", " ")
+    return f"HTTP {resp.status} {resp.content_type or '-'} «{body}»" if body else f"HTTP {resp.status}"
+
+
+def check_status(resp: Response, want: Sequence[int], what: str) -> None:
+    """`what` (a request, e.g. `GET Patient/1`) must answer one of `want`."""
+    check(
+        resp.status in want,
+        Text(
+            "{w} trả lời {s}, cần {x}.",
+            "{w} answered {s}, expected {x}.",
+        ).format(w=what, s=status_text(resp), x=" / ".join(str(x) for x in want)),
     )
 
 
-def assert_operation_outcome(resp: Response, what: str) -> None:
+def check_fhir_json(resp: Response, what: str) -> None:
+    check(
+        resp.content_type in (FHIR_JSON, "application/json"),
+        Text(
+            "{w}: Content-Type là {c!r}, cần {f}.",
+            "{w}: Content-Type is {c!r}, expected {f}.",
+        ).format(w=what, c=resp.content_type, f=FHIR_JSON),
+    )
+
+
+def check_operation_outcome(resp: Response, what: str) -> None:
+    """The body of `resp` must be an OperationOutcome with at least one issue."""
     body = resp.json
-    assert isinstance(body, dict) and body.get("resourceType") == "OperationOutcome", (
-        f"{what}: HTTP {resp.status} without an OperationOutcome body (got {resp.text()[:200]!r})"
+    check(
+        isinstance(body, dict) and body.get("resourceType") == "OperationOutcome",
+        Text(
+            "{w}: {s} không có thân OperationOutcome.",
+            "{w}: {s} without an OperationOutcome body.",
+        ).format(w=what, s=status_text(resp)),
     )
-    assert body.get("issue"), f"{what}: OperationOutcome has no issue"
+    check(
+        bool(body.get("issue")),
+        Text("{w}: OperationOutcome không có issue nào.", "{w}: the OperationOutcome has no issue.").format(
+            w=what
+        ),
+    )
+
+
+def check_rejected(resp: Response, what: str) -> None:
+    """A write of invalid data must be refused: a 4xx that refuses the data (not 404/405/501, which
+    say the endpoint is missing), with an OperationOutcome. A missing endpoint cannot show a
+    rejection, so it is `not-tested`; an acceptance or a 5xx is a failure."""
+    if resp.status in NOT_THERE:
+        not_tested(
+            Text(
+                "{w}: máy chủ trả lời {s}: điểm cuối/tương tác ghi không có, nên không thấy được việc "
+                "từ chối dữ liệu sai (việc ghi được đánh giá ở VHR-API-003).",
+                "{w}: the target answered {s}: the write endpoint or interaction is missing, so no "
+                "rejection of invalid data could be seen (writes are judged by VHR-API-003).",
+            ).format(w=what, s=status_text(resp))
+        )
+    check(
+        400 <= resp.status < 500,
+        Text(
+            "{w}: dữ liệu sai được trả lời {s} thay vì bị từ chối với 4xx.",
+            "{w}: invalid data was answered {s} instead of being refused with a 4xx.",
+        ).format(w=what, s=status_text(resp)),
+    )
+    check_operation_outcome(resp, what)
+
+
+def require_judged(count: int, what: Text) -> None:
+    """Not tested when a check compared nothing: `what` names the missing items and how to supply them."""
+    if count <= 0:
+        not_tested(what)
+
+
+def pages(fhir: FhirClient, first: Response, limit: int = 200) -> Iterator[dict[str, Any]]:
+    """Each Bundle page of a search, following `next` links, never off the target's origin."""
+    page = first.json
+    seen: set[str] = set()
+    for _ in range(limit):
+        check(
+            isinstance(page, dict) and page.get("resourceType") == "Bundle",
+            Text(
+                "Trang kết quả tìm kiếm không phải Bundle ({t}).",
+                "A search result page is not a Bundle ({t}).",
+            ).format(t=type(page).__name__ if not isinstance(page, dict) else page.get("resourceType")),
+        )
+        yield page
+        nxt = next((ln.get("url") for ln in page.get("link", []) or [] if ln.get("relation") == "next"), None)
+        if not nxt:
+            return
+        shown = redact_text(str(nxt))
+        check(
+            nxt not in seen,
+            Text("Liên kết trang sau lặp lại {u}.", "The next-page link loops back to {u}.").format(u=shown),
+        )
+        seen.add(nxt)
+        check(
+            fhir.same_origin(nxt),
+            Text(
+                "Liên kết trang sau rời khỏi máy chủ đích: {u}.",
+                "The next-page link leaves the target's origin: {u}.",
+            ).format(u=shown),
+        )
+        try:
+            resp = fhir.get(nxt)
+        except OffOriginError as exc:
+            fail(
+                Text(
+                    "Trang sau chuyển hướng ra ngoài máy chủ đích: {e}.",
+                    "The next page redirects off the target's origin: {e}.",
+                ).format(e=exc)
+            )
+        check_status(resp, (200,), f"GET {shown}")
+        page = resp.json
+    fail(Text("Tìm kiếm có hơn {n} trang.", "The search has more than {n} pages.").format(n=limit))
+
+
+def search_all(
+    fhir: FhirClient, rtype: str, params: list[tuple[str, str]] | dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every `match` resource of a search over all its pages; a failed search fails with its status."""
+    items = params.items() if isinstance(params, dict) else params
+    query = "&".join(f"{k}={v}" for k, v in items)
+    first = fhir.search(rtype, params)
+    check_status(first, (200,), f"GET {rtype}?{query}")
+    out: list[dict[str, Any]] = []
+    for page in pages(fhir, first):
+        for entry in page.get("entry", []) or []:
+            if (entry.get("search") or {}).get("mode", "match") == "match" and isinstance(
+                entry.get("resource"), dict
+            ):
+                out.append(entry["resource"])
+    return out
 
 
 def bundle_entries(body: Any, mode: str | None = "match") -> list[dict[str, Any]]:
-    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
-        raise AssertionError(f"expected a Bundle, got {str(body)[:200]!r}")
+    check(
+        isinstance(body, dict) and body.get("resourceType") == "Bundle",
+        Text("Cần một Bundle, nhận được {b!r}.", "Expected a Bundle, got {b!r}.").format(
+            b=redact_text(str(body)[:160])
+        ),
+    )
     out = []
     for entry in body.get("entry", []) or []:
         wanted = mode is None or (entry.get("search") or {}).get("mode", "match") == mode
@@ -78,18 +226,25 @@ def bundle_entries(body: Any, mode: str | None = "match") -> list[dict[str, Any]
     return out
 
 
+def ids_of(resources: Sequence[dict[str, Any]]) -> set[str]:
+    return {str(r.get("id")) for r in resources}
+
+
 def strip_meta(resource: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in resource.items() if k not in ("meta", "id", "text")}
 
 
 def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
-    """The seeded resources of a type, or a skip naming exactly which data is missing."""
+    """The seeded resources of a type, or `not-tested` naming exactly which data is missing."""
     items = seed.of_type(rtype)
     if not items:
-        skip_missing(
+        refused = [f"{name}: HTTP {status}" for name, status, problem in seed.bundles if status != 200 or problem]
+        not_tested(
             Text(
-                f"Không có dữ liệu thử loại {rtype} được tạo trên máy chủ.",
-                f"No {rtype} test data could be created on the target.",
-            )
+                "Không tạo được dữ liệu thử loại {t} trên máy chủ ({r}); cần máy chủ nhận transaction "
+                "của bộ dữ liệu phủ (fixtures/coverage) với thông tin xác thực có quyền ghi.",
+                "No {t} test data could be created on the target ({r}); the target must accept the "
+                "coverage fixtures' transactions (fixtures/coverage) with credentials allowed to write.",
+            ).format(t=rtype, r=short(refused, 3) or "—")
         )
     return items
