@@ -238,7 +238,9 @@ def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
     """The seeded resources of a type, or `not-tested` naming exactly which data is missing."""
     items = seed.of_type(rtype)
     if not items:
-        refused = [f"{name}: HTTP {status}" for name, status, problem in seed.bundles if status != 200 or problem]
+        refused = [
+            f"{name}: HTTP {status}" for name, status, problem in seed.bundles if status != 200 or problem
+        ]
         not_tested(
             Text(
                 "Không tạo được dữ liệu thử loại {t} trên máy chủ ({r}); cần máy chủ nhận transaction "
