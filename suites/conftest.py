@@ -40,7 +40,7 @@ def _ig_for(config: pytest.Config) -> IgModel | None:
 
 def _marker_args(metafunc: pytest.Metafunc, name: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
     marker = metafunc.definition.get_closest_marker(name)
-    return (marker.args, marker.kwargs) if marker else ((), {})
+    return (marker.args, dict(marker.kwargs)) if marker else ((), {})
 
 
 def _levels(kwargs: dict[str, Any]) -> tuple[str, ...]:

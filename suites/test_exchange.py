@@ -8,7 +8,7 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.outcome import check, not_applicable, not_tested
+from vhr_conformance.outcome import check, fail, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
     bundle_entries,
@@ -155,12 +155,13 @@ def test_document_bundle(
     if loc:
         tracker.add(loc[0], loc[1])
     check_status(resp, (201,), "POST Bundle (document)")
-    check(
-        loc,
-        Text(
-            "POST Bundle trả lời 201 nhưng không có Location.", "POST Bundle answered 201 without a Location."
-        ),
-    )
+    if loc is None:
+        fail(
+            Text(
+                "POST Bundle trả lời 201 nhưng không có Location.",
+                "POST Bundle answered 201 without a Location.",
+            )
+        )
     back = fhir.get(f"Bundle/{loc[1]}")
     check_status(back, (200,), f"GET Bundle/{loc[1]}")
     body = back.json if isinstance(back.json, dict) else {}

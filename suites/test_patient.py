@@ -8,7 +8,7 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.outcome import check, not_tested
+from vhr_conformance.outcome import check, fail, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import check_status, ids_of, search_all, seeded_or_skip, short
 from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
@@ -109,13 +109,13 @@ def _nfd_patient(
     if loc:
         tracker.add("Patient", loc[1])
     check_status(resp, (201,), "POST Patient (họ NFD / NFD family name)")
-    check(
-        loc,
-        Text(
-            "POST Patient trả lời 201 nhưng không có Location.",
-            "POST Patient answered 201 without a Location.",
-        ),
-    )
+    if loc is None:
+        fail(
+            Text(
+                "POST Patient trả lời 201 nhưng không có Location.",
+                "POST Patient answered 201 without a Location.",
+            )
+        )
     return loc[1], family
 
 
