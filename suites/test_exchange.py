@@ -21,6 +21,7 @@ from vhr_conformance.runner.checks import (
     seeded_or_skip,
     short,
     status_text,
+    write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
 from vhr_conformance.runner.igmodel import IgModel
@@ -83,8 +84,8 @@ def test_validate_operation(
     """A valid copy of a seeded patient must validate without errors, the same copy with an invalid
     code must not: an endpoint that always says "valid" is not a validator."""
     _operation_gate(ig, target_cs, "validate", "Patient")
-    source = seeded_or_skip(seed, "Patient")[0]
-    good = fresh_copy(source.sent, random.Random(f"{vhr.options.run_id}:validate"), vhr.options.run_id)
+    template = write_templates(seed, "Patient", vhr.options.seed)[0]
+    good = fresh_copy(template, random.Random(f"{vhr.options.run_id}:validate"), vhr.options.run_id)
     params = {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": good}]}
     resp = fhir.post("Patient/$validate", params)
     check_status(resp, (200,), "POST Patient/$validate (hợp lệ / valid)")
@@ -97,9 +98,9 @@ def test_validate_operation(
     check(
         not errors,
         Text(
-            "$validate báo {n} lỗi cho một bản sao hợp lệ của Patient/{i}: {e}.",
-            "$validate reports {n} errors for a valid copy of Patient/{i}: {e}.",
-        ).format(n=len(errors), i=source.id, e=short(errors, 3)),
+            "$validate báo {n} lỗi cho một bản sao hợp lệ của người bệnh thử: {e}.",
+            "$validate reports {n} errors for a valid copy of a test patient: {e}.",
+        ).format(n=len(errors), e=short(errors, 3)),
     )
     bad = dict(good, gender="not-a-gender-code")
     resp = fhir.post(

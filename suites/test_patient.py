@@ -10,15 +10,22 @@ from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, fail, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
-from vhr_conformance.runner.checks import check_status, ids_of, search_all, seeded_or_skip, short
+from vhr_conformance.runner.checks import (
+    check_status,
+    ids_of,
+    search_all,
+    seeded_or_skip,
+    short,
+    write_templates,
+)
 from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
 
 
 def _fresh_patient(vhr: VhrState, seed: SeedData, salt: str) -> dict[str, Any]:
-    source = seeded_or_skip(seed, "Patient")[0]
+    template = write_templates(seed, "Patient", vhr.options.seed)[0]
     return fresh_copy(
-        source.sent, random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}"), vhr.options.run_id
+        template, random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}"), vhr.options.run_id
     )
 
 

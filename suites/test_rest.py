@@ -19,6 +19,7 @@ from vhr_conformance.runner.checks import (
     gate,
     seeded_or_skip,
     status_text,
+    write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
@@ -36,10 +37,17 @@ def create_fresh(
     rtype: str,
     salt: str,
     headers: dict[str, str] | None = None,
+    standalone: bool = False,
 ) -> tuple[str, dict[str, Any], Response]:
-    """POST a fresh copy of a seeded resource; returns (id, sent body, response)."""
-    source = seeded_or_skip(seed, rtype)[0]
-    body = fresh_copy(source.sent, _rng(vhr, salt), vhr.options.run_id)
+    """POST a fresh copy of a seeded resource; returns (id, sent body, response). `standalone`: a
+    copy of the fixtures' resource will do when nothing was seeded (its references reduced to a
+    display), for tests about the write itself rather than the resource's links."""
+    source = (
+        write_templates(seed, rtype, vhr.options.seed)[0]
+        if standalone
+        else seeded_or_skip(seed, rtype)[0].sent
+    )
+    body = fresh_copy(source, _rng(vhr, salt), vhr.options.run_id)
     resp = fhir.post(rtype, body, headers=headers)
     loc = parse_location(resp.headers.get("location"))
     rid = loc[1] if loc else (resp.json or {}).get("id") if isinstance(resp.json, dict) else None
@@ -258,7 +266,7 @@ def test_versioning_metadata(resource_type: str, fhir: FhirClient, seed: SeedDat
 
 @criterion("VHR-API-013")
 def test_if_match(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
-    rid, body, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "if-match")
+    rid, body, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "if-match", standalone=True)
     check_status(
         fhir.put(f"Patient/{rid}", dict(body, id=rid, language="vi")), (200, 201), f"PUT Patient/{rid}"
     )
@@ -309,11 +317,25 @@ def test_content_type(fhir: FhirClient, seed: SeedData) -> None:
 @criterion("VHR-API-017")
 def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
     rid, _, _ = create_fresh(
-        fhir, vhr, seed, tracker, "Patient", "prefer-minimal", headers={"Prefer": "return=minimal"}
+        fhir,
+        vhr,
+        seed,
+        tracker,
+        "Patient",
+        "prefer-minimal",
+        standalone=True,
+        headers={"Prefer": "return=minimal"},
     )
     check_status(fhir.get(f"Patient/{rid}"), (200,), f"GET Patient/{rid}")
     rid2, _, rep = create_fresh(
-        fhir, vhr, seed, tracker, "Patient", "prefer-rep", headers={"Prefer": "return=representation"}
+        fhir,
+        vhr,
+        seed,
+        tracker,
+        "Patient",
+        "prefer-rep",
+        standalone=True,
+        headers={"Prefer": "return=representation"},
     )
     check(
         rep.resource_type == "Patient" and (rep.json or {}).get("id") == rid2,
@@ -323,7 +345,14 @@ def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker:
         ).format(s=status_text(rep)),
     )
     _, _, mini = create_fresh(
-        fhir, vhr, seed, tracker, "Patient", "prefer-minimal-2", headers={"Prefer": "return=minimal"}
+        fhir,
+        vhr,
+        seed,
+        tracker,
+        "Patient",
+        "prefer-minimal-2",
+        standalone=True,
+        headers={"Prefer": "return=minimal"},
     )
     check(
         not mini.content.strip(),
@@ -340,7 +369,7 @@ def test_created_last_updated_fresh(
 ) -> None:
     import datetime as dt
 
-    rid, _, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "fresh-lastupdated")
+    rid, _, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "fresh-lastupdated", standalone=True)
     back = fhir.get(f"Patient/{rid}").json or {}
     stamp = (back.get("meta") or {}).get("lastUpdated")
     if not stamp:

@@ -21,7 +21,7 @@ from vhr_conformance.client.tls import tls_cause, untrusted_text
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, fail, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
-from vhr_conformance.runner.checks import check_operation_outcome, seeded_or_skip, status_text
+from vhr_conformance.runner.checks import check_operation_outcome, status_text, write_templates
 from vhr_conformance.runner.fresh import cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
 
@@ -219,8 +219,8 @@ def test_scope_enforced(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker
                 "VHR_LIMITED_CLIENT_ID/VHR_LIMITED_CLIENT_SECRET (or limited_client_id/secret in --vhr-auth-config).",
             )
         )
-    source = seeded_or_skip(seed, "Patient")[0]
-    body = fresh_copy(source.sent, random.Random(f"{vhr.options.run_id}:scope"), vhr.options.run_id)
+    template = write_templates(seed, "Patient", vhr.options.seed)[0]
+    body = fresh_copy(template, random.Random(f"{vhr.options.run_id}:scope"), vhr.options.run_id)
     resp = fhir.post("Patient", body, token=provider.token())
     loc = parse_location(resp.headers.get("location"))
     if loc and resp.status in (200, 201):
@@ -238,8 +238,8 @@ def test_scope_enforced(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker
 def test_no_personal_data_in_errors(
     vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker
 ) -> None:
-    source = seeded_or_skip(seed, "Patient")[0]
-    body = fresh_copy(source.sent, random.Random(f"{vhr.options.run_id}:privacy"), vhr.options.run_id)
+    template = write_templates(seed, "Patient", vhr.options.seed)[0]
+    body = fresh_copy(template, random.Random(f"{vhr.options.run_id}:privacy"), vhr.options.run_id)
     number = cccd_of(body)
     family = next((n.get("family") for n in body.get("name", []) if n.get("family")), None)
     phone = next((t.get("value") for t in body.get("telecom", []) if t.get("value")), None)
@@ -287,21 +287,14 @@ def _large_transaction(seed: SeedData, vhr: VhrState, size: int) -> dict[str, An
     """A transaction of many realistic patients (copies of the seeded ones, each with a narrative)
     that together exceed `size` bytes: how an oversized submission really looks, unlike one giant
     string, which a per-string cap would refuse while the body limit is missing."""
-    sources = [s.sent for s in seed.of_type("Patient")]
-    if not sources:
-        not_tested(
-            Text(
-                "Không có người bệnh thử để dựng Bundle lớn (cần nạp được fixtures/coverage).",
-                "No test patient to build the large Bundle from (the coverage fixtures must load).",
-            )
-        )
+    sources = write_templates(seed, "Patient", vhr.options.seed)
     rng = random.Random(f"{vhr.options.run_id}:payload")
     entries: list[dict[str, Any]] = []
     total = 0
     while total <= size:
         res = fresh_copy(sources[len(entries) % len(sources)], rng, vhr.options.run_id)
         names = " ".join(n.get("family", "") for n in res.get("name", []) if isinstance(n, dict))
-        para = f"<p>Hồ sơ người bệnh {names}: tiền sử, dị ứng, tiêm chủng, khám chữa bệnh.</p>" * 40
+        para = f"<p>Hồ sơ người bệnh {names}: tiền sử, dị ứng, tiêm chủng, khám chữa bệnh.</p>" * 160
         res["text"] = {
             "status": "generated",
             "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{para}</div>',
@@ -329,18 +322,19 @@ def test_payload_limit(
             loc = parse_location((entry.get("response") or {}).get("location"))
             if loc:
                 tracker.add(loc[0], loc[1])
-    kind = (
-        Text("khai báo", "declared")
+    n, mb = len(bundle["entry"]), size / 1024 / 1024
+    shown = (
+        Text(
+            f"Một transaction {n} tài nguyên, {mb:.1f} MB (vượt giới hạn khai báo {limit_mb:g} MB)",
+            f"A transaction of {n} resources, {mb:.1f} MB (above the declared limit of {limit_mb:g} MB)",
+        )
         if declared
-        else Text("mặc định, không khai báo", "default, none declared")
-    )
-    what = Text(
-        "Một transaction {n} tài nguyên, {m:.1f} MB (vượt giới hạn {k} {l:g} MB)",
-        "A transaction of {n} resources, {m:.1f} MB (above the {k} limit of {l:g} MB)",
-    )
-    shown = Text(
-        what.vi.format(n=len(bundle["entry"]), m=size / 1024 / 1024, k=kind.vi, l=limit_mb),
-        what.en.format(n=len(bundle["entry"]), m=size / 1024 / 1024, k=kind.en, l=limit_mb),
+        else Text(
+            f"Một transaction {n} tài nguyên, {mb:.1f} MB (vượt giới hạn mặc định {limit_mb:g} MB; máy chủ không "
+            "khai báo giới hạn, dùng --vhr-max-body-mb để nêu)",
+            f"A transaction of {n} resources, {mb:.1f} MB (above the default limit of {limit_mb:g} MB; no limit "
+            "declared, give one with --vhr-max-body-mb)",
+        )
     )
     check(
         resp.status < 500,

@@ -20,6 +20,7 @@ from vhr_conformance.runner.checks import (
     seeded_or_skip,
     short,
     status_text,
+    write_templates,
 )
 from vhr_conformance.runner.fresh import CCCD, cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_resource
@@ -99,9 +100,10 @@ def test_transaction_atomic(
     tracker: Tracker,
     server_copies: dict[str, dict[str, Any]],
 ) -> None:
-    source = seeded_or_skip(seed, "Patient")[0]
     good = fresh_copy(
-        source.sent, random.Random(f"{vhr.options.run_id}:atomic:{failure}"), vhr.options.run_id
+        write_templates(seed, "Patient", vhr.options.seed)[0],
+        random.Random(f"{vhr.options.run_id}:atomic:{failure}"),
+        vhr.options.run_id,
     )
     if failure == "invalid-entry":  # refused when validated
         bad = copy.deepcopy(good)
@@ -114,6 +116,7 @@ def test_transaction_atomic(
         }
         _transaction_refused(fhir, tracker, good, second, Text("một mục sai", "one invalid entry"))
     else:  # refused while processing: a stale If-Match on an unchanged copy of a seeded patient
+        source = seeded_or_skip(seed, "Patient")[0]
         current = server_copies.get(f"Patient/{source.id}")
         if current is None:
             not_tested(

@@ -178,6 +178,23 @@ PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
         {},
         lambda c: (_create(c), "entry" in c.get("/Patient?_summary=count").json())[1],
     ),
+    "anonymous-read": ({"auth": "oauth", "anonymous": True}, lambda c: c.get("/Patient").status_code),
+    "no-patient-everything": (
+        {},
+        lambda c: c.get(f"/Patient/{_create(c).json()['id']}/$everything").status_code,
+    ),
+    "validate-accepts-anything": (
+        {"validate": True},
+        lambda c: sorted(
+            i["severity"] for i in c.post("/Patient/$validate", json=bad_patient()).json().get("issue", [])
+        ),
+    ),
+    "per-string-size-limit": (  # a body of many short strings over the limit
+        {"max_body_bytes": 2000},
+        lambda c: (
+            _create(c, identifier=[{"system": "urn:x", "value": f"v{i:05d}"} for i in range(100)]).status_code
+        ),
+    ),
 }
 
 

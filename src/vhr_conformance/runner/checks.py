@@ -31,7 +31,7 @@ def rest_resource(cs: dict[str, Any] | None, rtype: str) -> dict[str, Any] | Non
 
 def declares_interaction(cs: dict[str, Any] | None, rtype: str, code: str) -> bool:
     res = rest_resource(cs, rtype)
-    return bool(res) and any(i.get("code") == code for i in res.get("interaction", []) or [])
+    return res is not None and any(i.get("code") == code for i in res.get("interaction", []) or [])
 
 
 def declares_system_interaction(cs: dict[str, Any] | None, code: str) -> bool:
@@ -44,7 +44,7 @@ def declares_system_interaction(cs: dict[str, Any] | None, code: str) -> bool:
 
 def declares_search(cs: dict[str, Any] | None, rtype: str, name: str) -> bool:
     res = rest_resource(cs, rtype)
-    return bool(res) and any(p.get("name") == name for p in res.get("searchParam", []) or [])
+    return res is not None and any(p.get("name") == name for p in res.get("searchParam", []) or [])
 
 
 def declares_operation(cs: dict[str, Any] | None, name: str, rtype: str | None = None) -> bool:
@@ -250,3 +250,18 @@ def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
             ).format(t=rtype, r=short(refused, 3) or "—")
         )
     return items
+
+
+def write_templates(seed: Any, rtype: str, seed_value: int) -> list[dict[str, Any]]:
+    """Bodies a write test can send: the seeded resources as sent, else (the target took none of the
+    fixtures' transactions) standalone copies of the fixtures' resources of that type; `not-tested`
+    only when neither exists."""
+    from vhr_conformance.runner.seed import standalone_templates
+
+    sent = [s.sent for s in seed.of_type(rtype)]
+    if sent:
+        return sent
+    templates = standalone_templates(seed_value, rtype)
+    if templates:
+        return templates
+    return [s.sent for s in seeded_or_skip(seed, rtype)]
