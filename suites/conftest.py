@@ -14,7 +14,7 @@ import pytest
 
 from vhr_conformance.client import FhirClient, TokenProvider
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.outcome import CriterionFailed, not_tested
+from vhr_conformance.outcome import CriterionFailed, NotTested, not_tested
 from vhr_conformance.pytest_plugin import VhrState, get_state
 from vhr_conformance.runner.checks import search_all
 from vhr_conformance.runner.igmodel import IgModel, load_ig
@@ -244,7 +244,7 @@ def server_copies(fhir: FhirClient, seed: SeedData) -> dict[str, dict[str, Any]]
             chunk = ids[i : i + 50]
             try:
                 found = search_all(fhir, rtype, [("_id", ",".join(chunk)), ("_count", "50")])
-            except CriterionFailed:  # no usable _id search: the reads below still fetch each one
+            except (CriterionFailed, NotTested):  # no usable _id search: the reads below fetch each one
                 found = []
             for res in found:
                 out[f"{rtype}/{res.get('id')}"] = res

@@ -8,12 +8,14 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.outcome import check, fail, not_applicable, not_tested
+from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
+    NOT_THERE,
     bundle_entries,
     check_operation_outcome,
     check_status,
+    created_id,
     declares_interaction,
     declares_operation,
     gate,
@@ -25,7 +27,7 @@ from vhr_conformance.runner.checks import (
 )
 from vhr_conformance.runner.fresh import fresh_copy
 from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_resource
+from vhr_conformance.runner.seed import SeedData, Tracker, tag_resource
 
 
 def _operation_gate(ig: IgModel, target_cs: dict[str, Any], name: str, rtype: str | None) -> str:
@@ -88,7 +90,7 @@ def test_validate_operation(
     good = fresh_copy(template, random.Random(f"{vhr.options.run_id}:validate"), vhr.options.run_id)
     params = {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": good}]}
     resp = fhir.post("Patient/$validate", params)
-    check_status(resp, (200,), "POST Patient/$validate (hợp lệ / valid)")
+    check_status(resp, (200,), "POST Patient/$validate")
     check_operation_outcome(resp, "POST Patient/$validate")
     errors = [
         str((i.get("details") or {}).get("text") or i.get("diagnostics") or i.get("code"))
@@ -152,19 +154,18 @@ def test_document_bundle(
         if isinstance(e.get("resource"), dict):
             tag_resource(e["resource"], vhr.options.run_id)
     resp = fhir.post("Bundle", doc)
-    loc = parse_location(resp.headers.get("location"))
-    if loc:
-        tracker.add(loc[0], loc[1])
-    check_status(resp, (201,), "POST Bundle (document)")
-    if loc is None:
-        fail(
+    if resp.status not in NOT_THERE:
+        check(
+            not 400 <= resp.status < 500,
             Text(
-                "POST Bundle trả lời 201 nhưng không có Location.",
-                "POST Bundle answered 201 without a Location.",
-            )
+                "POST Bundle: tài liệu hồ sơ sức khỏe hợp lệ bị từ chối ({s}).",
+                "POST Bundle: a valid health-record document was refused ({s}).",
+            ).format(s=status_text(resp)),
         )
-    back = fhir.get(f"Bundle/{loc[1]}")
-    check_status(back, (200,), f"GET Bundle/{loc[1]}")
+    rid = created_id(resp, "Bundle", "POST Bundle (document)")
+    tracker.add("Bundle", rid)
+    back = fhir.get(f"Bundle/{rid}")
+    check_status(back, (200,), f"GET Bundle/{rid}")
     body = back.json if isinstance(back.json, dict) else {}
     check(
         body.get("type") == "document",

@@ -8,14 +8,17 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.outcome import check, fail, not_tested
+from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
+    NOT_THERE,
     check_status,
+    created_id,
     ids_of,
     search_all,
     seeded_or_skip,
     short,
+    status_text,
     write_templates,
 )
 from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
@@ -112,18 +115,18 @@ def _nfd_patient(
     body["name"] = [dict(body.get("name", [{}])[0], family=unicodedata.normalize("NFD", family))]
     body["name"][0].pop("text", None)
     resp = fhir.post("Patient", body)
-    loc = parse_location(resp.headers.get("location"))
-    if loc:
-        tracker.add("Patient", loc[1])
-    check_status(resp, (201,), "POST Patient (họ NFD / NFD family name)")
-    if loc is None:
-        fail(
+    what = "POST Patient (NFD)"
+    if resp.status not in NOT_THERE:
+        check(
+            resp.status < 400 or resp.status >= 500,
             Text(
-                "POST Patient trả lời 201 nhưng không có Location.",
-                "POST Patient answered 201 without a Location.",
-            )
+                "{w}: người bệnh hợp lệ có họ dạng NFD bị từ chối ({s}).",
+                "{w}: a valid patient with an NFD family name was refused ({s}).",
+            ).format(w=what, s=status_text(resp)),
         )
-    return loc[1], family
+    rid = created_id(resp, "Patient", what)
+    tracker.add("Patient", rid)
+    return rid, family
 
 
 @criterion("VHR-PAT-005")

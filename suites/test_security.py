@@ -21,7 +21,7 @@ from vhr_conformance.client.tls import tls_cause, untrusted_text
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, fail, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
-from vhr_conformance.runner.checks import check_operation_outcome, status_text, write_templates
+from vhr_conformance.runner.checks import NOT_THERE, check_operation_outcome, status_text, write_templates
 from vhr_conformance.runner.fresh import cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
 
@@ -317,22 +317,44 @@ def test_payload_limit(
     size = int((limit_mb + 1) * 1024 * 1024)
     bundle = _large_transaction(seed, vhr, size)
     resp = fhir.post("", bundle)
+    if resp.status in NOT_THERE:
+        # No transaction endpoint: the same resources as one collection Bundle, the other way a
+        # large submission reaches a FHIR server.
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"fullUrl": e["fullUrl"], "resource": e["resource"]} for e in bundle["entry"]],
+        }
+        resp = fhir.post("Bundle", bundle)
+        if resp.status in NOT_THERE:
+            not_tested(
+                Text(
+                    "Máy chủ không nhận transaction (POST [base]) cũng như Bundle (POST Bundle): {s}; không gửi "
+                    "được thân lớn để kiểm tra giới hạn.",
+                    "The target takes neither transactions (POST [base]) nor Bundles (POST Bundle): {s}; no large "
+                    "body could be sent to check the limit.",
+                ).format(s=status_text(resp))
+            )
+    loc = parse_location(resp.headers.get("location"))
+    if loc and resp.status in (200, 201):
+        tracker.add(loc[0], loc[1])
     if resp.status == 200 and isinstance(resp.json, dict):
         for entry in resp.json.get("entry", []) or []:
             loc = parse_location((entry.get("response") or {}).get("location"))
             if loc:
                 tracker.add(loc[0], loc[1])
     n, mb = len(bundle["entry"]), size / 1024 / 1024
+    kind = bundle["type"]
     shown = (
         Text(
-            f"Một transaction {n} tài nguyên, {mb:.1f} MB (vượt giới hạn khai báo {limit_mb:g} MB)",
-            f"A transaction of {n} resources, {mb:.1f} MB (above the declared limit of {limit_mb:g} MB)",
+            f"Một Bundle {kind} {n} tài nguyên, {mb:.1f} MB (vượt giới hạn khai báo {limit_mb:g} MB)",
+            f"A {kind} Bundle of {n} resources, {mb:.1f} MB (above the declared limit of {limit_mb:g} MB)",
         )
         if declared
         else Text(
-            f"Một transaction {n} tài nguyên, {mb:.1f} MB (vượt giới hạn mặc định {limit_mb:g} MB; máy chủ không "
+            f"Một Bundle {kind} {n} tài nguyên, {mb:.1f} MB (vượt giới hạn mặc định {limit_mb:g} MB; máy chủ không "
             "khai báo giới hạn, dùng --vhr-max-body-mb để nêu)",
-            f"A transaction of {n} resources, {mb:.1f} MB (above the default limit of {limit_mb:g} MB; no limit "
+            f"A {kind} Bundle of {n} resources, {mb:.1f} MB (above the default limit of {limit_mb:g} MB; no limit "
             "declared, give one with --vhr-max-body-mb)",
         )
     )

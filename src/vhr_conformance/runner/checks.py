@@ -208,6 +208,18 @@ def search_all(
                 entry.get("resource"), dict
             ):
                 out.append(entry["resource"])
+    total = first.json.get("total") if isinstance(first.json, dict) else None
+    if isinstance(total, int) and total > len(out):
+        # The target says there are more matches than its pages deliver: whatever this check
+        # would conclude from the missing ones is about paging (VHR-API-009), not about it.
+        not_tested(
+            Text(
+                "GET {r}?{q}: Bundle.total = {t} nhưng các trang chỉ trả {n} mục và không có liên kết "
+                "trang sau: kết quả không đầy đủ nên không đánh giá được (phân trang do VHR-API-009 đánh giá).",
+                "GET {r}?{q}: Bundle.total = {t} but the pages deliver only {n} entries and no next link: "
+                "the results are incomplete, so this could not be judged (paging is judged by VHR-API-009).",
+            ).format(r=rtype, q=query, t=total, n=len(out))
+        )
     return out
 
 
@@ -265,3 +277,27 @@ def write_templates(seed: Any, rtype: str, seed_value: int) -> list[dict[str, An
     if templates:
         return templates
     return [s.sent for s in seeded_or_skip(seed, rtype)]
+
+
+def created_id(resp: Response, rtype: str, what: str) -> str:
+    """The id of a resource a test created to test something else with. The create itself (201,
+    Location) is judged by VHR-API-003; here a 200/201 with an id is enough, and a create that
+    failed or cannot be followed leaves the test `not-tested`, never failed for another criterion."""
+    from vhr_conformance.runner.seed import parse_location
+
+    loc = parse_location(resp.headers.get("location"))
+    body = resp.json if isinstance(resp.json, dict) else {}
+    rid = loc[1] if loc else body.get("id") if body.get("resourceType") == rtype else None
+    if resp.status in (200, 201) and rid:
+        return str(rid)
+    not_tested(
+        Text(
+            "{w}: không tạo được tài nguyên để kiểm thử ({s}{n}); việc tạo do VHR-API-003 đánh giá.",
+            "{w}: the resource to test with could not be created ({s}{m}); creating is judged by VHR-API-003.",
+        ).format(
+            w=what,
+            s=status_text(resp),
+            n=", không có Location hay id" if resp.status in (200, 201) else "",
+            m=", no Location and no id" if resp.status in (200, 201) else "",
+        )
+    )
