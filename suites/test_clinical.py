@@ -14,6 +14,7 @@ from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import (
+    check_all_returned,
     declares_search,
     ids_of,
     require_judged,
@@ -82,6 +83,7 @@ def _by_patient(
     sp = _patient_param(ig, rtype)
     if sp is not None and (sp.expectation == "SHALL" or declares_search(target_cs, rtype, sp.name)):
         found = search_all(fhir, rtype, [(sp.name, patient), ("_count", "100")])
+        check_all_returned(found, lambda r: _subject(r) == patient, f"{rtype}?{sp.name}={patient}")
         record_property("vhr_note", f"{rtype}?{sp.name}= ({sp.expectation})")
         return {f"{r.get('resourceType')}/{r.get('id')}" for r in found}
     record_property(

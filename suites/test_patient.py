@@ -10,11 +10,14 @@ from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
+from vhr_conformance.runner import search as fs
 from vhr_conformance.runner.checks import (
     NOT_THERE,
+    check_all_returned,
     check_status,
     created_id,
     ids_of,
+    read_back,
     search_all,
     seeded_or_skip,
     short,
@@ -23,6 +26,11 @@ from vhr_conformance.runner.checks import (
 )
 from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
 from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+
+
+def _names(res: dict[str, Any]) -> list[Any]:
+    """The values Patient.name searches on (family, given, text of every name)."""
+    return [n for n in res.get("name") or [] if isinstance(n, dict)]
 
 
 def _fresh_patient(vhr: VhrState, seed: SeedData, salt: str) -> dict[str, Any]:
@@ -62,6 +70,13 @@ def test_search_by_bhyt(fhir: FhirClient, seed: SeedData) -> None:
         card = next((i["value"] for i in s.sent.get("identifier", []) if i.get("system") == BHYT), None)
         if card:
             found = search_all(fhir, "Patient", [("identifier", f"{BHYT}|{card}")])
+            check_all_returned(
+                found,
+                lambda r, c=card: any(
+                    i.get("system") == BHYT and i.get("value") == c for i in r.get("identifier") or []
+                ),
+                f"Patient?identifier=bhyt|{card}",
+            )
             check(
                 s.id in ids_of(found),
                 Text(
@@ -135,6 +150,9 @@ def test_nfc_nfd_search(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker
     for form in ("NFC", "NFD"):
         query = unicodedata.normalize(form, family).split()[0]
         found = search_all(fhir, "Patient", [("name", query)])
+        check_all_returned(
+            found, lambda r, q=query: fs.matches("string", _names(r), q), f"Patient?name={query!a}"
+        )
         check(
             rid in ids_of(found),
             Text(
@@ -147,9 +165,7 @@ def test_nfc_nfd_search(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker
 @criterion("VHR-PAT-006")
 def test_names_stored_nfc(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
     rid, family = _nfd_patient(vhr, fhir, seed, tracker, "nfd-store")
-    back = fhir.get(f"Patient/{rid}")
-    check_status(back, (200,), f"GET Patient/{rid}")
-    got = ((back.json or {}).get("name") or [{}])[0].get("family", "")
+    got = (read_back(fhir, "Patient", rid).get("name") or [{}])[0].get("family", "")
     check(
         got == unicodedata.normalize("NFC", family),
         Text(

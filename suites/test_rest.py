@@ -18,6 +18,7 @@ from vhr_conformance.runner.checks import (
     created_id,
     declares_interaction,
     gate,
+    read_back,
     seeded_or_skip,
     status_text,
     write_templates,
@@ -331,7 +332,7 @@ def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker:
         standalone=True,
         headers={"Prefer": "return=minimal"},
     )
-    check_status(fhir.get(f"Patient/{rid}"), (200,), f"GET Patient/{rid}")
+    read_back(fhir, "Patient", rid)
     rid2, _, rep = create_fresh(
         fhir,
         vhr,

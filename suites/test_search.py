@@ -321,12 +321,16 @@ def test_string_modifiers(
 
 @criterion("VHR-PAT-004")
 def test_accent_insensitive_name(
-    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+    ig: IgModel, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
 ) -> None:
+    patient = ig.resources.get("Patient")
+    sp = next((s for s in patient.search if s.name == "name"), None) if patient else None
     fam, res = _patient_family(seed, server_copies, accented=True)
     plain = fs.fold(fam)
     for query in (plain, plain.upper()):
         found = search_all(fhir, "Patient", [("name", query), ("_count", str(PAGE))])
+        if sp is not None:
+            _check_all_match(sp, found, f"Patient?name={query}", query)
         check(
             res["id"] in ids_of(found),
             Text(

@@ -301,3 +301,30 @@ def created_id(resp: Response, rtype: str, what: str) -> str:
             m=", no Location and no id" if resp.status in (200, 201) else "",
         )
     )
+
+
+def read_back(fhir: FhirClient, rtype: str, rid: str) -> dict[str, Any]:
+    """The stored copy of a resource the test just created; a target that cannot read it back
+    leaves the test `not-tested` (create and read are VHR-API-003/001's)."""
+    resp = fhir.get(f"{rtype}/{rid}")
+    if resp.status != 200 or not isinstance(resp.json, dict):
+        not_tested(
+            Text(
+                "Không đọc lại được {t}/{i} vừa tạo ({s}); việc tạo và đọc do VHR-API-003/001 đánh giá.",
+                "The just-created {t}/{i} cannot be read back ({s}); create and read are judged by VHR-API-003/001.",
+            ).format(t=rtype, i=rid, s=status_text(resp))
+        )
+    return resp.json
+
+
+def check_all_returned(found: Sequence[dict[str, Any]], ok: Any, query: str) -> None:
+    """Every entry a search returned must satisfy `ok`: a target that ignores the parameter and
+    returns everything must not pass because the wanted resource is somewhere in it."""
+    wrong = [f"{r.get('resourceType')}/{r.get('id')}" for r in found if not ok(r)]
+    check(
+        not wrong,
+        Text(
+            "{q}: {n}/{t} kết quả trả về không thỏa điều kiện tìm kiếm: {w}.",
+            "{q}: {n} of {t} returned entries do not match the search: {w}.",
+        ).format(q=query, n=len(wrong), t=len(found), w=short(wrong)),
+    )
