@@ -106,12 +106,12 @@ def test_conditional_create_on_cccd(
     loc1 = parse_location(first.headers.get("location"))
     if loc1:
         tracker.add("Patient", loc1[1])
-    check_status(first, (201,), "POST Patient + If-None-Exist (lần 1 / first)")
+    check_status(first, (201,), "POST Patient + If-None-Exist (#1)")
     second = fhir.post("Patient", body, headers=cond)
     loc2 = parse_location(second.headers.get("location"))
     if loc2 and second.status == 201:
         tracker.add("Patient", loc2[1])
-    check_status(second, (200,), "POST Patient + If-None-Exist (lần 2, đã có / second, already there)")
+    check_status(second, (200,), "POST Patient + If-None-Exist (#2, same CCCD)")
     found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{number}")])
     check(
         len(found) == 1,

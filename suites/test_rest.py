@@ -146,7 +146,7 @@ def test_create(
             "The Location header {l!r} does not name the new id {i}.",
         ).format(l=resp.headers.get("location"), i=rid),
     )
-    check_status(fhir.get(f"{rtype}/{rid}"), (200,), f"GET {rtype}/{rid} (vừa tạo / just created)")
+    check_status(fhir.get(f"{rtype}/{rid}"), (200,), f"GET {rtype}/{rid} (#created)")
 
 
 @criterion("VHR-API-004")
