@@ -51,7 +51,7 @@ def _served(resp: Response) -> str:
     """What an accepted probe got back, for a message: the Bundle's entries and total."""
     body = resp.json if isinstance(resp.json, dict) else {}
     if body.get("resourceType") == "Bundle":
-        return f"Bundle, {len(body.get('entry') or [])} entry, total={body.get('total')}"
+        return f"Bundle, {len(body.get('entry') or [])} entries, total={body.get('total')}"
     return str(body.get("resourceType") or resp.content_type or "-")
 
 
@@ -60,10 +60,10 @@ def _check_refused(resp: Response, what: Text) -> None:
     if 200 <= resp.status < 300:
         fail(
             Text(
-                f"{what.vi} được phục vụ: HTTP {resp.status} ({_served(resp)}); máy chủ cho truy cập "
-                "dữ liệu cá nhân mà không cần xác thực hợp lệ.",
-                f"{what.en} was served: HTTP {resp.status} ({_served(resp)}); the target gives access "
-                "to personal data without valid authentication.",
+                f"{what.vi} được phục vụ: HTTP {resp.status} ({_served(resp)}); máy chủ mở điểm cuối dữ "
+                "liệu cá nhân (Patient) mà không cần xác thực hợp lệ.",
+                f"{what.en} was served: HTTP {resp.status} ({_served(resp)}); the target opens its "
+                "personal-data endpoint (Patient) without valid authentication.",
             )
         )
     check(
