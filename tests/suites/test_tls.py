@@ -54,11 +54,14 @@ def test_embedded_tls_run_passes_sec_001(tmp_path: Path) -> None:
     assert not list(scratch.glob("vhr-tls-*")), "the throwaway key folder is left behind"
 
 
-def test_no_embedded_tls_omits_sec_001(tmp_path: Path) -> None:
+def test_no_embedded_tls_leaves_sec_001_not_tested(tmp_path: Path) -> None:
+    # Plain http on loopback: TLS could not be judged, so SEC-001 is not tested (never omitted
+    # as if it did not apply) and the run cannot exit 0.
     out = tmp_path / "r"
     proc = _vhr("run", "--only", "VHR-SEC-001", "--no-embedded-tls", "--report-dir", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert _cases(out)["test_tls"]["state"] == "omit"
+    assert proc.returncode != 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    case = _cases(out)["test_tls"]
+    assert case["state"] in ("skip", "not-tested") and "https" in case["message"], case
 
 
 def test_untrusted_certificate_fails_sec_001(tmp_path: Path, tls_server: Any) -> None:
