@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vhr_conformance.i18n import Text, UserError
@@ -14,6 +18,111 @@ from vhr_conformance.server.faults import FAULTS
 from vhr_conformance.server.runner import make_config, serve_forever
 
 console = Console()
+err_console = Console(stderr=True)
+
+MAX_LOAD_FILE = 256 * 1024 * 1024  # one fixture file; the checked-in ones are at most a few MB
+
+
+def scan_load_folder(folder: Path) -> tuple[int, list[tuple[str, Text]]]:
+    """(JSON files found, problems) under a `--load` folder, before the server loads it.
+
+    The loader skips what it cannot use; this names each such file or folder so that nothing is
+    dropped silently: unreadable subfolders and files, invalid JSON, JSON that is not a resource.
+    """
+    problems: list[tuple[str, Text]] = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(
+            (
+                str(exc.filename or folder),
+                Text("Không đọc được thư mục: {e}", "cannot read the folder: {e}").format(
+                    e=exc.strerror or exc
+                ),
+            )
+        )
+
+    found = 0
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.endswith(".json"):
+                continue
+            found += 1
+            path = Path(root) / name
+            problem = _load_file_problem(path)
+            if problem is not None:
+                problems.append((str(path), problem))
+    return found, problems
+
+
+def _load_file_problem(path: Path) -> Text | None:
+    try:
+        if not path.is_file():  # a FIFO or device would block or never end
+            return Text("Không phải tệp thường", "not a regular file")
+        if path.stat().st_size > MAX_LOAD_FILE:
+            return Text("Tệp quá lớn (hơn {n} MB)", "file too large (over {n} MB)").format(
+                n=MAX_LOAD_FILE >> 20
+            )
+        data: Any = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        return Text("Không đọc được tệp: {e}", "cannot read the file: {e}").format(e=exc.strerror or exc)
+    except orjson.JSONDecodeError as exc:
+        return Text(
+            "JSON không hợp lệ ở dòng {l}, cột {c}: {e}", "invalid JSON at line {l}, column {c}: {e}"
+        ).format(l=exc.lineno, c=exc.colno, e=exc.msg)
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        return Text(
+            "Không phải tài nguyên FHIR (thiếu resourceType)", "not a FHIR resource (no resourceType)"
+        )
+    if data["resourceType"] == "Bundle" and data.get("type") not in ("transaction", "batch"):
+        return Text(
+            "Bundle loại {t} không được nạp (chỉ transaction hoặc batch)",
+            "a Bundle of type {t} is not loaded (only transaction or batch)",
+        ).format(t=data.get("type"))
+    return None
+
+
+def check_clients_file(path: Path) -> None:
+    """Refuse a hostile or malformed `--clients` file with a located error before the server reads it."""
+    from vhr_conformance.client.auth import read_config_file
+
+    data = read_config_file(path)
+    items = data.get("clients") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise UserError(
+            Text("Tệp client phải là một danh sách.", "The clients file must hold a list."),
+            location=str(path),
+        )
+    for i, item in enumerate(items):
+        where = f"{path} clients[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("client_id"), str | int):
+            raise UserError(Text("Client thiếu client_id.", "Client without client_id."), location=where)
+        scopes = item.get("scopes")
+        if scopes is not None and (
+            not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes)
+        ):
+            raise UserError(
+                Text("scopes phải là danh sách chuỗi.", "scopes must be a list of strings."),
+                location=f"{where}.scopes",
+            )
+        for key in ("client_secret", "public_key"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                raise UserError(
+                    Text("{k} phải là chuỗi.", "{k} must be a string.").format(k=key),
+                    location=f"{where}.{key}",
+                )
+        public_key = item.get("public_key")
+        if public_key and not public_key.lstrip().startswith("-----BEGIN"):
+            key_path = path.parent / public_key
+            try:
+                key_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(
+                    Text("Không đọc được khóa công khai: {e}", "cannot read the public key: {e}").format(
+                        e=exc
+                    ),
+                    location=f"{where}.public_key {key_path}",
+                ) from None
 
 
 def serve(
@@ -63,6 +172,29 @@ def serve(
                 raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
     if load is not None and not load.is_dir():
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
+    if load is not None:
+        found, problems = scan_load_folder(load)
+        for where, text in problems:
+            err_console.print(
+                f"[yellow]không nạp / not loaded[/] {escape(f'[{where}]')} {escape(text.in_lang())}",
+                highlight=False,
+                markup=True,
+                soft_wrap=True,
+            )
+        if problems:
+            err_console.print(
+                Text(
+                    "{n}/{m} tệp JSON trong {d} không nạp được (xem trên)",
+                    "{n} of {m} JSON files under {d} cannot be loaded (see above)",
+                )
+                .format(n=len(problems), m=found, d=load)
+                .in_lang(),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+    if clients is not None:
+        check_clients_file(clients)
     config = make_config(
         db=db,
         faults=fault,
