@@ -125,3 +125,17 @@ def test_an_index_cannot_name_files_outside_the_package(tmp_path: Path) -> None:
     (folder / ".index.json").write_bytes(orjson.dumps(index))
     pkg = fhirpkg.load_package(tmp_path / "pkg")
     assert pkg.get("http://x/secret") is None and pkg.get(VS["url"]) == VS
+
+
+def test_a_package_file_broken_after_indexing_is_a_located_error(tmp_path: Path) -> None:
+    folder = tmp_path / "pkg" / "package"
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_bytes(orjson.dumps(MANIFEST))
+    (folder / "ValueSet-v.json").write_bytes(orjson.dumps(VS))
+    pkg = fhirpkg.load_package(tmp_path / "pkg")
+    (folder / "ValueSet-v.json").write_text('{"resourceType": ')
+    with pytest.raises(UserError) as info:
+        pkg.get(VS["url"])
+    assert "not valid JSON" in info.value.render() and (info.value.location or "").startswith(
+        str(folder / "ValueSet-v.json") + ":1:"
+    )

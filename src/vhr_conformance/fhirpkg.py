@@ -215,7 +215,32 @@ class FhirPackage:
     def read(self, entry: IndexEntry) -> dict[str, Any]:
         res = self._cache.get(entry.filename)
         if res is None:
-            res = orjson.loads((self.root / entry.filename).read_bytes())
+            path = self.root / entry.filename
+            try:
+                res = orjson.loads(path.read_bytes())
+            except OSError as exc:
+                raise UserError(
+                    Text("Không đọc được tệp của gói: {e}", "cannot read a file of the package: {e}").format(
+                        e=exc.strerror or exc
+                    ),
+                    location=str(path),
+                ) from None
+            except orjson.JSONDecodeError as exc:
+                raise UserError(
+                    Text(
+                        "Tệp của gói không phải JSON hợp lệ: {e}",
+                        "a file of the package is not valid JSON: {e}",
+                    ).format(e=exc.msg),
+                    location=f"{path}:{exc.lineno}:{exc.colno}",
+                ) from None
+            if not isinstance(res, dict):
+                raise UserError(
+                    Text(
+                        "Tệp của gói không phải tài nguyên FHIR",
+                        "a file of the package is not a FHIR resource",
+                    ),
+                    location=str(path),
+                )
             self._cache[entry.filename] = res
         return res
 
