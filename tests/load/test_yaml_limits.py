@@ -107,3 +107,9 @@ def test_ordinary_yaml_with_a_bom_and_aliases_still_loads(tmp_path: Path) -> Non
     p = tmp_path / "ok.yaml"
     p.write_text("\ufeffbase: &b {x: 1}\nother: *b\n", encoding="utf-8")
     assert load_plain(p) == {"base": {"x": 1}, "other": {"x": 1}}
+
+
+def test_control_character_is_located() -> None:
+    with pytest.raises(UserError) as info:
+        parse_located("a: 1\nb: x\x1fy\n", "c.yaml")
+    assert "U+001F is not allowed" in info.value.render() and info.value.location == "c.yaml:2:5"

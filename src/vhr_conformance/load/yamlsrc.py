@@ -208,6 +208,23 @@ def load_located(path: Path) -> Located:
     return parse_located(read_text_file(path), str(path))
 
 
+def _problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character the YAML reader refuses
+        return f"character U+{exc.character:04X} is not allowed"
+    return str(getattr(exc, "problem", None) or exc)
+
+
+def _where(src: str, text: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"{src}:{mark.line + 1}:{mark.column + 1}"
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+        return f"{src}:{line}:{position - (text.rfind(chr(10), 0, position) + 1) + 1}"
+    return src
+
+
 def parse_located(text: str, src: str) -> Located:
     """Parse YAML text named ``src`` (used in messages)."""
     if len(text) > MAX_BYTES:
@@ -217,21 +234,21 @@ def parse_located(text: str, src: str) -> Located:
             ),
             location=src,
         )
-    loader = _LimitedLoader(text)
-    loader.src = src
+    loader: _LimitedLoader | None = None
     try:
+        loader = _LimitedLoader(text)  # the reader checks every character here already
+        loader.src = src
         node = loader.get_single_node()
     except RecursionError:
         raise UserError(Text("YAML lồng quá sâu", "YAML nested too deep"), location=src) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{src}:{mark.line + 1}:{mark.column + 1}" if mark else src
-        problem = getattr(exc, "problem", None) or str(exc)
         raise UserError(
-            Text("YAML không hợp lệ: {p}", "invalid YAML: {p}").format(p=problem), location=where
+            Text("YAML không hợp lệ: {p}", "invalid YAML: {p}").format(p=_problem(exc)),
+            location=_where(src, text, exc),
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     conv = _Converter(src)
     data = None if node is None else conv.convert(node, ())
     return Located(src, data, conv.marks)
