@@ -142,3 +142,18 @@ def test_json_onto_a_folder_and_out_onto_a_file_are_refused(
     assert "--out" in capsys.readouterr().err
     assert _run(["xml", "compare", str(src), "--fhir", str(src), "--json", str(tmp_path)], monkeypatch) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_compare_names_unreadable_vendor_files(
+    envelope: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VHR_LANG", "en")
+    src = tmp_path / "a.xml"
+    src.write_bytes(envelope)
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    os.mkfifo(vendor / "pipe.json")
+    start = time.monotonic()
+    assert _run(["xml", "compare", str(src), "--fhir", str(vendor)], monkeypatch) == 1
+    out = capsys.readouterr().out
+    assert time.monotonic() - start < 30 and "pipe.json" in out and "not a regular file" in out

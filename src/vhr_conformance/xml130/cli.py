@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.inputs import walk
+from vhr_conformance.inputs import InputProblem, read_input, walk
 from vhr_conformance.xml130.issues import XmlIssue, count
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, available_standards
 from vhr_conformance.xml130.validate import validate_source
@@ -362,12 +362,26 @@ def compare_cmd(
     if fhir is not None and not fhir.exists():
         raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
     vendor: list[dict] = []
-    for f in [] if fhir is None else [fhir] if fhir.is_file() else sorted(fhir.rglob("*.json")):
+    vendor_files: list[tuple[Path, InputProblem | None]] = []
+    if fhir is not None:
+        vendor_files = (
+            list(walk(fhir, lambda q: q.suffix.lower() == ".json")) if fhir.is_dir() else [(fhir, None)]
+        )
+    for f, problem in vendor_files:
         try:
-            doc = orjson.loads(f.read_bytes())
+            if problem is not None:
+                raise problem
+            doc = orjson.loads(read_input(f))
+        except InputProblem as exc:  # named, like the XML side; the comparison goes on without it
+            unreadable.append(
+                XmlIssue("fatal", "exception", "FHIR", "XML130-ENV-000", exc.text, None, str(f))
+            )
+            _print_issue(unreadable[-1])
+            continue
         except orjson.JSONDecodeError as exc:
             raise UserError(
-                Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)
+                Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc),
+                location=f"{f}:{exc.lineno}:{exc.colno}",
             ) from None
         vendor.extend(doc if isinstance(doc, list) else [doc])
     results = []
