@@ -173,3 +173,41 @@ def test_body_reader_decodes_raw_deflate_and_refuses_garbage() -> None:
     bad = BodyReader("gzip", Limits())
     with pytest.raises(Exception, match="could not be decompressed"):
         bad.feed(b"not gzip at all")
+
+
+def _endless_pages(links: Any = None) -> httpx.MockTransport:
+    """Every page links to a new next page, for ever (or carries the given `link` value)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("page", "0"))
+        link = links if links is not None else [{"relation": "next", "url": f"{BASE}/Patient?page={n + 1}"}]
+        return httpx.Response(200, json={"resourceType": "Bundle", "link": link, "entry": [{"x": "y" * 900}]})
+
+    return httpx.MockTransport(handler)
+
+
+BASE = "https://fhir.example.test/fhir"
+
+
+def test_endless_paging_stops_at_the_total_size() -> None:
+    client = FhirClient(BASE, transport=_endless_pages(), limits=Limits(max_paged_bytes=20_000))
+    with pytest.raises(BoundError, match="the result pages exceeded"):
+        list(client.pages(client.get("Patient")))
+    assert 15 < len(client.evidence.current) < 25
+
+
+def test_endless_paging_stops_at_the_paging_deadline() -> None:
+    client = FhirClient(BASE, transport=_endless_pages(), limits=Limits(paging_deadline=0.0))
+    with pytest.raises(BoundError, match="paging exceeded 0 s after 1 pages"):
+        list(client.pages(client.get("Patient")))
+
+
+@pytest.mark.parametrize("links", ["next", [1, "x"], [{"relation": "next", "url": 7}]])
+def test_malformed_links_are_findings_not_crashes(links: Any) -> None:
+    client = FhirClient(BASE, transport=_endless_pages(links))
+    try:
+        pages = list(client.pages(client.get("Patient")))
+    except AssertionError as exc:
+        assert "not a URL" in str(exc)
+    else:
+        assert len(pages) == 1

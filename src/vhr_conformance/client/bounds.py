@@ -53,12 +53,19 @@ class Limits:
     retry_window: float = 90.0  # all attempts of one request, back-off included
     min_rate: float = 1024.0  # bytes per second, judged once a response has been arriving this long:
     rate_window: float = 10.0
+    max_paged_bytes: int = 4 * int(DEFAULT_MAX_BODY_MB * MB)  # all pages of one search together
+    paging_deadline: float = 300.0  # following `next` links of one search
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Limits:
-        """The defaults, with `VHR_MAX_RESPONSE_MB` as the size cap unless given here."""
+        """The defaults, with `VHR_MAX_RESPONSE_MB` as the size cap (four times that over all the pages
+        of a search) unless given here."""
         mb = _env_mb(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)
-        base: dict[str, Any] = {"max_body_bytes": int(mb * MB), "max_decoded_bytes": int(mb * MB)}
+        base: dict[str, Any] = {
+            "max_body_bytes": int(mb * MB),
+            "max_decoded_bytes": int(mb * MB),
+            "max_paged_bytes": 4 * int(mb * MB),
+        }
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 

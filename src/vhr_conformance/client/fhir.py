@@ -26,6 +26,7 @@ from vhr_conformance.client.bounds import (
     Limits,
     budget_scope,
     install_backend,
+    mb_text,
 )
 from vhr_conformance.client.evidence import EvidenceLog, Exchange, body_text, redact_headers, redact_text
 from vhr_conformance.client.tls import tls_cause, untrusted_text, verify_context
@@ -347,26 +348,55 @@ class FhirClient:
         return self.get(resource_type, params=params, **kw)
 
     def pages(self, first: Response, limit: int = 200) -> Iterator[dict[str, Any]]:
-        """Yield each Bundle page, following `next` links, refusing links off the target's origin."""
+        """Yield each Bundle page, following `next` links, refusing links off the target's origin.
+
+        Bounded in pages, in bytes over all pages (`Limits.max_paged_bytes`) and in time
+        (`Limits.paging_deadline`): a target that pages for ever cannot hold the run.
+        """
         page = first.json
         seen: set[str] = set()
+        total = len(first.content)
+        ends = time.monotonic() + self.limits.paging_deadline
         for _ in range(limit):
             if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
                 raise AssertionError(f"expected a Bundle page, got {type(page).__name__}")
             yield page
+            links = page.get("link")
             nxt = next(
-                (link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None
+                (
+                    link.get("url")
+                    for link in (links if isinstance(links, list) else [])
+                    if isinstance(link, dict) and link.get("relation") == "next"
+                ),
+                None,
             )
             if not nxt:
                 return
+            if not isinstance(nxt, str):
+                raise AssertionError(f"a next link that is not a URL: {type(nxt).__name__}")
             if nxt in seen:
                 raise AssertionError(f"paging loops back to {redact_text(nxt)}")
             seen.add(nxt)
             if not self.same_origin(nxt):
                 raise OffOriginError(f"paging link leaves the target's origin: {redact_text(nxt)}")
+            if time.monotonic() > ends:
+                raise BoundError(
+                    Text(
+                        "Phân trang vượt {s:g} giây sau {n} trang",
+                        "paging exceeded {s:g} s after {n} pages",
+                    ).format(s=self.limits.paging_deadline, n=len(seen))
+                )
             resp = self.get(nxt)
             if resp.status != 200:
                 raise AssertionError(f"next page {redact_text(nxt)} answered {resp.status}")
+            total += len(resp.content)
+            if total > self.limits.max_paged_bytes:
+                raise BoundError(
+                    Text(
+                        "Các trang kết quả vượt tổng {n} MB",
+                        "the result pages exceeded {n} MB in total",
+                    ).format(n=mb_text(self.limits.max_paged_bytes))
+                )
             page = resp.json
         raise AssertionError(f"more than {limit} pages")
 
