@@ -211,3 +211,22 @@ def test_malformed_links_are_findings_not_crashes(links: Any) -> None:
         assert "not a URL" in str(exc)
     else:
         assert len(pages) == 1
+
+
+def test_the_process_wide_run_deadline_reaches_every_client() -> None:
+    from vhr_conformance.client import set_run_deadline
+
+    with hostile.hostile_server(hostile.hang()) as base:
+        made_before = FhirClient(base, limits=Limits(request_deadline=30), timeout=30, retries=0)
+        try:
+            set_run_deadline(1.0)
+            made_after = FhirClient(base, limits=Limits(request_deadline=30), timeout=30, retries=0)
+            start = time.monotonic()
+            with pytest.raises(BoundError, match="the run's deadline has passed"):
+                made_before.get("Patient")
+            assert time.monotonic() - start < 3
+            with pytest.raises(DeadlineExceeded):
+                made_after.get("Patient")
+        finally:
+            set_run_deadline(None)
+        assert made_after.effective_deadline() is None

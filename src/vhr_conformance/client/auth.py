@@ -26,6 +26,7 @@ from vhr_conformance.client.bounds import (
     Limits,
     budget_scope,
     install_backend,
+    run_deadline,
 )
 from vhr_conformance.client.tls import verify_context
 from vhr_conformance.i18n import Text, UserError
@@ -245,7 +246,8 @@ class TokenProvider:
         limits = Limits(max_body_bytes=MB, max_decoded_bytes=MB, request_deadline=max(self.timeout * 2, 5.0))
         transport = httpx.HTTPTransport(verify=self.verify)
         install_backend(transport)
-        budget = Budget(time.monotonic() + limits.request_deadline, limits.min_rate, limits.rate_window)
+        ends = [time.monotonic() + limits.request_deadline, run_deadline() or float("inf")]
+        budget = Budget(min(ends), limits.min_rate, limits.rate_window)
         try:
             with httpx.Client(transport=transport, timeout=self.timeout) as http, budget_scope(budget):
                 kw.setdefault("headers", {})["Accept-Encoding"] = ACCEPT_ENCODING

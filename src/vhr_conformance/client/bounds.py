@@ -70,6 +70,25 @@ class Limits:
         return cls(**base)
 
 
+_run_deadline: float | None = None
+
+
+def set_run_deadline(seconds: float | None) -> None:
+    """Give every client of this process (FHIR and token requests) a deadline ``seconds`` from now.
+
+    The hook for a run deadline: set it once when the run starts, and every `FhirClient`, whenever
+    it was created, cuts its requests in flight at that instant and sends none after it (`None`
+    lifts it, e.g. to give the clean-up its own time with `FhirClient.set_deadline`).
+    """
+    global _run_deadline
+    _run_deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
+
+
+def run_deadline() -> float | None:
+    """The process-wide run deadline (time.monotonic()), if one is set."""
+    return _run_deadline
+
+
 def mb_text(n: int) -> str:
     return f"{n / MB:g}"
 

@@ -27,6 +27,7 @@ from vhr_conformance.client.bounds import (
     budget_scope,
     install_backend,
     mb_text,
+    run_deadline,
 )
 from vhr_conformance.client.evidence import EvidenceLog, Exchange, body_text, redact_headers, redact_text
 from vhr_conformance.client.tls import tls_cause, untrusted_text, verify_context
@@ -147,6 +148,11 @@ class FhirClient:
         """
         self.deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
 
+    def effective_deadline(self) -> float | None:
+        """The earlier of this client's deadline and the process-wide run deadline (monotonic)."""
+        ends = [d for d in (self.deadline, run_deadline()) if d is not None]
+        return min(ends) if ends else None
+
     def close(self) -> None:
         self._http.close()
 
@@ -226,8 +232,9 @@ class FhirClient:
                 attempts=attempt,
             )
             ends = [time.monotonic() + self.limits.request_deadline, window_end]
-            if self.deadline is not None:
-                ends.append(self.deadline)
+            deadline = self.effective_deadline()
+            if deadline is not None:
+                ends.append(deadline)
             budget = Budget(min(ends), self.limits.min_rate, self.limits.rate_window)
             try:
                 with budget_scope(budget):
@@ -294,7 +301,8 @@ class FhirClient:
             raw.close()
 
     def _check_deadline(self, method: str, url: str) -> None:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        deadline = self.effective_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
             raise DeadlineExceeded(
                 _located(
                     method,
@@ -309,7 +317,8 @@ class FhirClient:
     def _may_retry(self, attempt: int, window_end: float) -> bool:
         """Another attempt only if its back-off still ends inside the retry window and the deadline."""
         wake = time.monotonic() + 0.2 * attempt
-        return wake < window_end and (self.deadline is None or wake < self.deadline)
+        deadline = self.effective_deadline()
+        return wake < window_end and (deadline is None or wake < deadline)
 
     def _bound_reason(self, budget: Budget, exc: httpx.HTTPError) -> Text | None:
         """Which bound ended a timed-out attempt, worded with its figures (None: an ordinary timeout)."""
@@ -319,7 +328,8 @@ class FhirClient:
             return budget.reason
         if budget.remaining() > 0.05:
             return None
-        if self.deadline is not None and budget.deadline >= self.deadline - 1e-6:
+        deadline = self.effective_deadline()
+        if deadline is not None and budget.deadline >= deadline - 1e-6:
             return Text(
                 "Đã quá thời hạn của lượt chạy; yêu cầu bị cắt",
                 "the run's deadline has passed; the request was cut",
