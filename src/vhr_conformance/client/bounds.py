@@ -119,6 +119,7 @@ class Budget:
     """The clock and byte count of the attempt in flight on this thread."""
 
     def __init__(self, deadline: float, min_rate: float, rate_window: float) -> None:
+        self.created = time.monotonic()
         self.deadline = deadline  # time.monotonic()
         self.min_rate = min_rate
         self.rate_window = rate_window

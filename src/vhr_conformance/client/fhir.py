@@ -337,7 +337,7 @@ class FhirClient:
         return Text(
             "Yêu cầu vượt thời hạn {s:g} giây (kết nối, tiêu đề và toàn bộ phần thân)",
             "the request exceeded its {s:g} s deadline (connect, headers and the whole body)",
-        ).format(s=min(self.limits.request_deadline, self.limits.retry_window))
+        ).format(s=round(budget.deadline - budget.created, 1))
 
     # ----------------------------------------------------------------- FHIR helpers
     def get(self, path: str, **kw: Any) -> Response:
