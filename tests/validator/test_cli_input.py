@@ -102,3 +102,31 @@ def test_oversized_input_is_refused(
     big.write_bytes(b" " * (2 * 1024 * 1024))
     (row,) = rows(CliRunner().invoke(app, ["validate", str(big), "--format", "json"]).stdout)
     assert "exceeded 1 MB" in str(row)
+
+
+def test_an_ig_tgz_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    import io
+    import subprocess
+    import sys
+    import tarfile
+
+    pkg = tmp_path / "ig.tgz"
+    manifest = orjson.dumps({"name": "x.ig", "version": "0.0.1", "dependencies": {}})
+    with tarfile.open(pkg, "w:gz") as tar:
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    res = tmp_path / "p.json"
+    res.write_bytes(orjson.dumps(patient()))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    code = "from vhr_conformance.cli import main; main()"
+    out = subprocess.run(
+        [sys.executable, "-c", code, "validate", str(res), "--ig", str(pkg)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert list(tmp.iterdir()) == []
