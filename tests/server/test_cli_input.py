@@ -76,3 +76,14 @@ def test_a_good_clients_file_passes(tmp_path: Path) -> None:
     p = tmp_path / "clients.json"
     p.write_text('[{"client_id": "a", "scopes": ["system/*.read"], "client_secret": "s"}]')
     check_clients_file(p)
+
+
+def test_a_tls_pair_that_cannot_be_loaded_is_refused_before_serving(tmp_path: Path) -> None:
+    junk = tmp_path / "c.pem"
+    junk.write_text("not a certificate")
+    for cmd in (["serve", "--port", "0"], ["listen", "--port", "0", "--duration", "1s"]):
+        res = CliRunner().invoke(app, [*cmd, "--tls", str(junk), str(junk)])
+        assert (
+            isinstance(res.exception, UserError)
+            and "TLS certificate or key cannot be used" in res.exception.render()
+        )

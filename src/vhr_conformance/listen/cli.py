@@ -179,9 +179,9 @@ def listen(
             location="--retry-after/--throttle-every/--outage-seconds/--max-body",
         )
     if tls is not None:
-        for p in tls:
-            if not p.is_file():
-                raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
+        from vhr_conformance.server.cli import check_tls_pair
+
+        check_tls_pair(tls[0], tls[1])
     if load is not None and not load.is_dir():
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
     seconds = parse_duration(duration) if duration else None

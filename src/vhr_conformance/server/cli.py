@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,23 @@ def _load_file_problem(path: Path) -> Text | None:
             "a Bundle of type {t} is not loaded (only transaction or batch)",
         ).format(t=data.get("type"))
     return None
+
+
+def check_tls_pair(cert: Path, key: Path) -> None:
+    """Refuse a `--tls CERT KEY` pair the server could not load, before it starts serving."""
+    for p in (cert, key):
+        if not p.is_file():
+            raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise UserError(
+            Text(
+                "Chứng chỉ hoặc khóa TLS không dùng được (cần PEM, khóa khớp chứng chỉ): {e}",
+                "the TLS certificate or key cannot be used (PEM, a key matching the certificate): {e}",
+            ).format(e=exc),
+            location=f"{cert} {key}",
+        ) from None
 
 
 def check_clients_file(path: Path) -> None:
@@ -167,9 +185,7 @@ def serve(
         console.print(table)
         return
     if tls is not None:
-        for p in tls:
-            if not p.is_file():
-                raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
+        check_tls_pair(tls[0], tls[1])
     if load is not None and not load.is_dir():
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
     if load is not None:
