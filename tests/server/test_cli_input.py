@@ -87,3 +87,16 @@ def test_a_tls_pair_that_cannot_be_loaded_is_refused_before_serving(tmp_path: Pa
             isinstance(res.exception, UserError)
             and "TLS certificate or key cannot be used" in res.exception.render()
         )
+
+
+def test_a_port_out_of_range_and_a_db_that_is_not_sqlite_are_refused(tmp_path: Path) -> None:
+    for cmd in (["serve", "--port", "99999"], ["listen", "--port", "-1", "--duration", "1s"]):
+        res = CliRunner().invoke(app, cmd)
+        assert isinstance(res.exception, UserError) and "within 0–65535" in res.exception.render()
+    other = tmp_path / "notes.txt"
+    other.write_text("precious")
+    res = CliRunner().invoke(app, ["serve", "--port", "0", "--db", str(other)])
+    assert isinstance(res.exception, UserError) and "not an SQLite database" in res.exception.render()
+    assert other.read_text() == "precious"
+    res = CliRunner().invoke(app, ["serve", "--port", "0", "--db", str(tmp_path)])
+    assert isinstance(res.exception, UserError) and "--db must be a file" in res.exception.render()

@@ -178,9 +178,10 @@ def listen(
             Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
             location="--retry-after/--throttle-every/--outage-seconds/--max-body",
         )
-    if tls is not None:
-        from vhr_conformance.server.cli import check_tls_pair
+    from vhr_conformance.server.cli import check_port, check_tls_pair
 
+    check_port(port)
+    if tls is not None:
         check_tls_pair(tls[0], tls[1])
     if load is not None and not load.is_dir():
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))

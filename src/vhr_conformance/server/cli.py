@@ -83,6 +83,41 @@ def _load_file_problem(path: Path) -> Text | None:
     return None
 
 
+def check_port(port: int, option: str = "--port") -> int:
+    if not 0 <= port <= 65535:
+        raise UserError(
+            Text("Cổng phải trong khoảng 0–65535.", "The port must be within 0–65535."),
+            location=f"{option} {port}",
+        )
+    return port
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_db(db: str) -> None:
+    """An existing `--db` file must be an SQLite database (or empty): never overwrite another file."""
+    if db == ":memory:":
+        return
+    path = Path(db)
+    if not path.exists():
+        return  # created by the server (which checks its folder)
+    if not path.is_file():
+        raise UserError(Text("--db phải là một tệp.", "--db must be a file."), location=db)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise UserError(
+            Text("Không đọc được --db: {e}", "cannot read --db: {e}").format(e=exc.strerror or exc),
+            location=db,
+        ) from None
+    if head and head != SQLITE_MAGIC:
+        raise UserError(
+            Text("--db không phải cơ sở dữ liệu SQLite.", "--db is not an SQLite database."), location=db
+        )
+
+
 def check_tls_pair(cert: Path, key: Path) -> None:
     """Refuse a `--tls CERT KEY` pair the server could not load, before it starts serving."""
     for p in (cert, key):
@@ -184,6 +219,8 @@ def serve(
             table.add_row(name, f.text.both("\n"))
         console.print(table)
         return
+    check_port(port)
+    check_db(db)
     if tls is not None:
         check_tls_pair(tls[0], tls[1])
     if load is not None and not load.is_dir():
