@@ -157,3 +157,25 @@ def test_compare_names_unreadable_vendor_files(
     assert _run(["xml", "compare", str(src), "--fhir", str(vendor)], monkeypatch) == 1
     out = capsys.readouterr().out
     assert time.monotonic() - start < 30 and "pipe.json" in out and "not a regular file" in out
+
+
+def test_compare_server_goes_through_the_bounded_client(
+    envelope: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zlib
+
+    from tests.client import hostile  # the hostile servers of the client tests
+    from vhr_conformance.server import ReferenceServer
+
+    src = tmp_path / "a.xml"
+    src.write_bytes(envelope)
+    with ReferenceServer(port=0) as srv:  # nothing loaded: the encounter is missing, a difference
+        assert _run(["xml", "compare", str(src), "--server", srv.base_url], monkeypatch) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = b"".join(comp.compress(bytes(1 << 20)) for _ in range(64)) + comp.flush()
+    monkeypatch.setenv("VHR_MAX_RESPONSE_MB", "4")
+    with hostile.hostile_server(hostile.body(bomb, content_encoding="gzip")) as base:
+        start = time.monotonic()
+        assert _run(["xml", "compare", str(src), "--server", base], monkeypatch) == 2
+    assert time.monotonic() - start < 20 and "exceeded 4 MB once decompressed" in capsys.readouterr().err

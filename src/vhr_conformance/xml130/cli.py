@@ -386,14 +386,15 @@ def compare_cmd(
         vendor.extend(doc if isinstance(doc, list) else [doc])
     results = []
     n_diff = 0
+    vendor_http: _BoundedVendor | None = None
     for f in files:
         for conv in convert_file(f, standard=std):
             if conv.bundle is None:
                 continue
             if server is not None:
-                vendor = fetch_vendor(
-                    server, conv.ma_lk, headers={"Authorization": f"Bearer {bearer}"} if bearer else None
-                )
+                if vendor_http is None:
+                    vendor_http = _BoundedVendor(server, bearer)
+                vendor = fetch_vendor(server, conv.ma_lk, client=vendor_http)
             diffs = compare(conv.bundle, vendor, conv.ma_lk)
             n_diff += len(diffs)
             verdict = criteria_results(diffs)
@@ -409,6 +410,8 @@ def compare_cmd(
                     "differences": [d.to_dict() for d in diffs],
                 }
             )
+    if vendor_http is not None:
+        vendor_http.close()
     if json_out:
         _write(json_out, json.dumps(results, ensure_ascii=False, indent=2).encode("utf-8"))
     console.print(
@@ -420,6 +423,45 @@ def compare_cmd(
     )
     if n_diff or unreadable:
         raise SystemExit(1)
+
+
+class _VendorAnswer:
+    """The two things `fetch_vendor` reads of an answer, from a bounded `FhirClient` response."""
+
+    def __init__(self, status: int, content: bytes) -> None:
+        self.status_code = status
+        self._content = content
+
+    def json(self) -> Any:
+        return orjson.loads(self._content)  # JSONDecodeError is a ValueError, as fetch_vendor expects
+
+
+class _BoundedVendor:
+    """`fetch_vendor`'s HTTP client, through `FhirClient`: the vendor's endpoint gets the harness's
+    bounds (size, decompression, deadline, transfer rate) and its origin guard on paging links."""
+
+    def __init__(self, base_url: str, bearer: str | None) -> None:
+        from vhr_conformance.client import AuthConfig, FhirClient, TokenProvider
+
+        tokens = TokenProvider(AuthConfig(mode="bearer", token=bearer)) if bearer else None
+        self._client = FhirClient(base_url, tokens=tokens, timeout=30.0, retries=1)
+
+    def get(self, url: str, params: Any = None) -> _VendorAnswer:
+        import httpx
+
+        from vhr_conformance.client import InfrastructureError, OffOriginError
+
+        try:
+            resp = self._client.get(url, params=params)
+        except (InfrastructureError, OffOriginError) as exc:
+            # fetch_vendor words transport trouble as a user error from httpx's exception type
+            raise httpx.TransportError(str(exc)) from None
+        finally:
+            self._client.evidence.take()  # nothing keeps the exchanges here
+        return _VendorAnswer(resp.status, resp.content)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def register(app: typer.Typer) -> None:
