@@ -52,6 +52,10 @@ def fifo_wait() -> float:
 
 
 def _too_large(path: str, limit: int) -> InputProblem:
+    if limit % MB:  # a caller's own cap (e.g. a configuration file), not the VHR_MAX_INPUT_MB one
+        return InputProblem(
+            path, Text("Tệp vượt quá {n} KB", "the input exceeded {n} KB").format(n=limit // 1024)
+        )
     return InputProblem(
         path,
         Text(

@@ -77,3 +77,36 @@ def test_token_endpoint_gzip_answer_is_decoded() -> None:
     body = zlib.compress(b'{"access_token": "tok", "expires_in": "x"}', wbits=16 + zlib.MAX_WBITS)
     with hostile.hostile_server(hostile.body(body, content_encoding="gzip")) as base:
         assert _provider(base).token() == "tok"
+
+
+def test_auth_config_from_a_fifo_is_read_or_given_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--vhr-auth-config <(vault read …)` is a FIFO: read once when written, a clear error when never."""
+    import os
+    import threading
+
+    monkeypatch.setenv("VHR_FIFO_WAIT", "0.5")
+    fifo = tmp_path / "auth.yaml"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    with pytest.raises(UserError, match=r"no data after 0\.5 s") as info:
+        AuthConfig.load("client-credentials", str(fifo))
+    assert time.monotonic() - start < 3 and info.value.location == str(fifo)
+
+    def writer() -> None:
+        with fifo.open("wb") as fh:
+            fh.write(b"client_id: a\nclient_secret: b\ntoken_url: http://127.0.0.1:9/token\n")
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    cfg = AuthConfig.load("client-credentials", str(fifo))
+    t.join(5)
+    assert cfg.client_id == "a" and cfg.client_secret == "b"
+
+
+def test_private_key_file_is_bounded(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"A" * 100_000)
+    with pytest.raises(UserError, match="file too large"):
+        AuthConfig.load("smart-backend", None, env={"VHR_CLIENT_ID": "a", "VHR_PRIVATE_KEY_FILE": str(key)})

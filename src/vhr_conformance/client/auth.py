@@ -92,14 +92,8 @@ class AuthConfig:
 
         key_pem = pick("private_key", "VHR_PRIVATE_KEY")
         key_file = pick("private_key_file", "VHR_PRIVATE_KEY_FILE")
-        if not key_pem and key_file:
-            try:
-                key_pem = Path(key_file).expanduser().read_text(encoding="utf-8")
-            except OSError as exc:
-                raise UserError(
-                    Text("Không đọc được khóa riêng: {e}", "Cannot read the private key: {e}").format(e=exc),
-                    location=key_file,
-                ) from None
+        if not key_pem and key_file:  # bounded, UTF-8, and a FIFO (`<(vault read …)`) waited on, not hung on
+            key_pem = read_text_file(Path(str(key_file)).expanduser(), max_bytes=64 * 1024)
         cfg = cls(
             mode=mode,
             token=pick("token", "VHR_TOKEN"),

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.inputs import InputProblem, is_stream, read_input
 
 Path_ = tuple[str | int, ...]
 
@@ -154,14 +155,20 @@ class _Converter:
 def read_text_file(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """A configuration file's text: bounded size, no binary, valid UTF-8, else a located error."""
     src = str(path)
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise UserError(
-            Text("Không đọc được tệp: {e}", "cannot read file: {e}").format(e=exc.strerror or exc),
-            location=src,
-        ) from None
+    if is_stream(path):  # e.g. `--auth-config <(vault read …)`: read once, with a bounded wait
+        try:
+            raw = read_input(path, max_bytes=max_bytes)
+        except InputProblem as exc:
+            raise UserError(exc.text, location=src) from None
+    else:
+        try:
+            with path.open("rb") as fh:
+                raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise UserError(
+                Text("Không đọc được tệp: {e}", "cannot read file: {e}").format(e=exc.strerror or exc),
+                location=src,
+            ) from None
     if len(raw) > max_bytes:
         raise UserError(
             Text(
