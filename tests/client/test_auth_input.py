@@ -6,6 +6,7 @@ import time
 import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from vhr_conformance.client.auth import AuthConfig, TokenProvider
@@ -110,3 +111,20 @@ def test_private_key_file_is_bounded(tmp_path: Path) -> None:
     key.write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"A" * 100_000)
     with pytest.raises(UserError, match="file too large"):
         AuthConfig.load("smart-backend", None, env={"VHR_CLIENT_ID": "a", "VHR_PRIVATE_KEY_FILE": str(key)})
+
+
+def test_a_discovered_token_endpoint_off_the_targets_origin_gets_no_credentials() -> None:
+    elsewhere = orjson.dumps({"token_endpoint": "http://attacker.example/steal"})
+    with hostile.hostile_server(hostile.body(elsewhere)) as base:
+        cfg = AuthConfig(mode="client-credentials", client_id="a", client_secret="hunter2")
+        with pytest.raises(UserError, match="off its origin") as info:
+            TokenProvider(cfg, discover_base=base, timeout=2.0).token()
+    assert "set token_url" in info.value.render()
+
+
+def test_a_relative_token_endpoint_on_the_same_origin_is_used() -> None:
+    both = orjson.dumps({"token_endpoint": "/fhir/token", "access_token": "tok", "expires_in": 60})
+    with hostile.hostile_server(hostile.body(both)) as base:
+        cfg = AuthConfig(mode="client-credentials", client_id="a", client_secret="b")
+        provider = TokenProvider(cfg, discover_base=base, timeout=2.0)
+        assert provider.token() == "tok" and provider.config.token_url == base + "/token"

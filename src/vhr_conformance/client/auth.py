@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import orjson
@@ -33,6 +34,12 @@ from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.load.yamlsrc import parse_located, read_text_file
 
 AUTH_MODES = ("none", "bearer", "client-credentials", "smart-backend")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
 def read_config_file(path: Path) -> Any:
@@ -226,6 +233,18 @@ class TokenProvider:
                     "Không tìm được token_endpoint ({s}); hãy đặt token_url.",
                     "No token_endpoint found ({s}); set token_url.",
                 ).format(s=status),
+                location=url,
+            )
+        endpoint = urljoin(url, endpoint)
+        if _origin(endpoint) != _origin(self.discover_base):
+            # The credentials would go wherever the target says: only where the user said so.
+            raise UserError(
+                Text(
+                    "token_endpoint do máy chủ đích công bố ({e}) nằm ngoài origin của nó; không gửi thông tin "
+                    "xác thực tới đó. Nếu tin cậy, hãy đặt token_url trong tệp cấu hình xác thực.",
+                    "the token_endpoint the target announces ({e}) is off its origin; no credentials are sent "
+                    "there. If you trust it, set token_url in the auth config file.",
+                ).format(e=endpoint),
                 location=url,
             )
         self.config.token_url = endpoint
