@@ -34,10 +34,21 @@ def test_scan_names_every_file_the_loader_would_skip(tmp_path: Path, monkeypatch
         return real(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", scandir)
+    (tmp_path / "folder.json").mkdir()
     found, problems = scan_load_folder(tmp_path)
-    named = {Path(p).name: t.en for p, t in problems}
-    assert found == 7
-    assert set(named) == {"broken.json", "list.json", "doc.json", "dangling.json", "pipe.json", "locked"}
+    named = {Path(p).name: t.en for p, t, _ in problems}
+    fatal = {Path(p).name for p, _, f in problems if f}
+    assert found == 8
+    assert set(named) == {
+        "broken.json",
+        "list.json",
+        "doc.json",
+        "dangling.json",
+        "pipe.json",
+        "locked",
+        "folder.json",
+    }
+    assert fatal == {"dangling.json", "pipe.json", "folder.json"}  # what would stop or hang the loader
     assert "invalid JSON at line 1" in named["broken.json"]
     assert "not a FHIR resource" in named["list.json"]
     assert "type document" in named["doc.json"]
@@ -100,3 +111,15 @@ def test_a_port_out_of_range_and_a_db_that_is_not_sqlite_are_refused(tmp_path: P
     assert other.read_text() == "precious"
     res = CliRunner().invoke(app, ["serve", "--port", "0", "--db", str(tmp_path)])
     assert isinstance(res.exception, UserError) and "--db must be a file" in res.exception.render()
+
+
+def test_serve_does_not_start_on_a_folder_its_loader_would_hang_on(tmp_path: Path) -> None:
+    (tmp_path / "ok.json").write_bytes(
+        orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": []})
+    )
+    os.mkfifo(tmp_path / "pipe.json")
+    res = CliRunner().invoke(app, ["serve", "--port", "0", "--load", str(tmp_path)])
+    assert (
+        isinstance(res.exception, UserError) and "The loader cannot read 1 entries" in res.exception.render()
+    )
+    assert res.exception.location == str(tmp_path / "pipe.json")

@@ -21,16 +21,16 @@ from vhr_conformance.server.runner import make_config, serve_forever
 console = Console()
 err_console = Console(stderr=True)
 
-MAX_LOAD_FILE = 256 * 1024 * 1024  # one fixture file; the checked-in ones are at most a few MB
 
-
-def scan_load_folder(folder: Path) -> tuple[int, list[tuple[str, Text]]]:
+def scan_load_folder(folder: Path) -> tuple[int, list[tuple[str, Text, bool]]]:
     """(JSON files found, problems) under a `--load` folder, before the server loads it.
 
-    The loader skips what it cannot use; this names each such file or folder so that nothing is
-    dropped silently: unreadable subfolders and files, invalid JSON, JSON that is not a resource.
+    The loader skips invalid JSON and JSON that is not a loadable resource; this names each such
+    file, and each folder it cannot list, so nothing is dropped silently. A problem marked fatal
+    (True) would stop or hang the loader itself — an unreadable file, a dangling link, a FIFO, a
+    folder named `*.json` — so the server must not start with it.
     """
-    problems: list[tuple[str, Text]] = []
+    problems: list[tuple[str, Text, bool]] = []
 
     def unreadable(exc: OSError) -> None:
         problems.append(
@@ -39,47 +39,48 @@ def scan_load_folder(folder: Path) -> tuple[int, list[tuple[str, Text]]]:
                 Text("Không đọc được thư mục: {e}", "cannot read the folder: {e}").format(
                     e=exc.strerror or exc
                 ),
+                False,  # the loader's glob passes over it (silently: hence this line)
             )
         )
 
     found = 0
     for root, dirs, files in os.walk(folder, onerror=unreadable):
         dirs.sort()
-        for name in sorted(files):
+        for name in sorted(files) + [d for d in dirs if d.endswith(".json")]:
             if not name.endswith(".json"):
                 continue
             found += 1
             path = Path(root) / name
             problem = _load_file_problem(path)
             if problem is not None:
-                problems.append((str(path), problem))
+                problems.append((str(path), *problem))
     return found, problems
 
 
-def _load_file_problem(path: Path) -> Text | None:
+def _load_file_problem(path: Path) -> tuple[Text, bool] | None:
+    if path.is_dir():
+        return Text("Một thư mục tên *.json", "a folder named *.json"), True
+    if not path.is_file():  # the loader would block on a FIFO, fail on a dangling link
+        return Text("Không phải tệp thường", "not a regular file"), True
     try:
-        if not path.is_file():  # a FIFO or device would block or never end
-            return Text("Không phải tệp thường", "not a regular file")
-        if path.stat().st_size > MAX_LOAD_FILE:
-            return Text("Tệp quá lớn (hơn {n} MB)", "file too large (over {n} MB)").format(
-                n=MAX_LOAD_FILE >> 20
-            )
         data: Any = orjson.loads(path.read_bytes())
     except OSError as exc:
-        return Text("Không đọc được tệp: {e}", "cannot read the file: {e}").format(e=exc.strerror or exc)
+        return Text("Không đọc được tệp: {e}", "cannot read the file: {e}").format(
+            e=exc.strerror or exc
+        ), True
     except orjson.JSONDecodeError as exc:
         return Text(
             "JSON không hợp lệ ở dòng {l}, cột {c}: {e}", "invalid JSON at line {l}, column {c}: {e}"
-        ).format(l=exc.lineno, c=exc.colno, e=exc.msg)
+        ).format(l=exc.lineno, c=exc.colno, e=exc.msg), False
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         return Text(
             "Không phải tài nguyên FHIR (thiếu resourceType)", "not a FHIR resource (no resourceType)"
-        )
+        ), False
     if data["resourceType"] == "Bundle" and data.get("type") not in ("transaction", "batch"):
         return Text(
             "Bundle loại {t} không được nạp (chỉ transaction hoặc batch)",
             "a Bundle of type {t} is not loaded (only transaction or batch)",
-        ).format(t=data.get("type"))
+        ).format(t=data.get("type")), False
     return None
 
 
@@ -227,12 +228,21 @@ def serve(
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
     if load is not None:
         found, problems = scan_load_folder(load)
-        for where, text in problems:
+        for where, text, _fatal in problems:
             err_console.print(
                 f"[yellow]không nạp / not loaded[/] {escape(f'[{where}]')} {escape(text.in_lang())}",
                 highlight=False,
                 markup=True,
                 soft_wrap=True,
+            )
+        blocking = [where for where, _text, fatal in problems if fatal]
+        if blocking:
+            raise UserError(
+                Text(
+                    "Bộ nạp không đọc được {n} mục (xem trên); hãy sửa hoặc bỏ chúng khỏi --load.",
+                    "The loader cannot read {n} entries (see above); fix them or take them out of --load.",
+                ).format(n=len(blocking)),
+                location=blocking[0],
             )
         if problems:
             err_console.print(
