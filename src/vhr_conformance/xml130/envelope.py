@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.inputs import InputProblem, is_stream, read_input
 from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, Standard, TableDef, load_standard
 
@@ -216,6 +217,14 @@ class EnvelopeReader:
             return fh.read(200)
 
     def __iter__(self) -> Iterator[Encounter]:
+        if isinstance(self.source, Path) and is_stream(self.source):
+            # A pipe or FIFO can be read only once (the head would be lost to the sniffing below)
+            # and may have no writer: read it whole, with a bounded wait.
+            try:
+                self.source = read_input(self.source)
+            except InputProblem as exc:
+                self._add("fatal", "exception", "ENVELOPE", "XML130-ENV-000", exc.text, None)
+                return
         try:
             head = self._head()
         except OSError as exc:
