@@ -24,8 +24,21 @@ _SEV_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "informa
 
 
 FORMATS = ("text", "json", "outcome")
-# Package manifests that live beside FHIR resources in a folder; named explicitly, they are validated.
-_NOT_FHIR = frozenset({"package.json", ".index.json", "package-lock.json"})
+# Files that live beside FHIR resources in a folder but are not resources: package manifests, and
+# the reports other `vhr` commands write into their output folders (so an output folder of one
+# command is a valid input of `vhr validate`). Named explicitly, they are validated.
+_NOT_FHIR = frozenset(
+    {
+        "package.json",
+        ".index.json",
+        "package-lock.json",
+        "conversion-report.json",  # vhr xml to-fhir
+        "coverage-report.json",  # vhr fixtures
+        "manifest.json",  # vhr fixtures, report folders
+        "truth.json",  # vhr audit plant
+        "export-state.json",  # vhr audit run --target
+    }
+)
 FAIL_ON = ("error", "warning", "information")
 err_console = Console(stderr=True)
 

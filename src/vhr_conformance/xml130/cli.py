@@ -195,8 +195,14 @@ def to_fhir_cmd(
     out: Path = typer.Option(..., "--out", help="Thư mục kết quả / output directory"),
     standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
     strict: bool = typer.Option(False, "--strict", help="Bỏ qua hồ sơ có lỗi / skip encounters with errors"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Ghi đè Bundle đã có trong --out / replace Bundles already in --out"
+    ),
 ) -> None:
-    """Chuyển XML 130 sang Bundle FHIR / convert XML 130 to one FHIR transaction Bundle per encounter."""
+    """Chuyển XML 130 sang Bundle FHIR / convert XML 130 to one FHIR transaction Bundle per encounter.
+
+    Nothing is overwritten silently: two encounters with the same MA_LK get distinct file names
+    (both listed in the conversion report), and a Bundle already in --out is kept unless --overwrite."""
     from vhr_conformance.xml130.convert import convert_file
 
     std = _standard(standard)
@@ -208,6 +214,8 @@ def to_fhir_cmd(
         _print_issue(issue)
     unmapped: dict[str, int] = {}
     per_encounter = []
+    used: set[str] = set()
+    renamed: list[dict[str, str]] = []
     for f in files:
         for res in convert_file(f, standard=std):
             counts = count(res.issues)
@@ -230,8 +238,24 @@ def to_fhir_cmd(
                     if i.is_error:
                         _print_issue(i)
                 continue
-            name = _safe(res.ma_lk or f"{f.stem}-{res.index}")
-            _write(out / f"{name}.json", orjson.dumps(res.bundle, option=orjson.OPT_INDENT_2))
+            base = name = _safe(res.ma_lk or f"{f.stem}-{res.index}")
+            n = 1
+            while name in used:  # same MA_LK twice in this conversion: keep both, say so
+                n += 1
+                name = f"{base}-{n}"
+            if name != base:
+                renamed.append({"ma_lk": res.ma_lk or "", "file": str(f), "bundle": f"{name}.json"})
+            used.add(name)
+            target = out / f"{name}.json"
+            if target.exists() and not overwrite:
+                raise UserError(
+                    Text(
+                        "Tệp đã có từ lần chuyển trước; thêm --overwrite để ghi đè, hoặc chọn --out khác.",
+                        "The file exists from an earlier conversion; pass --overwrite to replace it, or another --out.",
+                    ),
+                    location=str(target),
+                )
+            _write(target, orjson.dumps(res.bundle, option=orjson.OPT_INDENT_2))
             entry["bundle"] = f"{name}.json"
             written += 1
             for u in res.unmapped:
@@ -243,6 +267,7 @@ def to_fhir_cmd(
         "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
         "normalised": normalised,
         "meaning_changed": meaning,
+        "duplicate_ma_lk": renamed,
         "encounters": per_encounter,
     }
     _write(out / "conversion-report.json", json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
