@@ -320,7 +320,7 @@ def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, 
             "-r",
             "5",
             "-t",
-            "2s",
+            "4s",  # long enough on a loaded machine for every operation of the workload to run
             "--vhr-workload",
             str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
             "--only-summary",
