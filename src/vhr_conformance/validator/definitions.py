@@ -17,7 +17,7 @@ from vhr_conformance.validator.values import choice_rename, equal, pattern, show
 if TYPE_CHECKING:
     from vhr_conformance.validator.profiles import ProfileCompiler
     from vhr_conformance.validator.run import Context, Run
-    from vhr_conformance.validator.schema import TypeDef
+    from vhr_conformance.validator.schema import Elem, TypeDef
 
 # ElementDefinition.binding is only meaningful on these types (eld-11 and the HL7 validator's list)
 BINDABLE = frozenset({"code", "Coding", "CodeableConcept", "CodeableReference", "Quantity", "string", "uri"})
@@ -115,7 +115,7 @@ class DefinitionChecker:
                     M["sd-discriminator-path"].format(dpath=dpath, path=el["path"]),
                 )
 
-    def _td_of(self, e: Any) -> TypeDef | None:
+    def _td_of(self, e: Elem) -> TypeDef | None:
         if e.inline is not None:
             return e.inline
         if e.prim is not None:

@@ -17,7 +17,7 @@ import binascii
 import functools
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.validator import semantics, vnrules
@@ -37,6 +37,9 @@ from vhr_conformance.validator.run import ALL_LAYERS, STRUCTURE_ONLY, Context, R
 from vhr_conformance.validator.schema import WHITESPACE_ONLY, Elem, Schema, TypeDef
 from vhr_conformance.validator.terminology import Terminology
 from vhr_conformance.validator.values import json_kind
+
+if TYPE_CHECKING:
+    from vhr_conformance.fhirpkg import PackageSet
 
 __all__ = ["ALL_LAYERS", "STRUCTURE_ONLY", "Run", "Validator"]
 
@@ -59,7 +62,7 @@ class Validator:
     _default: Validator | None = None
     _default_lock = threading.Lock()
 
-    def __init__(self, packages: Any) -> None:
+    def __init__(self, packages: PackageSet) -> None:
         self.packages = packages
         self.cc = ConstraintCompiler()
         self.schema = Schema(packages, self.cc)
@@ -100,7 +103,7 @@ class Validator:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def for_packages(cls, packages: Any) -> Validator:
+    def for_packages(cls, packages: PackageSet) -> Validator:
         return cls(packages)
 
     @classmethod
@@ -559,16 +562,12 @@ class Validator:
         vnrules.check_address(self.ctx, obj, loc, run)
 
 
-def _default_packages() -> Any:
-    from vhr_conformance import fhirpkg
+def _default_packages() -> PackageSet:
+    from vhr_conformance import fhirpkg, ig  # here: only Validator.default() needs the IG
 
     try:
-        from vhr_conformance import ig  # type: ignore[attr-defined]
-
         return ig.load_vhr_packages()
-    except (ImportError, AttributeError):
-        return fhirpkg.PackageSet.with_dependencies()
-    except Exception as exc:  # IG present but broken: say so, still validate against core
+    except Exception as exc:  # IG package absent or broken: say so, still validate against core
         import warnings
 
         warnings.warn(f"VHR IG could not be loaded, validating against core only: {exc}", stacklevel=2)

@@ -70,7 +70,7 @@ class PNode:
     children: dict[str, PNode] = field(default_factory=dict)
     active: bool = False
     primitive: bool = False
-    expect_cache: dict[str, Any] = field(default_factory=dict)
+    expect_cache: dict[str, tuple[str, list[Any]] | None] = field(default_factory=dict)
     kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
     own_checks: bool = False  # any check on the value itself
     slice_index: Any = _MISSING  # (path, {value: slice number}) when slices are told apart by one string

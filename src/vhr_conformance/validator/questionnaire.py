@@ -490,7 +490,7 @@ def _option_match(value: Any, option: dict[str, Any]) -> bool:
         return opt.get("code") == value.get("code") and (
             not opt.get("system") or opt.get("system") == value.get("system")
         )
-    return opt == value
+    return bool(opt == value)
 
 
 def _show(v: Any) -> str:
