@@ -76,7 +76,7 @@ class Validator:
         self._hooks: dict[str, tuple[str | None, Hook]] = {
             "Coding": ("terminology", self._hook_coding),
             "Reference": (None, self.references.check_reference),
-            "Extension": (None, self._hook_extension),
+            "Extension": (None, self.profiles.check_extension),
             "Address": ("vn", self._hook_address),
             "Attachment": (None, self._hook_attachment),
             "Bundle.entry": (None, self.references.check_entry),
@@ -505,42 +505,7 @@ class Validator:
     def _hook_coding(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         check_coding(self.terminology, obj, loc, run)
 
-    # ------------------------------------------------------------------ extensions
-    def _hook_extension(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        url = obj.get("url")
-        if not isinstance(url, str):
-            return
-        if elem is not None and elem.name == "extension" and "/" not in url and ":" not in url:
-            return  # a sub-extension of a complex extension: its parent's definition governs it
-        if ":" not in url:
-            run.add("error", "value", f"{loc}.url", "extension-url", M["extension-url"])
-            return
-        if "profiles" not in run.layers:
-            return
-        known = self.profiles.validate(obj, url, loc, run, explicit=False, quiet_unknown=True)
-        if not known:
-            if elem is not None and elem.name == "modifierExtension":
-                run.add(
-                    "error",
-                    "structure",
-                    loc,
-                    "modifier-extension-unknown",
-                    M["modifier-extension-unknown"].format(url=url),
-                )
-            elif url.startswith("http://hl7.org/fhir/"):
-                # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
-                run.add(
-                    "warning",
-                    "structure",
-                    loc,
-                    "extension-unknown",
-                    M["extension-not-loaded"].format(url=url),
-                )
-            else:  # as the HL7 validator: an extension nobody can check is not accepted silently
-                run.add(
-                    "error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url)
-                )
-
+    # ------------------------------------------------------------------ data-type hooks
     def _hook_attachment(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         data, size = obj.get("data"), obj.get("size")
         if isinstance(data, str) and isinstance(size, int) and not isinstance(size, bool):
@@ -557,7 +522,6 @@ class Validator:
                     M["attachment-size"].format(size=size, actual=actual),
                 )
 
-    # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         vnrules.check_address(self.ctx, obj, loc, run)
 

@@ -18,6 +18,7 @@ from vhr_conformance.validator.fhirpath import EvalEnv, seq
 from vhr_conformance.validator.invariants import check_invariants
 from vhr_conformance.validator.messages import M
 from vhr_conformance.validator.run import Context, Run
+from vhr_conformance.validator.schema import Elem
 from vhr_conformance.validator.values import (
     SD_BASE,
     choice_rename,
@@ -330,16 +331,6 @@ class ProfileCompiler:
                     M["profile-unknown"].format(url=url),
                 )
             return False
-        if prof.is_base:
-            if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
-                run.add(
-                    "error",
-                    "structure",
-                    loc,
-                    "profile-type",
-                    M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
-                )
-            return True
         if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
             run.add(
                 "error",
@@ -349,6 +340,8 @@ class ProfileCompiler:
                 M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
             )
             return True
+        if prof.is_base:
+            return True  # a base type's definition: the structure walk has judged the value already
         key = (id(value), prof.url, loc)
         if key in run.profiled:  # e.g. meta.profile and the Bundle profile's entry type profile
             return True
@@ -375,6 +368,42 @@ class ProfileCompiler:
             return True
         self._check(value, prof.root, loc, run)
         return True
+
+    def check_extension(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        """An Extension (the structure walk's hook): a URL, and the definition it names, which must be known."""
+        url = obj.get("url")
+        if not isinstance(url, str):
+            return
+        if elem is not None and elem.name == "extension" and "/" not in url and ":" not in url:
+            return  # a sub-extension of a complex extension: its parent's definition governs it
+        if ":" not in url:
+            run.add("error", "value", f"{loc}.url", "extension-url", M["extension-url"])
+            return
+        if "profiles" not in run.layers:
+            return
+        known = self.validate(obj, url, loc, run, explicit=False, quiet_unknown=True)
+        if not known:
+            if elem is not None and elem.name == "modifierExtension":
+                run.add(
+                    "error",
+                    "structure",
+                    loc,
+                    "modifier-extension-unknown",
+                    M["modifier-extension-unknown"].format(url=url),
+                )
+            elif url.startswith("http://hl7.org/fhir/"):
+                # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
+                run.add(
+                    "warning",
+                    "structure",
+                    loc,
+                    "extension-unknown",
+                    M["extension-not-loaded"].format(url=url),
+                )
+            else:  # as the HL7 validator: an extension nobody can check is not accepted silently
+                run.add(
+                    "error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url)
+                )
 
     def _check(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None = None) -> None:
         if node.own_checks:

@@ -39,13 +39,7 @@ class References:
         if not isinstance(ref, str):
             return
         if _REF_RE.fullmatch(ref) is None:
-            run.add(
-                "error",
-                "value",
-                f"{loc}.reference",
-                "reference-format",
-                M["reference-format"].format(ref=ref),
-            )
+            _format_issue(ref, loc, run)
             return
         targets = elem.targets if elem is not None else None
         if ref.startswith("#"):
@@ -71,13 +65,7 @@ class References:
         if m is not None:
             typ = m.group(1)
             if typ not in self._resource_types:
-                run.add(
-                    "error",
-                    "value",
-                    f"{loc}.reference",
-                    "reference-format",
-                    M["reference-format"].format(ref=ref),
-                )
+                _format_issue(ref, loc, run)  # Type/id with a type R4 does not have
                 return
             if targets and typ not in targets:
                 self._target_issue(typ, targets, loc, run)
@@ -220,6 +208,10 @@ class References:
                     M["bundle-link-repeated"].format(rel=rel, where=f"{loc}.link"),
                 )
             seen.add(rel)
+
+
+def _format_issue(ref: str, loc: str, run: Run) -> None:
+    run.add("error", "value", f"{loc}.reference", "reference-format", M["reference-format"].format(ref=ref))
 
 
 def bundle_resolver(bundle: dict[str, Any]) -> Callable[[str], dict[str, Any] | None]:
