@@ -25,8 +25,8 @@ _COLOURS = {
     "pass": "green",
     "fail": "red",
     "error": "magenta",
-    "skip": "yellow",
-    "omit": "dim",
+    "not-tested": "yellow",
+    "not-applicable": "dim",
     "attestation": "cyan",
 }
 
@@ -184,6 +184,7 @@ def listen(
             escape((case.message if case else row.criterion.title.en)[:110]),
         )
     console.print(table)
+    console.print(f"Kết luận / verdict: {report.run.verdict_text().both()}", highlight=False)
     console.print(f"Báo cáo / report: [bold]{report.paths['html']}[/]")
     sys.exit(report.run.exit_code())
 
