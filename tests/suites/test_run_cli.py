@@ -107,11 +107,11 @@ def test_sigterm_writes_an_interrupted_report_and_cleans_up(tmp_path: Path) -> N
 def test_deadline_interrupts_the_run(tmp_path: Path) -> None:
     out = tmp_path / "d"
     started = time.monotonic()
-    proc = _vhr("run", "--no-load", "--deadline", "4s", "--report-dir", str(out), "--quiet")
+    proc = _vhr("run", "--no-load", "--deadline", "15s", "--report-dir", str(out), "--quiet")
     assert proc.returncode == ExitCode.INTERRUPTED, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert time.monotonic() - started < 90
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert data["verdict"] == "INTERRUPTED" and "--deadline 4s" in data["interrupted"]
+    assert data["verdict"] == "INTERRUPTED" and "--deadline 15s" in data["interrupted"]
     assert any(c["state"] == "error" for c in data["cases"])
     bad = _vhr("run", "--deadline", "soon")
     assert bad.returncode == ExitCode.USAGE and "--deadline" in bad.stderr and "Traceback" not in bad.stderr
