@@ -99,21 +99,19 @@ PARTIAL_SCOPE_NOTE = Text(
 )
 
 
-def criterion_state(case_states: Iterable[str], *, in_scope: bool = True) -> State:
+def criterion_state(case_states: Iterable[str]) -> State:
     """A criterion's state from its cases (the rule of docs/suites.md).
 
     Any fail → fail; else any error → error; else any not-tested → not-tested; else pass when at
     least one case passed (the others not applicable); all not applicable → not applicable. A
-    criterion with no case is not tested when in scope. So a passing side case never hides a main
-    case that could not be judged.
+    criterion with no case is not tested (out of a narrowed scope too: nothing judged it). So a
+    passing side case never hides a main case that could not be judged.
     """
     present = {State(s) for s in case_states}
     for state in (State.FAIL, State.ERROR, State.NOT_TESTED, State.PASS, State.NOT_APPLICABLE):
         if state in present:
             return state
-    if State.ATTESTATION in present:
-        return State.ATTESTATION
-    return State.NOT_TESTED if in_scope else State.NOT_APPLICABLE
+    return State.NOT_TESTED
 
 
 @dataclass(frozen=True)

@@ -632,13 +632,15 @@ def relabel_junit(path: Path, run: RunResult) -> None:
         if props is None:
             props = ET.Element("properties")
             suite.insert(0, props)
-        text = run.verdict_text()
-        for name, value in (
+        scope = run.scope_text()
+        facts = [
             ("vhr.verdict", str(run.verdict())),
-            ("vhr.verdictText", text.both()),
-            ("vhr.scope", run.scope_text().both() if run.scope_text() else "full / toàn bộ"),
-            *(("vhr.interrupted", run.interrupted) for _ in [0] if run.interrupted),
-        ):
+            ("vhr.verdictText", run.verdict_text().both()),
+            ("vhr.scope", scope.both() if scope else "toàn bộ / full"),
+        ]
+        if run.interrupted:
+            facts.append(("vhr.interrupted", run.interrupted))
+        for name, value in facts:
             ET.SubElement(props, "property", name=name, value=value)
         for case in suite.iter("testcase"):
             cprops = {p.get("name"): p.get("value") or "" for p in case.iter("property")}

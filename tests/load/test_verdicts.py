@@ -110,7 +110,8 @@ def test_target_without_the_patients_gets_them_seeded_and_deleted(tmp_path: Path
         proc.wait(timeout=10)
     data = _summary(tmp_path, "seeded")
     assert code == ExitCode.PASS, printed
-    assert data["dataset"]["held"] == 0 and data["dataset"]["seeded"] == 5
+    assert data["dataset"]["heldBefore"] == 0 and data["dataset"]["seeded"] == 5
+    assert data["dataset"]["held"] == 5  # once uploaded
     assert hits.get("DELETE") == 5 and not data["dataset"]["cleanupLeftovers"]
     assert {r["status"] for r in data["results"]} == {"pass"}
 

@@ -167,7 +167,7 @@ def test_clean_reference_server_passes_map_and_load(tmp_path: Path) -> None:
             "--vhr-report-dir",
             str(out),
             "--vhr-load",
-            json.dumps({"duration": "6s", "users": 40, "spawn_rate": 20}),
+            json.dumps({"duration": "10s", "users": 25, "spawn_rate": 15}),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

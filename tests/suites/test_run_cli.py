@@ -121,5 +121,5 @@ def test_no_load_leaves_the_performance_criteria_out_of_the_load_run() -> None:
     # default: a full acceptance run loads the target (the short standard load); --no-load does not
     from vhr_conformance.runner.withload import run_args
 
-    assert any(a == "--vhr-load" for a in run_args(None, True, True, "10s", "standard", "constant"))
-    assert "--vhr-load" not in run_args(None, True, False, "10s", "standard", "constant")
+    assert any(a == "--vhr-load" for a in run_args(None, True, True, "12s", "standard", "constant"))
+    assert "--vhr-load" not in run_args(None, True, False, "12s", "standard", "constant")

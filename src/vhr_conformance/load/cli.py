@@ -231,7 +231,7 @@ def run_load(opts: LoadOptions) -> int:
             "locustfile": str(locustfile),
             "workload": workload.to_json(),
             "slo": slos.to_json(),
-            "cccds": cccds,
+            "cccds": data.held or cccds,
             "users": users,
             "users_given": opts.users is not None,
             "spawn_rate": opts.spawn_rate,

@@ -1,5 +1,8 @@
 """The workload's patients on the target: checked before a load run, seeded when missing.
 
+The users look up only the pool patients the target holds, so a target loaded with part of the
+fixtures (e.g. `vhr run --vhr-seed-limit`) still gets every read operation exercised.
+
 The read operations of the workload (CCCD lookup, `$everything`, encounter and observation
 searches) look up the patients of the coverage fixtures. Against a target that holds none of them
 every lookup answers an empty Bundle quickly and the other reads never run, so their thresholds
@@ -20,22 +23,29 @@ from vhr_conformance.load import pool
 
 # Request groups whose requests are about the pool's patients.
 PATIENT_GROUPS = ("patient-lookup", "patient-everything", "encounter-search", "observation-search")
-PROBES = 5  # CCCDs asked before the run: one held is enough to say the data is there
+PROBES = 200  # CCCDs asked at most before the run (the standard pool has 40): the workload uses those held
+SAMPLE = 5  # asked first: when all are held, the target is taken to hold the whole pool
+PARALLEL = 8  # concurrent probes and deletes, so a slow target does not hold the run up for minutes
+SEED_PATIENTS = 5  # patients uploaded to a target that holds none: the users look these few up
 
 
 @dataclass
 class Dataset:
     """What the target held before the run, what we added, and why any group cannot be judged."""
 
-    held: int = 0
+    held: list[str] = field(
+        default_factory=list
+    )  # CCCDs of the pool the target holds: the users look these up
     probed: int = 0
     seeded: list[str] = field(default_factory=list)  # "Type/id" we created, deleted after the run
+    held_before: int = 0  # of the probed CCCDs, held before any upload
     problem: Text | None = None  # set when the workload's patients are not on the target
     leftovers: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "held": self.held,
+            "heldBefore": self.held_before,
+            "held": len(self.held),
             "probed": self.probed,
             "seeded": len(self.seeded),
             "problem": {"vi": self.problem.vi, "en": self.problem.en} if self.problem else None,
@@ -49,6 +59,22 @@ def _held(client: Any, cccd: str) -> bool:
         return False
     body = resp.json if isinstance(resp.json, dict) else {}
     return any((e.get("resource") or {}).get("resourceType") == "Patient" for e in body.get("entry") or [])
+
+
+def _probe(client: Any, cccds: list[str]) -> tuple[list[str], int]:
+    """The pool's CCCDs the target holds and how many were asked: a sample first, the rest only
+    when the sample is not all held."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sample, rest = cccds[:SAMPLE], cccds[SAMPLE:PROBES]
+    with ThreadPoolExecutor(PARALLEL) as workers:
+        found = [
+            c for c, ok in zip(sample, workers.map(lambda c: _held(client, c), sample), strict=True) if ok
+        ]
+        if len(found) == len(sample):
+            return cccds, len(sample)
+        more = [c for c, ok in zip(rest, workers.map(lambda c: _held(client, c), rest), strict=True) if ok]
+        return found + more, len(sample) + len(rest)
 
 
 def _created(resp: Any) -> list[str]:
@@ -76,14 +102,13 @@ def prepare(client: Any, cccds: list[str], bundles: list[dict[str, Any]], *, see
         )
         return data
     try:
-        for cccd in cccds[:PROBES]:
-            data.probed += 1
-            data.held += _held(client, cccd)
+        data.held, data.probed = _probe(client, cccds)
+        data.held_before = len(data.held)
         if data.held or not seed:
             if not data.held:
                 data.problem = _missing(data.probed)
             return data
-        wanted = set(cccds)
+        wanted = set(cccds[:SEED_PATIENTS])
         for bundle in bundles:
             if bundle.get("type") != "transaction" or not wanted & set(pool.cccds_of(bundle)):
                 continue
@@ -97,8 +122,10 @@ def prepare(client: Any, cccds: list[str], bundles: list[dict[str, Any]], *, see
                 ).format(s=resp.status)
                 return data
             data.seeded.extend(_created(resp))
-        if not any(_held(client, c) for c in cccds[:PROBES]):
+        uploaded, _ = _probe(client, cccds[:SEED_PATIENTS])
+        if not uploaded:
             data.problem = _missing(data.probed)
+        data.held = uploaded
     except (InfrastructureError, AssertionError, ValueError) as exc:
         data.problem = Text(
             "Không kiểm tra/nạp được dữ liệu người bệnh của bộ tải: {e}",
@@ -116,17 +143,29 @@ def _missing(probed: int) -> Text:
     ).format(n=probed)
 
 
-def cleanup(client: Any, data: Dataset) -> None:
-    """Delete what `prepare` uploaded (reverse order, as the suites' clean-up does)."""
-    if not data.seeded:
-        return
-    from vhr_conformance.runner.seed import Tracker
+def cleanup(client: Any, data: Dataset, rounds: int = 3) -> None:
+    """Delete what `prepare` uploaded: concurrent deletes, repeated for those a reference still
+    blocked (a Patient before its Encounters), so a slow target is not kept waiting for minutes."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    tracker = Tracker()
-    for ref in data.seeded:
-        rtype, rid = ref.split("/", 1)
-        tracker.add(rtype, rid)
-    data.leftovers = tracker.cleanup(client)
+    from vhr_conformance.client import InfrastructureError
+
+    def delete(ref: str) -> str | None:
+        try:
+            resp = client.delete(ref)
+        except (InfrastructureError, AssertionError) as exc:
+            return f"{ref}: {exc}"
+        return None if resp.status in (200, 202, 204, 404, 410) else f"{ref}: HTTP {resp.status}"
+
+    pending = list(reversed(data.seeded))
+    left: list[str] = []
+    with ThreadPoolExecutor(PARALLEL) as workers:
+        for _ in range(rounds):
+            left = [msg for msg in workers.map(delete, pending) if msg]
+            pending = [msg.split(":", 1)[0] for msg in left]
+            if not pending:
+                break
+    data.leftovers = left
 
 
 def not_tested_groups(summary: dict[str, Any], data: Dataset) -> dict[str, Any]:

@@ -116,7 +116,7 @@ class RunResult:
             elif not crit.automated:
                 state = State.ATTESTATION
             else:
-                state = criterion_state((c.state for c in cases), in_scope=in_scope)
+                state = criterion_state(c.state for c in cases)
             self.criteria.append(CriterionResult(crit, str(state), cases, in_scope))
 
     # ------------------------------------------------------------------ scope and verdict

@@ -24,7 +24,7 @@ from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
 from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
 from vhr_conformance.runner.catalogue import LEVELS, load_catalogue, suites_dir
-from vhr_conformance.runner.withload import ACCEPTANCE_USERS
+from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
 
 console = Console()
 
@@ -136,8 +136,8 @@ class _Interrupts:
         finally:
             if self.timer is not None:
                 self.timer.cancel()
-            for sig, handler in self.saved.items():
-                signal.signal(sig, handler)
+            for signum, handler in self.saved.items():
+                signal.signal(signum, handler)
 
 
 def run_suites(target: str, args: list[str], progress: bool = True, terminal: bool = True) -> tuple[int, Any]:
@@ -233,7 +233,7 @@ def register(app: typer.Typer) -> None:
             "(default; VHR-PERF-003/004). --no-load leaves them not tested: the run is at best INCOMPLETE",
         ),
         load_duration: str = typer.Option(
-            "10s", "--load-duration", help="Thời lượng tải / load duration, e.g. 10s, 2m"
+            ACCEPTANCE_DURATION, "--load-duration", help="Thời lượng tải / load duration, e.g. 12s, 2m"
         ),
         load_workload: str = typer.Option(
             "standard", "--load-workload", help="Kịch bản tải / workload (loadtests/workloads)"
@@ -244,7 +244,7 @@ def register(app: typer.Typer) -> None:
         load_users: int = typer.Option(
             ACCEPTANCE_USERS,
             "--load-users",
-            help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 10 s; "
+            help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 12 s; "
             "the capacity shape climbs by the workload's own steps)",
         ),
         deadline: str = typer.Option(

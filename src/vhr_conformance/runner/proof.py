@@ -89,7 +89,7 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
             if r.in_scope
             and r.criterion.level == "SHALL"
             and r.criterion.automated
-            and r.state not in ("pass", "omit")
+            and r.state not in ("pass", "not-applicable")
         ),
         "errors": sorted({c for case in run.cases if case.state == "error" for c in case.criteria}),
         "cases": len(run.cases),
