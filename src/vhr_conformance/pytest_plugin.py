@@ -408,6 +408,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         state.evidence.context = item.nodeid
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    state = get_state(item.config)
+    if state is not None:  # Allure shows the criterion and its bilingual title, not the Python name
+        try:
+            import allure
+
+            allure.dynamic.title(case_title(state.catalogue, item_criteria(item), item.name))
+        except Exception:  # allure-pytest absent or not recording: the title is cosmetic
+            pass
+    yield
+
+
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) -> str:
     """The outcome-model state of a case: a broken requirement (`CriterionFailed`, any
     AssertionError) fails, `NotApplicable` does not apply, `NotTested` and any other skip are not
@@ -606,11 +619,11 @@ def _mark_not_run(state: VhrState) -> None:
             state.cases[nodeid] = CaseResult(nodeid, name, criteria, State.ERROR, why.both())
 
 
-def case_title(run: RunResult, criteria: list[str], python_name: str) -> str:
+def case_title(catalogue: Catalogue, criteria: list[str], python_name: str) -> str:
     """`VHR-CAP-003 Tiêu đề / Title [params]`: what JUnit and Allure readers see instead of a Python name."""
     if not criteria:
         return python_name
-    first = run.catalogue.criteria.get(criteria[0])
+    first = catalogue.criteria.get(criteria[0])
     title = f" {first.title.vi} / {first.title.en}" if first else ""
     more = f" (+{', '.join(criteria[1:])})" if len(criteria) > 1 else ""
     params = python_name[python_name.index("[") :] if "[" in python_name else ""
@@ -648,7 +661,7 @@ def relabel_junit(path: Path, run: RunResult) -> None:
             if not criteria:
                 continue
             python = f"{case.get('classname', '')}::{case.get('name', '')}"
-            case.set("name", case_title(run, criteria, case.get("name", "")))
+            case.set("name", case_title(run.catalogue, criteria, case.get("name", "")))
             crit = areas.get(criteria[0])
             case.set("classname", f"VHR.{crit.area}" if crit else "VHR")
             holder = case.find("properties")
@@ -720,9 +733,13 @@ def summary_lines(run: RunResult) -> list[str]:
         lines += [scope.vi, scope.en]
     if run.interrupted:
         lines.append(f"Bị ngắt / interrupted: {run.interrupted}")
-    failed = run.failed_criteria()
+    failed = [r for r in run.criteria if r.state == State.FAIL]
     if failed:
-        lines.append("Không đạt / failed: " + ", ".join(failed))
+        lines.append("Không đạt / failed:")
+        lines += [
+            f"  {r.criterion.id} [{r.criterion.level}] {r.criterion.title.vi} / {r.criterion.title.en}"
+            for r in failed
+        ]
     gaps = run.not_tested()
     if gaps:
         lines.append("Chưa được đánh giá và cách bổ sung / not judged, and what you can do:")

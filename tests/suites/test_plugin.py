@@ -147,6 +147,9 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: py
     flat = {(lab["name"], lab["value"]) for ls in labels for lab in ls}
     assert ("epic", "Nhóm thử / Test area") in flat and ("severity", "critical") in flat
     assert any(n == "feature" and v.startswith("VHR-AAA-002") for n, v in flat)
+    names = {json.loads(p.read_text())["name"] for p in (out / "allure-results").glob("*-result.json")}
+    assert "VHR-AAA-002 Tiêu chí 2 / Criterion 2 [2]" in names and "test_passes" not in names
+    assert "VHR-AAA-002 [SHALL] Tiêu chí 2 / Criterion 2" in result.stdout.str()
     assert manifest["ig"]["id"] == "vhr.conformance.ig" and len(manifest["ig"]["sha256"]) == 64
 
 
