@@ -24,7 +24,6 @@ from vhr_conformance.load import pool
 # Request groups whose requests are about the pool's patients.
 PATIENT_GROUPS = ("patient-lookup", "patient-everything", "encounter-search", "observation-search")
 PROBES = 200  # CCCDs asked at most before the run (the standard pool has 40): the workload uses those held
-SAMPLE = 5  # asked first: when all are held, the target is taken to hold the whole pool
 PARALLEL = 8  # concurrent probes and deletes, so a slow target does not hold the run up for minutes
 SEED_PATIENTS = 5  # patients uploaded to a target that holds none: the users look these few up
 
@@ -62,19 +61,14 @@ def _held(client: Any, cccd: str) -> bool:
 
 
 def _probe(client: Any, cccds: list[str]) -> tuple[list[str], int]:
-    """The pool's CCCDs the target holds and how many were asked: a sample first, the rest only
-    when the sample is not all held."""
+    """The pool's CCCDs the target holds, and how many were asked (every one, concurrently: a target
+    loaded with part of the fixtures holds some and not others, so no sample can stand for all)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sample, rest = cccds[:SAMPLE], cccds[SAMPLE:PROBES]
+    asked = cccds[:PROBES]
     with ThreadPoolExecutor(PARALLEL) as workers:
-        found = [
-            c for c, ok in zip(sample, workers.map(lambda c: _held(client, c), sample), strict=True) if ok
-        ]
-        if len(found) == len(sample):
-            return cccds, len(sample)
-        more = [c for c, ok in zip(rest, workers.map(lambda c: _held(client, c), rest), strict=True) if ok]
-        return found + more, len(sample) + len(rest)
+        held = [c for c, ok in zip(asked, workers.map(lambda c: _held(client, c), asked), strict=True) if ok]
+    return held, len(asked)
 
 
 def _created(resp: Any) -> list[str]:
