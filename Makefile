@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test setup browser lint profiles fixtures bench clean
+.PHONY: run test setup browser lint profiles fixtures bench clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -47,6 +47,12 @@ fixtures: setup
 
 bench: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+# Record the versions of the dev environment as the constraints of the next install.
+lock: $(STAMP)
+	{ echo "# Versions the harness was tested with (pip freeze of the dev environment, vhr-conformance itself excluded)."; \
+	  echo "# make installs with these as constraints, so runs are reproducible; regenerate with make lock."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^vhr'; } > requirements.lock
 
 clean:
 	rm -rf $(VENV) reports/*/

@@ -106,6 +106,17 @@ CASES: list[Case] = [
     (
         "Patient-vhr-ex-patient.json",
         "vhr-patient",
+        "vhr-cccd-5",
+        "Patient",
+        "Người bệnh sinh 01/08/2025 (sau khi sáp nhập tỉnh) nhưng CCCD mang mã 030 của Hải Dương đã sáp nhập "
+        "(quy tắc chưa xác nhận: cảnh báo).",
+        "Born 2025-08-01 (after the province merger) but the CCCD carries 030, the merged-away Hải Dương "
+        "(unconfirmed rule: a warning).",
+        _both(_set("birthDate", "2025-08-01"), _set("identifier.0.value", "030325123456")),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
         "vhr-pat-1",
         "Patient",
         "Ngày sinh 14/05/2090 ở tương lai (số CCCD vẫn khớp năm sinh đó).",
@@ -120,6 +131,42 @@ CASES: list[Case] = [
         "Mã thẻ BHYT 'HC40101234' không đúng định dạng nào.",
         "BHYT value 'HC40101234' has none of the accepted formats.",
         _set("identifier.1.value", "HC40101234"),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
+        "vhr-bhyt-2",
+        "Patient.identifier[1]",
+        "Thẻ BHYT mang mã nhóm 'ZZ', không có trong QĐ 1351/QĐ-BHXH.",
+        "The BHYT card carries group 'ZZ', which QĐ 1351/QĐ-BHXH does not list.",
+        _set("identifier.1.value", "ZZ4010123456789"),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
+        "vhr-bhyt-3",
+        "Patient.identifier[1]",
+        "Thẻ nhóm HC (cán bộ, công chức) mang mức hưởng 2; nhóm này hưởng mức 4.",
+        "A group HC (civil servant) card carries benefit level 2; that group has level 4.",
+        _set("identifier.1.value", "HC2010123456789"),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
+        "vhr-bhyt-4",
+        "Patient.identifier[1]",
+        "Ký tự 4–5 của thẻ BHYT là 03, không phải mã tỉnh.",
+        "Characters 4–5 of the BHYT card are 03, which is no province code.",
+        _set("identifier.1.value", "HC4030123456789"),
+    ),
+    (
+        "Patient-vhr-ex-patient.json",
+        "vhr-patient",
+        "vhr-bhyt-5",
+        "Patient.identifier[1]",
+        "Thẻ quân nhân (QN) mang mức hưởng 1 (quy tắc chưa xác nhận: cảnh báo).",
+        "A military (QN) card carries benefit level 1 (unconfirmed rule: a warning).",
+        _set("identifier.1.value", "QN1010123456789"),
     ),
     (
         "Patient-vhr-ex-patient.json",
@@ -373,6 +420,36 @@ CASES: list[Case] = [
         "Mã thẻ BHYT 16 ký tự.",
         "The BHYT card number has 16 characters.",
         _set("identifier.0.value", "HC40101234567890"),
+    ),
+    (
+        "Coverage-vhr-ex-coverage.json",
+        "vhr-coverage-bhyt",
+        "vhr-bhyt-6",
+        "Coverage",
+        "Phần mở rộng ghi nhóm đối tượng CN (cận nghèo) nhưng thẻ mang mã nhóm HC.",
+        "The extension states group CN (near-poor) but the card carries group HC.",
+        _set(
+            "extension.0.valueCoding",
+            {
+                "system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-bhyt-beneficiary-group",
+                "code": "CN",
+            },
+        ),
+    ),
+    (
+        "Coverage-vhr-ex-coverage.json",
+        "vhr-coverage-bhyt",
+        "vhr-bhyt-7",
+        "Coverage",
+        "Thẻ mẫu 2021 (mã BHXH 10 số) ghi nhóm HC với mức hưởng 2; nhóm này hưởng mức 4.",
+        "A 2021 card (10-digit number) states group HC with benefit level 2; that group has level 4.",
+        _both(
+            _set("identifier.0.value", "0123456789"),
+            _set(
+                "extension.1.valueCoding",
+                {"system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-bhyt-benefit-level", "code": "2"},
+            ),
+        ),
     ),
     (
         "Coverage-vhr-ex-coverage.json",

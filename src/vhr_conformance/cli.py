@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape as rich_escape
 
-from vhr_conformance import __version__
+from vhr_conformance import __version__, cli_i18n
 from vhr_conformance.i18n import UserError
 
 app = typer.Typer(
@@ -33,6 +33,11 @@ COMMAND_MODULES = [
     "vhr_conformance.profiles_cli",
     "vhr_conformance.runner.cli",
     "vhr_conformance.listen.cli",
+    "vhr_conformance.doctor_cli",
+    "vhr_conformance.diff_cli",
+    "vhr_conformance.vendor_cli",
+    "vhr_conformance.evidence.cli",
+    "vhr_conformance.audit.cli",
 ]
 
 
@@ -54,6 +59,8 @@ def _root(
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
+cli_i18n.install()  # VHR_LANG for Click's and Typer's own strings and for our help texts
+
 
 def main() -> None:
     """Run the CLI; user errors print a bilingual message, never a traceback.
@@ -61,6 +68,7 @@ def main() -> None:
     Standalone mode lets click report usage errors and keep each command's exit code; only our
     own :class:`UserError` and interrupts escape it.
     """
+    cli_i18n.install()
     try:
         app()
     except UserError as exc:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 from vhr_conformance import fhirpkg
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.paths import ig_package_path
 
 PACKAGE_ID = "vhr.conformance.ig"
 PACKAGE_VERSION = "0.1.0"
@@ -92,14 +92,9 @@ CODESYSTEM_URLS: dict[str, str] = {cid: canonical("CodeSystem", cid) for cid in 
 CAPABILITY_STATEMENT_URL = canonical("CapabilityStatement", "vhr-server")
 
 
-def _repo_package_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "profiles" / "package"
-
-
 def ig_package_dir() -> Path:
     """The built VHR package (``VHR_IG_PACKAGE`` or the committed ``profiles/package/``)."""
-    env = os.environ.get("VHR_IG_PACKAGE")
-    path = Path(env).expanduser() if env else _repo_package_dir()
+    path = ig_package_path()
     if not (
         path.is_file() or (path / "package.json").is_file() or (path / "package" / "package.json").is_file()
     ):

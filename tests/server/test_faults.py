@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import jwt
 import pytest
 
 from vhr_conformance.i18n import UserError
@@ -116,6 +117,98 @@ def p_json(c: httpx.Client) -> bool:
     return True
 
 
+def _narrow(c: httpx.Client, scope: str, cid: str = "vhr-test-admin") -> dict[str, str]:
+    """A token of the admin client asking for fewer scopes than it may have."""
+    r = c.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(cid, f"{cid}-secret"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return {"Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def _linked(c: httpx.Client) -> tuple[str, str]:
+    """An Organization, a Patient managed by it and an Observation and Encounter about the Patient."""
+    org = c.post("/Organization", json={"resourceType": "Organization", "name": "Bệnh viện A"}).json()["id"]
+    pid = _create(c, managingOrganization={"reference": f"Organization/{org}"}).json()["id"]
+    subject = {"reference": f"Patient/{pid}"}
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": subject}
+    c.post("/Observation", json=obs)
+    enc = {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}, "subject": subject}
+    c.post("/Encounter", json=enc)
+    return pid, org
+
+
+def _types(resp: httpx.Response) -> list[str]:
+    body = resp.json()
+    out = [str((e.get("resource") or {}).get("resourceType")) for e in body.get("entry", [])]
+    for e in body.get("entry", []):  # batch-response entries carry search Bundles
+        inner = e.get("resource") or {}
+        out += [str((x.get("resource") or {}).get("resourceType")) for x in inner.get("entry", [])]
+    return sorted(set(out))
+
+
+def p_scope_include(c: httpx.Client) -> list[str]:
+    _linked(c)
+    narrow = _narrow(c, "system/Encounter.read")
+    return _types(c.get("/Encounter?_include=Encounter:patient&_include=*", headers=narrow))
+
+
+def p_scope_revinclude(c: httpx.Client) -> list[str]:
+    pid, _ = _linked(c)
+    narrow = _narrow(c, "system/Patient.read")
+    return _types(c.get(f"/Patient?_id={pid}&_revinclude=*", headers=narrow))
+
+
+def p_scope_chain(c: httpx.Client) -> int:
+    _linked(c)
+    narrow = _narrow(c, "system/Encounter.read")
+    return c.get("/Encounter?patient:Patient.identifier=001090012345", headers=narrow).status_code
+
+
+def p_scope_batch(c: httpx.Client) -> list[str]:
+    pid, _ = _linked(c)
+    narrow = _narrow(c, "system/Patient.read")
+    entries = [{"request": {"method": "GET", "url": f"Observation?patient={pid}"}}]
+    batch = {"resourceType": "Bundle", "type": "batch", "entry": entries}
+    return _types(c.post("/", json=batch, headers=narrow))
+
+
+def p_scope_everything(c: httpx.Client) -> list[str]:
+    pid, _ = _linked(c)
+    return _types(c.get(f"/Patient/{pid}/$everything", headers=_narrow(c, "system/Patient.read")))
+
+
+def p_scope_history(c: httpx.Client) -> int:
+    _linked(c)
+    return c.get("/_history", headers=_narrow(c, "system/Patient.read")).status_code
+
+
+def p_scope_export(c: httpx.Client) -> list[str]:
+    _linked(c)
+    narrow = {**_narrow(c, "system/Patient.read"), "Prefer": "respond-async"}
+    status = c.get("/$export", headers=narrow).headers["content-location"]
+    return sorted(o["type"] for o in c.get(status, headers=narrow).json()["output"])
+
+
+def p_export_owner(c: httpx.Client) -> tuple[int, int, int]:
+    _linked(c)
+    status = c.get("/$export?_type=Patient", headers={"Prefer": "respond-async"}).headers["content-location"]
+    other = _token(c, "vhr-test-reader")
+    files = c.get(status).json()["output"]
+    return (
+        c.get(status, headers=other).status_code,
+        c.get(files[0]["url"], headers=other).status_code,
+        c.delete(status, headers=other).status_code,
+    )
+
+
+def p_token_exp(c: httpx.Client) -> bool:
+    token = _token(c, "vhr-test-reader")["Authorization"].split()[1]
+    return "exp" in jwt.decode(token, options={"verify_signature": False})
+
+
 PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
     "no-capability-statement": ({}, lambda c: c.get("/metadata").status_code),
     "wrong-fhir-version": ({}, lambda c: c.get("/metadata").json()["fhirVersion"]),
@@ -178,6 +271,15 @@ PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
         {},
         lambda c: (_create(c), "entry" in c.get("/Patient?_summary=count").json())[1],
     ),
+    "scope-bypass-include": ({"auth": "oauth"}, p_scope_include),
+    "scope-bypass-revinclude": ({"auth": "oauth"}, p_scope_revinclude),
+    "scope-bypass-chain": ({"auth": "oauth"}, p_scope_chain),
+    "scope-bypass-batch": ({"auth": "oauth"}, p_scope_batch),
+    "scope-bypass-everything": ({"auth": "oauth"}, p_scope_everything),
+    "scope-bypass-history": ({"auth": "oauth"}, p_scope_history),
+    "scope-bypass-export": ({"auth": "oauth"}, p_scope_export),
+    "export-not-bound-to-client": ({"auth": "oauth"}, p_export_owner),
+    "token-without-exp-accepted": ({"auth": "oauth"}, p_token_exp),
 }
 
 

@@ -62,3 +62,32 @@ def _refs(node: object) -> list[str]:
         for v in node:
             out.extend(_refs(v))
     return out
+
+
+def test_load_names_every_file_it_skips(tmp_path: Path) -> None:
+    """`--load` never skips silently: broken JSON, non-resources, other Bundle types, refused
+    entries and unreadable files are each listed with a reason."""
+    ok = {"resourceType": "Patient", "gender": "male"}
+    (tmp_path / "a-ok.json").write_bytes(orjson.dumps(ok))
+    (tmp_path / "b-broken.json").write_bytes(b'{"resourceType": "Patient",')
+    (tmp_path / "c-list.json").write_bytes(b"[1, 2]")
+    (tmp_path / "d-document.json").write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "document"}))
+    bad_entry = {"request": {"method": "POST", "url": "Observation"}, "resource": {"resourceType": "Patient"}}
+    batch = {"resourceType": "Bundle", "type": "batch", "entry": [bad_entry]}
+    (tmp_path / "e-batch.json").write_bytes(orjson.dumps(batch))
+    (tmp_path / "f-dangling.json").symlink_to(tmp_path / "missing.json")
+    (tmp_path / "g-duplicate.json").write_bytes(b'{"resourceType": "Patient", "id": "a", "id": "b"}')
+    with ReferenceServer(validate=False, load=tmp_path) as srv:
+        skipped = {Path(w.split(" ")[0]).name: why for w, why in srv.fhir.load_skipped}
+        total = httpx.get(srv.base_url + "/Patient?_summary=count").json()["total"]
+    assert total == 1
+    assert set(skipped) == {
+        "b-broken.json",
+        "c-list.json",
+        "d-document.json",
+        "e-batch.json",
+        "f-dangling.json",
+        "g-duplicate.json",
+    }
+    assert all(why.vi and why.en and why.vi != why.en for why in skipped.values())
+    assert "document" in skipped["d-document.json"].en and "400" in skipped["e-batch.json"].en

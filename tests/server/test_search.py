@@ -241,3 +241,16 @@ def test_everything(client: httpx.Client, data: dict[str, Any]) -> None:
     kinds = sorted(e["resource"]["resourceType"] for e in b["entry"])
     assert kinds == ["Encounter", "Observation", "Observation", "Organization", "Patient"]
     assert client.get("/Patient/nobody/$everything").status_code == 404
+
+
+def test_has_reverse_chain(client: httpx.Client) -> None:
+    """`_has:Observation:patient:code=…` finds the patients some matching Observation points at."""
+    p1 = client.post("/Patient", json=patient(name=[{"family": "Có"}])).json()["id"]
+    client.post("/Patient", json=patient(name=[{"family": "Không"}]))
+    coding = {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}
+    obs = {"resourceType": "Observation", "status": "final", "code": coding}
+    client.post("/Observation", json={**obs, "subject": {"reference": f"Patient/{p1}"}})
+    found = client.get("/Patient?_has:Observation:patient:code=http://loinc.org|8867-4").json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [p1]
+    assert client.get("/Patient?_has:Observation:patient:code=0000-0").json()["total"] == 0
+    assert client.get("/Patient?_has:Observation").status_code == 400

@@ -48,7 +48,14 @@ def test_exit_codes(app: typer.Typer, files: dict[str, Path]) -> None:
     assert r.invoke(app, ["validate", str(files["good"])]).exit_code == 0
     assert r.invoke(app, ["validate", str(files["bad"])]).exit_code == 1
     assert r.invoke(app, ["validate", str(files["warn"])]).exit_code == 0
-    assert r.invoke(app, ["validate", str(files["warn"]), "--fail-on", "warning"]).exit_code == 1
+    # dom-6 (no narrative) is best practice: off by default, a warning with --best-practice
+    assert r.invoke(app, ["validate", str(files["warn"]), "--fail-on", "warning"]).exit_code == 0
+    on = ["validate", str(files["warn"]), "--fail-on", "warning", "--best-practice"]
+    assert r.invoke(app, on).exit_code == 1
+    assert r.invoke(app, [*on, "--suppress", "dom-6"]).exit_code == 0
+    assert r.invoke(app, [*on, "--suppress", "dom-*"]).exit_code == 0
+    assert r.invoke(app, ["validate", str(files["bad"]), "--suppress", "binding-required"]).exit_code == 0
+    assert r.invoke(app, ["validate", str(files["good"]), "--display-mismatch", "loud"]).exit_code == 2
     assert r.invoke(app, ["validate", str(files["dir"] / "missing.json")]).exit_code == 2
     assert r.invoke(app, ["validate", str(files["good"]), "--format", "xml"]).exit_code == 2
     assert r.invoke(app, ["validate"]).exit_code == 2
@@ -81,7 +88,21 @@ def test_malformed_json_and_folders(app: typer.Typer, files: dict[str, Path]) ->
     assert (row["severity"], row["rule"], row["location"]) == ("fatal", "json-syntax", "line 2, col 8")
     text = CliRunner().invoke(app, ["validate", str(files["dir"])])
     assert text.exit_code == 1
-    assert "6 tài nguyên / resources — fatal 1, error 2, warning 1" in text.stdout
+    assert "6 tài nguyên / resources — fatal 1, error 2, warning 0" in text.stdout
+
+
+def test_json_lines_carry_line_and_column(app: typer.Typer, tmp_path: Path) -> None:
+    src = tmp_path / "p.json"
+    src.write_text('{\n  "resourceType": "Patient",\n  "gender": "nam",\n  "foo": 1\n}\n')
+    res = CliRunner().invoke(app, ["validate", str(src), "--format", "json"])
+    rows = {r["rule"]: r for r in map(orjson.loads, res.stdout.splitlines())}
+    assert (rows["binding-required"]["line"], rows["binding-required"]["col"]) == (3, 3)
+    assert (rows["unknown-element"]["line"], rows["unknown-element"]["col"]) == (4, 3)
+    oo = orjson.loads(CliRunner().invoke(app, ["validate", str(src), "--format", "outcome"]).stdout)
+    ext = {e["url"].rsplit("-", 1)[1]: e["valueInteger"] for e in oo["issue"][0]["extension"]}
+    assert ext == {"line": 3, "col": 3} or ext == {"line": 4, "col": 3}
+    text = CliRunner().invoke(app, ["validate", str(src)])
+    assert "(4:3)" in text.stdout
 
 
 def test_ndjson_on_stdin_is_detected(app: typer.Typer) -> None:

@@ -49,12 +49,14 @@ def test_extensible_binding_is_a_warning(validator: Validator) -> None:
     assert errors(issues) == []
 
 
-def test_display_mismatch_is_a_warning(validator: Validator) -> None:
+def test_display_mismatch_is_an_error_as_in_hl7(validator: Validator) -> None:
     res = _condition("J18.9")
     res["clinicalStatus"]["coding"][0]["display"] = "Sai tên"
     issues = validator.validate(res)
-    assert ("display-mismatch", "Condition.clinicalStatus.coding[0].display") in rules(issues, ("warning",))
-    assert errors(issues) == []
+    assert ("display-mismatch", "Condition.clinicalStatus.coding[0].display") in rules(issues)
+    lowered = validator.validate(res, display="warning")
+    assert ("display-mismatch", "Condition.clinicalStatus.coding[0].display") in rules(lowered, ("warning",))
+    assert errors(lowered) == []
     res["clinicalStatus"]["coding"][0]["display"] = "ACTIVE"  # case does not matter
     assert not [i for i in validator.validate(res) if i.rule == "display-mismatch"]
 

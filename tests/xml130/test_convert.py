@@ -278,3 +278,90 @@ def test_coverage_fixture_twins_convert_back_identically_and_validate() -> None:
             assert errors == [], (f.name, [(i.rule, i.location, i.text.en) for i in errors])
             n += 1
     assert n >= len(files)
+
+
+# ---- issue 18: the converter never changes a value silently ---------------------------------
+def _province_ext(pat):
+    return [
+        e["valueCoding"]["code"]
+        for e in pat["address"][0].get("extension", [])
+        if e["url"] == m.ext_url("vhr-address-province")
+    ]
+
+
+def test_consistent_address_is_written_as_stated(base) -> None:
+    x1 = base["XML1"][0]
+    if not x1["MAXA_CU_TRU"]:
+        pytest.skip("IG package not built (no communes)")
+    conv = _convert(base)
+    assert conv.normalised == []
+    assert _province_ext(_res(conv.bundle, "Patient")[0]) == [x1["MATINH_CU_TRU"]]
+
+
+def test_stated_province_contradicting_the_commune_is_an_issue_and_in_the_report(base) -> None:
+    x1 = base["XML1"][0]
+    if not x1["MAXA_CU_TRU"]:
+        pytest.skip("IG package not built (no communes)")
+    other = "79" if x1["MATINH_CU_TRU"] != "79" else "01"
+    conv = _convert(_mut(base, "XML1", "MATINH_CU_TRU", other))
+    (n,) = conv.normalised
+    assert (n.field, n.stated, n.written, n.changes_meaning) == (
+        "XML1.MATINH_CU_TRU",
+        other,
+        x1["MATINH_CU_TRU"],
+        True,
+    )
+    rules = {(i.rule, i.location) for i in conv.issues}
+    assert ("VN-ADDR-001", "XML1/TONG_HOP/MATINH_CU_TRU") in rules  # the validation says it
+    assert ("XML130-MAP-001", "XML1/TONG_HOP/MATINH_CU_TRU") in rules  # and so does the conversion
+    assert _province_ext(_res(conv.bundle, "Patient")[0]) == [x1["MATINH_CU_TRU"]]
+
+
+@pytest.mark.parametrize(("stated", "how"), [("0{p}", "padded"), ("legacy", "legacy")])
+def test_same_meaning_normalisations_are_reported_without_issue(base, stated: str, how: str) -> None:
+    from vhr_conformance.vn import admin
+
+    x1 = base["XML1"][0]
+    p = x1["MATINH_CU_TRU"]
+    if not p:
+        pytest.skip("IG package not built (no communes)")
+    if how == "legacy":
+        olds = [lp.code for lp in admin.legacy_provinces() if lp.successor == p and lp.code != p]
+        if not olds:
+            pytest.skip(f"province {p} absorbed no other")
+        value = olds[0]
+    else:
+        value = stated.format(p=p)
+    conv = _convert(_mut(base, "XML1", "MATINH_CU_TRU", value))
+    (n,) = conv.normalised
+    assert (n.stated, n.written, n.changes_meaning) == (value, p, False)
+    assert n.why.vi and n.why.en and n.why.vi != n.why.en
+    assert not any(i.rule == "XML130-MAP-001" for i in conv.issues)
+
+
+def test_invalid_sex_code_becomes_unknown_with_an_issue(base) -> None:
+    conv = _convert(_mut(base, "XML1", "GIOI_TINH", "4"))
+    assert _res(conv.bundle, "Patient")[0]["gender"] == "unknown"
+    assert [(n.field, n.changes_meaning) for n in conv.normalised] == [("XML1.GIOI_TINH", True)]
+    assert any(i.rule == "XML130-MAP-001" and i.location.endswith("GIOI_TINH") for i in conv.issues)
+
+
+def test_conversion_report_lists_normalisations(base, tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from vhr_conformance.cli import app
+
+    x1 = base["XML1"][0]
+    if not x1["MAXA_CU_TRU"]:
+        pytest.skip("IG package not built (no communes)")
+    other = "79" if x1["MATINH_CU_TRU"] != "79" else "01"
+    src = tmp_path / "in.xml"
+    src.write_bytes(render_envelope([_mut(base, "XML1", "MATINH_CU_TRU", other)], "01013", "20260101"))
+    result = CliRunner().invoke(app, ["xml", "to-fhir", str(src), "--out", str(tmp_path / "out")])
+    report = json.loads((tmp_path / "out" / "conversion-report.json").read_text(encoding="utf-8"))
+    assert (report["normalised"], report["meaning_changed"]) == (1, 1), result.output
+    (n,) = report["encounters"][0]["normalised"]
+    assert n["field"] == "XML1.MATINH_CU_TRU" and n["changes_meaning"] is True
+    assert "chuẩn hóa" in result.output and "normalised" in result.output

@@ -269,21 +269,6 @@ Description: "Mọi mã trong CodeSystem vhr-blood-group. / All codes of the vhr
 * ^experimental = false
 * include codes from system VhrBloodGroupCS
 
-CodeSystem: VhrBhytBenefitLevelCS
-Id: vhr-bhyt-benefit-level
-Title: "Mức hưởng BHYT / BHYT benefit level"
-Description: "Ký tự thứ 3 của thẻ BHYT mẫu cũ: mức hưởng. / Third character of a legacy BHYT card: the benefit level."
-* ^status = #active
-* ^experimental = false
-* ^caseSensitive = true
-* ^content = #complete
-* ^language = #vi
-* #"1" "Mức hưởng 1: 100% chi phí KCB, không giới hạn tỷ lệ thanh toán DVKT cao" "Level 1: 100%, no cap on high-cost services"
-* #"2" "Mức hưởng 2: 100% chi phí KCB, có giới hạn DVKT cao" "Level 2: 100%, high-cost services capped"
-* #"3" "Mức hưởng 3: 95% chi phí KCB" "Level 3: 95%"
-* #"4" "Mức hưởng 4: 80% chi phí KCB" "Level 4: 80%"
-* #"5" "Mức hưởng 5: 100% chi phí KCB, kể cả ngoài phạm vi" "Level 5: 100%, including transport"
-
 ValueSet: VhrBhytBenefitLevelVS
 Id: vhr-bhyt-benefit-level
 Title: "Mức hưởng BHYT / BHYT benefit level"
@@ -292,29 +277,7 @@ Description: "Mọi mã trong CodeSystem vhr-bhyt-benefit-level. / All codes of 
 * ^experimental = false
 * include codes from system VhrBhytBenefitLevelCS
 
-CodeSystem: VhrBhytBeneficiaryGroupCS
-Id: vhr-bhyt-beneficiary-group
-Title: "Nhóm đối tượng tham gia BHYT / BHYT beneficiary group"
-Description: "Hai ký tự đầu của thẻ BHYT mẫu cũ (QĐ 1351/QĐ-BHXH); danh mục chưa đầy đủ. / First two letters of a legacy BHYT card (QĐ 1351/QĐ-BHXH); partial list."
-* ^status = #active
-* ^experimental = false
-* ^caseSensitive = true
-* ^content = #fragment
-* ^language = #vi
-* #"DN" "Người lao động trong doanh nghiệp" "Employee of an enterprise"
-* #"HC" "Cán bộ, công chức, viên chức" "Civil servant or public employee"
-* #"HT" "Người hưởng lương hưu, trợ cấp mất sức lao động" "Pensioner"
-* #"TE" "Trẻ em dưới 6 tuổi" "Child under 6"
-* #"HS" "Học sinh" "Pupil"
-* #"SV" "Sinh viên" "Student"
-* #"HN" "Người thuộc hộ gia đình nghèo" "Member of a poor household"
-* #"CN" "Người thuộc hộ gia đình cận nghèo" "Member of a near-poor household"
-* #"CC" "Người có công với cách mạng" "Person with meritorious service to the revolution"
-* #"QN" "Quân nhân" "Military personnel"
-* #"CA" "Công an nhân dân" "People's police"
-* #"CY" "Người làm công tác cơ yếu" "Cipher staff"
-* #"BT" "Người hưởng trợ cấp bảo trợ xã hội" "Social-protection beneficiary"
-* #"GD" "Người tham gia theo hộ gia đình" "Member insured through the household"
+// The BHYT code systems are generated from the shared rule data: vn-rules.fsh.
 
 ValueSet: VhrBhytBeneficiaryGroupVS
 Id: vhr-bhyt-beneficiary-group

@@ -7,7 +7,7 @@ Title: "Người bệnh VHR / VHR Patient"
 Description: "Người bệnh trong hồ sơ sức khỏe điện tử: số CCCD (định danh cá nhân, mã định danh y tế), thẻ BHYT, hộ chiếu; tên theo thứ tự Việt Nam; địa chỉ mã hóa theo cấu trúc 2025. / A person in the electronic health record: CCCD (personal ID, the health identifier), BHYT card, passport; Vietnamese name order; address coded in the 2025 structure."
 * ^status = #active
 * ^experimental = false
-* obeys vhr-cccd-3 and vhr-cccd-4 and vhr-pat-1
+* obeys vhr-cccd-3 and vhr-cccd-4 and vhr-cccd-5 and vhr-pat-1
 * extension contains
     VhrEthnicity named ethnicity 0..1 MS and
     VhrOccupation named occupation 0..1 MS and
@@ -28,7 +28,7 @@ Description: "Người bệnh trong hồ sơ sức khỏe điện tử: số CCC
 * identifier[cccd].system = $SID-CCCD (exactly)
 * identifier[cccd].value 1..1 MS
 * identifier[bhyt] ^short = "Mã thẻ BHYT / BHYT card number"
-* identifier[bhyt] obeys vhr-bhyt-1
+* identifier[bhyt] obeys vhr-bhyt-1 and vhr-bhyt-2 and vhr-bhyt-3 and vhr-bhyt-4 and vhr-bhyt-5
 * identifier[bhyt].system 1..1 MS
 * identifier[bhyt].system = $SID-BHYT (exactly)
 * identifier[bhyt].value 1..1 MS
@@ -129,6 +129,7 @@ Title: "Thẻ BHYT / BHYT health-insurance card"
 Description: "Thẻ bảo hiểm y tế xã hội: mã thẻ (mẫu cũ 15 ký tự, mã BHXH 10 chữ số, hoặc CCCD), nhóm đối tượng, mức hưởng, nơi đăng ký KCB ban đầu và hạn thẻ. / A social health-insurance (BHYT) card: number (legacy 15 characters, 10-digit BHXH number or CCCD), beneficiary group, benefit level, registered primary-care facility and validity."
 * ^status = #active
 * ^experimental = false
+* obeys vhr-bhyt-6 and vhr-bhyt-7
 * extension contains
     VhrBhytBeneficiaryGroup named beneficiaryGroup 0..1 MS and
     VhrBhytBenefitLevel named benefitLevel 0..1 MS and
@@ -139,7 +140,7 @@ Description: "Thẻ bảo hiểm y tế xã hội: mã thẻ (mẫu cũ 15 ký t
 * identifier ^slicing.rules = #open
 * identifier contains bhyt 1..1 MS
 * identifier[bhyt] ^short = "Mã thẻ BHYT / BHYT card number"
-* identifier[bhyt] obeys vhr-bhyt-1
+* identifier[bhyt] obeys vhr-bhyt-1 and vhr-bhyt-2 and vhr-bhyt-3 and vhr-bhyt-4 and vhr-bhyt-5
 * identifier[bhyt].system 1..1 MS
 * identifier[bhyt].system = $SID-BHYT (exactly)
 * identifier[bhyt].value 1..1 MS

@@ -191,6 +191,11 @@ class TokenProvider:
     def enabled(self) -> bool:
         return self.config.mode != "none"
 
+    @property
+    def expires_at(self) -> float:
+        """When the cached token expires (epoch seconds; 0 before the first token)."""
+        return self._expires
+
     def token(self) -> str | None:
         if not self.enabled:
             return None

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from vhr_conformance.generator.build import REFERENCE_NOW, PatientBuilder, Spec
+from vhr_conformance.generator.build import DEFAULT_OPTIONS, REFERENCE_NOW, Options, PatientBuilder, Spec
 from vhr_conformance.generator.world import build_world
 
 GENERATOR_VERSION = "0.1.0"
@@ -18,6 +18,7 @@ GENERATOR_VERSION = "0.1.0"
 __all__ = [
     "GENERATOR_VERSION",
     "REFERENCE_NOW",
+    "Options",
     "coverage_cohort",
     "document_bundle",
     "fixtures_dir",
@@ -27,13 +28,24 @@ __all__ = [
 ]
 
 
-def generate_patient(seed: int, index: int, now: datetime = REFERENCE_NOW, spec: Spec | None = None) -> dict:
+def generate_patient(
+    seed: int,
+    index: int,
+    now: datetime = REFERENCE_NOW,
+    spec: Spec | None = None,
+    options: Options = DEFAULT_OPTIONS,
+) -> dict:
     """Patient number ``index`` of cohort ``seed`` as a transaction Bundle (pure function of its inputs)."""
-    return PatientBuilder(build_world(), seed, index, now, spec).build()
+    return PatientBuilder(build_world(), seed, index, now, spec, options).build()
 
 
 def generate_patients(
-    count: int, seed: int = 0, *, start: int = 0, now: datetime = REFERENCE_NOW
+    count: int,
+    seed: int = 0,
+    *,
+    start: int = 0,
+    now: datetime = REFERENCE_NOW,
+    options: Options = DEFAULT_OPTIONS,
 ) -> Iterator[dict]:
     """Yield ``count`` transaction Bundles, patients ``start`` … ``start+count-1`` of cohort ``seed``.
 
@@ -41,7 +53,7 @@ def generate_patients(
     """
     world = build_world()
     for index in range(start, start + count):
-        yield PatientBuilder(world, seed, index, now).build()
+        yield PatientBuilder(world, seed, index, now, None, options).build()
 
 
 def document_bundle(transaction: dict) -> dict:
@@ -66,5 +78,7 @@ def negative_cases(seed: int = 0) -> list[tuple[dict, dict]]:
 
 
 def fixtures_dir() -> Path:
-    """The checked-in fixtures folder (``fixtures/`` at the repository root)."""
-    return Path(__file__).resolve().parents[3] / "fixtures"
+    """The checked-in fixtures (``VHR_FIXTURES_DIR``, the checkout's ``fixtures/``, else the wheel's copy)."""
+    from vhr_conformance.paths import fixtures_path
+
+    return fixtures_path()

@@ -14,12 +14,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import cs_url, ext_url, profile_url
-from vhr_conformance.generator.world import Facility, World, station_practitioners
+from vhr_conformance.generator.world import Facility, World, render_surname, station_practitioners
 
 MIN_RESOURCES = 15
+# NQ 202/2025/QH15: from this day there are 34 provinces; a birth registered on or after it is
+# registered in a 2025 province.
+MERGER_DATE = date(2025, 7, 1)
+# Which province code opens the CCCD of a baby born after the merger is not confirmed: the 2025
+# province's own code ("successor", the default) or that of the former province where the birth
+# took place ("legacy"). See docs/generator.md.
+POST_MERGER_CHOICES = ("successor", "legacy")
 # Fixed "now" so that output does not depend on the day it is generated.
 REFERENCE_NOW = datetime(2026, 6, 1, 9, 0, 0)
 TZ = "+07:00"
@@ -104,7 +112,7 @@ def _ri(r: random.Random, lo: int, hi: int) -> int:
     return lo + int(r.random() * (hi - lo + 1))
 
 
-def _pick(r: random.Random, seq):  # type: ignore[no-untyped-def]
+def _pick(r: random.Random, seq: Any) -> Any:
     return seq[int(r.random() * len(seq))]
 
 
@@ -155,6 +163,21 @@ def cc(system: str, code: str, display: str, text: str | None = None) -> dict:
 
 def dt(d: datetime) -> str:
     return d.isoformat() + TZ
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Run-wide choices that change what is generated (the same for every patient of a run)."""
+
+    post_merger_cccd: str = "successor"
+
+    def __post_init__(self) -> None:
+        if self.post_merger_cccd not in POST_MERGER_CHOICES:
+            raise ValueError(f"post_merger_cccd must be one of {POST_MERGER_CHOICES}")
+
+
+DEFAULT_OPTIONS = Options()
+_NO_NAMING: tuple = (None, None, (), ())
 
 
 @dataclass(slots=True)
@@ -208,9 +231,16 @@ class PatientBuilder:
     """Builds the resources of one patient into a list of transaction entries."""
 
     def __init__(
-        self, world: World, seed: int, index: int, now: datetime = REFERENCE_NOW, spec: Spec | None = None
+        self,
+        world: World,
+        seed: int,
+        index: int,
+        now: datetime = REFERENCE_NOW,
+        spec: Spec | None = None,
+        options: Options = DEFAULT_OPTIONS,
     ) -> None:
         self.w = world
+        self.options = options
         # One stream per (seed, index): unique 104-bit int seed, cheap to initialise.
         self.rng = random.Random(((seed & 0xFFFFFFFFFFFFFFFF) << 40) | (index & 0xFFFFFFFFFF))
         self.seed = seed
@@ -401,29 +431,71 @@ class PatientBuilder:
         p_male = 0.52 if self.age < 15 else (0.50 if self.age < 60 else 0.42)
         self.sex = s.sex or ("male" if r.random() < p_male else "female")
         male = self.sex == "male"
-        self.family = s.family or w.choose_family(r)
-        self.middle = (
-            s.middle if s.middle is not None else (w.choose_middle_m(r) if male else w.choose_middle_f(r))
-        )
+        # Where the patient lives (2024 population), who they are there (2019 census shares), then
+        # where they were born: only a migrant adult's birth province differs from the residence, so
+        # migration never adds to the residence shares.
+        if s.province:
+            self.province = s.province
+            pick = w.residence_in_2025.get(s.province)
+            res_legacy = pick(r) if pick else s.province
+        elif s.birth_legacy:
+            res_legacy = s.birth_legacy
+            home = w.legacy_successor.get(s.birth_legacy, "")
+            self.province = home if home in w.communes_by_province else "01"
+        else:
+            res_legacy = w.choose_residence(r)
+            self.province = w.legacy_successor[res_legacy]
+        eth_pick = w.ethnicity_in.get(res_legacy)
+        self.ethnicity = s.ethnicity or (eth_pick(r) if eth_pick else "01")
+        self.post_merger = self.birth >= MERGER_DATE
+        if s.birth_legacy:
+            self.birth_legacy = s.birth_legacy
+        elif self.post_merger:
+            post = self.options.post_merger_cccd
+            self.birth_legacy = self.province if post == "successor" else res_legacy
+        elif self.age >= 18 and r.random() < w.migrant_share.get(res_legacy, 0.0):
+            born = w.origin_of[self.ethnicity](r)
+            for _ in range(3):  # born elsewhere: redraw the (rare) draw of the residence itself
+                if born != res_legacy:
+                    break
+                born = w.origin_of[self.ethnicity](r)
+            self.birth_legacy = born
+        else:
+            self.birth_legacy = res_legacy
+        # Names follow the ethnic group's practice; a survey name takes its regional form.
+        pick_family = w.surname_of.get(self.ethnicity, w.choose_family)
+        self.family = s.family or render_surname(pick_family(r), self.birth_legacy, r)
+        mm, mf, gm, gf = w.naming.get(self.ethnicity, _NO_NAMING)
+        if s.middle is not None:
+            self.middle = s.middle
+        else:
+            self.middle = (mm or w.choose_middle_m)(r) if male else (mf or w.choose_middle_f)(r)
         if s.given is not None:
             self.given = s.given
         else:
-            g = _pick(r, T.GIVEN_MALE if male else T.GIVEN_FEMALE)
-            if self.birth.year >= 1990 and r.random() < 0.35:
+            own = gm if male else gf
+            g = _pick(r, own or (T.GIVEN_MALE if male else T.GIVEN_FEMALE))
+            if not own and self.birth.year >= 1990 and r.random() < 0.35:
                 g = f"{_pick(r, T.GIVEN_PREFIX_MODERN)} {g}"
             self.given = g
-        self.ethnicity = s.ethnicity or w.choose_ethnicity(r)
-        # Place of birth (legacy province) decides the CCCD prefix; most people live where born.
-        self.birth_legacy = s.birth_legacy or w.choose_birth_legacy(r)
-        home = w.legacy_successor.get(self.birth_legacy, "")
-        if s.province:
-            self.province = s.province
-        elif self.age >= 18 and r.random() < 0.22:
-            self.province = w.choose_migration(r)
+        # Urban residents live in a phường, rural ones in a xã or đặc khu (per-province share,
+        # shifted by ethnic group: data/urban.json).
+        if s.commune:
+            self.commune = s.commune
         else:
-            self.province = home if home in w.communes_by_province else "01"
-        communes = w.communes_by_province[self.province]
-        self.commune = s.commune or communes[_rb(r, len(communes))]
+            urban = w.urban_communes.get(self.province) or []
+            rural = w.rural_communes.get(self.province) or []
+            p_town = w.urban_given_ethnicity.get(
+                (self.province, self.ethnicity), w.urban_share.get(self.province, 0.38)
+            )
+            in_town = bool(urban) and (not rural or r.random() < p_town)
+            rural_pick = w.rural_pick.get(self.province)
+            if in_town or rural_pick is None:
+                pool = urban if in_town else rural
+                self.commune = pool[_rb(r, len(pool))]
+            else:
+                self.commune = rural_pick(r)
+        self.urban = self.w.commune_name.get(self.commune, "").startswith("Phường")
         century = (self.birth.year // 100) - 19
         digit = century * 2 + (0 if male else 1)
         self.cccd = f"0{self.birth_legacy}{digit}{self.birth.year % 100:02d}{_rb(r, 1_000_000):06d}"
@@ -468,17 +540,18 @@ class PatientBuilder:
                 ],
             }
         )
+        # Born after the merger: the place of birth is a 2025 province, whatever code the CCCD took.
+        if self.post_merger:
+            place = w.province[w.legacy_successor.get(self.birth_legacy, self.province)]
+        else:
+            place = w.legacy[self.birth_legacy]
         ext.append(
             {
                 "url": BIRTHPLACE_EXT,
-                "valueAddress": {
-                    "text": w.legacy[self.birth_legacy],
-                    "state": w.legacy[self.birth_legacy],
-                    "country": "VN",
-                },
+                "valueAddress": {"text": place, "state": place, "country": "VN"},
             }
         )
-        ident = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
+        ident: list[dict] = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
             ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
         self.identifiers = ident
@@ -501,13 +574,24 @@ class PatientBuilder:
         if self.age < 16:
             parent_sex = "female" if r.random() < 0.6 else "male"
             rel = ("MTH", "mother", "Mẹ") if parent_sex == "female" else ("FTH", "father", "Bố")
-            pm = w.choose_middle_f(r) if parent_sex == "female" else w.choose_middle_m(r)
-            pg = _pick(r, T.GIVEN_FEMALE if parent_sex == "female" else T.GIVEN_MALE)
-            pf = self.family if parent_sex == "male" else w.choose_family(r)
+            mm, mf, gm, gf = w.naming.get(self.ethnicity, _NO_NAMING)
+            female = parent_sex == "female"
+            pm = (mf or w.choose_middle_f)(r) if female else (mm or w.choose_middle_m)(r)
+            pg = _pick(r, (gf or T.GIVEN_FEMALE) if female else (gm or T.GIVEN_MALE))
+            if female:
+                pick_family = w.surname_of.get(self.ethnicity, w.choose_family)
+                pf = render_surname(pick_family(r), self.birth_legacy, r)
+            else:
+                pf = self.family
             res["contact"] = [
                 {
                     "relationship": [cc(ROLE_CODE, rel[0], rel[1], f"{rel[2]} - người đại diện hợp pháp")],
-                    "name": {"use": "official", "text": f"{pf} {pm} {pg}", "family": pf, "given": [pm, pg]},
+                    "name": {
+                        "use": "official",
+                        "text": " ".join(p for p in (pf, pm, pg) if p),
+                        "family": pf,
+                        "given": [p for p in (*pm.split(" "), *pg.split(" ")) if p],
+                    },
                     "telecom": [
                         {
                             "system": "phone",
@@ -522,14 +606,27 @@ class PatientBuilder:
         return res
 
     def street(self) -> str:
-        r = self.rng
-        name = _pick(r, _STREETS)
-        n = _ri(r, 1, 350)
-        if r.random() < 0.3:
-            return f"Số {n}/{_ri(r, 1, 60)}, {_pick(r, ('Ngõ', 'Hẻm', 'Kiệt'))} {_ri(r, 1, 200)} {name}"
-        if self.w.commune_name.get(self.commune, "").startswith("Xã") and r.random() < 0.6:
-            return f"Thôn {_pick(r, _HAMLETS)}"
-        return f"Số {n} {_pick(r, ('Đường', 'Phố'))} {name}"
+        """An address line in the words of the patient's region (data/address.json)."""
+        w, r = self.w, self.rng
+        style_name = w.style_of.get(self.province, "north")
+        st = w.styles[style_name]
+        if self.urban:
+            form = st.form(r)
+            name = _pick(r, _STREETS)
+            n = _ri(r, 1, 350)
+            if form == "street":
+                return f"Số {n} {st.street(r)} {name}"
+            if form == "lane":
+                return f"Số {n}, {st.lane} {_ri(r, 1, 200)} {name}"
+            if form == "sublane":
+                lane = _ri(r, 1, 200)
+                return f"Số {n}, {st.sublane} {_ri(r, 1, 60)}/{lane}, {st.lane} {lane} {name}"
+            return f"{st.group(r)} {_ri(r, 1, 30)}"
+        own = w.ethnic_hamlet.get((self.ethnicity, style_name))
+        word = own(r) if own is not None and r.random() < w.ethnic_hamlet_share else st.rural(r)
+        if word in _NUMBERED_HAMLETS and r.random() < 0.4:
+            return f"{word} {_ri(r, 1, 12)}"
+        return f"{word} {_pick(r, w.hamlet_names.get(word, st.names))}"
 
     def occupation(self) -> str | None:
         w, s = self.w, self.spec
@@ -724,7 +821,7 @@ class PatientBuilder:
                     break
         # Allergies.
         n_all = s.allergies
-        picked = []
+        picked: list[tuple] = []
         for row in T.ALLERGIES:
             if n_all is not None:
                 if len(picked) < n_all:
@@ -1007,7 +1104,7 @@ class PatientBuilder:
         dx_urls = []
         # Diagnoses: one main + up to two secondary.
         main = row
-        sec_rows = []
+        sec_rows: list[tuple] = []
         for _ in range(_pick(r, (0, 0, 1, 1, 2))):
             cand = self.pick_icd()
             if cand[0] != main[0] and all(cand[0] != x[0] for x in sec_rows):
@@ -1152,8 +1249,8 @@ class PatientBuilder:
             picks = T.LABS if sp.labs else [T.LABS[i] for i in _subset(r, len(T.LABS), _ri(r, 2, 4))]
             issued = dt(lt + timedelta(hours=2))
             performer = [{"reference": org_url, "display": fac.name}]
-            for row in picks:
-                code_cc, ref_range, lo_v, hi_v, unit, label = _lab_const(row)
+            for lab_row in picks:
+                code_cc, ref_range, lo_v, hi_v, unit, label = _lab_const(lab_row)
                 val = round(lo_v + (hi_v - lo_v) * (r.random() * 1.4 - 0.1), 1)
                 interp = "H" if val > hi_v else ("L" if val < lo_v else "N")
                 lab = {
@@ -1449,7 +1546,8 @@ _ROUTE = {
     "lọ": ("54485002", "Ophthalmic route"),
     "tuýp": ("6064005", "Topical route"),
 }
-_HAMLETS = ("1", "2", "3", "Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Mới", "An Lạc", "Phú Xuân")
+# Hamlet words also written with a number ("Thôn 3", "Ấp 2").
+_NUMBERED_HAMLETS = frozenset({"Thôn", "Ấp", "Xóm", "Bản", "Khóm"})
 
 
 _STREETS = T.STREETS

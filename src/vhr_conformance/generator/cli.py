@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vhr_conformance.generator.build import REFERENCE_NOW
+from vhr_conformance.generator.build import REFERENCE_NOW, Options
 from vhr_conformance.i18n import Text, UserError
 
 console = Console(stderr=True)
@@ -33,8 +33,8 @@ def _parse_now(value: str | None) -> datetime:
 
 
 def generate(
-    patients: int = typer.Option(100, "--patients", "-n", min=0, help="Số bệnh nhân / number of patients"),
-    seed: int = typer.Option(0, "--seed", "-s", help="Hạt giống ngẫu nhiên / random seed"),
+    patients: int = typer.Option(100, "--patients", "-n", min=0, help="Số người bệnh / number of patients"),
+    seed: int = typer.Option(0, "--seed", "-s", help="Giá trị khởi tạo bộ sinh số ngẫu nhiên / random seed"),
     out: Path = typer.Option(Path("generated"), "--out", "-o", help="Thư mục ra / output folder"),
     fmt: str = typer.Option("bundle", "--format", "-f", help="bundle | ndjson | both | xml130"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Số tiến trình / worker processes"),
@@ -42,12 +42,33 @@ def generate(
     documents: bool = typer.Option(
         False, "--documents", help="Ghi thêm Bundle tài liệu / also write document Bundles"
     ),
-    start: int = typer.Option(0, "--start", min=0, help="Chỉ số bệnh nhân đầu / first patient index"),
+    start: int = typer.Option(
+        0, "--start", min=0, help="Số thứ tự người bệnh đầu tiên / first patient index"
+    ),
     now: str = typer.Option(None, "--now", help="Thời điểm tham chiếu / reference 'now' (ISO)"),
     pretty: bool = typer.Option(False, "--pretty", help="JSON thụt lề / indented JSON bundles"),
+    post_merger_cccd: str = typer.Option(
+        "successor",
+        "--post-merger-cccd",
+        help=(
+            "Mã tỉnh đầu CCCD của trẻ sinh sau 01/07/2025: successor (tỉnh mới) | legacy (tỉnh cũ) / "
+            "CCCD province prefix of babies born after 01/07/2025: successor (2025 province) | legacy"
+        ),
+    ),
 ) -> None:
-    """Sinh bệnh nhân tổng hợp (tất định theo seed) / generate synthetic patients (deterministic per seed)."""
+    """Sinh người bệnh mô phỏng (tất định theo seed) / generate synthetic patients (deterministic per seed)."""
+    from vhr_conformance.generator.build import POST_MERGER_CHOICES, Options
     from vhr_conformance.generator.writer import FORMATS, write_cohort
+
+    if post_merger_cccd not in POST_MERGER_CHOICES:
+        raise UserError(
+            Text(
+                "Giá trị --post-merger-cccd không hợp lệ: {v} (successor | legacy).",
+                "Invalid --post-merger-cccd: {v} (successor | legacy).",
+            ).format(v=post_merger_cccd),
+            location="--post-merger-cccd",
+        )
+    options = Options(post_merger_cccd=post_merger_cccd)
 
     if fmt not in (*FORMATS, XML130):
         raise UserError(
@@ -59,7 +80,7 @@ def generate(
         )
     ref = _parse_now(now)
     if fmt == XML130:
-        _write_xml130(out, patients, seed, start, ref)
+        _write_xml130(out, patients, seed, start, ref, options)
         return
     if coverage:
         from vhr_conformance.generator.coverage import write_coverage
@@ -92,10 +113,11 @@ def generate(
             now=ref,
             pretty=pretty,
             progress=lambda n: bar.advance(task, n),
+            options=options,
         )
     dt = time.perf_counter() - t0
     console.print(
-        f"{stats.patients} bệnh nhân / patients, {stats.resources} tài nguyên / resources, "
+        f"{stats.patients} người bệnh / patients, {stats.resources} tài nguyên / resources, "
         f"{stats.files} tệp / files → {out} ({dt:.1f} s, {stats.patients / dt if dt else 0:.0f}/s)"
     )
 
@@ -103,7 +125,7 @@ def generate(
 XML130 = "xml130"
 
 
-def _write_xml130(out: Path, patients: int, seed: int, start: int, now: datetime) -> None:
+def _write_xml130(out: Path, patients: int, seed: int, start: int, now: datetime, options: Options) -> None:
     """Each patient's transaction Bundle and, beside it, the XML 130 envelope of each of its
     encounters (one file per encounter, as facilities send them): every XML has its FHIR twin."""
     import orjson
@@ -124,14 +146,16 @@ def _write_xml130(out: Path, patients: int, seed: int, start: int, now: datetime
         transient=False,
     ) as bar:
         task = bar.add_task("gen", total=patients)
-        for index, bundle in enumerate(generate_patients(patients, seed, start=start, now=now), start=start):
+        for index, bundle in enumerate(
+            generate_patients(patients, seed, start=start, now=now, options=options), start=start
+        ):
             (bundles_dir / f"patient-{index:06d}.json").write_bytes(orjson.dumps(bundle))
             for ma_lk, envelope in bundle_to_envelopes(bundle):
                 safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ma_lk) or f"p{index}"
                 (xml_dir / f"{safe}.xml").write_bytes(envelope)
                 envelopes += 1
             bar.advance(task)
-    console.print(f"{patients} bệnh nhân / patients, {envelopes} hồ sơ XML 130 / XML 130 envelopes → {out}")
+    console.print(f"{patients} người bệnh / patients, {envelopes} hồ sơ XML 130 / XML 130 envelopes → {out}")
 
 
 def fixtures(

@@ -217,7 +217,7 @@ class ProfileIndex:
         for eid, el in self.elements.items():
             self.by_stripped.setdefault(_strip_slices(eid), []).append(el)
 
-    def slice_predicate(self, slice_id: str, name: str):  # type: ignore[no-untyped-def]
+    def slice_predicate(self, slice_id: str, name: str) -> Any:
         el = self.elements.get(slice_id, {})
         if name in ("extension", "modifierExtension"):
             urls = [p for t in el.get("type", []) for p in t.get("profile", [])]
@@ -452,7 +452,7 @@ def coverage_report(bundles: list[dict], now: datetime = REFERENCE_NOW) -> Cover
         _codings(r, used)
     for vs_url, (system, codes) in sorted(req.required_codes.items()):
         vs_id = vs_url.rsplit("/", 1)[-1]
-        have = used.get(system, set())
+        have: set[str] = used.get(system, set())
         if len(codes) > FEASIBLE_CODES:
             report.codes_infeasible[vs_id] = len(have & set(codes))
             continue
@@ -462,7 +462,7 @@ def coverage_report(bundles: list[dict], now: datetime = REFERENCE_NOW) -> Cover
             report.codes_missing[vs_id] = missing
     indexes = {url: ProfileIndex(sd, ig) for url, sd in req.profiles.items()}
     for vs_url, (_system, codes) in sorted(req.core_required_codes.items()):
-        have: set[str] = set()
+        have = set()
         for prof, eid in req.core_binding_sites.get(vs_url, []):
             for r in by_profile.get(prof, []):
                 for node in indexes[prof].nodes(r, eid):

@@ -2,51 +2,16 @@
 
 Administrative units (provinces, communes, legacy provinces), ethnic groups and the XML 130 code
 lists come from the IG package at run time (see :mod:`.terminology`); this module only holds what
-the IG does not: realistic weights, clinical code tables and name parts. All synthetic; the
-frequencies are rounded public statistics (2019 census, GSO age pyramid) or plausible guesses.
+the IG does not: clinical code tables, name parts and weights of lesser weight for realism
+(age pyramid, code shares). The sourced demographic tables are in ``data/`` (see ``sources``).
 """
 
 from __future__ import annotations
 
 # --- People -----------------------------------------------------------------------------------
 
-# Family names with rough shares (percent); Nguyễn dominates.
-FAMILY_NAMES: tuple[tuple[str, float], ...] = (
-    ("Nguyễn", 38.0),
-    ("Trần", 11.0),
-    ("Lê", 9.5),
-    ("Phạm", 7.1),
-    ("Hoàng", 3.1),
-    ("Huỳnh", 2.0),
-    ("Phan", 4.5),
-    ("Vũ", 2.0),
-    ("Võ", 1.9),
-    ("Đặng", 2.1),
-    ("Bùi", 2.0),
-    ("Đỗ", 1.4),
-    ("Hồ", 1.3),
-    ("Ngô", 1.3),
-    ("Dương", 1.0),
-    ("Lý", 0.5),
-    ("Đinh", 0.6),
-    ("Trịnh", 0.5),
-    ("Đoàn", 0.5),
-    ("Lương", 0.4),
-    ("Mai", 0.4),
-    ("Trương", 0.5),
-    ("Tạ", 0.2),
-    ("Lâm", 0.3),
-    ("Hà", 0.4),
-    ("Cao", 0.3),
-    ("Quách", 0.1),
-    ("Chu", 0.2),
-    ("Kiều", 0.1),
-    ("Thái", 0.1),
-    ("Tô", 0.2),
-    ("Ông", 0.05),
-    ("Ưng", 0.02),
-    ("Âu", 0.05),
-)
+# Family names, ethnicity, population, migration, urban shares and address words are sourced
+# tables in data/*.json (see sources.py).
 MIDDLE_MALE: tuple[tuple[str, float], ...] = (
     ("Văn", 40),
     ("Hữu", 8),
@@ -211,82 +176,6 @@ AGE_BANDS: tuple[tuple[int, float], ...] = (
     (90, 0.25),
     (95, 0.08),
     (100, 0.02),
-)
-
-# Ethnic groups by 1979 GSO code: share of population (2019 census, percent). Codes not listed
-# get a small residual weight.
-ETHNICITY_WEIGHTS: dict[str, float] = {
-    "01": 85.3,
-    "02": 1.93,
-    "03": 1.86,
-    "06": 1.52,
-    "08": 1.51,
-    "05": 1.37,
-    "07": 1.15,
-    "09": 0.93,
-    "04": 0.78,
-    "10": 0.53,
-    "12": 0.41,
-    "13": 0.30,
-    "14": 0.22,
-    "18": 0.21,
-    "16": 0.21,
-    "17": 0.18,
-    "15": 0.21,
-    "20": 0.13,
-    "19": 0.15,
-    "21": 0.15,
-    "22": 0.10,
-}
-ETHNICITY_RESIDUAL = 0.03
-
-# Legacy provinces weighted by rough population share (thousands); others get the median.
-LEGACY_PROVINCE_POP: dict[str, int] = {
-    "01": 8400,
-    "79": 9400,
-    "38": 3700,
-    "40": 3400,
-    "74": 2700,
-    "75": 3200,
-    "31": 2100,
-    "30": 1950,
-    "36": 1800,
-    "34": 1870,
-    "66": 1900,
-    "89": 1900,
-    "24": 1900,
-    "64": 1600,
-    "91": 1750,
-    "52": 1500,
-    "82": 1800,
-    "80": 1700,
-    "27": 1500,
-    "94": 1200,
-    "83": 1300,
-    "87": 1600,
-    "25": 1500,
-    "49": 1500,
-    "26": 1200,
-    "33": 1300,
-    "92": 1250,
-    "96": 1200,
-    "42": 1300,
-    "51": 1250,
-    "22": 1350,
-    "48": 1200,
-    "77": 1200,
-    "19": 1300,
-    "14": 1300,
-}
-# Where people move for work: a share of adults live in a 2025 province other than their birth one.
-MIGRATION_TARGETS: tuple[tuple[str, float], ...] = (
-    ("79", 45),
-    ("01", 30),
-    ("75", 8),
-    ("48", 5),
-    ("31", 5),
-    ("92", 4),
-    ("24", 3),
 )
 
 # Street names: national heroes, scholars, historic events and places, as Vietnamese towns name

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from typing import Any
 
+from vhr_conformance.generator import sources as S
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import IGResources, load_ig
 
@@ -34,7 +37,7 @@ class Chooser:
 
     __slots__ = ("cum", "items", "total")
 
-    def __init__(self, pairs: list[tuple[object, float]] | tuple[tuple[object, float], ...]) -> None:
+    def __init__(self, pairs: Sequence[tuple[Any, float]]) -> None:
         pairs = [(k, w) for k, w in pairs if w > 0]
         if not pairs:
             raise ValueError("Chooser needs at least one positive weight")
@@ -42,7 +45,7 @@ class Chooser:
         self.cum = list(accumulate(w for _, w in pairs))
         self.total = self.cum[-1]
 
-    def __call__(self, rng: random.Random):  # type: ignore[no-untyped-def]
+    def __call__(self, rng: random.Random) -> Any:
         return self.items[bisect(self.cum, rng.random() * self.total)]
 
 
@@ -91,9 +94,24 @@ class World:
     communes_by_province: dict[str, list[str]]
     commune_name: dict[str, str]
     ethnicity: dict[str, str]
-    choose_ethnicity: Chooser
-    choose_birth_legacy: Chooser
-    choose_migration: Chooser
+    choose_residence: Chooser  # legacy province of residence, by 2024 population
+    residence_in_2025: dict[str, Chooser]  # 2025 province → its legacy provinces, by population
+    ethnicity_in: dict[str, Chooser]  # legacy province → ethnic group (2019 census shares)
+    migrant_share: dict[str, float]  # legacy province → adults born in another province
+    origin_of: dict[str, Chooser]  # ethnic group → birth province of a migrant
+    urban_share: dict[str, float]  # 2025 province → share living in a phường
+    urban_given_ethnicity: dict[tuple[str, str], float]  # (2025 province, group) → P(phường)
+    urban_communes: dict[str, list[str]]
+    rural_communes: dict[str, list[str]]
+    rural_pick: dict[str, Chooser]  # 2025 province → rural commune (đặc khu by population)
+    urban_set: frozenset[str]  # every phường
+    surname_of: dict[str, Chooser]  # ethnic group → canonical family name
+    naming: dict[str, tuple[Chooser | None, Chooser | None, tuple[str, ...], tuple[str, ...]]]
+    styles: dict[str, AddressStyle]
+    style_of: dict[str, str]  # 2025 province → address style
+    ethnic_hamlet: dict[tuple[str, str], Chooser]  # (ethnic group, style) → own hamlet word
+    ethnic_hamlet_share: float
+    hamlet_names: dict[str, tuple[str, ...]]  # hamlet word or name family → invented names
     occupations: list[str]
     occupation_display: dict[str, str]
     bhyt_groups: dict[str, tuple[str, float, int, int]]
@@ -109,7 +127,7 @@ class World:
     choose_icd: Chooser
     icd_by_code: dict[str, tuple[str, str, float, str, int, int, bool]]
     choose_age_band: Chooser
-    choose_family: Chooser
+    choose_family: Chooser  # canonical family name, Kinh stock
     choose_middle_m: Chooser
     choose_middle_f: Chooser
     # Organization/Practitioner resources, built once and shared by every patient that uses them.
@@ -153,7 +171,32 @@ _WEIGHTS = {
 }
 
 
-_NAME_CHOOSERS = (Chooser(T.FAMILY_NAMES), Chooser(T.MIDDLE_MALE), Chooser(T.MIDDLE_FEMALE))
+@dataclass(frozen=True, slots=True)
+class AddressStyle:
+    """The words one region writes its addresses with (see data/address.json)."""
+
+    street: Chooser
+    lane: str
+    sublane: str
+    group: Chooser
+    form: Chooser
+    rural: Chooser
+    names: tuple[str, ...]
+
+
+def render_surname(canonical: str, birth_legacy: str, rng: random.Random) -> str:
+    """A survey name written as people born there write it (Hoàng/Huỳnh, Vũ/Võ)."""
+    if "/" not in canonical:
+        return canonical
+    north, south = canonical.split("/")
+    return south if rng.random() < S.southern_form_share(birth_legacy) else north
+
+
+_NAME_CHOOSERS = (
+    Chooser(sorted(S.kinh_surnames().items())),  # staff: the Kinh stock
+    Chooser(T.MIDDLE_MALE),
+    Chooser(T.MIDDLE_FEMALE),
+)
 
 
 def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]]:
@@ -168,7 +211,8 @@ def _practitioners(code: str, count: int) -> list[tuple[str, str, str, str, str]
         year = rng.randint(1965, 1998)
         cccd = f"0{code[:2]}{(year // 100 - 19) * 2 + (sex == 'female')}{year % 100:02d}{rng.randrange(10**6):06d}"
         phone = f"{rng.choice(T.MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
-        out.append((licence, f"{fam(rng)} {middle} {given}", sex, cccd, phone))
+        family = render_surname(fam(rng), code[:2], rng)
+        out.append((licence, f"{family} {middle} {given}", sex, cccd, phone))
     return out
 
 
@@ -267,8 +311,6 @@ def build_world(ig_folder: str | None = None) -> World:
     if not blood:
         blood = {k: (f"{k[0]}{k[1]}", f"Nhóm máu {k[0]} Rh{k[1]}") for k in BLOOD_FREQ}
     by_prov, station = _facilities(province, legacy_of, communes, commune_name)
-    pop = sorted(T.LEGACY_PROVINCE_POP.values())
-    median = pop[len(pop) // 2] if pop else 1000
     return World(
         ig=ig,
         province=province,
@@ -278,11 +320,7 @@ def build_world(ig_folder: str | None = None) -> World:
         communes_by_province=communes,
         commune_name=commune_name,
         ethnicity=ethnicity,
-        choose_ethnicity=Chooser(_weights_for(list(ethnicity), T.ETHNICITY_WEIGHTS, T.ETHNICITY_RESIDUAL)),
-        choose_birth_legacy=Chooser(
-            [(c, T.LEGACY_PROVINCE_POP.get(c, median * 0.6)) for c in legacy if successor.get(c) in communes]
-        ),
-        choose_migration=Chooser([(p, w) for p, w in T.MIGRATION_TARGETS if p in communes]),
+        **_realism(successor, communes, com_cs.props, ethnicity),
         occupations=occupations,
         occupation_display=occupation_display,
         bhyt_groups=groups,
@@ -298,7 +336,94 @@ def build_world(ig_folder: str | None = None) -> World:
         choose_icd=Chooser([(row[0], row[2]) for row in T.ICD10]),
         icd_by_code={row[0]: row for row in T.ICD10},
         choose_age_band=Chooser(T.AGE_BANDS),
-        choose_family=Chooser(T.FAMILY_NAMES),
+        choose_family=_NAME_CHOOSERS[0],
         choose_middle_m=Chooser(T.MIDDLE_MALE),
         choose_middle_f=Chooser(T.MIDDLE_FEMALE),
     )
+
+
+def _realism(
+    successor: dict[str, str],
+    communes: dict[str, list[str]],
+    props: dict[str, dict],
+    ethnicity: dict[str, str],
+) -> dict:
+    """Choosers drawn from the sourced tables (``sources``), restricted to codes the IG holds."""
+    res = {c: w for c, w in sorted(S.residence_legacy().items()) if successor.get(c) in communes}
+    if not res:
+        raise ValueError("no legacy province of the population table maps to a 2025 province of the IG")
+    by_2025: dict[str, list[tuple[str, float]]] = {}
+    for c, w in res.items():
+        by_2025.setdefault(successor[c], []).append((c, w))
+    eth_in = {
+        c: Chooser([(g, p) for g, p in sorted(row.items()) if g in ethnicity])
+        for c, row in S.ethnicity_given_legacy().items()
+        if c in res
+    }
+    groups = sorted(ethnicity)
+    origin = {}
+    for g in groups:
+        row = S.origin_given_ethnicity().get(g, {})
+        weights = [(c, row.get(c, 0.0)) for c in res]
+        origin[g] = Chooser(weights if any(w > 0 for _, w in weights) else list(res.items()))
+    urban = {
+        p: [c for c in cl if props.get(c, {}).get("division-type") == "phường"] for p, cl in communes.items()
+    }
+    rural = {
+        p: [c for c in cl if props.get(c, {}).get("division-type") != "phường"] for p, cl in communes.items()
+    }
+    pop_2025 = S.population_2025(successor)
+    rural_pick = {}
+    for p, cl in sorted(rural.items()):
+        weights = S.rural_commune_weights(p, cl, pop_2025.get(p, 0.0))
+        if any(w > 0 for _, w in weights):
+            rural_pick[p] = Chooser(weights)
+    naming = {}
+    for g in groups:
+        own = S.group_naming(g)
+        naming[g] = (
+            Chooser(sorted(own["middle_male"].items())) if "middle_male" in own else None,
+            Chooser(sorted(own["middle_female"].items())) if "middle_female" in own else None,
+            tuple(own.get("given_male", ())),
+            tuple(own.get("given_female", ())),
+        )
+    hamlets = S.hamlet_names()
+    styles = {
+        name: AddressStyle(
+            street=Chooser(sorted(st["street"].items())),
+            lane=st["lane"],
+            sublane=st.get("sublane", ""),
+            group=Chooser(sorted(st["group"].items())),
+            form=Chooser(sorted(st["urban_form"].items())),
+            rural=Chooser(sorted(st["rural"].items())),
+            names=tuple(hamlets[st["names"]]),
+        )
+        for name, st in sorted(S.address_styles().items())
+    }
+    style_of = {p: S.address_style(p) for p in communes}
+    ethnic_hamlet = {}
+    for g in groups:
+        for style in styles:
+            words = S.ethnic_rural_words(g, style)
+            if words:
+                ethnic_hamlet[(g, style)] = Chooser(sorted(words.items()))
+    return {
+        "choose_residence": Chooser(list(res.items())),
+        "residence_in_2025": {p: Chooser(v) for p, v in sorted(by_2025.items())},
+        "ethnicity_in": eth_in,
+        "migrant_share": S.migrant_share(),
+        "origin_of": origin,
+        "urban_share": S.urban_share(),
+        "urban_given_ethnicity": S.urban_given_ethnicity(successor),
+        "urban_communes": urban,
+        "urban_set": frozenset(c for cl in urban.values() for c in cl),
+        "rural_communes": rural,
+        "rural_pick": rural_pick,
+        "surname_of": {g: Chooser(sorted(S.surnames_given_ethnicity(g).items())) for g in groups},
+        "naming": naming,
+        "styles": styles,
+        "style_of": style_of,
+        "ethnic_hamlet": ethnic_hamlet,
+        "ethnic_hamlet_share": float(S.ethnic_rural()["share"]),
+        "hamlet_names": {k: tuple(v) for k, v in sorted(hamlets.items())},
+    }

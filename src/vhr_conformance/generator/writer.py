@@ -17,7 +17,7 @@ from typing import IO
 
 import orjson
 
-from vhr_conformance.generator.build import REFERENCE_NOW, PatientBuilder
+from vhr_conformance.generator.build import DEFAULT_OPTIONS, REFERENCE_NOW, Options, PatientBuilder
 from vhr_conformance.generator.document import to_document
 from vhr_conformance.generator.world import build_world
 
@@ -70,13 +70,14 @@ def generate_block(
     documents: bool,
     now: datetime = REFERENCE_NOW,
     pretty: bool = False,
+    options: Options = DEFAULT_OPTIONS,
 ) -> BlockResult:
     """Generate and serialise patients ``start`` … ``stop-1`` (runs in a worker process)."""
     world = build_world()
     result = BlockResult(start)
     opt = orjson.OPT_INDENT_2 if pretty else 0
     for index in range(start, stop):
-        bundle = PatientBuilder(world, seed, index, now).build()
+        bundle = PatientBuilder(world, seed, index, now, None, options).build()
         result.resources += len(bundle["entry"])
         if fmt in ("bundle", "both"):
             result.bundles.append(orjson.dumps(bundle, option=opt))
@@ -92,26 +93,36 @@ def _blocks(count: int, start: int) -> list[tuple[int, int]]:
 
 
 def _results(
-    seed: int, count: int, start: int, fmt: str, documents: bool, jobs: int, now: datetime, pretty: bool
+    seed: int,
+    count: int,
+    start: int,
+    fmt: str,
+    documents: bool,
+    jobs: int,
+    now: datetime,
+    pretty: bool,
+    options: Options = DEFAULT_OPTIONS,
 ) -> Iterator[BlockResult]:
     blocks = _blocks(count, start)
     if jobs <= 1:
         for a, b in blocks:
-            yield generate_block(seed, a, b, fmt, documents, now, pretty)
+            yield generate_block(seed, a, b, fmt, documents, now, pretty, options)
         return
     window = jobs * 3
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending = []
         it = iter(blocks)
         for a, b in it:
-            pending.append(pool.submit(generate_block, seed, a, b, fmt, documents, now, pretty))
+            pending.append(pool.submit(generate_block, seed, a, b, fmt, documents, now, pretty, options))
             if len(pending) >= window:
                 break
         while pending:
             fut = pending.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(pool.submit(generate_block, seed, nxt[0], nxt[1], fmt, documents, now, pretty))
+                pending.append(
+                    pool.submit(generate_block, seed, nxt[0], nxt[1], fmt, documents, now, pretty, options)
+                )
             yield fut.result()
 
 
@@ -134,6 +145,7 @@ def write_cohort(
     now: datetime = REFERENCE_NOW,
     pretty: bool = False,
     progress: Callable[[int], None] | None = None,
+    options: Options = DEFAULT_OPTIONS,
 ) -> WriteStats:
     """Write ``count`` patients under ``out``: ``bundles/``, ``documents/``, ``ndjson/<Type>.ndjson``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -147,7 +159,7 @@ def write_cohort(
     handles: dict[str, IO[bytes]] = {}
     seen_shared: set[str] = set()
     try:
-        for block in _results(seed, count, start, fmt, documents, jobs, now, pretty):
+        for block in _results(seed, count, start, fmt, documents, jobs, now, pretty, options):
             n = max(len(block.bundles), len(block.ndjson))
             for k in range(n):
                 index = block.start + k

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class PushOptions:
     max_body_bytes: int = 20 * 1024 * 1024
     timeout_s: float = 30.0
     ca_file: str | None = None  # trust this CA (PEM) for an https target with a private certificate
+    progress: bool = True  # one line per bundle on stderr (overwritten in place on a tty)
 
 
 @dataclass
@@ -131,25 +133,37 @@ class PushLog:
 
 
 def load_bundles(folder: Path, limit: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """Transaction Bundles of a folder (sorted by name), or one file."""
-    files = [folder] if folder.is_file() else sorted(folder.glob("*.json"))
+    """Transaction Bundles of a folder and its subfolders (sorted by path), or of one file.
+
+    Any output folder of `vhr generate` or `vhr xml to-fhir` is a valid input: Bundles are found
+    where those commands put them (e.g. ``D/bundles/``), other JSON files are passed over, and
+    files that cannot be read are named in the error when nothing was found.
+    """
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*.json") if p.is_file())
     out: list[tuple[str, dict[str, Any]]] = []
+    unreadable: list[str] = []
     for path in files:
         try:
             data = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+        except (OSError, orjson.JSONDecodeError) as exc:
+            unreadable.append(f"{path}: {type(exc).__name__}")
             continue
         if (
             isinstance(data, dict)
             and data.get("resourceType") == "Bundle"
             and data.get("type") == "transaction"
         ):
-            out.append((path.stem, data))
+            name = str(path.relative_to(folder).with_suffix("")) if path != folder else path.stem
+            out.append((name, data))
         if limit and len(out) >= limit:
             break
     if not out:
+        detail = ("; " + "; ".join(unreadable[:5])) if unreadable else ""
         raise UserError(
-            Text("Không có Bundle giao dịch nào trong thư mục.", "No transaction Bundle in the folder."),
+            Text(
+                "Không có Bundle giao dịch nào trong thư mục (kể cả thư mục con){d}.",
+                "No transaction Bundle in the folder or its subfolders{d}.",
+            ).format(d=detail),
             location=str(folder),
         )
     return out
@@ -345,6 +359,22 @@ class Pusher:
                 return {}
             return data if isinstance(data, dict) else {}
 
+    def show_progress(self, done: int, total: int, started: float, final: bool = False) -> None:
+        """`[3/10 · ETA 4s] accepted 2 · rejected 1 · gave up 0 · retries 1` on stderr."""
+        elapsed = time.monotonic() - started
+        eta = (elapsed / done) * (total - done) if done else 0.0
+        log = self.log
+        line = (
+            f"[{done}/{total} · còn / ETA {eta:.0f}s] nhận / accepted {len(log.sent)} · "
+            f"từ chối / rejected {len(log.rejected)} · bỏ cuộc / gave up {len(log.gave_up)} · "
+            f"thử lại / retries {log.retries}"
+        )
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[2K" + line + ("\n" if final else ""))
+        elif final or done % 10 == 0:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     def look_up(self, bundle: dict[str, Any]) -> None:
         """The `query-pii` mode: find the patient by name and birth date in the URL."""
         pat = next(
@@ -363,7 +393,10 @@ class Pusher:
         self.authenticate()
         ago = timedelta(days=3) if opts.bad == "late" else timedelta(hours=1)
         sent: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for name, raw in bundles:
+        started = time.monotonic()
+        for index, (name, raw) in enumerate(bundles, 1):
+            if opts.progress:
+                self.show_progress(index - 1, len(bundles), started)
             bundle = copy.deepcopy(raw)
             if opts.as_today or opts.bad in ("late", "utc-timestamps"):
                 bundle = rebase(bundle, ago, utc=opts.bad == "utc-timestamps")
@@ -373,6 +406,8 @@ class Pusher:
             response = self.send(name, bundle)
             if response is not None:
                 sent.append((bundle, response))
+        if opts.progress:
+            self.show_progress(len(bundles), len(bundles), started, final=True)
         wanted = max(opts.corrections, 1 if opts.bad == "correction-as-new" else 0)
         for bundle, response in sent[:wanted]:
             fix = correction_of(bundle, response, as_new=opts.bad == "correction-as-new")

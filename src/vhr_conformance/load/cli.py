@@ -47,6 +47,13 @@ class Shape(StrEnum):
 class Auth(StrEnum):
     none = "none"
     bearer = "bearer"
+    client_credentials = "client-credentials"
+    smart_backend = "smart-backend"
+
+
+def engine_auth(auth: str) -> str:
+    """What Locust processes do: nothing, send the fixed $VHR_TOKEN, or fetch and refresh OAuth tokens."""
+    return {"none": "none", "bearer": "bearer"}.get(auth, "oauth")
 
 
 @dataclass
@@ -244,8 +251,9 @@ def run_load(opts: LoadOptions) -> int:
             "master_port": opts.master_port if opts.master else 0,
             "web": opts.web,
             "web_port": opts.web_port,
-            "auth": "none" if opts.auth == "none" else "bearer",
+            "auth": engine_auth(opts.auth),
             "validate_sample": -1.0 if opts.validate_sample is None else opts.validate_sample,
+            "progress_every": 0 if opts.quiet else 5,
             "out_dir": str(out_dir),
         }
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -281,8 +289,9 @@ def run_load(opts: LoadOptions) -> int:
 def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, str]:
     """Credentials as the suites take them (env vars or a config file, never the command line).
 
-    Every mode ends as a bearer token in ``$VHR_TOKEN`` of the engine and its workers: OAuth
-    modes fetch one token before the run (a run longer than its lifetime sees 401 failures)."""
+    `bearer` passes the fixed ``$VHR_TOKEN``. OAuth modes fetch one token here first, so wrong
+    credentials stop the run before it starts; each Locust process then fetches its own tokens
+    and refreshes them before they expire (`load.user.TokenRefresher`)."""
     env = dict(os.environ)
     if auth == "none":
         return env
@@ -292,7 +301,13 @@ def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, s
     token = TokenProvider(config, discover_base=target).token()
     if not token:
         raise UserError(Text("Không lấy được mã truy cập", "no access token obtained"), location="--auth")
-    env["VHR_TOKEN"] = token
+    if auth == "bearer":
+        env["VHR_TOKEN"] = token
+    else:
+        env["VHR_LOAD_AUTH_MODE"] = auth
+        env["VHR_LOAD_AUTH_TARGET"] = target
+        if auth_config:
+            env["VHR_LOAD_AUTH_CONFIG"] = str(Path(auth_config).resolve())
     return env
 
 
@@ -368,8 +383,11 @@ def _worker(master_host: str, master_port: int, locustfile: Path | None, auth: s
         "--master-port",
         str(master_port),
     ]
-    # The master tells workers to send a bearer token; each worker reads it from its own $VHR_TOKEN.
-    env = {**os.environ, "VHR_LOAD_AUTH": "none" if auth == "none" else "bearer"}
+    # Each worker authenticates itself: $VHR_TOKEN (bearer), or OAuth credentials from its own
+    # environment or --auth-config file, refreshed before expiry.
+    env = {**os.environ, "VHR_LOAD_AUTH": engine_auth(auth)}
+    if engine_auth(auth) == "oauth":
+        env["VHR_LOAD_AUTH_MODE"] = auth
     return subprocess.call(cmd, env=env)
 
 

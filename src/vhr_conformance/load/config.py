@@ -214,15 +214,9 @@ def workloads_dir() -> Path:
 
 def loadtests_dir() -> Path:
     """``loadtests/`` of the project (``VHR_LOADTESTS`` overrides, for installed copies)."""
-    import os
+    from vhr_conformance.paths import loadtests_path
 
-    if env := os.environ.get("VHR_LOADTESTS"):
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "loadtests" / "locustfile.py").is_file():
-            return parent / "loadtests"
-    return Path.cwd() / "loadtests"
+    return loadtests_path()
 
 
 def resolve_workload_path(name: str) -> Path:

@@ -41,10 +41,17 @@ log = logging.getLogger("vhr.load")
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 3, 130
 
 
+def runner_of(environment: Environment) -> runners.Runner:
+    """The environment's runner, which exists once the engine has created it."""
+    if environment.runner is None:
+        raise RuntimeError("the Locust runner was not created")
+    return environment.runner
+
+
 def snapshot(environment: Environment, elapsed: float) -> slo.Snapshot:
     """Our plain-data view of Locust's statistics, grouped by request name (the operation)."""
     groups: dict[str, slo.GroupStats] = {}
-    for (name, _method), entry in list(environment.runner.stats.entries.items()):
+    for (name, _method), entry in list(runner_of(environment).stats.entries.items()):
         stats = groups.setdefault(name, slo.GroupStats())
         stats.merge(
             slo.GroupStats(
@@ -197,6 +204,24 @@ class Run:
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
+    def progress(self, elapsed: float, users: int, total: slo.GroupStats, p95_ms: float | None) -> None:
+        """Every few seconds, one line of running figures on stderr (overwritten in place on a tty)."""
+        every = float(self.plan.get("progress_every", 0) or 0)
+        if every <= 0 or int(elapsed // every) == int((elapsed - 1.0) // every):
+            return
+        duration = float(self.plan["duration"])
+        rate = total.requests / elapsed if elapsed > 0 else 0.0
+        line = (
+            f"[{elapsed:4.0f}s/{duration:.0f}s · còn / ETA {max(0.0, duration - elapsed):.0f}s] "
+            f"người dùng / users {users} · yêu cầu / requests {total.requests} · lỗi / failures {total.failures} · "
+            f"{rate:.1f} req/s · p95 {p95_ms if p95_ms is not None else '—'} ms"
+        )
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[2K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
     def sample_timeline(self, env: Environment) -> None:
         """Every second: users, throughput and p95 of the last second (from snapshot deltas)."""
         previous = snapshot(env, self.elapsed())
@@ -210,10 +235,12 @@ class Run:
             window = slo.GroupStats()
             for part in recent:
                 window.merge(part)
+            cumulative = now.group("*")
+            self.progress(now.elapsed, runner_of(env).user_count, cumulative, window.percentile(0.95))
             self.timeline.append(
                 {
                     "t": round(now.elapsed, 2),
-                    "users": env.runner.user_count,
+                    "users": runner_of(env).user_count,
                     "rps": round((total.requests - total.failures) / delta.elapsed, 2)
                     if delta.elapsed > 0
                     else 0.0,
@@ -244,7 +271,7 @@ class Run:
         return not self.stop_event.is_set() and self.elapsed() < self.plan["duration"] - 0.01
 
     def shape_constant(self, env: Environment) -> None:
-        env.runner.start(self.plan["users"], self.plan["spawn_rate"])
+        runner_of(env).start(self.plan["users"], self.plan["spawn_rate"])
         self.wait(self.plan["duration"])
 
     def shape_steps(self, env: Environment) -> None:
@@ -252,7 +279,7 @@ class Run:
         hold = self.plan["duration"] / steps
         for i in range(1, steps + 1):
             users = max(1, round(self.plan["users"] * i / steps))
-            env.runner.start(users, self.plan["spawn_rate"])
+            runner_of(env).start(users, self.plan["spawn_rate"])
             if not self.wait(hold):
                 return
 
@@ -266,7 +293,7 @@ class Run:
         self.capacity = {"steps": steps, "best": None, "stopped_by": "duration"}
         settle = min(1.0, plan.step_duration / 4)
         while True:
-            env.runner.start(users, max(self.plan["spawn_rate"], users))
+            runner_of(env).start(users, max(self.plan["spawn_rate"], users))
             if not self.wait(settle):
                 break
             before = snapshot(env, self.elapsed())
@@ -347,7 +374,7 @@ class Run:
         finally:
             self.stop_event.set()
         elapsed = self.elapsed()
-        env.runner.stop()
+        runner_of(env).stop()
         if self.plan["mode"] != "local":
             gevent.sleep(1.3)  # workers send their last statistics within one report interval
         final = snapshot(env, elapsed)
@@ -418,7 +445,7 @@ class Run:
 
     def _cleanup(self, env: Environment) -> None:
         with contextlib.suppress(Exception):  # shutting down anyway
-            env.runner.quit()
+            runner_of(env).quit()
         if env.web_ui is not None:
             env.web_ui.stop()
         for w in self.workers:

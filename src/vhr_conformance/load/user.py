@@ -152,6 +152,56 @@ class Runtime:
 
 
 RUNTIME: Runtime | None = None
+
+
+class TokenRefresher:
+    """OAuth tokens for one Locust process, swapped into the shared request headers before expiry.
+
+    Every user of the process sends the same header dicts, so replacing the value there renews
+    them all at once; a failed renewal keeps the current token and tries again shortly.
+    """
+
+    RETRY_S = 2.0
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+        self.targets: list[dict[str, str]] = []
+        self.renewals = 0
+
+    @classmethod
+    def from_env(cls, target: str) -> TokenRefresher:
+        from vhr_conformance.client.auth import AuthConfig, TokenProvider
+
+        mode = os.environ.get("VHR_LOAD_AUTH_MODE", "client-credentials")
+        config = AuthConfig.load(mode, os.environ.get("VHR_LOAD_AUTH_CONFIG") or None)
+        return cls(TokenProvider(config, discover_base=target.rstrip("/") or None))
+
+    def header(self) -> str:
+        token = self.provider.token()
+        if not token:
+            raise RuntimeError("the token endpoint returned no access token")
+        return f"Bearer {token}"
+
+    def start(self, targets: list[dict[str, str]]) -> None:
+        self.targets = targets
+        gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        while True:
+            remaining = self.provider.expires_at - time.time()
+            gevent.sleep(max(0.5, min(30.0, remaining / 2)))
+            try:
+                value = self.header()  # the provider renews when less than its margin is left
+            except Exception as exc:  # keep the current token; the next try may succeed
+                print(f"vhr load: token renewal failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+                gevent.sleep(self.RETRY_S)
+                continue
+            for target in self.targets:
+                if target.get("Authorization") != value:
+                    target["Authorization"] = value
+                    self.renewals += 1
+
+
 WORKER_VALIDATION: dict[str, dict[str, Any]] = {}  # on a master: worker id → its latest counters
 
 
@@ -165,8 +215,9 @@ def _options(parser: LocustArgumentParser) -> None:
     parser.add_argument(
         "--vhr-auth",
         default=os.environ.get("VHR_LOAD_AUTH", "none"),
-        choices=["none", "bearer"],
-        help=f"Authentication: none, or bearer with the token from ${TOKEN_ENV}",
+        choices=["none", "bearer", "oauth"],
+        help=f"Authentication: none, bearer with the token from ${TOKEN_ENV}, or oauth "
+        "(client-credentials / smart-backend from $VHR_LOAD_AUTH_MODE, tokens refreshed before expiry)",
     )
     parser.add_argument(
         "--vhr-validate-sample",
@@ -202,13 +253,20 @@ def build_runtime(environment: Environment) -> Runtime:
         cccds = pool.lookup_pool(bundles)
     if not bundles:
         bundles = pool.fixture_bundles()
-    submissions = pool.submission_pool(workload.pool_size, workload.pool_seed, bundles)
+    submissions = pool.submission_pool(
+        workload.pool_size, workload.pool_seed, bundles, run_id=os.environ.get("VHR_LOAD_RUN_ID") or None
+    )
     headers = {"Accept": FHIR_JSON}
-    if _opt(environment, "vhr_auth", "none") == "bearer":
+    refresher: TokenRefresher | None = None
+    auth_mode = _opt(environment, "vhr_auth", "none")
+    if auth_mode == "bearer":
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
             raise RuntimeError(f"--vhr-auth bearer needs the token in ${TOKEN_ENV}")
         headers["Authorization"] = f"Bearer {token}"
+    elif auth_mode == "oauth":
+        refresher = TokenRefresher.from_env(environment.host or os.environ.get("VHR_LOAD_AUTH_TARGET", ""))
+        headers["Authorization"] = refresher.header()
     rate = float(_opt(environment, "vhr_validate_sample", -1.0))
     rate = workload.validate_sample if rate < 0 else rate
     sampler = Sampler(environment, rate, workload.validate_queue) if rate > 0 else None
@@ -223,6 +281,9 @@ def build_runtime(environment: Environment) -> Runtime:
     today = date.today()
     start = today - timedelta(days=workload.encounter_window_days)
     category = workload.observation_category
+    post_headers = {**headers, "Content-Type": FHIR_JSON}
+    if refresher is not None:
+        refresher.start([headers, post_headers])
     return Runtime(
         workload=workload,
         operations=ops,
@@ -230,7 +291,7 @@ def build_runtime(environment: Environment) -> Runtime:
         cccds=cccds,
         submissions=submissions,
         headers=headers,
-        post_headers={**headers, "Content-Type": FHIR_JSON},
+        post_headers=post_headers,
         sampler=sampler,
         cum_weights=list(itertools.accumulate(weights)),
         lookup_paths={c: "/Patient?identifier=" + quote(f"{pool.CCCD_SYSTEM}|{c}", safe="") for c in cccds},
@@ -391,8 +452,14 @@ class VhrUser(FastHttpUser):
     def _call(
         self, rt: Runtime, method: str, group: str, path: str, body: bytes | None = None
     ) -> bytes | None:
-        resp = self.client.request(
-            method, path, data=body, name=group, headers=rt.headers if body is None else rt.post_headers
+        resp = (
+            self.client.request(  # Locust's annotation omits bytes, which FastHttpSession sends as they are
+                method,
+                path,
+                data=body,  # type: ignore[arg-type]
+                name=group,
+                headers=rt.headers if body is None else rt.post_headers,
+            )
         )
         status = resp.status_code
         if status != 200:

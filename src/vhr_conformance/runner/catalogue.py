@@ -22,11 +22,10 @@ LEVELS = ("SHALL", "SHOULD", "MAY")
 
 
 def suites_dir() -> Path:
-    """The `suites/` folder: `VHR_SUITES_DIR`, else beside `src/` in a source checkout."""
-    env = os.environ.get("VHR_SUITES_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "suites"
+    """The `suites/` folder: `VHR_SUITES_DIR`, the checkout's, else the wheel's copy."""
+    from vhr_conformance.paths import suites_path
+
+    return suites_path()
 
 
 def level_in_scope(level: str, max_level: str) -> bool:

@@ -14,12 +14,14 @@ import copy
 import email.utils
 import gzip
 import itertools
+import json
 import logging
+import os
 import random
 import re
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +41,14 @@ from vhr_conformance.server import errors as E
 from vhr_conformance.server.auth import Authority, Client, OAuthError, RateLimiter
 from vhr_conformance.server.capability import CONTROL_PARAMS, Capabilities, build_capabilities, package_set
 from vhr_conformance.server.errors import FhirError, operation_outcome
-from vhr_conformance.server.search import DEFAULT_COUNT, MAX_COUNT, SearchCompiler, includes, run_search
+from vhr_conformance.server.search import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    MAX_INTEGER,
+    SearchCompiler,
+    includes,
+    run_search,
+)
 from vhr_conformance.server.store import Store, Stored, new_id
 
 log = logging.getLogger("vhr.server")
@@ -191,7 +200,7 @@ class FhirApp:
         self.store = Store(config.db, self.caps, self.faults)
         self.store.base_url = self.base_url
         bulk.ensure_schema(self.store)
-        self.authority = Authority({c.client_id: c for c in config.clients})
+        self.authority = Authority({c.client_id: c for c in config.clients}, faults=config.faults)
         if config.token_secret:
             self.authority.secret = config.token_secret
         self.limiter = (
@@ -204,6 +213,7 @@ class FhirApp:
         self._cs_bytes: bytes | None = None
         self._bundle_depth = 0  # >0 while a transaction runs: references are checked at its end
         self._summary_cache: dict[str, frozenset[str]] = {}
+        self.load_skipped: list[tuple[str, Text]] = []  # what the last load_directory did not load
 
     # ------------------------------------------------------------------ base URL
     def set_base_url(self, base_url: str) -> None:
@@ -279,6 +289,15 @@ class FhirApp:
             need = {"r": "read", "s": "search", "c": "create", "u": "update", "d": "delete"}[perm]
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need=f"system/{rtype}.{need}"))
 
+    def may_see(self, caller: Caller, rtype: str, bypass: str | None = None, perms: str = "rs") -> bool:
+        """Whether a resource of `rtype` may appear in an answer to `caller`: some scope allows one
+        of `perms` on it. Secondary results (includes, $everything, history, export) outside the
+        token's scopes are dropped from the answer, never sent; `bypass` names the fault that
+        switches this check off on one path."""
+        if caller.scopes is None or "ignore-scopes" in self.faults or (bypass and bypass in self.faults):
+            return True
+        return any(s.allows(rtype, p) for s in caller.scopes for p in perms)
+
     def audit(
         self, caller: Caller, action: str, rtype: str | None, rid: str | None, query: str | None, status: int
     ) -> None:
@@ -321,6 +340,11 @@ class FhirApp:
             raise FhirError(400, "structure", E.BAD_JSON.format(err=str(exc).split(":")[0])) from None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise FhirError(400, "structure", E.NOT_RESOURCE)
+        duplicate = _duplicate_key(body)
+        if duplicate is not None:
+            # RFC 8259 leaves duplicate names undefined: parsers disagree on which value wins, so
+            # what is stored could differ from what the sender's own checks saw
+            raise FhirError(400, "structure", E.DUPLICATE_KEY.format(k=duplicate[:64]))
         return resource
 
     def check_references(
@@ -538,8 +562,10 @@ class FhirApp:
         elif (
             caller.scopes is not None
             and "ignore-scopes" not in self.faults
+            and "scope-bypass-history" not in self.faults
             and not any(s.resource == "*" and "r" in s.perms for s in caller.scopes)
         ):
+            # system history spans every type: only a token that may read every type gets it
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need="system/*.read"))
         args = dict(params)
         count = self._count(args.get("_count"))
@@ -591,8 +617,10 @@ class FhirApp:
     def _int(value: str | None, name: str) -> int:
         if value is None or value == "":
             return 0
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise FhirError(400, "invalid", E.BAD_PARAM.format(p=name))
+        if len(value) > 10 or int(value) > MAX_INTEGER:  # 10^21 would overflow SQLite's integers
+            raise FhirError(400, "too-costly", E.TOO_BIG_NUMBER.format(p=name, n=MAX_INTEGER))
         return int(value)
 
     def _count(self, value: str | None) -> int:
@@ -639,6 +667,10 @@ class FhirApp:
                 args[k] = v
         compiler = SearchCompiler(self.caps, self.faults, self.base_url)
         query = compiler.compile(rtype, params, strict)
+        for through in sorted(query.through):
+            # a chain filters on another type's data: the token must be allowed to search it
+            if not self.may_see(caller, through, "scope-bypass-chain", perms="s"):
+                raise FhirError(403, "forbidden", E.FORBIDDEN.format(need=f"system/{through}.search"))
         summary = args.get("_summary")
         count = self._count(args.get("_count"))
         offset = self._int(args.get("_offset"), "_offset")
@@ -658,19 +690,14 @@ class FhirApp:
                 inc = [s for s in inc if s != "*"] + [
                     f"{rtype}:{code}" for code, p in support.params.items() if p.type == "reference"
                 ]
-            included = includes(self.store, self.caps, rows, inc, rev)
-            # :iterate applies to what was found so far, a few levels deep
-            seen = {x.rid for x in rows} | {x.rid for x in included}
+            seen = {x.rid for x in rows}
+            included = self._included(caller, rows, inc, rev, seen)
+            # :iterate applies to what was found so far (and may be seen), a few levels deep
             frontier = rows + included
             for _ in range(3):
                 if not (iter_inc or iter_rev) or not frontier:
                     break
-                more = [
-                    x
-                    for x in includes(self.store, self.caps, frontier, iter_inc, iter_rev)
-                    if x.rid not in seen
-                ]
-                seen |= {x.rid for x in more}
+                more = self._included(caller, frontier, iter_inc, iter_rev, seen)
                 included += more
                 frontier = more
         used = list(query.used)
@@ -693,6 +720,25 @@ class FhirApp:
         elements = [e.strip() for e in args.get("_elements", "").split(",") if e.strip()]
         transform = self._transform(rtype, summary, elements)
         return Result(200, self._bundle_bytes("searchset", total, links, rows, included, transform))
+
+    def _included(
+        self, caller: Caller, found: list[Stored], inc: list[str], rev: list[str], seen: set[int]
+    ) -> list[Stored]:
+        """What `_include`/`_revinclude` add to `found`, minus what the token may not see and what
+        is already in the answer (`seen` grows with what is returned)."""
+        out: list[Stored] = []
+        for specs, is_rev, bypass in (
+            (inc, False, "scope-bypass-include"),
+            (rev, True, "scope-bypass-revinclude"),
+        ):
+            if not specs:
+                continue
+            got = includes(self.store, self.caps, found, [] if is_rev else specs, specs if is_rev else [])
+            for x in got:
+                if x.rid not in seen and self.may_see(caller, x.type, bypass):
+                    seen.add(x.rid)
+                    out.append(x)
+        return out
 
     def _summary_elements(self, rtype: str) -> frozenset[str]:
         cached = self._summary_cache.get(rtype)
@@ -814,12 +860,8 @@ class FhirApp:
             s = bodies.get(r)
             if s is None or s.deleted or (types and s.type not in types):
                 continue
-            if (
-                caller.scopes is not None
-                and "ignore-scopes" not in self.faults
-                and not any(sc.allows(s.type, "r") for sc in caller.scopes)
-            ):
-                continue
+            if not self.may_see(caller, s.type, "scope-bypass-everything", perms="r"):
+                continue  # outside the token's scopes: dropped, like every secondary result
             rows.append(s)
         self.audit(caller, "everything", "Patient", rid, None, 200)
         links = [{"relation": "self", "url": f"{self.link_base()}/Patient/{rid}/$everything"}]
@@ -830,13 +872,7 @@ class FhirApp:
     ) -> Result:
         """Bulk Data kick-off: 202 with the status URL in Content-Location."""
         types = sorted(self.caps.resources)
-        allowed = {
-            t
-            for t in types
-            if caller.scopes is None
-            or "ignore-scopes" in self.faults
-            or any(sc.allows(t, "r") for sc in caller.scopes)
-        }
+        allowed = {t for t in types if self.may_see(caller, t, "scope-bypass-export", perms="r")}
         if not allowed:
             raise FhirError(403, "forbidden", E.FORBIDDEN.format(need="system/*.read"))
         job = bulk.start_export(
@@ -848,6 +884,7 @@ class FhirApp:
             self.base_url,
             patient_level,
             self.config.auth == "oauth",
+            owner=caller.client,
         )
         self.audit(caller, "export", "Patient" if patient_level else None, None, request_url, 202)
         return Result(202, None, {"Content-Location": f"{self.base_url}/_export/{job}"})
@@ -932,6 +969,8 @@ class FhirApp:
         if method == "DELETE" and len(segs) == 1 and query:
             return self.conditional_delete(caller, segs[0], query, in_tx)
         if method in ("GET", "HEAD"):
+            if "scope-bypass-batch" in self.faults:
+                caller = Caller(caller.client, caller.address, None)  # the fault: entries unchecked
             params = parse_qsl(query, keep_blank_values=True)
             if len(segs) == 1:
                 return self.search(caller, segs[0], params)
@@ -1126,21 +1165,51 @@ class FhirApp:
 
     # ------------------------------------------------------------------ loading fixtures
     def load_directory(self, folder: str | Path) -> tuple[int, int]:
-        """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources)."""
+        """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources).
+
+        Nothing is skipped silently: every file (or folder) not loaded, and every batch entry
+        refused, is listed in `self.load_skipped` with its reason, and logged."""
         caller = Caller("loader", None, None)
         files = resources = 0
-        for path in sorted(Path(folder).rglob("*.json")):
+        self.load_skipped = []
+        skip = self.load_skipped
+
+        def unreadable(exc: OSError) -> None:
+            skip.append((str(exc.filename), E.LOAD_UNREADABLE.format(e=exc.strerror or exc)))
+
+        paths: list[Path] = []
+        for root, dirs, names in os.walk(folder, onerror=unreadable):
+            dirs.sort()
+            paths += [Path(root) / n for n in names if n.endswith(".json")]
+        for path in sorted(paths):
             try:
-                data = orjson.loads(path.read_bytes())
-            except orjson.JSONDecodeError:
+                raw = path.read_bytes()
+                data = orjson.loads(raw)
+            except OSError as exc:
+                skip.append((str(path), E.LOAD_UNREADABLE.format(e=exc.strerror or exc)))
                 continue
-            if not isinstance(data, dict) or "resourceType" not in data:
+            except orjson.JSONDecodeError as exc:
+                skip.append((str(path), E.BAD_JSON.format(err=str(exc).split(":")[0])))
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+                skip.append((str(path), E.NOT_RESOURCE))
+                continue
+            duplicate = _duplicate_key(raw)
+            if duplicate is not None:
+                skip.append((str(path), E.DUPLICATE_KEY.format(k=duplicate[:64])))
                 continue
             try:
                 if data["resourceType"] == "Bundle" and data.get("type") in ("transaction", "batch"):
                     res = self.bundle(caller, data, "minimal")
                     resources += len(data.get("entry") or [])
+                    body = res.body if isinstance(res.body, dict) else {}
+                    for i, entry in enumerate(body.get("entry") or []):
+                        status = str((entry.get("response") or {}).get("status", ""))
+                        if status[:1] in ("4", "5"):
+                            resources -= 1
+                            skip.append((f"{path} entry[{i}]", E.LOAD_ENTRY.format(s=status)))
                 elif data["resourceType"] == "Bundle":
+                    skip.append((str(path), E.LOAD_BUNDLE_TYPE.format(t=str(data.get("type"))[:40])))
                     continue
                 elif data.get("id"):
                     self.update(caller, data["resourceType"], data["id"], data, None)
@@ -1149,10 +1218,42 @@ class FhirApp:
                     res = self.create(caller, data["resourceType"], data, None)
                     resources += 1 if res.status < 300 else 0
             except FhirError as err:
-                log.warning("not loaded %s: %s", path, err.text.en)
+                skip.append((str(path), err.text))
                 continue
             files += 1
+        for where, why in skip:
+            log.warning("not loaded %s: %s", where, why.en)
         return files, resources
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _duplicate_key(body: bytes) -> str | None:
+    """The first key repeated inside one JSON object of `body` (already known to be valid JSON).
+
+    orjson keeps the last value silently; the standard decoder's pairs hook sees every member."""
+    if b'"' not in body:
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as dup:
+        return dup.key
+    except ValueError:  # orjson accepted it, so this cannot happen; never turn it into a 500
+        return None
+    return None
 
 
 def in_tx_bundle(app: FhirApp) -> bool:
@@ -1305,7 +1406,7 @@ class HttpLayer:
         address = request.client.host if request.client else None
         if self.cfg.auth != "oauth":
             return Caller(None, address, None)
-        checked = self.fhir.authority.check(_hdr(request, "authorization"))
+        checked = self.fhir.authority.check(_hdr(request, "authorization"), self.fhir.token_url)
         if checked is None:
             if "no-authentication" in self.fhir.faults:
                 return Caller("anonymous", address, None)
@@ -1370,7 +1471,7 @@ class HttpLayer:
         body = await self._body(request)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         basic = None
-        auth = _hdr(request, "authorization", "")
+        auth = _hdr(request, "authorization", "") or ""
         if auth[:6].lower() == "basic ":
             try:
                 cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
@@ -1427,14 +1528,21 @@ class HttpLayer:
             )
             return Response(status_code=202, headers=res.headers)
         if rtype == "_export" and n in (2, 3):
+            # a job is its starter's: any other client is told it does not exist
+            owner = bulk.ANY_OWNER if "export-not-bound-to-client" in fhir.faults else caller.client
             if n == 2 and method == "GET":
-                return Response(bulk.manifest(fhir.store, segs[1]), media_type="application/json")
+                return Response(bulk.manifest(fhir.store, segs[1], owner), media_type="application/json")
             if n == 2 and method == "DELETE":
                 job = segs[1]
-                await self._offload(lambda: (bulk.delete(fhir.store, job), Result(202))[1])
+
+                def delete_job() -> Result:
+                    bulk.delete(fhir.store, job, owner)
+                    return Result(202)
+
+                await self._offload(delete_job)
                 return Response(status_code=202)
             if n == 3 and method == "GET" and segs[2].endswith(".ndjson"):
-                body = bulk.file_body(fhir.store, segs[1], segs[2][: -len(".ndjson")])
+                body = bulk.file_body(fhir.store, segs[1], segs[2][: -len(".ndjson")], owner)
                 return Response(body, media_type="application/fhir+ndjson")
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
         if n == 1:
@@ -1582,7 +1690,7 @@ def create_app(config: ServerConfig) -> Starlette:
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await startup()
         yield
         await shutdown()

@@ -147,7 +147,13 @@ class Authority:
 
     clients: dict[str, Client]
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    faults: frozenset[str] = frozenset()
     _seen_jti: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def _lifetime_bound(self) -> bool:
+        """False under the `token-without-exp-accepted` fault: tokens are issued and taken without `exp`."""
+        return "token-without-exp-accepted" not in self.faults
 
     def token(self, form: dict[str, str], basic: tuple[str, str] | None, token_url: str) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":
@@ -157,7 +163,7 @@ class Authority:
         if not scopes:
             raise OAuthError("invalid_scope", "none of the requested scopes is allowed for this client")
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": token_url,
             "sub": client.client_id,
             "scope": " ".join(scopes),
@@ -165,12 +171,14 @@ class Authority:
             "exp": now + TOKEN_LIFETIME,
             "jti": uuid.uuid4().hex,
         }
-        return {
-            "access_token": jwt.encode(claims, self.secret, algorithm="HS256"),
+        answer: dict[str, Any] = {
             "token_type": "bearer",
             "expires_in": TOKEN_LIFETIME,
             "scope": claims["scope"],
         }
+        if not self._lifetime_bound:
+            del claims["exp"], answer["expires_in"]
+        return {"access_token": jwt.encode(claims, self.secret, algorithm="HS256"), **answer}
 
     def _authenticate(self, form: dict[str, str], basic: tuple[str, str] | None, token_url: str) -> Client:
         if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
@@ -194,37 +202,54 @@ class Authority:
         client = self.clients.get(str(unverified.get("iss", "")))
         if client is None or not client.public_key:
             raise OAuthError("invalid_client", "unknown client or no registered key", 401)
+        required = (
+            ["exp", "iss", "sub", "jti", "aud"] if self._lifetime_bound else ["iss", "sub", "jti", "aud"]
+        )
         try:
             claims = jwt.decode(
                 assertion,
                 client.public_key,
                 algorithms=ASSERTION_ALGORITHMS,
                 audience=token_url,
-                options={"require": ["exp", "iss", "sub", "jti", "aud"]},
+                options={"require": required},
             )
         except jwt.PyJWTError as exc:
             raise OAuthError("invalid_client", f"client assertion rejected: {exc}", 401) from None
         if claims["sub"] != claims["iss"]:
             raise OAuthError("invalid_client", "client assertion sub must equal iss", 401)
-        if claims["exp"] > time.time() + 300:
-            raise OAuthError("invalid_client", "client assertion lives longer than 5 minutes", 401)
         now = time.time()
+        expires = float(claims.get("exp", now + 300))
+        if expires > now + 300:
+            raise OAuthError("invalid_client", "client assertion lives longer than 5 minutes", 401)
         self._seen_jti = {k: v for k, v in self._seen_jti.items() if v > now}
         if claims["jti"] in self._seen_jti:
             raise OAuthError("invalid_client", "client assertion jti was already used", 401)
-        self._seen_jti[claims["jti"]] = float(claims["exp"])
+        self._seen_jti[claims["jti"]] = expires
         return client
 
-    def check(self, authorization: str | None) -> tuple[str, list[Scope]] | None:
-        """(client id, scopes) of a valid bearer token, else None."""
+    def check(self, authorization: str | None, token_url: str) -> tuple[str, list[Scope]] | None:
+        """(client id, scopes) of a valid bearer token, else None.
+
+        A token must carry `exp` (a token without one would be valid forever), be issued by this
+        server's token endpoint (`iss`), and name a client that is still registered (`sub`)."""
         if not authorization or authorization[:7].lower() != "bearer ":
             return None
+        required = ["exp", "iss", "sub"] if self._lifetime_bound else ["iss", "sub"]
         try:
-            claims = jwt.decode(authorization[7:].strip(), self.secret, algorithms=["HS256"])
+            claims = jwt.decode(
+                authorization[7:].strip(),
+                self.secret,
+                algorithms=["HS256"],
+                issuer=token_url,
+                options={"require": required},
+            )
         except jwt.PyJWTError:
             return None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or subject not in self.clients:
+            return None
         scopes = [s for s in (Scope.parse(t) for t in str(claims.get("scope", "")).split()) if s]
-        return str(claims.get("sub", "")), scopes
+        return subject, scopes
 
 
 class RateLimiter:

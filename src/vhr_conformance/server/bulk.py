@@ -1,5 +1,8 @@
 """FHIR Bulk Data `$export` (system and Patient level), kept in the same SQLite database so that
-every worker process can answer the status and file requests of any job."""
+every worker process can answer the status and file requests of any job.
+
+A job belongs to the client that started it: its status, files and deletion answer 404 to any
+other client, exactly as for a job that does not exist (so job ids cannot be probed)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from vhr_conformance.server.store import Store, new_id, now_instant
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS export_jobs (id TEXT PRIMARY KEY, created TEXT NOT NULL, request TEXT NOT NULL,
-                                        manifest BLOB NOT NULL);
+                                        manifest BLOB NOT NULL, owner TEXT);
 CREATE TABLE IF NOT EXISTS export_files (job TEXT NOT NULL, type TEXT NOT NULL, body BLOB NOT NULL,
                                          PRIMARY KEY (job, type));
 """
@@ -30,6 +33,13 @@ NO_JOB = Text("Không có yêu cầu xuất dữ liệu này.", "No such export 
 def ensure_schema(store: Store) -> None:
     with store.wlock:
         store.wconn.executescript(SCHEMA)
+        columns = {row[1] for row in store.wconn.execute("PRAGMA table_info(export_jobs)")}
+        if "owner" not in columns:  # a database written before jobs had owners
+            store.wconn.execute("ALTER TABLE export_jobs ADD COLUMN owner TEXT")
+
+
+# `owner` of a query: None means "no authorization in force" and matches only jobs without owner.
+_OWNED = "owner IS ?"
 
 
 def start_export(
@@ -41,6 +51,7 @@ def start_export(
     base_url: str,
     patient_level: bool,
     requires_token: bool,
+    owner: str | None = None,
 ) -> str:
     """Write the NDJSON files of a new export job and its manifest; returns the job id.
 
@@ -96,32 +107,54 @@ def start_export(
             "error": [],
         }
         conn.execute(
-            "INSERT INTO export_jobs VALUES (?,?,?,?)", (job, instant, request_url, orjson.dumps(manifest))
+            "INSERT INTO export_jobs (id, created, request, manifest, owner) VALUES (?,?,?,?,?)",
+            (job, instant, request_url, orjson.dumps(manifest), owner),
         )
     return job
 
 
-def manifest(store: Store, job: str) -> bytes:
-    with store.rlock:
-        row = store.rconn.execute("SELECT manifest FROM export_jobs WHERE id = ?", (job,)).fetchone()
-    if row is None:
-        raise FhirError(404, "not-found", NO_JOB)
-    return bytes(row[0])
+class AnyOwner:
+    """Owner argument that matches every job (the `export-not-bound-to-client` fault)."""
 
 
-def file_body(store: Store, job: str, rtype: str) -> bytes:
+ANY_OWNER = AnyOwner()
+
+
+def _owner_sql(owner: str | AnyOwner | None) -> tuple[str, list[Any]]:
+    if isinstance(owner, AnyOwner):
+        return "", []
+    return f" AND {_OWNED}", [owner]
+
+
+def manifest(store: Store, job: str, owner: str | AnyOwner | None = None) -> bytes:
+    where, args = _owner_sql(owner)
     with store.rlock:
         row = store.rconn.execute(
-            "SELECT body FROM export_files WHERE job = ? AND type = ?", (job, rtype)
+            f"SELECT manifest FROM export_jobs WHERE id = ?{where}", (job, *args)
         ).fetchone()
     if row is None:
         raise FhirError(404, "not-found", NO_JOB)
     return bytes(row[0])
 
 
-def delete(store: Store, job: str) -> None:
+def file_body(store: Store, job: str, rtype: str, owner: str | AnyOwner | None = None) -> bytes:
+    where, args = _owner_sql(owner)
+    with store.rlock:
+        row = store.rconn.execute(
+            "SELECT f.body FROM export_files f JOIN export_jobs j ON j.id = f.job "
+            f"WHERE f.job = ? AND f.type = ?{where.replace('owner', 'j.owner')}",
+            (job, rtype, *args),
+        ).fetchone()
+    if row is None:
+        raise FhirError(404, "not-found", NO_JOB)
+    return bytes(row[0])
+
+
+def delete(store: Store, job: str, owner: str | AnyOwner | None = None) -> None:
+    where, args = _owner_sql(owner)
     with store.transaction():
-        found = store.conn.execute("DELETE FROM export_jobs WHERE id = ?", (job,)).rowcount
-        store.conn.execute("DELETE FROM export_files WHERE job = ?", (job,))
+        found = store.conn.execute(f"DELETE FROM export_jobs WHERE id = ?{where}", (job, *args)).rowcount
+        if found:
+            store.conn.execute("DELETE FROM export_files WHERE job = ?", (job,))
     if not found:
         raise FhirError(404, "not-found", NO_JOB)

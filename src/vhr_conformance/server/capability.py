@@ -50,7 +50,7 @@ _WHERE_RESOLVE = re.compile(r"\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)")
 class Extractor:
     """One compiled union member of a SearchParameter expression, for one resource type."""
 
-    fn: Callable[[dict[str, Any]], list[Any]]
+    fn: Callable[..., list[Any]]  # fhirpathpy compiled path: (resource, context) -> values
     target: str | None  # from `.where(resolve() is X)`: only references to X count
 
 

@@ -114,3 +114,21 @@ UNRESOLVED = T(
     "Reference `{ref}` points at no resource on the server or in the Bundle.",
 )
 METHOD_NOT_ALLOWED = T("Phương thức HTTP không được hỗ trợ ở đây.", "HTTP method not supported here.")
+TOO_MANY = T(
+    "Yêu cầu tìm kiếm quá lớn: quá nhiều {what} (tối đa {n}).",
+    "Search request too large: too many {what} (at most {n}).",
+)
+CONTROL_CHAR = T("Tham số `{p}` chứa ký tự điều khiển.", "Parameter `{p}` contains a control character.")
+TOO_BIG_NUMBER = T(
+    "Giá trị của `{p}` quá lớn (tối đa {n}).", "The value of `{p}` is too large (at most {n})."
+)
+DUPLICATE_KEY = T(
+    "JSON có khoá trùng lặp `{k}` trong cùng một đối tượng.",
+    "The JSON has a duplicate key `{k}` in one object.",
+)
+LOAD_UNREADABLE = T("Không đọc được: {e}", "Cannot be read: {e}")
+LOAD_ENTRY = T("Mục bị từ chối ({s}).", "Entry refused ({s}).")
+LOAD_BUNDLE_TYPE = T(
+    "Bundle loại `{t}` không được nạp (chỉ transaction hoặc batch).",
+    "A Bundle of type `{t}` is not loaded (only transaction or batch).",
+)

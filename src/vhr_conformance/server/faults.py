@@ -174,6 +174,52 @@ FAULTS: dict[str, Fault] = dict(
             "_summary=count vẫn trả các mục kết quả.",
             "_summary=count still returns the matching entries.",
         ),
+        # Scope holes (issue 19): each opens one path by which a narrow token gets other types.
+        _f(
+            "scope-bypass-include",
+            "_include (kể cả `*` và :iterate) trả cả tài nguyên ngoài phạm vi của token.",
+            "_include (also `*` and :iterate) returns resources outside the token's scopes.",
+        ),
+        _f(
+            "scope-bypass-revinclude",
+            "_revinclude (kể cả `*`) trả cả tài nguyên ngoài phạm vi của token.",
+            "_revinclude (also `*`) returns resources outside the token's scopes.",
+        ),
+        _f(
+            "scope-bypass-chain",
+            "Tìm kiếm chuỗi và _has lọc theo dữ liệu của loại mà token không được tìm.",
+            "Chained and _has search filter on data of a type the token may not search.",
+        ),
+        _f(
+            "scope-bypass-batch",
+            "Các mục GET của batch/transaction không kiểm tra phạm vi của token.",
+            "GET entries of a batch or transaction are not checked against the token's scopes.",
+        ),
+        _f(
+            "scope-bypass-everything",
+            "Patient/$everything trả mọi loại tài nguyên, kể cả ngoài phạm vi của token.",
+            "Patient/$everything returns every type, also those outside the token's scopes.",
+        ),
+        _f(
+            "scope-bypass-history",
+            "Lịch sử toàn hệ thống (/_history) trả mọi loại cho token phạm vi hẹp.",
+            "System history (/_history) returns every type to a narrow-scope token.",
+        ),
+        _f(
+            "scope-bypass-export",
+            "Bulk $export xuất cả loại tài nguyên ngoài phạm vi của token.",
+            "Bulk $export writes types outside the token's scopes too.",
+        ),
+        _f(
+            "export-not-bound-to-client",
+            "Yêu cầu $export không thuộc về client tạo ra nó: client khác đọc trạng thái, tải tệp, xoá được.",
+            "Export jobs are not bound to their client: another client reads the status, downloads the files, deletes the job.",
+        ),
+        _f(
+            "token-without-exp-accepted",
+            "Access token cấp ra không có `exp` (dùng mãi mãi); client assertion không có `exp` vẫn được nhận.",
+            "Access tokens are issued without `exp` (valid forever); client assertions without `exp` are accepted.",
+        ),
     ]
 )
 

@@ -201,6 +201,13 @@ class ReferenceServer:
         self.stop()
 
 
+def _print_loaded(fhir: Any, folder: str, files: int, count: int) -> None:
+    """What --load did, naming every file it did not load and why (never silently)."""
+    print(f"đã nạp / loaded {files} files, {count} entries from {folder}", flush=True)
+    for where, why in fhir.load_skipped:
+        print(f"  không nạp / not loaded {where}: {why.vi} / {why.en}", flush=True)
+
+
 def serve_forever(
     config: ServerConfig,
     host: str,
@@ -212,7 +219,7 @@ def serve_forever(
     """Run `vhr serve` in the foreground until interrupted."""
     loop, http = _loop_and_http()
     scheme = "https" if tls else "http"
-    ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
+    ssl: dict[str, Any] = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
     if config.base_url is None and port:
         config.base_url = f"{scheme}://{host}:{port}"
     if load and config.db != ":memory:":  # file DB: load once, then every worker sees it
@@ -220,7 +227,7 @@ def serve_forever(
         loader.state.fhir.set_base_url(config.base_url or f"{scheme}://{host}:{port}")
         files, count = loader.state.fhir.load_directory(load)
         loader.state.fhir.store.close()
-        print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
+        _print_loaded(loader.state.fhir, load, files, count)
     if workers > 1:
         if config.db == ":memory:":
             raise UserError(
@@ -239,11 +246,11 @@ def serve_forever(
             log_level="warning",
             access_log=False,
             **ssl,
-        )  # type: ignore[arg-type]
+        )
         return
     app = create_app(config)
     if load and config.db == ":memory:":
         app.state.fhir.set_base_url(config.base_url or f"{scheme}://{host}:{port}")
         files, count = app.state.fhir.load_directory(load)
-        print(f"đã nạp / loaded {files} files, {count} entries from {load}", flush=True)
-    uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level="warning", access_log=False, **ssl)  # type: ignore[arg-type]
+        _print_loaded(app.state.fhir, load, files, count)
+    uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level="warning", access_log=False, **ssl)

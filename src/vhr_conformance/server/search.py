@@ -14,10 +14,30 @@ from vhr_conformance.server.index import date_range, fold, lower_only, nfc, spli
 from vhr_conformance.server.store import Store, Stored
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 _PREFIX_RE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+\d])")
 MAX_COUNT = 1000
 DEFAULT_COUNT = 20
 TOP = "\U0010ffff"
+# Bounds on one search request, so absurd input is a 400 and never reaches SQLite's own limits
+# (expression depth, integer range) as a 500.
+MAX_PAIRS = 100  # name=value pairs in one query
+MAX_VALUES = 200  # comma-separated values (OR) of one parameter
+MAX_SORT_KEYS = 10
+MAX_INTEGER = 10**9  # _count / _offset; larger _count values are refused, not clamped
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_bounds(pairs: list[tuple[str, str]]) -> None:
+    """400 for a query too large or absurd to run: too many pairs, control characters (NUL would
+    end the SQL pattern and match everyone), too many OR values."""
+    if len(pairs) > MAX_PAIRS:
+        raise FhirError(400, "too-costly", E.TOO_MANY.format(what="parameters", n=MAX_PAIRS))
+    for key, value in pairs:
+        if _CONTROL_RE.search(key) or _CONTROL_RE.search(value):
+            raise FhirError(400, "invalid", E.CONTROL_CHAR.format(p=_CONTROL_RE.sub("?", key)[:64]))
+        if value.count(",") >= MAX_VALUES and not key.startswith(("_elements", "_type")):
+            raise FhirError(400, "too-costly", E.TOO_MANY.format(what=f"values of {key[:64]}", n=MAX_VALUES))
 
 
 def split_values(value: str) -> list[str]:
@@ -76,6 +96,7 @@ class Query:
     where: list[str] = field(default_factory=list)
     args: list[Any] = field(default_factory=list)
     used: list[tuple[str, str]] = field(default_factory=list)
+    through: set[str] = field(default_factory=set)  # other types a chain filters on
 
 
 class SearchCompiler:
@@ -83,9 +104,13 @@ class SearchCompiler:
         self.caps = caps
         self.faults = faults
         self.base_url = base_url
+        self._through: set[str] = set()
 
     def compile(self, rtype: str, pairs: Iterable[tuple[str, str]], strict: bool) -> Query:
+        pairs = list(pairs)
+        check_bounds(pairs)
         q = Query(where=["r.type = ?", "r.deleted = 0"], args=[rtype])
+        self._through = q.through
         for key, value in pairs:
             name = key.split(":", 1)[0]
             if key in CONTROL_PARAMS or name in ("_include", "_revinclude"):
@@ -114,6 +139,8 @@ class SearchCompiler:
 
     def clause(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
         """`r.rid IN (...)`-style SQL for one `key=value` pair, or None if ignored (lenient)."""
+        if key.startswith("_has:"):
+            return self._has(rtype, key, value, strict)
         # chained reference: subject:Patient.identifier=... / patient.name=...
         if "." in key.split(":", 1)[0] or (":" in key and "." in key.split(":", 1)[1]):
             return self._chain(rtype, key, value, strict)
@@ -248,7 +275,7 @@ class SearchCompiler:
                     "sa": "value > ?",
                     "eb": "value < ?",
                 }[prefix]
-                a: list[Any] = (
+                qargs: list[Any] = (
                     [num - half, num + half]
                     if prefix in ("eq", "ne")
                     else ([num * 0.9, num * 1.1] if prefix == "ap" else [num])
@@ -257,12 +284,12 @@ class SearchCompiler:
                     system, _, code = unit_part.partition("|")
                     if system:
                         sql += " AND system = ?"
-                        a.append(system)
+                        qargs.append(system)
                     if code:
                         sql += " AND code = ?"
-                        a.append(code)
+                        qargs.append(code)
                 ors.append("(" + sql + ")")
-                args.extend(a)
+                args.extend(qargs)
         return head + " OR ".join(ors) + ")", args
 
     def _chain(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
@@ -279,6 +306,7 @@ class SearchCompiler:
                 raise FhirError(400, "not-supported", E.UNSUPPORTED_PARAM.format(p=key))
             return None
         target = targets[0]
+        self._through.add(target)
         inner = self.clause(target, rest, value, strict)
         if inner is None:
             return None
@@ -289,11 +317,37 @@ class SearchCompiler:
         )
         return sql, [rtype, param.code, target, target, *inner_args]
 
+    def _has(self, rtype: str, key: str, value: str, strict: bool) -> tuple[str, list[Any]] | None:
+        """Reverse chain `_has:Type:param:rest=value`: resources of `rtype` that some `Type`
+        matching `rest=value` points at through its reference parameter `param` (`rest` may be
+        another `_has:`)."""
+        parts = key.split(":", 3)
+        if len(parts) != 4 or not _TYPE_RE.match(parts[1]) or not parts[3]:
+            raise FhirError(400, "invalid", E.BAD_PARAM.format(p=key[:64]))
+        _, source, pname, rest = parts
+        param = self._param(source, pname)
+        if param is None or param.type != "reference" or (param.targets and rtype not in param.targets):
+            if strict:
+                raise FhirError(400, "not-supported", E.UNSUPPORTED_PARAM.format(p=key[:64]))
+            return None
+        self._through.add(source)
+        inner = self.clause(source, rest, value, strict)
+        if inner is None:
+            return None
+        inner_sql, inner_args = inner
+        sql = (
+            "r.id IN (SELECT x.tid FROM ix_ref x WHERE x.type = ? AND x.param = ? AND x.ttype = ? AND x.rid IN "
+            f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {inner_sql}))"
+        )
+        return sql, [source, param.code, rtype, source, *inner_args]
+
     def order_by(self, rtype: str, sort: str | None) -> tuple[str, list[Any]]:
         if not sort:
             return "r.rid", []
         parts: list[str] = []
         args: list[Any] = []
+        if sort.count(",") >= MAX_SORT_KEYS:
+            raise FhirError(400, "too-costly", E.TOO_MANY.format(what="_sort keys", n=MAX_SORT_KEYS))
         for item in sort.split(","):
             item = item.strip()
             if not item:
@@ -395,7 +449,7 @@ def includes(
         for m in matches:
             by_type.setdefault(m.type, []).append(m.id)
         for spec in rev:
-            parts = spec.split(":")
+            parts = ["*", "*"] if spec == "*" else spec.split(":")  # `*`: whatever points at a match
             if len(parts) < 2:
                 raise FhirError(400, "invalid", E.BAD_PARAM.format(p="_revinclude"))
             src_type, pname = parts[0], parts[1]
@@ -403,8 +457,11 @@ def includes(
                 if len(parts) > 2 and parts[2] != ttype:
                     continue
                 marks = ",".join("?" * len(ids))
-                sql = f"SELECT DISTINCT x.rid FROM ix_ref x WHERE x.type = ? AND x.ttype = ? AND x.tid IN ({marks})"
-                args = [src_type, ttype, *ids]
+                sql = f"SELECT DISTINCT x.rid FROM ix_ref x WHERE x.ttype = ? AND x.tid IN ({marks})"
+                args = [ttype, *ids]
+                if src_type != "*":
+                    sql += " AND x.type = ?"
+                    args.append(src_type)
                 if pname != "*":
                     sql += " AND x.param = ?"
                     args.append(pname)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.validator.issues import SEVERITY_RANK, Issue, to_operation_outcome
+from vhr_conformance.validator.policy import Policy
 
 console = Console()
 
@@ -77,9 +78,11 @@ def _looks_ndjson(data: bytes) -> bool:
     return isinstance(first, dict) and "resourceType" in first
 
 
-def _validate_unit(validator: Any, name: str, data: bytes, ndjson: bool, profiles: list[str]) -> list[Result]:
+def _validate_unit(
+    validator: Any, name: str, data: bytes, ndjson: bool, profiles: list[str], policy: Policy
+) -> list[Result]:
     if not ndjson:
-        issues = validator.validate(data, profiles=profiles or None)
+        issues = validator.validate(data, profiles=profiles or None, policy=policy)
         if not (
             any(i.severity == "fatal" and i.rule == "json-syntax" for i in issues) and _looks_ndjson(data)
         ):
@@ -88,7 +91,7 @@ def _validate_unit(validator: Any, name: str, data: bytes, ndjson: bool, profile
     for n, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        issues = validator.validate(line, profiles=profiles or None)
+        issues = validator.validate(line, profiles=profiles or None, policy=policy)
         out.append(Result(name, n, issues))
     return out
 
@@ -117,20 +120,37 @@ def validate_cmd(
     fail_on: str = typer.Option(
         "error", "--fail-on", help="error | warning: mức gây mã thoát 1 / severity that makes exit code 1"
     ),
+    best_practice: bool = typer.Option(
+        False,
+        "--best-practice",
+        help="Báo cả các ràng buộc thực hành tốt (dom-6…) dạng cảnh báo / also report best-practice invariants (dom-6…) as warnings",
+    ),
+    suppress: list[str] = typer.Option(
+        [],
+        "--suppress",
+        help="Bỏ qua quy tắc (lặp lại được, cho phép mẫu như 'questionnaire-*') / rule id to leave out (repeatable, patterns allowed)",
+    ),
+    display: str = typer.Option(
+        "error",
+        "--display-mismatch",
+        help="error | warning | information | ignore: mức cho tên hiển thị sai / severity of a display that does not match its code",
+    ),
 ) -> None:
     """Kiểm tra tài nguyên FHIR theo R4 và IG VHR / validate FHIR resources against R4 and the VHR IG.
 
     Exit code 0: nothing at or above --fail-on; 1: issues found; 2: usage error.
     """
     try:
-        code = _run(paths, profile, ig, fmt, fail_on)
+        code = _run(paths, profile, ig, fmt, fail_on, Policy(best_practice, frozenset(suppress), display))
     except UserError as exc:
         err_console.print(f"Lỗi / Error: {exc.render()}", markup=False, highlight=False)
         code = 2
     sys.exit(code)
 
 
-def _run(paths: list[str] | None, profile: list[str], ig: list[str], fmt: str, fail_on: str) -> int:
+def _run(
+    paths: list[str] | None, profile: list[str], ig: list[str], fmt: str, fail_on: str, policy: Policy
+) -> int:
     if not paths:
         raise UserError(
             Text(
@@ -164,13 +184,14 @@ def _run(paths: list[str] | None, profile: list[str], ig: list[str], fmt: str, f
                     Text("Không đọc được tệp: {e}", "Cannot read file: {e}").format(e=exc), location=name
                 ) from None
         ndjson = name.lower().endswith((".ndjson", ".jsonl"))
-        results.extend(_validate_unit(validator, name, data, ndjson, list(profile)))
+        results.extend(_validate_unit(validator, name, data, ndjson, list(profile), policy))
     threshold = SEVERITY_RANK[fail_on]
     failing = any(SEVERITY_RANK[i.severity] <= threshold for r in results for i in r.issues)
     if fmt == "json":
         for r in results:
             for i in r.issues:
-                row = {"file": r.source, "line": r.line, **i.as_dict()}
+                # line in the file (an NDJSON record is one line), column within it
+                row = {"file": r.source, "line": r.line or i.line, "col": i.col, **i.as_dict()}
                 sys.stdout.write(orjson.dumps(row).decode() + "\n")
     elif fmt == "outcome":
         if len(results) == 1:
@@ -211,6 +232,8 @@ def _print_text(results: list[Result]) -> None:
         for i in sorted(r.issues, key=lambda x: SEVERITY_RANK[x.severity]):
             counts[i.severity] += 1
             loc = f"line {r.line}: {i.location}" if r.line is not None else i.location
+            if i.position is not None and not i.location.startswith("line "):
+                loc += f" ({r.line or i.line}:{i.col})"
             table.add_row(src, f"[{_SEV_STYLE[i.severity]}]{i.severity}[/]", loc, i.rule, i.text.both("\n"))
     if table.row_count:
         console.print(table)

@@ -21,7 +21,9 @@ from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, Fhir
 from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.jsonlayer import parse_json
 from vhr_conformance.validator.messages import M
-from vhr_conformance.validator.schema import Elem, Schema, TypeDef
+from vhr_conformance.validator.policy import DEFAULT_POLICY, Policy
+from vhr_conformance.validator.positions import SourceMap
+from vhr_conformance.validator.schema import WHITESPACE_ONLY, Elem, Schema, TypeDef
 from vhr_conformance.validator.terminology import ICD10_SYSTEMS, Terminology
 
 ALL_LAYERS = frozenset({"invariants", "terminology", "profiles", "references", "vn"})
@@ -32,6 +34,7 @@ _REF_RE = re.compile(
     r"|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|#[A-Za-z0-9\-.]*|[a-z][a-z0-9+.\-]*:\S+)"
 )
+_RESTFUL_URL = re.compile(r"/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _TYPE_IN_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _CONTAINER_KEYS = frozenset({"contained"})
 _DEFINITION_TYPES = frozenset(
@@ -58,9 +61,27 @@ class Run:
     harness_reported: set[str] = field(default_factory=set)
     ms_seen: set[tuple[str, str]] = field(default_factory=set)
     profiled: set[tuple[int, str, str]] = field(default_factory=set)  # (id(value), profile, location) done
+    policy: Policy = DEFAULT_POLICY
+    canonicals: dict[str, Any] = field(default_factory=dict)  # canonical url -> resource, in Bundles
+    # Locations of malformed values: what depends on them is not judged again (no cascades)
+    bad: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, severity: str, code: str, loc: str, rule: str, text: Text) -> None:
+        if self.bad and loc in self.bad and not rule.startswith("type-"):
+            return  # the value is malformed: that one error says it; range, binding, … would be noise
         self.issues.append(Issue(severity, code, loc, rule, text))
+
+    def malformed(self, loc: str, names: tuple[str, ...]) -> None:
+        """Record a malformed value at ``loc``; ``names`` are the element names an invariant would use."""
+        self.bad[loc] = names
+
+    def depends_on_malformed(self, loc: str, expression: str) -> bool:
+        """Whether an invariant at ``loc`` mentions an element below it whose value is malformed."""
+        for where, names in self.bad.items():
+            below = where.startswith(loc) and where[len(loc) : len(loc) + 1] in (".", "[")
+            if below and any(re.search(rf"\b{re.escape(n)}\b", expression) for n in names):
+                return True
+        return False
 
 
 class Validator:
@@ -81,7 +102,9 @@ class Validator:
             "Address": self._hook_address,
             "Attachment": self._hook_attachment,
             "Bundle.entry": self._hook_entry,
+            "Bundle": self._hook_bundle,
         }
+        self._globals: dict[str, tuple[str, ...]] | None = None
         from vhr_conformance.validator.profiles import ProfileCompiler
 
         self.profiles = ProfileCompiler(self)
@@ -113,9 +136,32 @@ class Validator:
         profiles: Iterable[str] | None = None,
         *,
         layers: frozenset[str] = ALL_LAYERS,
+        policy: Policy | None = None,
+        best_practice: bool | None = None,
+        suppress: Iterable[str] | None = None,
+        display: str | None = None,
     ) -> list[Issue]:
-        """Validate one resource (dict or raw JSON); ``profiles`` are canonical URLs to check too."""
-        run = Run(layers)
+        """Validate one resource (dict or raw JSON); ``profiles`` are canonical URLs to check too.
+
+        ``policy`` (or its fields ``best_practice``, ``suppress``, ``display`` given one by one) sets
+        the severity policy; the default is :data:`DEFAULT_POLICY` (HL7's defaults).
+        """
+        pol = policy or DEFAULT_POLICY
+        if best_practice is not None or suppress is not None or display is not None:
+            pol = Policy(
+                pol.best_practice if best_practice is None else best_practice,
+                pol.suppress if suppress is None else frozenset(suppress),
+                pol.display if display is None else display,
+            )
+        run = Run(layers, policy=pol)
+        issues = self._validate(resource, profiles, run)
+        if pol.suppress:
+            issues = [i for i in issues if not pol.suppressed(i.rule)]
+        return issues
+
+    def _validate(
+        self, resource: dict[str, Any] | bytes | bytearray | str, profiles: Iterable[str] | None, run: Run
+    ) -> list[Issue]:
         if isinstance(resource, dict):
             value: Any = resource
         else:
@@ -123,6 +169,14 @@ class Validator:
             run.issues.extend(issues)
             if value is None:
                 return run.issues
+            found = self._walk(value, profiles, run)
+            if found:  # positions are computed only if somebody reads them (Issue.position)
+                smap = SourceMap(resource if isinstance(resource, str) else bytes(resource))
+                found = [i.placed(smap) for i in found]
+            return found
+        return self._walk(value, profiles, run)
+
+    def _walk(self, value: Any, profiles: Iterable[str] | None, run: Run) -> list[Issue]:
         if not isinstance(value, dict):
             run.add("fatal", "structure", "", "not-object", M["not-object"])
             return run.issues
@@ -175,9 +229,11 @@ class Validator:
         )
         refs_start = len(run.refs)
         saved_bundle = run.in_bundle
+        saved_canonicals = run.canonicals
         if rt == "Bundle":
             run.in_bundle = True
             run.env.resolve = self._bundle_resolver(obj)
+            run.canonicals = {**saved_canonicals, **_bundle_canonicals(obj)}
         try:
             self._complex(obj, td, loc, run, td.constraints)
             if "profiles" in run.layers:
@@ -188,6 +244,8 @@ class Validator:
                             self.profiles.validate(obj, url, loc, run, explicit=False)
                 for url in explicit:  # asked for by the caller: an unknown one is an error
                     self.profiles.validate(obj, url, loc, run, explicit=True)
+                for url in self.global_profiles().get(rt, ()):
+                    self.profiles.validate(obj, url, loc, run, explicit=False)
                 if rt == "Observation":
                     self._vital_signs(obj, loc, run, explicit)
             if rt in _DEFINITION_TYPES and "profiles" in run.layers:
@@ -205,6 +263,24 @@ class Validator:
         finally:
             run.env = saved_env
             run.in_bundle = saved_bundle
+            run.canonicals = saved_canonicals
+
+    def global_profiles(self) -> dict[str, tuple[str, ...]]:
+        """ImplementationGuide.global of the loaded IGs: every resource of the type must meet the profile."""
+        if self._globals is None:
+            found: dict[str, list[str]] = {}
+            for ig in self.packages.resources("ImplementationGuide"):
+                for g in seq(ig.get("global")):
+                    if (
+                        isinstance(g, dict)
+                        and isinstance(g.get("type"), str)
+                        and isinstance(g.get("profile"), str)
+                    ):
+                        urls = found.setdefault(g["type"], [])
+                        if g["profile"] not in urls:
+                            urls.append(g["profile"])
+            self._globals = {k: tuple(v) for k, v in found.items()}
+        return self._globals
 
     def _vital_signs(self, obj: dict[str, Any], loc: str, run: Run, explicit: tuple[str, ...]) -> None:
         """A vital-sign code obliges the core vital-signs profile, unless a profile in use derives from it."""
@@ -218,7 +294,9 @@ class Validator:
         for url in required:
             if any(self.profiles.derives_from(d, url) for d in (*declared, *explicit)):
                 continue
-            trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled)
+            trial = Run(
+                run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled, policy=run.policy
+            )
             self.profiles.validate(obj, url, loc, trial, explicit=False, quiet_unknown=True)
             for i in trial.issues:
                 if i.rule == "must-support":
@@ -345,14 +423,20 @@ class Validator:
                 run.add("error", "structure", loc, "json-null", M["json-null"])
                 return
             msg = prim.check(item)
+            if msg is WHITESPACE_ONLY:  # a SHOULD: advice, the value is still valid
+                run.add("warning", "value", loc, "string-whitespace", msg)
+                msg = None
             if msg is not None:
                 run.add(
                     "error", "value" if isinstance(item, str) else "structure", loc, f"type-{prim.name}", msg
                 )
                 if prim.name != "xhtml" or not isinstance(item, str):
+                    run.malformed(loc, (key, e.choice) if e.choice else (key,))
                     return  # a malformed value makes further checks noise; narrative rules (txt-1) still apply
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
                 self._binding(item, e, loc, run, "code")
+            if e.targets is not None and prim.name == "canonical" and "references" in run.layers:
+                self._canonical_target(item, e.targets, loc, run)
             if e.constraints and "invariants" in run.layers:
                 self._invariants(item, e.constraints, loc, run)
             return
@@ -429,9 +513,12 @@ class Validator:
         env = run.env or EvalEnv(
             focus if isinstance(focus, dict) else {}, focus if isinstance(focus, dict) else {}
         )
+        best_practice = run.policy.best_practice
         for c in constraints:
             if skip and c.key in skip:
                 continue
+            if c.best_practice and not best_practice:
+                continue  # off by default, as the HL7 reference outcomes show (Policy.best_practice)
             try:
                 native = c.native
                 ok = native(focus, env) if native is not None else c.evaluate(focus, env)
@@ -441,7 +528,11 @@ class Validator:
                 self._harness_error(c, exc, loc, run)
                 continue
             if not ok:
+                if run.bad and run.depends_on_malformed(loc, c.expression):
+                    continue  # it failed because a value it reads is malformed, already reported
                 sev = c.severity if c.severity in ("error", "warning") else "error"
+                if c.best_practice:
+                    sev = "warning"
                 run.add(sev, "invariant", loc, c.key, M["invariant"].format(key=c.key, human=c.human))
 
     def _harness_error(self, c: Any, exc: Exception, loc: str, run: Run) -> None:
@@ -466,7 +557,7 @@ class Validator:
         """For FHIRPath conformsTo(): validate ``value`` against ``url`` in a scratch run."""
         if self.profiles.get(url) is None:
             return None
-        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle)
+        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, policy=run.policy)
         if isinstance(value, dict) and "resourceType" in value:
             self._resource(value, "conformsTo", trial, None)
         self.profiles.validate(value, url, "conformsTo", trial, explicit=True)
@@ -478,7 +569,7 @@ class Validator:
         if isinstance(value, dict):
             codings = value.get("coding") if "coding" in value else [value]
             results = [
-                self.terminology.contains(vs, c.get("system"), c.get("code"))
+                self.terminology.contains(vs, c.get("system"), c["code"])
                 for c in seq(codings)
                 if isinstance(c, dict) and isinstance(c.get("code"), str)
             ]
@@ -498,6 +589,8 @@ class Validator:
 
     def check_binding(self, value: Any, type_name: str, strength: str, vs: str, loc: str, run: Run) -> None:
         """Check a code/Coding/CodeableConcept against a ValueSet; used by base and profile layers."""
+        if run.bad and any(b.startswith(loc + ".") for b in run.bad):
+            return  # a malformed code or system inside was reported; membership would only repeat it
         term = self.terminology
         if type_name == "code" and isinstance(value, str):
             pairs: list[tuple[str | None, str]] = [(None, value)]
@@ -570,13 +663,15 @@ class Validator:
         display = obj.get("display")
         if isinstance(display, str):
             expected = cs.display.get(code)
+            level = run.policy.display
             if (
-                expected
+                level != "ignore"
+                and expected
                 and display.strip().lower() != expected.lower()
                 and display not in cs.designations.get(code, ())
             ):
-                run.add(  # a warning, as the issue asks (the HL7 validator makes it an error)
-                    "warning",
+                run.add(  # an error by default, as in the HL7 validator (Policy.display)
+                    level,
                     "code-invalid",
                     f"{loc}.display",
                     "display-mismatch",
@@ -633,6 +728,34 @@ class Validator:
                 self._target_issue(typ, targets, loc, run)
         if run.in_bundle and "references" in run.layers:
             run.refs.append(RefUse(f"{loc}.reference", ref, targets))
+
+    def _canonical_target(self, url: str, targets: frozenset[str], loc: str, run: Run) -> None:
+        """A canonical that resolves (loaded packages, or a Bundle entry's ``url``) must name an allowed type."""
+        if url.startswith("#"):
+            found: Any = None
+            env = run.env
+            for c in seq(env.root.get("contained")) if env is not None else ():
+                if isinstance(c, dict) and c.get("id") == url[1:]:
+                    found = c
+        else:
+            found = self.packages.get(url.split("|", 1)[0])
+            if found is None and run.in_bundle:
+                found = run.canonicals.get(url.split("|", 1)[0])
+        typ = found.get("resourceType") if isinstance(found, dict) else None
+        if isinstance(typ, str) and typ not in targets and not self._canonical_of_type(url, targets):
+            run.add(
+                "error",
+                "structure",
+                loc,
+                "canonical-target",
+                M["canonical-target"].format(url=url, got=typ, allowed=", ".join(sorted(targets))),
+            )
+
+    def _canonical_of_type(self, url: str, targets: frozenset[str]) -> bool:
+        """Whether some loaded resource of an allowed type has this canonical URL (packages that give
+        a CodeSystem and its ValueSet one URL); only asked on the rare path of a mismatch."""
+        base = url.split("|", 1)[0]
+        return any(e.url == base for t in targets for _pkg, e in self.packages.entries(t))
 
     def _target_issue(self, got: str, targets: frozenset[str], loc: str, run: Run) -> None:
         run.add(
@@ -767,6 +890,43 @@ class Validator:
                 "bundle-fullurl-absolute",
                 M["bundle-fullurl-absolute"].format(url=fu),
             )
+        elif isinstance(fu, str) and not fu.startswith("urn:") and f"{loc}.fullUrl" not in run.bad:
+            # "The fullUrl SHALL NOT disagree with the id in the resource" (R4 Bundle.entry.fullUrl)
+            res = obj.get("resource")
+            m = _RESTFUL_URL.search(fu)
+            if isinstance(res, dict) and isinstance(res.get("id"), str) and m is not None:
+                rt, rid = res.get("resourceType"), res["id"]
+                if m.group(1) in self.schema.resource_types and (m.group(1), m.group(2)) != (rt, rid):
+                    run.add(
+                        "error",
+                        "invalid",
+                        f"{loc}.fullUrl",
+                        "bundle-fullurl-id",
+                        M["bundle-fullurl-id"].format(url=fu, rt=rt, id=rid),
+                    )
+
+    def _hook_bundle(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        self._links_unique(obj, loc, run)
+
+    def _links_unique(self, obj: dict[str, Any], loc: str, run: Run) -> None:
+        """Bundle.link: a relation names one link of the Bundle (self, next, … each at most once)."""
+        links = obj.get("link")
+        if not isinstance(links, list) or len(links) < 2:
+            return
+        seen: set[str] = set()
+        for i, link in enumerate(links):
+            rel = link.get("relation") if isinstance(link, dict) else None
+            if not isinstance(rel, str):
+                continue
+            if rel in seen:
+                run.add(
+                    "error",
+                    "invalid",
+                    f"{loc}.link[{i}].relation",
+                    "bundle-link-repeated",
+                    M["bundle-link-repeated"].format(rel=rel, where=f"{loc}.link"),
+                )
+            seen.add(rel)
 
     # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
@@ -781,6 +941,16 @@ def _versioned_dup(bundle: dict[str, Any], a: int, b: int) -> bool:
     va = ((ra or {}).get("meta") or {}).get("versionId") if isinstance(ra, dict) else None
     vb = ((rb or {}).get("meta") or {}).get("versionId") if isinstance(rb, dict) else None
     return bool(va and vb and va != vb) or bundle.get("type") == "history"
+
+
+def _bundle_canonicals(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Conformance resources carried in a Bundle, by canonical URL (canonical references resolve to them)."""
+    out: dict[str, Any] = {}
+    for entry in seq(bundle.get("entry")):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(res, dict) and isinstance(res.get("url"), str):
+            out.setdefault(res["url"], res)
+    return out
 
 
 def _bundle_index(bundle: dict[str, Any]) -> dict[str, tuple[int, dict[str, Any]]]:

@@ -1,10 +1,15 @@
-"""Layer 4: invariants (``constraint`` in snapshots) evaluated with fhirpathpy.
+"""Layer 4: invariants (``constraint`` in snapshots), and the FHIRPath engine they run on.
 
-Each distinct expression is parsed once. fhirpathpy costs tens of microseconds per call, so the
-hottest core invariants have an equivalent native implementation keyed by (key, expression): the
-native function is used only when the snapshot carries exactly the expression it was written for.
-ele-1 is never evaluated: the structural layer checks "a value or children" directly.
-Functions fhirpathpy lacks (hasValue, htmlChecks, resolve, memberOf, conformsTo) are added here.
+The engine (``compile_path``/``evaluate``) is fhirpathpy's parser and evaluator with our context,
+function table and syntax-tree rewrites (types: fhirpath_types, functions: fhirpath_functions,
+dates: fhirpath_temporal, units: fhirpath_ucum; docs/fhirpath.md). Added here: ``resolve()`` across
+contained resources, Bundle entries, %resource and %rootResource, hasValue, htmlChecks, memberOf,
+conformsTo, the FHIR environment variables, and the validator's dialect.
+
+Each distinct expression is parsed once. An evaluation costs tens of microseconds, so the hottest
+core invariants have an equivalent native implementation keyed by (key, expression): the native
+function is used only when the snapshot carries exactly the expression it was written for. ele-1
+is never evaluated: the structural layer checks "a value or children" directly.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.engine import do_eval as fp_do_eval
+from fhirpathpy.engine.invocations.constants import constants as fp_constants
+from fhirpathpy.engine.nodes import FP_Type, ResourceNode
+from fhirpathpy.engine.util import get_data, process_user_invocation_table
 from fhirpathpy.models import models
+
+from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, collapse, rewrite
+from vhr_conformance.validator.fhirpath_types import TYPE_FUNCTIONS, qualified
 
 SKIP_KEYS = frozenset({"ele-1"})
 
@@ -34,7 +44,7 @@ NativeFn = Callable[[Any, "EvalEnv"], bool]
 class EvalEnv:
     """What an invariant may look at beyond its focus: %resource, %rootResource and helper hooks."""
 
-    __slots__ = ("conforms", "member_of", "resolve", "resource", "root")
+    __slots__ = ("_places", "conforms", "member_of", "resolve", "resource", "root")
 
     def __init__(
         self,
@@ -49,6 +59,53 @@ class EvalEnv:
         self.conforms = conforms
         self.member_of = member_of
         self.resolve = resolve
+        self._places: dict[int, Place] | None = None
+
+    def places(self) -> dict[int, Place]:
+        """Where each JSON object under %rootResource (and %resource) sits, built on first use."""
+        if self._places is None:
+            self._places = {}
+            _index_places(self.root, Place(None, None, None), self._places)
+            if id(self.resource) not in self._places:
+                _index_places(self.resource, Place(None, None, None), self._places)
+        return self._places
+
+
+@dataclass(slots=True, frozen=True)
+class Place:
+    """The resource an object belongs to, that resource's container (when it is contained) and the
+    fullUrl of the Bundle entry that holds it (when in a Bundle)."""
+
+    resource: dict[str, Any] | None
+    container: dict[str, Any] | None
+    full_url: str | None
+
+
+def _index_places(node: Any, owner: Place, out: dict[int, Place], contained_in: Any = None) -> None:
+    if isinstance(node, list):
+        for v in node:
+            if isinstance(v, dict | list):
+                _index_places(v, owner, out, contained_in)
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("resourceType"), str):
+        place = Place(node, contained_in, owner.full_url)
+        out[id(node)] = place
+        for k, v in node.items():
+            if isinstance(v, dict | list):
+                _index_places(v, place, out, node if k == "contained" else None)
+        return
+    fu = node.get("fullUrl")
+    place = (
+        owner
+        if not (isinstance(fu, str) and "resource" in node)
+        else Place(owner.resource, owner.container, fu)
+    )
+    out[id(node)] = place
+    for v in node.values():
+        if isinstance(v, dict | list):
+            _index_places(v, place, out)
 
 
 @dataclass(slots=True, eq=False)
@@ -59,7 +116,7 @@ class Constraint:
     expression: str
     base: str
     native: NativeFn | None
-    compiled: Any
+    compiled: CompiledPath | None
     error: str | None  # why the expression cannot be evaluated (compile failure)
     best_practice: bool = False
     guards: tuple[Callable[[Any], bool], ...] = ()
@@ -74,22 +131,14 @@ class Constraint:
                     return True
         if self.compiled is None:
             raise FhirPathError(self.error or "cannot compile")
-        _CURRENT_ENV[0] = env
-        try:
-            # A resource goes in as plain JSON: fhirpathpy types it from resourceType, and only then
-            # does a leading type name (``Organization.endpoint``) select it rather than nothing.
-            node = (
-                focus
-                if isinstance(focus, dict) and "resourceType" in focus
-                else ResourceNode.create_node(focus, self.base)
-            )
-            result = self.compiled(node, {"resource": env.resource, "rootResource": env.root})
-        except FhirPathError:
-            raise
-        except Exception as exc:  # fhirpathpy raises bare Exceptions
-            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            _CURRENT_ENV[0] = None
+        # A resource goes in as plain JSON: its type comes from resourceType, and only then does a
+        # leading type name (``Organization.endpoint``) select it rather than nothing.
+        node = (
+            focus
+            if isinstance(focus, dict) and "resourceType" in focus
+            else ResourceNode.create_node(focus, self.base)
+        )
+        result = self.compiled(node, env)
         if not result:
             return EMPTY_PASSES
         if len(result) == 1 and isinstance(result[0], bool):
@@ -126,18 +175,48 @@ def _html_checks(coll: list[Any]) -> bool:
     return all(html_ok(x) for x in coll)
 
 
-def _resolve(coll: list[Any]) -> list[Any]:
+def resolve_fn(ctx: Any, coll: list[Any]) -> list[Any]:
+    """resolve() (FHIR §2.1.9.1.4): each Reference (or reference string) to the resource it names.
+
+    ``#id`` names a resource contained in the resource that holds the reference (``#`` alone: that
+    resource itself, or the container of a contained one), wherever the invariant's focus is, so a
+    Bundle-level invariant reaches the contained resources of its entries. Other references go to
+    the validator's resolver (Bundle entries; relative ones also against the entry's fullUrl)."""
     env = _CURRENT_ENV[0]
     out: list[Any] = []
-    if env is None or env.resolve is None:
+    if env is None:
         return out
     for item in coll:
-        ref = item.get("reference") if isinstance(item, dict) else item
-        if isinstance(ref, str):
-            hit = env.resolve(ref)
-            if hit is not None:
-                out.append(hit)
+        data = get_data(item)
+        ref = data.get("reference") if isinstance(data, dict) else data
+        if not isinstance(ref, str) or not ref:
+            continue
+        place = env.places().get(id(data)) if isinstance(data, dict) else None
+        hit = _resolve_ref(env, ref, place)
+        if hit is not None:
+            out.append(ResourceNode.create_node(hit))
     return out
+
+
+def _resolve_ref(env: EvalEnv, ref: str, place: Place | None) -> dict[str, Any] | None:
+    if ref.startswith("#"):
+        if place is None or place.resource is None:  # a bare string: it belongs to %resource
+            place = env.places().get(id(env.resource)) or Place(env.resource, None, None)
+        host = place.container or place.resource or env.resource
+        if ref == "#":
+            return host
+        for c in seq(host.get("contained")):
+            if isinstance(c, dict) and c.get("id") == ref[1:]:
+                return c
+        return None
+    if env.resolve is None:
+        return None
+    hit = env.resolve(ref)
+    if hit is None and place is not None and place.full_url and "://" in place.full_url and "://" not in ref:
+        m = re.match(r"(.*/)[A-Z][A-Za-z]+/[^/]+$", place.full_url)
+        if m is not None:
+            hit = env.resolve(m.group(1) + ref)
+    return hit
 
 
 def _member_of(coll: list[Any], vs: str) -> list[bool]:
@@ -159,36 +238,195 @@ def _conforms_to(coll: list[Any], url: str) -> list[bool]:
     return [res]
 
 
-def _string_test(op: Callable[[str, str], bool]) -> Callable[[list[Any], Any], bool]:
-    """startsWith/endsWith/contains/matches as the HL7 validator evaluates them: false, not empty,
-    when the input is not a single string (so ``x.contains('a').not()`` holds when x is absent)."""
-
-    def fn(coll: list[Any], arg: Any) -> bool:
-        if len(coll) != 1 or not isinstance(coll[0], str) or not isinstance(arg, str):
-            return False
-        return op(coll[0], arg)
-
-    return fn
-
-
-_OPTIONS = {
-    "traceFn": lambda *args: None,
-    "userInvocationTable": {
-        "hasValue": {"fn": _has_value},
-        "htmlChecks": {"fn": _html_checks},
-        "resolve": {"fn": _resolve},
-        "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
-        "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
-        "startsWith": {"fn": _string_test(str.startswith), "arity": {1: ["String"]}},
-        "endsWith": {"fn": _string_test(str.endswith), "arity": {1: ["String"]}},
-        "contains": {"fn": _string_test(lambda s, sub: sub in s), "arity": {1: ["String"]}},
-        "matches": {
-            "fn": _string_test(lambda s, rx: re.search(rx, s, re.DOTALL) is not None),
-            "arity": {1: ["String"]},
-        },
-    },
+# Added functions that only need plain data (fhirpathpy's user-function convention).
+_USER_FUNCTIONS: dict[str, dict[str, Any]] = {
+    "hasValue": {"fn": _has_value},
+    "htmlChecks": {"fn": _html_checks},
+    "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
+    "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
 }
 _MODEL = models["r4"]
+_TABLE: dict[str, Any] = {
+    **process_user_invocation_table(_USER_FUNCTIONS),
+    **FUNCTIONS,
+    **TYPE_FUNCTIONS,
+    "resolve": {"fn": resolve_fn},
+}
+
+
+def _string_test(name: str, op: Callable[[str, str], bool]) -> dict[str, Any]:
+    """A string test as the HL7 validator evaluates it in invariants: false, not empty, when the
+    input is not a single string; the argument must still be one string when given."""
+
+    def fn(ctx: Any, coll: list[Any], arg: Any) -> Any:
+        items = collapse(coll)
+        value = get_data(items[0]) if len(items) == 1 else None
+        if not isinstance(value, str) or not isinstance(arg, str):
+            return False
+        return op(value, arg)
+
+    return {"fn": fn, "arity": {1: [["String"]]}}
+
+
+_VALIDATOR_TABLE: dict[str, Any] = {
+    **_TABLE,
+    "startsWith": _string_test("startsWith", str.startswith),
+    "endsWith": _string_test("endsWith", str.endswith),
+    "contains": _string_test("contains", lambda s, sub: sub in s),
+    "matches": _string_test("matches", lambda s, rx: re.search(rx, s, re.DOTALL) is not None),
+}
+
+
+def result_type(node: Any) -> str:
+    """The FHIRPath type of one result item, qualified (``FHIR.date``, ``System.Integer``)."""
+    return qualified(node)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class _Variables(dict[str, Any]):
+    """Environment variables: the ones given, plus those FHIR defines by name pattern
+    (``%sct``, ``%loinc``, ``%ucum``, ``%vs-[name]``, ``%ext-[name]``)."""
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and _fhir_variable(name) is not None)
+
+    def __missing__(self, name: str) -> Any:
+        value = _fhir_variable(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+
+def _fhir_variable(name: str) -> str | None:
+    fixed = {
+        "sct": "http://snomed.info/sct",
+        "loinc": "http://loinc.org",
+        "ucum": "http://unitsofmeasure.org",
+    }
+    if name in fixed:
+        return fixed[name]
+    if name.startswith("vs-") and len(name) > 3:
+        return "http://hl7.org/fhir/ValueSet/" + name[3:]
+    if name.startswith("ext-") and len(name) > 4:
+        return "http://hl7.org/fhir/StructureDefinition/" + name[4:]
+    return None
+
+
+def _plain(node: Any) -> Any:
+    """A result node as plain data (what fhirpathpy's own evaluate returns)."""
+    data = get_data(node)
+    if isinstance(data, dict) and not isinstance(data, FP_Type):
+        return {k: _plain_value(v) for k, v in data.items()}
+    return data
+
+
+def _plain_value(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_plain_value(x) for x in v]
+    return _plain(v)
+
+
+class CompiledPath:
+    """One parsed FHIRPath expression, evaluated with our function table and environment.
+
+    fhirpathpy's own ``compile`` hands user functions plain data only; the type functions need the
+    nodes (which carry the element's type), so evaluation builds the engine context here."""
+
+    __slots__ = ("_table", "_tree", "expression")
+
+    def __init__(self, expression: str, dialect: str = "spec") -> None:
+        self.expression = expression
+        self._table = _VALIDATOR_TABLE if dialect == "validator" else _TABLE
+        tree = parse_strict(expression)
+        try:
+            self._tree = tree["children"][0]
+            rewrite(self._tree)
+        except Exception as exc:  # the parser raises bare Exceptions
+            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
+
+    def nodes(
+        self, data: Any, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The result as engine nodes (typed), for callers that need FHIRPath types."""
+        fp_constants.reset()
+        root = data if isinstance(data, list) else ([] if data is None else [data])
+        names = _Variables(context=data)
+        if env is not None:
+            names["resource"] = env.resource
+            names["rootResource"] = env.root
+        elif isinstance(data, dict):
+            names["resource"] = names["rootResource"] = data
+        if variables:
+            names.update(variables)
+        ctx: dict[str, Any] = {
+            "dataRoot": root,
+            "vars": names,
+            "model": _MODEL,
+            "userInvocationTable": self._table,
+        }
+        ctx["traceFn"] = _no_trace
+        ctx["$this"] = root  # outside any function, $this is the input (FHIRPath §5.1)
+        saved = _CURRENT_ENV[0]
+        _CURRENT_ENV[0] = env
+        try:
+            out = fp_do_eval(ctx, root, self._tree)
+        except FhirPathError:
+            raise
+        except RecursionError:
+            raise
+        except Exception as exc:  # fhirpathpy raises bare Exceptions
+            raise FhirPathError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            _CURRENT_ENV[0] = saved
+        return out if isinstance(out, list) else [out]
+
+    def __call__(
+        self, data: Any, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The result as plain values; extension-only placeholders of primitives are dropped."""
+        return self.plain(self.nodes(data, env, variables))
+
+    @staticmethod
+    def plain(nodes: list[Any]) -> list[Any]:
+        out = []
+        for n in nodes:
+            v = _plain(n)
+            if isinstance(v, dict) and list(v) == ["extension"]:
+                continue
+            out.append(v)
+        return out
+
+
+_CACHE: dict[tuple[str, str], CompiledPath] = {}
+_CACHE_MAX = 8192
+
+
+def compile_path(expression: str, dialect: str = "spec") -> CompiledPath:
+    """Parse once (strictly: a syntax error raises :class:`FhirPathError`), then reuse.
+
+    ``dialect="validator"`` is the spec with one difference, the HL7 validator's: startsWith,
+    endsWith, contains and matches give false (not empty) when the input is not one string, so
+    that ``fullUrl.contains('/_history/').not()`` holds on an entry without fullUrl, as the
+    reference validator judges it. Invariants are evaluated in that dialect."""
+    hit = _CACHE.get((expression, dialect))
+    if hit is None:
+        if len(_CACHE) >= _CACHE_MAX:  # callers with open-ended expressions cannot grow it forever
+            _CACHE.clear()
+        hit = _CACHE[expression, dialect] = CompiledPath(expression, dialect)
+    return hit
+
+
+def evaluate(
+    data: Any, expression: str, env: EvalEnv | None = None, variables: dict[str, Any] | None = None
+) -> list[Any]:
+    """Evaluate ``expression`` on ``data`` (a resource or element as JSON)."""
+    return compile_path(expression)(data, env, variables)
+
+
+def _no_trace(*args: Any) -> None:
+    return None
 
 
 # --------------------------------------------------------------------------- native invariants
@@ -450,7 +688,74 @@ def _bdl_8(x: Any, env: EvalEnv) -> bool:
     return not (isinstance(fu, str) and "/_history/" in fu)
 
 
+def _present_key(x: dict[str, Any], name: str) -> bool:
+    """The element is there (a value, or only an extension in ``_name``)."""
+    return name in x or ("_" + name) in x
+
+
+def _age_1(x: Any, env: EvalEnv) -> bool:
+    v = x.get("value")
+    number = isinstance(v, int | float) and not isinstance(v, bool)
+    if "value" in x and not number and not isinstance(v, dict):
+        return True  # a malformed value: the structural layer reports it, not this invariant
+    value_empty = not _present_key(x, "value")
+    code_ok = _present_key(x, "code") or value_empty
+    system_ok = not _present_key(x, "system") or x.get("system") == "http://unitsofmeasure.org"
+    return code_ok and system_ok and (value_empty or not number or v > 0)
+
+
+_AIT_VER = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+_CON_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+
+def _codings(x: Any, name: str) -> list[dict[str, Any]]:
+    cc = x.get(name)
+    return [c for c in seq(cc.get("coding")) if isinstance(c, dict)] if isinstance(cc, dict) else []
+
+
+def _ait_entered_in_error(x: Any) -> bool:
+    return any(
+        c.get("system") == _AIT_VER and c.get("code") == "entered-in-error"
+        for c in _codings(x, "verificationStatus")
+    )
+
+
+def _ait_1(x: Any, env: EvalEnv) -> bool:
+    return _ait_entered_in_error(x) or _present_key(x, "clinicalStatus")
+
+
+def _ait_2(x: Any, env: EvalEnv) -> bool:
+    return not _ait_entered_in_error(x) or not _present_key(x, "clinicalStatus")
+
+
+def _con_4(x: Any, env: EvalEnv) -> bool:
+    if not any(k.startswith("abatement") and k[9:10].isupper() for k in x) and not any(
+        k.startswith("_abatement") for k in x
+    ):
+        return True
+    return any(
+        c.get("system") == _CON_CLINICAL and c.get("code") in ("resolved", "remission", "inactive")
+        for c in _codings(x, "clinicalStatus")
+    )
+
+
 NATIVE: dict[tuple[str, str], NativeFn] = {
+    (
+        "age-1",
+        "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)",
+    ): _age_1,
+    (
+        "ait-1",
+        "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()",
+    ): _ait_1,
+    (
+        "ait-2",
+        "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()",
+    ): _ait_2,
+    (
+        "con-4",
+        "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
+    ): _con_4,
     ("bdl-2", "entry.search.empty() or (type = 'searchset')"): _bdl_2,
     (
         "bdl-3",
@@ -633,21 +938,60 @@ class _RaisingListener:
         return None
 
 
-def syntax_check(expr: str) -> None:
-    """fhirpathpy's parser silently recovers from syntax errors; parse strictly first."""
+class _Tokens:
+    """The lexer's tokens, with ``@2015T`` / ``@2015-02T`` / ``@2015-02-04T`` read as one DateTime
+    literal (FHIRPath §4.1.3: a DateTime may stop at any precision; fhirpathpy's DATETIME rule
+    stops before a T without a time, leaving an identifier ``T`` behind)."""
+
+    def __init__(self, lexer: Any) -> None:
+        self.lexer = lexer
+        self.pending: Any = None
+
+    def nextToken(self) -> Any:  # ANTLR's TokenSource protocol
+        from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+
+        tok = self.pending if self.pending is not None else self.lexer.nextToken()
+        self.pending = None
+        if tok.type == FHIRPathLexer.DATETIME and "T" not in tok.text:
+            nxt = self.lexer.nextToken()
+            if nxt.type == FHIRPathLexer.IDENTIFIER and nxt.text == "T" and nxt.start == tok.stop + 1:
+                tok.text, tok.stop = tok.text + "T", nxt.stop
+            else:
+                self.pending = nxt
+        return tok
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lexer, name)
+
+
+def parse_strict(expr: str) -> dict[str, Any]:
+    """fhirpathpy's syntax tree of ``expr``, parsed once; a syntax error raises (fhirpathpy's own
+    parser silently recovers from them)."""
     from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.tree.Tree import ParseTreeWalker
+    from fhirpathpy.parser.ASTPathListener import ASTPathListener
     from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
     lexer = FHIRPathLexer(InputStream(expr))
     lexer.removeErrorListeners()
     lexer.addErrorListener(_RaisingListener())
-    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser = FHIRPathParser(CommonTokenStream(_Tokens(lexer)))
     parser.removeErrorListeners()
     parser.addErrorListener(_RaisingListener())
-    parser.expression()
+    parser.buildParseTrees = True
+    tree = parser.expression()
     if parser.getCurrentToken().type != Token.EOF:
         raise FhirPathError(f"unexpected text after expression at {parser.getCurrentToken().column}")
+    listener = ASTPathListener()
+    ParseTreeWalker().walk(listener, tree)
+    root: dict[str, Any] = listener.parentStack[0]
+    return root
+
+
+def syntax_check(expr: str) -> None:
+    """Raise :class:`FhirPathError` when ``expr`` is not valid FHIRPath syntax."""
+    parse_strict(expr)
 
 
 _IMPLIES_MATCHES = re.compile(r"([a-zA-Z]+) = '([^']*)' implies ([a-zA-Z]+)\.matches\('((?:[^'\\]|\\.)*)'\)")
@@ -742,8 +1086,7 @@ class ConstraintCompiler:
             hit = self._compiled.get(expr)
             if hit is None:
                 try:
-                    syntax_check(expr)
-                    hit = (fhirpathpy.compile(expr, _MODEL, _OPTIONS), None)
+                    hit = (compile_path(expr, "validator"), None)
                 except Exception as exc:  # parser errors are plain Exceptions
                     hit = (None, f"{type(exc).__name__}: {exc}")
                 self._compiled[expr] = hit

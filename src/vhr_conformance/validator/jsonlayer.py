@@ -15,12 +15,14 @@ import orjson
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.validator.issues import Issue
+from vhr_conformance.validator.positions import Fixed
 
 
 class _DupDict(dict):  # type: ignore[type-arg]
     """A dict that remembers which keys appeared more than once in the source text."""
 
     __slots__ = ("dups",)
+    dups: list[str]
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> _DupDict:
@@ -91,6 +93,7 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> tuple[Any, list[Is
                         "Nội dung không phải UTF-8 hợp lệ (dòng {line}, cột {col}).",
                         "Content is not valid UTF-8 (line {line}, column {col}).",
                     ).format(line=line, col=col),
+                    Fixed(line, col),
                 )
             ]
         line, col = exc.lineno, exc.colno
@@ -104,6 +107,7 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> tuple[Any, list[Is
                     "JSON không hợp lệ tại dòng {line}, cột {col}: {msg}",
                     "Invalid JSON at line {line}, column {col}: {msg}",
                 ).format(line=line, col=col, msg=exc.msg),
+                Fixed(line, col),
             )
         ]
     # Every duplicate key adds at least one ':' to the raw text that the re-serialisation lacks;

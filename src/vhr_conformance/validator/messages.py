@@ -131,6 +131,22 @@ M: dict[str, Text] = {
     "code-unknown": Text(
         "Mã '{code}' không có trong hệ mã {system}.", "Code '{code}' is not defined in code system {system}."
     ),
+    "reference-target-profile": Text(
+        "Tài nguyên được tham chiếu '{ref}' không đáp ứng hồ sơ đích nào: {profiles}.",
+        "The resource referenced by '{ref}' does not conform to any of the target profiles: {profiles}.",
+    ),
+    "bundle-link-repeated": Text(
+        "Quan hệ liên kết '{rel}' xuất hiện nhiều lần trong {where}.",
+        "Link relation '{rel}' appears more than once in {where}.",
+    ),
+    "bundle-fullurl-id": Text(
+        "fullUrl '{url}' là URL RESTful nên phải kết thúc bằng {rt}/{id} của tài nguyên.",
+        "fullUrl '{url}' is a RESTful URL, so it must end with the resource's {rt}/{id}.",
+    ),
+    "canonical-target": Text(
+        "Canonical '{url}' trỏ tới {got}; chỉ cho phép: {allowed}.",
+        "Canonical '{url}' points at a {got}; allowed: {allowed}.",
+    ),
     "display-mismatch": Text(
         "Tên hiển thị '{display}' khác với tên trong hệ mã cho {code}: '{expected}'.",
         "Display '{display}' does not match the code system's display for {code}: '{expected}'.",

@@ -53,6 +53,7 @@ class PNode:
     choice_keys: tuple[str, ...] | None = None  # allowed JSON keys of a [x] element
     type_profiles: tuple[str, ...] = ()
     targets: frozenset[str] | None = None
+    target_profiles: tuple[str, ...] = ()  # constraint profiles a resolvable target must meet (one of)
     constraints: tuple[Any, ...] = ()
     must_support: bool = False
     slicing: Slicing | None = None
@@ -264,6 +265,7 @@ class ProfileCompiler:
             node.choice_keys = tuple(node.name + c[0].upper() + c[1:] for c in codes)
         profs: list[str] = []
         targets: set[str] = set()
+        target_profiles: list[str] = []
         narrowed = False
         for t in types:
             profs.extend(seq(t.get("profile")))
@@ -278,9 +280,14 @@ class ProfileCompiler:
                 targets.add(typ)
                 if not tp.startswith(SD_BASE):
                     narrowed = True
+                    target_profiles.append(tp.split("|")[0])
         node.type_profiles = tuple(p for p in profs if not p.startswith(SD_BASE + (node.type_code or "~")))
         if targets and narrowed and not targets & {"Resource", "DomainResource"}:
             node.targets = frozenset(targets)
+        all_tps = [tp for t in types for tp in seq(t.get("targetProfile")) if isinstance(tp, str)]
+        if target_profiles and len(target_profiles) == len(all_tps) and "Resource" not in targets:
+            # every allowed target is a constraint profile: a target we can see must meet one of them
+            node.target_profiles = tuple(target_profiles)
         node.must_support = bool(el.get("mustSupport"))
         sl = el.get("slicing")
         if sl:
@@ -418,6 +425,10 @@ class ProfileCompiler:
                         "reference-target",
                         M["reference-target"].format(got=m.group(1), allowed=", ".join(sorted(node.targets))),
                     )
+        if node.target_profiles and isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and (run.in_bundle or ref[:1] == "#"):  # only local targets are seen
+                self._target_profiles(ref, node.target_profiles, loc, run)
         if (
             node.aggregation is not None
             and isinstance(value, dict)
@@ -437,6 +448,55 @@ class ProfileCompiler:
                 self._any_profile(value, profs, loc, run)
         if node.constraints and "invariants" in run.layers:
             self.v._invariants(value, node.constraints, loc, run)
+
+    def _target_profiles(self, ref: str, profiles: tuple[str, ...], loc: str, run: Run) -> None:
+        """targetProfile: a target found in the Bundle or among the contained resources must meet one.
+
+        A target that claims a suitable profile in ``meta.profile`` is judged where it stands (its
+        own findings are already reported there); one outside the instance is not judged.
+        """
+        env = run.env
+        target: Any = None
+        if ref.startswith("#"):
+            root = env.root if env is not None else None
+            for c in seq(root.get("contained")) if isinstance(root, dict) else ():
+                if isinstance(c, dict) and c.get("id") == ref[1:]:
+                    target = c
+        elif run.in_bundle and env is not None and env.resolve is not None:
+            target = env.resolve(ref)
+        if not isinstance(target, dict):
+            return
+        rt = target.get("resourceType")
+        meta = target.get("meta")
+        claimed = (
+            [u for u in seq(meta.get("profile")) if isinstance(u, str)] if isinstance(meta, dict) else []
+        )
+        if any(self.derives_from(c.split("|")[0], p) for c in claimed for p in profiles):
+            return
+        candidates = [p for p in profiles if self.v.schema.profile_types.get(p) in (rt, None)]
+        known = [p for p in candidates if self.get(p) is not None]
+        if not known:
+            return  # the base layer reports a wrong type; unknown profiles cannot be judged
+        key = (id(target), "|".join(known), "target-profile")
+        if key in run.profiled:
+            return
+        run.profiled.add(key)
+        from vhr_conformance.validator.engine import Run as _Run
+
+        for p in known:
+            trial = _Run(
+                run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled, policy=run.policy
+            )
+            self.validate(target, p, "target", trial, explicit=False)
+            if not any(i.severity in ("error", "fatal") for i in trial.issues):
+                return
+        run.add(
+            "error",
+            "structure",
+            f"{loc}.reference",
+            "reference-target-profile",
+            M["reference-target-profile"].format(ref=ref, profiles=", ".join(known)),
+        )
 
     def _aggregation(self, ref: str, agg: frozenset[str], loc: str, run: Run) -> None:
         """ElementDefinition.type.aggregation without 'referenced': the target must be contained or bundled."""
@@ -960,6 +1020,7 @@ def _activate(node: PNode) -> bool:
         or node.binding
         or node.type_profiles
         or node.targets
+        or node.target_profiles
         or node.aggregation
         or node.constraints
         or node.must_support
@@ -972,6 +1033,7 @@ def _activate(node: PNode) -> bool:
         or node.extra_bindings
         or node.type_profiles
         or node.targets
+        or node.target_profiles
         or node.constraints
         or node.aggregation
         or node.min_value is not None

@@ -56,6 +56,9 @@ class Prim:
                 return _WRONG_JSON.format(type=self.name, want="string", got=_json_kind(value))
             if not value:
                 return _EMPTY_STRING
+            # isprintable() is C-fast and true for nearly every value; only then is the regex needed
+            if not value.isprintable() and self.name != "xhtml" and _CONTROL.search(value) is not None:
+                return _control_message(value)
         elif kind == "bool":
             if not isinstance(value, bool):
                 return _WRONG_JSON.format(type=self.name, want="boolean", got=_json_kind(value))
@@ -107,6 +110,50 @@ _BAD_FORMAT = Text(
 )
 
 
+# Below U+0020 only tab, line feed and carriage return may appear in FHIR text (R4 datatypes, string)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A string of whitespace only would be trimmed to nothing: the spec says strings SHOULD have content.
+# This exact object marks the finding as a warning (engine), never an invalid value.
+WHITESPACE_ONLY = Text(
+    "Chuỗi chỉ gồm khoảng trắng; chuỗi FHIR nên có nội dung khác khoảng trắng.",
+    "The string is whitespace only; FHIR strings should contain non-whitespace content.",
+)
+_OID = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
+_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _control_message(value: str) -> Text:
+    m = _CONTROL.search(value)
+    assert m is not None
+    return Text(
+        "Chuỗi chứa ký tự điều khiển U+{cp:04X} tại vị trí {at} (FHIR chỉ cho phép tab, CR, LF dưới U+0020).",
+        "The string contains the control character U+{cp:04X} at position {at} "
+        "(below U+0020 FHIR allows only tab, CR and LF).",
+    ).format(cp=ord(m.group()), at=m.start() + 1)
+
+
+def _uri_checks(value: Any) -> Text | None:
+    """``urn:oid:`` and ``urn:uuid:`` URIs must be a valid OID or a lowercase UUID (the spec's oid/uuid types)."""
+    base = value
+    if value[:1] in "uU" and value[:4].lower() == "urn:":
+        if value[4:8].lower() == "oid:" and _OID.fullmatch(base) is None:
+            return Text(
+                "'{v}' bắt đầu bằng urn:oid: nhưng không phải OID hợp lệ.",
+                "'{v}' starts with urn:oid: but is not a valid OID.",
+            ).format(v=_short(value))
+        if value[4:9].lower() == "uuid:" and _UUID.fullmatch(base) is None:
+            return Text(
+                "'{v}' bắt đầu bằng urn:uuid: nhưng không phải UUID hợp lệ viết thường.",
+                "'{v}' starts with urn:uuid: but is not a valid lowercase UUID.",
+            ).format(v=_short(value))
+    return None
+
+
+def _canonical_checks(value: Any) -> Text | None:
+    """A canonical is a URI with an optional ``|version``; the URI part follows the uri rules."""
+    return _uri_checks(value.split("|", 1)[0])
+
+
 def _valid_calendar(value: str) -> Text | None:
     """Regexes accept 2023-02-30; a real calendar does not."""
     if len(value) >= 10:
@@ -140,6 +187,8 @@ def _base64(value: Any) -> Text | None:
 def _string_checks(value: Any) -> Text | None:
     if len(value) > 1048576:
         return Text("Chuỗi dài quá 1 MB.", "String is longer than 1 MB.")
+    if value[0].isspace() and value.isspace():
+        return WHITESPACE_ONLY
     return None
 
 
@@ -257,6 +306,9 @@ _EXTRA: dict[str, Callable[[Any], Text | None]] = {
     "string": _string_checks,
     "markdown": _string_checks,
     "xhtml": _xhtml,
+    "uri": _uri_checks,
+    "url": _uri_checks,
+    "canonical": _canonical_checks,
 }
 
 
@@ -299,7 +351,9 @@ class Elem:
             and self.prim.name == "code"
             and b.strength in ("required", "extensible")
         )
-        self.simple = self.prim is not None and not self.constraints and not coded
+        # a canonical with target types is looked up after its format check (engine)
+        targeted = self.targets is not None and self.prim is not None and self.prim.name == "canonical"
+        self.simple = self.prim is not None and not self.constraints and not coded and not targeted
         self.is_resource = self.type in ("Resource", "DomainResource")
 
 
@@ -579,7 +633,8 @@ class Schema:
                 td.maxes.append(elem)
 
     def _targets(self, t: dict[str, Any]) -> frozenset[str] | None:
-        if t.get("code") != "Reference":
+        """Resource types a Reference or canonical may point at (None: any)."""
+        if t.get("code") not in ("Reference", "canonical"):
             return None
         profs = t.get("targetProfile") or []
         out = set()

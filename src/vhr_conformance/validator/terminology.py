@@ -238,7 +238,7 @@ class Terminology:
                 got = cs.descendants(value, include_self=op == "is-a")
             elif op == "is-not-a" and prop in ("concept", "code"):
                 got = set(cs.display) - cs.descendants(value, include_self=True)
-            elif op == "=":
+            elif op == "=" and isinstance(prop, str):
                 got = {c for c, pv in cs.properties.items() if str(pv.get(prop)) == value}
             elif op == "in" and prop in ("concept", "code"):
                 got = set(value.split(","))

@@ -132,7 +132,7 @@ def to_fhir_cmd(
     std = _standard(standard)
     files = _files(paths)
     out.mkdir(parents=True, exist_ok=True)
-    written = skipped = 0
+    written = skipped = normalised = meaning = 0
     unmapped: dict[str, int] = {}
     per_encounter = []
     for f in files:
@@ -146,8 +146,11 @@ def to_fhir_cmd(
                 "errors": counts["fatal"] + counts["error"],
                 "warnings": counts["warning"],
                 "unmapped": res.unmapped,
+                "normalised": [n.as_dict() for n in res.normalised],
             }
             per_encounter.append(entry)
+            normalised += len(res.normalised)
+            meaning += sum(n.changes_meaning for n in res.normalised)
             if res.bundle is None or (strict and not res.ok):
                 skipped += 1
                 for i in res.issues:
@@ -165,6 +168,8 @@ def to_fhir_cmd(
         "written": written,
         "skipped": skipped,
         "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
+        "normalised": normalised,
+        "meaning_changed": meaning,
         "encounters": per_encounter,
     }
     (out / "conversion-report.json").write_text(
@@ -172,10 +177,12 @@ def to_fhir_cmd(
     )
     console.print(
         Text(
-            "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ (xem conversion-report.json)",
-            "Wrote {w} Bundles, skipped {s}; {u} fields with data left unmapped (see conversion-report.json)",
+            "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ; {n} giá trị được chuẩn hóa,"
+            " {c} trong đó đổi nghĩa (xem conversion-report.json)",
+            "Wrote {w} Bundles, skipped {s}; {u} fields with data left unmapped; {n} values normalised,"
+            " {c} of them changing meaning (see conversion-report.json)",
         )
-        .format(w=written, s=skipped, u=len(unmapped))
+        .format(w=written, s=skipped, u=len(unmapped), n=normalised, c=meaning)
         .in_lang(),
         highlight=False,
     )

@@ -10,13 +10,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vhr_conformance import vn
+from vhr_conformance.i18n import Text
 from vhr_conformance.xml130 import mapping as m
 from vhr_conformance.xml130.envelope import Encounter, EnvelopeReader, Record
 from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD
 from vhr_conformance.xml130.validate import check_encounter
 
+# How a stated province code is rewritten without changing the place it names (vn.resolve_province)
+_SAME_PLACE = {
+    "padded": Text("bỏ số 0 đứng đầu của mã tỉnh 3 chữ số", "leading 0 of a 3-digit province code dropped"),
+    "legacy": Text(
+        "mã tỉnh trước 01/07/2025, ghi mã tỉnh đã sáp nhập vào (NQ 202/2025/QH15)",
+        "a pre-2025 province code: the province it merged into is written (NQ 202/2025/QH15)",
+    ),
+}
 _NS = uuid.UUID("5d8e3b52-6f0c-4c55-9f61-130b0e47a750")  # namespace of our deterministic ids
+
+
+@dataclass(frozen=True, slots=True)
+class Normalisation:
+    """One XML value written into FHIR other than as stated, and why."""
+
+    field: str  # "XML1.MATINH_CU_TRU"
+    stated: str
+    written: str  # "" when nothing was written in its place
+    target: str  # the FHIR element written
+    changes_meaning: bool
+    why: Text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "stated": self.stated,
+            "written": self.written,
+            "target": self.target,
+            "changes_meaning": self.changes_meaning,
+            "why": {"vi": self.why.vi, "en": self.why.en},
+        }
 
 
 @dataclass(slots=True)
@@ -27,6 +59,7 @@ class Conversion:
     bundle: dict[str, Any] | None
     unmapped: list[str] = field(default_factory=list)  # "XML1.NHOM_MAU", "XML5.DIEN_BIEN_LS"…
     issues: list[XmlIssue] = field(default_factory=list)
+    normalised: list[Normalisation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -41,6 +74,8 @@ class _Builder:
         self.entries: list[dict[str, Any]] = []
         self.used: set[tuple[str, str]] = set()
         self.unmapped: set[str] = set()
+        self.normalised: list[Normalisation] = []
+        self.issues: list[XmlIssue] = []
 
     # helpers ---------------------------------------------------------------------------------
     def url(self, key: str) -> str:
@@ -62,6 +97,25 @@ class _Builder:
 
     def miss(self, table: str, name: str) -> None:
         self.unmapped.add(f"{table}.{name}")
+
+    def normalise(self, name: str, stated: str, written: str, target: str, meaning: bool, why: Text) -> None:
+        """Record a value written other than as stated; a change of meaning is also an issue."""
+        self.normalised.append(Normalisation(f"XML1.{name}", stated, written, target, meaning, why))
+        if meaning:
+            self.issues.append(
+                XmlIssue(
+                    "warning",
+                    "business-rule",
+                    self.x1.loc(name),
+                    "XML130-MAP-001",
+                    Text(
+                        "Chuyển đổi: {f} = '{s}' được ghi thành '{w}' ({t}): {y}",
+                        "Conversion: {f} = '{s}' written as '{w}' ({t}): {z}",
+                    ).format(f=name, s=stated, w=written or "∅", t=target, y=why.vi, z=why.en),
+                    self.x1.lines.get(name, self.x1.line),
+                    self.enc.file,
+                )
+            )
 
     def actor(self, value: str) -> dict[str, Any]:
         """A practitioner reference from MA_BAC_SI-like fields: the personal ID when it is one."""
@@ -160,7 +214,20 @@ class _Builder:
         phone = self.v("DIEN_THOAI")
         if phone:
             p["telecom"] = [{"system": "phone", "value": phone}]
-        p["gender"] = m.GENDER.get(self.v("GIOI_TINH"), "unknown")
+        sex = self.v("GIOI_TINH")
+        p["gender"] = m.GENDER.get(sex, "unknown")
+        if sex not in m.GENDER:  # Patient.gender is 1..1: an absent or invalid sex becomes unknown
+            self.normalise(
+                "GIOI_TINH",
+                sex,
+                "unknown",
+                "Patient.gender",
+                bool(sex),
+                Text(
+                    "không phải mã 1, 2, 3: ghi mã 'unknown' (không rõ)",
+                    "not code 1, 2 or 3: written as 'unknown'",
+                ),
+            )
         if birth:
             p["birthDate"] = birth
         kq = x.get("KET_QUA_DTRI")
@@ -183,25 +250,34 @@ class _Builder:
             self.miss("XML1", "MAHUYEN_CU_TRU")
         ext = []
         communes = m.ig_codes("vhr-commune")
-        province = None
-        if xa and xa in communes:
-            province = m.concept_property(communes[xa], "province")
-        elif xa:
+        own = m.concept_property(communes[xa], "province") if xa in communes else None
+        if xa and own is None:
             self.miss("XML1", "MAXA_CU_TRU")
-        if prov:
-            p2 = prov[-2:] if len(prov) == 3 and prov.startswith("0") else prov
-            if province is None:
-                if p2 in m.ig_codes("vhr-province"):
-                    province = p2
-                elif p2 in m.ig_codes("vhr-province-legacy"):
-                    province = m.concept_property(m.ig_codes("vhr-province-legacy")[p2], "successor")
-            if province is None:
+        resolved = vn.admin.resolve_province(prov) if prov else None
+        province = own or (resolved.code if resolved else None)
+        target = "Patient.address.extension[vhr-address-province]"
+        if resolved is not None:
+            if resolved.code is None and own is None:
                 self.miss("XML1", "MATINH_CU_TRU")
+            elif resolved.code != own and own is not None:
+                self.normalise(
+                    "MATINH_CU_TRU",
+                    prov,
+                    own,
+                    target,
+                    True,
+                    Text(
+                        "tỉnh đã ghi khác tỉnh của xã/phường {x}; ghi tỉnh của xã/phường",
+                        "the stated province is not that of commune {x}; the commune's province is written",
+                    ).format(x=xa),
+                )
+            elif resolved.how in _SAME_PLACE:
+                self.normalise("MATINH_CU_TRU", prov, str(province), target, False, _SAME_PLACE[resolved.how])
         if province:
             ext.append(
                 {"url": m.ext_url("vhr-address-province"), "valueCoding": m.coding("vhr-province", province)}
             )
-        if xa and xa in communes:
+        if own is not None:
             ext.append({"url": m.ext_url("vhr-address-commune"), "valueCoding": m.coding("vhr-commune", xa)})
         a: dict[str, Any] = {}
         if ext:
@@ -227,17 +303,18 @@ class _Builder:
                 self.miss("XML1", "MA_THE_BHYT")  # no validity start: Coverage.period.start is required
                 continue
             ext = []
-            if len(card) == 15 and card[:2].isalpha():
+            parts = vn.bhyt.parse(card)  # a legacy card names its group and benefit level
+            if parts is not None:
                 ext.append(
                     {
                         "url": m.ext_url("vhr-bhyt-beneficiary-group"),
-                        "valueCoding": m.coding("vhr-bhyt-beneficiary-group", card[:2]),
+                        "valueCoding": m.coding("vhr-bhyt-beneficiary-group", parts.group),
                     }
                 )
                 ext.append(
                     {
                         "url": m.ext_url("vhr-bhyt-benefit-level"),
-                        "valueCoding": m.coding("vhr-bhyt-benefit-level", card[2]),
+                        "valueCoding": m.coding("vhr-bhyt-benefit-level", parts.level),
                     }
                 )
             reg = dkbd[i].strip() if i < len(dkbd) else ""
@@ -255,8 +332,9 @@ class _Builder:
             if ext:
                 cov["extension"] = ext
             period = {"start": start}
-            if m.xml_date(den):
-                period["end"] = m.xml_date(den)
+            end = m.xml_date(den)
+            if end:
+                period["end"] = end
             cov.update(
                 {
                     "identifier": [{"system": m.SID_BHYT, "value": card}],
@@ -304,7 +382,20 @@ class _Builder:
         ]
         start, end = m.xml_datetime(self.v("NGAY_VAO")), m.xml_datetime(self.v("NGAY_RA"))
         e["status"] = "finished" if end else "in-progress"
-        cls = m.CLASS_BY_FORM.get(x.get("MA_LOAI_KCB"), "AMB")
+        form = x.get("MA_LOAI_KCB")
+        cls = m.CLASS_BY_FORM.get(form, "AMB")
+        if form not in m.CLASS_BY_FORM:
+            self.normalise(
+                "MA_LOAI_KCB",
+                form,
+                "AMB",
+                "Encounter.class",
+                bool(form),
+                Text(
+                    "hình thức KCB không có trong bảng ánh xạ: ghi là ngoại trú (AMB)",
+                    "form of care not in the mapping: written as ambulatory (AMB)",
+                ),
+            )
         if x.get("MA_DOITUONG_KCB") == "2" and cls == "AMB":
             cls = "EMER"
         e["class"] = {"system": m.ACTCODE, "code": cls, "display": m.CLASS_DISPLAY[cls]}
@@ -613,6 +704,8 @@ def convert_encounter(enc: Encounter) -> Conversion:
     b = _Builder(enc)
     conv.bundle = b.build()
     conv.unmapped = sorted(b.unmapped)
+    conv.normalised = b.normalised
+    conv.issues = [*conv.issues, *b.issues]
     return conv
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from vhr_conformance.vn import admin, bhyt
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, Standard, load_standard
 
 Rows = dict[str, list[dict[str, str]]]  # table code → rows (field → value)
@@ -161,7 +162,12 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
     ma_lk = f"{opts.macskcb}.{vao[:8]}.{n:06d}"
     main, main_text = rng.choice(DIAGNOSES)
     secondary = rng.sample([d for d in DIAGNOSES if d[0] != main], rng.randint(0, 3))
-    card = f"{rng.choice(BHYT_GROUPS)}{rng.randint(1, 5)}{prov}{rng.randrange(10**10):010d}"
+    group = bhyt.groups()[rng.choice(BHYT_GROUPS)]
+    level = rng.choice(sorted(group.levels))  # only a level the group carries (QĐ 1351)
+    card = f"{group.code}{level}{prov}{rng.randrange(10**10):010d}"
+    home = admin.successor(prov) or prov  # residence: the 2025 province of the birth province
+    communes = admin.communes_of(home)
+    commune = rng.choice(communes) if communes else ""
     xml2, xml3, xml4, xml5 = [], [], [], []
     total = Decimal(0)
     for i, (code, tname, strength, unit, route, price) in enumerate(rng.sample(DRUGS, rng.randint(1, 4)), 1):
@@ -263,6 +269,8 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
         "MA_NGHE_NGHIEP": "00000",
         "DIA_CHI": "Số 1 phố Tổng hợp, Hà Nội",
         "DIEN_THOAI": f"09{rng.randrange(10**8):08d}",
+        "MATINH_CU_TRU": home if commune else "",
+        "MAXA_CU_TRU": commune,
         "MA_THE_BHYT": card,
         "MA_DKBD": opts.macskcb,
         "GT_THE_TU": "20260101",
@@ -417,6 +425,48 @@ def negative_cases(seed: int = 7) -> list[NegativeCase]:
             "XML1/TONG_HOP/MA_THE_BHYT",
             "MA_THE_BHYT of 14 characters",
             env(_mut(base, "XML1", "MA_THE_BHYT", x1["MA_THE_BHYT"][:14])),
+        ),
+        (
+            "bhyt-group",
+            "vhr-bhyt-2",
+            "XML1/TONG_HOP/MA_THE_BHYT",
+            "MA_THE_BHYT with group ZZ (not in QĐ 1351/QĐ-BHXH)",
+            env(_mut(base, "XML1", "MA_THE_BHYT", "ZZ" + x1["MA_THE_BHYT"][2:])),
+        ),
+        (
+            "bhyt-province",
+            "vhr-bhyt-4",
+            "XML1/TONG_HOP/MA_THE_BHYT",
+            "MA_THE_BHYT with province digits 03",
+            env(_mut(base, "XML1", "MA_THE_BHYT", x1["MA_THE_BHYT"][:3] + "03" + x1["MA_THE_BHYT"][5:])),
+        ),
+        (
+            "cccd-prefix",
+            "vhr-cccd-2",
+            "XML1/TONG_HOP/SO_CCCD",
+            "SO_CCCD starting 003 (inside 001–096, but no province has code 03)",
+            env(_mut(base, "XML1", "SO_CCCD", "003" + cccd[3:])),
+        ),
+        (
+            "commune-province",
+            "VN-ADDR-001",
+            "XML1/TONG_HOP/MATINH_CU_TRU",
+            "MATINH_CU_TRU another province than MAXA_CU_TRU's",
+            env(_mut(base, "XML1", "MATINH_CU_TRU", "79" if x1["MATINH_CU_TRU"] != "79" else "01")),
+        ),
+        (
+            "ethnicity-code",
+            "XML130-CODE-003",
+            "XML1/TONG_HOP/MA_DANTOC",
+            "MA_DANTOC 60 (no ethnic group)",
+            env(_mut(base, "XML1", "MA_DANTOC", "60")),
+        ),
+        (
+            "province-code",
+            "XML130-ADDR-001",
+            "XML1/TONG_HOP/MATINH_CU_TRU",
+            "MATINH_CU_TRU 99 (no province)",
+            env(_mut(base, "XML1", "MATINH_CU_TRU", "99")),
         ),
         (
             "cccd-length",

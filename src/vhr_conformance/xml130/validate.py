@@ -1,8 +1,9 @@
 """Checks of XML 130 encounters: each table against its definition, then rules across tables.
 
 Rule ids are ``XML130-<area>-<n>`` (listed in docs/xml130.md); where a rule is one of the shared
-ones (CCCD invariants, ICD-10 unknown code) the shared key from docs/conventions.md is used so a
-report can be read the same way for XML and FHIR.
+ones (CCCD and BHYT invariants, commune–province, ICD-10 unknown code) the shared key from
+docs/conventions.md is used so a report can be read the same way for XML and FHIR; those rules are
+decided by :mod:`vhr_conformance.vn`, the same functions the FHIR validator calls.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+from vhr_conformance import vn
 from vhr_conformance.i18n import Text
+from vhr_conformance.vn import Finding
 from vhr_conformance.xml130.envelope import Encounter, EnvelopeReader, Record
 from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, FieldDef, Standard, load_standard
@@ -26,7 +29,6 @@ MAX_SECONDARY = 12
 _INT = re.compile(r"^-?\d+$")
 _DEC = re.compile(r"^-?\d+(\.\d+)?$")
 _ICD = re.compile(r"^[A-Z]\d{2}(\.?[0-9A-Z]{1,4})?$")
-_BHYT_LEGACY = re.compile(r"^[A-Z]{2}[1-5]\d{12}$")
 _CSKCB = re.compile(r"^\d{5}$")
 
 
@@ -128,6 +130,15 @@ class Checker:
             self.add("error", code, loc, rule, text, line)
         else:
             self.add("warning", code, loc, rule, Text(text.vi + UNCONF.vi, text.en + UNCONF.en), line)
+
+    def add_finding(self, f: Finding, rec: Record, name: str) -> None:
+        """A shared Vietnamese rule broken, located at the field that holds the value."""
+        loc, line = rec.loc(name), rec.lines.get(name, rec.line)
+        code = "business-rule" if f.rule == "VN-ADDR-001" else "value"
+        if f.confirmed:
+            self.add(f.severity, code, loc, f.rule, f.text, line)
+        else:
+            self.add_rule(False, code, loc, f.rule, f.text, line)
 
     # ---- per table -------------------------------------------------------------------------
     def check_tables(self) -> None:
@@ -315,6 +326,8 @@ class Checker:
         self.check_dates(x1)
         self.check_diagnoses(x1)
         self.check_identifiers(x1)
+        self.check_address(x1)
+        self.check_ethnicity(x1)
         if self.enc.macskcb and x1.get("MA_CSKCB") and self.enc.macskcb != x1.get("MA_CSKCB"):
             self.add(
                 "error",
@@ -545,18 +558,8 @@ class Checker:
                 )
         cards = [c.strip() for c in x1.get("MA_THE_BHYT").split(";")] if x1.get("MA_THE_BHYT") else []
         for card in cards:
-            if not (_BHYT_LEGACY.match(card) or (card.isdigit() and len(card) in (10, 12))):
-                self.add(
-                    "error",
-                    "value",
-                    x1.loc("MA_THE_BHYT"),
-                    "vhr-bhyt-1",
-                    Text(
-                        "MA_THE_BHYT '{v}' không phải thẻ 15 ký tự, mã BHXH 10 số hay CCCD 12 số",
-                        "MA_THE_BHYT '{v}' is not a 15-char card, 10-digit BHXH number or 12-digit CCCD",
-                    ).format(v=card),
-                    x1.lines.get("MA_THE_BHYT"),
-                )
+            for f in vn.check_bhyt(card):
+                self.add_finding(f, x1, "MA_THE_BHYT")
         if cards:
             for name in ("GT_THE_TU", "GT_THE_DEN", "MA_DKBD"):
                 vals = x1.get(name).split(";") if x1.get(name) else []
@@ -587,90 +590,72 @@ class Checker:
         self.check_cccd(x1)
 
     def check_cccd(self, x1: Record) -> None:
+        """vhr-cccd-1…4 by the shared definition (a retired 9-digit CMND is only a warning here)."""
         v = x1.get("SO_CCCD")
         if not v:
             return
-        line = x1.lines.get("SO_CCCD")
-        loc = x1.loc("SO_CCCD")
-        if not (len(v) == 12 and v.isdigit()):
-            if len(v) == 9 and v.isdigit():
-                self.add(
-                    "warning",
-                    "value",
-                    loc,
-                    "XML130-ID-004",
-                    Text(
-                        "SO_CCCD '{v}' là CMND 9 số (đã ngừng dùng)",
-                        "SO_CCCD '{v}' is a retired 9-digit CMND",
-                    ).format(v=v),
-                    line,
-                )
-            else:
-                self.add(
-                    "error",
-                    "value",
-                    loc,
-                    "vhr-cccd-1",
-                    Text(
-                        "SO_CCCD '{v}' phải gồm đúng 12 chữ số", "SO_CCCD '{v}' must be exactly 12 digits"
-                    ).format(v=v),
-                    line,
-                )
+        if len(v) == 9 and v.isdigit():
+            self.add(
+                "warning",
+                "value",
+                x1.loc("SO_CCCD"),
+                "XML130-ID-004",
+                Text(
+                    "SO_CCCD '{v}' là CMND 9 số (đã ngừng dùng)",
+                    "SO_CCCD '{v}' is a retired 9-digit CMND",
+                ).format(v=v),
+                x1.lines.get("SO_CCCD"),
+            )
             return
-        if v[0] != "0" or not 1 <= int(v[1:3]) <= 96:
-            self.add(
-                "error",
-                "value",
-                loc,
-                "vhr-cccd-2",
-                Text(
-                    "SO_CCCD: 3 số đầu '{p}' không phải mã tỉnh cũ 001–096",
-                    "SO_CCCD: first 3 digits '{p}' are not a legacy province code 001–096",
-                ).format(p=v[:3]),
-                line,
-            )
-        birth, sex = x1.get("NGAY_SINH"), x1.get("GIOI_TINH")
-        if not valid_birth(birth):
+        birth = x1.get("NGAY_SINH")
+        year = int(birth[:4]) if valid_birth(birth) else None  # malformed: FLD-005 says it, once
+        sex = {"1": "male", "2": "female"}.get(x1.get("GIOI_TINH"))
+        full = (
+            f"{birth[:4]}-{birth[4:6]}-{birth[6:8]}"
+            if year is not None and "00" not in (birth[4:6], birth[6:8])
+            else None
+        )
+        for f in vn.check_cccd(v, year, sex, full):
+            self.add_finding(f, x1, "SO_CCCD")
+
+    def check_ethnicity(self, x1: Record) -> None:
+        """XML130-CODE-003: MA_DANTOC is one of the 54 groups of the GSO 1979 list; the extra codes
+        some systems use (55, 56) are unconfirmed, so a warning that says so."""
+        v = x1.get("MA_DANTOC")
+        if not v or v in vn.ethnic_groups():
             return
-        year = int(birth[:4])
-        century = (year // 100) - 19
-        digit = int(v[3])
-        if not 0 <= century <= 4 or digit // 2 != century:
+        self.add_rule(
+            v not in vn.ethnic_extra_codes(),
+            "code-invalid",
+            x1.loc("MA_DANTOC"),
+            "XML130-CODE-003",
+            Text(
+                "MA_DANTOC = '{v}' không thuộc danh mục 54 dân tộc (QĐ 121-TCTK/PPCĐ)",
+                "MA_DANTOC = '{v}' is not one of the 54 ethnic groups (QĐ 121-TCTK/PPCĐ)",
+            ).format(v=v),
+            x1.lines.get("MA_DANTOC"),
+        )
+
+    def check_address(self, x1: Record) -> None:
+        """VN-ADDR-001: the stated province must be the commune's own (a pre-2025 code is read as
+        the province it merged into); XML130-ADDR-001: the stated value must be a province code."""
+        prov, xa = x1.get("MATINH_CU_TRU"), x1.get("MAXA_CU_TRU")
+        if prov and vn.admin.resolve_province(prov).code is None:
             self.add(
                 "error",
-                "value",
-                loc,
-                "vhr-cccd-3",
+                "code-invalid",
+                x1.loc("MATINH_CU_TRU"),
+                "XML130-ADDR-001",
                 Text(
-                    "SO_CCCD: chữ số thứ 4 '{d}' không khớp thế kỷ sinh {y}",
-                    "SO_CCCD: 4th digit '{d}' does not match birth century of {y}",
-                ).format(d=digit, y=year),
-                line,
+                    "MATINH_CU_TRU = '{p}' không phải mã tỉnh (34 tỉnh từ 2025 hoặc 63 tỉnh trước đó)",
+                    "MATINH_CU_TRU = '{p}' is not a province code (34 of 2025 or the 63 before)",
+                ).format(p=prov),
+                x1.lines.get("MATINH_CU_TRU"),
             )
-        elif sex in ("1", "2") and digit % 2 != (0 if sex == "1" else 1):
-            self.add(
-                "error",
-                "value",
-                loc,
-                "vhr-cccd-3",
-                Text(
-                    "SO_CCCD: chữ số thứ 4 '{d}' không khớp GIOI_TINH {s}",
-                    "SO_CCCD: 4th digit '{d}' does not match GIOI_TINH {s}",
-                ).format(d=digit, s=sex),
-                line,
-            )
-        if v[4:6] != birth[2:4]:
-            self.add(
-                "error",
-                "value",
-                loc,
-                "vhr-cccd-4",
-                Text(
-                    "SO_CCCD: chữ số 5–6 '{a}' khác năm sinh {y}",
-                    "SO_CCCD: digits 5–6 '{a}' differ from birth year {y}",
-                ).format(a=v[4:6], y=year),
-                line,
-            )
+            return
+        if prov and xa:
+            for f in vn.check_commune_province(prov, xa):
+                self.add_finding(f, x1, "MATINH_CU_TRU")
 
 
 def check_encounter(enc: Encounter, std: Standard | None = None) -> EncounterReport:

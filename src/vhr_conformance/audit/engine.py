@@ -1,0 +1,370 @@
+"""The audit pipeline: NDJSON → per-resource facts (worker processes) → DuckDB → audit.json.
+
+Memory stays bounded whatever the size of the store: lines are read in chunks, at most a few chunks
+are in flight, each worker writes its facts to a file, and DuckDB aggregates those files on disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from vhr_conformance.audit.facts import person, present, references
+from vhr_conformance.i18n import Text, UserError
+
+CHUNK_LINES = 2000
+LATE_AFTER_HOURS = 24
+FRESHNESS_BUCKETS = ((1, "≤ 1 d"), (7, "≤ 7 d"), (30, "≤ 30 d"), (365, "≤ 1 y"))
+BHI_CHECKS = {  # Decision 3074's basic health information, by the resources that carry it
+    "allergies": "AllergyIntolerance",
+    "conditions": "Condition",
+    "immunizations": "Immunization",
+    "familyHistory": "FamilyMemberHistory",
+}
+BLOOD_GROUP_LOINC = ("882-1", "883-9", "10331-7")
+
+
+@dataclass
+class AuditOptions:
+    sources: list[Path]
+    out_dir: Path
+    workers: int = max(1, (os.cpu_count() or 1))
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    sample_examples: int = 5
+
+
+def ndjson_files(sources: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for src in sources:
+        if src.is_file():
+            files.append(src)
+        elif src.is_dir():
+            files += sorted(
+                p for p in src.rglob("*") if p.is_file() and p.name.endswith((".ndjson", ".ndjson.gz"))
+            )
+        else:
+            raise UserError(Text("Không tìm thấy {p}", "Not found: {p}").format(p=src), location=str(src))
+    if not files:
+        raise UserError(
+            Text("Không có tệp .ndjson nào.", "No .ndjson file found."), location=", ".join(map(str, sources))
+        )
+    return files
+
+
+def read_lines(files: list[Path]) -> Iterator[tuple[str, int, bytes]]:
+    for path in files:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            for number, line in enumerate(fh, 1):
+                if line.strip():
+                    yield str(path), number, line
+
+
+def chunks(
+    lines: Iterator[tuple[str, int, bytes]], size: int = CHUNK_LINES
+) -> Iterator[list[tuple[str, int, bytes]]]:
+    batch: list[tuple[str, int, bytes]] = []
+    for item in lines:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# ------------------------------------------------------------------ worker side
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker() -> None:
+    from vhr_conformance.runner.igmodel import load_ig
+    from vhr_conformance.validator import Validator
+
+    ig = load_ig(None)
+    _STATE["validator"] = Validator.default()
+    _STATE["ig"] = ig
+    _STATE["default_profile"] = {t: r.profiles[0] for t, r in ig.resources.items() if r.profiles}
+
+
+def _facts(file: str, line: int, raw: bytes) -> dict[str, Any]:
+    try:
+        resource = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return {"kind": "unparsable", "file": file, "line": line, "rules": ["json"], "error": str(exc)[:200]}
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return {"kind": "unparsable", "file": file, "line": line, "rules": ["resourceType-missing"]}
+    rtype = str(resource["resourceType"])
+    rid = str(resource.get("id") or "")
+    issues = _STATE["validator"].validate(resource)
+    errors = sorted({i.rule for i in issues if i.severity in ("error", "fatal")})
+    profiles = (resource.get("meta") or {}).get("profile") or []
+    profile = str(profiles[0]) if profiles else _STATE["default_profile"].get(rtype)
+    ms = [[p, present(resource, p)] for p in _STATE["ig"].must_support_paths(profile)] if profile else []
+    fact: dict[str, Any] = {
+        "kind": "resource",
+        "file": file,
+        "line": line,
+        "type": rtype,
+        "id": rid,
+        "key": f"{rtype}/{rid}",
+        "profile": profile,
+        "valid": not errors,
+        "rules": errors,
+        "lastUpdated": (resource.get("meta") or {}).get("lastUpdated"),
+        "refs": [[path, ref] for path, ref in references(resource)],
+        "ms": ms,
+    }
+    if rtype == "Patient":
+        fact["person"] = person(resource)
+    if rtype == "Encounter":
+        fact["periodEnd"] = (resource.get("period") or {}).get("end")
+    if rtype == "Observation":
+        codes = [c.get("code") for c in (resource.get("code") or {}).get("coding", []) or []]
+        fact["bloodGroup"] = any(c in BLOOD_GROUP_LOINC for c in codes)
+    return fact
+
+
+def process_chunk(batch: list[tuple[str, int, bytes]], out: str) -> int:
+    """Facts of one chunk into `out` (NDJSON); returns the number of records."""
+    if "validator" not in _STATE:
+        _init_worker()
+    with open(out, "wb") as fh:
+        for file, line, raw in batch:
+            fh.write(orjson.dumps(_facts(file, line, raw)) + b"\n")
+    return len(batch)
+
+
+# ------------------------------------------------------------------ driver
+def collect_facts(options: AuditOptions, work: Path) -> int:
+    files = ndjson_files(options.sources)
+    total = 0
+    pending: set[Future[int]] = set()
+    workers = max(1, options.workers)
+    if workers == 1:
+        for n, batch in enumerate(chunks(read_lines(files))):
+            total += process_chunk(batch, str(work / f"facts-{n:06d}.ndjson"))
+        return total
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        for n, batch in enumerate(chunks(read_lines(files))):
+            pending.add(pool.submit(process_chunk, batch, str(work / f"facts-{n:06d}.ndjson")))
+            if len(pending) >= 2 * workers:  # bounded memory: never more than a few chunks in flight
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                total += sum(f.result() for f in done)
+        total += sum(f.result() for f in pending)
+    return total
+
+
+FACT_COLUMNS = {
+    "kind": "VARCHAR",
+    "file": "VARCHAR",
+    "line": "BIGINT",
+    "type": "VARCHAR",
+    "id": "VARCHAR",
+    "key": "VARCHAR",
+    "profile": "VARCHAR",
+    "valid": "BOOLEAN",
+    "rules": "VARCHAR[]",
+    "lastUpdated": "VARCHAR",
+    "refs": "VARCHAR[][]",
+    "ms": "JSON[]",
+    "person": "STRUCT(cccd VARCHAR, bhyt VARCHAR, name VARCHAR, birth VARCHAR, gender VARCHAR, province VARCHAR)",
+    "periodEnd": "VARCHAR",
+    "bloodGroup": "BOOLEAN",
+}
+
+
+def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect(str(work / "audit.duckdb"))
+    con.execute("SET preserve_insertion_order = false")
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FACT_COLUMNS.items()) + "}"
+    pattern = str(work / "facts-*.ndjson").replace("'", "''")
+    con.execute(
+        f"CREATE TABLE facts AS SELECT * FROM read_json('{pattern}', format='newline_delimited', columns={columns})"
+    )
+    con.execute("CREATE TABLE res AS SELECT * FROM facts WHERE kind = 'resource'")
+
+    def rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return con.execute(sql, params or []).fetchall()
+
+    total = rows("SELECT count(*) FROM facts")[0][0]
+    by_type = {
+        t: {"resources": n, "invalid": bad}
+        for t, n, bad in rows(
+            "SELECT type, count(*), count(*) FILTER (NOT valid) FROM res GROUP BY 1 ORDER BY 1"
+        )
+    }
+    unparsable = rows("SELECT count(*) FROM facts WHERE kind = 'unparsable'")[0][0]
+    invalid = rows("SELECT count(*) FROM res WHERE NOT valid")[0][0] + unparsable
+    by_profile = {
+        p: {"resources": n, "invalid": bad}
+        for p, n, bad in rows(
+            "SELECT profile, count(*), count(*) FILTER (NOT valid) FROM res WHERE profile IS NOT NULL GROUP BY 1 ORDER BY 1"
+        )
+    }
+    top_rules = [
+        {"rule": r, "resources": n}
+        for r, n in rows(
+            "SELECT rule, count(*) n FROM (SELECT unnest(rules) AS rule FROM facts) GROUP BY 1 ORDER BY n DESC, rule LIMIT 20"
+        )
+    ]
+    examples = [
+        {"file": f, "line": ln, "resource": k, "rules": list(r or [])}
+        for f, ln, k, r in rows(
+            "SELECT file, line, key, rules FROM facts WHERE kind = 'unparsable' OR NOT valid ORDER BY file, line LIMIT ?",
+            [options.sample_examples],
+        )
+    ]
+    # complete: must-support fill per profile and element
+    fill: dict[str, dict[str, float]] = {}
+    for profile, path, share in rows(
+        """SELECT profile, json_extract_string(m, '$[0]') AS path,
+                  avg(CASE WHEN json_extract(m, '$[1]')::BOOLEAN THEN 1.0 ELSE 0.0 END)
+           FROM (SELECT profile, unnest(ms) AS m FROM res) GROUP BY 1, 2 ORDER BY 1, 2"""
+    ):
+        fill.setdefault(profile, {})[path] = round(float(share), 4)
+    # the patients' basic health information (Decision 3074) present per person
+    con.execute(
+        """CREATE TABLE subj AS SELECT DISTINCT type, regexp_replace(r[2], '^.*Patient/', 'Patient/') AS patient
+           FROM (SELECT type, unnest(refs) AS r FROM res)
+           WHERE (r[1] IN ('patient', 'subject')) AND r[2] LIKE '%Patient/%'"""
+    )
+    patients = rows("SELECT count(*) FROM res WHERE type = 'Patient'")[0][0]
+    bhi: dict[str, float | None] = {}
+    for label, rtype in BHI_CHECKS.items():
+        n = rows(
+            "SELECT count(*) FROM res p WHERE p.type = 'Patient' AND EXISTS "
+            "(SELECT 1 FROM subj s WHERE s.patient = p.key AND s.type = ?)",
+            [rtype],
+        )[0][0]
+        bhi[label] = round(n / patients, 4) if patients else None
+    blood = rows(
+        "SELECT count(DISTINCT regexp_replace(r[2], '^.*Patient/', 'Patient/')) "
+        "FROM (SELECT unnest(refs) AS r FROM res WHERE bloodGroup) WHERE r[1] = 'subject'"
+    )[0][0]
+    bhi["bloodGroup"] = round(blood / patients, 4) if patients else None
+    # clean: duplicates and orphan references
+    same_cccd = [
+        {"cccd": c, "patients": sorted(ids)}
+        for c, ids in rows(
+            "SELECT person.cccd, list(DISTINCT key) FROM res WHERE type = 'Patient' AND person.cccd IS NOT NULL "
+            "GROUP BY 1 HAVING count(DISTINCT key) > 1 ORDER BY 1"
+        )
+    ]
+    from vhr_conformance.audit.linkage import THRESHOLD, probable_pairs
+
+    pairs = [(a, b) for a, b, _p in probable_pairs(con)]
+    probable = _groups(
+        [(a, b) for a, b in pairs] + [(g["patients"][0], p) for g in same_cccd for p in g["patients"]]
+    )
+    province_of = dict(rows("SELECT key, person.province FROM res WHERE type = 'Patient'"))
+    by_province: dict[str, int] = {}
+    for group in probable:
+        prov = province_of.get(group[0]) or "?"
+        by_province[prov] = by_province.get(prov, 0) + 1
+    orphans = rows(
+        """WITH r AS (SELECT key AS source, unnest(refs) AS ref FROM res)
+           SELECT source, ref[1], ref[2] FROM r
+           WHERE regexp_matches(ref[2], '^[A-Z][A-Za-z]+/[A-Za-z0-9\\-.]{1,64}$')
+             AND ref[2] NOT IN (SELECT key FROM res) ORDER BY 1, 2"""
+    )
+    # live: freshness and late encounters
+    now = options.now
+    instants = [
+        _parse_instant(v) for (v,) in rows("SELECT lastUpdated FROM res WHERE lastUpdated IS NOT NULL")
+    ]
+    ages = [(now - t).total_seconds() / 86400 for t in instants if t is not None]
+    freshness = {label: 0 for _, label in FRESHNESS_BUCKETS} | {"> 1 y": 0, "unknown": 0}
+    for age in ages:
+        label = next((lab for days, lab in FRESHNESS_BUCKETS if age <= days), "> 1 y")
+        freshness[label] += 1
+    freshness["unknown"] = rows("SELECT count(*) FROM res WHERE lastUpdated IS NULL")[0][0]
+    late = []
+    for key, end, updated in rows(
+        "SELECT key, periodEnd, lastUpdated FROM res WHERE type = 'Encounter' AND periodEnd IS NOT NULL "
+        "AND lastUpdated IS NOT NULL"
+    ):
+        e, u = _parse_instant(end), _parse_instant(updated)
+        if e is not None and u is not None and (u - e).total_seconds() > LATE_AFTER_HOURS * 3600:
+            late.append({"encounter": key, "hours": round((u - e).total_seconds() / 3600, 1)})
+    encounters = by_type.get("Encounter", {}).get("resources", 0)
+    con.close()
+    return {
+        "schema": "https://vhr-conformance.org/schemas/audit/1",
+        "generated": now.isoformat(timespec="seconds"),
+        "records": total,
+        "resources": total - unparsable,
+        "unparsable": unparsable,
+        "invalidResources": invalid,
+        "validShare": round(1 - invalid / total, 4) if total else None,
+        "byType": by_type,
+        "byProfile": by_profile,
+        "topRules": top_rules,
+        "invalidExamples": examples,
+        "mustSupportFill": fill,
+        "basicHealthInformation": {"patients": patients, "share": bhi},
+        "duplicatePatients": {
+            "sameCccd": same_cccd,
+            "probableGroups": probable,
+            "byProvince": dict(sorted(by_province.items())),
+            "method": f"same CCCD; or Splink (Fellegi-Sunter) match probability ≥ {THRESHOLD} on names without tone "
+            "marks, given name, CCCD, BHYT, birth date and province, blocked on birth date and sex, CCCD or BHYT",
+        },
+        "orphanReferences": [{"source": s, "path": p, "reference": r} for s, p, r in orphans],
+        "freshness": freshness,
+        "lateEncounters": late,
+        "lateShare": round(len(late) / encounters, 4) if encounters else None,
+    }
+
+
+def _groups(pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """Connected components of the duplicate pairs (union-find), each sorted, largest first."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        if a != b:
+            parent[find(a)] = find(b)
+    comps: dict[str, list[str]] = {}
+    for x in list(parent):
+        comps.setdefault(find(x), []).append(x)
+    return sorted((sorted(c) for c in comps.values() if len(c) > 1), key=lambda c: (-len(c), c))
+
+
+def _parse_instant(value: Any) -> dt.datetime | None:
+    try:
+        text = str(value)
+        parsed = dt.datetime.fromisoformat(text if len(text) > 10 else text + "T00:00:00+00:00")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def run_audit(options: AuditOptions) -> dict[str, Any]:
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vhr-audit-", dir=options.out_dir) as tmp:
+        work = Path(tmp)
+        collect_facts(options, work)
+        result = aggregate(work, options)
+    (options.out_dir / "audit.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    from vhr_conformance.audit.html import write_html
+
+    write_html(result, options.out_dir / "audit.html")
+    return result

@@ -1,0 +1,297 @@
+"""Attestations: what a person states for a criterion the harness cannot test, and the review of it.
+
+An attestation file (YAML) lists, per attestation criterion of the catalogue, the statement (vi and
+en), who attests, the date and attached documents (hashed, so the evidence bundle pins them). A
+reviewer adds the decision later (`vhr attest review`): accepted or rejected with a reason, signed
+with the reviewer's Ed25519 key over the attestation's canonical content, so an edited statement
+or a changed document voids the review.
+
+States per attestation criterion: ``missing`` (no statement), ``attested`` (stated, not yet
+reviewed), ``accepted``, ``rejected``. A SHALL attestation that is missing keeps a run INCOMPLETE;
+a rejected one fails it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from vhr_conformance.evidence.keys import SigningKey, TrustedKey, check_signature
+from vhr_conformance.i18n import Text, UserError
+
+MAX_FILE_BYTES = 1024 * 1024
+DECISIONS = ("accepted", "rejected")
+
+
+@dataclass
+class Review:
+    decision: str
+    reason: str
+    reviewer: str
+    date: str
+    signature: dict[str, Any] | None = None
+
+
+@dataclass
+class Attestation:
+    criterion: str
+    statement: Text
+    attested_by: str
+    date: str
+    documents: dict[str, str] = field(default_factory=dict)  # file name (relative) → sha256
+    review: Review | None = None
+
+    def content(self) -> bytes:
+        """What a review signs: everything the attester stated, documents by hash."""
+        return orjson.dumps(
+            {
+                "criterion": self.criterion,
+                "statement": {"vi": self.statement.vi, "en": self.statement.en},
+                "attestedBy": self.attested_by,
+                "date": self.date,
+                "documents": self.documents,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+    def review_payload(self, review: Review) -> bytes:
+        return self.content() + orjson.dumps(
+            {
+                "decision": review.decision,
+                "reason": review.reason,
+                "reviewer": review.reviewer,
+                "date": review.date,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+
+@dataclass
+class AttestationSet:
+    path: Path
+    items: dict[str, Attestation]
+    raw: dict[str, Any]
+
+
+def _error(path: Path, where: str, text: Text) -> UserError:
+    return UserError(text, location=f"{path} {where}".strip())
+
+
+def _no_aliases(text: str, path: Path) -> None:
+    """Anchors and aliases have no use here and are how YAML bombs grow: refuse them."""
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+                raise _error(
+                    path,
+                    f"(line {token.start_mark.line + 1})",
+                    Text(
+                        "Không dùng neo/bí danh YAML (& và *).",
+                        "YAML anchors and aliases (& and *) are not allowed.",
+                    ),
+                )
+    except yaml.YAMLError as exc:
+        raise _error(path, "", Text("YAML không hợp lệ: {e}", "Invalid YAML: {e}").format(e=exc)) from None
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
+    """Read and check an attestation file against the catalogue's criteria (id → Criterion)."""
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise _error(
+            path,
+            "",
+            Text("Không đọc được tệp xác nhận: {e}", "Cannot read the attestation file: {e}").format(e=exc),
+        ) from None
+    if len(raw_bytes) > MAX_FILE_BYTES:
+        raise _error(
+            path, "", Text("Tệp xác nhận quá lớn (> 1 MB).", "The attestation file is too large (> 1 MB).")
+        )
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _error(
+            path, "", Text("Tệp không phải UTF-8 (byte {p}).", "Not UTF-8 (byte {p}).").format(p=exc.start)
+        ) from None
+    _no_aliases(text, path)
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("attestations", []), list):
+        raise _error(path, "", Text("Cần khoá attestations: danh sách.", "Expected attestations: a list."))
+    items: dict[str, Attestation] = {}
+    for i, entry in enumerate(data.get("attestations") or []):
+        where = f"attestations[{i}]"
+        if not isinstance(entry, dict):
+            raise _error(path, where, Text("Mỗi mục phải là một ánh xạ.", "Each entry must be a mapping."))
+        cid = str(entry.get("criterion", ""))
+        crit = criteria.get(cid)
+        if crit is None:
+            raise _error(
+                path,
+                where,
+                Text("Tiêu chí không có trong danh mục: {c}", "Unknown criterion: {c}").format(c=cid),
+            )
+        if getattr(crit, "verification", "") != "attestation":
+            raise _error(
+                path,
+                where,
+                Text(
+                    "{c} được kiểm thử tự động, không nhận xác nhận.",
+                    "{c} is tested automatically, not attested.",
+                ).format(c=cid),
+            )
+        if cid in items:
+            raise _error(path, where, Text("{c} xuất hiện hai lần.", "{c} appears twice.").format(c=cid))
+        statement = entry.get("statement")
+        if not isinstance(statement, dict) or not statement.get("vi") or not statement.get("en"):
+            raise _error(
+                path,
+                where + ".statement",
+                Text(
+                    "Cần nội dung xác nhận bằng cả tiếng Việt (vi) và tiếng Anh (en).",
+                    "A statement needs vi and en.",
+                ),
+            )
+        who = str(entry.get("attested_by") or "").strip()
+        if not who:
+            raise _error(
+                path, where + ".attested_by", Text("Thiếu người xác nhận.", "Who attests is missing.")
+            )
+        date = entry.get("date")
+        try:
+            day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
+        except ValueError:
+            raise _error(
+                path, where + ".date", Text("Ngày phải có dạng YYYY-MM-DD.", "The date must be YYYY-MM-DD.")
+            ) from None
+        documents: dict[str, str] = {}
+        for name in entry.get("documents") or []:
+            doc = (path.parent / str(name)).resolve()
+            if not doc.is_file():
+                raise _error(
+                    path,
+                    where + ".documents",
+                    Text("Không tìm thấy tài liệu {d}", "Document not found: {d}").format(d=name),
+                )
+            documents[str(name)] = sha256_file(doc)
+        review = None
+        rv = entry.get("review")
+        if isinstance(rv, dict):
+            if rv.get("decision") not in DECISIONS:
+                raise _error(
+                    path, where + ".review.decision", Text("accepted hoặc rejected.", "accepted or rejected.")
+                )
+            review = Review(
+                str(rv["decision"]),
+                str(rv.get("reason", "")),
+                str(rv.get("reviewer", "")),
+                str(rv.get("date", "")),
+                rv.get("signature") if isinstance(rv.get("signature"), dict) else None,
+            )
+        items[cid] = Attestation(
+            cid, Text(str(statement["vi"]), str(statement["en"])), who, day.isoformat(), documents, review
+        )
+    return AttestationSet(path, items, data)
+
+
+@dataclass(frozen=True)
+class AttestationState:
+    criterion: str
+    state: str  # missing | attested | accepted | rejected
+    text: Text
+
+
+def states(
+    criteria: dict[str, Any], aset: AttestationSet | None, trust: list[TrustedKey]
+) -> dict[str, AttestationState]:
+    """The state of every attestation criterion; a review counts only when signed by a trusted key."""
+    out: dict[str, AttestationState] = {}
+    for cid, crit in criteria.items():
+        if getattr(crit, "verification", "") != "attestation":
+            continue
+        item = aset.items.get(cid) if aset else None
+        if item is None:
+            out[cid] = AttestationState(
+                cid,
+                "missing",
+                Text(
+                    "Chưa có xác nhận: thêm vào tệp xác nhận (--attestations).",
+                    "Not attested: add it to the attestation file (--attestations).",
+                ),
+            )
+            continue
+        review = item.review
+        check = check_signature(item.review_payload(review), review.signature, trust) if review else None
+        if review is None or check is None or check.status != "trusted":
+            why = "" if review is None else f" ({check.status if check else 'unsigned'})"
+            out[cid] = AttestationState(
+                cid,
+                "attested",
+                Text(
+                    "Đã xác nhận bởi {w} ngày {d}; chờ thẩm định{y}.",
+                    "Attested by {w} on {d}; awaiting review{y}.",
+                ).format(w=item.attested_by, d=item.date, y=why),
+            )
+            continue
+        if review.decision == "accepted":
+            out[cid] = AttestationState(
+                cid,
+                "accepted",
+                Text("Đã được {r} chấp nhận ngày {d}.", "Accepted by {r} on {d}.").format(
+                    r=review.reviewer, d=review.date
+                ),
+            )
+        else:
+            out[cid] = AttestationState(
+                cid,
+                "rejected",
+                Text("Bị {r} từ chối ngày {d}: {why}", "Rejected by {r} on {d}: {why}").format(
+                    r=review.reviewer, d=review.date, why=review.reason or "—"
+                ),
+            )
+    return out
+
+
+def add_review(
+    aset: AttestationSet,
+    criterion: str,
+    decision: str,
+    reason: str,
+    key: SigningKey,
+    today: dt.date | None = None,
+) -> Path:
+    """Record the reviewer's signed decision for one criterion in the attestation file."""
+    if decision not in DECISIONS:
+        raise UserError(Text("accepted hoặc rejected.", "accepted or rejected."), location="--decision")
+    if decision == "rejected" and not reason.strip():
+        raise UserError(Text("Từ chối cần lý do.", "A rejection needs a reason."), location="--reason")
+    item = aset.items.get(criterion)
+    if item is None:
+        raise UserError(
+            Text("{c} chưa được xác nhận trong tệp.", "{c} is not attested in the file.").format(c=criterion),
+            location=str(aset.path),
+        )
+    review = Review(decision, reason, key.name, (today or dt.date.today()).isoformat())
+    review.signature = key.sign(item.review_payload(review))
+    for entry in aset.raw.get("attestations") or []:
+        if isinstance(entry, dict) and entry.get("criterion") == criterion:
+            entry["review"] = {
+                "decision": review.decision,
+                "reason": review.reason,
+                "reviewer": review.reviewer,
+                "date": review.date,
+                "signature": review.signature,
+            }
+    aset.path.write_text(yaml.safe_dump(aset.raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    item.review = review
+    return aset.path
