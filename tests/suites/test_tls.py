@@ -15,6 +15,7 @@ import pytest
 
 from vhr_conformance.client import FhirClient, InfrastructureError
 from vhr_conformance.client.tls import verify_context
+from vhr_conformance.outcome import ExitCode
 from vhr_conformance.runner.tlscerts import make_tls_files
 from vhr_conformance.server import ReferenceServer
 
@@ -54,13 +55,14 @@ def test_embedded_tls_run_passes_sec_001(tmp_path: Path) -> None:
     assert not list(scratch.glob("vhr-tls-*")), "the throwaway key folder is left behind"
 
 
-def test_no_embedded_tls_omits_sec_001(tmp_path: Path) -> None:
+def test_no_embedded_tls_leaves_sec_001_not_tested(tmp_path: Path) -> None:
+    # Plain http on loopback: TLS could not be judged, so SEC-001 is not tested (never omitted
+    # as if it did not apply) and the run cannot exit 0.
     out = tmp_path / "r"
     proc = _vhr("run", "--only", "VHR-SEC-001", "--no-embedded-tls", "--report-dir", str(out), "--quiet")
-    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert proc.returncode == data["exitCode"], proc.stdout[-2000:] + proc.stderr[-2000:]
-    # never a pass over plain http; the suites decide between not tested and not applicable
-    assert _cases(out)["test_tls"]["state"] in ("not-tested", "not-applicable")
+    assert proc.returncode == ExitCode.INCOMPLETE, proc.stdout[-2000:] + proc.stderr[-2000:]
+    case = _cases(out)["test_tls"]
+    assert case["state"] == "not-tested" and "https" in case["message"], case
 
 
 def test_untrusted_certificate_fails_sec_001(tmp_path: Path, tls_server: Any) -> None:
