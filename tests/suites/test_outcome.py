@@ -72,3 +72,12 @@ def test_helpers_raise_bilingual_outcomes() -> None:
     for helper, kind in ((not_applicable, NotApplicable), (omit, NotApplicable)):
         with pytest.raises(kind):
             helper(T)
+
+
+def test_first_version_state_names_are_read_as_the_outcome_model() -> None:
+    from vhr_conformance.reports.model import CaseResult
+
+    assert CaseResult("a", "a", ["VHR-X-001"], "skip").state == "not-tested"
+    assert CaseResult("a", "a", ["VHR-X-001"], "omit").state == "not-applicable"
+    with pytest.raises(ValueError):
+        CaseResult("a", "a", ["VHR-X-001"], "maybe")

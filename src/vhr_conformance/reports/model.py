@@ -44,7 +44,7 @@ _NO_CASE = Text(
 
 def normal_state(state: str) -> str:
     """The outcome-model name of a case state (old `skip`/`omit` included)."""
-    return str(_LEGACY.get(state, State(state)))
+    return str(_LEGACY[state] if state in _LEGACY else State(state))
 
 
 @dataclass
