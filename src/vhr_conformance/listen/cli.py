@@ -33,8 +33,8 @@ _COLOURS = {
     "pass": "green",
     "fail": "red",
     "error": "magenta",
-    "skip": "yellow",
-    "omit": "dim",
+    "not-tested": "yellow",
+    "not-applicable": "dim",
     "attestation": "cyan",
 }
 
@@ -249,6 +249,7 @@ def _print_results(report: SessionReport) -> None:
             escape((case.message if case else row.criterion.title.en)[:110]),
         )
     console.print(table)
+    console.print(f"Kết luận / verdict: {report.run.verdict_text().both()}", highlight=False)
     console.print(f"Báo cáo / report: [bold]{escape(str(report.paths['html']))}[/]")
 
 

@@ -404,7 +404,13 @@ SESSION_SUBDIR = "session"
 
 
 # ---------------------------------------------------------------------- JUnit and Allure
-_ALLURE_STATUS = {"pass": "passed", "fail": "failed", "skip": "skipped", "omit": "skipped", "error": "broken"}
+_ALLURE_STATUS = {
+    "pass": "passed",
+    "fail": "failed",
+    "not-tested": "skipped",
+    "not-applicable": "skipped",
+    "error": "broken",
+}
 
 
 def write_junit(run: RunResult, path: Path) -> None:
@@ -412,11 +418,11 @@ def write_junit(run: RunResult, path: Path) -> None:
     cases = run.cases
     suite = ET.Element(
         "testsuite",
-        name=f"vhr listen {run.options.get('session')}",
+        name=f"vhr listen {run.options.get('session')} — {run.verdict_text().both()}",
         tests=str(len(cases)),
         failures=str(sum(c.state == "fail" for c in cases)),
         errors=str(sum(c.state == "error" for c in cases)),
-        skipped=str(sum(c.state in ("skip", "omit") for c in cases)),
+        skipped=str(sum(c.state in ("not-tested", "not-applicable") for c in cases)),
         timestamp=run.finished,
     )
     for case in cases:
@@ -425,7 +431,7 @@ def write_junit(run: RunResult, path: Path) -> None:
             suite,
             "testcase",
             classname=f"listen.{crit.area if crit else 'X'}",
-            name=case.nodeid,
+            name=f"{case.criteria[0]} {crit.title.vi} / {crit.title.en}" if crit else case.nodeid,
             time=f"{case.duration_s:.3f}",
         )
         props = ET.SubElement(tc, "properties")
@@ -434,8 +440,8 @@ def write_junit(run: RunResult, path: Path) -> None:
             ET.SubElement(tc, "failure", message=case.message[:500]).text = case.message
         elif case.state == "error":
             ET.SubElement(tc, "error", message=case.message[:500]).text = case.message
-        elif case.state in ("skip", "omit"):
-            ET.SubElement(tc, "skipped", message=case.message[:500])
+        elif case.state in ("not-tested", "not-applicable"):
+            ET.SubElement(tc, "skipped", message=f"[{case.state}] {case.message}"[:500])
     root = ET.Element("testsuites")
     root.append(suite)
     path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.pytest_plugin import get_state, new_run_id
+from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
+from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
 from vhr_conformance.runner.catalogue import LEVELS, load_catalogue, suites_dir
+from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
 
 console = Console()
 
@@ -63,32 +69,75 @@ class _Progress:
 
 def _summary_table(run: Any) -> Table:
     t = Table(title="VHR — kết quả theo mức / results by level")
-    for col in (
-        "Mức / Level",
-        "Đạt / Pass",
-        "Không đạt / Fail",
-        "Bỏ qua / Skip",
-        "Không áp dụng / Omit",
-        "Lỗi / Error",
-        "Xác nhận / Attestation",
-        "Tỉ lệ đạt / Pass rate",
-    ):
+    states = [str(st) for st in State]
+    for col in ("Mức / Level", *(STATE_TEXT[State(st)].both() for st in states), "Tỉ lệ đạt / Pass rate"):
         t.add_column(col, justify="right")
+    colour = {"fail": "red", "error": "magenta", "not-tested": "yellow"}
     s = run.summary()
     for level in LEVELS:
         r = s[level]
         rate = "—" if r["pass_rate"] is None else f"{r['pass_rate'] * 100:.1f}%"
-        t.add_row(
-            level,
-            str(r["pass"]),
-            f"[red]{r['fail']}[/]" if r["fail"] else "0",
-            str(r["skip"]),
-            str(r["omit"]),
-            f"[magenta]{r['error']}[/]" if r["error"] else "0",
-            str(r["attestation"]),
-            rate,
-        )
+        cells = [f"[{colour[st]}]{r[st]}[/]" if r[st] and st in colour else str(r[st]) for st in states]
+        t.add_row(level, *cells, rate)
     return t
+
+
+class _Interrupts:
+    """SIGINT, SIGTERM and the `--deadline` stop the run the same way: mark it INTERRUPTED, then let
+    pytest unwind (KeyboardInterrupt), which tears the session fixtures down (the clean-up of what
+    the run created) and writes the partial report. A second SIGINT aborts that; a second SIGTERM
+    is ignored so the clean-up can finish."""
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.saved: dict[int, Any] = {}
+        self.timer: threading.Timer | None = None
+
+    def _stop(self, reason: Text) -> None:
+        interrupt(reason)
+        if not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+    def on_signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGTERM:
+            if not self.fired:
+                self._stop(Text("Nhận tín hiệu SIGTERM", "Received SIGTERM"))
+            return
+        if self.fired:
+            raise KeyboardInterrupt
+        self._stop(Text("Ngắt bằng Ctrl-C (SIGINT)", "Interrupted by Ctrl-C (SIGINT)"))
+
+    def on_deadline(self, limit: str) -> None:
+        interrupt(
+            Text("Hết thời hạn --deadline {d}", "The --deadline {d} expired").format(d=limit)
+        )  # the reason first, then the main thread is woken like by Ctrl-C (also out of a blocking call)
+        if not self.fired:
+            self.fired = True
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    def on_usr1(self, _signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def installed(self, deadline_s: float | None, limit: str) -> Iterator[None]:
+        for sig, handler in (
+            (signal.SIGINT, self.on_signal),
+            (signal.SIGTERM, self.on_signal),
+            (signal.SIGUSR1, self.on_usr1),
+        ):
+            self.saved[sig] = signal.signal(sig, handler)
+        if deadline_s is not None:
+            self.timer = threading.Timer(deadline_s, self.on_deadline, args=(limit,))
+            self.timer.daemon = True
+            self.timer.start()
+        try:
+            yield
+        finally:
+            if self.timer is not None:
+                self.timer.cancel()
+            for signum, handler in self.saved.items():
+                signal.signal(signum, handler)
 
 
 def run_suites(target: str, args: list[str], progress: bool = True, terminal: bool = True) -> tuple[int, Any]:
@@ -178,18 +227,31 @@ def register(app: typer.Typer) -> None:
             "(embedded server without it: XML twins of the coverage fixtures)",
         ),
         with_load: bool = typer.Option(
-            False,
-            "--with-load",
-            help="Chạy tải sau bộ kiểm thử / run the load after the suites (VHR-PERF-003/004)",
+            True,
+            "--with-load/--no-load",
+            help="Chạy tải chuẩn ngắn sau bộ kiểm thử (mặc định) / run the short standard load after the suites "
+            "(default; VHR-PERF-003/004). --no-load leaves them not tested: the run is at best INCOMPLETE",
         ),
         load_duration: str = typer.Option(
-            "15s", "--load-duration", help="Thời lượng tải / load duration, e.g. 15s, 2m"
+            ACCEPTANCE_DURATION, "--load-duration", help="Thời lượng tải / load duration, e.g. 12s, 2m"
         ),
         load_workload: str = typer.Option(
             "standard", "--load-workload", help="Kịch bản tải / workload (loadtests/workloads)"
         ),
         load_shape: str = typer.Option(
             "constant", "--load-shape", help="constant | steps | capacity (capacity verifies VHR-PERF-004)"
+        ),
+        load_users: int = typer.Option(
+            ACCEPTANCE_USERS,
+            "--load-users",
+            help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 12 s; "
+            "the capacity shape climbs by the workload's own steps)",
+        ),
+        deadline: str = typer.Option(
+            None,
+            "--deadline",
+            help="Thời hạn cả lượt chạy / overall time limit, e.g. 30m: when it expires the run stops like on "
+            "Ctrl-C (partial report marked INTERRUPTED, clean-up of the run's data, exit 4)",
         ),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
@@ -214,6 +276,11 @@ def register(app: typer.Typer) -> None:
                 ),
                 location="--fault",
             )
+        deadline_s = None
+        if deadline is not None:
+            from vhr_conformance.load.config import duration_option
+
+            deadline_s = duration_option(deadline, "--deadline")
         load_catalogue()  # a broken catalogue or IG is a user error before anything starts
         from vhr_conformance.runner.igmodel import load_ig
 
@@ -240,10 +307,15 @@ def register(app: typer.Typer) -> None:
             args += ["-n", str(workers)]
         from vhr_conformance.runner.withload import run_args
 
-        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape)
+        users = None if load_shape == "capacity" else load_users
+        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape, users)
         srv = None
         tmp_config = None
         tls_dir: Path | None = None
+        stops = _Interrupts()
+        state = None
+        code = int(ExitCode.ERROR)
+        started = time.monotonic()
         try:
             if ca_bundle is not None:
                 args += ["--vhr-ca-bundle", str(ca_bundle)]
@@ -285,7 +357,10 @@ def register(app: typer.Typer) -> None:
             console.print(f"Đang kiểm thử / testing [bold]{target}[/] (run {run_id})")
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
-            code, state = run_suites(target, args, progress=not quiet and workers == 1)
+            with stops.installed(deadline_s, deadline or ""):
+                code, state = run_suites(target, args, progress=not quiet and workers == 1)
+        except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
+            code = int(ExitCode.INTERRUPTED)
         finally:
             if srv is not None:
                 srv.stop()
@@ -297,19 +372,19 @@ def register(app: typer.Typer) -> None:
                 shutil.rmtree(tls_dir, ignore_errors=True)
         # sys.exit, not typer.Exit: the CLI runs click with standalone_mode=False, which swallows Exit codes.
         if state is None or state.run is None:
-            sys.exit(code if code else 3)
+            # collection or usage problems of the harness itself, or stopped before any report
+            sys.exit(int(ExitCode.INTERRUPTED) if stops.fired else int(ExitCode.ERROR))
         console.print(_summary_table(state.run))
         cases = state.run.summary()["cases"]
         console.print(f"Ca kiểm thử / cases: {cases['total']} in {time.monotonic() - started:.1f} s")
-        failed = state.run.failed_criteria()
-        if failed:
-            console.print("[red]Không đạt / failed:[/] " + ", ".join(failed))
+        for line in summary_lines(state.run)[len(LEVELS) :]:
+            console.print(line, highlight=False, markup=False)
         if state.run.cleanup_leftovers:
             console.print(
                 f"[yellow]Chưa xoá được / not deleted:[/] {len(state.run.cleanup_leftovers)} (see report)"
             )
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
         code_run = state.run.exit_code()
-        if code not in (0, 1) and code_run == 0:  # collection errors, interruptions: never a pass
-            code_run = 3
+        if code_run == 0 and code != 0:
+            code_run = int(ExitCode.ERROR)  # pytest's own usage or internal errors: never a pass
         sys.exit(code_run)
