@@ -171,21 +171,121 @@ def run_suites(target: str, args: list[str], progress: bool = True, terminal: bo
     return int(code), captured.get("state")
 
 
+def _check_only(only: str) -> None:
+    """Unknown areas or criteria in --only are a usage error that lists the valid ones."""
+    cat = load_catalogue()
+    wanted = [x.strip() for x in only.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in cat.areas and x not in cat.criteria]
+    if unknown or not wanted:
+        raise UserError(
+            Text(
+                "Không có nhóm/tiêu chí: {u}. Nhóm hợp lệ: {a} (hoặc mã tiêu chí, ví dụ VHR-API-003).",
+                "No such area or criterion: {u}. Valid areas: {a} (or criterion ids such as VHR-API-003).",
+            ).format(u=", ".join(unknown) or "—", a=", ".join(cat.areas)),
+            location="--only",
+        )
+
+
+def _rerun_scope(results: Path) -> str:
+    """The criteria of an earlier run that did not pass (failed, erred or not tested), as an --only list."""
+    from vhr_conformance.diff_cli import load_results
+
+    data = load_results(results)
+    again = [
+        str(c["id"])
+        for c in data["criteria"]
+        if isinstance(c, dict)
+        and c.get("inScope", True)
+        and c.get("state") in ("fail", "error", "not-tested", "skip")
+        and c.get("verification", "automated") == "automated"
+        and c.get("actor", "server") == "server"
+    ]
+    return ",".join(again)
+
+
+def _ca_of(args: list[str]) -> str | None:
+    return args[args.index("--vhr-ca-bundle") + 1] if "--vhr-ca-bundle" in args else None
+
+
+def _preflight(
+    target: str, auth: str, auth_config: str | None, ca_bundle: str | None, embedded: bool
+) -> dict[str, Any]:
+    """`vhr doctor` before the suites: an unusable target stops the run in seconds (ERROR).
+
+    Returns the target's identity (address, TLS certificate, software) for the evidence bundle."""
+    from vhr_conformance.client import AuthConfig, TokenProvider
+    from vhr_conformance.client.tls import verify_context
+    from vhr_conformance.doctor import FAIL, diagnose
+
+    verify = verify_context(ca_bundle)
+    tokens = TokenProvider(
+        AuthConfig.load(auth, auth_config), discover_base=target, timeout=5.0, verify=verify
+    )
+    diag = diagnose(target, verify=verify, tokens=tokens)
+    if diag.verdict == "ERROR" and not embedded:
+        for check in diag.checks:
+            if check.verdict == FAIL:
+                console.print(
+                    f"[bold red]✗[/] {check.name.in_lang()}: {check.message.in_lang()}", highlight=False
+                )
+        console.print(
+            Text(
+                "Không dùng được máy chủ: dừng trước khi chạy bộ kiểm thử (xem `vhr doctor`).",
+                "The target cannot be used: stopped before the suites (see `vhr doctor`).",
+            ).in_lang()
+        )
+        sys.exit(int(ExitCode.ERROR))
+    identity: dict[str, Any] = {"url": target}
+    for check in diag.checks:
+        facts = check.facts
+        if "address" in facts:
+            identity["address"] = facts["address"]
+        if "sha256" in facts:
+            identity["tlsCertificateSha256"], identity["tlsVersion"] = facts["sha256"], facts.get("version")
+        if "software" in facts:
+            identity["software"] = facts["software"]
+            identity["implementation"] = facts.get("implementation")
+            identity["fhirVersion"] = facts.get("fhirVersion")
+    return identity
+
+
+def _write_evidence(
+    report_dir: Path, signer: Any, identity: dict[str, Any], vendor: dict[str, Any], options: dict[str, Any]
+) -> Path | None:
+    """The run's evidence bundle (docs/evidence.md); a failure to write it is said, never hidden."""
+    from vhr_conformance.evidence.bundle import write_bundle
+
+    try:
+        path = write_bundle(report_dir, sign_key=signer, target=identity, vendor=vendor, options=options)
+    except (OSError, UserError) as exc:
+        console.print(
+            f"[red]Không ghi được gói bằng chứng / evidence bundle not written:[/] {exc}", highlight=False
+        )
+        return None
+    who = (
+        Text("ký bởi {n} ({r})", "signed by {n} ({r})").format(n=signer.name, r=signer.role)
+        if signer is not None
+        else Text("chưa ký: không thể tin cậy", "unsigned: cannot be trusted")
+    )
+    console.print(f"Gói bằng chứng / evidence bundle: [bold]{path}[/] — {who.both()}", highlight=False)
+    return path
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        target: str = typer.Option(
+        target: str | None = typer.Option(
             None, "--target", help="URL máy chủ FHIR / FHIR base URL (default: embedded reference server)"
         ),
         report_dir: Path = typer.Option(
             None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/<run-id>)"
         ),
-        level: str = typer.Option("MAY", "--level", help="SHALL | SHOULD | MAY (all)"),
+        level: str = typer.Option(None, "--level", help="SHALL | SHOULD | MAY (all; default MAY)"),
         fault: list[str] = typer.Option(
             [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded-server fault"
         ),
         auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
-        auth_config: Path = typer.Option(
+        auth_config: Path | None = typer.Option(
             None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
         ),
         embedded_auth: str = typer.Option(
@@ -199,7 +299,7 @@ def register(app: typer.Typer) -> None:
             help="Máy chủ nhúng dùng https với CA dùng một lần / the embedded server speaks https with a throwaway CA the "
             "harness trusts, so VHR-SEC-001 is really checked",
         ),
-        ca_bundle: Path = typer.Option(
+        ca_bundle: Path | None = typer.Option(
             None,
             "--ca-bundle",
             help="Tệp PEM CA tin cậy cho --target https / PEM CA bundle "
@@ -207,10 +307,12 @@ def register(app: typer.Typer) -> None:
         ),
         ig: str = typer.Option(None, "--ig", help="Gói IG / IG package (default: VHR IG)"),
         seed: int = typer.Option(None, "--seed", help="Seed (default: that of the checked-in fixtures)"),
-        only: str = typer.Option(
+        only: str | None = typer.Option(
             None, "--only", help="Nhóm hoặc tiêu chí / areas or criteria, e.g. API,VHR-SEC-005"
         ),
-        timeout: float = typer.Option(15.0, "--timeout"),
+        timeout: float = typer.Option(
+            None, "--timeout", help="Giây cho mỗi yêu cầu / seconds per request (15)"
+        ),
         cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup"),
         quiet: bool = typer.Option(False, "--quiet", help="Không hiện tiến độ / no progress bars"),
         workers: int = typer.Option(
@@ -220,7 +322,7 @@ def register(app: typer.Typer) -> None:
             help="Tiến trình song song (pytest-xdist) / parallel workers; "
             "each uploads its own test data; helps against remote targets",
         ),
-        xml: Path = typer.Option(
+        xml: Path | None = typer.Option(
             None,
             "--xml",
             help="Tệp/thư mục XML 130: tiêu chí MAP / XML 130 file or folder for the MAP criteria "
@@ -247,7 +349,31 @@ def register(app: typer.Typer) -> None:
             help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 12 s; "
             "the capacity shape climbs by the workload's own steps)",
         ),
-        deadline: str = typer.Option(
+        config: Path = typer.Option(
+            None,
+            "--config",
+            help="vhr.toml của nhà cung cấp / vendor configuration (default ./vhr.toml, $VHR_CONFIG)",
+        ),
+        output: str = typer.Option(
+            "text", "--format", help="text | json (tóm tắt JSON ra stdout / JSON summary on stdout)"
+        ),
+        rerun_failed: Path = typer.Option(
+            None,
+            "--rerun-failed",
+            help="results.json của lần trước: chỉ chạy lại tiêu chí không đạt/lỗi/chưa kiểm thử / rerun only what "
+            "failed, erred or was not tested in that run",
+        ),
+        sign_key: Path | None = typer.Option(
+            None,
+            "--sign-key",
+            help="Khoá riêng Ed25519 ký gói bằng chứng / key that signs the evidence bundle",
+        ),
+        vendor_org: str = typer.Option(
+            None, "--vendor-org", help="Tổ chức được kiểm thử / organisation tested"
+        ),
+        product: str = typer.Option(None, "--product", help="Sản phẩm / product tested"),
+        product_version: str = typer.Option(None, "--product-version", help="Phiên bản / product version"),
+        deadline: str | None = typer.Option(
             None,
             "--deadline",
             help="Thời hạn cả lượt chạy / overall time limit, e.g. 30m: when it expires the run stops like on "
@@ -255,6 +381,50 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
+        from vhr_conformance.vendor_config import load_config
+
+        vendor = load_config(config)
+        if output not in ("text", "json"):
+            raise UserError(
+                Text("--format là text hoặc json.", "--format is text or json."), location="--format"
+            )
+        if output == "json":
+            console.file = sys.stderr  # stdout carries only the JSON summary
+        target = target or vendor.target.url
+        ca_bundle = ca_bundle or vendor.target.ca_bundle
+        level = level or vendor.run.level or "MAY"
+        only = only or (",".join(vendor.run.only) if vendor.run.only else None)
+        xml = xml or vendor.run.xml
+        deadline = deadline or vendor.run.deadline
+        timeout = timeout if timeout is not None else (vendor.run.timeout or 15.0)
+        sign_key = sign_key or vendor.signing.key_file
+        vendor_info = {
+            "organisation": vendor_org or vendor.vendor.organisation,
+            "product": product or vendor.vendor.product,
+            "version": product_version or vendor.vendor.version,
+        }
+        if vendor.path is not None and target and auth == "none" and not auth_config:
+            auth = vendor.auth.mode
+        auth_env = vendor.auth_env() if vendor.path is not None and not auth_config else {}
+        signer = None
+        if sign_key is not None:
+            from vhr_conformance.evidence.keys import load_signing_key
+
+            signer = load_signing_key(Path(sign_key))
+        if rerun_failed is not None:
+            only = _rerun_scope(rerun_failed)
+            if not only:
+                console.print(
+                    Text(
+                        "Không có tiêu chí nào cần chạy lại trong {p}.",
+                        "Nothing to rerun in {p}: every criterion passed.",
+                    )
+                    .format(p=rerun_failed)
+                    .in_lang()
+                )
+                sys.exit(int(ExitCode.PASS))
+        if only:
+            _check_only(only)
         if level not in LEVELS:
             raise UserError(
                 Text("Mức không hợp lệ: {l}", "Invalid level: {l}").format(l=level), location="--level"
@@ -354,6 +524,15 @@ def register(app: typer.Typer) -> None:
             args += ["--vhr-auth", auth]
             if auth_config:
                 args += ["--vhr-auth-config", str(auth_config)]
+            saved_env = {k: os.environ.get(k) for k in auth_env}
+            os.environ.update(auth_env)  # credentials named by vhr.toml, for this run only
+            identity = _preflight(
+                target,
+                auth,
+                str(auth_config) if auth_config else None,
+                str(ca_bundle) if ca_bundle else _ca_of(args),
+                embedded=srv is not None,
+            )
             console.print(f"Đang kiểm thử / testing [bold]{target}[/] (run {run_id})")
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
@@ -362,6 +541,11 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
             code = int(ExitCode.INTERRUPTED)
         finally:
+            for key, value in locals().get("saved_env", {}).items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
             if srv is not None:
                 srv.stop()
             if tmp_config:
@@ -387,4 +571,19 @@ def register(app: typer.Typer) -> None:
         code_run = state.run.exit_code()
         if code_run == 0 and code != 0:
             code_run = int(ExitCode.ERROR)  # pytest's own usage or internal errors: never a pass
+        bundle = _write_evidence(
+            out, signer, locals().get("identity") or {"url": target}, vendor_info, state.run.options
+        )
+        if output == "json":
+            summary = {
+                "runId": state.run.run_id,
+                "target": state.run.target,
+                "verdict": str(state.run.verdict()),
+                "exitCode": code_run,
+                "summary": state.run.summary(),
+                "failed": state.run.failed_criteria(),
+                "reports": {k: str(v) for k, v in state.report_paths.items()},
+                "evidenceBundle": str(bundle) if bundle else None,
+            }
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         sys.exit(code_run)
