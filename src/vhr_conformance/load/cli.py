@@ -229,6 +229,7 @@ def run_load(opts: LoadOptions) -> int:
                     highlight=False,
                 )
         engine_env = _engine_env(opts.auth, opts.auth_config, target)
+        engine_env["VHR_LOAD_RUN_ID"] = run_id  # submissions carry the run's tag, removed afterwards
         mode = "master" if opts.master else ("processes" if opts.processes > 1 else "local")
         plan = {
             "run_id": run_id,
@@ -272,18 +273,40 @@ def run_load(opts: LoadOptions) -> int:
         )
         code = _wait_forwarding_ctrl_c(engine)
     finally:
+        submissions_left: list[str] = []
         if client is not None:
             dataset.cleanup(client, data)
+            submissions_left = _remove_submissions(client, run_id, workload, opts.quiet)
             client.close()
         _stop(server)
     summary_path = out_dir / "summary.json"
     summary = None
     if summary_path.is_file():
         summary = dataset.not_tested_groups(json.loads(summary_path.read_text(encoding="utf-8")), data)
+        summary["submissionLeftovers"] = submissions_left
         summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if not opts.quiet:
             _print_summary(summary)
     return exit_code(code, summary)
+
+
+def _remove_submissions(client: Any, run_id: str, workload: Any, quiet: bool) -> list[str]:
+    """Delete what the run's transactions created on a vendor target; what is left is named."""
+    from vhr_conformance.load.cleanup import remove_submissions
+
+    types = pool.submission_types(pool.submission_pool(1, workload.pool_seed, pool.fixture_bundles()))
+    deleted, leftovers = remove_submissions(client, run_id, types)
+    if not quiet and (deleted or leftovers):
+        console.print(
+            Text(
+                "Đã xoá {d} tài nguyên do tải tạo ra; còn lại {n}",
+                "deleted {d} resources the load created; {n} left",
+            )
+            .format(d=deleted, n=len(leftovers))
+            .in_lang(),
+            highlight=False,
+        )
+    return leftovers
 
 
 def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, str]:
