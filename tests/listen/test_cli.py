@@ -27,7 +27,7 @@ def test_durations() -> None:
     for bad in ("", "abc", "0", "5x"):
         with pytest.raises(UserError) as exc:
             parse_duration(bad)
-        assert "Invalid duration" in exc.value.render() or "positive" in exc.value.render()
+        assert "Invalid duration" in exc.value.render() or "greater than 0" in exc.value.render()
 
 
 def test_scenarios_are_checked() -> None:

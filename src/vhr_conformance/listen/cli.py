@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 import threading
@@ -28,7 +27,6 @@ from vhr_conformance.listen.session import (
 )
 
 console = Console()
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 _COLOURS = {
     "pass": "green",
     "fail": "red",
@@ -40,23 +38,10 @@ _COLOURS = {
 
 
 def parse_duration(text: str) -> float:
-    """`90`, `90s`, `5m`, `1h30m` → seconds."""
-    m = _DURATION.match(text.strip().lower())
-    if not text.strip() or m is None or not any(m.groups()):
-        raise UserError(
-            Text(
-                "Thời lượng không hợp lệ: {d} (ví dụ 90s, 5m, 1h30m).",
-                "Invalid duration: {d} (e.g. 90s, 5m, 1h30m).",
-            ).format(d=text),
-            location="--duration",
-        )
-    h, mi, s = (float(x) if x else 0.0 for x in m.groups())
-    seconds = h * 3600 + mi * 60 + s
-    if seconds <= 0:
-        raise UserError(
-            Text("Thời lượng phải lớn hơn 0.", "The duration must be positive."), location="--duration"
-        )
-    return seconds
+    """`90`, `90s`, `5m`, `1h30m` → seconds (the one grammar of `vhr_conformance.durations`)."""
+    from vhr_conformance.durations import duration_option
+
+    return duration_option(text, "--duration")
 
 
 class _Terminated(Exception):

@@ -26,9 +26,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vhr_conformance.durations import duration_option
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.load import dataset, pool
-from vhr_conformance.load.config import duration_option, load_slo, load_workload, loadtests_dir
+from vhr_conformance.load.config import load_slo, load_workload, loadtests_dir
 from vhr_conformance.outcome import ExitCode
 
 console = Console(stderr=True)

@@ -448,7 +448,7 @@ def register(app: typer.Typer) -> None:
             )
         deadline_s = None
         if deadline is not None:
-            from vhr_conformance.load.config import duration_option
+            from vhr_conformance.durations import duration_option
 
             deadline_s = duration_option(deadline, "--deadline")
         load_catalogue()  # a broken catalogue or IG is a user error before anything starts

@@ -57,7 +57,8 @@ def run_args(
                 Text("Dạng tải không hợp lệ: {s}", "Invalid load shape: {s}").format(s=shape),
                 location="--load-shape",
             )
-        from vhr_conformance.load.config import duration_option, load_workload
+        from vhr_conformance.durations import duration_option
+        from vhr_conformance.load.config import load_workload
 
         duration_option(duration)  # bad values are user errors before anything starts
         load_workload(workload)
@@ -102,8 +103,8 @@ def run_load_for(
     pytest-xdist the PERF-003 and PERF-004 cases may land on two workers; the second one waits for
     the first one's load run instead of loading the target twice. A CA bundle reaches the load
     stage's token request through `VHR_CA_BUNDLE` while it runs (its users do not verify TLS)."""
+    from vhr_conformance.durations import duration_option
     from vhr_conformance.load.cli import LoadOptions, run_load
-    from vhr_conformance.load.config import duration_option
     from vhr_conformance.load.merge import read_summary
 
     spec = json.loads(spec_json)
