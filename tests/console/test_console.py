@@ -1,0 +1,485 @@
+"""The console: schema, login, CSRF, roles, secrets at rest, escaping, runs, attestations, certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from tests.console.conftest import PASSWORD, Env, csrf_of, login
+from vhr_conformance.console import security, services
+from vhr_conformance.console.db import make_engine, migrate
+from vhr_conformance.console.models import AuditEntry, Base, Endpoint, Organisation, Run, System, User
+from vhr_conformance.console.worker import command_for, reap_stale, verdict_of, work_once
+from vhr_conformance.evidence.attestations import Attestation, Review
+from vhr_conformance.evidence.bundle import write_bundle
+from vhr_conformance.evidence.keys import check_signature
+from vhr_conformance.evidence.verify import verify_bundle
+from vhr_conformance.i18n import Text
+from vhr_conformance.outcome import Verdict
+
+
+def _system(env: Env, org: str, product: str = "HIS", version: str = "1.0") -> int:
+    with env.sessions() as s:
+        o = s.scalar(select(Organisation).where(Organisation.name == org))
+        assert o is not None
+        system = System(organisation=o, product=product, version=version)
+        s.add(system)
+        s.commit()
+        return system.id
+
+
+def _finished_run(env: Env, system_id: int, results: dict, bundle: bytes | None = None) -> int:
+    with env.sessions() as s:
+        run = Run(
+            system_id=system_id,
+            embedded=True,
+            status="finished",
+            verdict="FAIL",
+            requested_by="test",
+            results_json=orjson.dumps(results).decode(),
+            bundle=bundle,
+        )
+        s.add(run)
+        s.commit()
+        return run.id
+
+
+def test_migration_from_empty_matches_the_models(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(engine)
+    migrate(engine)  # a second migrate is a no-op
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        tables = set(inspect(conn).get_table_names())
+    assert {
+        "organisations",
+        "users",
+        "systems",
+        "endpoints",
+        "runs",
+        "attestations",
+        "certificates",
+        "audit_log",
+    } <= tables
+    assert "alembic_version" in tables
+
+
+def test_login_password_hash_and_csrf(env: Env) -> None:
+    c = env.client()
+    assert c.get("/", follow_redirects=False).headers["location"] == "/login"
+    token = csrf_of(c.get("/login").text)
+    no_csrf = c.post("/login", data={"name": "bo-yte", "password": PASSWORD}, follow_redirects=False)
+    assert no_csrf.status_code == 403 and "CSRF" in no_csrf.text
+    wrong = c.post("/login", data={"csrf": token, "name": "bo-yte", "password": "nope"})
+    assert wrong.status_code == 401 and "Sai tên hoặc mật khẩu" in wrong.text
+    login(c, "bo-yte")
+    page = c.get("/")
+    assert page.status_code == 200 and "Tổng quan các hệ thống" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    # A form posted without the session's token is refused even when logged in.
+    assert c.post("/admin", data={"form": "organisation", "name": "X"}).status_code == 403
+    with env.sessions() as s:
+        stored = s.scalar(select(User.password_hash).where(User.name == "bo-yte"))
+    assert stored and stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_login_rate_limit(env: Env) -> None:
+    c = env.client()
+    token = csrf_of(c.get("/login").text)
+    codes = [
+        c.post("/login", data={"csrf": token, "name": "vendor-a", "password": "x"}).status_code
+        for _ in range(6)
+    ]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    # Even the right password waits out the window.
+    assert c.post("/login", data={"csrf": token, "name": "vendor-a", "password": PASSWORD}).status_code == 429
+
+
+def test_language_switch(env: Env) -> None:
+    c = env.client()
+    assert "Đăng nhập" in c.get("/login").text
+    en = c.get("/login?lang=en").text
+    assert "Log in" in en and "Đăng nhập" not in en.split("<main")[1]
+    assert '<html lang="en">' in c.get("/check").text  # remembered in the session
+
+
+def test_vendor_sees_only_its_organisation(env: Env) -> None:
+    sys_a = _system(env, "Công ty A", "HIS-A")
+    sys_b = _system(env, "Công ty B", "HIS-B")
+    run_b = _finished_run(env, sys_b, {"criteria": [], "cases": []}, bundle=b"PK-not-for-a")
+    a = env.client()
+    csrf = login(a, "vendor-a")
+    dash = a.get("/").text
+    assert "HIS-A" in dash and "HIS-B" not in dash
+    assert a.get(f"/systems/{sys_b}").status_code == 403
+    assert a.get(f"/runs/{run_b}").status_code == 403
+    assert a.get(f"/runs/{run_b}/evidence.zip").status_code == 403
+    assert a.post(f"/systems/{sys_b}/runs", data={"csrf": csrf, "target": "embedded"}).status_code == 403
+    assert a.post(f"/runs/{run_b}/certificate", data={"csrf": csrf, "valid_days": "30"}).status_code == 403
+    assert a.get("/admin").status_code == 403 and a.get("/audit").status_code == 403
+    api = env.client()
+    token = api.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
+    bearer = {"authorization": f"Bearer {token}"}
+    assert api.get(f"/api/runs/{run_b}", headers=bearer).status_code == 403
+    assert api.get(f"/api/runs/{run_b}/evidence", headers=bearer).status_code == 403
+    assert api.post("/api/runs", json={"embedded": True, "system": sys_b}, headers=bearer).status_code == 403
+    assert api.post(f"/api/runs/{run_b}/certificate", json={}, headers=bearer).status_code == 403
+    assert all(r["system"] != sys_b for r in api.get("/api/runs", headers=bearer).json()["runs"])
+    # A vendor registers systems only in its own organisation, whatever it posts.
+    with env.sessions() as s:
+        b_id = s.scalar(select(Organisation.id).where(Organisation.name == "Công ty B"))
+    assert (
+        api.post(
+            "/api/systems", json={"organisation": b_id, "product": "X", "version": "1"}, headers=bearer
+        ).status_code
+        == 403
+    )
+    # The session cookie alone does not write through the API: it needs the CSRF header.
+    assert a.post("/api/runs", json={"embedded": True, "system": sys_a}).status_code == 403
+    assert (
+        a.post(
+            "/api/runs", json={"embedded": True, "system": sys_a}, headers={"x-csrf-token": csrf}
+        ).status_code
+        == 201
+    )
+    # Reviewers see every organisation but do not start runs or certify.
+    r = env.client()
+    login(r, "tham-dinh")
+    assert r.get(f"/runs/{run_b}").status_code == 200
+    assert (
+        r.post(
+            f"/systems/{sys_b}/runs", data={"csrf": csrf_of(r.get("/").text), "target": "embedded"}
+        ).status_code
+        == 403
+    )
+
+
+def test_endpoint_secret_is_encrypted_at_rest(env: Env, tmp_path: Path) -> None:
+    sys_a = _system(env, "Công ty A")
+    c = env.client()
+    csrf = login(c, "vendor-a")
+    secret = "s3cr3t-client-value-42"
+    r = c.post(
+        f"/systems/{sys_a}/endpoints",
+        data={
+            "csrf": csrf,
+            "base_url": "https://fhir.example.vn/r4",
+            "auth_mode": "client-credentials",
+            "token_url": "https://fhir.example.vn/token",
+            "client_id": "his-a",
+            "secret": secret,
+        },
+    )
+    assert r.status_code == 200 and "fhir.example.vn" in r.text and secret not in r.text
+    raw = (
+        sqlite3.connect(tmp_path / "console.db").execute("select secret_encrypted from endpoints").fetchall()
+    )
+    assert len(raw) == 1 and secret.encode() not in raw[0][0]
+    dump = "\n".join(sqlite3.connect(tmp_path / "console.db").iterdump())
+    assert secret not in dump
+    with env.sessions() as s:
+        ep = s.scalar(select(Endpoint))
+        assert ep is not None and security.decrypt(ep.secret_encrypted or b"") == secret
+        run = services.start_run(s, s.scalar(select(User).where(User.name == "vendor-a")), None, ep.id, False)  # type: ignore[arg-type]
+        cmd, child_env = command_for(run, tmp_path / "r", env.settings)
+    assert child_env["VHR_CLIENT_SECRET"] == secret and secret not in " ".join(cmd)
+    assert "VHR_CONSOLE_KEY" not in child_env
+    assert cmd[cmd.index("--target") + 1] == "https://fhir.example.vn/r4"
+
+
+def test_secret_without_key_is_a_clear_error(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys_a = _system(env, "Công ty A")
+    c = env.client()
+    csrf = login(c, "vendor-a")
+    monkeypatch.delenv("VHR_CONSOLE_KEY")
+    r = c.post(
+        f"/systems/{sys_a}/endpoints",
+        data={"csrf": csrf, "base_url": "https://x.vn/fhir", "auth_mode": "bearer", "secret": "t"},
+    )
+    assert r.status_code == 400 and "VHR_CONSOLE_KEY" in r.text
+
+
+HOSTILE = '<script>alert("owned")</script>'
+
+
+def test_hostile_evidence_is_escaped(env: Env) -> None:
+    sys_a = _system(env, "Công ty A", product=HOSTILE)
+    results = {
+        "target": HOSTILE,
+        "criteria": [
+            {
+                "id": "VHR-CAP-001",
+                "inScope": True,
+                "state": "fail",
+                "level": "SHALL",
+                "title": {"vi": HOSTILE, "en": HOSTILE},
+                "cases": ["t::a"],
+            }
+        ],
+        "cases": [
+            {
+                "nodeid": "t::a",
+                "name": "a",
+                "state": "fail",
+                "message": HOSTILE,
+                "evidence": [
+                    {
+                        "method": "GET",
+                        "url": "https://x/metadata",
+                        "request_headers": {"x": HOSTILE},
+                        "status": 200,
+                        "response_headers": {"content-type": HOSTILE},
+                        "response_body": HOSTILE + "<img src=x onerror=alert(1)>",
+                    }
+                ],
+            }
+        ],
+    }
+    run_id = _finished_run(env, sys_a, results)
+    c = env.client()
+    login(c, "vendor-a")
+    for page in (c.get(f"/runs/{run_id}").text, c.get("/").text, c.get(f"/systems/{sys_a}").text):
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;" in page
+    assert "script-src 'none'" in c.get(f"/runs/{run_id}").headers["content-security-policy"]
+
+
+def test_embedded_run_completes_with_the_verdict_of_vhr_run(env: Env) -> None:
+    sys_a = _system(env, "Công ty A")
+    c = env.client()
+    token = c.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
+    bearer = {"authorization": f"Bearer {token}"}
+    created = c.post(
+        "/api/runs",
+        json={"embedded": True, "system": sys_a, "only": "VHR-SEC-001", "deadlineSeconds": 240},
+        headers=bearer,
+    )
+    assert created.status_code == 201, created.text
+    run_id = created.json()["id"]
+    assert c.get(f"/api/runs/{run_id}", headers=bearer).json()["status"] == "queued"
+    assert work_once(env.app.state.console.sessions, env.settings) == run_id  # type: ignore[attr-defined]
+    body = c.get(f"/api/runs/{run_id}", headers=bearer).json()
+    assert body["status"] == "finished" and body["outcome"] == "PASS", body
+    assert {"id": "VHR-SEC-001", "level": "SHALL", "state": "pass"} in body["criteria"]
+    login(c, "vendor-a")
+    page = c.get(f"/runs/{run_id}").text
+    assert "ĐẠT" in page and "VHR-SEC-001" in page
+    bundle = c.get(f"/runs/{run_id}/evidence.zip")
+    assert bundle.status_code == 200 and bundle.content[:2] == b"PK"
+    path = env.data / "check.zip"
+    path.write_bytes(bundle.content)
+    check = verify_bundle(path, env.trust)
+    assert check.ok and check.signature.status == "trusted", check.to_json()
+    assert check.manifest["run"]["verdict"] == "PASS"
+    assert check.manifest["vendor"] == {"organisation": "Công ty A", "product": "HIS", "version": "1.0"}
+    # A partial scope never earns a certificate: `certify` says so, the console shows it.
+    m = env.client()
+    csrf = login(m, "bo-yte")
+    refused = m.post(f"/runs/{run_id}/certificate", data={"csrf": csrf, "valid_days": "30"})
+    assert refused.status_code == 400 and "--only" in refused.text
+
+
+def _pass_bundle(env: Env) -> bytes:
+    """An intact bundle of a PASS report with the whole scope, made by this harness."""
+    report = env.data / "pass-report"
+    report.mkdir(parents=True)
+    (report / "results.json").write_bytes(
+        orjson.dumps(
+            {
+                "runId": "20261204T000000Z-test",
+                "exitCode": 0,
+                "target": "https://127.0.0.1:1",
+                "ig": {"id": "vhr.conformance.ig", "version": "0.1.0"},
+                "options": {"only": []},
+                "criteria": [],
+                "cases": [],
+            }
+        )
+    )
+    return write_bundle(
+        report, sign_key=env.key, vendor={"organisation": "Công ty A", "product": "HIS", "version": "1.0"}
+    ).read_bytes()
+
+
+def test_certificate_issue_public_check_and_revoke(env: Env) -> None:
+    sys_a = _system(env, "Công ty A")
+    run_id = _finished_run(env, sys_a, {"criteria": [], "cases": []}, bundle=_pass_bundle(env))
+    m = env.client()
+    csrf = login(m, "bo-yte")
+    r = m.post(f"/runs/{run_id}/certificate", data={"csrf": csrf, "valid_days": "30"})
+    assert r.status_code == 200 and "Đã cấp chứng nhận" in r.text
+    with env.sessions() as s:
+        from vhr_conformance.console.models import Certificate
+
+        cert = s.scalar(select(Certificate))
+        assert cert is not None
+        cert_id = cert.id
+    public = env.client()  # nobody logged in
+    page = public.get(f"/check?id={cert_id}")
+    assert page.status_code == 200 and 'class="cert c-valid"' in page.text and "Công ty A" in page.text
+    assert public.get(f"/api/certificates/{cert_id}").json()["status"] == "valid"
+    assert public.get("/check?id=no-such-id").text.count("c-unknown") == 1
+    assert public.get("/api/certificates/no-such-id").status_code == 404
+    assert (
+        m.post(
+            f"/certificates/{cert_id}/revoke", data={"csrf": csrf, "reason": "máy chủ đổi / server changed"}
+        ).status_code
+        == 200
+    )
+    after = public.get(f"/check?id={cert_id}").text
+    assert "c-revoked" in after and "server changed" in after
+    assert public.get(f"/api/certificates/{cert_id}").json()["status"] == "revoked"
+    with env.sessions() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert "issue-certificate" in actions and "revoke-certificate" in actions and "login" in actions
+
+
+def test_attestation_and_review(env: Env) -> None:
+    sys_a = _system(env, "Công ty A")
+    results = {
+        "criteria": [
+            {
+                "id": "VHR-SEC-008",
+                "inScope": True,
+                "state": "attestation",
+                "level": "SHALL",
+                "verification": "attestation",
+                "title": {"vi": "Nhật ký truy cập", "en": "Access log"},
+                "cases": [],
+            }
+        ],
+        "cases": [],
+    }
+    run_id = _finished_run(env, sys_a, results)
+    v = env.client()
+    csrf = login(v, "vendor-a")
+    bad = v.post(
+        f"/runs/{run_id}/attestations",
+        data={"csrf": csrf, "criterion": "VHR-CAP-001", "statement_vi": "x", "statement_en": "x"},
+    )
+    assert bad.status_code == 400
+    ok = v.post(
+        f"/runs/{run_id}/attestations",
+        data={
+            "csrf": csrf,
+            "criterion": "VHR-SEC-008",
+            "statement_vi": "Có nhật ký",
+            "statement_en": "Logs are kept",
+        },
+    )
+    assert ok.status_code == 200 and "Logs are kept" not in ok.text and "Có nhật ký" in ok.text
+    with env.sessions() as s:
+        from vhr_conformance.console.models import Attestation as Row
+
+        row = s.scalar(select(Row))
+        assert row is not None
+        att_id = row.id
+    assert (
+        v.post(f"/attestations/{att_id}/review", data={"csrf": csrf, "decision": "accepted"}).status_code
+        == 403
+    )
+    r = env.client()
+    rcsrf = login(r, "tham-dinh")
+    assert "VHR-SEC-008" in r.get("/reviews").text
+    assert (
+        r.post(
+            f"/attestations/{att_id}/review", data={"csrf": rcsrf, "decision": "rejected", "reason": ""}
+        ).status_code
+        == 400
+    )
+    assert (
+        r.post(
+            f"/attestations/{att_id}/review", data={"csrf": rcsrf, "decision": "accepted", "reason": "đủ"}
+        ).status_code
+        == 200
+    )
+    with env.sessions() as s:
+        row = s.get(Row, att_id)
+        assert row is not None and row.decision == "accepted" and row.reviewer == "tham-dinh"
+        item = Attestation(row.criterion, Text(row.statement_vi, row.statement_en), row.attested_by, row.date)
+        rev = Review(row.decision, row.reason or "", row.reviewer, row.review_date or "")
+        assert (
+            check_signature(
+                item.review_payload(rev), orjson.loads(row.review_signature or "null"), env.trust
+            ).status
+            == "trusted"
+        )
+
+
+def test_a_silent_worker_leaves_its_run_interrupted(env: Env) -> None:
+    sys_a = _system(env, "Công ty A")
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    with env.sessions() as s:
+        run = Run(
+            system_id=sys_a,
+            embedded=True,
+            status="running",
+            requested_by="t",
+            started=old,
+            heartbeat=old,
+            worker="gone:1",
+        )
+        fresh = Run(
+            system_id=sys_a,
+            embedded=True,
+            status="running",
+            requested_by="t",
+            started=dt.datetime.now(dt.UTC),
+            heartbeat=dt.datetime.now(dt.UTC),
+        )
+        s.add_all([run, fresh])
+        s.commit()
+        ids = run.id, fresh.id
+    assert reap_stale(env.app.state.console.sessions, 60) == [ids[0]]  # type: ignore[attr-defined]
+    with env.sessions() as s:
+        gone, alive = s.get(Run, ids[0]), s.get(Run, ids[1])
+        assert (
+            gone is not None
+            and gone.status == "finished"
+            and gone.verdict == "INTERRUPTED"
+            and "gone:1" in (gone.note or "")
+        )
+        assert alive is not None and alive.status == "running"
+
+
+def test_verdict_comes_from_vhr_run() -> None:
+    assert verdict_of({"exitCode": 0}, 0, False) is Verdict.PASS
+    assert verdict_of({"exitCode": 2}, 2, False) is Verdict.INCOMPLETE
+    assert verdict_of({"exitCode": 1}, 1, False) is Verdict.FAIL
+    assert verdict_of({"verdict": "fail"}, 0, False) is Verdict.FAIL
+    assert verdict_of(None, 2, False) is Verdict.ERROR  # a user error before any report
+    assert verdict_of(None, -9, False) is Verdict.INTERRUPTED
+    assert verdict_of({"exitCode": 0}, 0, True) is Verdict.INTERRUPTED
+
+
+def test_add_user_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from vhr_conformance.cli import app
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("ADMIN_PW", "a long enough password")
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["console", "add-user", "admin", "--role", "ministry", "--password-env", "ADMIN_PW", "--db", url]
+    )
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(
+        app, ["console", "add-user", "admin", "--role", "ministry", "--password-env", "ADMIN_PW", "--db", url]
+    )
+    assert again.exit_code != 0 and "already exists" in str(again.exception)
+    no_org = runner.invoke(
+        app, ["console", "add-user", "v", "--role", "vendor", "--password-env", "ADMIN_PW", "--db", url]
+    )
+    assert no_org.exit_code != 0 and "--org" in str(no_org.exception)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select role from users where name='admin'").scalar() == "ministry"
