@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -11,9 +13,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
+from starlette.testclient import TestClient
 
 from tests.console.conftest import PASSWORD, Env, csrf_of, login
-from vhr_conformance.console import security, services
+from vhr_conformance.console import security, services, worker
+from vhr_conformance.console.app import create_app
 from vhr_conformance.console.db import make_engine, migrate
 from vhr_conformance.console.models import AuditEntry, Base, Endpoint, Organisation, Run, System, User
 from vhr_conformance.console.worker import command_for, reap_stale, verdict_of, work_once
@@ -253,19 +257,25 @@ def test_hostile_evidence_is_escaped(env: Env) -> None:
 
 
 def test_embedded_run_completes_with_the_verdict_of_vhr_run(env: Env) -> None:
+    """Queued through the API, run by the web process's own worker thread, while pages answer."""
     sys_a = _system(env, "Công ty A")
-    c = env.client()
-    token = c.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
-    bearer = {"authorization": f"Bearer {token}"}
-    created = c.post(
-        "/api/runs",
-        json={"embedded": True, "system": sys_a, "only": "VHR-SEC-001", "deadlineSeconds": 240},
-        headers=bearer,
-    )
-    assert created.status_code == 201, created.text
-    run_id = created.json()["id"]
-    assert c.get(f"/api/runs/{run_id}", headers=bearer).json()["status"] == "queued"
-    assert work_once(env.app.state.console.sessions, env.settings) == run_id  # type: ignore[attr-defined]
+    app = create_app(env.url, settings=env.settings, local_workers=1, sign_key=env.key, trust=env.trust)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        token = c.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
+        bearer = {"authorization": f"Bearer {token}"}
+        body = {"embedded": True, "system": sys_a, "only": "VHR-SEC-001", "deadlineSeconds": 240}
+        created = c.post("/api/runs", json=body, headers=bearer)
+        assert created.status_code == 201, created.text
+        run_id = created.json()["id"]
+        seen = set()
+        limit = time.monotonic() + 200
+        while time.monotonic() < limit:
+            state = c.get(f"/api/runs/{run_id}", headers=bearer).json()["status"]
+            seen.add(state)
+            if state == "finished":
+                break
+            time.sleep(0.5)
+        assert "running" in seen and state == "finished", seen
     body = c.get(f"/api/runs/{run_id}", headers=bearer).json()
     assert body["status"] == "finished" and body["outcome"] == "PASS", body
     assert {"id": "VHR-SEC-001", "level": "SHALL", "state": "pass"} in body["criteria"]
@@ -483,3 +493,26 @@ def test_add_user_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     engine = make_engine(url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("select role from users where name='admin'").scalar() == "ministry"
+
+
+def test_deadline_interrupts_the_run(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At its deadline the run is interrupted (SIGINT, then kill) and stored as INTERRUPTED."""
+    sys_a = _system(env, "Công ty A")
+    with env.sessions() as s:
+        run = Run(system_id=sys_a, embedded=True, status="queued", requested_by="t", deadline_s=1)
+        s.add(run)
+        s.commit()
+        run_id = run.id
+
+    def sleeper(run: Run, report_dir: Path, settings: object) -> tuple[list[str], dict[str, str]]:
+        return [sys.executable, "-c", "import time; time.sleep(60)"], {}
+
+    monkeypatch.setattr(worker, "command_for", sleeper)
+    env.settings.heartbeat_s = 0.2
+    started = time.monotonic()
+    assert work_once(env.app.state.console.sessions, env.settings) == run_id  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 30
+    with env.sessions() as s:
+        done = s.get(Run, run_id)
+        assert done is not None and done.status == "finished" and done.verdict == "INTERRUPTED"
+        assert "deadline" in (done.note or "") and done.bundle is None
