@@ -55,8 +55,15 @@ def _finished_run(env: Env, system_id: int, results: dict, bundle: bytes | None 
         return run.id
 
 
-def test_migration_from_empty_matches_the_models(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_from_empty_matches_the_models(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    engine = make_engine(url)
     migrate(engine)
     migrate(engine)  # a second migrate is a no-op
     with engine.connect() as conn:
@@ -75,8 +82,8 @@ def test_migration_from_empty_matches_the_models(tmp_path: Path) -> None:
     assert "alembic_version" in tables
 
 
-def test_login_password_hash_and_csrf(env: Env) -> None:
-    c = env.client()
+def test_login_password_hash_and_csrf(any_env: Env) -> None:
+    c = any_env.client()
     assert c.get("/", follow_redirects=False).headers["location"] == "/login"
     token = csrf_of(c.get("/login").text)
     no_csrf = c.post("/login", data={"name": "bo-yte", "password": PASSWORD}, follow_redirects=False)
@@ -90,7 +97,7 @@ def test_login_password_hash_and_csrf(env: Env) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     # A form posted without the session's token is refused even when logged in.
     assert c.post("/admin", data={"form": "organisation", "name": "X"}).status_code == 403
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         stored = s.scalar(select(User.password_hash).where(User.name == "bo-yte"))
     assert stored and stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -115,11 +122,11 @@ def test_language_switch(env: Env) -> None:
     assert '<html lang="en">' in c.get("/check").text  # remembered in the session
 
 
-def test_vendor_sees_only_its_organisation(env: Env) -> None:
-    sys_a = _system(env, "Công ty A", "HIS-A")
-    sys_b = _system(env, "Công ty B", "HIS-B")
-    run_b = _finished_run(env, sys_b, {"criteria": [], "cases": []}, bundle=b"PK-not-for-a")
-    a = env.client()
+def test_vendor_sees_only_its_organisation(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A", "HIS-A")
+    sys_b = _system(any_env, "Công ty B", "HIS-B")
+    run_b = _finished_run(any_env, sys_b, {"criteria": [], "cases": []}, bundle=b"PK-not-for-a")
+    a = any_env.client()
     csrf = login(a, "vendor-a")
     dash = a.get("/").text
     assert "HIS-A" in dash and "HIS-B" not in dash
@@ -129,7 +136,7 @@ def test_vendor_sees_only_its_organisation(env: Env) -> None:
     assert a.post(f"/systems/{sys_b}/runs", data={"csrf": csrf, "target": "embedded"}).status_code == 403
     assert a.post(f"/runs/{run_b}/certificate", data={"csrf": csrf, "valid_days": "30"}).status_code == 403
     assert a.get("/admin").status_code == 403 and a.get("/audit").status_code == 403
-    api = env.client()
+    api = any_env.client()
     token = api.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
     bearer = {"authorization": f"Bearer {token}"}
     assert api.get(f"/api/runs/{run_b}", headers=bearer).status_code == 403
@@ -138,7 +145,7 @@ def test_vendor_sees_only_its_organisation(env: Env) -> None:
     assert api.post(f"/api/runs/{run_b}/certificate", json={}, headers=bearer).status_code == 403
     assert all(r["system"] != sys_b for r in api.get("/api/runs", headers=bearer).json()["runs"])
     # A vendor registers systems only in its own organisation, whatever it posts.
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         b_id = s.scalar(select(Organisation.id).where(Organisation.name == "Công ty B"))
     assert (
         api.post(
@@ -155,7 +162,7 @@ def test_vendor_sees_only_its_organisation(env: Env) -> None:
         == 201
     )
     # Reviewers see every organisation but do not start runs or certify.
-    r = env.client()
+    r = any_env.client()
     login(r, "tham-dinh")
     assert r.get(f"/runs/{run_b}").status_code == 200
     assert (
@@ -214,8 +221,8 @@ def test_secret_without_key_is_a_clear_error(env: Env, monkeypatch: pytest.Monke
 HOSTILE = '<script>alert("owned")</script>'
 
 
-def test_hostile_evidence_is_escaped(env: Env) -> None:
-    sys_a = _system(env, "Công ty A", product=HOSTILE)
+def test_hostile_evidence_is_escaped(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A", product=HOSTILE)
     results = {
         "target": HOSTILE,
         "criteria": [
@@ -247,8 +254,8 @@ def test_hostile_evidence_is_escaped(env: Env) -> None:
             }
         ],
     }
-    run_id = _finished_run(env, sys_a, results)
-    c = env.client()
+    run_id = _finished_run(any_env, sys_a, results)
+    c = any_env.client()
     login(c, "vendor-a")
     for page in (c.get(f"/runs/{run_id}").text, c.get("/").text, c.get(f"/systems/{sys_a}").text):
         assert "<script>alert" not in page and "<img src=x" not in page
@@ -319,20 +326,20 @@ def _pass_bundle(env: Env) -> bytes:
     ).read_bytes()
 
 
-def test_certificate_issue_public_check_and_revoke(env: Env) -> None:
-    sys_a = _system(env, "Công ty A")
-    run_id = _finished_run(env, sys_a, {"criteria": [], "cases": []}, bundle=_pass_bundle(env))
-    m = env.client()
+def test_certificate_issue_public_check_and_revoke(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A")
+    run_id = _finished_run(any_env, sys_a, {"criteria": [], "cases": []}, bundle=_pass_bundle(any_env))
+    m = any_env.client()
     csrf = login(m, "bo-yte")
     r = m.post(f"/runs/{run_id}/certificate", data={"csrf": csrf, "valid_days": "30"})
     assert r.status_code == 200 and "Đã cấp chứng nhận" in r.text
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         from vhr_conformance.console.models import Certificate
 
         cert = s.scalar(select(Certificate))
         assert cert is not None
         cert_id = cert.id
-    public = env.client()  # nobody logged in
+    public = any_env.client()  # nobody logged in
     page = public.get(f"/check?id={cert_id}")
     assert page.status_code == 200 and 'class="cert c-valid"' in page.text and "Công ty A" in page.text
     assert public.get(f"/api/certificates/{cert_id}").json()["status"] == "valid"
@@ -347,13 +354,13 @@ def test_certificate_issue_public_check_and_revoke(env: Env) -> None:
     after = public.get(f"/check?id={cert_id}").text
     assert "c-revoked" in after and "server changed" in after
     assert public.get(f"/api/certificates/{cert_id}").json()["status"] == "revoked"
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert "issue-certificate" in actions and "revoke-certificate" in actions and "login" in actions
 
 
-def test_attestation_and_review(env: Env) -> None:
-    sys_a = _system(env, "Công ty A")
+def test_attestation_and_review(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A")
     results = {
         "criteria": [
             {
@@ -368,8 +375,8 @@ def test_attestation_and_review(env: Env) -> None:
         ],
         "cases": [],
     }
-    run_id = _finished_run(env, sys_a, results)
-    v = env.client()
+    run_id = _finished_run(any_env, sys_a, results)
+    v = any_env.client()
     csrf = login(v, "vendor-a")
     bad = v.post(
         f"/runs/{run_id}/attestations",
@@ -386,7 +393,7 @@ def test_attestation_and_review(env: Env) -> None:
         },
     )
     assert ok.status_code == 200 and "Logs are kept" not in ok.text and "Có nhật ký" in ok.text
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         from vhr_conformance.console.models import Attestation as Row
 
         row = s.scalar(select(Row))
@@ -396,7 +403,7 @@ def test_attestation_and_review(env: Env) -> None:
         v.post(f"/attestations/{att_id}/review", data={"csrf": csrf, "decision": "accepted"}).status_code
         == 403
     )
-    r = env.client()
+    r = any_env.client()
     rcsrf = login(r, "tham-dinh")
     assert "VHR-SEC-008" in r.get("/reviews").text
     assert (
@@ -411,23 +418,23 @@ def test_attestation_and_review(env: Env) -> None:
         ).status_code
         == 200
     )
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         row = s.get(Row, att_id)
         assert row is not None and row.decision == "accepted" and row.reviewer == "tham-dinh"
         item = Attestation(row.criterion, Text(row.statement_vi, row.statement_en), row.attested_by, row.date)
         rev = Review(row.decision, row.reason or "", row.reviewer, row.review_date or "")
         assert (
             check_signature(
-                item.review_payload(rev), orjson.loads(row.review_signature or "null"), env.trust
+                item.review_payload(rev), orjson.loads(row.review_signature or "null"), any_env.trust
             ).status
             == "trusted"
         )
 
 
-def test_a_silent_worker_leaves_its_run_interrupted(env: Env) -> None:
-    sys_a = _system(env, "Công ty A")
+def test_a_silent_worker_leaves_its_run_interrupted(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A")
     old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
-    with env.sessions() as s:
+    with any_env.sessions() as s:
         run = Run(
             system_id=sys_a,
             embedded=True,
@@ -448,8 +455,8 @@ def test_a_silent_worker_leaves_its_run_interrupted(env: Env) -> None:
         s.add_all([run, fresh])
         s.commit()
         ids = run.id, fresh.id
-    assert reap_stale(env.app.state.console.sessions, 60) == [ids[0]]  # type: ignore[attr-defined]
-    with env.sessions() as s:
+    assert reap_stale(any_env.app.state.console.sessions, 60) == [ids[0]]  # type: ignore[attr-defined]
+    with any_env.sessions() as s:
         gone, alive = s.get(Run, ids[0]), s.get(Run, ids[1])
         assert (
             gone is not None
