@@ -88,9 +88,10 @@ class Run(Base):
     run_key: Mapped[str | None] = mapped_column(String(100), nullable=True)  # results.json runId
     report_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     ig_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    results_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    log: Mapped[str | None] = mapped_column(Text, nullable=True)
-    bundle: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Large columns load only when read: lists and the dashboard never need them.
+    results_json: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    log: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    bundle: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     bundle_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     system: Mapped[System] = relationship()
     endpoint: Mapped[Endpoint | None] = relationship()

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, load_only
 
 from vhr_conformance.console import security
 from vhr_conformance.console.db import aware
@@ -554,14 +554,28 @@ def check_certificate(s: Session, cert_id: str, trust: list[TrustedKey]) -> Cert
 # ---------------------------------------------------------------- dashboard
 
 
+@dataclass(frozen=True)
+class LastRun:
+    id: int
+    verdict: str | None
+    ig_version: str | None
+
+
 def dashboard(s: Session, user: User) -> list[dict[str, Any]]:
-    """Each visible system: its last finished run's verdict and IG version, its certificate status."""
-    q = select(System).join(Organisation).order_by(Organisation.name, System.product, System.version)
+    """Each visible system: its last finished run's verdict and IG version, its certificate status.
+
+    Three queries whatever the number of systems, and never the runs' results or bundles."""
+    q = (
+        select(System)
+        .join(Organisation)
+        .options(contains_eager(System.organisation))
+        .order_by(Organisation.name, System.product, System.version)
+    )
     if user.role == "vendor":
         q = q.where(System.organisation_id == user.organisation_id)
     systems = list(s.scalars(q))
     ids = [x.id for x in systems]
-    last: dict[int, Run] = {}
+    last: dict[int, LastRun] = {}
     certs: dict[int, Certificate] = {}
     if ids:
         newest = (
@@ -569,12 +583,17 @@ def dashboard(s: Session, user: User) -> list[dict[str, Any]]:
             .where(Run.system_id.in_(ids), Run.status == "finished")
             .group_by(Run.system_id)
         )
-        for run in s.scalars(select(Run).where(Run.id.in_(newest))):
-            last[run.system_id] = run
+        for run_id, system_id, verdict, ig in s.execute(
+            select(Run.id, Run.system_id, Run.verdict, Run.ig_version).where(Run.id.in_(newest))
+        ):
+            last[system_id] = LastRun(run_id, verdict, ig)
         for cert, system_id in s.execute(
             select(Certificate, Run.system_id)
             .join(Run)
             .where(Run.system_id.in_(ids))
+            .options(
+                load_only(Certificate.id, Certificate.revoked_at, Certificate.expires, Certificate.issued)
+            )
             .order_by(Certificate.issued)
         ):
             certs[system_id] = cert
