@@ -323,7 +323,10 @@ async def logout(request: Request, s: Session, user: User | None) -> Response:
     await form_of(request)
     services.audit(s, user, "logout", f"user:{user.name if user else '?'}")
     s.commit()
+    lang = request.session.get("lang")
     request.session.clear()
+    if lang:  # the language is the reader's, not the account's: it outlives the session
+        request.session["lang"] = lang
     return RedirectResponse("/login", status_code=303)
 
 
