@@ -523,3 +523,39 @@ def test_deadline_interrupts_the_run(env: Env, monkeypatch: pytest.MonkeyPatch) 
         done = s.get(Run, run_id)
         assert done is not None and done.status == "finished" and done.verdict == "INTERRUPTED"
         assert "deadline" in (done.note or "") and done.bundle is None
+
+
+def test_compare_two_runs(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A")
+    sys_b = _system(any_env, "Công ty B")
+
+    def results(cap: str) -> dict:
+        crit = [
+            {
+                "id": "VHR-CAP-001",
+                "inScope": True,
+                "state": cap,
+                "level": "SHALL",
+                "title": {"vi": "a", "en": "a"},
+            },
+            {
+                "id": "VHR-SEC-001",
+                "inScope": True,
+                "state": "pass",
+                "level": "SHALL",
+                "title": {"vi": "b", "en": "b"},
+            },
+        ]
+        return {"criteria": crit, "cases": []}
+
+    old, new = _finished_run(any_env, sys_a, results("fail")), _finished_run(any_env, sys_a, results("pass"))
+    other = _finished_run(any_env, sys_b, results("pass"))
+    c = any_env.client()
+    login(c, "vendor-a")
+    assert 'action="/compare"' in c.get(f"/systems/{sys_a}").text
+    page = c.get(f"/compare?a={old}&b={new}&lang=en")
+    assert page.status_code == 200 and "come first: 1" in page.text
+    first_row = page.text.split("<tbody>")[1].split("</tr>")[0]
+    assert "VHR-CAP-001" in first_row and "Fail" in first_row and "(changed)" in first_row
+    assert c.get(f"/compare?a={old}&b={other}").status_code == 403
+    assert c.get(f"/compare?a={old}&b=x").status_code == 400

@@ -501,6 +501,16 @@ async def check_page(request: Request, s: Session, user: User | None) -> Respons
     return render(request, "check.html", user=user, cert_id=cert_id, result=result)
 
 
+async def compare_page(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user)
+    what = Text("Lần chạy", "Run")
+    a, b, rows = services.compare_runs(
+        s, user, _int(request.query_params.get("a"), what), _int(request.query_params.get("b"), what)
+    )
+    changed = sum(1 for r in rows if r["changed"])
+    return render(request, "compare.html", user=user, a=a, b=b, rows=rows, changed=changed)
+
+
 async def admin_page(request: Request, s: Session, user: User | None) -> Response:
     user = services.need(user, "ministry")
     if request.method == "POST":
@@ -685,6 +695,7 @@ def routes() -> list[Route]:
         Route("/runs/{id:int}/certificate", page(certificate_create), methods=["POST"]),
         Route("/attestations/{id:int}/review", page(review_create), methods=["POST"]),
         Route("/reviews", page(reviews_page)),
+        Route("/compare", page(compare_page)),
         Route("/certificates/{id}/revoke", page(certificate_revoke), methods=["POST"]),
         Route("/certificates/{id}.{kind:str}", page(certificate_file, login=False)),
         Route("/check", page(check_page, login=False)),

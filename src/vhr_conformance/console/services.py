@@ -612,3 +612,22 @@ def dashboard(s: Session, user: User) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def compare_runs(s: Session, user: User, a_id: int, b_id: int) -> tuple[Run, Run, list[dict[str, Any]]]:
+    """Two runs the caller may see, criterion by criterion: changed states first."""
+    a, b = get_run(s, user, a_id), get_run(s, user, b_id)
+    states: dict[str, dict[str, Any]] = {}
+    for side, run in (("a", a), ("b", b)):
+        for crit in results_of(run).get("criteria") or []:
+            if isinstance(crit, dict) and crit.get("inScope"):
+                row = states.setdefault(
+                    str(crit.get("id")),
+                    {"id": crit.get("id"), "level": crit.get("level"), "title": crit.get("title")},
+                )
+                row[side] = crit.get("state")
+    rows = list(states.values())
+    for row in rows:
+        row["changed"] = row.get("a") != row.get("b")
+    rows.sort(key=lambda r: (not r["changed"], str(r["id"])))
+    return a, b, rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +50,9 @@ class Settings:
     stale_after_s: float = STALE_AFTER_S
     heartbeat_s: float = HEARTBEAT_S
     extra_args: list[str] = field(default_factory=list)  # e.g. ["--no-embedded-tls"] in tests
+    # Runs are batch work: below the web process in the scheduler's eyes, so pages keep answering
+    # on a small machine while suites run (0: same priority).
+    niceness: int = 10
 
 
 def worker_name() -> str:
@@ -160,6 +164,9 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
         s.commit()
     interrupted = False
     code: int | None = None
+    nice = shutil.which("nice")
+    if settings.niceness and nice:
+        cmd = [nice, "-n", str(settings.niceness), *cmd]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
         while True:
