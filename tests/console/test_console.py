@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -286,6 +287,7 @@ def test_embedded_run_completes_with_the_verdict_of_vhr_run(env: Env) -> None:
     body = c.get(f"/api/runs/{run_id}", headers=bearer).json()
     assert body["status"] == "finished" and body["outcome"] == "PASS", body
     assert {"id": "VHR-SEC-001", "level": "SHALL", "state": "pass"} in body["criteria"]
+    assert body["progress"] == {"SEC": {"passed": 1}}  # from the allure results, area by criterion id
     login(c, "vendor-a")
     page = c.get(f"/runs/{run_id}").text
     assert "ĐẠT" in page and "VHR-SEC-001" in page
@@ -559,3 +561,51 @@ def test_compare_two_runs(any_env: Env) -> None:
     assert "VHR-CAP-001" in first_row and "Fail" in first_row and "(changed)" in first_row
     assert c.get(f"/compare?a={old}&b={other}").status_code == 403
     assert c.get(f"/compare?a={old}&b=x").status_code == 400
+
+
+def test_server_sent_events_follow_the_run(env: Env) -> None:
+    sys_a = _system(env, "Công ty A")
+    with env.sessions() as s:
+        run = Run(
+            system_id=sys_a,
+            embedded=True,
+            status="running",
+            requested_by="t",
+            progress='{"CAP": {"passed": 2}}',
+        )
+        s.add(run)
+        s.commit()
+        run_id = run.id
+
+    def finish() -> None:
+        time.sleep(1.5)
+        with env.sessions() as s:
+            done = s.get(Run, run_id)
+            assert done is not None
+            done.status, done.verdict, done.progress = "finished", "PASS", '{"CAP": {"passed": 3}}'
+            s.commit()
+
+    c = env.client()
+    login(c, "vendor-a")
+    assert f'href="/runs/{run_id}/events"' in c.get(f"/runs/{run_id}").text
+    thread = threading.Thread(target=finish)
+    thread.start()
+    with c.stream("GET", f"/runs/{run_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = [orjson.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    thread.join()
+    assert events[0] == {
+        "id": run_id,
+        "status": "running",
+        "outcome": None,
+        "progress": {"CAP": {"passed": 2}},
+    }
+    assert events[-1] == {
+        "id": run_id,
+        "status": "finished",
+        "outcome": "PASS",
+        "progress": {"CAP": {"passed": 3}},
+    }
+    other = env.client()
+    login(other, "vendor-b")
+    assert other.get(f"/runs/{run_id}/events").status_code == 403

@@ -8,8 +8,10 @@ what came from a vendor's server (evidence bodies, headers, names) is shown as t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -409,9 +411,46 @@ async def run_page(request: Request, s: Session, user: User | None) -> Response:
         rows=rows,
         attestations=attestations,
         certs=certs,
+        progress=services.progress_of(run),
         cert_status=services.certificate_status,
         curl=services.as_curl,
     )
+
+
+EVENT_PERIOD_S = 1.0
+EVENT_LIMIT_S = 3 * 3600.0
+
+
+async def run_events(request: Request, s: Session, user: User | None) -> Response:
+    """Server-sent events: the run's status, outcome and per-area progress each second, until it
+    finishes (or the client leaves, or EVENT_LIMIT_S passes)."""
+    user = services.need(user)
+    run_id = services.get_run(s, user, int(request.path_params["id"])).id
+    factory = console_of(request).sessions
+
+    async def events() -> AsyncIterator[bytes]:
+        limit = time.monotonic() + EVENT_LIMIT_S
+        last = b""
+        while time.monotonic() < limit:
+            with factory() as s2:
+                run = s2.get(Run, run_id)
+                if run is None:
+                    return
+                data = {
+                    "id": run.id,
+                    "status": run.status,
+                    "outcome": run.verdict if run.status == "finished" else None,
+                    "progress": services.progress_of(run),
+                }
+            payload = orjson.dumps(data)
+            if payload != last:
+                yield b"data: " + payload + b"\n\n"
+                last = payload
+            if data["status"] == "finished" or await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_PERIOD_S)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"x-accel-buffering": "no"})
 
 
 async def run_bundle(request: Request, s: Session, user: User | None) -> Response:
@@ -691,6 +730,7 @@ def routes() -> list[Route]:
         Route("/systems/{id:int}/runs", page(run_create), methods=["POST"]),
         Route("/runs/{id:int}", page(run_page)),
         Route("/runs/{id:int}/evidence.zip", page(run_bundle)),
+        Route("/runs/{id:int}/events", page(run_events)),
         Route("/runs/{id:int}/attestations", page(attest_create), methods=["POST"]),
         Route("/runs/{id:int}/certificate", page(certificate_create), methods=["POST"]),
         Route("/attestations/{id:int}/review", page(review_create), methods=["POST"]),
@@ -709,6 +749,7 @@ def routes() -> list[Route]:
         Route("/api/runs", api(api_runs), methods=["GET", "POST"]),
         Route("/api/runs/{id:int}", api(api_run)),
         Route("/api/runs/{id:int}/evidence", api(run_bundle_api)),
+        Route("/api/runs/{id:int}/events", api(run_events)),
         Route("/api/runs/{id:int}/certificate", api(api_certificate_issue), methods=["POST"]),
         Route("/api/certificates/{id}", api(api_certificate_check, login=False)),
         Route("/api/openapi.json", api_openapi),

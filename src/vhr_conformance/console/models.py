@@ -90,6 +90,8 @@ class Run(Base):
     ig_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Large columns load only when read: lists and the dashboard never need them.
     results_json: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    # JSON {area: {status: count}} of the cases finished so far, written with each heartbeat
+    progress: Mapped[str | None] = mapped_column(Text, nullable=True)
     log: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
     bundle: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     bundle_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -343,7 +343,16 @@ def run_json(run: Run) -> dict[str, Any]:
         "finished": _iso(run.finished),
         "bundleSha256": run.bundle_sha256,
         "note": run.note,
+        "progress": progress_of(run),
     }
+
+
+def progress_of(run: Run) -> dict[str, dict[str, int]]:
+    """Cases finished per area and status, as the worker last recorded them."""
+    if not run.progress:
+        return {}
+    data = orjson.loads(run.progress)
+    return data if isinstance(data, dict) else {}
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -102,6 +102,31 @@ def reap_stale(sessions: sessionmaker[Session], stale_after_s: float) -> list[in
     return reaped
 
 
+def progress(report_dir: Path) -> dict[str, dict[str, int]]:
+    """Cases finished so far per area, from the allure results pytest writes as each case ends
+    (the area is the criterion id's middle part: VHR-SEC-001 → SEC)."""
+    out: dict[str, dict[str, int]] = {}
+    folder = report_dir / "allure-results"
+    if not folder.is_dir():
+        return out
+    for path in folder.glob("*-result.json"):
+        try:
+            data = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue  # being written: counted at the next beat
+        labels = {
+            lab.get("name"): str(lab.get("value") or "")
+            for lab in data.get("labels") or []
+            if isinstance(lab, dict)
+        }
+        parts = labels.get("feature", "").split(" ", 1)[0].split("-")
+        area = parts[1] if len(parts) >= 3 else "?"
+        status = str(data.get("status") or "unknown")
+        counts = out.setdefault(area, {})
+        counts[status] = counts.get(status, 0) + 1
+    return dict(sorted(out.items()))
+
+
 def command_for(run: Run, report_dir: Path, settings: Settings) -> tuple[list[str], dict[str, str]]:
     """The `vhr run` command line and environment of one run (endpoint secrets decrypted here only)."""
     cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()", "run", "--quiet"]
@@ -175,8 +200,9 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
                 break
             except subprocess.TimeoutExpired:
                 pass
+            beat = {"heartbeat": now(), "progress": orjson.dumps(progress(report_dir)).decode()}
             with sessions() as s:
-                s.execute(update(Run).where(Run.id == run_id).values(heartbeat=now()))
+                s.execute(update(Run).where(Run.id == run_id).values(**beat))
                 s.commit()
             if time.monotonic() > deadline and not interrupted:
                 interrupted = True
@@ -209,6 +235,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
         run.status, run.verdict, run.exit_code, run.finished = "finished", verdict.value, code, now()
         run.note = note
         run.log = tail
+        run.progress = orjson.dumps(progress(report_dir)).decode()
         if results is not None:
             run.results_json = orjson.dumps(results).decode()
             run.run_key = str(results.get("runId") or "") or None
