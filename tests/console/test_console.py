@@ -346,6 +346,13 @@ def test_certificate_issue_public_check_and_revoke(any_env: Env) -> None:
     assert page.status_code == 200 and 'class="cert c-valid"' in page.text and "Công ty A" in page.text
     assert public.get(f"/api/certificates/{cert_id}").json()["status"] == "valid"
     assert public.get("/check?id=no-such-id").text.count("c-unknown") == 1
+    html = public.get(f"/certificates/{cert_id}.html")
+    assert (
+        html.status_code == 200
+        and cert_id in html.text
+        and "script-src" not in html.headers["content-security-policy"]
+    )
+    assert orjson.loads(public.get(f"/certificates/{cert_id}.json").content)["certificate"]["id"] == cert_id
     assert public.get("/api/certificates/no-such-id").status_code == 404
     assert (
         m.post(

@@ -531,7 +531,9 @@ async def certificate_file(request: Request, s: Session, user: User | None) -> R
         raise Refused(404, services.NOT_FOUND)
     if request.path_params["kind"] == "json":
         return Response(cert.document, media_type="application/json")
-    return HTMLResponse(cert.html)
+    # The certificate's own page carries its print styles inline; it has no script either.
+    csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(cert.html, headers={"content-security-policy": csp})
 
 
 async def check_page(request: Request, s: Session, user: User | None) -> Response:
