@@ -616,3 +616,29 @@ def test_server_sent_events_follow_the_run(env: Env) -> None:
     other = env.client()
     login(other, "vendor-b")
     assert other.get(f"/runs/{run_id}/events").status_code == 403
+
+
+def test_concurrent_workers_claim_each_run_once(any_env: Env) -> None:
+    sys_a = _system(any_env, "Công ty A")
+    with any_env.sessions() as s:
+        runs = [Run(system_id=sys_a, embedded=True, status="queued", requested_by="t") for _ in range(8)]
+        s.add_all(runs)
+        s.commit()
+        ids = sorted(r.id for r in runs)
+    factory = any_env.app.state.console.sessions
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def drain(name: str) -> None:
+        while (run_id := worker.claim(factory, name)) is not None:
+            with lock:
+                claimed.append(run_id)
+
+    threads = [threading.Thread(target=drain, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(claimed) == ids  # every run once, none twice
+    with any_env.sessions() as s:
+        assert {r.status for r in s.scalars(select(Run))} == {"running"}
