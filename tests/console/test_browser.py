@@ -71,10 +71,16 @@ def browser() -> Iterator[object]:
 def test_main_flow_in_a_browser(env: Env, served: str, browser: object, tmp_path: Path) -> None:
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d = browser  # selenium's WebDriver
     shots = tmp_path / "screenshots"
     shots.mkdir()
+
+    def wait_for(text: str) -> None:
+        """Clicks navigate asynchronously: wait until the new page's main part says `text`."""
+        WebDriverWait(d, 20).until(ec.text_to_be_present_in_element((By.TAG_NAME, "main"), text))
 
     def shot(name: str) -> None:
         d.save_screenshot(str(shots / f"{name}.png"))  # type: ignore[attr-defined]
@@ -123,10 +129,11 @@ def test_main_flow_in_a_browser(env: Env, served: str, browser: object, tmp_path
     d.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
     shot("1-login")
     d.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()  # type: ignore[attr-defined]
-    assert "Tổng quan các hệ thống" in d.page_source  # type: ignore[attr-defined]
+    wait_for("Tổng quan các hệ thống")
     d.find_element(By.ID, "product").send_keys("HIS Bệnh viện")  # type: ignore[attr-defined]
     d.find_element(By.ID, "version").send_keys("2.1")  # type: ignore[attr-defined]
     d.find_element(By.CSS_SELECTOR, "form[action='/systems'] button").click()  # type: ignore[attr-defined]
+    wait_for("HIS Bệnh viện 2.1")
     assert d.find_element(By.TAG_NAME, "h1").text.startswith("HIS Bệnh viện 2.1")  # type: ignore[attr-defined]
     shot("2-system")
 
@@ -139,15 +146,18 @@ def test_main_flow_in_a_browser(env: Env, served: str, browser: object, tmp_path
     assert HOSTILE in d.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
 
     d.find_element(By.LINK_TEXT, "English").click()  # type: ignore[attr-defined]
+    wait_for("Results per criterion")
     assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"  # type: ignore[attr-defined]
     assert "Results per criterion" in d.page_source  # type: ignore[attr-defined]
     shot("4-english")
     d.find_element(By.CSS_SELECTOR, "header form button").click()  # type: ignore[attr-defined]
+    wait_for("Log in")
     assert "/login" in d.current_url  # type: ignore[attr-defined]
 
     d.get(f"{served}/check")  # type: ignore[attr-defined]
     d.find_element(By.ID, "id").send_keys(cert_id)  # type: ignore[attr-defined]
     d.find_element(By.CSS_SELECTOR, "main button").click()  # type: ignore[attr-defined]
+    wait_for("Valid")
     assert d.find_element(By.ID, "result").text == "Valid"  # type: ignore[attr-defined]
     shot("5-public-check")
     assert len(list(shots.glob("*.png"))) == 5

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import tempfile
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, contains_eager, load_only
+from sqlalchemy.orm import Session, contains_eager, load_only, object_session
 
 from vhr_conformance.console import security
 from vhr_conformance.console.db import aware
@@ -360,11 +361,34 @@ def _iso(value: dt.datetime | None) -> str | None:
     return v.isoformat(timespec="seconds") if v else None
 
 
+_RESULTS_CACHE: OrderedDict[tuple[str, int, str, str], dict[str, Any]] = OrderedDict()
+_RESULTS_CACHE_SIZE = 32
+_cache_lock = threading.Lock()
+
+
 def results_of(run: Run) -> dict[str, Any]:
-    if not run.results_json:
-        return {}
-    data = orjson.loads(run.results_json)
-    return data if isinstance(data, dict) else {}
+    """The run's results.json. A finished run never changes, so its parsed results are kept for
+    the next page (the large column is then not even read); the caller must not modify them."""
+    session = object_session(run)
+    bind = session.get_bind() if session is not None else None
+    key = (
+        (str(bind.engine.url) if bind is not None else "", run.id, str(run.created), str(run.finished))
+        if run.status == "finished"
+        else None
+    )
+    if key is not None:
+        with _cache_lock:
+            if key in _RESULTS_CACHE:
+                _RESULTS_CACHE.move_to_end(key)
+                return _RESULTS_CACHE[key]
+    data = orjson.loads(run.results_json) if run.results_json else {}
+    out = data if isinstance(data, dict) else {}
+    if key is not None:
+        with _cache_lock:
+            _RESULTS_CACHE[key] = out
+            while len(_RESULTS_CACHE) > _RESULTS_CACHE_SIZE:
+                _RESULTS_CACHE.popitem(last=False)
+    return out
 
 
 _ORDER = {"fail": 0, "error": 1, "skip": 2, "not-tested": 2, "attestation": 3, "not-applicable": 4, "pass": 5}
