@@ -156,6 +156,8 @@ def test_vendor_sees_only_its_organisation(any_env: Env) -> None:
     )
     # The session cookie alone does not write through the API: it needs the CSRF header.
     assert a.post("/api/runs", json={"embedded": True, "system": sys_a}).status_code == 403
+    bad_scope = {"embedded": True, "system": sys_a, "only": "--target=https://elsewhere"}
+    assert api.post("/api/runs", json=bad_scope, headers=bearer).status_code == 400
     assert (
         a.post(
             "/api/runs", json={"embedded": True, "system": sys_a}, headers={"x-csrf-token": csrf}

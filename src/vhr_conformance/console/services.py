@@ -4,6 +4,7 @@ caller's role and organisation here (server side) and writes one audit entry."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 import tempfile
 import threading
@@ -39,6 +40,7 @@ from vhr_conformance.i18n import Text
 from vhr_conformance.vendor_config import AUTH_MODES
 
 MAX_DEADLINE_S = 6 * 3600
+_SCOPE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,40}")
 LOGIN_WINDOW_S = 300.0
 LOGIN_MAX_FAILURES = 5
 
@@ -294,7 +296,8 @@ def start_run(
             ),
         )
     only = only.strip()
-    if only and not all(part.strip().replace("-", "").isalnum() for part in only.split(",")):
+    # Area or criterion ids only (e.g. "SEC,VHR-CAP-001"): never something `vhr run` could read as an option.
+    if only and not all(_SCOPE_PART.fullmatch(part.strip()) for part in only.split(",")):
         raise Refused(400, Text("Phạm vi --only không hợp lệ.", "Invalid --only scope."))
     run = Run(
         system=system,
