@@ -75,14 +75,13 @@ STATE_LABELS = {
 
 @dataclass
 class Console:
-    """Everything one console process shares: database, keys, workers, login limiter."""
+    """Everything one console process shares: database, keys, workers, token signer."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     settings: Settings
     trust: list[TrustedKey]
     local_workers: int = 0
-    limiter: services.LoginLimiter = field(default_factory=services.LoginLimiter)
     tokens: security.Tokens = field(default_factory=lambda: security.Tokens(security.session_secret()))
     pool: LocalPool | None = None
 
@@ -305,7 +304,6 @@ async def login_page(request: Request, s: Session, user: User | None) -> Respons
         try:
             who = services.login(
                 s,
-                console_of(request).limiter,
                 form.get("name", ""),
                 form.get("password", ""),
                 client_address(request),
@@ -592,7 +590,6 @@ async def api_login(request: Request, s: Session, user: User | None) -> Response
     data = await json_body(request)
     who = services.login(
         s,
-        console_of(request).limiter,
         str(data.get("name") or ""),
         str(data.get("password") or ""),
         client_address(request),

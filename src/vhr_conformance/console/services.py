@@ -8,8 +8,7 @@ import re
 import shlex
 import tempfile
 import threading
-import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,28 +113,21 @@ def _required(value: str | None, vi: str, en: str, limit: int = 200) -> str:
 # ---------------------------------------------------------------- users and login
 
 
-class LoginLimiter:
-    """At most LOGIN_MAX_FAILURES failed logins per name and per address in LOGIN_WINDOW_S."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, list[float]] = defaultdict(list)
-
-    def _recent(self, key: str) -> list[float]:
-        limit = time.monotonic() - LOGIN_WINDOW_S
-        self.failures[key] = [t for t in self.failures[key] if t > limit]
-        return self.failures[key]
-
-    def blocked(self, name: str, address: str) -> bool:
-        return any(len(self._recent(k)) >= LOGIN_MAX_FAILURES for k in (f"n:{name}", f"a:{address}"))
-
-    def failed(self, name: str, address: str) -> None:
-        for k in (f"n:{name}", f"a:{address}"):
-            self.failures[k].append(time.monotonic())
+def login_blocked(s: Session, name: str, address: str) -> bool:
+    """At most LOGIN_MAX_FAILURES failed log-ins per name and per address in LOGIN_WINDOW_S,
+    counted in the audit log, so every web process and host shares the count."""
+    since = now() - dt.timedelta(seconds=LOGIN_WINDOW_S)
+    failed = select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "login-failed", AuditEntry.at >= since
+    )
+    by_name = s.scalar(failed.where(AuditEntry.subject == f"user:{name}")) or 0
+    by_address = s.scalar(failed.where(AuditEntry.address == address)) if address else 0
+    return max(by_name, by_address or 0) >= LOGIN_MAX_FAILURES
 
 
-def login(s: Session, limiter: LoginLimiter, name: str, password: str, address: str) -> User:
+def login(s: Session, name: str, password: str, address: str) -> User:
     name = (name or "").strip()
-    if limiter.blocked(name, address):
+    if login_blocked(s, name, address):
         audit(s, name, "login-blocked", f"user:{name}", address=address)
         s.commit()
         raise Refused(
@@ -147,7 +139,6 @@ def login(s: Session, limiter: LoginLimiter, name: str, password: str, address: 
         )
     user = s.scalar(select(User).where(User.name == name))
     if user is None or not user.active or not security.check_password(user.password_hash, password or ""):
-        limiter.failed(name, address)
         audit(s, name or "?", "login-failed", f"user:{name}", address=address)
         s.commit()
         raise Refused(401, Text("Sai tên hoặc mật khẩu.", "Wrong name or password."))
