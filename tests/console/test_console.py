@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -648,3 +649,53 @@ def test_concurrent_workers_claim_each_run_once(any_env: Env) -> None:
     assert sorted(claimed) == ids  # every run once, none twice
     with any_env.sessions() as s:
         assert {r.status for r in s.scalars(select(Run))} == {"running"}
+
+
+def test_client_mode_session_records_what_the_vendor_pushes(env: Env) -> None:
+    """A `vhr listen` session from the console: the vendor pushes to the address the run shows;
+    the session's verdict and bundle (kind listen) are stored like a run's."""
+    import httpx
+
+    sys_a = _system(env, "Công ty A")
+    c = env.client()
+    token = c.post("/api/login", json={"name": "vendor-a", "password": PASSWORD}).json()["token"]
+    bearer = {"authorization": f"Bearer {token}"}
+    bad = c.post(
+        "/api/listen", json={"system": sys_a, "durationSeconds": 10, "scenarios": ["nope"]}, headers=bearer
+    )
+    assert bad.status_code == 400 and "nope" in bad.json()["error"]["en"]
+    made = c.post("/api/listen", json={"system": sys_a, "durationSeconds": 10}, headers=bearer)
+    assert made.status_code == 201, made.text
+    run_id = made.json()["id"]
+    thread = threading.Thread(target=work_once, args=(env.app.state.console.sessions, env.settings))  # type: ignore[attr-defined]
+    thread.start()
+    url = None
+    limit = time.monotonic() + 60
+    while time.monotonic() < limit and url is None:
+        url = c.get(f"/api/runs/{run_id}", headers=bearer).json()["listenUrl"]
+        time.sleep(0.2)
+    assert url and url.startswith("http://127.0.0.1:")
+    bundle = (Path(__file__).resolve().parents[2] / "fixtures" / "submissions").glob("*.json")
+    body = next(iter(sorted(bundle))).read_bytes()
+    pushed = None
+    while time.monotonic() < limit and pushed is None:
+        try:
+            pushed = httpx.post(
+                url, content=body, headers={"content-type": "application/fhir+json"}, timeout=10
+            )
+        except httpx.TransportError:
+            time.sleep(0.3)  # the listener is still starting
+    assert pushed is not None and pushed.status_code < 500
+    thread.join(timeout=120)
+    run = c.get(f"/api/runs/{run_id}", headers=bearer).json()
+    assert run["status"] == "finished" and run["kind"] == "listen"
+    assert run["outcome"] in ("PASS", "FAIL", "INCOMPLETE"), run
+    login(c, "vendor-a")
+    assert url in c.get(f"/runs/{run_id}").text
+    path = env.data / "listen.zip"
+    path.write_bytes(c.get(f"/runs/{run_id}/evidence.zip").content)
+    check = verify_bundle(path, env.trust)
+    assert check.ok and check.manifest["kind"] == "listen", check.to_json()
+    with zipfile.ZipFile(path) as zf:
+        exchanges = [n for n in zf.namelist() if n.startswith("report/exchanges")]
+        assert exchanges and b"POST" in zf.read(exchanges[0])

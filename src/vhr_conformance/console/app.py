@@ -387,6 +387,35 @@ async def run_create(request: Request, s: Session, user: User | None) -> Respons
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
+async def listen_create(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user)
+    form = await form_of(request)
+    system_id = int(request.path_params["id"])
+    duration = _int(form.get("duration_s") or "300", Text("Thời lượng", "Duration"))
+    run = services.start_listen(
+        s, user, system_id, duration, form.get("auth", "none"), form.get("scenarios", "")
+    )
+    return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+async def api_listen(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user)
+    data = await json_body(request)
+    system, duration = data.get("system"), data.get("durationSeconds", 300)
+    if not isinstance(system, int) or not isinstance(duration, int):
+        raise Refused(
+            400,
+            Text(
+                "Cần 'system' và 'durationSeconds' (số).",
+                "'system' and 'durationSeconds' (numbers) are needed.",
+            ),
+        )
+    scenarios = data.get("scenarios") or []
+    names = ",".join(str(x) for x in scenarios) if isinstance(scenarios, list) else str(scenarios)
+    run = services.start_listen(s, user, system, duration, str(data.get("auth") or "none"), names)
+    return JSONResponse(services.run_json(run), status_code=201)
+
+
 async def run_page(request: Request, s: Session, user: User | None) -> Response:
     user = services.need(user)
     run = services.get_run(s, user, int(request.path_params["id"]))
@@ -727,6 +756,7 @@ def routes() -> list[Route]:
         Route("/systems/{id:int}", page(system_page)),
         Route("/systems/{id:int}/endpoints", page(endpoint_create), methods=["POST"]),
         Route("/systems/{id:int}/runs", page(run_create), methods=["POST"]),
+        Route("/systems/{id:int}/listen", page(listen_create), methods=["POST"]),
         Route("/runs/{id:int}", page(run_page)),
         Route("/runs/{id:int}/evidence.zip", page(run_bundle)),
         Route("/runs/{id:int}/events", page(run_events)),
@@ -747,6 +777,7 @@ def routes() -> list[Route]:
         Route("/api/endpoints", api(api_endpoints), methods=["POST"]),
         Route("/api/runs", api(api_runs), methods=["GET", "POST"]),
         Route("/api/runs/{id:int}", api(api_run)),
+        Route("/api/listen", api(api_listen), methods=["POST"]),
         Route("/api/runs/{id:int}/evidence", api(run_bundle_api)),
         Route("/api/runs/{id:int}/events", api(run_events)),
         Route("/api/runs/{id:int}/certificate", api(api_certificate_issue), methods=["POST"]),

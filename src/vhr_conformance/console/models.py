@@ -85,6 +85,12 @@ class Run(Base):
     system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
     endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("endpoints.id"), nullable=True)
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "run": `vhr run` against a server; "listen": a `vhr listen` session the vendor's client pushes to
+    kind: Mapped[str] = mapped_column(String(10), default="run", server_default="run")
+    listen_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listen_auth: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    scenarios: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    listen_url: Mapped[str | None] = mapped_column(String(300), nullable=True)
     only: Mapped[str | None] = mapped_column(String(500), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     verdict: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -312,6 +312,57 @@ def start_run(
     return run
 
 
+def start_listen(
+    s: Session, user: User, system_id: int, duration_s: int, auth: str = "none", scenarios: str = ""
+) -> Run:
+    """Queue a client-mode session: a worker starts `vhr listen` for `duration_s`, the vendor's
+    system pushes to the address the run page shows, and the session's report is the run's."""
+    from vhr_conformance.listen.recorder import SCENARIOS
+
+    need(user, "ministry", "vendor")
+    system = get_system(s, user, system_id)
+    if not 10 <= duration_s <= MAX_DEADLINE_S:
+        raise Refused(
+            400,
+            Text("Thời lượng phải từ 10 đến {m} giây.", "The duration must be 10 to {m} seconds.").format(
+                m=MAX_DEADLINE_S
+            ),
+        )
+    if auth not in ("none", "oauth"):
+        raise Refused(400, Text("Xác thực: none hoặc oauth.", "Authentication: none or oauth."))
+    names = [n.strip() for n in scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise Refused(
+            400,
+            Text("Kịch bản không có: {u} (có: {k}).", "Unknown scenario: {u} (known: {k}).").format(
+                u=", ".join(unknown), k=", ".join(SCENARIOS)
+            ),
+        )
+    run = Run(
+        system=system,
+        kind="listen",
+        embedded=False,
+        status="queued",
+        requested_by=user.name,
+        listen_s=duration_s,
+        listen_auth=auth,
+        scenarios=",".join(names) or None,
+        deadline_s=duration_s + 300,  # the session, then its report
+    )
+    s.add(run)
+    s.flush()
+    audit(
+        s,
+        user,
+        "start-listen",
+        f"run:{run.id}",
+        f"system:{system.id} {duration_s}s auth={auth} {','.join(names)}",
+    )
+    s.commit()
+    return run
+
+
 def visible_runs(s: Session, user: User, system_id: int | None = None, limit: int = 100) -> list[Run]:
     q = select(Run).join(System).order_by(Run.id.desc()).limit(limit)
     if user.role == "vendor":
@@ -339,6 +390,8 @@ def run_json(run: Run) -> dict[str, Any]:
         "bundleSha256": run.bundle_sha256,
         "note": run.note,
         "progress": progress_of(run),
+        "kind": run.kind,
+        "listenUrl": run.listen_url,
     }
 
 

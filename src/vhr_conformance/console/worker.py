@@ -53,6 +53,8 @@ class Settings:
     # Runs are batch work: below the web process in the scheduler's eyes, so pages keep answering
     # on a small machine while suites run (0: same priority).
     niceness: int = 10
+    listen_host: str = "127.0.0.1"  # where client-mode sessions listen (the vendor must reach it)
+    listen_public: str | None = None  # the base URL vendors are told, when a proxy fronts the listener
 
 
 def worker_name() -> str:
@@ -127,6 +129,30 @@ def progress(report_dir: Path) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def listen_command(run: Run, report_dir: Path, settings: Settings, port: int) -> list[str]:
+    """`vhr listen` for a client-mode session: on the console's listen host, for its duration."""
+    cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()", "listen"]
+    cmd += ["--host", settings.listen_host, "--port", str(port), "--session", f"console-{run.id}"]
+    cmd += [
+        "--duration",
+        f"{run.listen_s or 60}s",
+        "--report-dir",
+        str(report_dir),
+        "--auth",
+        run.listen_auth or "none",
+    ]
+    for name in (run.scenarios or "").split(","):
+        if name:
+            cmd += ["--scenario", name]
+    return cmd
+
+
 def command_for(run: Run, report_dir: Path, settings: Settings) -> tuple[list[str], dict[str, str]]:
     """The `vhr run` command line and environment of one run (endpoint secrets decrypted here only)."""
     cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()", "run", "--quiet"]
@@ -173,7 +199,13 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
         run = s.get(Run, run_id)
         assert run is not None
         try:
-            cmd, env = command_for(run, report_dir, settings)
+            if run.kind == "listen":
+                port = free_port(settings.listen_host)
+                cmd = listen_command(run, report_dir, settings, port)
+                env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+                run.listen_url = settings.listen_public or f"http://{settings.listen_host}:{port}"
+            else:
+                cmd, env = command_for(run, report_dir, settings)
         except Exception as exc:  # a missing key: the run cannot start, say why
             run.status, run.verdict, run.finished = "finished", Verdict.ERROR.value, now()
             run.note = str(exc)
@@ -186,6 +218,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
             "version": run.system.version,
         }
         run.report_dir = str(report_dir)
+        run_kind = run.kind
         s.commit()
     interrupted = False
     code: int | None = None
@@ -226,7 +259,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
     digest: str | None = None
     note: str | None = f"deadline reached / hết hạn thời gian ({run.deadline_s} s)" if interrupted else None
     if report_dir.is_dir() and any(report_dir.iterdir()):
-        path = write_bundle(report_dir, sign_key=settings.sign_key, vendor=vendor)
+        path = write_bundle(report_dir, sign_key=settings.sign_key, vendor=vendor, kind=run_kind)
         bundle, digest = path.read_bytes(), bundle_sha256(path)
     tail = log_path.read_bytes()[-LOG_TAIL:].decode("utf-8", "replace")
     with sessions() as s:
