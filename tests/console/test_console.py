@@ -699,3 +699,15 @@ def test_client_mode_session_records_what_the_vendor_pushes(env: Env) -> None:
     with zipfile.ZipFile(path) as zf:
         exchanges = [n for n in zf.namelist() if n.startswith("report/exchanges")]
         assert exchanges and b"POST" in zf.read(exchanges[0])
+
+
+def test_openapi_documents_every_api_route(env: Env) -> None:
+    spec = env.client().get("/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for route in env.app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith("/api/"):
+            documented = path.replace("{id:int}", "{id}")
+            assert documented in spec["paths"], documented
+            for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
+                assert method.lower() in spec["paths"][documented], (method, documented)

@@ -32,6 +32,14 @@ def register(app: typer.Typer) -> None:
             min=0,
             help="Luồng chạy trong tiến trình web / in-process workers (0: use `vhr console worker`)",
         ),
+        listen_host: str = typer.Option(
+            "127.0.0.1", "--listen-host", help="Địa chỉ của phiên nhận / where client-mode sessions listen"
+        ),
+        listen_public: str = typer.Option(
+            None,
+            "--listen-public",
+            help="URL báo cho nhà cung cấp (qua proxy) / the address vendors are told",
+        ),
     ) -> None:
         """Khởi động bảng điều khiển / start the console (127.0.0.1 by default)."""
         if ctx.invoked_subcommand is not None:
@@ -39,8 +47,11 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from vhr_conformance.console.app import create_app
+        from vhr_conformance.console.db import data_dir
+        from vhr_conformance.console.worker import Settings
 
-        application = create_app(db, local_workers=workers)
+        settings = Settings(data_dir=data_dir(), listen_host=listen_host, listen_public=listen_public)
+        application = create_app(db, settings=settings, local_workers=workers)
         typer.echo(f"vhr console: http://{host}:{port}/")
         uvicorn.run(application, host=host, port=port, log_level="warning")
 
@@ -90,6 +101,14 @@ def register(app: typer.Typer) -> None:
     def worker_cmd(
         db: str = typer.Option(None, "--db", help="URL cơ sở dữ liệu / database URL"),
         once: bool = typer.Option(False, "--once", help="Chạy một lần chạy rồi thoát / one run, then exit"),
+        listen_host: str = typer.Option(
+            "127.0.0.1", "--listen-host", help="Địa chỉ của phiên nhận / where client-mode sessions listen"
+        ),
+        listen_public: str = typer.Option(
+            None,
+            "--listen-public",
+            help="URL báo cho nhà cung cấp (qua proxy) / the address vendors are told",
+        ),
     ) -> None:
         """Tiến trình chạy các lần kiểm thử trong hàng đợi / run queued runs from the database."""
         from vhr_conformance.console.app import keys_from_env
@@ -99,7 +118,9 @@ def register(app: typer.Typer) -> None:
         engine = make_engine(db)
         migrate(engine)
         key, _trust = keys_from_env()
-        settings = Settings(data_dir=data_dir(), sign_key=key)
+        settings = Settings(
+            data_dir=data_dir(), sign_key=key, listen_host=listen_host, listen_public=listen_public
+        )
         factory = sessions(engine)
         if once:
             work_once(factory, settings)
