@@ -664,7 +664,7 @@ def test_client_mode_session_records_what_the_vendor_pushes(env: Env) -> None:
         "/api/listen", json={"system": sys_a, "durationSeconds": 10, "scenarios": ["nope"]}, headers=bearer
     )
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["en"]
-    made = c.post("/api/listen", json={"system": sys_a, "durationSeconds": 10}, headers=bearer)
+    made = c.post("/api/listen", json={"system": sys_a, "durationSeconds": 12}, headers=bearer)
     assert made.status_code == 201, made.text
     run_id = made.json()["id"]
     thread = threading.Thread(target=work_once, args=(env.app.state.console.sessions, env.settings))  # type: ignore[attr-defined]
@@ -686,6 +686,15 @@ def test_client_mode_session_records_what_the_vendor_pushes(env: Env) -> None:
         except httpx.TransportError:
             time.sleep(0.3)  # the listener is still starting
     assert pushed is not None and pushed.status_code < 500
+    page = env.client()
+    login(page, "vendor-a")
+    live = ""
+    while time.monotonic() < limit and "POST" not in live:
+        html = page.get(f"/runs/{run_id}").text
+        live = html.split('id="pushes"', 1)[1] if 'id="pushes"' in html else ""
+        time.sleep(0.5)
+    assert "POST" in live  # the push shows while the session still runs
+    assert c.get(f"/api/runs/{run_id}", headers=bearer).json()["status"] == "running"
     thread.join(timeout=120)
     run = c.get(f"/api/runs/{run_id}", headers=bearer).json()
     assert run["status"] == "finished" and run["kind"] == "listen"

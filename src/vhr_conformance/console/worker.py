@@ -39,6 +39,7 @@ HEARTBEAT_S = 2.0
 STALE_AFTER_S = 60.0
 GRACE_S = 20.0  # after SIGINT at the deadline, before SIGKILL
 LOG_TAIL = 64 * 1024
+LIVE_LOG = 16 * 1024
 # Credentials a worker must not hand down to a run by accident: the run gets only its endpoint's.
 _SCRUB = ("VHR_CONSOLE_KEY", "VHR_CLIENT_SECRET", "VHR_TOKEN", "VHR_CLIENT_ID", "VHR_TOKEN_URL", "VHR_SCOPE")
 
@@ -102,6 +103,15 @@ def reap_stale(sessions: sessionmaker[Session], stale_after_s: float) -> list[in
                 reaped.append(run.id)
         s.commit()
     return reaped
+
+
+def _tail(path: Path, size: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - size))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def progress(report_dir: Path) -> dict[str, dict[str, int]]:
@@ -222,6 +232,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
         s.commit()
     interrupted = False
     code: int | None = None
+    env["PYTHONUNBUFFERED"] = "1"  # the log is read while the run goes
     nice = shutil.which("nice")
     if settings.niceness and nice:
         cmd = [nice, "-n", str(settings.niceness), *cmd]
@@ -233,7 +244,11 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
                 break
             except subprocess.TimeoutExpired:
                 pass
-            beat = {"heartbeat": now(), "progress": orjson.dumps(progress(report_dir)).decode()}
+            beat = {
+                "heartbeat": now(),
+                "progress": orjson.dumps(progress(report_dir)).decode(),
+                "log": _tail(log_path, LIVE_LOG),  # a listen session prints each push as it arrives
+            }
             with sessions() as s:
                 s.execute(update(Run).where(Run.id == run_id).values(**beat))
                 s.commit()
@@ -261,7 +276,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
     if report_dir.is_dir() and any(report_dir.iterdir()):
         path = write_bundle(report_dir, sign_key=settings.sign_key, vendor=vendor, kind=run_kind)
         bundle, digest = path.read_bytes(), bundle_sha256(path)
-    tail = log_path.read_bytes()[-LOG_TAIL:].decode("utf-8", "replace")
+    tail = _tail(log_path, LOG_TAIL)
     with sessions() as s:
         run = s.get(Run, run_id)
         assert run is not None
