@@ -306,7 +306,12 @@ def loop(
     sessions: sessionmaker[Session], settings: Settings, stop: threading.Event, poll_s: float = 1.0
 ) -> None:
     while not stop.is_set():
-        if work_once(sessions, settings) is None:
+        try:
+            idle = work_once(sessions, settings) is None
+        except Exception as exc:  # a database hiccup must not end the worker; its run gets reaped
+            print(f"vhr console worker: {type(exc).__name__}: {exc}", file=sys.stderr)
+            idle = True
+        if idle:
             stop.wait(poll_s)
 
 
