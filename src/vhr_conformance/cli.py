@@ -41,6 +41,7 @@ COMMAND_MODULES = [
     "vhr_conformance.vendor_cli",
     "vhr_conformance.evidence.cli",
     "vhr_conformance.audit.cli",
+    "vhr_conformance.console.cli",
 ]
 
 
