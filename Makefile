@@ -24,20 +24,23 @@ RUN_ARGS ?=
 run: setup
 	$(BIN)/vhr run $(RUN_ARGS) $(ARGS)
 
-# Headless Chromium renders the HTML report in one test; installed from Debian when we can,
-# otherwise that test is skipped with its reason.
+# Headless Chromium (and its driver) render the HTML report, the certificate PDF and the console's
+# browser test; installed from Debian when we can, otherwise those tests are skipped with their reason.
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	@{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } && \
+	  command -v chromedriver >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium not installed: the report rendering test will be skipped"
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "chromium not installed: the browser tests will be skipped"
 
-test: setup browser
-	$(BIN)/ruff check src tests suites benchmarks loadtests
+# Lint, format, types, then the tests.
+test: setup browser lint
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests suites benchmarks loadtests
+	$(BIN)/ruff format --check src tests suites benchmarks loadtests
+	$(BIN)/mypy
 
 profiles: setup
 	$(BIN)/python profiles/build.py $(ARGS)
