@@ -108,20 +108,44 @@ def test_trusted_private_ca_passes_sec_001(tmp_path: Path, tls_server: Any) -> N
 
 
 def test_plain_http_elsewhere_fails_sec_001(tmp_path: Path) -> None:
+    """SEC-001 judges the URL itself: plain http anywhere but loopback fails, without a connection."""
+    import subprocess
+    import sys
+
+    from vhr_conformance.runner.catalogue import suites_dir
+
     out = tmp_path / "r"
-    proc = _vhr(
-        "run",
-        "--target",
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suites_dir()),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-o",
+        "addopts=",
+    ]
+    cmd += [
+        "--vhr-target",
         "http://vhr-target.invalid",
-        "--only",
+        "--vhr-only",
         "VHR-SEC-001",
-        "--report-dir",
+        "--vhr-report-dir",
         str(out),
-        "--quiet",
-    )
-    assert proc.returncode == 1
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:]
     tls = _cases(out)["test_tls"]
     assert tls["state"] == "fail" and "not served over https" in tls["message"]
+
+
+def test_vhr_run_stops_at_a_host_that_does_not_resolve(tmp_path: Path) -> None:
+    """`vhr run` asks the doctor first: a mistyped host stops at once (ERROR), never a pass."""
+    proc = _vhr(
+        "run", "--target", "http://vhr-target.invalid", "--report-dir", str(tmp_path / "r"), "--quiet"
+    )
+    assert proc.returncode == 3 and "vhr doctor" in proc.stdout
 
 
 def test_client_names_an_untrusted_certificate(tls_server: Any, tmp_path: Path) -> None:

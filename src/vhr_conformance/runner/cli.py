@@ -210,19 +210,22 @@ def _ca_of(args: list[str]) -> str | None:
 def _preflight(
     target: str, auth: str, auth_config: str | None, ca_bundle: str | None, embedded: bool
 ) -> dict[str, Any]:
-    """`vhr doctor` before the suites: an unusable target stops the run in seconds (ERROR).
+    """`vhr doctor` before the suites: a target that does not answer stops the run in seconds (ERROR).
 
     Returns the target's identity (address, TLS certificate, software) for the evidence bundle."""
     from vhr_conformance.client import AuthConfig, TokenProvider
     from vhr_conformance.client.tls import verify_context
-    from vhr_conformance.doctor import FAIL, diagnose
+    from vhr_conformance.doctor import FAIL, N_META, N_REACH, N_URL, diagnose
 
     verify = verify_context(ca_bundle)
     tokens = TokenProvider(
         AuthConfig.load(auth, auth_config), discover_base=target, timeout=5.0, verify=verify
     )
     diag = diagnose(target, verify=verify, tokens=tokens)
-    if diag.verdict == "ERROR" and not embedded:
+    # Only "nothing answers here" stops the run: an untrusted certificate or plain http is the
+    # vendor's failure, judged by VHR-SEC-001 in the run itself, and a token problem by SEC criteria.
+    unusable = any(c.verdict == FAIL and c.name in (N_URL, N_REACH, N_META) for c in diag.checks)
+    if unusable and not embedded:
         for check in diag.checks:
             if check.verdict == FAIL:
                 console.print(
