@@ -105,7 +105,9 @@ def test_kill_9_loses_no_completed_exchange_and_the_report_is_rebuilt(
     rebuilt = subprocess.run(
         [*CMD, "listen", "report", str(out)], capture_output=True, text=True, timeout=120
     )
-    assert rebuilt.returncode in (0, 1), rebuilt.stdout + rebuilt.stderr
+    assert rebuilt.returncode in (0, 1, 5), (
+        rebuilt.stdout + rebuilt.stderr
+    )  # PASS, FAIL or INCOMPLETE: a verdict, not an error
     assert "the session was stopped before its end" in rebuilt.stdout
     exchanges = [orjson.loads(x) for x in (out / "exchanges.jsonl").read_text().splitlines()]
     urls = [e["url"] for e in exchanges]
