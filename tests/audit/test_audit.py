@@ -96,6 +96,54 @@ def test_one_and_two_processes_agree(
         assert single[key] == audited[key], key
 
 
+def test_dask_local_cluster_gives_the_same_audit(
+    store: tuple[Path, dict[str, Any]], audited: dict[str, Any], tmp_path: Path
+) -> None:
+    """The facts stage as Dask tasks on a LocalCluster (2 worker processes): the same audit.json."""
+    pytest.importorskip("distributed")
+    folder, truth = store
+    options = AuditOptions(
+        [folder],
+        tmp_path,
+        now=dt.datetime.fromisoformat(truth["now"]),
+        dask_local=2,
+        dask_timeout_s=300,  # bounded: the stage gives up (a UserError) rather than hang
+    )
+    on_dask = run_audit(options)
+    assert on_dask["records"] == truth["resources"] > 0
+    assert on_dask == audited
+    assert json.loads((tmp_path / "audit.json").read_text(encoding="utf-8")) == json.loads(
+        json.dumps(audited)
+    )
+
+
+def test_dask_options_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "a"}\n', encoding="utf-8")
+    runner = CliRunner()
+    both = runner.invoke(
+        app,
+        [
+            "audit",
+            "run",
+            "--ndjson",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--dask-local",
+            "2",
+        ],
+    )
+    assert both.exit_code != 0 and "--dask-local" in str(both.exception or both.output)
+    pytest.importorskip("distributed")
+    from vhr_conformance.i18n import UserError
+
+    with pytest.raises(UserError) as err:  # nothing listens on port 9: a located, bilingual error
+        run_audit(AuditOptions([tmp_path], tmp_path / "o", scheduler="tcp://127.0.0.1:9", dask_connect_s=2))
+    assert err.value.location == "tcp://127.0.0.1:9" and "Dask" in err.value.text.vi
+
+
 def test_broken_lines_are_counted_with_their_location(tmp_path: Path) -> None:
     (tmp_path / "Patient.ndjson").write_text(
         '{"resourceType": "Patient", "id": "a"}\n{not json\n[1]\n', encoding="utf-8"

@@ -39,6 +39,16 @@ def register(app: typer.Typer) -> None:
         now: str = typer.Option(
             None, "--now", help="Mốc thời gian đo độ mới (ISO) / reference time for freshness"
         ),
+        scheduler: str = typer.Option(
+            None,
+            "--scheduler",
+            help="Địa chỉ bộ lập lịch Dask (tcp://host:8786) / Dask scheduler address",
+        ),
+        dask_local: int = typer.Option(
+            0,
+            "--dask-local",
+            help="Chạy trên cụm Dask cục bộ N tiến trình (127.0.0.1) / Dask LocalCluster of N processes",
+        ),
     ) -> None:
         """Đo đúng – đủ – sạch – sống / measure correct, complete, clean, live."""
         import os
@@ -73,7 +83,27 @@ def register(app: typer.Typer) -> None:
                 Text("Cần --ndjson hoặc --target.", "--ndjson or --target is needed."),
                 location="vhr audit run",
             )
-        options = AuditOptions(sources, out, workers=workers or (os.cpu_count() or 1))
+        if scheduler and dask_local:
+            from vhr_conformance.i18n import UserError
+
+            raise UserError(
+                Text(
+                    "Chọn --scheduler hoặc --dask-local, không cả hai.",
+                    "Pick --scheduler or --dask-local, not both.",
+                ),
+                location="vhr audit run",
+            )
+        if dask_local < 0:
+            from vhr_conformance.i18n import UserError
+
+            raise UserError(Text("Cần số dương.", "A positive number is needed."), location="--dask-local")
+        options = AuditOptions(
+            sources,
+            out,
+            workers=workers or (os.cpu_count() or 1),
+            scheduler=scheduler,
+            dask_local=dask_local,
+        )
         if now:
             import datetime as dt
 

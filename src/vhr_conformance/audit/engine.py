@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from vhr_conformance.audit.facts import person, present, references
 from vhr_conformance.i18n import Text, UserError
 
 CHUNK_LINES = 2000
+DUCKDB_MEMORY = "512MB"  # DuckDB spills to its temp directory beyond this: the aggregation stays bounded
 LATE_AFTER_HOURS = 24
 FRESHNESS_BUCKETS = ((1, "≤ 1 d"), (7, "≤ 7 d"), (30, "≤ 30 d"), (365, "≤ 1 y"))
 BHI_CHECKS = {  # Decision 3074's basic health information, by the resources that carry it
@@ -40,6 +42,11 @@ class AuditOptions:
     workers: int = max(1, (os.cpu_count() or 1))
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     sample_examples: int = 5
+    scheduler: str | None = None  # address of a running Dask scheduler (tcp://host:8786)
+    dask_local: int = 0  # > 0: a Dask LocalCluster of that many worker processes on 127.0.0.1
+    dask_timeout_s: float = 3600.0  # the whole facts stage on Dask, from connecting to the last chunk
+    dask_connect_s: float = 30.0  # reaching the scheduler (a cluster may be slow to answer)
+    duckdb_memory: str = DUCKDB_MEMORY
 
 
 def ndjson_files(sources: list[Path]) -> list[Path]:
@@ -84,6 +91,7 @@ def chunks(
 
 # ------------------------------------------------------------------ worker side
 _STATE: dict[str, Any] = {}
+_INIT_LOCK = threading.Lock()
 
 
 def _init_worker() -> None:
@@ -134,19 +142,30 @@ def _facts(file: str, line: int, raw: bytes) -> dict[str, Any]:
     return fact
 
 
+def facts_bytes(batch: list[tuple[str, int, bytes]]) -> bytes:
+    """The facts of one chunk as NDJSON bytes: the unit of work of every mode (processes or Dask)."""
+    if "validator" not in _STATE:
+        with _INIT_LOCK:  # a Dask worker may run several tasks on threads: compile the validator once
+            if "validator" not in _STATE:
+                _init_worker()
+    return b"".join(orjson.dumps(_facts(file, line, raw)) + b"\n" for file, line, raw in batch)
+
+
 def process_chunk(batch: list[tuple[str, int, bytes]], out: str) -> int:
     """Facts of one chunk into `out` (NDJSON); returns the number of records."""
-    if "validator" not in _STATE:
-        _init_worker()
+    data = facts_bytes(batch)
     with open(out, "wb") as fh:
-        for file, line, raw in batch:
-            fh.write(orjson.dumps(_facts(file, line, raw)) + b"\n")
+        fh.write(data)
     return len(batch)
 
 
 # ------------------------------------------------------------------ driver
 def collect_facts(options: AuditOptions, work: Path) -> int:
     files = ndjson_files(options.sources)
+    if options.scheduler or options.dask_local > 0:
+        from vhr_conformance.audit.distributed import collect_facts_dask
+
+        return collect_facts_dask(options, work, chunks(read_lines(files)))
     total = 0
     pending: set[Future[int]] = set()
     workers = max(1, options.workers)
@@ -188,6 +207,9 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
 
     con = duckdb.connect(str(work / "audit.duckdb"))
     con.execute("SET preserve_insertion_order = false")
+    # bounded: beyond the limit DuckDB spills to disk next to the database instead of growing
+    con.execute("SET memory_limit = ?", [options.duckdb_memory])
+    con.execute("SET temp_directory = ?", [str(work / "duckdb-tmp")])
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FACT_COLUMNS.items()) + "}"
     pattern = str(work / "facts-*.ndjson").replace("'", "''")
     con.execute(
