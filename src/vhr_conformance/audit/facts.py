@@ -47,18 +47,23 @@ def present(resource: dict[str, Any], path: str) -> bool:
 def references(node: Any, path: str = "") -> list[tuple[str, str]]:
     """(element path, reference string) of every Reference.reference in the resource."""
     out: list[tuple[str, str]] = []
+    _references(node, path, out)
+    return out
+
+
+def _references(node: Any, path: str, out: list[tuple[str, str]]) -> None:
+    # only containers are walked: building a path for every primitive was most of this function's cost
     if isinstance(node, dict):
         ref = node.get("reference")
         if isinstance(ref, str) and path:
             out.append((path, ref))
         for key, value in node.items():
-            if key in ("contained",):
-                continue
-            out.extend(references(value, f"{path}.{key}" if path else key))
+            if key != "contained" and isinstance(value, dict | list):
+                _references(value, f"{path}.{key}" if path else key, out)
     elif isinstance(node, list):
         for item in node:
-            out.extend(references(item, path))
-    return out
+            if isinstance(item, dict | list):
+                _references(item, path, out)
 
 
 def _identifier(resource: dict[str, Any], suffix: str) -> str | None:
