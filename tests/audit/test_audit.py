@@ -198,6 +198,7 @@ def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
     assert data["byType"]["Patient"]["resources"] > 0 and data["invalidResources"] == 0
+    assert data["source"] == {"mode": "bulk-export"}  # the QUAL verdicts judge a whole store, not a sample
 
 
 def test_paged_search_when_export_is_missing(tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
 
             raise UserError(Text("--out phải là thư mục.", "--out must be a folder."), location=str(out))
         sources = list(ndjson)
+        source: dict[str, object] = {"mode": "ndjson"}
         if target:
             from vhr_conformance.audit.export import ExportOptions, fetch
             from vhr_conformance.client import AuthConfig, TokenProvider
@@ -76,6 +77,9 @@ def register(app: typer.Typer) -> None:
             )
             console.print(f"{got['mode']}: {out / 'export'}", highlight=False)
             sources.append(out / "export")
+            source = {"mode": got["mode"]} | ({"sample": got["sample"]} if "sample" in got else {})
+            if ndjson:
+                source["alsoNdjson"] = True
         if not sources:
             from vhr_conformance.i18n import UserError
 
@@ -103,6 +107,7 @@ def register(app: typer.Typer) -> None:
             workers=workers or (os.cpu_count() or 1),
             scheduler=scheduler,
             dask_local=dask_local,
+            source=source,
         )
         if now:
             import datetime as dt

@@ -47,6 +47,9 @@ class AuditOptions:
     dask_timeout_s: float = 3600.0  # the whole facts stage on Dask, from connecting to the last chunk
     dask_connect_s: float = 30.0  # reaching the scheduler (a cluster may be slow to answer)
     duckdb_memory: str = DUCKDB_MEMORY
+    # how the data was read: ndjson, bulk-export, or paged-search with its sample size per type (a
+    # sample cannot show that something is absent, so the QUAL verdicts need to know)
+    source: dict[str, Any] = field(default_factory=lambda: {"mode": "ndjson"})
 
 
 def ndjson_files(sources: list[Path]) -> list[Path]:
@@ -325,6 +328,7 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
     return {
         "schema": "https://vhr-conformance.org/schemas/audit/1",
         "generated": now.isoformat(timespec="seconds"),
+        "source": dict(options.source),
         "records": total,
         "resources": total - unparsable,
         "unparsable": unparsable,
