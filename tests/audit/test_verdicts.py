@@ -168,3 +168,20 @@ def test_planted_store_and_clean_store(tmp_path: Path) -> None:
         if v.criterion in ("VHR-QUAL-201", "VHR-QUAL-204", "VHR-QUAL-205", "VHR-QUAL-206", "VHR-QUAL-207"):
             assert v.state is State.PASS, (v.criterion, v.message.en)
     assert verdicts_from_file(tmp_path / "a2" / "audit.json") == verdicts
+
+
+def test_cli_prints_the_verdicts(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from vhr_conformance.cli import app
+
+    path = tmp_path / "audit.json"
+    path.write_text(json.dumps(_audit(invalidResources=50)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["audit", "verdicts", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    got = {v["criterion"]: v["state"] for v in json.loads(result.output)}
+    assert got["VHR-QUAL-201"] == "fail" and got["VHR-QUAL-207"] == "pass"
+    text = CliRunner().invoke(app, ["audit", "verdicts", str(path)], env={"VHR_LANG": "en"})
+    assert text.exit_code == 0 and "VHR-QUAL-201 SHALL  fail" in text.output and "95.00 %" in text.output

@@ -156,3 +156,29 @@ def register(app: typer.Typer) -> None:
             .format(n=truth["resources"], p=out)
             .in_lang()
         )
+
+    @audit.command("verdicts")
+    def verdicts_cmd(
+        audit_json: Path = typer.Argument(
+            ..., help="audit.json của vhr audit run / written by vhr audit run"
+        ),
+        thresholds: Path = typer.Option(
+            None, "--thresholds", help="Tệp ngưỡng YAML / thresholds file (default: the package's)"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="In JSON / print JSON"),
+    ) -> None:
+        """Kết luận tiêu chí QUAL trên dữ liệu của kho / QUAL criteria verdicts on the store's data."""
+        import orjson
+
+        from vhr_conformance.audit.verdicts import verdicts_from_file
+
+        verdicts = verdicts_from_file(audit_json, thresholds)
+        if as_json:
+            typer.echo(orjson.dumps([v.as_json() for v in verdicts], option=orjson.OPT_INDENT_2).decode())
+            return
+        for v in verdicts:
+            console.print(
+                f"{v.criterion} {v.level:<6} {v.state!s:<10} {v.message.in_lang()}",
+                highlight=False,
+                soft_wrap=True,
+            )
