@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vhr_conformance.audit.engine import AuditOptions, run_audit
-from vhr_conformance.audit.facts import fold, present
+from vhr_conformance.audit.facts import fold, presence, present
 from vhr_conformance.audit.plant import PlantRates, plant
 from vhr_conformance.cli import app
 
@@ -179,6 +179,20 @@ def test_helpers() -> None:
     obs = {"resourceType": "Observation", "valueQuantity": {"value": 1}, "code": {"coding": []}}
     assert present(obs, "Observation.value[x]") and not present(obs, "Observation.code.coding")
     assert not present(obs, "Observation.subject")
+    # presence walks shared prefixes once: the same answers as one path at a time
+    bp = {
+        "resourceType": "Observation",
+        "component": [{"code": {"text": "sys"}, "valueQuantity": {"value": 120}}, {"code": {"text": "dia"}}],
+    }
+    paths = [
+        "Observation.component",
+        "Observation.component.code",
+        "Observation.component.value[x]",
+        "Observation.component.dataAbsentReason",
+        "Observation.code",
+        "Observation.code.text",
+    ]
+    assert presence(bp, paths) == [present(bp, p) for p in paths] == [True, True, True, False, False, False]
 
 
 def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:

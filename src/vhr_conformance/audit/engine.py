@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from vhr_conformance.audit.facts import person, present, references
+from vhr_conformance.audit.facts import person, presence, references
 from vhr_conformance.i18n import Text, UserError
 
 CHUNK_LINES = 2000
@@ -73,10 +73,11 @@ def ndjson_files(sources: list[Path]) -> list[Path]:
 def read_lines(files: list[Path]) -> Iterator[tuple[str, int, bytes]]:
     for path in files:
         opener = gzip.open if path.name.endswith(".gz") else open
+        name = str(path)  # one string per file: pickled once per chunk, not once per line
         with opener(path, "rb") as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
-                    yield str(path), number, line
+                    yield name, number, line
 
 
 def chunks(
@@ -120,7 +121,8 @@ def _facts(file: str, line: int, raw: bytes) -> dict[str, Any]:
     errors = sorted({i.rule for i in issues if i.severity in ("error", "fatal")})
     profiles = (resource.get("meta") or {}).get("profile") or []
     profile = str(profiles[0]) if profiles else _STATE["default_profile"].get(rtype)
-    ms = [[p, present(resource, p)] for p in _STATE["ig"].must_support_paths(profile)] if profile else []
+    paths = _STATE["ig"].must_support_paths(profile) if profile else []
+    ms = [[p, has] for p, has in zip(paths, presence(resource, paths), strict=True)]
     fact: dict[str, Any] = {
         "kind": "resource",
         "file": file,
