@@ -170,6 +170,10 @@ def test_cli_writes_json_and_html(store: tuple[Path, dict[str, Any]], tmp_path: 
         "lateEncounters",
     ):
         assert key in data
+    stages = json.loads((tmp_path / "audit-stages.json").read_text(encoding="utf-8"))
+    assert stages["records"] == data["records"] and stages["mode"] == "processes:1"
+    assert set(stages["stages"]) == {"facts", "aggregate"}
+    assert all(v["wallSeconds"] > 0 and v["cpuSeconds"] > 0 for v in stages["stages"].values())
     html = (tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "<svg" in html and "đúng – đủ – sạch – sống" in html
 
