@@ -144,6 +144,20 @@ def test_dask_options_are_checked(tmp_path: Path) -> None:
     assert err.value.location == "tcp://127.0.0.1:9" and "Dask" in err.value.text.vi
 
 
+def test_a_scheduler_without_workers_is_a_located_error(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from vhr_conformance.i18n import UserError
+
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "a"}\n', encoding="utf-8")
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(UserError) as err:
+            run_audit(AuditOptions([tmp_path], tmp_path / "o", scheduler=address, dask_connect_s=2))
+    assert err.value.location == address and "worker" in err.value.text.en
+
+
 def test_broken_lines_are_counted_with_their_location(tmp_path: Path) -> None:
     (tmp_path / "Patient.ndjson").write_text(
         '{"resourceType": "Patient", "id": "a"}\n{not json\n[1]\n', encoding="utf-8"

@@ -82,6 +82,15 @@ def collect_facts_dask(
     total = 0
     with ExitStack() as stack:
         client = _client(options, stack, work)
+        where = options.scheduler or "--dask-local"
+        try:  # a scheduler without workers would take tasks and never run them
+            client.wait_for_workers(1, timeout=options.dask_connect_s)
+        except TimeoutError:
+            raise UserError(
+                Text("Bộ lập lịch Dask không có worker nào.", "The Dask scheduler has no worker."),
+                location=where,
+                hint=Text("Khởi động: dask worker ĐỊA_CHỈ", "Start one: dask worker ADDRESS"),
+            ) from None
         window = 2 * max(1, sum(client.nthreads().values()))
         pending: dict[Any, tuple[Path, int]] = {}  # future → (its facts file, lines in its chunk)
 
@@ -100,11 +109,25 @@ def collect_facts_dask(
                             "Giai đoạn tính dữ kiện trên Dask quá hạn {s} s.",
                             "The facts stage on Dask passed its {s} s deadline.",
                         ).format(s=options.dask_timeout_s),
-                        location=options.scheduler or "--dask-local",
+                        location=where,
                     ) from None
                 for future in done:
                     path, count = pending.pop(future)
-                    path.write_bytes(future.result())
+                    try:
+                        data = future.result()
+                    except Exception as exc:  # e.g. a remote worker without this package or its IG
+                        raise UserError(
+                            Text(
+                                "Một tác vụ Dask thất bại: {e}",
+                                "A Dask task failed: {e}",
+                            ).format(e=f"{type(exc).__name__}: {exc}"),
+                            location=where,
+                            hint=Text(
+                                "Mỗi worker cần cài vhr-conformance và cùng gói IG.",
+                                "Every worker needs vhr-conformance and the same IG package installed.",
+                            ),
+                        ) from None
+                    path.write_bytes(data)
                     total += count
                     future.release()
 
