@@ -134,6 +134,11 @@ def test_thresholds_come_from_the_data_file(tmp_path: Path) -> None:
         and "ngưỡng" in err.value.text.vi.lower()
     )
     bad["VHR-QUAL-201"]["min_valid_share"] = 0.99
+    bad["VHR-QUAL-203"]["min_share"]["bloodgroup"] = 0.5  # a typo of bloodGroup
+    path.write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(UserError, match="bloodgroup"):
+        load_thresholds(path)
+    del bad["VHR-QUAL-203"]["min_share"]["bloodgroup"]
     del bad["VHR-QUAL-204"]
     path.write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
     with pytest.raises(UserError, match="VHR-QUAL-204"):

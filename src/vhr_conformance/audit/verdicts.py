@@ -19,12 +19,14 @@ from typing import Any
 
 import yaml
 
+from vhr_conformance.audit.engine import BHI_CHECKS
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import State
 
 AUDIT_SCHEMA = "https://vhr-conformance.org/schemas/audit/1"
 THRESHOLDS_FILE = "qual-thresholds.yaml"
 LEVELS = ("SHALL", "SHOULD", "MAY")
+BHI_ITEMS = (*BHI_CHECKS, "bloodGroup")  # the items audit.json's basicHealthInformation.share holds
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,15 @@ def load_thresholds(path: Path | None = None) -> dict[str, dict[str, Any]]:
             )
         for key in rule.keys:
             _check_threshold(entry.get(key), key, f"{where}: {criterion}.{key}")
+    unknown = sorted(set(data["VHR-QUAL-203"]["min_share"]) - set(BHI_ITEMS))
+    if unknown:
+        raise UserError(
+            Text(
+                "Mục thông tin sức khỏe cơ bản không có: {u} (có: {k}).",
+                "Unknown basic-health-information items: {u} (known: {k}).",
+            ).format(u=", ".join(unknown), k=", ".join(BHI_ITEMS)),
+            f"{where}: VHR-QUAL-203.min_share",
+        )
     return data
 
 
