@@ -485,7 +485,8 @@ def test_a_silent_worker_leaves_its_run_interrupted(any_env: Env) -> None:
 
 def test_verdict_comes_from_vhr_run() -> None:
     assert verdict_of({"exitCode": 0}, 0, False) is Verdict.PASS
-    assert verdict_of({"exitCode": 2}, 2, False) is Verdict.INCOMPLETE
+    assert verdict_of({"exitCode": 5}, 5, False) is Verdict.INCOMPLETE
+    assert verdict_of({"exitCode": 2}, 2, False) is Verdict.ERROR  # a usage error is no verdict
     assert verdict_of({"exitCode": 1}, 1, False) is Verdict.FAIL
     assert verdict_of({"verdict": "fail"}, 0, False) is Verdict.FAIL
     assert verdict_of(None, 2, False) is Verdict.ERROR  # a user error before any report

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,12 +71,14 @@ def _client(options: AuditOptions, stack: ExitStack, work: Path) -> Any:
 
 
 def collect_facts_dask(
-    options: AuditOptions, work: Path, batches: Iterator[list[tuple[str, int, bytes]]]
+    options: AuditOptions,
+    work: Path,
+    batches: Iterator[list[tuple[str, int, bytes]]],
+    facts_bytes: Callable[[list[tuple[str, int, bytes]]], bytes],
 ) -> int:
-    """Run `facts_bytes` on every chunk as a Dask task; write each result as the chunk's facts file."""
+    """Run `facts_bytes` (the engine's unit of work, passed in so this module needs no import of
+    the engine) on every chunk as a Dask task; write each result as the chunk's facts file."""
     from distributed import wait
-
-    from vhr_conformance.audit.engine import facts_bytes
 
     deadline = time.monotonic() + options.dask_timeout_s
     total = 0

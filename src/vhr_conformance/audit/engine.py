@@ -172,7 +172,7 @@ def collect_facts(options: AuditOptions, work: Path) -> int:
     if options.scheduler or options.dask_local > 0:
         from vhr_conformance.audit.distributed import collect_facts_dask
 
-        return collect_facts_dask(options, work, chunks(read_lines(files)))
+        return collect_facts_dask(options, work, chunks(read_lines(files)), facts_bytes)
     total = 0
     pending: set[Future[int]] = set()
     workers = max(1, options.workers)

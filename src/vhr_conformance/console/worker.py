@@ -195,7 +195,7 @@ def verdict_of(results: dict[str, Any] | None, code: int | None, interrupted: bo
     if results.get("verdict"):
         return Verdict(run_verdict(results))
     if code is not None and code in ExitCode._value2member_map_:
-        return Verdict[ExitCode(code).name]
+        return Verdict.__members__.get(ExitCode(code).name, Verdict.ERROR)  # a usage error is no verdict
     return Verdict.ERROR
 
 
