@@ -681,7 +681,33 @@ def _allure_environment(folder: Path, run: RunResult) -> None:
     ]
     if run.interrupted:
         lines.append(f"interrupted={run.interrupted}")
+    ig = run.ig or {}
+    lines += [
+        f"ig={ig.get('id')}#{ig.get('version')}",
+        f"seed={run.seed}",
+        f"harness={run.harness_version}",
+    ]
     (folder / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Executor: who ran it; categories: a vendor's failure is not the harness's error, nor a gap in the run.
+    executor = {"name": "vhr-conformance", "type": "vhr", "buildName": run.run_id, "reportName": "VHR"}
+    (folder / "executor.json").write_text(json.dumps(executor, ensure_ascii=False), encoding="utf-8")
+    categories = [
+        {
+            "name": "Không đạt: lỗi của hệ thống được kiểm thử / Failed: the target broke a requirement",
+            "matchedStatuses": ["failed"],
+        },
+        {
+            "name": "Lỗi bộ kiểm thử hoặc hạ tầng / Harness or infrastructure error",
+            "matchedStatuses": ["broken"],
+        },
+        {
+            "name": "Chưa kiểm thử hoặc không áp dụng / Not tested or not applicable",
+            "matchedStatuses": ["skipped"],
+        },
+    ]
+    (folder / "categories.json").write_text(
+        json.dumps(categories, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
 
 
 def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:

@@ -238,6 +238,9 @@ def test_partial_scope_is_said_everywhere(pytester: pytest.Pytester) -> None:
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scope"]["partial"] is True
     assert "partial scope" in (out / "junit.xml").read_text(encoding="utf-8")
     assert "partial scope" in (out / "allure-results" / "environment.properties").read_text(encoding="utf-8")
+    categories = json.loads((out / "allure-results" / "categories.json").read_text(encoding="utf-8"))
+    assert [c["matchedStatuses"] for c in categories] == [["failed"], ["broken"], ["skipped"]]
+    assert json.loads((out / "allure-results" / "executor.json").read_text(encoding="utf-8"))["buildName"]
     assert "PASSED (partial scope)" in result.stdout.str()
     # the same suite with every area in scope is a full run
     _run(pytester)
