@@ -65,6 +65,16 @@ for _name in COMMAND_MODULES:
 
 cli_i18n.install()  # VHR_LANG for Click's and Typer's own strings and for our help texts
 
+# Command groups whose main sub-command may be left out: `vhr audit --ndjson D` is `vhr audit run --ndjson D`.
+DEFAULT_SUBCOMMANDS = {"audit": "run"}
+
+
+def with_default_subcommand(argv: list[str]) -> list[str]:
+    """Insert a group's default sub-command when the group is followed directly by an option."""
+    if len(argv) >= 2 and argv[0] in DEFAULT_SUBCOMMANDS and argv[1].startswith("-") and argv[1] != "--help":
+        return [argv[0], DEFAULT_SUBCOMMANDS[argv[0]], *argv[1:]]
+    return argv
+
 
 def main() -> None:
     """Run the CLI; user errors print a bilingual message, never a traceback.
@@ -74,6 +84,7 @@ def main() -> None:
     ends in a bilingual line, never a traceback, unless `VHR_DEBUG` asks for one.
     """
     cli_i18n.install()
+    sys.argv[1:] = with_default_subcommand(sys.argv[1:])
     try:
         app()
     except UserError as exc:

@@ -272,3 +272,26 @@ def test_paged_search_when_export_is_missing(tmp_path: Path) -> None:
         httpx.Client.__init__ = original  # type: ignore[method-assign]
     assert got == {"mode": "paged-search", "sample": 5, "counts": {"Patient": 5}}
     assert len((tmp_path / "Patient-search.ndjson").read_text(encoding="utf-8").splitlines()) == 5
+
+
+def test_vhr_audit_takes_its_options_directly(store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    """`vhr audit --ndjson DIR` is `vhr audit run --ndjson DIR` (the issue's spelling)."""
+    import subprocess
+    import sys
+
+    from vhr_conformance.cli import with_default_subcommand
+
+    assert with_default_subcommand(["audit", "--ndjson", "d"]) == ["audit", "run", "--ndjson", "d"]
+    assert with_default_subcommand(["audit", "plant", "--out", "x"]) == ["audit", "plant", "--out", "x"]
+    assert with_default_subcommand(["audit", "--help"]) == ["audit", "--help"]
+    folder, _ = store
+    vhr = str(Path(sys.executable).with_name("vhr"))
+    done = subprocess.run(
+        [vhr, "audit", "--ndjson", str(folder), "--out", str(tmp_path), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "audit.json").is_file() and (tmp_path / "audit.html").is_file()
