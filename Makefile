@@ -33,9 +33,11 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "chromium not installed: the browser tests will be skipped"
 
-# Lint, format, types, then the tests.
+# Lint, format, types, then the tests (on TEST_WORKERS processes with pytest-xdist; 0 = serial).
+TEST_WORKERS ?= 2
+
 test: setup browser lint
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests suites benchmarks loadtests
