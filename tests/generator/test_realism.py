@@ -15,6 +15,7 @@ from vhr_conformance.generator import realism as R
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import Spec
 from vhr_conformance.generator.world import build_world
+from vhr_conformance.vn import bhyt as vn_bhyt
 
 # 4,000 patients keep the test to a few seconds; benchmarks/realism.py runs 20,000.
 COHORT = 4000
@@ -199,3 +200,31 @@ def test_options_reach_worker_processes(tmp_path: Path) -> None:
     assert len(files) == 600
     assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
     assert any((one / f).read_bytes() != (default / f).read_bytes() for f in files)
+
+
+def test_every_card_level_fits_its_group(cohort: list[R.Person]) -> None:
+    """QĐ 1351 via vn.bhyt: each card's benefit level is one its group carries (13 % did not)."""
+    cards = [c for p in cohort for c in p.cards]
+    assert len(cards) > COHORT * 0.8  # 93 % insured
+    assert R.card_misfits(cohort) == []
+    assert {c.group for c in cards} <= set(vn_bhyt.groups())
+    legacy = [c for c in cards if vn_bhyt.parse(c.value)]
+    assert legacy and all(c.value[3:5] in vn_bhyt.province_codes() for c in legacy)
+
+
+def test_card_misfits_notices_a_wrong_level(cohort: list[R.Person]) -> None:
+    p = next(p for p in cohort if any(c.group == "HN" for c in p.cards))
+    card = next(c for c in p.cards if c.group == "HN")
+    wrong = dataclasses.replace(card, level="5")  # the old generator's level for poor households
+    found = R.card_misfits([dataclasses.replace(p, cards=(wrong,))])
+    assert found and "HN" in found[0][1].en
+
+
+def test_generator_groups_are_the_rule_set() -> None:
+    """The generator's holder table covers exactly QĐ 1351's closed list, and only the list."""
+    from vhr_conformance.generator import tables as T
+
+    assert set(T.BHYT_GROUPS) == set(vn_bhyt.groups())
+    w = build_world()
+    for code, (levels, _, lo, hi) in w.bhyt_groups.items():
+        assert set(levels) == vn_bhyt.groups()[code].levels and lo <= hi

@@ -2,7 +2,7 @@
 
 The FHIR validator (``validator/vnrules.py`` and the IG's invariants rendered by :mod:`.fsh`),
 ``vhr xml validate``, ``vhr xml to-fhir`` and ``vhr xml generate`` read these functions and the data
-files under ``vn/data`` (the FHIR generator is meant to, too) (each fact with its source and confidence: P primary, S secondary,
+files under ``vn/data`` (and so does the FHIR generator: BHYT groups, levels, province digits) (each fact with its source and confidence: P primary, S secondary,
 U unconfirmed — checked as a warning marked so).
 
 Public API:
@@ -11,7 +11,7 @@ Public API:
   :func:`check_commune_province` (``province, commune``) return :class:`Finding`s (shared rule key,
   bilingual text, ``confirmed``, ``severity``);
 - :func:`bhyt.groups` (code → :class:`bhyt.Group` with its levels, confirmed or not),
-  :func:`bhyt.levels`, :func:`bhyt.parse`, :func:`bhyt.province_codes`,
+  :func:`bhyt.levels`, :func:`bhyt.rates`, :func:`bhyt.parse`, :func:`bhyt.province_codes`,
   :func:`bhyt.agency_provinces`;
 - :func:`cccd.century_sex_digit` (the 4th digit a birth year and sex give), :func:`cccd.prefix_ok`;
 - :func:`admin.legacy_provinces`, :func:`admin.current_codes`, :func:`admin.successor`,

@@ -10,6 +10,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from vhr_conformance.vn import bhyt as vn_bhyt
+
 BASE = "https://vhr-conformance.org/fhir"
 SD = f"{BASE}/StructureDefinition"
 CS = f"{BASE}/CodeSystem"
@@ -424,7 +426,7 @@ def bundle_to_rows(
                 x1["MATINH_CU_TRU"] = e["valueCoding"]["code"]
             elif e.get("url") == ext_url("vhr-address-commune"):
                 x1["MAXA_CU_TRU"] = e["valueCoding"]["code"]
-        cards, dkbd, tu, den = [], [], [], []
+        cards, dkbd, tu, den, levels = [], [], [], [], []
         for cov in coverages:
             card = _ident(cov, SID_BHYT)
             p = cov.get("period") or {}
@@ -435,6 +437,7 @@ def bundle_to_rows(
             if not card or (vao and not (start <= vao[:8] and (not end or vao[:8] <= end))):
                 continue
             cards.append(card)
+            levels.append(_ext_code(cov, "vhr-bhyt-benefit-level"))
             tu.append(start)
             den.append(end)
             reg = next(
@@ -577,6 +580,12 @@ def bundle_to_rows(
                     if codes:
                         x1["NHOM_MAU"] = codes[0].get("code", "")
         x1["T_TONGCHI_BV"] = _money(Decimal(0))
+        # The benefit level of the card in use is the rate the fund pays on each row (QĐ 1351 via
+        # vn.bhyt); a legacy card number carries the group and level themselves.
+        rate = vn_bhyt.rates().get(levels[0], 0) if levels else 0
+        if rate:
+            for row in (*xml2, *xml3):
+                row["MUC_HUONG"] = str(rate)
         rows: dict[str, list[dict[str, str]]] = {"XML1": [x1]}
         if xml2:
             rows["XML2"] = xml2

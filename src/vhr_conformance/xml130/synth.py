@@ -165,6 +165,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
     group = bhyt.groups()[rng.choice(BHYT_GROUPS)]
     level = rng.choice(sorted(group.levels))  # only a level the group carries (QĐ 1351)
     card = f"{group.code}{level}{prov}{rng.randrange(10**10):010d}"
+    rate = bhyt.rates()[level]  # what the fund pays of each row, by the card's level
     home = admin.successor(prov) or prov  # residence: the 2025 province of the birth province
     communes = admin.communes_of(home)
     commune = rng.choice(communes) if communes else ""
@@ -193,7 +194,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
                 "DON_GIA": _fmt_money(price),
                 "THANH_TIEN_BV": _fmt_money(tt),
                 "THANH_TIEN_BH": _fmt_money(tt),
-                "MUC_HUONG": "80",
+                "MUC_HUONG": str(rate),
                 "MA_KHOA": "K01",
                 "MA_BAC_SI": f"BS{rng.randint(1000, 9999)}",
                 "NGAY_YL": vao,
@@ -221,7 +222,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
                 "TYLE_TT_BH": "100",
                 "THANH_TIEN_BV": _fmt_money(price * qty),
                 "THANH_TIEN_BH": _fmt_money(price * qty),
-                "MUC_HUONG": "80",
+                "MUC_HUONG": str(rate),
                 "MA_KHOA": "K01",
                 "MA_BAC_SI": f"BS{rng.randint(1000, 9999)}",
                 "MA_BENH": main,
@@ -294,8 +295,8 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
         "T_TONGCHI_BV": _fmt_money(total),
         "T_TONGCHI_BH": _fmt_money(total),
         "T_BNTT": "0",
-        "T_BNCCT": _fmt_money(total * Decimal("0.2")),
-        "T_BHTT": _fmt_money(total * Decimal("0.8")),
+        "T_BNCCT": _fmt_money(total * (100 - rate) / 100),
+        "T_BHTT": _fmt_money(total * rate / 100),
         "T_NGUONKHAC": "0",
         "T_BHTT_GDV": "0",
         "NAM_QT": vao[:4],
