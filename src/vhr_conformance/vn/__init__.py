@@ -17,6 +17,8 @@ Public API:
 - :func:`admin.legacy_provinces`, :func:`admin.current_codes`, :func:`admin.successor`,
   :func:`admin.merger_date`, :func:`admin.resolve_province`, :func:`admin.commune_province`,
   :func:`admin.communes_of`;
+- :func:`names.split_full_name` (family name of one word or a listed multi-word one, e.g. Tôn Thất),
+  :func:`names.multi_word_family_names`;
 - :func:`ethnic_groups`, :func:`ethnic_extra_codes`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
 - :func:`code_lists` (the XML 130 code lists, with confidence, and the IG CodeSystem of each).
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from vhr_conformance.vn import admin, bhyt, cccd
+from vhr_conformance.vn import admin, bhyt, cccd, names
 from vhr_conformance.vn._data import Finding, load
 from vhr_conformance.vn.admin import check_commune_province
 from vhr_conformance.vn.bhyt import check_bhyt
@@ -102,4 +104,5 @@ __all__ = [
     "code_lists",
     "ethnic_extra_codes",
     "ethnic_groups",
+    "names",
 ]

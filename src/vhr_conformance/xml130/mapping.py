@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from vhr_conformance.vn import bhyt as vn_bhyt
+from vhr_conformance.vn import names as vn_names
 
 BASE = "https://vhr-conformance.org/fhir"
 SD = f"{BASE}/StructureDefinition"
@@ -45,7 +46,12 @@ def cs_url(cid: str) -> str:
 FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML1", "MA_LK", "Encounter.identifier[maLk].value", "system …/sid/ma-lk"),
     ("XML1", "MA_BN", "Patient.identifier (type MR, assigner = MA_CSKCB)", "facility's patient number"),
-    ("XML1", "HO_TEN", "Patient.name.text, .family (first word), .given (other words)", "Vietnamese order"),
+    (
+        "XML1",
+        "HO_TEN",
+        "Patient.name.text, .family (first word, or a known multi-word name), .given (other words)",
+        "Vietnamese order; Tôn Thất, Âu Dương… (vn/data/family_names.json)",
+    ),
     ("XML1", "SO_CCCD", "Patient.identifier[cccd] (12 digits) or [cmnd] (9 digits)", ""),
     (
         "XML1",
@@ -273,8 +279,8 @@ def birth_from_fhir(date: str | None, time: str | None = None) -> str:
 
 
 def split_name(full: str) -> tuple[str, list[str]]:
-    words = full.split()
-    return (words[0] if words else ""), words[1:]
+    """Family name (first word, or a known multi-word one: vn/data/family_names.json), given names."""
+    return vn_names.split_full_name(full)
 
 
 def icd_norm(code: str) -> str:
@@ -488,7 +494,9 @@ def bundle_to_rows(
             else:
                 secondary.append(code)
         x1["MA_BENH_KT"] = ";".join(secondary[:12])
-        xml2, xml3, xml4 = [], [], []
+        xml2: list[dict[str, str]] = []
+        xml3: list[dict[str, str]] = []
+        xml4: list[dict[str, str]] = []
         for r in res:
             if _ref(r, "encounter") not in enc_keys:
                 continue
