@@ -91,7 +91,7 @@ Title: "Ví dụ thẻ BHYT / Example BHYT card"
 Usage: #example
 * insert TestData
 * insert Narrative([[Thẻ BHYT HC4010123456789; mức hưởng 4 (80%); nơi đăng ký KCB ban đầu 01905; hạn 01/01/2025–31/12/2025.]])
-* extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#HC "Cán bộ, công chức, viên chức"
+* extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#HC "Cán bộ, công chức, viên chức (mức hưởng 4)"
 * extension[benefitLevel].valueCoding = VhrBhytBenefitLevelCS#4 "Mức hưởng 4: 80% chi phí KCB"
 * extension[registeredFacility].valueIdentifier.system = $SID-CSKCB
 * extension[registeredFacility].valueIdentifier.value = "01905"
@@ -440,7 +440,7 @@ Title: "Ví dụ thẻ BHYT mẫu 2021 / Example BHYT card (2021 design)"
 Usage: #example
 * insert TestData
 * insert Narrative([[Thẻ BHYT mẫu 2021: mã số BHXH 9412345678; sinh viên; mức hưởng 4; hạn 01/01/2025–31/12/2025.]])
-* extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#SV "Sinh viên"
+* extension[beneficiaryGroup].valueCoding = VhrBhytBeneficiaryGroupCS#SV "Sinh viên (mức hưởng 4)"
 * extension[benefitLevel].valueCoding = VhrBhytBenefitLevelCS#4 "Mức hưởng 4: 80% chi phí KCB"
 * identifier[bhyt].system = $SID-BHYT
 * identifier[bhyt].value = "9412345678"
