@@ -76,5 +76,5 @@ def main() -> None:
         err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("Đã huỷ / Interrupted")
+        err.print("Đã hủy / Interrupted")
         sys.exit(130)

@@ -156,7 +156,7 @@ def run_load(opts: LoadOptions) -> int:
         )
     if not 0 <= (opts.validate_sample if opts.validate_sample is not None else 0) <= 1:
         raise UserError(
-            Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
+            Text("Tỷ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
             location="--validate-sample",
         )
     workload = load_workload(opts.workload)
@@ -392,7 +392,7 @@ def load(
         None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"
     ),
     validate_sample: float | None = typer.Option(
-        None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
+        None, "--validate-sample", help="Tỷ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
     ),
     fault: list[str] = typer.Option(
         [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"

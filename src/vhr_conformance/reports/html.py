@@ -150,7 +150,7 @@ def render_html(run: RunResult) -> str:
     leftovers = ""
     if run.cleanup_leftovers:
         leftovers = (
-            "<h2>Dữ liệu chưa xoá được / Data that could not be deleted</h2><ul>"
+            "<h2>Dữ liệu chưa xóa được / Data that could not be deleted</h2><ul>"
             + "".join(f"<li><code>{escape(x)}</code></li>" for x in run.cleanup_leftovers)
             + "</ul>"
         )
@@ -168,7 +168,7 @@ IG: {escape(str(run.ig.get("id")))}#{escape(str(run.ig.get("version")))} · Mứ
 <main>
 <h2 id="summary">Tổng hợp theo mức / Summary by level</h2>
 <table><tr><th>Mức / Level</th><th>Tiêu chí / Criteria</th><th>Đạt / Pass</th><th>Không đạt / Fail</th><th>Bỏ qua / Skip</th>
-<th>Không áp dụng / Omit</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỉ lệ đạt / Pass rate</th></tr>
+<th>Không áp dụng / Omit</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỷ lệ đạt / Pass rate</th></tr>
 {"".join(rows)}</table>
 <p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, bỏ qua/skip {cases["skip"]},
 không áp dụng/omit {cases["omit"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>

@@ -71,7 +71,7 @@ def _summary_table(run: Any) -> Table:
         "Không áp dụng / Omit",
         "Lỗi / Error",
         "Xác nhận / Attestation",
-        "Tỉ lệ đạt / Pass rate",
+        "Tỷ lệ đạt / Pass rate",
     ):
         t.add_column(col, justify="right")
     s = run.summary()
@@ -306,7 +306,7 @@ def register(app: typer.Typer) -> None:
             console.print("[red]Không đạt / failed:[/] " + ", ".join(failed))
         if state.run.cleanup_leftovers:
             console.print(
-                f"[yellow]Chưa xoá được / not deleted:[/] {len(state.run.cleanup_leftovers)} (see report)"
+                f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
             )
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
         code_run = state.run.exit_code()
