@@ -121,7 +121,19 @@ LABS = [
     ("6690-2", "Bạch cầu", "10*9/L", (4.0, 12.0)),
 ]
 LEGACY_PROVINCES = ["01", "24", "31", "38", "48", "79", "92", "30", "36", "46"]
-BHYT_GROUPS = ["DN", "HC", "HT", "TE", "HS", "HN", "CN", "GD"]
+
+
+def _pick_group(rng: random.Random, age: int) -> str:
+    """A beneficiary group of QĐ 1351 (vn.bhyt) the age allows, weighted as the FHIR generator
+    draws them (generator.tables.BHYT_GROUPS: TE under 6 only, HT from 55…)."""
+    from vhr_conformance.generator.tables import BHYT_GROUPS, BHYT_MINORITY_ONLY  # data only
+
+    pairs = [
+        (code, share)
+        for code, (share, lo, hi) in BHYT_GROUPS.items()
+        if lo <= age <= hi and code in bhyt.groups() and code not in BHYT_MINORITY_ONLY  # MA_DANTOC 01
+    ]
+    return rng.choices([c for c, _ in pairs], [w for _, w in pairs])[0]
 
 
 def _fmt_money(d: Decimal) -> str:
@@ -162,7 +174,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
     ma_lk = f"{opts.macskcb}.{vao[:8]}.{n:06d}"
     main, main_text = rng.choice(DIAGNOSES)
     secondary = rng.sample([d for d in DIAGNOSES if d[0] != main], rng.randint(0, 3))
-    group = bhyt.groups()[rng.choice(BHYT_GROUPS)]
+    group = bhyt.groups()[_pick_group(rng, 2026 - year)]
     level = rng.choice(sorted(group.levels))  # only a level the group carries (QĐ 1351)
     card = f"{group.code}{level}{prov}{rng.randrange(10**10):010d}"
     rate = bhyt.rates()[level]  # what the fund pays of each row, by the card's level
