@@ -507,3 +507,19 @@ def test_the_scan_reads_yaml_vi_fields_and_vietnamese_doc_lines(tmp_path: Path) 
     assert any(n == 5 and vi and offences(t) for n, t, vi in lines)
     assert not any(n == 8 for n, _, _ in lines)  # fenced code
     assert any(n == 10 and vi for n, _, vi in lines)
+
+
+def test_english_citations_carry_no_vietnamese_clause_words() -> None:
+    """A clause written in Vietnamese (the source's own words) has its English reading in
+    ``clauses:`` of criteria.yaml, so the English source line of each criterion is English."""
+    from vhr_conformance.runner.catalogue import load_catalogue
+
+    cat = load_catalogue(ROOT / "suites" / "criteria.yaml")
+    bad = {
+        cid: words
+        for cid, c in cat.criteria.items()
+        if (words := [w for w in _WORD.findall(_prose(c.source_text("en"))) if _VI_CHARS.search(w)])
+    }
+    assert not bad, bad
+    vi_side = cat.criteria["VHR-QUAL-004"].source_text("vi")
+    assert "dữ liệu sạch" in vi_side  # the Vietnamese side keeps the source's words
