@@ -40,7 +40,8 @@ _TERMS = [
     ("lí do", "lý do"),
 ]
 
-# English words that have no place in a Vietnamese sentence. Technical names (FHIR, CCCD, BHYT,
+# English words that have no place in a Vietnamese sentence ("in", "to", "can", "may", "no" are
+# left out: they are Vietnamese words too, in = print, can thiệp, may mắn, no đủ). Technical names (FHIR, CCCD, BHYT,
 # URL, JSON, token, resource and element names, codes) are not words of this list, and a word in
 # backticks, quotes, braces or a path is a name, not prose (see _prose).
 _ENGLISH = frozenset(
@@ -49,8 +50,6 @@ _ENGLISH = frozenset(
         "and",
         "or",
         "of",
-        "to",
-        "in",
         "on",
         "for",
         "with",
@@ -64,7 +63,6 @@ _ENGLISH = frozenset(
         "be",
         "been",
         "not",
-        "no",
         "see",
         "report",
         "reports",
@@ -108,8 +106,6 @@ _ENGLISH = frozenset(
         "got",
         "should",
         "must",
-        "may",
-        "can",
         "cannot",
         "which",
         "when",
@@ -393,7 +389,8 @@ def doc_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
         if fenced:
             continue
         cells = line.split("|") if line.lstrip().startswith("|") else [line]
-        for part in (p for cell in cells for p in cell.split(" / ")):
+        # An English sentence may quote a Vietnamese label: quotes split it into segments too.
+        for part in (seg for cell in cells for p in cell.split(" / ") for seg in re.split(r"[\"“”]", p)):
             yield n, part, is_vietnamese(part)
 
 
