@@ -197,6 +197,7 @@ def _prose(text: str) -> str:
     """The running text: code spans, quoted names, placeholders, paths and URLs removed."""
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\bvhr(?: [a-z][a-z-]*)+", " ", text)  # command names: vhr run, vhr xml validate
+    text = re.sub(r"--[\w-]+", " ", text)  # option names: --only, --level
     text = re.sub(r"[\w-]+(?:\s*\|\s*[\w-]+)+", " ", text)  # option values: error | warning
     text = re.sub(r"[\w.-]+\s*=\s*\S*", " ", text)  # key = value
     text = re.sub(r"\{[^}]*\}", " ", text)
