@@ -42,7 +42,7 @@ def main() -> int:
     cases = state.run.summary()["cases"]
     print(
         f"full run (all levels): {wall:.1f} s wall, {cases['total']} cases "
-        f"(pass {cases['pass']}, fail {cases['fail']}, skip {cases['skip']}, omit {cases['omit']}, error {cases['error']}), "
+        f"(pass {cases['pass']}, fail {cases['fail']}, not tested {cases['not-tested']}, not applicable {cases['not-applicable']}, error {cases['error']}), "
         f"{cases['total'] / wall:.1f} cases/s"
     )
     print(

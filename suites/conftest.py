@@ -2,7 +2,7 @@
 
 Parameters come from the IG's CapabilityStatement (resources, interactions, search parameters with
 expectations) and StructureDefinitions (profiles, must-support), and from the generator's negative
-cases, so another IG gives other tests. Criteria are attached per parameter set.
+cases, so another IG gives other tests. Each test function names its own criterion.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from vhr_conformance.client import FhirClient, TokenProvider
-from vhr_conformance.i18n import UserError
-from vhr_conformance.pytest_plugin import VhrState, criterion, get_state
+from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.outcome import CriterionFailed, NotTested, not_tested
+from vhr_conformance.pytest_plugin import VhrState, get_state
+from vhr_conformance.runner.checks import search_all
 from vhr_conformance.runner.igmodel import IgModel, load_ig
 from vhr_conformance.runner.seed import (
     SeedData,
@@ -26,16 +28,6 @@ from vhr_conformance.runner.seed import (
     upload_documents,
 )
 
-# Which interaction of the CapabilityStatement is verified by which criterion.
-INTERACTION_CRITERIA = {
-    "read": "VHR-API-001",
-    "vread": "VHR-API-002",
-    "create": "VHR-API-003",
-    "update": "VHR-API-004",
-    "delete": "VHR-API-005",
-    "history-instance": "VHR-API-006",
-}
-
 
 def _ig_for(config: pytest.Config) -> IgModel | None:
     try:
@@ -46,7 +38,20 @@ def _ig_for(config: pytest.Config) -> IgModel | None:
         return None
 
 
+def _marker_args(metafunc: pytest.Metafunc, name: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    marker = metafunc.definition.get_closest_marker(name)
+    return (marker.args, dict(marker.kwargs)) if marker else ((), {})
+
+
+def _levels(kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The IG expectations a test takes (`levels=("SHALL",)`); every level when not given."""
+    return tuple(kwargs.get("levels", ("SHALL", "SHOULD", "MAY")))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise from the IG. The criterion is always the test function's own marker: the
+    selection markers (`interaction`, `search_params`, ...) only say which part of the IG a test
+    covers, so no case is mapped to a criterion here."""
     names = metafunc.fixturenames
     wanted = {
         "interaction",
@@ -62,38 +67,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ig = _ig_for(metafunc.config)
     resources = list(ig.resources.values()) if ig else []
     if "interaction" in names:
+        (code,), _ = _marker_args(metafunc, "interaction_code")
         params = [
-            pytest.param(
-                (r.type, code, exp), id=f"{r.type}-{code}", marks=criterion(INTERACTION_CRITERIA[code])
-            )
+            pytest.param((r.type, code, r.interactions[code]), id=f"{r.type}-{code}")
             for r in resources
-            for code, exp in r.interactions.items()
-            if code in INTERACTION_CRITERIA
+            if code in r.interactions
         ]
         metafunc.parametrize("interaction", params)
     if "search_req" in names:
-        params = []
-        for r in resources:
-            for sp in r.search:
-                crits = ["VHR-API-007" if sp.expectation == "SHALL" else "VHR-API-020"]
-                if r.type == "Patient" and sp.name == "identifier":
-                    crits.append("VHR-PAT-002")
-                params.append(pytest.param(sp, id=f"{r.type}-{sp.name}", marks=criterion(*crits)))
+        _, kw = _marker_args(metafunc, "search_params")
+        params = [
+            pytest.param(sp, id=f"{r.type}-{sp.name}")
+            for r in resources
+            for sp in r.search
+            if sp.expectation in _levels(kw)
+        ]
         metafunc.parametrize("search_req", params)
     if "search_combo" in names:
+        _, kw = _marker_args(metafunc, "search_params")
         params = [
-            pytest.param(
-                (r.type, exp, combo),
-                id=f"{r.type}-{'+'.join(combo)}",
-                marks=criterion("VHR-API-007" if exp == "SHALL" else "VHR-API-020"),
-            )
+            pytest.param((r.type, exp, combo), id=f"{r.type}-{'+'.join(combo)}")
             for r in resources
             for exp, combo in r.combinations
+            if exp in _levels(kw)
         ]
-        metafunc.parametrize("search_combo", params)
+        # None: the IG declares no combination at these levels (the test says not-applicable).
+        metafunc.parametrize("search_combo", params or [pytest.param(None, id="none-declared")])
     if "date_search" in names:
         params = [
-            pytest.param((sp, prefix), id=f"{r.type}-{sp.name}-{prefix}", marks=criterion("VHR-API-008"))
+            pytest.param((sp, prefix), id=f"{r.type}-{sp.name}-{prefix}")
             for r in resources
             for sp in r.search
             if sp.type == "date"
@@ -101,38 +103,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         metafunc.parametrize("date_search", params)
     if "resource_type" in names:
-        marker = metafunc.definition.get_closest_marker("per_resource")
-        crits = marker.args if marker else ()
-        params = [pytest.param(r.type, id=r.type, marks=criterion(*crits)) for r in resources]
+        params = [pytest.param(r.type, id=r.type) for r in resources]
         metafunc.parametrize("resource_type", params)
     if "profile_url" in names:
-        marker = metafunc.definition.get_closest_marker("per_profile")
-        crits = marker.args if marker else ()
         profiles = [(r.type, p) for r in resources for p in r.profiles]
-        params = [pytest.param((t, p), id=p.rsplit("/", 1)[-1], marks=criterion(*crits)) for t, p in profiles]
+        params = [pytest.param((t, p), id=p.rsplit("/", 1)[-1]) for t, p in profiles]
         metafunc.parametrize("profile_url", params)
     if "negative_case" in names:
-        cases = load_negative_cases()
-        params = []
-        for res, item in cases:
-            crits = ["VHR-API-018"]
-            if str(item.get("rule", "")).startswith("vhr-cccd"):
-                crits.append("VHR-PAT-007")
-            if item.get("severity", "error") != "error":  # a warning must not block the data
-                crits = ["VHR-KCB-002"] if str(item.get("rule", "")).startswith("VN-ICD") else ["VHR-API-018"]
-            params.append(
-                pytest.param(
-                    (res, item),
-                    id=f"{item.get('rule')}-{item['file'].rsplit('/', 1)[-1]}",
-                    marks=criterion(*crits),
-                )
-            )
+        _, kw = _marker_args(metafunc, "negative_cases")
+        params = [
+            pytest.param((res, item), id=f"{item.get('rule')}-{item['file'].rsplit('/', 1)[-1]}")
+            for res, item in load_negative_cases()
+            if _negative_selected(item, kw)
+        ]
         metafunc.parametrize("negative_case", params)
 
 
+def _negative_selected(item: dict[str, Any], kw: dict[str, Any]) -> bool:
+    """`negative_cases(errors=True|False, rules="prefix", exclude="prefix")`: which generator cases a test takes."""
+    rule = str(item.get("rule", ""))
+    is_error = item.get("severity", "error") == "error"
+    if "errors" in kw and bool(kw["errors"]) != is_error:
+        return False
+    if kw.get("rules") and not rule.startswith(kw["rules"]):
+        return False
+    return not (kw.get("exclude") and rule.startswith(kw["exclude"]))
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "per_resource(*criteria): parametrise over the IG's resource types")
-    config.addinivalue_line("markers", "per_profile(*criteria): parametrise over the IG's profiles")
+    for line in (
+        "interaction_code(code): parametrise over the IG's resource types with that interaction",
+        "search_params(levels=...): parametrise over the IG's search parameters of those expectations",
+        "negative_cases(errors=, rules=, exclude=): parametrise over the generator's negative cases",
+    ):
+        config.addinivalue_line("markers", line)
 
 
 # ------------------------------------------------------------------------- fixtures
@@ -140,7 +144,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def vhr(request: pytest.FixtureRequest) -> VhrState:
     state = get_state(request.config)
     if state is None:
-        pytest.skip("no --vhr-target given / chưa chỉ định --vhr-target")
+        not_tested(
+            Text(
+                "Chưa chỉ định máy chủ đích: dùng vhr run hoặc pytest suites/ --vhr-target URL.",
+                "No target given: use vhr run, or pytest suites/ --vhr-target URL.",
+            )
+        )
     return state
 
 
@@ -234,8 +243,8 @@ def server_copies(fhir: FhirClient, seed: SeedData) -> dict[str, dict[str, Any]]
         for i in range(0, len(ids), 50):
             chunk = ids[i : i + 50]
             try:
-                found = fhir.search_all(rtype, [("_id", ",".join(chunk)), ("_count", "50")])
-            except AssertionError:
+                found = search_all(fhir, rtype, [("_id", ",".join(chunk)), ("_count", "50")])
+            except (CriterionFailed, NotTested):  # no usable _id search: the reads below fetch each one
                 found = []
             for res in found:
                 out[f"{rtype}/{res.get('id')}"] = res

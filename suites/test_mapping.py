@@ -18,7 +18,8 @@ import pytest
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.pytest_plugin import VhrState, criterion, omit
+from vhr_conformance.outcome import check, not_tested
+from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner import mapping
 from vhr_conformance.runner.seed import Tracker, coverage_bundles, upload
 
@@ -44,10 +45,12 @@ def map_run(
         suffix = "." + vhr.options.run_id.rsplit("-", 1)[-1] + (f".{worker}" if worker else "")
         run = mapping.MappingRun("twins", mapping.convert_twins(mapping.twin_envelopes(bundles, suffix)))
     else:
-        omit(
+        not_tested(
             Text(
-                "Không có tệp XML 130 (--vhr-xml / vhr run --xml DIR): không có gì để so sánh với FHIR của máy chủ.",
-                "No XML 130 files given (--vhr-xml / vhr run --xml DIR): nothing to compare the target's FHIR with.",
+                "Không có tệp XML 130 của cơ sở: cung cấp bằng vhr run --xml DIR (pytest: --vhr-xml DIR) để so "
+                "sánh với FHIR của máy chủ.",
+                "No XML 130 files of the facility: supply them with vhr run --xml DIR (pytest: --vhr-xml DIR) "
+                "to compare the target's FHIR with.",
             )
         )
     if load_ours:  # the embedded reference server: what it holds is our conversion
@@ -64,12 +67,26 @@ def map_run(
     return run
 
 
+def _failure_text(diffs: list[dict[str, Any]], judged: int) -> Text:
+    """The differences of a failed MAP criterion, each in its own language (all are in mapping.json)."""
+    shown = diffs[: mapping.SHOWN_DIFFERENCES]
+    more = f"\n  … +{len(diffs) - len(shown)} (mapping.json)" if len(diffs) > len(shown) else ""
+
+    def lines(lang: str) -> str:
+        return "".join(f"\n  MA_LK {d['ma_lk']}: {(d.get('text') or {}).get(lang, '')}" for d in shown) + more
+
+    return Text(
+        f"{len(diffs)} khác biệt trên {judged} hồ sơ:" + lines("vi"),
+        f"{len(diffs)} differences over {judged} encounters:" + lines("en"),
+    )
+
+
 @pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.FIDELITY_IDS])
 def test_mapping_fidelity(
     cid: str, map_run: mapping.MappingRun, record_property: Callable[[str, Any], None]
 ) -> None:
     if not any(e.bundle for e in map_run.encounters):
-        omit(
+        not_tested(
             Text(
                 "Các tệp XML không có hồ sơ nào chuyển đổi được.",
                 "The XML files hold no convertible encounter.",
@@ -77,11 +94,11 @@ def test_mapping_fidelity(
         )
     state, diffs, judged = map_run.verdict(cid)
     if state == "skip":
-        pytest.skip(
+        not_tested(
             Text(
                 "Không tìm thấy lượt khám nào theo MA_LK trên máy chủ, không so sánh được.",
                 "No encounter was found by its MA_LK on the target: nothing could be compared.",
-            ).both()
+            )
         )
     if diffs:
         try:
@@ -95,4 +112,4 @@ def test_mapping_fidelity(
         except ImportError:  # pragma: no cover - allure-pytest is a dependency
             pass
     record_property("vhr_note", f"{judged} hồ sơ so sánh / encounters compared ({map_run.mode})")
-    assert state == "pass", mapping.failure_message(cid, diffs, judged)
+    check(state == "pass", _failure_text(diffs, judged))

@@ -3,7 +3,7 @@
 With `vhr run --with-load` (plugin option `--vhr-load`) the load stage runs against the same target
 after every other case (PERF cases run last, and this module after test_performance.py), writing to
 `<report-dir>/load/`; each PERF threshold result (VHR-PERF-101…) is folded into its catalogue
-criterion as evidence. Without a load run both criteria are omitted with the reason.
+criterion as evidence. Without a load run both criteria are not tested, with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from vhr_conformance.i18n import Text
-from vhr_conformance.pytest_plugin import HarnessError, VhrState, criterion, omit
+from vhr_conformance.outcome import check, not_tested
+from vhr_conformance.pytest_plugin import HarnessError, VhrState, criterion
 from vhr_conformance.runner import withload
 
 
@@ -22,10 +23,10 @@ from vhr_conformance.runner import withload
 def load_run(request: pytest.FixtureRequest, vhr: VhrState) -> withload.LoadOutcome:
     spec = request.config.getoption("vhr_load", None)
     if not spec:
-        omit(
+        not_tested(
             Text(
-                "Không chạy kiểm thử tải trong lượt này (dùng vhr run --with-load hoặc vhr load).",
-                "No load run in this run (use vhr run --with-load, or vhr load).",
+                "Lượt chạy này không có kiểm thử tải: chạy vhr run (mặc định có tải) hoặc vhr run --with-load.",
+                "This run had no load test: run vhr run (load included by default) or vhr run --with-load.",
             )
         )
     outcome = withload.run_load_for(
@@ -63,7 +64,7 @@ def _judge(
         )
     results = outcome.for_criterion(cid)
     if not results:
-        omit(missing)
+        not_tested(missing)
     for r in results:
         record_property(r["id"], f"{r['status']}: {withload.result_line(r)}")
     aborted = bool(outcome.summary.get("aborted"))
@@ -75,13 +76,19 @@ def _judge(
         f"load verdict {outcome.summary.get('verdict')}{partial}; {outcome.load_dir / 'report.html'}\n{lines}",
     )
     if state == "skip":
-        pytest.skip(
-            f"no threshold had enough samples to be judged / không ngưỡng nào đủ mẫu{partial}\n{lines}"
+        not_tested(
+            Text(
+                f"Không ngưỡng nào đủ mẫu để đánh giá{partial}; chạy tải lâu hơn (--load-duration).\n{lines}",
+                f"No threshold had enough samples to be judged{partial}; run the load longer (--load-duration).\n{lines}",
+            )
         )
-    assert state == "pass", (
-        f"load verdict {outcome.summary.get('verdict')}{partial}"
-        + (f", aborted early: {outcome.summary['aborted']}" if aborted else "")
-        + f"; report {outcome.load_dir / 'report.html'}\n{lines}"
+    stopped = f", aborted early: {outcome.summary['aborted']}" if aborted else ""
+    check(
+        state == "pass",
+        Text(
+            f"Kết luận tải {outcome.summary.get('verdict')}{partial}{stopped}; báo cáo {outcome.load_dir / 'report.html'}\n{lines}",
+            f"Load verdict {outcome.summary.get('verdict')}{partial}{stopped}; report {outcome.load_dir / 'report.html'}\n{lines}",
+        ),
     )
 
 

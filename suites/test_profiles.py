@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from vhr_conformance.i18n import Text
-from vhr_conformance.pytest_plugin import criterion, skip_missing
+from vhr_conformance.outcome import check, not_applicable, not_tested
+from vhr_conformance.pytest_plugin import criterion
+from vhr_conformance.runner.checks import require_judged, short
 from vhr_conformance.runner.igmodel import IgModel
 from vhr_conformance.runner.seed import SeedData
 
@@ -19,10 +19,12 @@ def _copies_with_profile(
         (s, copies[f"{s.type}/{s.id}"]) for s in seed.with_profile(profile) if f"{s.type}/{s.id}" in copies
     ]
     if not out:
-        skip_missing(
+        not_tested(
             Text(
-                f"Không có dữ liệu thử theo profile {profile.rsplit('/', 1)[-1]} trên máy chủ.",
-                f"No test data of profile {profile.rsplit('/', 1)[-1]} on the target.",
+                f"Máy chủ không trả lại dữ liệu thử nào theo profile {profile.rsplit('/', 1)[-1]} (cần dữ liệu "
+                "phủ fixtures/coverage có profile này và máy chủ nhận được).",
+                f"The target returned no test data of profile {profile.rsplit('/', 1)[-1]} (the coverage "
+                "fixtures must hold that profile and the target must accept them).",
             )
         )
     return out
@@ -33,7 +35,7 @@ def _errors(validator: Any, resource: dict[str, Any], profile: str) -> list[str]
     return [f"{i.location}: {i.rule}: {i.text.en}" for i in issues if i.severity in ("fatal", "error")]
 
 
-@pytest.mark.per_profile("VHR-QUAL-001")
+@criterion("VHR-QUAL-001")
 def test_returned_resources_validate(
     profile_url: tuple[str, str], seed: SeedData, validator: Any, server_copies: dict[str, dict[str, Any]]
 ) -> None:
@@ -43,8 +45,12 @@ def test_returned_resources_validate(
         errs = _errors(validator, res, profile)
         if errs:
             bad.append(f"{s.type}/{s.id}: " + "; ".join(errs[:3]))
-    assert not bad, f"{len(bad)} returned resources fail {profile.rsplit('/', 1)[-1]}:\n" + "\n".join(
-        bad[:10]
+    check(
+        not bad,
+        Text(
+            "{n} tài nguyên máy chủ trả lại không đạt profile {p}: {b}.",
+            "{n} returned resources fail profile {p}: {b}.",
+        ).format(n=len(bad), p=profile.rsplit("/", 1)[-1], b=short(bad, 3)),
     )
 
 
@@ -52,15 +58,21 @@ def test_returned_resources_validate(
 def test_patients_validate(
     ig: IgModel, seed: SeedData, validator: Any, server_copies: dict[str, dict[str, Any]]
 ) -> None:
-    profiles = ig.resources.get("Patient").profiles if "Patient" in ig.resources else []
+    profiles = ig.resources["Patient"].profiles if "Patient" in ig.resources else []
     if not profiles:
-        skip_missing(Text("IG không có profile Patient.", "The IG has no Patient profile."))
+        not_applicable(Text("IG không có profile Patient.", "The IG has no Patient profile."))
     bad = []
     for s, res in _copies_with_profile(seed, server_copies, profiles[0]):
         errs = _errors(validator, res, profiles[0])
         if errs:
             bad.append(f"Patient/{s.id}: " + "; ".join(errs[:3]))
-    assert not bad, "\n".join(bad[:10])
+    check(
+        not bad,
+        Text(
+            "{n} người bệnh máy chủ trả lại không đạt {p}: {b}.",
+            "{n} returned patients fail {p}: {b}.",
+        ).format(n=len(bad), p=profiles[0].rsplit("/", 1)[-1], b=short(bad, 3)),
+    )
 
 
 def _present(node: Any, parts: list[str]) -> bool:
@@ -80,7 +92,7 @@ def _present(node: Any, parts: list[str]) -> bool:
     return head in node and _present(node[head], parts[1:])
 
 
-@pytest.mark.per_profile("VHR-QUAL-002")
+@criterion("VHR-QUAL-002")
 def test_must_support_kept(
     profile_url: tuple[str, str], ig: IgModel, seed: SeedData, server_copies: dict[str, dict[str, Any]]
 ) -> None:
@@ -88,13 +100,28 @@ def test_must_support_kept(
     pairs = _copies_with_profile(seed, server_copies, profile)
     paths = ig.must_support_paths(profile)
     if not paths:
-        skip_missing(
+        not_applicable(
             Text("Profile không có phần tử must-support.", "The profile has no must-support elements.")
         )
-    lost = []
+    lost, judged = [], 0
     for path in paths:
         parts = path.split(".")[1:]
-        in_sent = any(_present(s.sent, parts) for s, _ in pairs)
-        if in_sent and not any(_present(res, parts) for _, res in pairs):
+        if not any(_present(s.sent, parts) for s, _ in pairs):
+            continue
+        judged += 1
+        if not any(_present(res, parts) for _, res in pairs):
             lost.append(path)
-    assert not lost, f"must-support elements sent but never returned: {lost}"
+    require_judged(
+        judged,
+        Text(
+            "Dữ liệu thử theo {p} không chứa phần tử must-support nào để so.",
+            "The test data of {p} holds no must-support element to compare.",
+        ).format(p=profile.rsplit("/", 1)[-1]),
+    )
+    check(
+        not lost,
+        Text(
+            "{n}/{t} phần tử must-support đã gửi nhưng không bao giờ được trả lại: {l}.",
+            "{n} of {t} must-support elements sent were never returned: {l}.",
+        ).format(n=len(lost), t=judged, l=short(lost, 8)),
+    )

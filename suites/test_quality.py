@@ -6,12 +6,11 @@ import datetime as dt
 import unicodedata
 from typing import Any
 
-import pytest
-
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
-from vhr_conformance.pytest_plugin import criterion, skip_missing
-from vhr_conformance.runner.checks import seeded_or_skip
+from vhr_conformance.outcome import check, not_tested
+from vhr_conformance.pytest_plugin import criterion
+from vhr_conformance.runner.checks import ids_of, require_judged, search_all, seeded_or_skip, short
 from vhr_conformance.runner.fresh import CCCD, cccd_of, century_sex_digit
 from vhr_conformance.runner.igmodel import IgModel
 from vhr_conformance.runner.seed import SeedData
@@ -47,26 +46,46 @@ def _external_refs(res: dict[str, Any]) -> list[str]:
 def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
     items = [copies[f"{s.type}/{s.id}"] for s in seeded_or_skip(seed, rtype) if f"{s.type}/{s.id}" in copies]
     if not items:
-        skip_missing(
+        not_tested(
             Text(
-                f"Máy chủ không trả lại dữ liệu {rtype} nào.",
-                f"The target returned none of the {rtype} test data.",
+                f"Máy chủ không trả lại dữ liệu thử {rtype} nào (đọc theo _id hoặc theo id).",
+                f"The target returned none of the {rtype} test data (by _id search or by read).",
             )
         )
     return items
 
 
-@pytest.mark.per_resource("VHR-QUAL-004")
+def _all_copies(seed: SeedData, copies: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The target's copy of every seeded resource it returned, all resource types."""
+    out = [copies[f"{s.type}/{s.id}"] for s in seed.resources if f"{s.type}/{s.id}" in copies]
+    require_judged(
+        len(out),
+        Text(
+            "Máy chủ không trả lại dữ liệu thử nào (cần nạp được fixtures/coverage).",
+            "The target returned none of the test data (the coverage fixtures must load).",
+        ),
+    )
+    return out
+
+
+@criterion("VHR-QUAL-004")
 def test_no_orphan_references(
-    resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
 ) -> None:
     refs = sorted(
         {
             r
-            for res in _copies(seed, server_copies, resource_type)
+            for res in _all_copies(seed, server_copies)
             for r in _external_refs(res)
             if not r.startswith("#") and not r.startswith("urn:")
         }
+    )
+    require_judged(
+        len(refs),
+        Text(
+            "Dữ liệu thử máy chủ trả lại không có tham chiếu nào để kiểm tra.",
+            "The test data the target returned holds no reference to check.",
+        ),
     )
     known = set(server_copies)
     orphans = []
@@ -77,33 +96,51 @@ def test_no_orphan_references(
         resp = fhir.get(ref if ref.startswith("http") and fhir.same_origin(ref) else rel)
         if resp.status != 200:
             orphans.append(f"{ref} → {resp.status}")
-    assert not orphans, f"{len(orphans)} references do not resolve: {orphans[:5]}"
-
-
-@pytest.mark.per_resource("VHR-XCH-004")
-def test_references_usable(
-    resource_type: str, fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
-) -> None:
-    bad = sorted(
-        {
-            r
-            for res in _copies(seed, server_copies, resource_type)
-            for r in _external_refs(res)
-            if r.startswith("urn:") or (r.startswith("http") and not fhir.same_origin(r))
-        }
+    check(
+        not orphans,
+        Text(
+            "{n}/{t} tham chiếu không phân giải được: {o}.",
+            "{n} of {t} references do not resolve: {o}.",
+        ).format(n=len(orphans), t=len(refs), o=short(orphans)),
     )
-    assert not bad, f"references that are temporary or point elsewhere: {bad[:5]}"
 
 
-@pytest.mark.per_resource("VHR-QUAL-005")
-def test_last_updated_fresh(
-    resource_type: str, seed: SeedData, server_copies: dict[str, dict[str, Any]]
+@criterion("VHR-XCH-004")
+def test_references_usable(
+    fhir: FhirClient, seed: SeedData, server_copies: dict[str, dict[str, Any]]
 ) -> None:
-    created = {f"{s.type}/{s.id}" for s in seed.of_type(resource_type) if s.created}
-    if not created:
-        skip_missing(
-            Text(f"Lượt chạy không tạo mới {resource_type} nào.", f"The run created no new {resource_type}.")
-        )
+    refs = sorted(
+        {r for res in _all_copies(seed, server_copies) for r in _external_refs(res) if not r.startswith("#")}
+    )
+    require_judged(
+        len(refs),
+        Text(
+            "Dữ liệu thử máy chủ trả lại không có tham chiếu nào để kiểm tra.",
+            "The test data the target returned holds no reference to check.",
+        ),
+    )
+    bad = [r for r in refs if r.startswith("urn:") or (r.startswith("http") and not fhir.same_origin(r))]
+    check(
+        not bad,
+        Text(
+            "{n}/{t} tham chiếu là tạm thời (urn:) hoặc trỏ ra ngoài máy chủ: {b}.",
+            "{n} of {t} references are temporary (urn:) or point elsewhere: {b}.",
+        ).format(n=len(bad), t=len(refs), b=short(bad)),
+    )
+
+
+@criterion("VHR-QUAL-005")
+def test_last_updated_fresh(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
+    created = sorted(
+        f"{s.type}/{s.id}" for s in seed.resources if s.created and f"{s.type}/{s.id}" in server_copies
+    )
+    require_judged(
+        len(created),
+        Text(
+            "Lượt chạy không tạo mới tài nguyên nào mà máy chủ trả lại (cần nạp được fixtures/coverage).",
+            "The run created no new resource that the target returned (the coverage fixtures must load).",
+        ),
+    )
     start = dt.datetime.fromisoformat(seed.started_iso) - dt.timedelta(minutes=5)
     end = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
     stale = []
@@ -112,8 +149,12 @@ def test_last_updated_fresh(
         when = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
         if when is None or not (start <= when <= end):
             stale.append(f"{ref}: {stamp}")
-    assert not stale, (
-        f"meta.lastUpdated outside the run ({start.isoformat()} … {end.isoformat()}): {stale[:5]}"
+    check(
+        not stale,
+        Text(
+            "{n}/{t} tài nguyên vừa tạo có meta.lastUpdated ngoài thời gian chạy ({a} … {b}): {s}.",
+            "{n} of {t} newly created resources have meta.lastUpdated outside the run ({a} … {b}): {s}.",
+        ).format(n=len(stale), t=len(created), a=start.isoformat(), b=end.isoformat(), s=short(stale)),
     )
 
 
@@ -123,28 +164,53 @@ def test_no_duplicate_patients(
 ) -> None:
     numbers = sorted({n for res in _copies(seed, server_copies, "Patient") if (n := cccd_of(res))})
     if not numbers:
-        skip_missing(Text("Không người bệnh thử nào có CCCD.", "No test patient has a CCCD."))
+        not_tested(
+            Text(
+                "Không người bệnh thử nào (máy chủ trả lại) có CCCD.",
+                "No test patient (as returned by the target) has a CCCD.",
+            )
+        )
     dupes = []
     for n in numbers:
-        found = fhir.search_all("Patient", [("identifier", f"{CCCD}|{n}")])
+        found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{n}")])
         if len(found) > 1:
-            dupes.append(f"{n}: {[r.get('id') for r in found]}")
-    assert not dupes, f"patients sharing one CCCD: {dupes[:5]}"
+            dupes.append(f"{n}: {sorted(ids_of(found))}")
+    check(
+        not dupes,
+        Text(
+            "{k}/{t} số CCCD có nhiều người bệnh: {d}.",
+            "{k} of {t} CCCD numbers are held by several patients: {d}.",
+        ).format(k=len(dupes), t=len(numbers), d=short(dupes)),
+    )
 
 
 @criterion("VHR-QUAL-006")
 def test_identifiers_consistent(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    bad = []
+    bad, judged = [], 0
     for res in _copies(seed, server_copies, "Patient"):
         n, born, gender = cccd_of(res), str(res.get("birthDate", "")), res.get("gender")
         if not n or len(born) < 4 or gender not in ("male", "female"):
             continue
+        judged += 1
         year = int(born[:4])
         if not (len(n) == 12 and n.isdigit()):
-            bad.append(f"Patient/{res['id']}: CCCD {n!r} is not 12 digits")
+            bad.append(f"Patient/{res['id']}: CCCD {n!r} ≠ 12 digits")
         elif int(n[3]) != century_sex_digit(year, gender) % 10 or n[4:6] != f"{year % 100:02d}":
-            bad.append(f"Patient/{res['id']}: CCCD does not agree with {gender} born {year}")
-    assert not bad, "\n".join(bad[:10])
+            bad.append(f"Patient/{res['id']}: CCCD {n} vs {gender} {year}")
+    require_judged(
+        judged,
+        Text(
+            "Không người bệnh thử nào (máy chủ trả lại) có đủ CCCD, năm sinh và giới tính nam/nữ để đối chiếu.",
+            "No test patient (as returned by the target) has a CCCD, a birth year and a male/female gender to compare.",
+        ),
+    )
+    check(
+        not bad,
+        Text(
+            "{k}/{t} người bệnh có CCCD không khớp ngày sinh/giới tính: {b}.",
+            "{k} of {t} patients have a CCCD that disagrees with birth date/sex: {b}.",
+        ).format(k=len(bad), t=judged, b=short(bad)),
+    )
 
 
 def _ident_set(res: dict[str, Any]) -> set[tuple[str, str]]:
@@ -157,11 +223,12 @@ def _ident_set(res: dict[str, Any]) -> set[tuple[str, str]]:
 
 @criterion("VHR-QUAL-007")
 def test_stored_data_unchanged(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
-    changed = []
+    changed, judged = [], 0
     for s in seed.resources:
         res = server_copies.get(f"{s.type}/{s.id}")
         if res is None or not s.created:
             continue
+        judged += 1
         if isinstance(s.sent.get("identifier"), list) and _ident_set(s.sent) - _ident_set(res):
             changed.append(
                 f"{s.type}/{s.id}: identifiers {sorted(_ident_set(s.sent) - _ident_set(res))[:2]} lost"
@@ -169,22 +236,48 @@ def test_stored_data_unchanged(seed: SeedData, server_copies: dict[str, dict[str
         for key in ("birthDate", "gender", "status"):
             if key in s.sent and s.sent[key] != res.get(key):
                 changed.append(f"{s.type}/{s.id}: {key} {s.sent[key]!r} → {res.get(key)!r}")
-    assert not changed, f"{len(changed)} stored values differ from what was sent:\n" + "\n".join(changed[:10])
+    require_judged(
+        judged,
+        Text(
+            "Máy chủ không trả lại tài nguyên nào lượt chạy đã tạo để so với bản gửi.",
+            "The target returned none of the resources the run created, to compare with what was sent.",
+        ),
+    )
+    check(
+        not changed,
+        Text(
+            "{k} giá trị lưu khác bản đã gửi (trên {t} tài nguyên): {c}.",
+            "{k} stored values differ from what was sent (over {t} resources): {c}.",
+        ).format(k=len(changed), t=judged, c=short(changed)),
+    )
 
 
 @criterion("VHR-PAT-010")
 def test_vietnamese_names_intact(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
     nfc = lambda t: unicodedata.normalize("NFC", t)  # noqa: E731
-    bad = []
+    bad, judged = [], 0
     for s in seed.of_type("Patient"):
         res = server_copies.get(f"Patient/{s.id}")
         if res is None:
             continue
+        judged += 1
         sent = sorted(nfc(n.get("family", "")) for n in s.sent.get("name", []))
-        got = sorted(nfc(n.get("family", "")) for n in res.get("name", []))
+        got = sorted(nfc(n.get("family", "")) for n in res.get("name", []) or [])
         if sent != got:
             bad.append(f"Patient/{s.id}: {sent} → {got}")
-    assert not bad, "\n".join(bad[:10])
+    require_judged(
+        judged,
+        Text(
+            "Máy chủ không trả lại người bệnh thử nào để so tên.",
+            "The target returned none of the test patients to compare names.",
+        ),
+    )
+    check(
+        not bad,
+        Text(
+            "{k}/{t} người bệnh có họ bị đổi: {b}.", "{k} of {t} patients had their family name changed: {b}."
+        ).format(k=len(bad), t=judged, b=short(bad, 3)),
+    )
 
 
 def _codes(ig: IgModel, cs_id: str) -> dict[str, dict[str, str]]:
@@ -200,23 +293,40 @@ def _codes(ig: IgModel, cs_id: str) -> dict[str, dict[str, str]]:
 def test_address_codes(ig: IgModel, seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
     provinces, communes = _codes(ig, "vhr-province"), _codes(ig, "vhr-commune")
     if not provinces or not communes:
-        skip_missing(Text("IG không có CodeSystem tỉnh/xã.", "The IG has no province/commune CodeSystems."))
+        not_tested(
+            Text(
+                "IG đang dùng không có CodeSystem vhr-province/vhr-commune để đối chiếu mã địa chỉ.",
+                "The IG in use has no vhr-province/vhr-commune CodeSystems to check address codes against.",
+            )
+        )
     bad, seen = [], 0
     for res in _copies(seed, server_copies, "Patient"):
-        for addr in res.get("address", []):
-            exts = {e.get("url"): (e.get("valueCoding") or {}).get("code") for e in addr.get("extension", [])}
+        for addr in res.get("address", []) or []:
+            exts = {
+                e.get("url"): (e.get("valueCoding") or {}).get("code")
+                for e in addr.get("extension", []) or []
+            }
             prov, comm = exts.get(PROVINCE_EXT), exts.get(COMMUNE_EXT)
             if prov is None and comm is None:
                 continue
             seen += 1
             if prov not in provinces:
-                bad.append(f"Patient/{res['id']}: province {prov!r} not a 2025 code")
+                bad.append(f"Patient/{res['id']}: province {prov!r}")
             if comm is not None and (
                 comm not in communes or communes[comm].get("province") not in (None, prov)
             ):
-                bad.append(f"Patient/{res['id']}: commune {comm!r} not in province {prov!r}")
-    if not seen:
-        skip_missing(
-            Text("Không địa chỉ thử nào mang mã tỉnh/xã.", "No test address carries province/commune codes.")
-        )
-    assert not bad, "\n".join(bad[:10])
+                bad.append(f"Patient/{res['id']}: commune {comm!r} ∉ {prov!r}")
+    require_judged(
+        seen,
+        Text(
+            "Không địa chỉ thử nào (máy chủ trả lại) mang mã tỉnh/xã.",
+            "No test address (as returned by the target) carries province/commune codes.",
+        ),
+    )
+    check(
+        not bad,
+        Text(
+            "{k} mã địa chỉ không thuộc danh mục 2025 (trên {t} địa chỉ): {b}.",
+            "{k} address codes are not 2025 codes (over {t} addresses): {b}.",
+        ).format(k=len(bad), t=seen, b=short(bad)),
+    )

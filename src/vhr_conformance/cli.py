@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -10,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 
 from vhr_conformance import __version__, cli_i18n
-from vhr_conformance.i18n import UserError
+from vhr_conformance.i18n import Text, UserError
+
+DEBUG_ENV = "VHR_DEBUG"
 
 app = typer.Typer(
     name="vhr",
@@ -38,6 +41,7 @@ COMMAND_MODULES = [
     "vhr_conformance.vendor_cli",
     "vhr_conformance.evidence.cli",
     "vhr_conformance.audit.cli",
+    "vhr_conformance.console.cli",
 ]
 
 
@@ -66,7 +70,8 @@ def main() -> None:
     """Run the CLI; user errors print a bilingual message, never a traceback.
 
     Standalone mode lets click report usage errors and keep each command's exit code; only our
-    own :class:`UserError` and interrupts escape it.
+    own :class:`UserError` and interrupts escape it. Anything else (an unwritable path, a bug) still
+    ends in a bilingual line, never a traceback, unless `VHR_DEBUG` asks for one.
     """
     cli_i18n.install()
     try:
@@ -78,3 +83,23 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Đã hủy / Interrupted")
         sys.exit(130)
+    except OSError as exc:  # a file or folder the command could not read or write
+        where = f"[{exc.filename}] " if exc.filename else ""
+        text = Text("Lỗi hệ thống tệp: {e}", "file system error: {e}").format(e=exc.strerror or exc)
+        err.print(
+            "[bold red]Lỗi / Error:[/]", rich_escape(where + text.in_lang()), highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+    except Exception as exc:  # a bug of ours: say so in both languages; the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        text = Text(
+            "Lỗi nội bộ của vhr-conformance ({t}: {e}); đặt {env}=1 để xem chi tiết và báo lỗi",
+            "internal error of vhr-conformance ({t}: {e}); set {env}=1 for the traceback and report it",
+        ).format(t=type(exc).__name__, e=str(exc)[:500], env=DEBUG_ENV)
+        err.print("[bold red]Lỗi / Error:[/]", rich_escape(text.in_lang()), highlight=False, soft_wrap=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

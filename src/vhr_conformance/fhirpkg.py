@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import weakref
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,7 +215,32 @@ class FhirPackage:
     def read(self, entry: IndexEntry) -> dict[str, Any]:
         res = self._cache.get(entry.filename)
         if res is None:
-            res = orjson.loads((self.root / entry.filename).read_bytes())
+            path = self.root / entry.filename
+            try:
+                res = orjson.loads(path.read_bytes())
+            except OSError as exc:
+                raise UserError(
+                    Text("Không đọc được tệp của gói: {e}", "cannot read a file of the package: {e}").format(
+                        e=exc.strerror or exc
+                    ),
+                    location=str(path),
+                ) from None
+            except orjson.JSONDecodeError as exc:
+                raise UserError(
+                    Text(
+                        "Tệp của gói không phải JSON hợp lệ: {e}",
+                        "a file of the package is not valid JSON: {e}",
+                    ).format(e=exc.msg),
+                    location=f"{path}:{exc.lineno}:{exc.colno}",
+                ) from None
+            if not isinstance(res, dict):
+                raise UserError(
+                    Text(
+                        "Tệp của gói không phải tài nguyên FHIR",
+                        "a file of the package is not a FHIR resource",
+                    ),
+                    location=str(path),
+                )
             self._cache[entry.filename] = res
         return res
 
@@ -233,6 +260,87 @@ class FhirPackage:
         return None
 
 
+def _plain_name(name: object) -> bool:
+    """An index may only name files of the package folder itself (no path, no `..`)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+
+
+MAX_TGZ_MEMBERS = 100_000
+MAX_TGZ_BYTES = 2 * 1024 * 1024 * 1024  # the core package unpacks to about 60 MB
+_TMP_PREFIX = "vhr-pkg-"
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_stale_unpacks() -> None:
+    """Remove unpack folders left by processes that no longer run (killed before their clean-up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_TMP_PREFIX}*-*"):
+        pid_text = folder.name[len(_TMP_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            _remove_tree(folder)
+        except OSError:
+            pass
+
+
+def _tgz_problem(members: list[tarfile.TarInfo]) -> tuple[str, Text] | None:
+    """The first member that must not be unpacked, and why; also caps the count and the size."""
+    if len(members) > MAX_TGZ_MEMBERS:
+        return "", Text(
+            "Quá nhiều tệp trong gói (hơn {n})", "too many members in the package (over {n})"
+        ).format(n=MAX_TGZ_MEMBERS)
+    total = 0
+    for m in members:
+        name = m.name
+        parts = Path(name).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            return name, Text("Đường dẫn tuyệt đối trong gói", "an absolute path in the package")
+        if ".." in parts or ".." in name.split("\\"):
+            return name, Text("Đường dẫn '..' ra ngoài gói", "a '..' path leaving the package")
+        if m.issym() or m.islnk():
+            return name, Text("Liên kết trong gói (không được phép)", "a link in the package (not allowed)")
+        if not (m.isfile() or m.isdir()):
+            return name, Text("Tệp đặc biệt trong gói", "a special file (device or FIFO) in the package")
+        total += max(0, m.size)
+        if total > MAX_TGZ_BYTES:
+            return name, Text(
+                "Gói giải nén quá lớn (hơn {n} MB)", "the package unpacks to over {n} MB"
+            ).format(n=MAX_TGZ_BYTES >> 20)
+    return None
+
+
+def _unpack_tgz(path: Path, shown: str) -> Path:
+    """Unpack a package `.tgz` into a fresh temporary folder, refusing unsafe or oversized members."""
+    _remove_stale_unpacks()
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = tar.getmembers()
+            problem = _tgz_problem(members)
+            if problem is not None:
+                member, why = problem
+                raise UserError(
+                    Text(f"Gói .tgz bị từ chối: {why.vi}", f"package .tgz refused: {why.en}"),
+                    location=f"{shown}!{member}" if member else shown,
+                )
+            extract_to = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-"))
+            try:
+                tar.extractall(extract_to, members=members, filter="data")
+            except BaseException:
+                _remove_tree(extract_to)
+                raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise UserError(
+            Text("Không giải nén được gói .tgz: {e}", "cannot unpack the package .tgz: {e}").format(e=exc),
+            location=shown,
+        ) from None
+    return extract_to
+
+
 def _index_folder(root: Path) -> list[IndexEntry]:
     index_file = root / ".index.json"
     if index_file.is_file():
@@ -249,7 +357,7 @@ def _index_folder(root: Path) -> list[IndexEntry]:
                     type=f.get("type"),
                 )
                 for f in data.get("files", [])
-                if (root / f["filename"]).is_file()
+                if _plain_name(f["filename"]) and (root / f["filename"]).is_file()
             ]
             if entries:
                 return entries
@@ -297,10 +405,20 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
                 Text("Tệp không phải gói FHIR .tgz hợp lệ.", "File is not a valid FHIR package .tgz."),
                 location=text,
             )
-        extract_to = Path(tempfile.mkdtemp(prefix="vhr-pkg-"))
-        with tarfile.open(path, "r:gz") as tar:
-            tar.extractall(extract_to, filter="data")
-        path = extract_to
+        extract_to = _unpack_tgz(path, text)
+        try:
+            pkg = _load_folder(extract_to)
+        except BaseException:
+            _remove_tree(extract_to)
+            raise
+        # The resources are read lazily from the folder, so it lives as long as the package and is
+        # removed with it, or at exit; folders of processes killed outright go at the next unpack.
+        weakref.finalize(pkg, _remove_tree, extract_to)
+        return pkg
+    return _load_folder(path)
+
+
+def _load_folder(path: Path) -> FhirPackage:
     root = path / "package" if (path / "package" / "package.json").is_file() else path
     manifest_path = root / "package.json"
     if not manifest_path.is_file():
@@ -310,6 +428,13 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
         )
     try:
         manifest = orjson.loads(manifest_path.read_bytes())
+    except OSError as exc:
+        raise UserError(
+            Text("Không đọc được package.json: {e}", "cannot read package.json: {e}").format(
+                e=exc.strerror or exc
+            ),
+            location=str(manifest_path),
+        ) from None
     except orjson.JSONDecodeError as exc:
         raise UserError(
             Text("package.json không phải JSON hợp lệ: {e}", "package.json is not valid JSON: {e}").format(
@@ -317,6 +442,11 @@ def load_package(source: str | os.PathLike[str]) -> FhirPackage:
             ),
             location=str(manifest_path),
         ) from None
+    if not isinstance(manifest, dict):
+        raise UserError(
+            Text("package.json phải là một đối tượng JSON.", "package.json must be a JSON object."),
+            location=str(manifest_path),
+        )
     return FhirPackage(
         name=manifest.get("name", "?"),
         version=manifest.get("version", "?"),

@@ -21,6 +21,8 @@ so that every message is bilingual (Vietnamese first) and free of pytest's intro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import NoReturn
 
@@ -51,13 +53,92 @@ class Verdict(StrEnum):
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of `vhr run`, `vhr listen` and `vhr load`; PASS is the only 0."""
+    """Process exit codes of `vhr run`, `vhr listen` and `vhr load`; PASS is the only 0.
+
+    2 stays what click and every `vhr` command already use for bad input (USAGE), so a CI gate can
+    tell "the run was not complete" (5) from "the command line was wrong" (2).
+    """
 
     PASS = 0
     FAIL = 1
-    INCOMPLETE = 2
+    USAGE = 2
     ERROR = 3
     INTERRUPTED = 4
+    INCOMPLETE = 5
+
+
+EXIT_OF = {
+    Verdict.PASS: ExitCode.PASS,
+    Verdict.FAIL: ExitCode.FAIL,
+    Verdict.INCOMPLETE: ExitCode.INCOMPLETE,
+    Verdict.INTERRUPTED: ExitCode.INTERRUPTED,
+    Verdict.ERROR: ExitCode.ERROR,
+}
+
+STATE_TEXT = {
+    State.PASS: Text("Đạt", "Pass"),
+    State.FAIL: Text("Không đạt", "Fail"),
+    State.NOT_TESTED: Text("Chưa kiểm thử", "Not tested"),
+    State.NOT_APPLICABLE: Text("Không áp dụng", "Not applicable"),
+    State.ERROR: Text("Lỗi hạ tầng", "Error"),
+    State.ATTESTATION: Text("Cần xác nhận", "Attestation"),
+}
+
+VERDICT_TEXT = {
+    Verdict.PASS: Text("ĐẠT", "PASSED"),
+    Verdict.FAIL: Text("KHÔNG ĐẠT", "FAILED"),
+    Verdict.INCOMPLETE: Text("CHƯA ĐẦY ĐỦ", "INCOMPLETE"),
+    Verdict.INTERRUPTED: Text("BỊ NGẮT", "INTERRUPTED"),
+    Verdict.ERROR: Text("LỖI HẠ TẦNG", "HARNESS ERROR"),
+}
+
+PARTIAL_SCOPE = Text("phạm vi một phần", "partial scope")
+PARTIAL_SCOPE_NOTE = Text(
+    "Phạm vi đã được thu hẹp ({why}): kết quả chỉ nói về các tiêu chí đã chọn, không phải là chấp nhận toàn bộ IG.",
+    "Scope narrowed on purpose ({why}): the verdict covers the chosen criteria only, never acceptance of the whole IG.",
+)
+
+
+def criterion_state(case_states: Iterable[str]) -> State:
+    """A criterion's state from its cases (the rule of docs/suites.md).
+
+    Any fail → fail; else any error → error; else any not-tested → not-tested; else pass when at
+    least one case passed (the others not applicable); all not applicable → not applicable. A
+    criterion with no case is not tested (out of a narrowed scope too: nothing judged it). So a
+    passing side case never hides a main case that could not be judged.
+    """
+    present = {State(s) for s in case_states}
+    for state in (State.FAIL, State.ERROR, State.NOT_TESTED, State.PASS, State.NOT_APPLICABLE):
+        if state in present:
+            return state
+    return State.NOT_TESTED
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the run verdict needs of one criterion."""
+
+    level: str
+    state: str
+    in_scope: bool = True
+    automated: bool = True
+
+
+def run_verdict(criteria: Iterable[Judged], *, ran: bool = True, interrupted: bool = False) -> Verdict:
+    """PASS only when every in-scope automated SHALL criterion was judged and passed (or the IG
+    made it not applicable). An interruption wins over everything, since the rest was never run;
+    a run with no case at all is the harness's error."""
+    if interrupted:
+        return Verdict.INTERRUPTED
+    if not ran:
+        return Verdict.ERROR
+    rows = [c for c in criteria if c.in_scope and c.automated]
+    if any(c.state == State.FAIL for c in rows):
+        return Verdict.FAIL
+    shall = [c for c in rows if c.level == "SHALL"]
+    if any(c.state not in (State.PASS, State.NOT_APPLICABLE) for c in shall):
+        return Verdict.INCOMPLETE
+    return Verdict.PASS
 
 
 class CriterionFailed(AssertionError):

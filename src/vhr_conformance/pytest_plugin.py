@@ -2,8 +2,9 @@
 
 It loads in every pytest run of this environment, so it does nothing beyond registering its
 options and the `criterion` marker unless `--vhr-target` is given. When active it checks the
-tests against the criteria catalogue at collection, maps outcomes to pass/fail/skip/omit/error,
-captures evidence, and writes every report format at the end of the session.
+tests against the criteria catalogue at collection, maps each case to a state of the outcome model
+(:mod:`vhr_conformance.outcome`: pass, fail, not-tested, not-applicable, error), captures
+evidence, and writes every report format at the end of the session.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import secrets
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,7 +24,13 @@ from _pytest.outcomes import Skipped
 from vhr_conformance import __version__
 from vhr_conformance.client import AUTH_MODES, AuthConfig, EvidenceLog, InfrastructureError
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.outcome import NotApplicable
+from vhr_conformance.outcome import (
+    STATE_TEXT,
+    CriterionFailed,
+    NotApplicable,
+    NotTested,
+    State,
+)
 from vhr_conformance.reports.model import CaseResult, RunResult
 from vhr_conformance.runner.catalogue import LEVELS, Catalogue, level_in_scope, load_catalogue
 
@@ -30,8 +38,8 @@ MARKER = "criterion"
 EVIDENCE_PER_FAILURE = 8
 
 
-class Omitted(Skipped):
-    """Not applicable: the target does not declare an optional (SHOULD/MAY) capability."""
+# The first version's name for "not applicable"; kept so code written against it still imports.
+Omitted = NotApplicable
 
 
 class HarnessError(Exception):
@@ -39,12 +47,13 @@ class HarnessError(Exception):
 
 
 def omit(reason: Text) -> NoReturn:
-    raise Omitted(msg=reason.both(), allow_module_level=False)
+    """Thin alias of :func:`vhr_conformance.outcome.not_applicable`."""
+    raise NotApplicable(reason)
 
 
 def skip_missing(reason: Text) -> NoReturn:
-    """Skip saying exactly which data or capability was missing."""
-    pytest.skip(reason.both())
+    """Thin alias of :func:`vhr_conformance.outcome.not_tested`: say which data or capability was missing."""
+    raise NotTested(reason)
 
 
 def criterion(*ids: str) -> pytest.MarkDecorator:
@@ -118,6 +127,15 @@ class VhrState:
     ig_info: dict[str, Any] = field(default_factory=dict)
     run: RunResult | None = None
     report_paths: dict[str, Path] = field(default_factory=dict)
+    planned: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (nodeid, name, criteria) to run
+    interrupted: str = ""  # set by `interrupt()`: why the run is stopping early
+
+
+def interrupt(reason: Text) -> None:
+    """Mark the active run as interrupted (signal, deadline) before pytest unwinds it."""
+    state = _STATE_BY_RUN.get("current")
+    if state is not None and not state.interrupted:
+        state.interrupted = reason.both()
 
 
 STATE = pytest.StashKey[VhrState]()
@@ -376,6 +394,9 @@ def pytest_collection_modifyitems(
         items[:] = keep
     # Performance criteria summarise the exchanges of the whole run: keep them last.
     items.sort(key=lambda it: any(c.startswith("VHR-PERF-") for c in item_criteria(it)))
+    for item in items:
+        item.user_properties.append(("vhr_nodeid", item.nodeid))
+    state.planned = [(it.nodeid, it.name, item_criteria(it)) for it in items]
 
 
 # ----------------------------------------------------------------------------- running
@@ -387,16 +408,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         state.evidence.context = item.nodeid
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    state = get_state(item.config)
+    if state is not None:  # Allure shows the criterion and its bilingual title, not the Python name
+        try:
+            import allure
+
+            allure.dynamic.title(case_title(state.catalogue, item_criteria(item), item.name))
+        except Exception:  # allure-pytest absent or not recording: the title is cosmetic
+            pass
+    yield
+
+
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, outcome: str) -> str:
+    """The outcome-model state of a case: a broken requirement (`CriterionFailed`, any
+    AssertionError) fails, `NotApplicable` does not apply, `NotTested` and any other skip are not
+    tested, and everything else (InfrastructureError, HarnessError, a bug) is the harness's error."""
     if outcome == "passed" or excinfo is None:
-        return "pass"
-    if isinstance(excinfo.value, Omitted | NotApplicable):  # outcome.not_applicable: same meaning
-        return "omit"
-    if outcome == "skipped":
-        return "skip"
-    if isinstance(excinfo.value, AssertionError) and not isinstance(excinfo.value, InfrastructureError):
-        return "fail"
-    return "error"
+        return State.PASS
+    value = excinfo.value
+    if isinstance(value, NotApplicable):
+        return State.NOT_APPLICABLE
+    if isinstance(value, Skipped) or outcome == "skipped":
+        return State.NOT_TESTED
+    if isinstance(value, AssertionError) and not isinstance(value, InfrastructureError):
+        return State.FAIL
+    return State.ERROR
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str) -> str:
@@ -417,9 +455,12 @@ def _raw_message(excinfo: pytest.ExceptionInfo[BaseException] | None, state: str
     if excinfo is None:
         return ""
     value = excinfo.value
-    if state in ("skip", "omit"):
+    text_of = getattr(value, "text", None)
+    if isinstance(value, NotTested | NotApplicable | CriterionFailed) and isinstance(text_of, Text):
+        return text_of.both()[:4000]
+    if state in (State.NOT_TESTED, State.NOT_APPLICABLE):
         return str(getattr(value, "msg", value))
-    if state == "fail":
+    if state == State.FAIL:
         text = str(value).strip() or excinfo.exconly()
         return text[:4000]
     return f"{type(value).__name__}: {value}"[:4000]
@@ -433,10 +474,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     rep: pytest.TestReport = outcome.get_result()
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
-        result = classify(call.excinfo, rep.outcome)
+        result = str(classify(call.excinfo, rep.outcome))
         exchanges = state.evidence.take()
         evidence = (
-            [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]] if result in ("fail", "error") else []
+            [e.to_dict() for e in exchanges[-EVIDENCE_PER_FAILURE:]]
+            if result in (State.FAIL, State.ERROR)
+            else []
         )
         case = CaseResult(
             nodeid=item.nodeid,
@@ -464,9 +507,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if isinstance(data, dict):
         state.cases[report.nodeid] = CaseResult(**data)
     teardown = getattr(report, "vhr_teardown_error", None)
-    if teardown and report.nodeid in state.cases and state.cases[report.nodeid].state == "pass":
+    if teardown and report.nodeid in state.cases and state.cases[report.nodeid].state == State.PASS:
         # a failing clean-up is the harness's problem, not the vendor's
-        state.cases[report.nodeid].state = "error"
+        state.cases[report.nodeid].state = State.ERROR
         state.cases[report.nodeid].message = teardown
 
 
@@ -529,6 +572,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from vhr_conformance.reports.writer import write_reports
 
     opts = state.options
+    if exitstatus == pytest.ExitCode.INTERRUPTED and not state.interrupted:
+        state.interrupted = Text("Ngắt bằng Ctrl-C (SIGINT)", "Interrupted by Ctrl-C (SIGINT)").both()
+    if state.interrupted:
+        _mark_not_run(state)
     run = RunResult(
         run_id=opts.run_id,
         target=opts.target,
@@ -544,13 +591,97 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         cleanup_leftovers=state.cleanup_leftovers,
         infrastructure_retries=state.evidence.infrastructure_retries,
         only=opts.only,
+        interrupted=state.interrupted,
     )
     run.aggregate()
-    # trylast: pytest's JUnit writer has already written its file, so the manifest can hash it.
+    # trylast: pytest's JUnit and Allure writers are done, so they can be relabelled and the manifest hash them.
+    xmlpath = getattr(session.config.option, "xmlpath", None)
+    if xmlpath and Path(xmlpath).is_file():
+        relabel_junit(Path(xmlpath), run)
+    allure_dir = getattr(session.config.option, "allure_report_dir", None)
+    if allure_dir and Path(allure_dir).is_dir():
+        _allure_environment(Path(allure_dir), run)
     state.run = run
     state.report_paths = write_reports(run, opts.report_dir)
-    if exitstatus in (0, 1):  # keep pytest's own codes for interruption and usage errors
+    # pytest's own codes stay for usage and internal errors; "no tests collected" (5, which would read
+    # as INCOMPLETE) is the run's ERROR.
+    if exitstatus in (0, 1, pytest.ExitCode.NO_TESTS_COLLECTED) or state.interrupted:
         session.exitstatus = run.exit_code()
+
+
+def _mark_not_run(state: VhrState) -> None:
+    """An interrupted run: every planned case that never reported is an `error` (never judged)."""
+    why = Text("Không chạy: lượt chạy bị ngắt ({r}).", "Not run: the run was interrupted ({r}).").format(
+        r=state.interrupted
+    )
+    for nodeid, name, criteria in state.planned:
+        if nodeid not in state.cases:
+            state.cases[nodeid] = CaseResult(nodeid, name, criteria, State.ERROR, why.both())
+
+
+def case_title(catalogue: Catalogue, criteria: list[str], python_name: str) -> str:
+    """`VHR-CAP-003 Tiêu đề / Title [params]`: what JUnit and Allure readers see instead of a Python name."""
+    if not criteria:
+        return python_name
+    first = catalogue.criteria.get(criteria[0])
+    title = f" {first.title.vi} / {first.title.en}" if first else ""
+    more = f" (+{', '.join(criteria[1:])})" if len(criteria) > 1 else ""
+    params = python_name[python_name.index("[") :] if "[" in python_name else ""
+    return f"{criteria[0]}{title}{more} {params}".rstrip()
+
+
+def relabel_junit(path: Path, run: RunResult) -> None:
+    """Name each testcase by its criterion and bilingual title (the Python name stays as a property)
+    and put the run verdict and scope on the test suite, so a CI dashboard shows what a ministry reads."""
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        return
+    root = tree.getroot()
+    areas = run.catalogue.criteria
+    for suite in root.iter("testsuite"):
+        suite.set("name", "VHR conformance" + (" (phạm vi một phần / partial scope)" if run.partial else ""))
+        props = suite.find("properties")
+        if props is None:
+            props = ET.Element("properties")
+            suite.insert(0, props)
+        scope = run.scope_text()
+        facts = [
+            ("vhr.verdict", str(run.verdict())),
+            ("vhr.verdictText", run.verdict_text().both()),
+            ("vhr.scope", scope.both() if scope else "toàn bộ / full"),
+        ]
+        if run.interrupted:
+            facts.append(("vhr.interrupted", run.interrupted))
+        for name, value in facts:
+            ET.SubElement(props, "property", name=name, value=value)
+        for case in suite.iter("testcase"):
+            cprops = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
+            criteria = cprops.get("criteria", "").split()
+            if not criteria:
+                continue
+            python = f"{case.get('classname', '')}::{case.get('name', '')}"
+            case.set("name", case_title(run.catalogue, criteria, case.get("name", "")))
+            crit = areas.get(criteria[0])
+            case.set("classname", f"VHR.{crit.area}" if crit else "VHR")
+            holder = case.find("properties")
+            if holder is not None:
+                ET.SubElement(holder, "property", name="python", value=python)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _allure_environment(folder: Path, run: RunResult) -> None:
+    """Allure shows `environment.properties` on its overview: the verdict and the scope go there."""
+    scope = run.scope_text()
+    lines = [
+        f"verdict={run.verdict_text().both()}",
+        f"scope={scope.both() if scope else 'toàn bộ / full'}",
+        f"target={run.target}",
+        f"run={run.run_id}",
+    ]
+    if run.interrupted:
+        lines.append(f"interrupted={run.interrupted}")
+    (folder / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:
@@ -577,17 +708,46 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = get_state(config)
     if state is None or state.run is None:
         return
-    s = state.run.summary()
     tr = terminalreporter
     tr.section("VHR conformance / kiểm thử tuân thủ VHR")
+    for line in summary_lines(state.run):
+        tr.write_line(line)
+    tr.write_line(f"report / báo cáo: {state.report_paths.get('html')}")
+
+
+def summary_lines(run: RunResult) -> list[str]:
+    """The plain-text summary every console shows: counts per level, the verdict (with its scope),
+    and in words what was not judged and what the user can do."""
+    s = run.summary()
+    names = {st: STATE_TEXT[State(st)].en.lower() for st in (*[str(x) for x in State],)}
+    lines = []
     for level in LEVELS:
         row = s[level]
         rate = "—" if row["pass_rate"] is None else f"{row['pass_rate'] * 100:.1f}%"
-        tr.write_line(
-            f"{level:6} criteria {row['total']:3}  pass {row['pass']:3}  fail {row['fail']:3}  skip {row['skip']:3}  "
-            f"omit {row['omit']:3}  error {row['error']:3}  attestation {row['attestation']:3}  pass rate {rate}"
-        )
-    failed = state.run.failed_criteria()
+        counts = "  ".join(f"{names[st]} {row[st]:3}" for st in names)
+        lines.append(f"{level:6} criteria {row['total']:3}  {counts}  pass rate {rate}")
+    text = run.verdict_text()
+    lines.append(f"Kết luận / verdict: {text.vi} / {text.en} (exit {run.exit_code()})")
+    scope = run.scope_text()
+    if scope:
+        lines += [scope.vi, scope.en]
+    if run.interrupted:
+        lines.append(f"Bị ngắt / interrupted: {run.interrupted}")
+    failed = [r for r in run.criteria if r.state == State.FAIL]
     if failed:
-        tr.write_line("failed / không đạt: " + ", ".join(failed))
-    tr.write_line(f"report / báo cáo: {state.report_paths.get('html')}")
+        lines.append("Không đạt / failed:")
+        lines += [
+            f"  {r.criterion.id} [{r.criterion.level}] {r.criterion.title.vi} / {r.criterion.title.en}"
+            for r in failed
+        ]
+    gaps = run.not_tested()
+    if gaps:
+        lines.append("Chưa được đánh giá và cách bổ sung / not judged, and what you can do:")
+        for r in gaps:
+            label = STATE_TEXT[State(r.state)]
+            lines.append(
+                f"  {r.criterion.id} [{r.criterion.level}, {label.vi} / {label.en}] "
+                f"{r.criterion.title.vi} / {r.criterion.title.en}"
+            )
+            lines += [f"    → {m}" for m in r.not_tested_reasons()[:3]]
+    return lines

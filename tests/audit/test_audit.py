@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vhr_conformance.audit.engine import AuditOptions, run_audit
-from vhr_conformance.audit.facts import fold, present
+from vhr_conformance.audit.facts import fold, presence, present
 from vhr_conformance.audit.plant import PlantRates, plant
 from vhr_conformance.cli import app
 
@@ -96,6 +96,68 @@ def test_one_and_two_processes_agree(
         assert single[key] == audited[key], key
 
 
+def test_dask_local_cluster_gives_the_same_audit(
+    store: tuple[Path, dict[str, Any]], audited: dict[str, Any], tmp_path: Path
+) -> None:
+    """The facts stage as Dask tasks on a LocalCluster (2 worker processes): the same audit.json."""
+    pytest.importorskip("distributed")
+    folder, truth = store
+    options = AuditOptions(
+        [folder],
+        tmp_path,
+        now=dt.datetime.fromisoformat(truth["now"]),
+        dask_local=2,
+        dask_timeout_s=300,  # bounded: the stage gives up (a UserError) rather than hang
+    )
+    on_dask = run_audit(options)
+    assert on_dask["records"] == truth["resources"] > 0
+    assert on_dask == audited
+    assert json.loads((tmp_path / "audit.json").read_text(encoding="utf-8")) == json.loads(
+        json.dumps(audited)
+    )
+
+
+def test_dask_options_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "a"}\n', encoding="utf-8")
+    runner = CliRunner()
+    both = runner.invoke(
+        app,
+        [
+            "audit",
+            "run",
+            "--ndjson",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--dask-local",
+            "2",
+        ],
+    )
+    assert both.exit_code != 0 and "--dask-local" in str(both.exception or both.output)
+    pytest.importorskip("distributed")
+    from vhr_conformance.i18n import UserError
+
+    with pytest.raises(UserError) as err:  # nothing listens on port 9: a located, bilingual error
+        run_audit(AuditOptions([tmp_path], tmp_path / "o", scheduler="tcp://127.0.0.1:9", dask_connect_s=2))
+    assert err.value.location == "tcp://127.0.0.1:9" and "Dask" in err.value.text.vi
+
+
+def test_a_scheduler_without_workers_is_a_located_error(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from vhr_conformance.i18n import UserError
+
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "a"}\n', encoding="utf-8")
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(UserError) as err:
+            run_audit(AuditOptions([tmp_path], tmp_path / "o", scheduler=address, dask_connect_s=2))
+    assert err.value.location == address and "worker" in err.value.text.en
+
+
 def test_broken_lines_are_counted_with_their_location(tmp_path: Path) -> None:
     (tmp_path / "Patient.ndjson").write_text(
         '{"resourceType": "Patient", "id": "a"}\n{not json\n[1]\n', encoding="utf-8"
@@ -122,6 +184,10 @@ def test_cli_writes_json_and_html(store: tuple[Path, dict[str, Any]], tmp_path: 
         "lateEncounters",
     ):
         assert key in data
+    stages = json.loads((tmp_path / "audit-stages.json").read_text(encoding="utf-8"))
+    assert stages["records"] == data["records"] and stages["mode"] == "processes:1"
+    assert set(stages["stages"]) == {"facts", "aggregate"}
+    assert all(v["wallSeconds"] > 0 and v["cpuSeconds"] > 0 for v in stages["stages"].values())
     html = (tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "<svg" in html and "đúng – đủ – sạch – sống" in html
 
@@ -131,6 +197,20 @@ def test_helpers() -> None:
     obs = {"resourceType": "Observation", "valueQuantity": {"value": 1}, "code": {"coding": []}}
     assert present(obs, "Observation.value[x]") and not present(obs, "Observation.code.coding")
     assert not present(obs, "Observation.subject")
+    # presence walks shared prefixes once: the same answers as one path at a time
+    bp = {
+        "resourceType": "Observation",
+        "component": [{"code": {"text": "sys"}, "valueQuantity": {"value": 120}}, {"code": {"text": "dia"}}],
+    }
+    paths = [
+        "Observation.component",
+        "Observation.component.code",
+        "Observation.component.value[x]",
+        "Observation.component.dataAbsentReason",
+        "Observation.code",
+        "Observation.code.text",
+    ]
+    assert presence(bp, paths) == [present(bp, p) for p in paths] == [True, True, True, False, False, False]
 
 
 def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:
@@ -150,6 +230,7 @@ def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
     assert data["byType"]["Patient"]["resources"] > 0 and data["invalidResources"] == 0
+    assert data["source"] == {"mode": "bulk-export"}  # the QUAL verdicts judge a whole store, not a sample
 
 
 def test_paged_search_when_export_is_missing(tmp_path: Path) -> None:

@@ -161,11 +161,23 @@ def test_certificate_for_a_pass_bundle(tmp_path: Path, keys: dict[str, Path], re
     assert verify_certificate(paths["json"], trust, {}).signature.status == "invalid"
 
 
-@pytest.mark.parametrize(("verdict", "only"), [("INCOMPLETE", None), ("FAIL", None), ("PASS", ["CAP"])])
+@pytest.mark.parametrize(
+    ("verdict", "only", "partial"),
+    [("INCOMPLETE", None, False), ("FAIL", None, False), ("PASS", ["CAP"], True), ("PASS", None, True)],
+)
 def test_no_certificate_without_a_whole_pass(
-    tmp_path: Path, keys: dict[str, Path], reference: Harness, verdict: str, only: list[str] | None
+    tmp_path: Path,
+    keys: dict[str, Path],
+    reference: Harness,
+    verdict: str,
+    only: list[str] | None,
+    partial: bool,
 ) -> None:
-    bundle = write_bundle(_report(tmp_path / "r", verdict, only), sign_key=load_signing_key(keys["ministry"]))
+    folder = _report(tmp_path / "r", verdict, only)
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    results["scope"] = {"partial": partial}
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    bundle = write_bundle(folder, sign_key=load_signing_key(keys["ministry"]))
     with pytest.raises(UserError):
         certify(
             bundle,

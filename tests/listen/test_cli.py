@@ -18,6 +18,7 @@ from vhr_conformance.cli import app
 from vhr_conformance.i18n import UserError
 from vhr_conformance.listen.cli import parse_duration
 from vhr_conformance.listen.recorder import parse_scenarios
+from vhr_conformance.outcome import ExitCode
 
 
 def test_durations() -> None:
@@ -26,7 +27,7 @@ def test_durations() -> None:
     for bad in ("", "abc", "0", "5x"):
         with pytest.raises(UserError) as exc:
             parse_duration(bad)
-        assert "Invalid duration" in exc.value.render() or "positive" in exc.value.render()
+        assert "Invalid duration" in exc.value.render() or "greater than 0" in exc.value.render()
 
 
 def test_scenarios_are_checked() -> None:
@@ -110,9 +111,11 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     finally:
         if listener.poll() is None:
             listener.kill()
-    assert listener.returncode == 1, output  # API-103 not provoked: a SHALL criterion is not proven
+    # API-103 not provoked: a SHALL criterion is not proven, nothing failed → INCOMPLETE
+    assert listener.returncode == ExitCode.INCOMPLETE, output
+    assert "INCOMPLETE" in output
     results = json.loads((out / "results.json").read_text())
     by_id = {c["id"]: c["state"] for c in results["criteria"]}
     assert by_id["VHR-SEC-101"] == by_id["VHR-API-102"] == by_id["VHR-QUAL-101"] == "pass"
-    assert by_id["VHR-API-103"] == "skip"
+    assert by_id["VHR-API-103"] == "not-tested"
     assert "POST / → 429 [throttle]" in output and "session ended (Ctrl-C)" in output

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from vhr_conformance.listen import Listener, PushOptions, push
 from vhr_conformance.listen.evaluate import CHECKS
+from vhr_conformance.outcome import ExitCode, Verdict
 from vhr_conformance.reports import sha256_file
 
 from .conftest import Run, messages, states
@@ -49,7 +50,7 @@ def test_resending_without_conditions_duplicates_patients_on_the_platform(run_se
 def test_well_behaved_resend_keeps_one_patient(run_session: Run) -> None:
     report, _ = run_session(auth="none", corrections=0, sends=2, limit=1)
     assert states(report)["VHR-PAT-101"] == "pass"
-    assert states(report)["VHR-SEC-101"] == "omit"  # no auth in force: nothing to check
+    assert states(report)["VHR-SEC-101"] == "not-applicable"  # no auth in force: nothing to check
 
 
 def test_outage_is_waited_out(run_session: Run) -> None:
@@ -61,8 +62,13 @@ def test_outage_is_waited_out(run_session: Run) -> None:
 def test_unprovoked_rules_are_skipped_not_passed(run_session: Run) -> None:
     report, _ = run_session(limit=1, corrections=0)
     got = states(report)
-    assert got["VHR-API-102"] == got["VHR-API-103"] == got["VHR-KCB-103"] == "skip"
-    assert report.run.exit_code() == 1  # SHALL criteria not exercised are not proven
+    assert got["VHR-API-102"] == got["VHR-API-103"] == got["VHR-KCB-103"] == "not-tested"
+    # SHALL criteria not exercised are not proven, but nothing failed: INCOMPLETE, not FAILED
+    assert report.run.verdict() == Verdict.INCOMPLETE and report.run.exit_code() == ExitCode.INCOMPLETE
+    data = json.loads(report.paths["json"].read_text(encoding="utf-8"))
+    assert {"VHR-API-102", "VHR-API-103"} <= {g["id"] for g in data["notTested"]}
+    junit = report.paths["junit"].read_text(encoding="utf-8")
+    assert "CHƯA ĐẦY ĐỦ / INCOMPLETE" in junit and "[not-tested]" in junit
 
 
 def test_exchange_log_keeps_order_status_and_scenario(run_session: Run) -> None:

@@ -3,7 +3,9 @@
 It answers the five request groups of the VHR workload with small valid-looking JSON. ``FAKE_DELAY_MS``
 adds latency to every response (to break a latency SLO), ``FAKE_INVALID=1`` returns patients that break a
 required binding, ``FAKE_REDIRECT=1`` answers every request
-with a redirect to another origin (to check that redirects are never followed).
+with a redirect to another origin (to check that redirects are never followed). ``FAKE_EMPTY=1``
+holds no patient until a transaction uploads it (then finds it and accepts its DELETE);
+``FAKE_EMPTY=refuse`` also answers every upload 403.
 
     python -m tests.load.fakefhir PORT_FILE
 """
@@ -27,8 +29,10 @@ INVALID = os.environ.get("FAKE_INVALID") == "1"
 TOKEN = os.environ.get(
     "FAKE_TOKEN", ""
 )  # when set, every request needs "Authorization: Bearer <it>"  # patients with a gender outside the required binding
+EMPTY = os.environ.get("FAKE_EMPTY", "")
 FHIR = "application/fhir+json"
 HITS: dict[str, int] = {}
+UPLOADED: dict[str, str] = {}  # CCCD → patient id, in FAKE_EMPTY mode
 
 
 def _bundle(kind: str, resources: list[dict]) -> dict:
@@ -53,7 +57,18 @@ async def transaction(request: Request) -> Response:
     if (early := await _common(request)) is not None:
         return early
     body = json.loads(await request.body())
-    entries = [{"response": {"status": "201 Created"}} for _ in body.get("entry", [])]
+    if EMPTY == "refuse":
+        return JSONResponse({"resourceType": "OperationOutcome"}, status_code=403, media_type=FHIR)
+    entries = []
+    for n, entry in enumerate(body.get("entry", [])):
+        resource = entry.get("resource") or {}
+        response = {"status": "201 Created"}
+        if EMPTY and resource.get("resourceType") == "Patient":
+            pid = f"up{len(UPLOADED)}-{n}"
+            for ident in resource.get("identifier", []):
+                UPLOADED[ident["value"]] = pid
+            response["location"] = f"Patient/{pid}/_history/1"
+        entries.append({"response": response})
     return JSONResponse(
         {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, media_type=FHIR
     )
@@ -64,7 +79,10 @@ async def patients(request: Request) -> Response:
         return early
     ident = request.query_params.get("identifier", "")
     value = ident.split("|")[-1]
-    found = [{"resourceType": "Patient", "id": f"p{value[-4:]}"}] if value else []
+    if EMPTY:
+        found = [{"resourceType": "Patient", "id": UPLOADED[value]}] if value in UPLOADED else []
+    else:
+        found = [{"resourceType": "Patient", "id": f"p{value[-4:]}"}] if value else []
     if INVALID:
         for patient in found:
             patient["gender"] = "robot"
@@ -84,6 +102,14 @@ async def search(request: Request) -> Response:
     return JSONResponse(_bundle("searchset", []), media_type=FHIR)
 
 
+async def delete_patient(request: Request) -> Response:
+    HITS["DELETE"] = HITS.get("DELETE", 0) + 1
+    pid = request.path_params["pid"]
+    for cccd in [c for c, p in UPLOADED.items() if p == pid]:
+        del UPLOADED[cccd]
+    return Response(status_code=204)
+
+
 async def hits(request: Request) -> Response:
     return JSONResponse(HITS)
 
@@ -93,6 +119,7 @@ app = Starlette(
         Route("/", transaction, methods=["POST"]),
         Route("/Patient", patients),
         Route("/Patient/{pid}/$everything", everything),
+        Route("/Patient/{pid}", delete_patient, methods=["DELETE"]),
         Route("/Encounter", search),
         Route("/Observation", search),
         Route("/_hits", hits),

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from vhr_conformance.durations import duration_option, parse_duration
 from vhr_conformance.i18n import UserError
 from vhr_conformance.load.config import (
-    duration_option,
     load_slo,
     load_workload,
-    parse_duration,
     parse_slo,
     parse_workload,
     workloads_dir,

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from vhr_conformance.i18n import UserError
+from vhr_conformance.outcome import ExitCode
 
 from .helpers import ROOT, VHR_MAIN, load_env, run_vhr_load, start_fake, vhr_load_inproc
 
@@ -231,7 +232,7 @@ def test_ctrl_c_writes_a_partial_report(tmp_path: Path, coverage_dir: Path, fake
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == ExitCode.INTERRUPTED, err
     data = summary(tmp_path, "int")
     assert data["interrupted"] is True and data["partial"] is True and data["elapsed_s"] < 30
     assert data["totals"]["requests"] > 0 and (tmp_path / "int" / "load" / "report.html").is_file()
@@ -320,7 +321,7 @@ def test_locustfile_runs_under_plain_locust(tmp_path: Path, coverage_dir: Path, 
             "-r",
             "5",
             "-t",
-            "2s",
+            "4s",  # long enough on a loaded machine for every operation of the workload to run
             "--vhr-workload",
             str(write(tmp_path, "w.yaml", FAST_WORKLOAD)),
             "--only-summary",

@@ -41,8 +41,8 @@ def test_pass_fail_and_skip() -> None:
     ok = by_id(evaluate(SLOS, Snapshot({"patient-lookup": lookup(190, 10)}, 10.0)))
     assert ok["VHR-PERF-001"]["status"] == "pass" and ok["VHR-PERF-001"]["measured"] == 20
     assert ok["VHR-PERF-003"]["status"] == "pass" and ok["VHR-PERF-003"]["measured"] == 20.0
-    assert ok["VHR-PERF-004"]["status"] == "skip"  # no submissions: not enough data, not a failure
-    assert verdict(list(ok.values())) == "pass"
+    assert ok["VHR-PERF-004"]["status"] == "not-tested"  # no submissions: not enough data, not a failure
+    assert verdict(list(ok.values())) == "incomplete"  # ... but a SHALL threshold left unjudged is no pass
 
     bad = by_id(evaluate(SLOS, Snapshot({"patient-lookup": lookup(80, 20, failures=20)}, 10.0)))
     assert bad["VHR-PERF-001"]["status"] == "fail" and bad["VHR-PERF-001"]["measured"] == 400
@@ -54,11 +54,11 @@ def test_pass_fail_and_skip() -> None:
 
 def test_nothing_judged_is_not_a_pass() -> None:
     results = evaluate(SLOS, Snapshot({}, 5.0))
-    assert {r["status"] for r in results} == {"skip", "fail"}  # throughput 0 < 10
+    assert {r["status"] for r in results} == {"not-tested", "fail"}  # throughput 0 < 10
     only_latency = parse_slo(
         parse_located("thresholds:\n  - {id: VHR-PERF-001, metric: p95, max: 1s}\n", "s")
     )
-    assert verdict(evaluate(only_latency, Snapshot({}, 5.0))) == "fail"
+    assert verdict(evaluate(only_latency, Snapshot({}, 5.0))) == "incomplete"
 
 
 def test_window_is_a_difference() -> None:

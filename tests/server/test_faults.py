@@ -280,6 +280,23 @@ PROBES: dict[str, tuple[dict[str, Any], Probe]] = {
     "scope-bypass-export": ({"auth": "oauth"}, p_scope_export),
     "export-not-bound-to-client": ({"auth": "oauth"}, p_export_owner),
     "token-without-exp-accepted": ({"auth": "oauth"}, p_token_exp),
+    "anonymous-read": ({"auth": "oauth", "anonymous": True}, lambda c: c.get("/Patient").status_code),
+    "no-patient-everything": (
+        {},
+        lambda c: c.get(f"/Patient/{_create(c).json()['id']}/$everything").status_code,
+    ),
+    "validate-accepts-anything": (
+        {"validate": True},
+        lambda c: sorted(
+            i["severity"] for i in c.post("/Patient/$validate", json=bad_patient()).json().get("issue", [])
+        ),
+    ),
+    "per-string-size-limit": (  # a body of many short strings over the limit
+        {"max_body_bytes": 2000},
+        lambda c: (
+            _create(c, identifier=[{"system": "urn:x", "value": f"v{i:05d}"} for i in range(100)]).status_code
+        ),
+    ),
 }
 
 

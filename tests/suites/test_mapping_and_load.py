@@ -3,7 +3,7 @@
 A clean reference server loaded with our conversion passes every MAP criterion; deliberately
 altered conversions (secondary diagnoses dropped, period shifted by the time zone, sex swapped,
 an encounter never loaded) fail exactly the matching criteria with their differences; an external
-target without XML omits them. A short load run after the suites verifies VHR-PERF-003 (pass on a
+target without XML leaves them not tested (and the run cannot exit 0). A short load run after the suites verifies VHR-PERF-003 (pass on a
 clean server, fail on `slow-responses`) and lands in every report format and the exit code.
 """
 
@@ -133,13 +133,14 @@ def test_altered_conversions_fail_the_matching_map_criteria(server: ReferenceSer
         assert ma_lk in case["message"] and diffs[0]["xml_field"] in case["message"]
     assert "mapping.json" in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
 
-    # An external target without XML: nothing to compare, every MAP criterion omitted with the reason.
+    # An external target without XML: nothing to compare, so every MAP criterion is not tested (an
+    # input is missing, the message says how to supply it) and the run cannot exit 0.
     out2 = tmp_path / "r2"
     proc = _vhr("run", "--target", server.base_url, "--only", "MAP", "--report-dir", str(out2), "--quiet")
     states, data = _results(out2)
-    assert {states[c] for c in MAP_IDS} == {"omit"}, states
+    assert {states[c] for c in MAP_IDS} == {"not-tested"}, states
     assert all("--xml" in c["message"] for c in data["cases"])
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.returncode == 5 and data["verdict"] == "INCOMPLETE", proc.stdout[-2000:]
 
 
 def test_clean_reference_server_passes_map_and_load(tmp_path: Path) -> None:
@@ -167,13 +168,13 @@ def test_clean_reference_server_passes_map_and_load(tmp_path: Path) -> None:
             "--vhr-report-dir",
             str(out),
             "--vhr-load",
-            json.dumps({"duration": "6s"}),
+            json.dumps({"duration": "10s", "users": 25, "spawn_rate": 15}),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     states, data = _results(out)
     assert {states[c] for c in MAP_IDS} == {"pass"}, states
-    assert states["VHR-PERF-003"] == "pass" and states["VHR-PERF-004"] == "omit"
+    assert states["VHR-PERF-003"] == "pass" and states["VHR-PERF-004"] == "not-tested"
     assert json.loads((out / "mapping.json").read_text(encoding="utf-8"))["mode"] == "twins"
     perf = next(c for c in data["cases"] if c["criteria"] == ["VHR-PERF-003"])
     assert perf["state"] == "pass" and "VHR-PERF-101 [" in perf["message"]  # the measurements, even on a pass

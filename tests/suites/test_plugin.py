@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from vhr_conformance import fhirpkg
+from vhr_conformance.outcome import ExitCode
 from vhr_conformance.runner.catalogue import suites_dir
 
 pytest_plugins = ["pytester"]
@@ -107,12 +108,13 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: py
     result = _run(pytester)
     assert result.ret == 1  # a SHALL criterion failed
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "FAIL" and data["exitCode"] == 1
     states = {c["id"]: c["state"] for c in data["criteria"]}
     assert states == {
         "VHR-AAA-001": "pass",
         "VHR-AAA-002": "fail",
-        "VHR-AAA-003": "omit",
-        "VHR-AAA-004": "skip",
+        "VHR-AAA-003": "not-applicable",
+        "VHR-AAA-004": "not-tested",
         "VHR-BBB-005": "error",
         "VHR-BBB-006": "attestation",
     }
@@ -138,16 +140,116 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: py
     assert "secret" not in json.dumps(manifest["options"])
     junit = (out / "junit.xml").read_text(encoding="utf-8")
     assert 'name="criteria" value="VHR-AAA-001"' in junit
+    # testcases carry the criterion id and its bilingual title, not the Python name
+    assert 'name="VHR-AAA-002 Tiêu chí 2 / Criterion 2 [1]"' in junit and 'classname="VHR.AAA"' in junit
+    assert 'name="test_passes"' not in junit and 'name="vhr.verdict" value="FAIL"' in junit
     labels = [json.loads(p.read_text())["labels"] for p in (out / "allure-results").glob("*-result.json")]
     flat = {(lab["name"], lab["value"]) for ls in labels for lab in ls}
     assert ("epic", "Nhóm thử / Test area") in flat and ("severity", "critical") in flat
     assert any(n == "feature" and v.startswith("VHR-AAA-002") for n, v in flat)
+    names = {json.loads(p.read_text())["name"] for p in (out / "allure-results").glob("*-result.json")}
+    assert "VHR-AAA-002 Tiêu chí 2 / Criterion 2 [2]" in names and "test_passes" not in names
+    assert "VHR-AAA-002 [SHALL] Tiêu chí 2 / Criterion 2" in result.stdout.str()
     assert manifest["ig"]["id"] == "vhr.conformance.ig" and len(manifest["ig"]["sha256"]) == 64
 
 
-def test_harness_error_has_its_own_exit_code(pytester: pytest.Pytester) -> None:
-    _setup(pytester, SUITE.replace('assert n == 1, "vendor broke it"', "pass"))
-    assert _run(pytester).ret == 3
+def test_error_or_not_tested_shall_is_incomplete_never_pass(pytester: pytest.Pytester) -> None:
+    # Nothing failed; a SHALL criterion errored and another was not tested: INCOMPLETE, not 0.
+    out = _setup(pytester, SUITE.replace('assert n == 1, "vendor broke it"', "pass"))
+    assert _run(pytester).ret == ExitCode.INCOMPLETE
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "INCOMPLETE"
+    gaps = {g["id"]: g for g in data["notTested"]}
+    assert set(gaps) == {"VHR-BBB-005", "VHR-AAA-004"}
+    assert any("no data X" in r and "thiếu dữ liệu X" in r for r in gaps["VHR-AAA-004"]["reasons"])
+    report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
+    assert report["result"] == "pending"
+    assert report["score"] == 100.0  # over judged criteria: AAA-001, AAA-002
+    assert "VHR-AAA-004 (MAY, not-tested): thiếu dữ liệu X / no data X" in report["text"]["div"]
+    skipped = next(t for t in report["test"] if t["name"] == "VHR-AAA-004")
+    assert skipped["action"][0]["assert"]["result"] == "skip" and "[not-tested]" in skipped["description"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "CHƯA ĐẦY ĐỦ / INCOMPLETE" in html and 'id="not-tested"' in html and "no data X" in html
+
+
+ONLY_PASS = """
+from vhr_conformance.i18n import Text
+from vhr_conformance.outcome import check, not_applicable, not_tested
+from vhr_conformance.pytest_plugin import criterion
+
+@criterion("VHR-AAA-001")
+def test_main():
+    not_tested(Text("thiếu máy chủ thứ hai", "no second server: give --second URL"))
+
+@criterion("VHR-AAA-001")
+def test_side():
+    check(True, Text("không", "no"))
+
+@criterion("VHR-AAA-002")
+def test_na():
+    not_applicable(Text("không khai báo", "not declared"))
+
+@criterion("VHR-AAA-002")
+def test_pass_two():
+    check(True, Text("không", "no"))
+
+@criterion("VHR-AAA-003")
+def test_only_na():
+    not_applicable(Text("không khai báo", "not declared"))
+
+@criterion("VHR-AAA-004")
+def test_fail():
+    check(False, Text("máy chủ trả 500", "the server answered 500"))
+
+@criterion("VHR-BBB-005")
+def test_five():
+    check(True, Text("không", "no"))
+"""
+
+
+def test_passing_side_case_never_hides_a_not_tested_main_case(pytester: pytest.Pytester) -> None:
+    out = _setup(pytester, ONLY_PASS)
+    assert _run(pytester).ret == ExitCode.FAIL  # the MAY criterion failed
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    states = {c["id"]: c["state"] for c in data["criteria"]}
+    assert states["VHR-AAA-001"] == "not-tested"  # pass + not-tested → not-tested
+    assert states["VHR-AAA-002"] == "pass"  # pass + not-applicable → pass
+    assert states["VHR-AAA-003"] == "not-applicable"  # all not-applicable
+    assert states["VHR-AAA-004"] == "fail"
+    fail_case = next(c for c in data["cases"] if c["criteria"] == ["VHR-AAA-004"])
+    assert fail_case["message"] == "máy chủ trả 500 / the server answered 500"  # no pytest introspection
+
+
+def test_partial_scope_is_said_everywhere(pytester: pytest.Pytester) -> None:
+    out = _setup(pytester, ONLY_PASS.replace("check(False", "check(True"))
+    result = _run(pytester, "--vhr-only", "BBB", "-rN")
+    assert result.ret == ExitCode.PASS
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (
+        data["verdict"] == "PASS"
+        and data["scope"]["partial"]
+        and data["scope"]["narrowedBy"] == ["--only BBB"]
+    )
+    assert "partial scope" in data["verdictText"]["en"] and "phạm vi một phần" in data["verdictText"]["vi"]
+    assert "ĐẠT (phạm vi một phần) / PASSED (partial scope)" in (out / "report.html").read_text(
+        encoding="utf-8"
+    )
+    assert "partial scope" in json.loads((out / "testreport.json").read_text(encoding="utf-8"))["name"]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scope"]["partial"] is True
+    assert "partial scope" in (out / "junit.xml").read_text(encoding="utf-8")
+    assert "partial scope" in (out / "allure-results" / "environment.properties").read_text(encoding="utf-8")
+    assert "PASSED (partial scope)" in result.stdout.str()
+    # the same suite with every area in scope is a full run
+    _run(pytester)
+    full = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert full["scope"]["partial"] is False and full["verdict"] == "INCOMPLETE"  # AAA-001 not tested
+
+
+def test_no_case_is_harness_error(pytester: pytest.Pytester) -> None:
+    out = _setup(pytester)
+    result = _run(pytester, "--vhr-only", "VHR-BBB-006")
+    assert result.ret == ExitCode.ERROR
+    assert json.loads((out / "results.json").read_text(encoding="utf-8"))["verdict"] == "ERROR"
 
 
 def test_level_filter_and_only(pytester: pytest.Pytester) -> None:

@@ -22,7 +22,7 @@ def _run() -> RunResult:
     cat = load_catalogue()
     cases = []
     for i, crit in enumerate(c for c in cat.criteria.values() if c.automated):
-        state = ("pass", "pass", "pass", "fail", "skip", "omit", "error")[i % 7]
+        state = ("pass", "pass", "pass", "fail", "not-tested", "not-applicable", "error")[i % 7]
         evidence = (
             [
                 {

@@ -15,6 +15,7 @@ import pytest
 
 from vhr_conformance.client import FhirClient, InfrastructureError
 from vhr_conformance.client.tls import verify_context
+from vhr_conformance.outcome import ExitCode
 from vhr_conformance.runner.tlscerts import make_tls_files
 from vhr_conformance.server import ReferenceServer
 
@@ -54,11 +55,14 @@ def test_embedded_tls_run_passes_sec_001(tmp_path: Path) -> None:
     assert not list(scratch.glob("vhr-tls-*")), "the throwaway key folder is left behind"
 
 
-def test_no_embedded_tls_omits_sec_001(tmp_path: Path) -> None:
+def test_no_embedded_tls_leaves_sec_001_not_tested(tmp_path: Path) -> None:
+    # Plain http on loopback: TLS could not be judged, so SEC-001 is not tested (never omitted
+    # as if it did not apply) and the run cannot exit 0.
     out = tmp_path / "r"
     proc = _vhr("run", "--only", "VHR-SEC-001", "--no-embedded-tls", "--report-dir", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert _cases(out)["test_tls"]["state"] == "omit"
+    assert proc.returncode == ExitCode.INCOMPLETE, proc.stdout[-2000:] + proc.stderr[-2000:]
+    case = _cases(out)["test_tls"]
+    assert case["state"] == "not-tested" and "https" in case["message"], case
 
 
 def test_untrusted_certificate_fails_sec_001(tmp_path: Path, tls_server: Any) -> None:
@@ -104,20 +108,44 @@ def test_trusted_private_ca_passes_sec_001(tmp_path: Path, tls_server: Any) -> N
 
 
 def test_plain_http_elsewhere_fails_sec_001(tmp_path: Path) -> None:
+    """SEC-001 judges the URL itself: plain http anywhere but loopback fails, without a connection."""
+    import subprocess
+    import sys
+
+    from vhr_conformance.runner.catalogue import suites_dir
+
     out = tmp_path / "r"
-    proc = _vhr(
-        "run",
-        "--target",
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suites_dir()),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-o",
+        "addopts=",
+    ]
+    cmd += [
+        "--vhr-target",
         "http://vhr-target.invalid",
-        "--only",
+        "--vhr-only",
         "VHR-SEC-001",
-        "--report-dir",
+        "--vhr-report-dir",
         str(out),
-        "--quiet",
-    )
-    assert proc.returncode == 1
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:]
     tls = _cases(out)["test_tls"]
     assert tls["state"] == "fail" and "not served over https" in tls["message"]
+
+
+def test_vhr_run_stops_at_a_host_that_does_not_resolve(tmp_path: Path) -> None:
+    """`vhr run` asks the doctor first: a mistyped host stops at once (ERROR), never a pass."""
+    proc = _vhr(
+        "run", "--target", "http://vhr-target.invalid", "--report-dir", str(tmp_path / "r"), "--quiet"
+    )
+    assert proc.returncode == 3 and "vhr doctor" in proc.stdout
 
 
 def test_client_names_an_untrusted_certificate(tls_server: Any, tmp_path: Path) -> None:

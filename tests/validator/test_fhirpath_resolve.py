@@ -12,6 +12,7 @@ import pytest
 from vhr_conformance import fhirpkg
 from vhr_conformance.validator import Validator
 from vhr_conformance.validator.fhirpath import EvalEnv, evaluate
+from vhr_conformance.validator.references import bundle_resolver
 
 from .util import rules
 
@@ -100,7 +101,7 @@ def bundle() -> dict[str, Any]:
 
 def test_bundle_level_invariant_resolves_entries_and_their_contained_resources(validator: Validator) -> None:
     b = bundle()
-    env = EvalEnv(b, b, resolve=validator._bundle_resolver(b))
+    env = EvalEnv(b, b, resolve=bundle_resolver(b))
     # An entry reference by fullUrl, and a "#" reference inside an entry: that entry's contained.
     assert evaluate(b, "entry[1].resource.subject.resolve().id", env) == ["pp"]
     assert evaluate(b, "entry.resource.ofType(Observation).performer.resolve() is Patient", env) == [True]
@@ -113,7 +114,7 @@ def test_bundle_level_invariant_resolves_entries_and_their_contained_resources(v
 def test_entry_level_invariant_resolves_through_the_bundle(validator: Validator) -> None:
     b = bundle()
     obs = b["entry"][1]["resource"]
-    env = EvalEnv(obs, obs, resolve=validator._bundle_resolver(b))
+    env = EvalEnv(obs, obs, resolve=bundle_resolver(b))
     assert evaluate(obs, "subject.resolve() is Patient", env) == [True]
     assert evaluate(obs, "performer.resolve().name.family", env) == ["Trần"]
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from vhr_conformance.validator import Validator
-from vhr_conformance.validator.engine import Run
+import pytest
+
+from vhr_conformance.validator import Validator, engine
 from vhr_conformance.validator.fhirpath import NATIVE, ConstraintCompiler, EvalEnv, compile_path
+from vhr_conformance.validator.invariants import check_invariants
+from vhr_conformance.validator.run import Run
 
 from .util import errors, patient, rules
 
@@ -200,7 +203,7 @@ def test_unevaluable_expression_is_a_harness_error_reported_once(validator: Vali
     run = Run(frozenset({"invariants"}))
     res = patient()
     for _ in range(3):
-        validator._invariants(res, (broken, unparsable), "Patient", run)
+        check_invariants(res, (broken, unparsable), "Patient", run)
     harness = [i for i in run.issues if i.rule == "harness-fhirpath"]
     assert len(harness) == 2
     assert all(i.severity == "error" and i.code == "exception" for i in harness)
@@ -268,7 +271,7 @@ def test_conforms_to_runs_the_profile(validator: Validator) -> None:
     assert c.evaluate(obs, env) is False  # no BP components, wrong code: does not conform
 
 
-def test_resolve_inside_bundle_entries(validator: Validator) -> None:
+def test_resolve_inside_bundle_entries(validator: Validator, monkeypatch: pytest.MonkeyPatch) -> None:
     cc = ConstraintCompiler()
     c = cc.compile_one(
         {
@@ -291,16 +294,13 @@ def test_resolve_inside_bundle_entries(validator: Validator) -> None:
         ],
     }
     seen: list[bool] = []
-    original = validator._invariants
+    original = engine.check_invariants
 
     def spy(focus: Any, constraints: Any, loc: str, run: Run, skip: Any = None) -> None:
         if focus is pat and run.env is not None:
             seen.append(c.evaluate(pat, run.env))
         original(focus, constraints, loc, run, skip)
 
-    validator._invariants = spy  # type: ignore[method-assign]
-    try:
-        validator.validate(bundle)
-    finally:
-        del validator._invariants
+    monkeypatch.setattr(engine, "check_invariants", spy)  # the walk's invariant layer
+    validator.validate(bundle)
     assert seen and all(seen)

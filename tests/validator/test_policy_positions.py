@@ -204,3 +204,58 @@ def test_source_map_agrees_with_the_parsed_structure() -> None:
     for option in (0, orjson.OPT_INDENT_2):
         text = orjson.dumps(bundle, option=option).decode()
         _check_positions(bundle, (), text, _scan(text))
+
+
+def _sd(sid: str, type_: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "StructureDefinition",
+        "id": sid,
+        "url": f"http://example.org/fhir/StructureDefinition/{sid}",
+        "name": sid,
+        "status": "active",
+        "kind": "resource",
+        "abstract": False,
+        "type": type_,
+        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{type_}",
+        "derivation": "constraint",
+        "differential": {"element": elements},
+    }
+
+
+def test_policy_reaches_a_value_judged_against_one_of_several_profiles(tmp_path: Path) -> None:
+    """Bundle.entry.resource typed with two profiles: the value is tried against each (conforming to
+    one is enough), and those trials follow the call's policy like every other finding."""
+    bp = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
+    names = {
+        "key": "x-bp-1",
+        "severity": "warning",
+        "human": "A patient should have a name",
+        "expression": "name.exists()",
+        "extension": [{"url": bp, "valueBoolean": True}],
+    }
+    p1 = _sd("p1", "Patient", [{"id": "Patient", "path": "Patient", "constraint": [names]}])
+    p2 = _sd("p2", "Patient", [{"id": "Patient.gender", "path": "Patient.gender", "min": 1}])
+    profiles = [p1["url"], p2["url"]]
+    entry = {"id": "Bundle.entry.resource", "path": "Bundle.entry.resource"}
+    entry["type"] = [{"code": "Resource", "profile": profiles}]  # type: ignore[assignment]
+    b = _sd("b", "Bundle", [entry])
+    (tmp_path / "package.json").write_bytes(orjson.dumps({"name": "test.anyprofile", "version": "0.0.1"}))
+    for sd in (p1, p2, b):
+        (tmp_path / f"StructureDefinition-{sd['id']}.json").write_bytes(orjson.dumps(sd))
+    from vhr_conformance import fhirpkg
+
+    core = fhirpkg.PackageSet.with_dependencies()
+    v = Validator.for_packages(fhirpkg.PackageSet([*core.packages, fhirpkg.load_package(tmp_path)]))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a43", "resource": patient()}],
+    }
+    bundle["entry"][0]["resource"].pop("name", None)  # type: ignore[index]
+    where = "Bundle.entry[0].resource"
+
+    def found(**policy: Any) -> set[tuple[str, str, str]]:
+        return {(i.severity, i.location, i.rule) for i in v.validate(bundle, profiles=[b["url"]], **policy)}
+
+    assert ("warning", where, "x-bp-1") not in found()  # best practice is off by default
+    assert ("warning", where, "x-bp-1") in found(best_practice=True)

@@ -39,6 +39,16 @@ def register(app: typer.Typer) -> None:
         now: str = typer.Option(
             None, "--now", help="Mốc thời gian đo độ mới (ISO) / reference time for freshness"
         ),
+        scheduler: str = typer.Option(
+            None,
+            "--scheduler",
+            help="Địa chỉ bộ lập lịch Dask (tcp://host:8786) / Dask scheduler address",
+        ),
+        dask_local: int = typer.Option(
+            0,
+            "--dask-local",
+            help="Chạy trên cụm Dask cục bộ N tiến trình (127.0.0.1) / Dask LocalCluster of N processes",
+        ),
     ) -> None:
         """Đo đúng – đủ – sạch – sống / measure correct, complete, clean, live."""
         import os
@@ -50,6 +60,7 @@ def register(app: typer.Typer) -> None:
 
             raise UserError(Text("--out phải là thư mục.", "--out must be a folder."), location=str(out))
         sources = list(ndjson)
+        source: dict[str, object] = {"mode": "ndjson"}
         if target:
             from vhr_conformance.audit.export import ExportOptions, fetch
             from vhr_conformance.client import AuthConfig, TokenProvider
@@ -66,6 +77,9 @@ def register(app: typer.Typer) -> None:
             )
             console.print(f"{got['mode']}: {out / 'export'}", highlight=False)
             sources.append(out / "export")
+            source = {"mode": got["mode"]} | ({"sample": got["sample"]} if "sample" in got else {})
+            if ndjson:
+                source["alsoNdjson"] = True
         if not sources:
             from vhr_conformance.i18n import UserError
 
@@ -73,7 +87,28 @@ def register(app: typer.Typer) -> None:
                 Text("Cần --ndjson hoặc --target.", "--ndjson or --target is needed."),
                 location="vhr audit run",
             )
-        options = AuditOptions(sources, out, workers=workers or (os.cpu_count() or 1))
+        if scheduler and dask_local:
+            from vhr_conformance.i18n import UserError
+
+            raise UserError(
+                Text(
+                    "Chọn --scheduler hoặc --dask-local, không cả hai.",
+                    "Pick --scheduler or --dask-local, not both.",
+                ),
+                location="vhr audit run",
+            )
+        if dask_local < 0:
+            from vhr_conformance.i18n import UserError
+
+            raise UserError(Text("Cần số dương.", "A positive number is needed."), location="--dask-local")
+        options = AuditOptions(
+            sources,
+            out,
+            workers=workers or (os.cpu_count() or 1),
+            scheduler=scheduler,
+            dask_local=dask_local,
+            source=source,
+        )
         if now:
             import datetime as dt
 
@@ -121,3 +156,29 @@ def register(app: typer.Typer) -> None:
             .format(n=truth["resources"], p=out)
             .in_lang()
         )
+
+    @audit.command("verdicts")
+    def verdicts_cmd(
+        audit_json: Path = typer.Argument(
+            ..., help="audit.json của vhr audit run / written by vhr audit run"
+        ),
+        thresholds: Path = typer.Option(
+            None, "--thresholds", help="Tệp ngưỡng YAML / thresholds file (default: the package's)"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="In JSON / print JSON"),
+    ) -> None:
+        """Kết luận tiêu chí QUAL trên dữ liệu của kho / QUAL criteria verdicts on the store's data."""
+        import orjson
+
+        from vhr_conformance.audit.verdicts import verdicts_from_file
+
+        verdicts = verdicts_from_file(audit_json, thresholds)
+        if as_json:
+            typer.echo(orjson.dumps([v.as_json() for v in verdicts], option=orjson.OPT_INDENT_2).decode())
+            return
+        for v in verdicts:
+            console.print(
+                f"{v.criterion} {v.level:<6} {v.state!s:<10} {v.message.in_lang()}",
+                highlight=False,
+                soft_wrap=True,
+            )

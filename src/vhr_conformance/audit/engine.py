@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import os
+import resource
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -18,10 +21,11 @@ from typing import Any
 
 import orjson
 
-from vhr_conformance.audit.facts import person, present, references
+from vhr_conformance.audit.facts import person, presence, references
 from vhr_conformance.i18n import Text, UserError
 
 CHUNK_LINES = 2000
+DUCKDB_MEMORY = "512MB"  # DuckDB spills to its temp directory beyond this: the aggregation stays bounded
 LATE_AFTER_HOURS = 24
 FRESHNESS_BUCKETS = ((1, "≤ 1 d"), (7, "≤ 7 d"), (30, "≤ 30 d"), (365, "≤ 1 y"))
 BHI_CHECKS = {  # Decision 3074's basic health information, by the resources that carry it
@@ -40,6 +44,14 @@ class AuditOptions:
     workers: int = max(1, (os.cpu_count() or 1))
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     sample_examples: int = 5
+    scheduler: str | None = None  # address of a running Dask scheduler (tcp://host:8786)
+    dask_local: int = 0  # > 0: a Dask LocalCluster of that many worker processes on 127.0.0.1
+    dask_timeout_s: float = 3600.0  # the whole facts stage on Dask, from connecting to the last chunk
+    dask_connect_s: float = 30.0  # reaching the scheduler (a cluster may be slow to answer)
+    duckdb_memory: str = DUCKDB_MEMORY
+    # how the data was read: ndjson, bulk-export, or paged-search with its sample size per type (a
+    # sample cannot show that something is absent, so the QUAL verdicts need to know)
+    source: dict[str, Any] = field(default_factory=lambda: {"mode": "ndjson"})
 
 
 def ndjson_files(sources: list[Path]) -> list[Path]:
@@ -63,10 +75,11 @@ def ndjson_files(sources: list[Path]) -> list[Path]:
 def read_lines(files: list[Path]) -> Iterator[tuple[str, int, bytes]]:
     for path in files:
         opener = gzip.open if path.name.endswith(".gz") else open
+        name = str(path)  # one string per file: pickled once per chunk, not once per line
         with opener(path, "rb") as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
-                    yield str(path), number, line
+                    yield name, number, line
 
 
 def chunks(
@@ -84,6 +97,7 @@ def chunks(
 
 # ------------------------------------------------------------------ worker side
 _STATE: dict[str, Any] = {}
+_INIT_LOCK = threading.Lock()
 
 
 def _init_worker() -> None:
@@ -109,7 +123,8 @@ def _facts(file: str, line: int, raw: bytes) -> dict[str, Any]:
     errors = sorted({i.rule for i in issues if i.severity in ("error", "fatal")})
     profiles = (resource.get("meta") or {}).get("profile") or []
     profile = str(profiles[0]) if profiles else _STATE["default_profile"].get(rtype)
-    ms = [[p, present(resource, p)] for p in _STATE["ig"].must_support_paths(profile)] if profile else []
+    paths = _STATE["ig"].must_support_paths(profile) if profile else []
+    ms = [[p, has] for p, has in zip(paths, presence(resource, paths), strict=True)]
     fact: dict[str, Any] = {
         "kind": "resource",
         "file": file,
@@ -134,19 +149,30 @@ def _facts(file: str, line: int, raw: bytes) -> dict[str, Any]:
     return fact
 
 
+def facts_bytes(batch: list[tuple[str, int, bytes]]) -> bytes:
+    """The facts of one chunk as NDJSON bytes: the unit of work of every mode (processes or Dask)."""
+    if "validator" not in _STATE:
+        with _INIT_LOCK:  # a Dask worker may run several tasks on threads: compile the validator once
+            if "validator" not in _STATE:
+                _init_worker()
+    return b"".join(orjson.dumps(_facts(file, line, raw)) + b"\n" for file, line, raw in batch)
+
+
 def process_chunk(batch: list[tuple[str, int, bytes]], out: str) -> int:
     """Facts of one chunk into `out` (NDJSON); returns the number of records."""
-    if "validator" not in _STATE:
-        _init_worker()
+    data = facts_bytes(batch)
     with open(out, "wb") as fh:
-        for file, line, raw in batch:
-            fh.write(orjson.dumps(_facts(file, line, raw)) + b"\n")
+        fh.write(data)
     return len(batch)
 
 
 # ------------------------------------------------------------------ driver
 def collect_facts(options: AuditOptions, work: Path) -> int:
     files = ndjson_files(options.sources)
+    if options.scheduler or options.dask_local > 0:
+        from vhr_conformance.audit.distributed import collect_facts_dask
+
+        return collect_facts_dask(options, work, chunks(read_lines(files)))
     total = 0
     pending: set[Future[int]] = set()
     workers = max(1, options.workers)
@@ -188,6 +214,9 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
 
     con = duckdb.connect(str(work / "audit.duckdb"))
     con.execute("SET preserve_insertion_order = false")
+    # bounded: beyond the limit DuckDB spills to disk next to the database instead of growing
+    con.execute("SET memory_limit = ?", [options.duckdb_memory])
+    con.execute("SET temp_directory = ?", [str(work / "duckdb-tmp")])
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FACT_COLUMNS.items()) + "}"
     pattern = str(work / "facts-*.ndjson").replace("'", "''")
     con.execute(
@@ -303,6 +332,7 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
     return {
         "schema": "https://vhr-conformance.org/schemas/audit/1",
         "generated": now.isoformat(timespec="seconds"),
+        "source": dict(options.source),
         "records": total,
         "resources": total - unparsable,
         "unparsable": unparsable,
@@ -357,14 +387,48 @@ def _parse_instant(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+class _Stage:
+    """Wall and CPU time of one stage; CPU counts this process and its finished child processes."""
+
+    def __init__(self, log: dict[str, dict[str, float]], name: str) -> None:
+        self.log, self.name = log, name
+
+    @staticmethod
+    def _cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), self._cpu()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.log[self.name] = {
+            "wallSeconds": round(time.perf_counter() - self.wall, 2),
+            "cpuSeconds": round(self._cpu() - self.cpu, 2),
+        }
+
+
 def run_audit(options: AuditOptions) -> dict[str, Any]:
+    """The whole audit into `options.out_dir`: audit.json, audit.html, and audit-stages.json (the time
+    each stage took: kept out of audit.json, whose figures depend on the data only)."""
     options.out_dir.mkdir(parents=True, exist_ok=True)
+    stages: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="vhr-audit-", dir=options.out_dir) as tmp:
         work = Path(tmp)
-        collect_facts(options, work)
-        result = aggregate(work, options)
+        with _Stage(stages, "facts"):
+            records = collect_facts(options, work)
+        with _Stage(stages, "aggregate"):
+            result = aggregate(work, options)
     (options.out_dir / "audit.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     from vhr_conformance.audit.html import write_html
 
     write_html(result, options.out_dir / "audit.html")
+    mode = (
+        f"dask:{options.scheduler or f'local-{options.dask_local}'}"
+        if options.scheduler or options.dask_local
+        else f"processes:{options.workers}"
+    )
+    (options.out_dir / "audit-stages.json").write_bytes(
+        orjson.dumps({"records": records, "mode": mode, "stages": stages}, option=orjson.OPT_INDENT_2)
+    )
     return result

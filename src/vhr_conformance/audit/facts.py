@@ -22,43 +22,66 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _step(nodes: list[Any], part: str) -> list[Any]:
+    """The values one path segment below `nodes` (``value[x]`` matches every typed key)."""
+    nxt: list[Any] = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        if part.endswith("[x]"):
+            stem = part[:-3]
+            for key, value in node.items():
+                if key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper():
+                    nxt.extend(_items(value))
+        elif part in node:
+            nxt.extend(_items(node[part]))
+    return [n for n in nxt if n not in (None, "", [], {})]
+
+
 def present(resource: dict[str, Any], path: str) -> bool:
     """Whether the element at a StructureDefinition path (``Patient.name.family``, ``value[x]``) has a value."""
-    parts = path.split(".")[1:]
-    nodes: list[Any] = [resource]
-    for part in parts:
-        nxt: list[Any] = []
-        for node in nodes:
-            if not isinstance(node, dict):
-                continue
-            if part.endswith("[x]"):
-                stem = part[:-3]
-                for key, value in node.items():
-                    if key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper():
-                        nxt.extend(_items(value))
-            elif part in node:
-                nxt.extend(_items(node[part]))
-        nodes = [n for n in nxt if n not in (None, "", [], {})]
-        if not nodes:
-            return False
-    return True
+    return presence(resource, [path])[0]
+
+
+def presence(resource: dict[str, Any], paths: list[str]) -> list[bool]:
+    """`present` of each path, walking each shared prefix (``Observation.component``) once."""
+    below: dict[str, list[Any]] = {}
+    out: list[bool] = []
+    for path in paths:
+        parts = path.split(".")[1:]
+        nodes: list[Any] = [resource]
+        for depth, part in enumerate(parts, 1):
+            prefix = ".".join(parts[:depth])
+            got = below.get(prefix)
+            if got is None:
+                got = below[prefix] = _step(nodes, part)
+            nodes = got
+            if not nodes:
+                break
+        out.append(bool(nodes))
+    return out
 
 
 def references(node: Any, path: str = "") -> list[tuple[str, str]]:
     """(element path, reference string) of every Reference.reference in the resource."""
     out: list[tuple[str, str]] = []
+    _references(node, path, out)
+    return out
+
+
+def _references(node: Any, path: str, out: list[tuple[str, str]]) -> None:
+    # only containers are walked: building a path for every primitive was most of this function's cost
     if isinstance(node, dict):
         ref = node.get("reference")
         if isinstance(ref, str) and path:
             out.append((path, ref))
         for key, value in node.items():
-            if key in ("contained",):
-                continue
-            out.extend(references(value, f"{path}.{key}" if path else key))
+            if key != "contained" and isinstance(value, dict | list):
+                _references(value, f"{path}.{key}" if path else key, out)
     elif isinstance(node, list):
         for item in node:
-            out.extend(references(item, path))
-    return out
+            if isinstance(item, dict | list):
+                _references(item, path, out)
 
 
 def _identifier(resource: dict[str, Any], suffix: str) -> str | None:

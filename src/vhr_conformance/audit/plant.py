@@ -43,16 +43,20 @@ def _typo(name: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+BATCH_PATIENTS = 1000  # patients broken and written at a time: memory stays flat for a million resources
+
+
 def plant(
     out: Path, patients: int, seed: int = 0, rates: PlantRates | None = None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
+    """Write the store into `out` (one NDJSON file per type, and `truth.json`); returns the truth.
+
+    Patients are drawn lazily and broken batch by batch, each batch at the stated rates, so the
+    planted counts are the rates of each batch summed and memory does not grow with `patients`.
+    """
     rates = rates or PlantRates()
     now = now or dt.datetime(2026, 6, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     rng = random.Random(seed)
-    resources: list[dict[str, Any]] = []
-    for bundle in generate_patients(patients, seed):
-        for _rtype, _rid, raw in ndjson_lines(bundle):
-            resources.append(orjson.loads(raw))
     truth: dict[str, Any] = {
         "rates": asdict(rates),
         "patients": patients,
@@ -61,7 +65,42 @@ def plant(
         "orphans": [],
         "late": [],
         "stale": [],
+        "resources": 0,
     }
+    out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()  # types whose file this call created (the first batch truncates it)
+    batch: list[dict[str, Any]] = []
+    for drawn, bundle in enumerate(generate_patients(patients, seed), 1):
+        for _rtype, _rid, raw in ndjson_lines(bundle):
+            batch.append(orjson.loads(raw))
+        if drawn % BATCH_PATIENTS == 0 or drawn == patients:
+            _break(batch, rates, rng, now, truth)
+            _append(out, batch, written)
+            truth["resources"] += len(batch)
+            batch = []
+    truth["now"] = now.isoformat()
+    (out / "truth.json").write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2))
+    return truth
+
+
+def _append(out: Path, resources: list[dict[str, Any]], written: set[str]) -> None:
+    by_type: dict[str, list[bytes]] = {}
+    for res in resources:
+        by_type.setdefault(res["resourceType"], []).append(orjson.dumps(res))
+    for rtype, lines in by_type.items():
+        with (out / f"{rtype}.ndjson").open("ab" if rtype in written else "wb") as fh:
+            written.add(rtype)
+            fh.write(b"\n".join(lines) + b"\n")
+
+
+def _break(
+    resources: list[dict[str, Any]],
+    rates: PlantRates,
+    rng: random.Random,
+    now: dt.datetime,
+    truth: dict[str, Any],
+) -> None:
+    """Plant the defects of one batch in place (twins are appended to `resources`) and record them."""
 
     def pick(pool: list[dict[str, Any]], rate: float) -> set[int]:
         """Exactly round(rate × len(pool)) members, so the planted rate is the stated one."""
@@ -124,13 +163,3 @@ def plant(
         if id(res) in dangling and ref is not None:
             ref["reference"] = f"Patient/missing-{rng.randrange(10**9)}"
             truth["orphans"].append(key)
-    out.mkdir(parents=True, exist_ok=True)
-    by_type: dict[str, list[bytes]] = {}
-    for res in resources:
-        by_type.setdefault(res["resourceType"], []).append(orjson.dumps(res))
-    for rtype, lines in by_type.items():
-        (out / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
-    truth["resources"] = len(resources)
-    truth["now"] = now.isoformat()
-    (out / "truth.json").write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2))
-    return truth

@@ -6,7 +6,6 @@ so they do not land in shell history, process lists or the run manifest.
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 import time
@@ -14,14 +13,49 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
-import yaml
+import orjson
 
+from vhr_conformance.client.bounds import (
+    ACCEPT_ENCODING,
+    MB,
+    BodyReader,
+    BoundExceeded,
+    Budget,
+    Limits,
+    budget_scope,
+    install_backend,
+    run_deadline,
+)
 from vhr_conformance.client.tls import verify_context
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.load.yamlsrc import parse_located, read_text_file
 
 AUTH_MODES = ("none", "bearer", "client-credentials", "smart-backend")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def read_config_file(path: Path) -> Any:
+    """A YAML or JSON file a user wrote, with the limits of :mod:`yamlsrc` (size, binary, UTF-8,
+    aliases, depth); every problem is a located bilingual error."""
+    text = read_text_file(path)
+    if path.suffix.lower() != ".json":
+        return parse_located(text, str(path)).data
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:  # orjson also refuses nesting deeper than 1024
+        line, col = exc.lineno, exc.colno
+        raise UserError(
+            Text("JSON không hợp lệ: {e}", "invalid JSON: {e}").format(e=exc.msg),
+            location=f"{path}:{line}:{col}",
+        ) from None
 
 
 @dataclass
@@ -53,16 +87,7 @@ class AuthConfig:
         data: dict[str, Any] = {}
         if config_file:
             path = Path(config_file).expanduser()
-            try:
-                text = path.read_text(encoding="utf-8")
-                data = (json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)) or {}
-            except (OSError, ValueError, yaml.YAMLError) as exc:
-                raise UserError(
-                    Text(
-                        "Không đọc được tệp cấu hình xác thực: {e}", "Cannot read the auth config file: {e}"
-                    ).format(e=exc),
-                    location=str(path),
-                ) from None
+            data = read_config_file(path) or {}
             if not isinstance(data, dict):
                 raise UserError(
                     Text("Tệp cấu hình phải là một đối tượng.", "Config file must be a mapping."),
@@ -74,14 +99,8 @@ class AuthConfig:
 
         key_pem = pick("private_key", "VHR_PRIVATE_KEY")
         key_file = pick("private_key_file", "VHR_PRIVATE_KEY_FILE")
-        if not key_pem and key_file:
-            try:
-                key_pem = Path(key_file).expanduser().read_text(encoding="utf-8")
-            except OSError as exc:
-                raise UserError(
-                    Text("Không đọc được khóa riêng: {e}", "Cannot read the private key: {e}").format(e=exc),
-                    location=key_file,
-                ) from None
+        if not key_pem and key_file:  # bounded, UTF-8, and a FIFO (`<(vault read …)`) waited on, not hung on
+            key_pem = read_text_file(Path(str(key_file)).expanduser(), max_bytes=64 * 1024)
         cfg = cls(
             mode=mode,
             token=pick("token", "VHR_TOKEN"),
@@ -211,10 +230,63 @@ class TokenProvider:
         if not self.discover_base:
             raise UserError(Text("Thiếu token_url.", "token_url is missing."), location="--vhr-auth-config")
         url = self.discover_base.rstrip("/") + "/.well-known/smart-configuration"
-        resp = httpx.get(url, timeout=self.timeout, verify=self.verify)
-        resp.raise_for_status()
-        self.config.token_url = str(resp.json()["token_endpoint"])
+        status, body = self._call("GET", url)
+        endpoint = body.get("token_endpoint") if isinstance(body, dict) else None
+        if status != 200 or not isinstance(endpoint, str) or not endpoint:
+            raise UserError(
+                Text(
+                    "Không tìm được token_endpoint ({s}); hãy đặt token_url.",
+                    "No token_endpoint found ({s}); set token_url.",
+                ).format(s=status),
+                location=url,
+            )
+        endpoint = urljoin(url, endpoint)
+        if _origin(endpoint) != _origin(self.discover_base):
+            # The credentials would go wherever the target says: only where the user said so.
+            raise UserError(
+                Text(
+                    "token_endpoint do máy chủ đích công bố ({e}) nằm ngoài origin của nó; không gửi thông tin "
+                    "xác thực tới đó. Nếu tin cậy, hãy đặt token_url trong tệp cấu hình xác thực.",
+                    "the token_endpoint the target announces ({e}) is off its origin; no credentials are sent "
+                    "there. If you trust it, set token_url in the auth config file.",
+                ).format(e=endpoint),
+                location=url,
+            )
+        self.config.token_url = endpoint
         return self.config.token_url
+
+    def _call(self, method: str, url: str, **kw: Any) -> tuple[int, Any]:
+        """One bounded exchange with the authorization server: (status, parsed JSON or None).
+
+        The same bounds as the FHIR client (deadline, transfer rate, 1 MB body), so a hostile token
+        endpoint cannot hang or bloat the run either.
+        """
+        limits = Limits(max_body_bytes=MB, max_decoded_bytes=MB, request_deadline=max(self.timeout * 2, 5.0))
+        transport = httpx.HTTPTransport(verify=self.verify)
+        install_backend(transport)
+        ends = [time.monotonic() + limits.request_deadline, run_deadline() or float("inf")]
+        budget = Budget(min(ends), limits.min_rate, limits.rate_window)
+        try:
+            with httpx.Client(transport=transport, timeout=self.timeout) as http, budget_scope(budget):
+                kw.setdefault("headers", {})["Accept-Encoding"] = ACCEPT_ENCODING
+                with http.stream(method, url, **kw) as raw:
+                    reader = BodyReader(raw.headers.get("content-encoding", ""), limits)
+                    for chunk in raw.iter_raw():
+                        reader.feed(chunk)
+                    status = raw.status_code
+        except (httpx.HTTPError, BoundExceeded) as exc:
+            reason = exc.text if isinstance(exc, BoundExceeded) else (budget.reason or None)
+            detail = reason.both() if reason else f"{type(exc).__name__}: {exc}"
+            raise UserError(
+                Text(
+                    "Không liên lạc được máy chủ cấp quyền: {e}", "Cannot reach the authorization server: {e}"
+                ).format(e=detail),
+                location=url,
+            ) from None
+        try:
+            return status, orjson.loads(bytes(reader.body)) if reader.body else None
+        except orjson.JSONDecodeError:
+            return status, None
 
     def _fetch(self) -> tuple[str, float]:
         url = self._token_url()
@@ -225,16 +297,28 @@ class TokenProvider:
         else:
             form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
             form["client_assertion"] = self.client_assertion(url)
-        resp = httpx.post(url, data=form, auth=auth, timeout=self.timeout, verify=self.verify)
-        if resp.status_code != 200:
+        status, body = self._call("POST", url, data=form, auth=auth)
+        if status != 200:
             raise UserError(
                 Text(
                     "Máy chủ cấp token từ chối ({s}).", "The token endpoint refused the request ({s})."
-                ).format(s=resp.status_code),
+                ).format(s=status),
                 location=url,
             )
-        body = resp.json()
-        return str(body["access_token"]), float(body.get("expires_in", 300))
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise UserError(
+                Text(
+                    "Máy chủ cấp token trả lời không có access_token.",
+                    "The token endpoint answered without an access_token.",
+                ),
+                location=url,
+            )
+        try:
+            lifetime = float(body.get("expires_in", 300))
+        except (TypeError, ValueError):
+            lifetime = 300.0
+        return token, lifetime if lifetime == lifetime and lifetime > 0 else 300.0
 
     def client_assertion(self, token_url: str) -> str:
         """A signed JWT as SMART Backend Services asks (iss = sub = client id, aud = token URL)."""

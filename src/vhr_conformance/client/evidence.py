@@ -52,9 +52,10 @@ def truncate(text: str, limit: int = DEFAULT_BODY_LIMIT) -> str:
 def body_text(raw: bytes | str | None, limit: int = DEFAULT_BODY_LIMIT) -> str:
     if raw is None:
         return ""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    # Cut before redacting to bound the work, then again after in case redaction changed length.
-    return truncate(redact_text(text[: limit * 4]), limit)
+    # Cut before decoding and redacting to bound the work (a body may be megabytes), then again
+    # after in case redaction changed the length.
+    text = raw[: limit * 4].decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw[: limit * 4]
+    return truncate(redact_text(text), limit)
 
 
 @dataclass

@@ -18,8 +18,20 @@ import httpx
 import orjson
 
 from vhr_conformance.client.auth import TokenProvider
+from vhr_conformance.client.bounds import (
+    ACCEPT_ENCODING,
+    BodyReader,
+    BoundExceeded,
+    Budget,
+    Limits,
+    budget_scope,
+    install_backend,
+    mb_text,
+    run_deadline,
+)
 from vhr_conformance.client.evidence import EvidenceLog, Exchange, body_text, redact_headers, redact_text
 from vhr_conformance.client.tls import tls_cause, untrusted_text, verify_context
+from vhr_conformance.i18n import Text
 
 FHIR_JSON = "application/fhir+json"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -29,6 +41,21 @@ MAX_REDIRECTS = 5
 
 class InfrastructureError(Exception):
     """The network or the harness failed; never counted as a vendor failure."""
+
+    def __init__(self, message: str | Text) -> None:
+        self.text = message if isinstance(message, Text) else None
+        super().__init__(message.both() if isinstance(message, Text) else message)
+
+
+class BoundError(InfrastructureError):
+    """A bound of the harness (body size, deadline, transfer rate) ended the exchange.
+
+    The case errors (it is never a pass) and the message says which bound, e.g. "the body exceeded 32 MB".
+    """
+
+
+class DeadlineExceeded(BoundError):
+    """The client-wide deadline (the run's) has passed: no further request is sent."""
 
 
 class OffOriginError(AssertionError):
@@ -73,6 +100,11 @@ class Response:
         return self.content.decode("utf-8", errors="replace")
 
 
+def _located(method: str, url: str, text: Text) -> Text:
+    where = f"{method} {redact_text(url)}"
+    return Text(f"{where}: {text.vi}", f"{where}: {text.en}")
+
+
 class FhirClient:
     """A FHIR REST client bound to one base URL and one evidence log."""
 
@@ -87,18 +119,39 @@ class FhirClient:
         evidence: EvidenceLog | None = None,
         body_limit: int = 4096,
         transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
         self.retries = max(0, retries)
         self.evidence = evidence if evidence is not None else EvidenceLog()
         self.body_limit = body_limit
+        self.limits = limits or Limits.from_env()
+        # Client-wide deadline (time.monotonic()); see set_deadline. Read by every request.
+        self.deadline: float | None = deadline
         if verify is None or verify is True:  # the named CA bundle (VHR_CA_BUNDLE) or the public roots
             verify = verify_context()
+        if transport is None:
+            transport = httpx.HTTPTransport(verify=verify)
+            install_backend(transport)
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout), verify=verify, follow_redirects=False, transport=transport
         )
         self.origin = origin(self.base_url)
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """End every request at most ``seconds`` from now (None: no client-wide deadline).
+
+        Requests already in flight are cut at that instant (their sockets obey it); later ones raise
+        :class:`DeadlineExceeded` without being sent. This is the hook for a run deadline.
+        """
+        self.deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
+
+    def effective_deadline(self) -> float | None:
+        """The earlier of this client's deadline and the process-wide run deadline (monotonic)."""
+        ends = [d for d in (self.deadline, run_deadline()) if d is not None]
+        return min(ends) if ends else None
 
     def close(self) -> None:
         self._http.close()
@@ -165,8 +218,11 @@ class FhirClient:
         self, method: str, url: str, body: bytes | None, headers: dict[str, str], params: Any
     ) -> Response:
         attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+        window_end = time.monotonic() + self.limits.retry_window
         last_error: str | None = None
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **headers}
         for attempt in range(1, attempts + 1):
+            self._check_deadline(method, url)
             start = time.perf_counter()
             ex = Exchange(
                 method=method,
@@ -175,34 +231,113 @@ class FhirClient:
                 request_body=body_text(body, self.body_limit),
                 attempts=attempt,
             )
+            ends = [time.monotonic() + self.limits.request_deadline, window_end]
+            deadline = self.effective_deadline()
+            if deadline is not None:
+                ends.append(deadline)
+            budget = Budget(min(ends), self.limits.min_rate, self.limits.rate_window)
             try:
-                raw = self._http.request(method, url, content=body, headers=headers, params=params)
+                with budget_scope(budget):
+                    status, resp_headers, final_url, content = self._exchange(
+                        method, url, body, headers, params
+                    )
+            except BoundExceeded as exc:
+                ex.elapsed_ms = (time.perf_counter() - start) * 1000
+                ex.error = exc.text.both()
+                if exc.partial is not None:
+                    ex.status, hdrs, ex.response_body = exc.partial
+                    ex.response_headers = redact_headers(hdrs)
+                self.evidence.add(ex)
+                raise BoundError(_located(method, url, exc.text)) from None
             except httpx.HTTPError as exc:
                 ex.elapsed_ms = (time.perf_counter() - start) * 1000
-                ex.error = f"{type(exc).__name__}: {exc}"
+                bound = self._bound_reason(budget, exc)
+                ex.error = bound.both() if bound else f"{type(exc).__name__}: {exc}"
                 self.evidence.add(ex)
                 last_error = ex.error
                 cause = tls_cause(exc)
                 if isinstance(cause, ssl.SSLCertVerificationError):  # retrying cannot help; say what to do
                     raise InfrastructureError(untrusted_text(redact_text(url), cause).both()) from exc
-                if attempt < attempts:
+                if bound is not None:  # a deadline or a drip: retrying would only wait longer
+                    raise BoundError(_located(method, url, bound)) from None
+                if attempt < attempts and self._may_retry(attempt, window_end):
                     self.evidence.infrastructure_retries += 1
                     time.sleep(0.2 * attempt)
                     continue
                 raise InfrastructureError(f"{method} {redact_text(url)}: {last_error}") from exc
             elapsed = (time.perf_counter() - start) * 1000
-            ex.url = redact_text(str(raw.request.url))
-            ex.status = raw.status_code
-            ex.response_headers = redact_headers(raw.headers)
-            ex.response_body = body_text(raw.content, self.body_limit)
+            ex.url = redact_text(final_url)
+            ex.status = status
+            ex.response_headers = redact_headers(resp_headers)
+            ex.response_body = body_text(content[: self.body_limit * 4], self.body_limit)
             ex.elapsed_ms = elapsed
             self.evidence.add(ex)
-            if raw.status_code in RETRY_STATUS and attempt < attempts:
+            if status in RETRY_STATUS and attempt < attempts and self._may_retry(attempt, window_end):
                 self.evidence.infrastructure_retries += 1
                 time.sleep(0.2 * attempt)
                 continue
-            return Response(raw.status_code, raw.headers, raw.content, str(raw.request.url), elapsed)
+            return Response(status, resp_headers, content, final_url, elapsed)
         raise InfrastructureError(f"{method} {url}: {last_error}")  # pragma: no cover - loop always returns
+
+    def _exchange(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], params: Any
+    ) -> tuple[int, httpx.Headers, str, bytes]:
+        """One attempt, the body streamed under the size caps."""
+        request = self._http.build_request(method, url, content=body, headers=headers, params=params)
+        raw = self._http.send(request, stream=True)
+        try:
+            # A response built in memory (test transports) arrives already read and decoded.
+            whole = raw.is_stream_consumed
+            reader = BodyReader("" if whole else raw.headers.get("content-encoding", ""), self.limits)
+            try:
+                for chunk in [raw.content] if whole else raw.iter_raw():
+                    reader.feed(chunk)
+            except BoundExceeded as exc:
+                prefix = bytes(reader.body[: self.body_limit * 4])
+                exc.partial = (raw.status_code, raw.headers, body_text(prefix, self.body_limit))
+                raise
+            return raw.status_code, raw.headers, str(raw.request.url), bytes(reader.body)
+        finally:
+            raw.close()
+
+    def _check_deadline(self, method: str, url: str) -> None:
+        deadline = self.effective_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded(
+                _located(
+                    method,
+                    url,
+                    Text(
+                        "Đã quá thời hạn của lượt chạy; yêu cầu không được gửi",
+                        "the run's deadline has passed; the request was not sent",
+                    ),
+                )
+            )
+
+    def _may_retry(self, attempt: int, window_end: float) -> bool:
+        """Another attempt only if its back-off still ends inside the retry window and the deadline."""
+        wake = time.monotonic() + 0.2 * attempt
+        deadline = self.effective_deadline()
+        return wake < window_end and (deadline is None or wake < deadline)
+
+    def _bound_reason(self, budget: Budget, exc: httpx.HTTPError) -> Text | None:
+        """Which bound ended a timed-out attempt, worded with its figures (None: an ordinary timeout)."""
+        if not isinstance(exc, httpx.TimeoutException):
+            return None
+        if budget.reason is not None and budget.remaining() > 0:  # the rate check, before the deadline
+            return budget.reason
+        if budget.remaining() > 0.05:
+            return None
+        deadline = self.effective_deadline()
+        if deadline is not None and budget.deadline >= deadline - 1e-6:
+            return Text(
+                "Đã quá thời hạn của lượt chạy; yêu cầu bị cắt",
+                "the run's deadline has passed; the request was cut",
+            )
+        return Text(
+            "Yêu cầu vượt thời hạn {s:g} giây (kết nối, tiêu đề và toàn bộ phần thân)",
+            "the request exceeded its {s:g} s deadline (connect, headers and the whole body)",
+        ).format(s=round(budget.deadline - budget.created, 1))
 
     # ----------------------------------------------------------------- FHIR helpers
     def get(self, path: str, **kw: Any) -> Response:
@@ -223,26 +358,55 @@ class FhirClient:
         return self.get(resource_type, params=params, **kw)
 
     def pages(self, first: Response, limit: int = 200) -> Iterator[dict[str, Any]]:
-        """Yield each Bundle page, following `next` links, refusing links off the target's origin."""
+        """Yield each Bundle page, following `next` links, refusing links off the target's origin.
+
+        Bounded in pages, in bytes over all pages (`Limits.max_paged_bytes`) and in time
+        (`Limits.paging_deadline`): a target that pages for ever cannot hold the run.
+        """
         page = first.json
         seen: set[str] = set()
+        total = len(first.content)
+        ends = time.monotonic() + self.limits.paging_deadline
         for _ in range(limit):
             if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
                 raise AssertionError(f"expected a Bundle page, got {type(page).__name__}")
             yield page
+            links = page.get("link")
             nxt = next(
-                (link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None
+                (
+                    link.get("url")
+                    for link in (links if isinstance(links, list) else [])
+                    if isinstance(link, dict) and link.get("relation") == "next"
+                ),
+                None,
             )
             if not nxt:
                 return
+            if not isinstance(nxt, str):
+                raise AssertionError(f"a next link that is not a URL: {type(nxt).__name__}")
             if nxt in seen:
                 raise AssertionError(f"paging loops back to {redact_text(nxt)}")
             seen.add(nxt)
             if not self.same_origin(nxt):
                 raise OffOriginError(f"paging link leaves the target's origin: {redact_text(nxt)}")
+            if time.monotonic() > ends:
+                raise BoundError(
+                    Text(
+                        "Phân trang vượt {s:g} giây sau {n} trang",
+                        "paging exceeded {s:g} s after {n} pages",
+                    ).format(s=self.limits.paging_deadline, n=len(seen))
+                )
             resp = self.get(nxt)
             if resp.status != 200:
                 raise AssertionError(f"next page {redact_text(nxt)} answered {resp.status}")
+            total += len(resp.content)
+            if total > self.limits.max_paged_bytes:
+                raise BoundError(
+                    Text(
+                        "Các trang kết quả vượt tổng {n} MB",
+                        "the result pages exceeded {n} MB in total",
+                    ).format(n=mb_text(self.limits.max_paged_bytes))
+                )
             page = resp.json
         raise AssertionError(f"more than {limit} pages")
 

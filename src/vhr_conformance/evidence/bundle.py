@@ -93,6 +93,7 @@ def build_manifest(
             "finished": results.get("finished"),
             "verdict": run_verdict(results) if results else None,
             "exitCode": results.get("exitCode"),
+            "scope": results.get("scope"),
             "ig": results.get("ig"),
             "options": options if options is not None else results.get("options"),
         },

@@ -66,11 +66,12 @@ def certify(
             ).format(v=verdict or "?"),
             location=str(bundle),
         )
-    if (manifest.get("run") or {}).get("options", {}).get("only"):
+    run_info = manifest.get("run") or {}
+    if (run_info.get("scope") or {}).get("partial") or (run_info.get("options") or {}).get("only"):
         raise UserError(
             Text(
-                "Lần chạy có phạm vi một phần (--only): không cấp chứng nhận cho toàn bộ IG.",
-                "The run had a partial scope (--only): no certificate for the whole IG.",
+                "Lần chạy có phạm vi một phần (--only, --level): không cấp chứng nhận cho toàn bộ IG.",
+                "The run had a partial scope (--only, --level): no certificate for the whole IG.",
             ),
             location=str(bundle),
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,43 +18,45 @@ from rich.table import Table
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.push import BAD_MODES, DEFAULT_CLIENT, PushOptions, push
 from vhr_conformance.listen.recorder import SCENARIOS, ScenarioConfig, parse_scenarios
-from vhr_conformance.listen.session import Listener, check_session_name
+from vhr_conformance.listen.session import (
+    SESSION_SUBDIR,
+    Listener,
+    SessionReport,
+    check_session_name,
+    find_session,
+)
 
 console = Console()
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 _COLOURS = {
     "pass": "green",
     "fail": "red",
     "error": "magenta",
-    "skip": "yellow",
-    "omit": "dim",
+    "not-tested": "yellow",
+    "not-applicable": "dim",
     "attestation": "cyan",
 }
 
 
 def parse_duration(text: str) -> float:
-    """`90`, `90s`, `5m`, `1h30m` → seconds."""
-    m = _DURATION.match(text.strip().lower())
-    if not text.strip() or m is None or not any(m.groups()):
-        raise UserError(
-            Text(
-                "Thời lượng không hợp lệ: {d} (ví dụ 90s, 5m, 1h30m).",
-                "Invalid duration: {d} (e.g. 90s, 5m, 1h30m).",
-            ).format(d=text),
-            location="--duration",
-        )
-    h, mi, s = (float(x) if x else 0.0 for x in m.groups())
-    seconds = h * 3600 + mi * 60 + s
-    if seconds <= 0:
-        raise UserError(
-            Text("Thời lượng phải lớn hơn 0.", "The duration must be positive."), location="--duration"
-        )
-    return seconds
+    """`90`, `90s`, `5m`, `1h30m` → seconds (the one grammar of `vhr_conformance.durations`)."""
+    from vhr_conformance.durations import duration_option
+
+    return duration_option(text, "--duration")
+
+
+class _Terminated(Exception):
+    """SIGTERM (container stop, systemd, CI cancel) during the wait: end the session like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _wait(listener: Listener, deadline: float | None) -> None:
-    """Print each exchange as it arrives until the deadline or Ctrl-C."""
+    """Print each exchange as it arrives until the deadline, Ctrl-C or SIGTERM."""
     shown = 0
+    warned = False
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         while deadline is None or time.monotonic() < deadline:
             records = listener.session.snapshot()
@@ -61,12 +64,37 @@ def _wait(listener: Listener, deadline: float | None) -> None:
                 colour = "green" if rec.status < 300 else "yellow" if rec.status in (429, 503) else "red"
                 console.print(f"[{colour}]{escape(rec.summary())}[/]", highlight=False)
             shown = len(records)
+            if listener.session.journal_error and not warned:
+                warned = True
+                console.print(
+                    "[red]"
+                    + escape(
+                        Text(
+                            "Nhật ký phiên ngừng ghi: {e}; báo cáo vẫn được viết khi phiên kết thúc",
+                            "the session journal stopped: {e}; the report is still written when the session ends",
+                        )
+                        .format(e=listener.session.journal_error)
+                        .in_lang()
+                    )
+                    + "[/]",
+                    highlight=False,
+                )
             time.sleep(0.2)
     except KeyboardInterrupt:
         console.print("Kết thúc phiên / session ended (Ctrl-C)")
+    except _Terminated:
+        console.print("Kết thúc phiên / session ended (SIGTERM)")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def listen(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
     port: int = typer.Option(8090, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port)"),
     auth: str = typer.Option("none", "--auth", help="none | oauth"),
@@ -106,7 +134,12 @@ def listen(
     ),
 ) -> None:
     """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
-    record what a sending system does and report on the sender criteria."""
+    record what a sending system does and report on the sender criteria.
+
+    `vhr listen report SESSION` rebuilds the report of a session from its journal (e.g. one killed).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     if list_scenarios:
         table = Table("scenario", "mô tả / description")
         for name, text in SCENARIOS.items():
@@ -130,10 +163,11 @@ def listen(
             Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
             location="--retry-after/--throttle-every/--outage-seconds/--max-body",
         )
+    from vhr_conformance.server.cli import check_port, check_tls_pair
+
+    check_port(port)
     if tls is not None:
-        for p in tls:
-            if not p.is_file():
-                raise UserError(Text("Không tìm thấy tệp TLS.", "TLS file not found."), location=str(p))
+        check_tls_pair(tls[0], tls[1])
     if load is not None and not load.is_dir():
         raise UserError(Text("--load phải là một thư mục.", "--load must be a folder."), location=str(load))
     seconds = parse_duration(duration) if duration else None
@@ -149,6 +183,7 @@ def listen(
         max_body_bytes=max_body,
         tls=(str(tls[0]), str(tls[1])) if tls else None,
         load=load,
+        journal=out / SESSION_SUBDIR,
     )
     listener.start()
     try:
@@ -163,6 +198,16 @@ def listen(
                 highlight=False,
             )
         console.print(
+            Text(
+                "Mỗi trao đổi được ghi bền vào {j}; `vhr listen report {o}` dựng lại báo cáo nếu phiên bị dừng đột ngột",
+                "each exchange is kept durably in {j}; `vhr listen report {o}` rebuilds the report if the session is killed",
+            )
+            .format(j=out / SESSION_SUBDIR, o=out)
+            .in_lang(),
+            highlight=False,
+            markup=False,
+        )
+        console.print(
             "Đang chờ hệ thống gửi / waiting for the sending system "
             + (f"for {seconds:.0f} s" if seconds else "(Ctrl-C to end)")
         )
@@ -170,6 +215,11 @@ def listen(
         report = listener.finish(out)
     finally:
         listener.server.stop()
+    _print_results(report)
+    sys.exit(report.run.exit_code())
+
+
+def _print_results(report: SessionReport) -> None:
     table = Table(title="VHR — hệ thống gửi / sending system")
     for col in ("Tiêu chí / Criterion", "Mức / Level", "Kết quả / Result", "Chi tiết / Detail"):
         table.add_column(col)
@@ -184,7 +234,52 @@ def listen(
             escape((case.message if case else row.criterion.title.en)[:110]),
         )
     console.print(table)
-    console.print(f"Báo cáo / report: [bold]{report.paths['html']}[/]")
+    console.print(f"Kết luận / verdict: {report.run.verdict_text().both()}", highlight=False)
+    console.print(f"Báo cáo / report: [bold]{escape(str(report.paths['html']))}[/]")
+
+
+def report_cmd(
+    session: str = typer.Argument(
+        ...,
+        help="Thư mục báo cáo, thư mục phiên hoặc tên phiên / report folder, session folder or session name",
+    ),
+    report_dir: Path = typer.Option(
+        None, "--report-dir", help="Nơi ghi báo cáo (mặc định thư mục của phiên) / where to write the report"
+    ),
+) -> None:
+    """Dựng lại báo cáo của một phiên từ nhật ký / rebuild a session's report from its journal."""
+    folder = find_session(session)
+    listener = Listener.resume(folder)
+    rebuilt = listener.rebuilt or {}
+    if rebuilt.get("unreadableLines"):
+        console.print(
+            Text("Bỏ qua các dòng nhật ký không đọc được: {n}", "journal lines that could not be read: {n}")
+            .format(n=", ".join(map(str, rebuilt["unreadableLines"])))
+            .in_lang(),
+            highlight=False,
+            markup=False,
+        )
+    out = report_dir or folder.parent
+    try:
+        report = listener.finish(out)
+    finally:
+        listener.server.stop()
+    console.print(
+        Text(
+            "Đã dựng lại từ {n} trao đổi ({s})",
+            "rebuilt from {n} exchanges ({s})",
+        )
+        .format(
+            n=len(listener.session.records),
+            s=Text("phiên đã kết thúc", "the session had finished").in_lang()
+            if rebuilt.get("sessionFinished")
+            else Text("phiên bị dừng trước khi kết thúc", "the session was stopped before its end").in_lang(),
+        )
+        .in_lang(),
+        highlight=False,
+        markup=False,
+    )
+    _print_results(report)
     sys.exit(report.run.exit_code())
 
 
@@ -264,5 +359,10 @@ def push_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("listen")(listen)
+    # A group whose callback is the session itself, so `vhr listen --port …` is unchanged and
+    # `vhr listen report SESSION` is a sub-command.
+    listen_app = typer.Typer(add_completion=False)
+    listen_app.callback(invoke_without_command=True)(listen)
+    listen_app.command("report")(report_cmd)
+    app.add_typer(listen_app, name="listen")
     app.command("push")(push_cmd)

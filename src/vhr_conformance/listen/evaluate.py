@@ -2,8 +2,10 @@
 
 Each check reads only what the client sent (requests, their order and timing) and what the
 platform holds afterwards (looked up over HTTP on the reference server), and gives one case per
-criterion: `pass`, `fail` with the offending requests as evidence, `skip` when the session never
-exercised the rule (e.g. no 429 was provoked), or `omit` when it does not apply (no auth).
+criterion: `pass`, `fail` with the offending requests as evidence, `not-tested` when the session
+never exercised the rule (e.g. no 429 was provoked: the message says what to send), or
+`not-applicable` when it does not apply (no auth). A SHALL criterion left not tested makes the
+session INCOMPLETE, never FAILED with zero failures (the outcome model's run verdict).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import parse_qsl, quote
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.listen.recorder import Recorded
+from vhr_conformance.outcome import State
 from vhr_conformance.reports.model import CaseResult
 
 CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
@@ -56,6 +59,8 @@ RETRY_STATUSES = frozenset({429, 503})
 TOLERANCE_S = 0.1
 TIMELY = timedelta(hours=24)
 EVIDENCE_MAX = 5
+NOT_TESTED = str(State.NOT_TESTED)
+NOT_APPLICABLE = str(State.NOT_APPLICABLE)
 
 
 @dataclass
@@ -185,10 +190,10 @@ _NO_DATA_REQUEST = _say("Máy khách không gửi yêu cầu dữ liệu nào.",
 def _judge(
     seen: int, problems: list[str], bad: list[Recorded], nothing_seen: str, all_good: str, lead: str = _FAILED
 ) -> Verdict:
-    """The common ending of a check: skip when the session never showed the behaviour, fail with
+    """The common ending of a check: not tested when the session never showed the behaviour, fail with
     the first problems as evidence, pass otherwise."""
     if seen == 0:
-        return Verdict("skip", nothing_seen)
+        return Verdict(NOT_TESTED, nothing_seen)
     if problems:
         return Verdict("fail", f"{lead}: " + "; ".join(problems[:5]), bad)
     return Verdict("pass", all_good)
@@ -197,7 +202,7 @@ def _judge(
 def check_token_flow(records: list[Recorded], facts: SessionFacts) -> Verdict:
     if facts.auth != "oauth":
         return Verdict(
-            "omit",
+            NOT_APPLICABLE,
             _say(
                 "Trình nghe chạy không có --auth oauth: không có luồng token để kiểm tra.",
                 "The listener ran without --auth oauth: no token flow to check.",
@@ -205,7 +210,7 @@ def check_token_flow(records: list[Recorded], facts: SessionFacts) -> Verdict:
         )
     data = _data(records)
     if not data:
-        return Verdict("skip", _NO_DATA_REQUEST)
+        return Verdict(NOT_TESTED, _NO_DATA_REQUEST)
     tokens = [r for r in records if r.is_token and r.method == "POST" and r.status == 200]
     first_write = next((r for r in data if r.is_write), data[0])
     bad: list[Recorded] = []
@@ -238,7 +243,7 @@ def check_content_type(records: list[Recorded], facts: SessionFacts) -> Verdict:
     writes = [r for r in _writes(records) if r.body and r.method in ("POST", "PUT")]
     if not writes:
         return Verdict(
-            "skip",
+            NOT_TESTED,
             _say("Máy khách không gửi POST/PUT có nội dung.", "The client sent no POST/PUT with a body."),
         )
     bad = [r for r in writes if _media(r.header("content-type")) != FHIR_JSON]
@@ -261,7 +266,7 @@ def check_content_type(records: list[Recorded], facts: SessionFacts) -> Verdict:
 def check_valid_transactions(records: list[Recorded], facts: SessionFacts) -> Verdict:
     writes = [r for r in _writes(records) if r.body and r.is_data]
     if not writes:
-        return Verdict("skip", _say("Máy khách không gửi dữ liệu.", "The client sent no data."))
+        return Verdict(NOT_TESTED, _say("Máy khách không gửi dữ liệu.", "The client sent no data."))
     not_tx = [
         r
         for r in writes
@@ -335,7 +340,7 @@ def check_patient_identity(records: list[Recorded], facts: SessionFacts) -> Verd
             if rec.payload_key in ok:
                 accepted.add((system, value))
     if patients == 0:
-        return Verdict("skip", _say("Máy khách không gửi Patient.", "The client sent no Patient."))
+        return Verdict(NOT_TESTED, _say("Máy khách không gửi Patient.", "The client sent no Patient."))
     for system, value in sorted(accepted):
         n = facts.count_identifier("Patient", f"{system}|{value}")
         if n > 1:
@@ -549,7 +554,7 @@ def check_retry(records: list[Recorded], facts: SessionFacts) -> Verdict:
     refused = [r for r in records if r.is_data and r.status in RETRY_STATUSES]
     if not refused:
         return Verdict(
-            "skip",
+            NOT_TESTED,
             _say(
                 "Phiên này không có trả lời 429/503 (dùng --scenario throttle hoặc outage).",
                 "No 429/503 was answered in this session (use --scenario throttle or outage).",
@@ -596,7 +601,7 @@ def check_no_blind_resend(records: list[Recorded], facts: SessionFacts) -> Verdi
     rejected = [r for r in records if r.is_data and r.is_write and r.status in RESEND_STATUSES]
     if not rejected:
         return Verdict(
-            "skip",
+            NOT_TESTED,
             _say(
                 "Phiên này không có trả lời 400/422 (dùng --scenario reject-invalid).",
                 "No 400/422 was answered in this session (use --scenario reject-invalid).",
@@ -624,7 +629,7 @@ def check_size(records: list[Recorded], facts: SessionFacts) -> Verdict:
     sized = [r for r in records if r.body or r.size]
     if not sized:
         return Verdict(
-            "skip", _say("Máy khách không gửi nội dung yêu cầu nào.", "The client sent no request body.")
+            NOT_TESTED, _say("Máy khách không gửi nội dung yêu cầu nào.", "The client sent no request body.")
         )
 
     def size(r: Recorded) -> int:

@@ -9,19 +9,22 @@ error handling.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-from vhr_conformance.client.evidence import body_text, redact_headers, redact_text
+from vhr_conformance.client.evidence import REDACTED, SECRET_HEADERS, body_text, redact_headers, redact_text
 from vhr_conformance.i18n import Text, UserError
 
 Scope = MutableMapping[str, Any]
@@ -141,8 +144,9 @@ class Recorded:
         return self.path + (f"?{self.query}" if self.query else "")
 
     def summary(self) -> str:
+        """The console line; a secret sent in the query string (client_secret, access_token) is masked."""
         tag = f" [{self.scenario}]" if self.scenario else ""
-        return f"#{self.seq} t={self.t:.2f}s {self.method} {unquote(self.url())[:120]} → {self.status}{tag}"
+        return f"#{self.seq} t={self.t:.2f}s {self.method} {redact_text(unquote(self.url()))[:120]} → {self.status}{tag}"
 
     def to_evidence(self, body_limit: int = 4096) -> dict[str, Any]:
         """Redacted and truncated, with the keys of `client.evidence.Exchange` (the reports read them)."""
@@ -163,6 +167,140 @@ class Recorded:
             "elapsed_ms": 0.0,
             "scenario": self.scenario,
         }
+
+
+# ---------------------------------------------------------------------- the durable journal
+JOURNAL_VERSION = 1
+
+
+def _journal_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Secrets out, but the auth scheme kept: the token-flow criterion reads `Bearer `."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        if key == "authorization":
+            scheme = value.split(" ", 1)[0] if value.strip() else ""
+            out[key] = f"{scheme} {REDACTED}" if scheme else REDACTED
+        elif key in SECRET_HEADERS:
+            out[key] = REDACTED
+        else:
+            out[key] = redact_text(value)
+    return out
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def journal_line(rec: Recorded) -> bytes:
+    """One exchange as the journal keeps it: all the criteria read, without the secrets.
+
+    Data bodies stay whole (the criteria judge them); the token endpoint's form, the query string
+    and secret headers are redacted like the evidence.
+    """
+    body = redact_text(rec.body.decode("utf-8", errors="replace")).encode() if rec.is_token else rec.body
+    return (
+        orjson.dumps(
+            {
+                "v": JOURNAL_VERSION,
+                "seq": rec.seq,
+                "t": rec.t,
+                "received": rec.received,
+                "method": rec.method,
+                "path": rec.path,
+                "query": redact_text(rec.query),
+                "headers": _journal_headers(rec.headers),
+                "body": _b64(body),
+                "size": rec.size,
+                "status": rec.status,
+                "response_headers": _journal_headers(rec.response_headers),
+                "response_body": _b64(rec.response_body),
+                "scenario": rec.scenario,
+                "client": rec.client,
+            }
+        )
+        + b"\n"
+    )
+
+
+def record_from_journal(row: dict[str, Any]) -> Recorded:
+    return Recorded(
+        seq=int(row["seq"]),
+        t=float(row["t"]),
+        received=str(row["received"]),
+        method=str(row["method"]),
+        path=str(row["path"]),
+        query=str(row["query"]),
+        headers={str(k): str(v) for k, v in dict(row["headers"]).items()},
+        body=base64.b64decode(row["body"]),
+        status=int(row["status"]),
+        response_headers={str(k): str(v) for k, v in dict(row["response_headers"]).items()},
+        response_body=base64.b64decode(row["response_body"]),
+        scenario=row.get("scenario"),
+        client=row.get("client"),
+        size=int(row.get("size") or 0),
+    )
+
+
+class Journal:
+    """Append-only file of completed exchanges, each fsynced before the client sees its answer's end,
+    so a session killed outright (kill -9, power loss) loses no exchange a client saw completed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = path.open("ab")
+        _fsync_dir(path.parent)
+
+    def append(self, rec: Recorded) -> None:
+        self._fh.write(journal_line(rec))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new file's directory entry durable too (a fsynced file can vanish with its entry)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_journal(path: Path) -> tuple[list[Recorded], list[int]]:
+    """The exchanges of a journal, and the line numbers that could not be read.
+
+    Only the last line can be torn by a kill in the middle of a write; any other unreadable line is
+    named too, never silently dropped.
+    """
+    records: list[Recorded] = []
+    bad: list[int] = []
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise UserError(
+            Text("Không đọc được nhật ký phiên: {e}", "cannot read the session journal: {e}").format(
+                e=exc.strerror or exc
+            ),
+            location=str(path),
+        ) from None
+    with fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(record_from_journal(orjson.loads(line)))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                bad.append(n)
+    records.sort(key=lambda r: r.seq)
+    return records, bad
 
 
 def _outcome(code: str, text: Text, expression: str | None = None) -> bytes:
@@ -190,8 +328,12 @@ def _refused_path(rec: Recorded) -> str | None:
 class Session:
     """Everything recorded in one listening session, shared between the event loop and the caller."""
 
-    def __init__(self, scenarios: ScenarioConfig, max_body_bytes: int) -> None:
+    def __init__(
+        self, scenarios: ScenarioConfig, max_body_bytes: int, journal: Journal | None = None
+    ) -> None:
         self.scenarios = scenarios
+        self.journal = journal
+        self.journal_error: str | None = None
         self.max_body_bytes = max_body_bytes
         self.started = time.monotonic()
         self.started_iso = datetime.now(VN_TZ).isoformat(timespec="seconds")
@@ -210,6 +352,13 @@ class Session:
         with self._lock:
             rec.seq = len(self.records) + 1
             self.records.append(rec)
+            if self.journal is not None:
+                try:
+                    self.journal.append(rec)
+                except OSError as exc:  # e.g. a full disk: keep serving, say the journal stopped
+                    self.journal_error = f"{exc.strerror or exc} ({self.journal.path})"
+                    self.journal.close()
+                    self.journal = None
 
     def scenario_answer(self, rec: Recorded) -> tuple[int, dict[str, str], bytes] | None:
         """The scenario's own answer to this request, or None to let the server answer."""

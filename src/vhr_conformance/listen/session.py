@@ -10,6 +10,7 @@ judges the recording against the catalogue's sender criteria, writing the same r
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -25,7 +26,14 @@ from vhr_conformance import __version__
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.evaluate import SessionFacts, evaluate
 from vhr_conformance.listen.push import DEFAULT_CLIENT
-from vhr_conformance.listen.recorder import INTERNAL_HEADER, RecordingApp, ScenarioConfig, Session
+from vhr_conformance.listen.recorder import (
+    INTERNAL_HEADER,
+    Journal,
+    RecordingApp,
+    ScenarioConfig,
+    Session,
+    read_journal,
+)
 from vhr_conformance.reports.model import CaseResult, RunResult
 from vhr_conformance.reports.writer import sha256_tree, write_reports
 from vhr_conformance.runner.catalogue import Catalogue, load_catalogue
@@ -82,17 +90,78 @@ class Listener:
         max_body_bytes: int = 20 * 1024 * 1024,
         tls: tuple[str, str] | None = None,
         load: Path | None = None,
+        journal: Path | None = None,
     ) -> None:
+        """``journal``: a folder where the session is kept durably as it happens (the exchanges,
+        fsynced one by one, and the platform's SQLite database), so `vhr listen report` can rebuild
+        the report of a session that was killed."""
         self.name = check_session_name(session)
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.scenarios = scenarios or ScenarioConfig()
+        self.journal_dir = journal
+        self.rebuilt: dict[str, Any] | None = None  # set by `resume`: where the records came from
+        self.target_url: str | None = None
+        log: Journal | None = None
+        db = ":memory:"
+        if journal is not None:
+            _new_session_folder(journal)
+            db = str(journal / PLATFORM_DB)
+            log = Journal(journal / JOURNAL_FILE)
         self.server = ReferenceServer(
-            host=host, port=port, auth=auth, max_body_bytes=max_body_bytes, tls=tls, load=load
+            host=host, port=port, db=db, auth=auth, max_body_bytes=max_body_bytes, tls=tls, load=load
         )  # what the platform already holds before the session
-        self.session = Session(self.scenarios, max_body_bytes)
+        self.session = Session(self.scenarios, max_body_bytes, journal=log)
         self.server.app = RecordingApp(self.server.app, self.session)
         self._finished: SessionReport | None = None
+
+    @classmethod
+    def resume(cls, folder: Path) -> Listener:
+        """A finished-or-killed session from its journal folder, ready for :meth:`finish`.
+
+        The platform is the session's own SQLite database, served again on a free loopback port
+        for the look-ups the criteria need; the exchanges are the journal's.
+        """
+        meta = read_meta(folder)
+        pid = meta.get("pid")
+        if not meta.get("finished") and isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            raise UserError(
+                Text(
+                    "Phiên vẫn đang chạy (tiến trình {p}); hãy kết thúc nó trước.",
+                    "The session is still running (process {p}); end it first.",
+                ).format(p=pid),
+                location=str(folder),
+            )
+        db = folder / PLATFORM_DB
+        if not db.is_file():
+            raise UserError(
+                Text("Thiếu cơ sở dữ liệu của phiên.", "The session's database is missing."), location=str(db)
+            )
+        records, torn = read_journal(folder / JOURNAL_FILE)
+        sc = meta.get("scenarios") or {}
+        lst = cls.__new__(cls)
+        lst.name = check_session_name(str(meta.get("session", "session")))
+        lst.auth = str(meta.get("auth", "none"))
+        lst.max_body_bytes = int(meta.get("maxBodyBytes", 20 * 1024 * 1024))
+        lst.scenarios = ScenarioConfig(
+            tuple(sc.get("names") or ()),
+            int(sc.get("throttleEvery", 3)),
+            int(sc.get("retryAfterS", 2)),
+            float(sc.get("outageS", 10.0)),
+        )
+        lst.journal_dir = None
+        lst.target_url = str(meta.get("baseUrl") or "") or None
+        lst.rebuilt = {
+            "journal": str(folder / JOURNAL_FILE),
+            "sessionFinished": bool(meta.get("finished")),
+            "unreadableLines": torn,
+        }
+        lst.server = ReferenceServer(port=0, db=str(db), auth=lst.auth, max_body_bytes=lst.max_body_bytes)
+        lst.session = Session(lst.scenarios, lst.max_body_bytes)
+        lst.session.started_iso = str(meta.get("started") or lst.session.started_iso)
+        lst.session.records = records
+        lst._finished = None
+        return lst
 
     @property
     def base_url(self) -> str:
@@ -100,7 +169,29 @@ class Listener:
 
     def start(self) -> Listener:
         self.server.start()
+        if self.journal_dir is not None:
+            self.target_url = self.base_url
+            write_meta(self.journal_dir, self._meta(finished=False))
         return self
+
+    def _meta(self, finished: bool) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "session": self.name,
+            "auth": self.auth,
+            "maxBodyBytes": self.max_body_bytes,
+            "scenarios": {
+                "names": list(self.scenarios.names),
+                "throttleEvery": self.scenarios.throttle_every,
+                "retryAfterS": self.scenarios.retry_after_s,
+                "outageS": self.scenarios.outage_s,
+            },
+            "started": self.session.started_iso,
+            "baseUrl": self.target_url,
+            "pid": os.getpid(),
+            "finished": finished,
+            "harnessVersion": __version__,
+        }
 
     def __enter__(self) -> Listener:
         return self.start()
@@ -164,12 +255,16 @@ class Listener:
         if self._finished is not None:
             return self._finished
         started = datetime.now(UTC).isoformat(timespec="seconds")
+        if self.rebuilt is not None:
+            self.server.start()
         cases = self.evaluate()
         self.server.stop()
         records = self.session.snapshot()
+        if self.session.journal is not None:
+            self.session.journal.close()
         run = RunResult(
             run_id=f"listen-{self.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
-            target=self.base_url,  # the endpoint the client under test sent to (a URI: TestReport.participant)
+            target=self.target_url or self.base_url,  # the endpoint the client under test sent to (a URI)
             started=datetime.fromisoformat(self.session.started_iso)
             .astimezone(UTC)
             .isoformat(timespec="seconds"),
@@ -187,6 +282,8 @@ class Listener:
                 "outageS": self.scenarios.outage_s,
                 "requests": len(records),
                 "evaluated": started,
+                **({"rebuiltFrom": self.rebuilt} if self.rebuilt is not None else {}),
+                **({"journalError": self.session.journal_error} if self.session.journal_error else {}),
             },
             ig=_ig_info(),
             harness_version=__version__,
@@ -194,6 +291,8 @@ class Listener:
             catalogue=sender_catalogue(catalogue_path),
         )
         run.aggregate()
+        if self.journal_dir is not None:  # before the manifest hashes the folder
+            write_meta(self.journal_dir, self._meta(finished=True))
         report_dir.mkdir(parents=True, exist_ok=True)
         with (report_dir / "exchanges.jsonl").open("wb") as fh:
             for rec in records:
@@ -208,8 +307,110 @@ class Listener:
         return self._finished
 
 
+# ---------------------------------------------------------------------- the session folder
+JOURNAL_FILE = "journal.jsonl"
+META_FILE = "session.json"
+PLATFORM_DB = "platform.sqlite"
+
+
+def _new_session_folder(folder: Path) -> None:
+    if (folder / JOURNAL_FILE).exists() or (folder / META_FILE).exists():
+        raise UserError(
+            Text(
+                "Thư mục đã chứa một phiên khác; chọn --report-dir khác.",
+                "The folder already holds another session; choose another --report-dir.",
+            ),
+            location=str(folder),
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            Text("Không tạo được thư mục phiên: {e}", "cannot create the session folder: {e}").format(
+                e=exc.strerror or exc
+            ),
+            location=str(exc.filename or folder),
+        ) from None
+
+
+def write_meta(folder: Path, meta: dict[str, Any]) -> None:
+    """Replace the session's description atomically (a kill leaves the old or the new one whole)."""
+    tmp = folder / f".{META_FILE}.tmp"
+    with tmp.open("wb") as fh:
+        fh.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / META_FILE)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    path = folder / META_FILE
+    try:
+        meta = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise UserError(
+            Text("Không phải thư mục phiên (thiếu {f}): {e}", "not a session folder (no {f}): {e}").format(
+                f=META_FILE, e=exc.strerror or exc
+            ),
+            location=str(folder),
+        ) from None
+    except orjson.JSONDecodeError as exc:
+        raise UserError(
+            Text("{f} hỏng: {e}", "{f} is damaged: {e}").format(f=META_FILE, e=exc.msg), location=str(path)
+        ) from None
+    if not isinstance(meta, dict):
+        raise UserError(Text("{f} hỏng.", "{f} is damaged.").format(f=META_FILE), location=str(path))
+    return meta
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def find_session(ref: str, reports: Path = Path("reports")) -> Path:
+    """The session folder for `vhr listen report REF`: a report folder, its `session/` folder, or a
+    session name (its newest `reports/listen-<name>-*` folder)."""
+    path = Path(ref)
+    for candidate in (path, path / SESSION_SUBDIR):
+        if (candidate / META_FILE).is_file():
+            return candidate
+    if _NAME.match(ref):
+        found = sorted(
+            (
+                p / SESSION_SUBDIR
+                for p in reports.glob(f"listen-{ref}-*")
+                if (p / SESSION_SUBDIR / META_FILE).is_file()
+            ),
+            key=lambda p: p.parent.name,
+        )
+        if found:
+            return found[-1]
+    raise UserError(
+        Text(
+            "Không tìm thấy phiên {r} (thư mục báo cáo, thư mục phiên hoặc tên phiên trong {d}).",
+            "Session {r} not found (a report folder, a session folder or a session name under {d}).",
+        ).format(r=ref, d=reports),
+        location=ref,
+    )
+
+
+SESSION_SUBDIR = "session"
+
+
 # ---------------------------------------------------------------------- JUnit and Allure
-_ALLURE_STATUS = {"pass": "passed", "fail": "failed", "skip": "skipped", "omit": "skipped", "error": "broken"}
+_ALLURE_STATUS = {
+    "pass": "passed",
+    "fail": "failed",
+    "not-tested": "skipped",
+    "not-applicable": "skipped",
+    "error": "broken",
+}
 
 
 def write_junit(run: RunResult, path: Path) -> None:
@@ -217,11 +418,11 @@ def write_junit(run: RunResult, path: Path) -> None:
     cases = run.cases
     suite = ET.Element(
         "testsuite",
-        name=f"vhr listen {run.options.get('session')}",
+        name=f"vhr listen {run.options.get('session')} — {run.verdict_text().both()}",
         tests=str(len(cases)),
         failures=str(sum(c.state == "fail" for c in cases)),
         errors=str(sum(c.state == "error" for c in cases)),
-        skipped=str(sum(c.state in ("skip", "omit") for c in cases)),
+        skipped=str(sum(c.state in ("not-tested", "not-applicable") for c in cases)),
         timestamp=run.finished,
     )
     for case in cases:
@@ -230,7 +431,7 @@ def write_junit(run: RunResult, path: Path) -> None:
             suite,
             "testcase",
             classname=f"listen.{crit.area if crit else 'X'}",
-            name=case.nodeid,
+            name=f"{case.criteria[0]} {crit.title.vi} / {crit.title.en}" if crit else case.nodeid,
             time=f"{case.duration_s:.3f}",
         )
         props = ET.SubElement(tc, "properties")
@@ -239,8 +440,8 @@ def write_junit(run: RunResult, path: Path) -> None:
             ET.SubElement(tc, "failure", message=case.message[:500]).text = case.message
         elif case.state == "error":
             ET.SubElement(tc, "error", message=case.message[:500]).text = case.message
-        elif case.state in ("skip", "omit"):
-            ET.SubElement(tc, "skipped", message=case.message[:500])
+        elif case.state in ("not-tested", "not-applicable"):
+            ET.SubElement(tc, "skipped", message=f"[{case.state}] {case.message}"[:500])
     root = ET.Element("testsuites")
     root.append(suite)
     path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))

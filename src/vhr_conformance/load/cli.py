@@ -26,14 +26,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vhr_conformance.durations import duration_option
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.load import pool
-from vhr_conformance.load.config import duration_option, load_slo, load_workload, loadtests_dir
+from vhr_conformance.load import dataset, pool
+from vhr_conformance.load.config import load_slo, load_workload, loadtests_dir
+from vhr_conformance.outcome import ExitCode
 
 console = Console(stderr=True)
 
 DEFAULT_DURATION = 30.0  # seconds: a load run is bounded unless the user asks for more
-EXIT_NAMES = {0: "pass", 1: "fail", 3: "error", 130: "interrupted"}
+EXIT_NAMES = {int(code): code.name.lower() for code in ExitCode}
+ENGINE_INTERRUPTED = 130  # the engine's own code for a run stopped by a signal (partial report)
 
 
 class Shape(StrEnum):
@@ -82,6 +85,7 @@ class LoadOptions:
     locustfile: Path | None = None
     abort_on_breach: bool | None = None  # None: as slo.yaml says
     quiet: bool = False
+    seed_data: bool = True  # upload the workload's patients when a target holds none of them
 
 
 def _check_target(url: str) -> str:
@@ -141,8 +145,28 @@ def _stop(proc: subprocess.Popen[Any] | None) -> None:
         proc.wait()
 
 
+def exit_code(engine_code: int, summary: dict[str, Any] | None) -> int:
+    """`vhr load`'s :class:`~vhr_conformance.outcome.ExitCode` from the engine's code and the
+    verdict it wrote: PASS 0 only when every SHALL threshold was judged and met."""
+    from vhr_conformance.load.slo import EXIT_OF_VERDICT
+
+    if engine_code == ENGINE_INTERRUPTED or engine_code == ExitCode.INTERRUPTED:
+        return int(ExitCode.INTERRUPTED)
+    if engine_code not in (0, 1) or summary is None:
+        return int(ExitCode.ERROR)
+    return int(EXIT_OF_VERDICT.get(str(summary.get("verdict")), ExitCode.ERROR))
+
+
+def _target_client(opts: LoadOptions, target: str) -> Any:
+    from vhr_conformance.client import FhirClient, TokenProvider
+    from vhr_conformance.client.auth import AuthConfig
+
+    config = AuthConfig.load(opts.auth, str(opts.auth_config) if opts.auth_config else None)
+    return FhirClient(target, tokens=TokenProvider(config, discover_base=target), timeout=30.0, retries=1)
+
+
 def run_load(opts: LoadOptions) -> int:
-    """Run one load test and return its exit code (0 pass, 1 SLO failed, 3 error, 130 interrupted)."""
+    """Run one load test and return its :class:`~vhr_conformance.outcome.ExitCode`."""
     seconds = duration_option(opts.duration) if opts.duration else DEFAULT_DURATION
     if opts.users is not None and opts.users < 1:
         raise UserError(Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location="--users")
@@ -182,12 +206,31 @@ def run_load(opts: LoadOptions) -> int:
     users = opts.users or (workload.capacity.max_users if opts.shape == "capacity" else 10)
 
     server: subprocess.Popen[str] | None = None
+    client = None
+    data = dataset.Dataset()
     if opts.target:
         target = _check_target(opts.target)
     else:
         server, target = _start_embedded(opts.faults, opts.latency_ms)
+    cccds = pool.lookup_pool(pool.fixture_bundles())
     try:
+        if server is None:  # a vendor target: does it hold the workload's patients?
+            client = _target_client(opts, target)
+            data = dataset.prepare(client, cccds, pool.fixture_bundles(), seed=opts.seed_data)
+            if not opts.quiet and (data.seeded or data.problem):
+                console.print(
+                    data.problem.in_lang()
+                    if data.problem
+                    else Text(
+                        "Đã nạp {n} tài nguyên người bệnh của bộ tải (sẽ xóa sau)",
+                        "uploaded {n} resources of the workload's patients (deleted afterwards)",
+                    )
+                    .format(n=len(data.seeded))
+                    .in_lang(),
+                    highlight=False,
+                )
         engine_env = _engine_env(opts.auth, opts.auth_config, target)
+        engine_env["VHR_LOAD_RUN_ID"] = run_id  # submissions carry the run's tag, removed afterwards
         mode = "master" if opts.master else ("processes" if opts.processes > 1 else "local")
         plan = {
             "run_id": run_id,
@@ -197,7 +240,7 @@ def run_load(opts: LoadOptions) -> int:
             "locustfile": str(locustfile),
             "workload": workload.to_json(),
             "slo": slos.to_json(),
-            "cccds": pool.lookup_pool(pool.fixture_bundles()),
+            "cccds": data.held or cccds,
             "users": users,
             "users_given": opts.users is not None,
             "spawn_rate": opts.spawn_rate,
@@ -231,11 +274,40 @@ def run_load(opts: LoadOptions) -> int:
         )
         code = _wait_forwarding_ctrl_c(engine)
     finally:
+        submissions_left: list[str] = []
+        if client is not None:
+            dataset.cleanup(client, data)
+            submissions_left = _remove_submissions(client, run_id, workload, opts.quiet)
+            client.close()
         _stop(server)
     summary_path = out_dir / "summary.json"
-    if summary_path.is_file() and not opts.quiet:
-        _print_summary(json.loads(summary_path.read_text(encoding="utf-8")))
-    return code
+    summary = None
+    if summary_path.is_file():
+        summary = dataset.not_tested_groups(json.loads(summary_path.read_text(encoding="utf-8")), data)
+        summary["submissionLeftovers"] = submissions_left
+        summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if not opts.quiet:
+            _print_summary(summary)
+    return exit_code(code, summary)
+
+
+def _remove_submissions(client: Any, run_id: str, workload: Any, quiet: bool) -> list[str]:
+    """Delete what the run's transactions created on a vendor target; what is left is named."""
+    from vhr_conformance.load.cleanup import remove_submissions
+
+    types = pool.submission_types(pool.submission_pool(1, workload.pool_seed, pool.fixture_bundles()))
+    deleted, leftovers = remove_submissions(client, run_id, types)
+    if not quiet and (deleted or leftovers):
+        console.print(
+            Text(
+                "Đã xóa {d} tài nguyên do tải tạo ra; còn lại {n}",
+                "deleted {d} resources the load created; {n} left",
+            )
+            .format(d=deleted, n=len(leftovers))
+            .in_lang(),
+            highlight=False,
+        )
+    return leftovers
 
 
 def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, str]:
@@ -278,7 +350,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"PERF — {summary['run_id']}", show_lines=False)
     for col in ("id", "status", "measured", "threshold", "metric", "group"):
         table.add_column(col, no_wrap=col in {"id", "status"})
-    colour = {"pass": "green", "fail": "red", "skip": "yellow"}
+    colour = {"pass": "green", "fail": "red", "not-tested": "yellow"}
 
     def shown(value: float, unit: str) -> str:
         return f"{value * 100:.2f} %" if unit == "ratio" else f"{value:.4g} {unit}"
@@ -311,7 +383,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
             )
         else:
             console.print("[bold red]Không bước nào đạt mọi SLO / no step met every SLO[/]")
-    state = "[green]ĐẠT / PASS[/]" if summary["verdict"] == "pass" else "[red]KHÔNG ĐẠT / FAIL[/]"
+    state = {
+        "pass": "[green]ĐẠT / PASS[/]",
+        "incomplete": "[yellow]CHƯA ĐẦY ĐỦ / INCOMPLETE[/] (ngưỡng SHALL chưa kiểm thử / a SHALL threshold not tested)",
+    }.get(summary["verdict"], "[red]KHÔNG ĐẠT / FAIL[/]")
     if summary.get("partial"):
         state += " [yellow](dở dang / partial)[/]"
     console.print(f"Kết luận / verdict: {state}")
@@ -406,6 +481,12 @@ def load(
         "--abort-on-breach/--no-abort-on-breach",
         help="Dừng sớm khi vi phạm SLO (mặc định theo slo.yaml) / stop early on a breach",
     ),
+    seed_data: bool = typer.Option(
+        True,
+        "--seed-data/--no-seed-data",
+        help="Nạp người bệnh của bộ tải khi máy chủ chưa có (rồi xóa) / upload the workload's patients when the "
+        "target holds none (deleted afterwards); without them the patient thresholds are not tested",
+    ),
 ) -> None:
     """Kiểm thử tải và công suất với Locust, kết luận theo SLO / load and capacity test with an SLO verdict."""
     if worker:
@@ -448,6 +529,7 @@ def load(
             latency_ms=latency_ms,
             locustfile=locustfile,
             abort_on_breach=abort_on_breach,
+            seed_data=seed_data,
         )
     )
     # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, which turns

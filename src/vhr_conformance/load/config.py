@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vhr_conformance.durations import parse_duration
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.load.yamlsrc import Located, Path_, load_located
 
@@ -28,37 +29,7 @@ OPERATIONS: dict[str, Text] = {
 }
 ALL_GROUPS = "*"
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: object, default_unit: str = "s") -> float:
-    """``15s``, ``5m``, ``1h``, ``250ms`` or a bare number (in ``default_unit``) → seconds."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        return float(value) * _UNIT_SECONDS[default_unit]
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(value)
-    unit = match.group(2) or default_unit
-    return float(match.group(1)) * _UNIT_SECONDS[unit]
-
-
-def duration_option(value: str, option: str = "--duration") -> float:
-    """Parse a CLI duration or raise a bilingual :class:`UserError` naming the option."""
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise UserError(
-            Text(
-                "Thời lượng không hợp lệ: {v!r} (ví dụ 15s, 5m)", "invalid duration: {v!r} (e.g. 15s, 5m)"
-            ).format(v=value),
-            location=option,
-        ) from None
-    if seconds <= 0:
-        raise UserError(Text("Thời lượng phải lớn hơn 0", "duration must be greater than 0"), location=option)
-    return seconds
+# One duration grammar for every command (250ms, 15s, 5m, 1h30m, bare numbers): `vhr_conformance.durations`.
 
 
 # ---------------------------------------------------------------- helpers for located checks

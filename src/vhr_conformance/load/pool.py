@@ -79,9 +79,12 @@ def lookup_pool(bundles: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def submission_pool(size: int, seed: int, fallback: list[dict[str, Any]]) -> list[bytes]:
+def submission_pool(
+    size: int, seed: int, fallback: list[dict[str, Any]], run_id: str | None = None
+) -> list[bytes]:
     """``size`` serialized transaction bundles: freshly generated patients when the generator is
-    available (so submissions create new records), else the coverage fixtures recycled."""
+    available (so submissions create new records), else the coverage fixtures recycled. With a
+    `run_id`, every resource carries the run's tag, so `load.cleanup` can remove them afterwards."""
     bundles: list[dict[str, Any]] = []
     try:
         from vhr_conformance.generator import generate_patients
@@ -93,7 +96,26 @@ def submission_pool(size: int, seed: int, fallback: list[dict[str, Any]]) -> lis
         bundles = []
     if not bundles:
         bundles = [b for b in fallback if b.get("type") == "transaction"]
+    if run_id:
+        from vhr_conformance.names import tag_with_run
+
+        bundles = [json.loads(json.dumps(b)) for b in bundles[:size]]  # copies: fixtures stay untouched
+        for bundle in bundles:
+            for entry in bundle.get("entry", []) or []:
+                if isinstance(entry.get("resource"), dict):
+                    tag_with_run(entry["resource"], run_id)
     return [json.dumps(b, ensure_ascii=False, separators=(",", ":")).encode() for b in bundles[:size]]
+
+
+def submission_types(submissions: list[bytes]) -> list[str]:
+    """The resource types the submissions create (what a clean-up must search)."""
+    types: dict[str, None] = {}
+    for raw in submissions:
+        for entry in json.loads(raw).get("entry", []) or []:
+            rtype = (entry.get("resource") or {}).get("resourceType")
+            if rtype:
+                types[rtype] = None
+    return list(types)
 
 
 def _as_bundles(generated: Any) -> list[dict[str, Any]]:

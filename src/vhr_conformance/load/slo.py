@@ -13,6 +13,7 @@ from typing import Any
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.load.config import ALL_GROUPS, CAPACITY_CRITERION, LATENCY_METRICS, SloSet, Threshold
+from vhr_conformance.outcome import ExitCode
 
 
 @dataclass
@@ -115,22 +116,35 @@ def measure(threshold: Threshold, snap: Snapshot) -> tuple[float | None, int]:
     return stats.percentile(LATENCY_METRICS[threshold.metric]), sum(stats.histogram.values())
 
 
-def evaluate(slos: SloSet, snap: Snapshot, *, final: bool = True) -> list[dict[str, Any]]:
-    """One PERF result per threshold: ``pass`` / ``fail`` / ``skip`` with measured value and limit.
+NOT_TESTED = "not-tested"
 
-    A threshold over a group with fewer than ``min_requests`` samples is skipped (not enough data
-    to judge), except throughput, which is judged on what was achieved.
+
+def evaluate(slos: SloSet, snap: Snapshot, *, final: bool = True) -> list[dict[str, Any]]:
+    """One PERF result per threshold: ``pass`` / ``fail`` / ``not-tested`` with measured value and limit.
+
+    A threshold over a group with fewer than ``min_requests`` samples is not tested (not enough
+    data to judge), except throughput, which is judged on what was achieved. A latency threshold
+    whose group has fewer than ``min_requests`` successful requests fails: its value would be
+    computed over failed requests (a fast 401 or 500 is no evidence of service).
     """
     results = []
     for t in slos.thresholds:
         value, samples = measure(t, snap)
+        stats = snap.group(t.group)
+        succeeded = stats.requests - stats.failures
         status: str
         if t.metric != "throughput" and (value is None or samples < slos.min_requests):
-            status = "skip"
+            status = NOT_TESTED
             message = Text(
                 "Chỉ có {n} mẫu (cần ≥ {m}): không đủ dữ liệu để đánh giá",
                 "only {n} samples (need ≥ {m}): not enough data to judge",
             ).format(n=samples, m=slos.min_requests)
+        elif t.metric in (*LATENCY_METRICS, "avg") and succeeded < slos.min_requests:
+            status = "fail"
+            message = Text(
+                "Đo được {v} nhưng chỉ {s}/{n} yêu cầu thành công (cần ≥ {m}): độ trễ tính trên yêu cầu lỗi không chứng minh được gì",
+                "measured {v} but only {s} of {n} requests succeeded (need ≥ {m}): a latency over failed requests proves nothing",
+            ).format(v=_fmt(value or 0.0, t.unit), s=succeeded, n=stats.requests, m=slos.min_requests)
         else:
             value = value or 0.0
             ok = value <= t.limit if t.comparator == "<=" else value >= t.limit
@@ -211,13 +225,22 @@ def breaches_for_abort(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def verdict(results: list[dict[str, Any]]) -> str:
-    """``pass`` when no SHALL threshold failed and at least one was judged; otherwise ``fail``."""
+    """The load verdict by the run rule: ``fail`` when a SHALL threshold failed; ``incomplete``
+    when a SHALL threshold was not tested (too few samples, data the target does not hold) or
+    nothing at all was judged; ``pass`` only when every SHALL threshold was judged and met."""
     shall = [r for r in results if r["level"] == "SHALL"]
     if any(r["status"] == "fail" for r in shall):
         return "fail"
-    if not any(r["status"] == "pass" for r in results):
-        return "fail"
+    if any(r["status"] == NOT_TESTED for r in shall) or not any(r["status"] == "pass" for r in results):
+        return "incomplete"
     return "pass"
+
+
+EXIT_OF_VERDICT = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.FAIL,
+    "incomplete": ExitCode.INCOMPLETE,
+}
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -253,7 +253,9 @@ def build_runtime(environment: Environment) -> Runtime:
         cccds = pool.lookup_pool(bundles)
     if not bundles:
         bundles = pool.fixture_bundles()
-    submissions = pool.submission_pool(workload.pool_size, workload.pool_seed, bundles)
+    submissions = pool.submission_pool(
+        workload.pool_size, workload.pool_seed, bundles, run_id=os.environ.get("VHR_LOAD_RUN_ID") or None
+    )
     headers = {"Accept": FHIR_JSON}
     refresher: TokenRefresher | None = None
     auth_mode = _opt(environment, "vhr_auth", "none")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from html import escape
 
+from vhr_conformance.outcome import STATE_TEXT, Verdict
 from vhr_conformance.reports.model import CriterionResult, RunResult
 
-_STATE_LABEL = {
-    "pass": ("Đạt", "Pass"),
-    "fail": ("Không đạt", "Fail"),
-    "skip": ("Bỏ qua", "Skip"),
-    "omit": ("Không áp dụng", "Omit"),
-    "error": ("Lỗi hạ tầng", "Error"),
-    "attestation": ("Cần xác nhận", "Attestation"),
+_STATE_LABEL = {str(state): (text.vi, text.en) for state, text in STATE_TEXT.items()}
+_VERDICT_CLASS = {
+    Verdict.PASS: "v-ok",
+    Verdict.FAIL: "v-bad",
+    Verdict.INCOMPLETE: "v-inc",
+    Verdict.INTERRUPTED: "v-inc",
+    Verdict.ERROR: "v-err",
 }
 
 _CSS = """
@@ -21,11 +22,13 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;c
 header{background:#0b4f6c;color:#fff;padding:16px 24px}header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;opacity:.9;font-size:13px}main{padding:16px 24px}
 .verdict{display:inline-block;padding:4px 10px;border-radius:4px;font-weight:700;margin-top:8px}
-.v-ok{background:#1a7f37}.v-bad{background:#cf222e}.v-err{background:#9a6700}
+.v-ok{background:#1a7f37}.v-bad{background:#cf222e}.v-err{background:#9a6700}.v-inc{background:#bc4c00}
+.scope{display:inline-block;margin-left:8px;padding:4px 10px;border-radius:4px;background:#fff;color:#0b4f6c;font-weight:700}
+.gaps{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;margin:8px 0}
 table{border-collapse:collapse;background:#fff;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;vertical-align:top}
 th{background:#eef1f4}.st{font-weight:600;border-radius:3px;padding:1px 6px;white-space:nowrap}
-.s-pass{background:#dafbe1;color:#116329}.s-fail{background:#ffebe9;color:#a40e26}.s-skip{background:#fff8c5;color:#7d4e00}
-.s-omit{background:#eaeef2;color:#57606a}.s-error{background:#fbefff;color:#8250df}.s-attestation{background:#ddf4ff;color:#0550ae}
+.s-pass{background:#dafbe1;color:#116329}.s-fail{background:#ffebe9;color:#a40e26}.s-not-tested{background:#fff8c5;color:#7d4e00}
+.s-not-applicable{background:#eaeef2;color:#57606a}.s-error{background:#fbefff;color:#8250df}.s-attestation{background:#ddf4ff;color:#0550ae}
 .filters{position:sticky;top:0;background:#f6f7f9;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:2}
 .filters label{margin-right:10px;font-size:13px}.filters input[type=search]{padding:4px;width:260px}
 section.area{margin-top:18px}section.area h2{font-size:18px;border-bottom:2px solid #0b4f6c;padding-bottom:4px}
@@ -86,11 +89,11 @@ def _criterion(row: CriterionResult) -> str:
     scope = "" if row.in_scope else ' <span class="lvl">ngoài phạm vi / out of scope</span>'
     parts = [
         f'<details class="crit" data-state="{row.state}" data-level="{c.level}" id="{c.id}"'
-        f'{" open" if row.state in ("fail", "error") else ""}>',
+        f"{' open' if row.state in ('fail', 'error') else ''}>",
         f'<summary>{_state(row.state)} <span class="cid">{c.id}</span><span class="lvl">{c.level}</span>{scope} '
         f'{escape(c.title.vi)} <span class="en">/ {escape(c.title.en)}</span></summary>',
         f"<p>{escape(c.description.vi)}<br><span class=en>{escape(c.description.en)}</span></p>",
-        f'<p><b>Nguồn / Source:</b> {escape(c.source_text("vi"))}<br><span class=en>{escape(c.source_text("en"))}</span></p>',
+        f"<p><b>Nguồn / Source:</b> {escape(c.source_text('vi'))}<br><span class=en>{escape(c.source_text('en'))}</span></p>",
         f"<p><b>Tác nhân / Actor:</b> {escape(c.actor)} · <b>Kiểm chứng / Verification:</b> {escape(c.verification)}</p>",
     ]
     counts = row.counts()
@@ -99,7 +102,9 @@ def _criterion(row: CriterionResult) -> str:
     for case in row.cases:
         if case.state == "pass" and len(row.cases) > 1:
             continue
-        parts.append(f'<div class="case">{_state(case.state)} <code>{escape(case.nodeid)}</code> ({case.duration_s:.2f} s)')
+        parts.append(
+            f'<div class="case">{_state(case.state)} <code>{escape(case.nodeid)}</code> ({case.duration_s:.2f} s)'
+        )
         if case.message:
             parts.append(f'<div class="msg">{escape(case.message)}</div>')
         for ev in case.evidence:
@@ -109,17 +114,36 @@ def _criterion(row: CriterionResult) -> str:
     return "\n".join(parts)
 
 
+def _gaps(run: RunResult) -> str:
+    """What was not judged and what the user can do, in the not-tested cases' own words."""
+    rows = run.not_tested()
+    if not rows:
+        return ""
+    items = "".join(
+        f'<li><a href="#{r.criterion.id}" class="cid">{r.criterion.id}</a> <span class="lvl">{r.criterion.level}</span> '
+        f"{_state(r.state)} {escape(r.criterion.title.vi)} <span class=en>/ {escape(r.criterion.title.en)}</span>"
+        + "".join(f'<div class="msg">{escape(m)}</div>' for m in r.not_tested_reasons())
+        + "</li>"
+        for r in rows
+    )
+    return (
+        '<section class="gaps" id="not-tested"><h2>Chưa được đánh giá và cách bổ sung / '
+        "Not judged, and what you can do</h2><ul>" + items + "</ul></section>"
+    )
+
+
 def render_html(run: RunResult) -> str:
     summary = run.summary()
     code = run.exit_code()
-    verdict = {0: ("v-ok", "ĐẠT", "PASSED"), 1: ("v-bad", "KHÔNG ĐẠT", "FAILED"), 3: ("v-err", "LỖI HẠ TẦNG", "HARNESS ERROR")}[code]
+    text = run.verdict_text()
+    verdict = (_VERDICT_CLASS[run.verdict()], text.vi, text.en)
     rows = []
     for level in ("SHALL", "SHOULD", "MAY"):
         s = summary[level]
         rate = "—" if s["pass_rate"] is None else f"{s['pass_rate'] * 100:.1f}%"
         rows.append(
-            f"<tr><td>{level}</td><td>{s['total']}</td><td>{s['pass']}</td><td>{s['fail']}</td><td>{s['skip']}</td>"
-            f"<td>{s['omit']}</td><td>{s['error']}</td><td>{s['attestation']}</td><td><b>{rate}</b></td></tr>"
+            f"<tr><td>{level}</td><td>{s['total']}</td><td>{s['pass']}</td><td>{s['fail']}</td><td>{s['not-tested']}</td>"
+            f"<td>{s['not-applicable']}</td><td>{s['error']}</td><td>{s['attestation']}</td><td><b>{rate}</b></td></tr>"
         )
     cases = summary["cases"]
     area_rows = []
@@ -130,7 +154,8 @@ def render_html(run: RunResult) -> str:
         n = {st: sum(1 for r in rows_a if r.state == st) for st in _STATE_LABEL}
         area_rows.append(
             f'<tr><td><a href="#area-{area}">{area}</a></td><td>{escape(title.vi)} <span class="en">/ {escape(title.en)}</span></td>'
-            + "".join(f"<td>{n[st]}</td>" for st in _STATE_LABEL) + "</tr>"
+            + "".join(f"<td>{n[st]}</td>" for st in _STATE_LABEL)
+            + "</tr>"
         )
     areas_html = []
     for area, title in run.catalogue.areas.items():
@@ -140,13 +165,16 @@ def render_html(run: RunResult) -> str:
         bad = sum(1 for r in crit_rows if r.state == "fail")
         areas_html.append(
             f'<section class="area" id="area-{area}"><h2>{area} — {escape(title.vi)} <span class="en">/ {escape(title.en)}</span>'
-            f' <small>({len(crit_rows)} tiêu chí / criteria, {bad} không đạt / failed)</small></h2>'
+            f" <small>({len(crit_rows)} tiêu chí / criteria, {bad} không đạt / failed)</small></h2>"
             + "\n".join(_criterion(r) for r in crit_rows)
             + "</section>"
         )
     checkboxes = "".join(
         f'<label><input type="checkbox" value="{s}" checked> {_state(s)}</label>' for s in _STATE_LABEL
-    ) + "".join(f'<label><input type="checkbox" value="{lv}" checked> {lv}</label>' for lv in ("SHALL", "SHOULD", "MAY"))
+    ) + "".join(
+        f'<label><input type="checkbox" value="{lv}" checked> {lv}</label>'
+        for lv in ("SHALL", "SHOULD", "MAY")
+    )
     leftovers = ""
     if run.cleanup_leftovers:
         leftovers = (
@@ -154,7 +182,19 @@ def render_html(run: RunResult) -> str:
             + "".join(f"<li><code>{escape(x)}</code></li>" for x in run.cleanup_leftovers)
             + "</ul>"
         )
-    meta = json.dumps({"runId": run.run_id, "exitCode": code, "summary": summary}, ensure_ascii=False)
+    meta = json.dumps(
+        {"runId": run.run_id, "verdict": str(run.verdict()), "exitCode": code, "summary": summary},
+        ensure_ascii=False,
+    )
+    scope = run.scope_text()
+    scope_html = (
+        f'<div class="scope" id="scope">Phạm vi một phần / Partial scope</div><p>{escape(scope.vi)}<br>'
+        f'<span style="opacity:.85">{escape(scope.en)}</span></p>'
+        if scope
+        else ""
+    )
+    interrupted = f"<p><b>Bị ngắt / Interrupted:</b> {escape(run.interrupted)}</p>" if run.interrupted else ""
+    gaps = _gaps(run)
     return f"""<!DOCTYPE html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Báo cáo kiểm thử tuân thủ VHR / VHR conformance report — {escape(run.run_id)}</title>
@@ -164,14 +204,16 @@ def render_html(run: RunResult) -> str:
 <p>Hệ thống được kiểm thử / Target: <b>{escape(run.target)}</b> · Lượt chạy / Run: {escape(run.run_id)} ·
 IG: {escape(str(run.ig.get("id")))}#{escape(str(run.ig.get("version")))} · Mức / Level: {escape(run.level)} · Seed: {run.seed}</p>
 <p>Bắt đầu / Started: {escape(run.started)} · Kết thúc / Finished: {escape(run.finished)} · Harness {escape(run.harness_version)}</p>
-<div class="verdict {verdict[0]}" id="verdict">{verdict[1]} / {verdict[2]} (exit {code})</div></header>
+<div class="verdict {verdict[0]}" id="verdict">{escape(verdict[1])} / {escape(verdict[2])} (exit {code})</div>
+{scope_html}{interrupted}</header>
 <main>
+{gaps}
 <h2 id="summary">Tổng hợp theo mức / Summary by level</h2>
-<table><tr><th>Mức / Level</th><th>Tiêu chí / Criteria</th><th>Đạt / Pass</th><th>Không đạt / Fail</th><th>Bỏ qua / Skip</th>
-<th>Không áp dụng / Omit</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỷ lệ đạt / Pass rate</th></tr>
+<table><tr><th>Mức / Level</th><th>Tiêu chí / Criteria</th><th>Đạt / Pass</th><th>Không đạt / Fail</th><th>Chưa kiểm thử / Not tested</th>
+<th>Không áp dụng / Not applicable</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỷ lệ đạt / Pass rate</th></tr>
 {"".join(rows)}</table>
-<p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, bỏ qua/skip {cases["skip"]},
-không áp dụng/omit {cases["omit"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>
+<p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, chưa kiểm thử/not tested {cases["not-tested"]},
+không áp dụng/not applicable {cases["not-applicable"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>
 <h2 id="areas">Theo nhóm tiêu chí / By area</h2>
 <table><tr><th>Nhóm / Area</th><th></th>{"".join(f"<th>{_state(st)}</th>" for st in _STATE_LABEL)}</tr>
 {"".join(area_rows)}</table>

@@ -1,8 +1,10 @@
 """Results of a run: per test case, aggregated per criterion, and the run verdict.
 
-A criterion's state is derived from its cases: any `fail` wins (the vendor broke it), then any
-`error` (we could not tell), then `pass`, then `skip`, then `omit`. Attestation criteria have no
-cases and are listed as `attestation` for the reviewer.
+The states and the rules are those of :mod:`vhr_conformance.outcome`: a criterion's state comes
+from its cases by :func:`~vhr_conformance.outcome.criterion_state` (fail, then error, then
+not-tested, then pass, then not-applicable; no case in scope is not-tested), the run verdict by
+:func:`~vhr_conformance.outcome.run_verdict`. Attestation criteria have no cases and are listed as
+`attestation` for the reviewer.
 """
 
 from __future__ import annotations
@@ -10,14 +12,39 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vhr_conformance.i18n import Text
+from vhr_conformance.outcome import (
+    EXIT_OF,
+    PARTIAL_SCOPE,
+    PARTIAL_SCOPE_NOTE,
+    VERDICT_TEXT,
+    ExitCode,
+    Judged,
+    State,
+    Verdict,
+    criterion_state,
+    run_verdict,
+)
 from vhr_conformance.runner.catalogue import Catalogue, Criterion, level_in_scope
 
-STATES = ("pass", "fail", "skip", "omit", "error")
-_PRECEDENCE = ("fail", "error", "pass", "skip", "omit")
+CASE_STATES = (State.PASS, State.FAIL, State.NOT_TESTED, State.NOT_APPLICABLE, State.ERROR)
+STATES = tuple(str(s) for s in CASE_STATES)
+# Names of the first version, still accepted on input so a case recorded by older code keeps its meaning.
+_LEGACY = {"skip": State.NOT_TESTED, "omit": State.NOT_APPLICABLE}
 
-EXIT_OK = 0
-EXIT_CRITERIA_FAILED = 1
-EXIT_HARNESS_ERROR = 3
+EXIT_OK = int(ExitCode.PASS)
+EXIT_CRITERIA_FAILED = int(ExitCode.FAIL)
+EXIT_HARNESS_ERROR = int(ExitCode.ERROR)
+
+_NO_CASE = Text(
+    "Không ca kiểm thử nào của tiêu chí này đã chạy.",
+    "No test case of this criterion ran.",
+)
+
+
+def normal_state(state: str) -> str:
+    """The outcome-model name of a case state (old `skip`/`omit` included)."""
+    return str(_LEGACY[state] if state in _LEGACY else State(state))
 
 
 @dataclass
@@ -29,6 +56,9 @@ class CaseResult:
     message: str = ""
     duration_s: float = 0.0
     evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.state = normal_state(self.state)
 
 
 @dataclass
@@ -43,6 +73,11 @@ class CriterionResult:
         for c in self.cases:
             out[c.state] += 1
         return out
+
+    def not_tested_reasons(self) -> list[str]:
+        """Why it was not judged, in the not-tested (or erring) cases' own words: they say what was missing."""
+        reasons = [c.message for c in self.cases if c.state in (State.NOT_TESTED, State.ERROR) and c.message]
+        return list(dict.fromkeys(reasons)) or [_NO_CASE.both()]
 
 
 @dataclass
@@ -62,6 +97,7 @@ class RunResult:
     infrastructure_retries: int = 0
     only: list[str] = field(default_factory=list)
     criteria: list[CriterionResult] = field(default_factory=list)
+    interrupted: str = ""  # why the run stopped early (signal, deadline); empty when it ran to its end
 
     def aggregate(self) -> None:
         by_crit: dict[str, list[CaseResult]] = {}
@@ -75,22 +111,72 @@ class RunResult:
                 not self.only or crit.id in self.only or crit.area in self.only
             )
             if crit.automated and crit.actor == "sender" and not cases:
-                in_scope, state = False, "omit"  # checked by `vhr listen`, not by a server run
+                # checked by `vhr listen`, not by a server run: outside this run's scope
+                in_scope, state = False, State.NOT_TESTED
             elif not crit.automated:
-                state = "attestation"
-            elif not cases:
-                state = "omit" if not in_scope else "skip"
+                state = State.ATTESTATION
             else:
-                present = {c.state for c in cases}
-                state = next(s for s in _PRECEDENCE if s in present)
-            self.criteria.append(CriterionResult(crit, state, cases, in_scope))
+                state = criterion_state(c.state for c in cases)
+            self.criteria.append(CriterionResult(crit, str(state), cases, in_scope))
+
+    # ------------------------------------------------------------------ scope and verdict
+    def scope_reasons(self) -> list[str]:
+        """How the scope was narrowed on purpose (empty for a full run)."""
+        why = []
+        if self.only:
+            why.append("--only " + ",".join(self.only))
+        if self.level != "MAY":
+            why.append(f"--level {self.level}")
+        if self.options.get("partial") and not why:
+            why.append("--vhr-partial")
+        return why
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.scope_reasons())
+
+    def scope_text(self) -> Text | None:
+        why = self.scope_reasons()
+        return PARTIAL_SCOPE_NOTE.format(why="; ".join(why)) if why else None
+
+    def verdict(self) -> Verdict:
+        return run_verdict(
+            (Judged(r.criterion.level, r.state, r.in_scope, r.criterion.automated) for r in self.criteria),
+            ran=bool(self.cases),
+            interrupted=bool(self.interrupted),
+        )
+
+    def verdict_text(self) -> Text:
+        """The verdict in words, marked "partial scope" when the scope was narrowed."""
+        text = VERDICT_TEXT[self.verdict()]
+        if self.partial:
+            text = Text(f"{text.vi} ({PARTIAL_SCOPE.vi})", f"{text.en} ({PARTIAL_SCOPE.en})")
+        return text
+
+    def exit_code(self) -> int:
+        """The verdict's :class:`~vhr_conformance.outcome.ExitCode`: 0 only for PASS."""
+        return int(EXIT_OF[self.verdict()])
+
+    def not_tested(self, levels: tuple[str, ...] = ("SHALL", "SHOULD", "MAY")) -> list[CriterionResult]:
+        """In-scope automated criteria that were not judged (not tested or error), SHALL first."""
+        rows = [
+            r
+            for r in self.criteria
+            if r.in_scope
+            and r.criterion.automated
+            and r.criterion.level in levels
+            and r.state in (State.NOT_TESTED, State.ERROR)
+        ]
+        return sorted(rows, key=lambda r: ("SHALL", "SHOULD", "MAY").index(r.criterion.level))
 
     def summary(self) -> dict[str, Any]:
-        """Counts per level and state, pass rate over decided (pass+fail) in-scope criteria."""
+        """Counts per level and state, pass rate over judged (pass+fail) in-scope criteria."""
         out: dict[str, Any] = {}
         for level in ("SHALL", "SHOULD", "MAY"):
             rows = [r for r in self.criteria if r.criterion.level == level and r.in_scope]
-            counts: dict[str, Any] = {s: sum(1 for r in rows if r.state == s) for s in (*STATES, "attestation")}
+            counts: dict[str, Any] = {
+                s: sum(1 for r in rows if r.state == s) for s in (*STATES, "attestation")
+            }
             decided = counts["pass"] + counts["fail"]
             counts["total"] = len(rows)
             counts["pass_rate"] = round(counts["pass"] / decided, 4) if decided else None
@@ -99,23 +185,12 @@ class RunResult:
         out["cases"]["total"] = len(self.cases)
         return out
 
-    def exit_code(self) -> int:
-        """0 only when every in-scope automated SHALL criterion passed (or does not apply); 3 when the harness erred."""
-        if not self.cases:  # nothing ran: the harness failed, whatever the criteria say
-            return EXIT_HARNESS_ERROR
-        shall = [r for r in self.criteria if r.in_scope and r.criterion.level == "SHALL" and r.criterion.automated]
-        if any(r.state == "fail" for r in self.criteria if r.in_scope):
-            return EXIT_CRITERIA_FAILED
-        if any(c.state == "error" for c in self.cases):
-            return EXIT_HARNESS_ERROR
-        if any(r.state not in ("pass", "omit") for r in shall):  # omit: not applicable to this target
-            return EXIT_CRITERIA_FAILED
-        return EXIT_OK
-
     def failed_criteria(self) -> list[str]:
-        return [r.criterion.id for r in self.criteria if r.state == "fail"]
+        return [r.criterion.id for r in self.criteria if r.state == State.FAIL]
 
     def to_json(self) -> dict[str, Any]:
+        verdict = self.verdict()
+        scope = self.scope_text()
         return {
             "runId": self.run_id,
             "target": self.target,
@@ -126,7 +201,25 @@ class RunResult:
             "harnessVersion": self.harness_version,
             "ig": self.ig,
             "options": self.options,
+            "verdict": str(verdict),
+            "verdictText": {"vi": self.verdict_text().vi, "en": self.verdict_text().en},
             "exitCode": self.exit_code(),
+            "scope": {
+                "partial": self.partial,
+                "narrowedBy": self.scope_reasons(),
+                **({"note": {"vi": scope.vi, "en": scope.en}} if scope else {}),
+            },
+            "interrupted": self.interrupted or None,
+            "notTested": [
+                {
+                    "id": r.criterion.id,
+                    "level": r.criterion.level,
+                    "state": r.state,
+                    "title": {"vi": r.criterion.title.vi, "en": r.criterion.title.en},
+                    "reasons": r.not_tested_reasons(),
+                }
+                for r in self.not_tested()
+            ],
             "summary": self.summary(),
             "cleanupLeftovers": self.cleanup_leftovers,
             "infrastructureRetries": self.infrastructure_retries,

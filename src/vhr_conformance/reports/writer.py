@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from vhr_conformance.outcome import State, Verdict
 from vhr_conformance.reports.html import render_html
 from vhr_conformance.reports.model import RunResult
 
-_TR_RESULT = {"pass": "pass", "fail": "fail", "skip": "skip", "omit": "skip", "error": "error"}
+# TestReport.test.action.assert.result has no "not tested" / "not applicable": both are `skip`,
+# the message says which.
+_TR_RESULT = {
+    State.PASS: "pass",
+    State.FAIL: "fail",
+    State.NOT_TESTED: "skip",
+    State.NOT_APPLICABLE: "skip",
+    State.ERROR: "error",
+}
+# TestReport.result: pending while an in-scope SHALL was not judged (INCOMPLETE) or the run stopped early.
+_TR_OVERALL = {
+    Verdict.PASS: "pass",
+    Verdict.FAIL: "fail",
+    Verdict.INCOMPLETE: "pending",
+    Verdict.INTERRUPTED: "pending",
+    Verdict.ERROR: "fail",
+}
 
 
 def sha256_file(path: Path) -> str:
@@ -33,39 +51,66 @@ def sha256_tree(root: Path) -> str:
 
 
 def test_report(run: RunResult) -> dict[str, Any]:
-    """A FHIR R4 TestReport: one test per criterion in scope, one action per case."""
-    summary = run.summary()
-    overall = {0: "pass", 1: "fail", 3: "fail"}[run.exit_code()]
-    shall = summary["SHALL"]
+    """A FHIR R4 TestReport: one test per criterion in scope, one action per case.
+
+    `result` is pending for INCOMPLETE and INTERRUPTED runs; `score` is the share of passed
+    criteria among those judged (pass or fail), so criteria never judged do not count as passes;
+    those are listed as tests whose single action is `skip` with the reason."""
+    verdict = run.verdict()
     tests = []
+    judged = passed = 0
     for row in run.criteria:
-        if not row.in_scope or not row.cases:
+        if not row.in_scope or not row.criterion.automated:
             continue
+        judged += row.state in (State.PASS, State.FAIL)
+        passed += row.state == State.PASS
+        label = f"[{row.state}]"
+        if row.cases:
+            actions = [
+                {
+                    "assert": {
+                        "result": _TR_RESULT[State(c.state)],
+                        "message": f"[{c.state}] {c.nodeid}" + (f": {c.message[:900]}" if c.message else ""),
+                    }
+                }
+                for c in row.cases
+            ]
+        else:
+            actions = [
+                {"assert": {"result": "skip", "message": f"{label} " + " ".join(row.not_tested_reasons())}}
+            ]
         tests.append(
             {
                 "name": row.criterion.id,
-                "description": f"{row.criterion.title.vi} / {row.criterion.title.en}",
-                "action": [
-                    {
-                        "assert": {
-                            "result": _TR_RESULT[c.state],
-                            "message": (f"[{c.state}] {c.nodeid}" + (f": {c.message[:900]}" if c.message else "")),
-                        }
-                    }
-                    for c in row.cases
-                ],
+                "description": f"{label} {row.criterion.title.vi} / {row.criterion.title.en}",
+                "action": actions,
             }
         )
+    status = "stopped" if verdict == Verdict.INTERRUPTED else "completed"
+    scope = run.scope_text()
+    name = "VHR conformance run" + (" (phạm vi một phần / partial scope)" if scope else "")
+    # The IG defines no extension for these, so they go in the narrative a reader sees first.
+    lines = [f"{run.verdict_text().both()} ({verdict})"]
+    if scope:
+        lines.append(scope.both())
+    if run.interrupted:
+        lines.append(f"Bị ngắt / Interrupted: {run.interrupted}")
+    lines += [
+        f"{r.criterion.id} ({r.criterion.level}, {r.state}): " + " ".join(r.not_tested_reasons())[:900]
+        for r in run.not_tested()
+    ]
+    div = "".join(f"<p>{escape(line)}</p>" for line in lines)
     return {
         "resourceType": "TestReport",
         "id": run.run_id,
         "meta": {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}]},
+        "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>'},
         "identifier": {"system": "https://vhr-conformance.org/fhir/run-id", "value": run.run_id},
-        "name": "VHR conformance run",
-        "status": "completed",
+        "name": name,
+        "status": status,
         "testScript": {"display": f"vhr-conformance suites, criteria catalogue {run.catalogue.version}"},
-        "result": overall,
-        "score": round(100.0 * (shall["pass_rate"] or 0.0), 2),
+        "result": _TR_OVERALL[verdict],
+        "score": round(100.0 * passed / judged, 2) if judged else 0.0,
         "tester": f"vhr-conformance {run.harness_version}",
         "issued": run.finished,
         "participant": [{"type": "server", "uri": run.target}],
@@ -98,7 +143,10 @@ def write_reports(run: RunResult, out_dir: Path, extra_files: list[Path] | None 
         "options": run.options,
         "started": run.started,
         "finished": run.finished,
+        "verdict": str(run.verdict()),
         "exitCode": run.exit_code(),
+        "scope": {"partial": run.partial, "narrowedBy": run.scope_reasons()},
+        "interrupted": run.interrupted or None,
         "files": files,
     }
     paths["manifest"] = out_dir / "manifest.json"

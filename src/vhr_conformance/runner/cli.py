@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.pytest_plugin import get_state, new_run_id
+from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
+from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
 from vhr_conformance.runner.catalogue import LEVELS, load_catalogue, suites_dir
+from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
 
 console = Console()
 
@@ -63,32 +69,75 @@ class _Progress:
 
 def _summary_table(run: Any) -> Table:
     t = Table(title="VHR — kết quả theo mức / results by level")
-    for col in (
-        "Mức / Level",
-        "Đạt / Pass",
-        "Không đạt / Fail",
-        "Bỏ qua / Skip",
-        "Không áp dụng / Omit",
-        "Lỗi / Error",
-        "Xác nhận / Attestation",
-        "Tỷ lệ đạt / Pass rate",
-    ):
+    states = [str(st) for st in State]
+    for col in ("Mức / Level", *(STATE_TEXT[State(st)].both() for st in states), "Tỷ lệ đạt / Pass rate"):
         t.add_column(col, justify="right")
+    colour = {"fail": "red", "error": "magenta", "not-tested": "yellow"}
     s = run.summary()
     for level in LEVELS:
         r = s[level]
         rate = "—" if r["pass_rate"] is None else f"{r['pass_rate'] * 100:.1f}%"
-        t.add_row(
-            level,
-            str(r["pass"]),
-            f"[red]{r['fail']}[/]" if r["fail"] else "0",
-            str(r["skip"]),
-            str(r["omit"]),
-            f"[magenta]{r['error']}[/]" if r["error"] else "0",
-            str(r["attestation"]),
-            rate,
-        )
+        cells = [f"[{colour[st]}]{r[st]}[/]" if r[st] and st in colour else str(r[st]) for st in states]
+        t.add_row(level, *cells, rate)
     return t
+
+
+class _Interrupts:
+    """SIGINT, SIGTERM and the `--deadline` stop the run the same way: mark it INTERRUPTED, then let
+    pytest unwind (KeyboardInterrupt), which tears the session fixtures down (the clean-up of what
+    the run created) and writes the partial report. A second SIGINT aborts that; a second SIGTERM
+    is ignored so the clean-up can finish."""
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.saved: dict[int, Any] = {}
+        self.timer: threading.Timer | None = None
+
+    def _stop(self, reason: Text) -> None:
+        interrupt(reason)
+        if not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+    def on_signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGTERM:
+            if not self.fired:
+                self._stop(Text("Nhận tín hiệu SIGTERM", "Received SIGTERM"))
+            return
+        if self.fired:
+            raise KeyboardInterrupt
+        self._stop(Text("Ngắt bằng Ctrl-C (SIGINT)", "Interrupted by Ctrl-C (SIGINT)"))
+
+    def on_deadline(self, limit: str) -> None:
+        interrupt(
+            Text("Hết thời hạn --deadline {d}", "The --deadline {d} expired").format(d=limit)
+        )  # the reason first, then the main thread is woken like by Ctrl-C (also out of a blocking call)
+        if not self.fired:
+            self.fired = True
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    def on_usr1(self, _signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def installed(self, deadline_s: float | None, limit: str) -> Iterator[None]:
+        for sig, handler in (
+            (signal.SIGINT, self.on_signal),
+            (signal.SIGTERM, self.on_signal),
+            (signal.SIGUSR1, self.on_usr1),
+        ):
+            self.saved[sig] = signal.signal(sig, handler)
+        if deadline_s is not None:
+            self.timer = threading.Timer(deadline_s, self.on_deadline, args=(limit,))
+            self.timer.daemon = True
+            self.timer.start()
+        try:
+            yield
+        finally:
+            if self.timer is not None:
+                self.timer.cancel()
+            for signum, handler in self.saved.items():
+                signal.signal(signum, handler)
 
 
 def run_suites(target: str, args: list[str], progress: bool = True, terminal: bool = True) -> tuple[int, Any]:
@@ -122,21 +171,124 @@ def run_suites(target: str, args: list[str], progress: bool = True, terminal: bo
     return int(code), captured.get("state")
 
 
+def _check_only(only: str) -> None:
+    """Unknown areas or criteria in --only are a usage error that lists the valid ones."""
+    cat = load_catalogue()
+    wanted = [x.strip() for x in only.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in cat.areas and x not in cat.criteria]
+    if unknown or not wanted:
+        raise UserError(
+            Text(
+                "Không có nhóm/tiêu chí: {u}. Nhóm hợp lệ: {a} (hoặc mã tiêu chí, ví dụ VHR-API-003).",
+                "No such area or criterion: {u}. Valid areas: {a} (or criterion ids such as VHR-API-003).",
+            ).format(u=", ".join(unknown) or "—", a=", ".join(cat.areas)),
+            location="--only",
+        )
+
+
+def _rerun_scope(results: Path) -> str:
+    """The criteria of an earlier run that did not pass (failed, erred or not tested), as an --only list."""
+    from vhr_conformance.diff_cli import load_results
+
+    data = load_results(results)
+    again = [
+        str(c["id"])
+        for c in data["criteria"]
+        if isinstance(c, dict)
+        and c.get("inScope", True)
+        and c.get("state") in ("fail", "error", "not-tested", "skip")
+        and c.get("verification", "automated") == "automated"
+        and c.get("actor", "server") == "server"
+    ]
+    return ",".join(again)
+
+
+def _ca_of(args: list[str]) -> str | None:
+    return args[args.index("--vhr-ca-bundle") + 1] if "--vhr-ca-bundle" in args else None
+
+
+def _preflight(
+    target: str, auth: str, auth_config: str | None, ca_bundle: str | None, embedded: bool
+) -> dict[str, Any]:
+    """`vhr doctor` before the suites: a target that does not answer stops the run in seconds (ERROR).
+
+    Returns the target's identity (address, TLS certificate, software) for the evidence bundle."""
+    from vhr_conformance.client import AuthConfig, TokenProvider
+    from vhr_conformance.client.tls import verify_context
+    from vhr_conformance.doctor import FAIL, N_META, N_REACH, N_URL, diagnose
+
+    verify = verify_context(ca_bundle)
+    tokens = TokenProvider(
+        AuthConfig.load(auth, auth_config), discover_base=target, timeout=5.0, verify=verify
+    )
+    diag = diagnose(target, verify=verify, tokens=tokens)
+    # Only "nothing answers here" stops the run: an untrusted certificate or plain http is the
+    # vendor's failure, judged by VHR-SEC-001 in the run itself, and a token problem by SEC criteria.
+    unusable = any(c.verdict == FAIL and c.name in (N_URL, N_REACH, N_META) for c in diag.checks)
+    if unusable and not embedded:
+        for check in diag.checks:
+            if check.verdict == FAIL:
+                console.print(
+                    f"[bold red]✗[/] {check.name.in_lang()}: {check.message.in_lang()}", highlight=False
+                )
+        console.print(
+            Text(
+                "Không dùng được máy chủ: dừng trước khi chạy bộ kiểm thử (xem `vhr doctor`).",
+                "The target cannot be used: stopped before the suites (see `vhr doctor`).",
+            ).in_lang()
+        )
+        sys.exit(int(ExitCode.ERROR))
+    identity: dict[str, Any] = {"url": target}
+    for check in diag.checks:
+        facts = check.facts
+        if "address" in facts:
+            identity["address"] = facts["address"]
+        if "sha256" in facts:
+            identity["tlsCertificateSha256"], identity["tlsVersion"] = facts["sha256"], facts.get("version")
+        if "software" in facts:
+            identity["software"] = facts["software"]
+            identity["implementation"] = facts.get("implementation")
+            identity["fhirVersion"] = facts.get("fhirVersion")
+    return identity
+
+
+def _write_evidence(
+    report_dir: Path, signer: Any, identity: dict[str, Any], vendor: dict[str, Any], options: dict[str, Any]
+) -> Path | None:
+    """The run's evidence bundle (docs/evidence.md); a failure to write it is said, never hidden."""
+    from vhr_conformance.evidence.bundle import write_bundle
+
+    try:
+        path = write_bundle(report_dir, sign_key=signer, target=identity, vendor=vendor, options=options)
+    except (OSError, UserError) as exc:
+        console.print(
+            f"[red]Không ghi được gói bằng chứng / evidence bundle not written:[/] {exc}", highlight=False
+        )
+        return None
+    who = (
+        Text("ký bởi {n} ({r})", "signed by {n} ({r})").format(n=signer.name, r=signer.role)
+        if signer is not None
+        else Text("chưa ký: không thể tin cậy", "unsigned: cannot be trusted")
+    )
+    console.print(f"Gói bằng chứng / evidence bundle: [bold]{path}[/] — {who.both()}", highlight=False)
+    return path
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        target: str = typer.Option(
+        target: str | None = typer.Option(
             None, "--target", help="URL máy chủ FHIR / FHIR base URL (default: embedded reference server)"
         ),
         report_dir: Path = typer.Option(
             None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/<run-id>)"
         ),
-        level: str = typer.Option("MAY", "--level", help="SHALL | SHOULD | MAY (all)"),
+        level: str = typer.Option(None, "--level", help="SHALL | SHOULD | MAY (all; default MAY)"),
         fault: list[str] = typer.Option(
             [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded-server fault"
         ),
         auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
-        auth_config: Path = typer.Option(
+        auth_config: Path | None = typer.Option(
             None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
         ),
         embedded_auth: str = typer.Option(
@@ -150,7 +302,7 @@ def register(app: typer.Typer) -> None:
             help="Máy chủ nhúng dùng https với CA dùng một lần / the embedded server speaks https with a throwaway CA the "
             "harness trusts, so VHR-SEC-001 is really checked",
         ),
-        ca_bundle: Path = typer.Option(
+        ca_bundle: Path | None = typer.Option(
             None,
             "--ca-bundle",
             help="Tệp PEM CA tin cậy cho --target https / PEM CA bundle "
@@ -158,10 +310,12 @@ def register(app: typer.Typer) -> None:
         ),
         ig: str = typer.Option(None, "--ig", help="Gói IG / IG package (default: VHR IG)"),
         seed: int = typer.Option(None, "--seed", help="Seed (default: that of the checked-in fixtures)"),
-        only: str = typer.Option(
+        only: str | None = typer.Option(
             None, "--only", help="Nhóm hoặc tiêu chí / areas or criteria, e.g. API,VHR-SEC-005"
         ),
-        timeout: float = typer.Option(15.0, "--timeout"),
+        timeout: float = typer.Option(
+            None, "--timeout", help="Giây cho mỗi yêu cầu / seconds per request (15)"
+        ),
         cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup"),
         quiet: bool = typer.Option(False, "--quiet", help="Không hiện tiến độ / no progress bars"),
         workers: int = typer.Option(
@@ -171,19 +325,20 @@ def register(app: typer.Typer) -> None:
             help="Tiến trình song song (pytest-xdist) / parallel workers; "
             "each uploads its own test data; helps against remote targets",
         ),
-        xml: Path = typer.Option(
+        xml: Path | None = typer.Option(
             None,
             "--xml",
             help="Tệp/thư mục XML 130: tiêu chí MAP / XML 130 file or folder for the MAP criteria "
             "(embedded server without it: XML twins of the coverage fixtures)",
         ),
         with_load: bool = typer.Option(
-            False,
-            "--with-load",
-            help="Chạy tải sau bộ kiểm thử / run the load after the suites (VHR-PERF-003/004)",
+            True,
+            "--with-load/--no-load",
+            help="Chạy tải chuẩn ngắn sau bộ kiểm thử (mặc định) / run the short standard load after the suites "
+            "(default; VHR-PERF-003/004). --no-load leaves them not tested: the run is at best INCOMPLETE",
         ),
         load_duration: str = typer.Option(
-            "15s", "--load-duration", help="Thời lượng tải / load duration, e.g. 15s, 2m"
+            ACCEPTANCE_DURATION, "--load-duration", help="Thời lượng tải / load duration, e.g. 12s, 2m"
         ),
         load_workload: str = typer.Option(
             "standard", "--load-workload", help="Kịch bản tải / workload (loadtests/workloads)"
@@ -191,8 +346,88 @@ def register(app: typer.Typer) -> None:
         load_shape: str = typer.Option(
             "constant", "--load-shape", help="constant | steps | capacity (capacity verifies VHR-PERF-004)"
         ),
+        load_users: int = typer.Option(
+            ACCEPTANCE_USERS,
+            "--load-users",
+            help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 12 s; "
+            "the capacity shape climbs by the workload's own steps)",
+        ),
+        config: Path = typer.Option(
+            None,
+            "--config",
+            help="vhr.toml của nhà cung cấp / vendor configuration (default ./vhr.toml, $VHR_CONFIG)",
+        ),
+        output: str = typer.Option(
+            "text", "--format", help="text | json (tóm tắt JSON ra stdout / JSON summary on stdout)"
+        ),
+        rerun_failed: Path = typer.Option(
+            None,
+            "--rerun-failed",
+            help="results.json của lần trước: chỉ chạy lại tiêu chí không đạt/lỗi/chưa kiểm thử / rerun only what "
+            "failed, erred or was not tested in that run",
+        ),
+        sign_key: Path | None = typer.Option(
+            None,
+            "--sign-key",
+            help="Khóa riêng Ed25519 ký gói bằng chứng / key that signs the evidence bundle",
+        ),
+        vendor_org: str = typer.Option(
+            None, "--vendor-org", help="Tổ chức được kiểm thử / organisation tested"
+        ),
+        product: str = typer.Option(None, "--product", help="Sản phẩm / product tested"),
+        product_version: str = typer.Option(None, "--product-version", help="Phiên bản / product version"),
+        deadline: str | None = typer.Option(
+            None,
+            "--deadline",
+            help="Thời hạn cả lượt chạy / overall time limit, e.g. 30m: when it expires the run stops like on "
+            "Ctrl-C (partial report marked INTERRUPTED, clean-up of the run's data, exit 4)",
+        ),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
+        from vhr_conformance.vendor_config import load_config
+
+        vendor = load_config(config)
+        if output not in ("text", "json"):
+            raise UserError(
+                Text("--format là text hoặc json.", "--format is text or json."), location="--format"
+            )
+        if output == "json":
+            console.file = sys.stderr  # stdout carries only the JSON summary
+        target = target or vendor.target.url
+        ca_bundle = ca_bundle or vendor.target.ca_bundle
+        level = level or vendor.run.level or "MAY"
+        only = only or (",".join(vendor.run.only) if vendor.run.only else None)
+        xml = xml or vendor.run.xml
+        deadline = deadline or vendor.run.deadline
+        timeout = timeout if timeout is not None else (vendor.run.timeout or 15.0)
+        sign_key = sign_key or vendor.signing.key_file
+        vendor_info = {
+            "organisation": vendor_org or vendor.vendor.organisation,
+            "product": product or vendor.vendor.product,
+            "version": product_version or vendor.vendor.version,
+        }
+        if vendor.path is not None and target and auth == "none" and not auth_config:
+            auth = vendor.auth.mode
+        auth_env = vendor.auth_env() if vendor.path is not None and not auth_config else {}
+        signer = None
+        if sign_key is not None:
+            from vhr_conformance.evidence.keys import load_signing_key
+
+            signer = load_signing_key(Path(sign_key))
+        if rerun_failed is not None:
+            only = _rerun_scope(rerun_failed)
+            if not only:
+                console.print(
+                    Text(
+                        "Không có tiêu chí nào cần chạy lại trong {p}.",
+                        "Nothing to rerun in {p}: every criterion passed.",
+                    )
+                    .format(p=rerun_failed)
+                    .in_lang()
+                )
+                sys.exit(int(ExitCode.PASS))
+        if only:
+            _check_only(only)
         if level not in LEVELS:
             raise UserError(
                 Text("Mức không hợp lệ: {l}", "Invalid level: {l}").format(l=level), location="--level"
@@ -214,6 +449,11 @@ def register(app: typer.Typer) -> None:
                 ),
                 location="--fault",
             )
+        deadline_s = None
+        if deadline is not None:
+            from vhr_conformance.durations import duration_option
+
+            deadline_s = duration_option(deadline, "--deadline")
         load_catalogue()  # a broken catalogue or IG is a user error before anything starts
         from vhr_conformance.runner.igmodel import load_ig
 
@@ -240,10 +480,15 @@ def register(app: typer.Typer) -> None:
             args += ["-n", str(workers)]
         from vhr_conformance.runner.withload import run_args
 
-        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape)
+        users = None if load_shape == "capacity" else load_users
+        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape, users)
         srv = None
         tmp_config = None
         tls_dir: Path | None = None
+        stops = _Interrupts()
+        state = None
+        code = int(ExitCode.ERROR)
+        started = time.monotonic()
         try:
             if ca_bundle is not None:
                 args += ["--vhr-ca-bundle", str(ca_bundle)]
@@ -282,11 +527,28 @@ def register(app: typer.Typer) -> None:
             args += ["--vhr-auth", auth]
             if auth_config:
                 args += ["--vhr-auth-config", str(auth_config)]
+            saved_env = {k: os.environ.get(k) for k in auth_env}
+            os.environ.update(auth_env)  # credentials named by vhr.toml, for this run only
+            identity = _preflight(
+                target,
+                auth,
+                str(auth_config) if auth_config else None,
+                str(ca_bundle) if ca_bundle else _ca_of(args),
+                embedded=srv is not None,
+            )
             console.print(f"Đang kiểm thử / testing [bold]{target}[/] (run {run_id})")
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
-            code, state = run_suites(target, args, progress=not quiet and workers == 1)
+            with stops.installed(deadline_s, deadline or ""):
+                code, state = run_suites(target, args, progress=not quiet and workers == 1)
+        except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
+            code = int(ExitCode.INTERRUPTED)
         finally:
+            for key, value in locals().get("saved_env", {}).items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
             if srv is not None:
                 srv.stop()
             if tmp_config:
@@ -297,19 +559,34 @@ def register(app: typer.Typer) -> None:
                 shutil.rmtree(tls_dir, ignore_errors=True)
         # sys.exit, not typer.Exit: the CLI runs click with standalone_mode=False, which swallows Exit codes.
         if state is None or state.run is None:
-            sys.exit(code if code else 3)
+            # collection or usage problems of the harness itself, or stopped before any report
+            sys.exit(int(ExitCode.INTERRUPTED) if stops.fired else int(ExitCode.ERROR))
         console.print(_summary_table(state.run))
         cases = state.run.summary()["cases"]
         console.print(f"Ca kiểm thử / cases: {cases['total']} in {time.monotonic() - started:.1f} s")
-        failed = state.run.failed_criteria()
-        if failed:
-            console.print("[red]Không đạt / failed:[/] " + ", ".join(failed))
+        for line in summary_lines(state.run)[len(LEVELS) :]:
+            console.print(line, highlight=False, markup=False)
         if state.run.cleanup_leftovers:
             console.print(
                 f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
             )
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
         code_run = state.run.exit_code()
-        if code not in (0, 1) and code_run == 0:  # collection errors, interruptions: never a pass
-            code_run = 3
+        if code_run == 0 and code != 0:
+            code_run = int(ExitCode.ERROR)  # pytest's own usage or internal errors: never a pass
+        bundle = _write_evidence(
+            out, signer, locals().get("identity") or {"url": target}, vendor_info, state.run.options
+        )
+        if output == "json":
+            summary = {
+                "runId": state.run.run_id,
+                "target": state.run.target,
+                "verdict": str(state.run.verdict()),
+                "exitCode": code_run,
+                "summary": state.run.summary(),
+                "failed": state.run.failed_criteria(),
+                "reports": {k: str(v) for k, v in state.report_paths.items()},
+                "evidenceBundle": str(bundle) if bundle else None,
+            }
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         sys.exit(code_run)

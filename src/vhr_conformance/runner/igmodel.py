@@ -59,6 +59,9 @@ class IgModel:
     capability: dict[str, Any]
     resources: dict[str, ResourceReq]
     packages: fhirpkg.PackageSet
+    # (resource type or None for the system level, operation name without `$`) → expectation
+    operations: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    system_interactions: dict[str, str] = field(default_factory=dict)
     _ms_cache: dict[str, list[str]] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
@@ -89,6 +92,12 @@ class IgModel:
                 out.append(path)
         self._ms_cache[profile_url] = out
         return out
+
+    def operation_level(self, name: str, rtype: str | None = None) -> str | None:
+        """The IG's expectation of an operation (on `rtype`, else at the system level), or None when
+        the IG does not name it."""
+        name = name.lstrip("$")
+        return self.operations.get((rtype, name)) or self.operations.get((None, name))
 
     def search_parameter(self, url: str | None) -> dict[str, Any] | None:
         return self.packages.get(url) if url else None
@@ -132,11 +141,19 @@ def load_ig(source: str | None = None) -> IgModel:
             Text("IG không có CapabilityStatement.", "The IG has no CapabilityStatement."), location=str(path)
         )
     resources: dict[str, ResourceReq] = {}
+    operations: dict[tuple[str | None, str], str] = {}
+    system_interactions: dict[str, str] = {}
     for rest in capability.get("rest", []):
         if rest.get("mode", "server") != "server":
             continue
+        for op in rest.get("operation", []) or []:
+            operations[(None, str(op.get("name", "")).lstrip("$"))] = expectation(op)
+        for i in rest.get("interaction", []) or []:
+            system_interactions[str(i.get("code"))] = expectation(i)
         for res in rest.get("resource", []):
             rtype = res["type"]
+            for op in res.get("operation", []) or []:
+                operations[(rtype, str(op.get("name", "")).lstrip("$"))] = expectation(op)
             search = []
             for sp in res.get("searchParam", []):
                 definition = sp.get("definition")
@@ -182,4 +199,6 @@ def load_ig(source: str | None = None) -> IgModel:
         capability=capability,
         resources=resources,
         packages=packages,
+        operations=operations,
+        system_interactions=system_interactions,
     )

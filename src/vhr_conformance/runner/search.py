@@ -41,7 +41,7 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _compiled(expression: str) -> tuple[Callable[[dict[str, Any]], list[Any]], str | None]:
+def _compiled(expression: str) -> tuple[Callable[..., list[Any]], str | None]:
     target = None
     m = _WHERE_RESOLVE.search(expression)
     if m:
@@ -82,7 +82,9 @@ def values(resource: dict[str, Any], expression: str | None) -> list[Any]:
 
 
 def _split_union(expr: str) -> list[str]:
-    parts, depth, quote, cur = [], 0, False, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, False
     for ch in expr:
         if ch == "'":
             quote = not quote

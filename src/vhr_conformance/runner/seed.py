@@ -131,6 +131,33 @@ def coverage_bundles(seed: int) -> list[tuple[str, dict[str, Any]]]:
     return [(f"generated-{seed}-{i:03d}", b) for i, b in enumerate(coverage_cohort(seed))]
 
 
+def _standalone(node: Any) -> Any:
+    """A copy where every reference into its transaction (`urn:`) keeps only its display."""
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str) and node["reference"].startswith("urn:"):
+            return {k: v for k, v in node.items() if k == "display"} or None
+        out = {k: _standalone(v) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(node, list):
+        return [x for x in (_standalone(v) for v in node) if x is not None]
+    return node
+
+
+def standalone_templates(seed: int, rtype: str, limit: int = 5) -> list[dict[str, Any]]:
+    """Resources of `rtype` from the coverage fixtures that can be written on their own (their
+    references into the transaction reduced to a display): what a write test sends when the
+    target did not take the fixtures' transactions, so its own verdict does not hang on that."""
+    out: list[dict[str, Any]] = []
+    for _, bundle in coverage_bundles(seed):
+        for entry in bundle.get("entry", []) or []:
+            res = entry.get("resource")
+            if isinstance(res, dict) and res.get("resourceType") == rtype:
+                out.append(_standalone(res))
+                if len(out) >= limit:
+                    return out
+    return out
+
+
 def document_bundles(seed: int, limit: int = 3) -> list[tuple[str, dict[str, Any]]]:
     """Health-record summary documents: the checked-in ones when the seed matches, else generated."""
     try:

@@ -904,6 +904,8 @@ class FhirApp:
                 400, "invalid", E.TYPE_MISMATCH.format(got=str(resource.get("resourceType"))[:64], want=rtype)
             )
         _, outcome = self.validation.check(resource)
+        if "validate-accepts-anything" in self.faults:
+            outcome = {"resourceType": "OperationOutcome", "issue": []}
         outcome = scrub(outcome, resource)
         if not outcome.get("issue"):
             outcome["issue"] = [
@@ -1375,7 +1377,10 @@ class HttpLayer:
         return self._raw(err.status, orjson.dumps(err.operation_outcome()), err.headers)
 
     async def _body(self, request: Request) -> bytes:
-        limit = self.cfg.max_body_bytes if "no-size-limit" not in self.fhir.faults else 1 << 40
+        faults = self.fhir.faults
+        limit = (
+            self.cfg.max_body_bytes if not {"no-size-limit", "per-string-size-limit"} & faults else 1 << 40
+        )
         length = _hdr(request, "content-length")
         if length and length.isdigit() and int(length) > limit:
             raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
@@ -1387,6 +1392,8 @@ class HttpLayer:
                 raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=limit))
             chunks.append(chunk)
         body = b"".join(chunks)
+        if "per-string-size-limit" in faults and re.search(rb'"[^"]{%d,}"' % self.cfg.max_body_bytes, body):
+            raise FhirError(413, "too-costly", E.TOO_LARGE.format(n=self.cfg.max_body_bytes))
         encoding = (_hdr(request, "content-encoding") or "").strip().lower()
         if encoding in ("gzip", "x-gzip") and body:
             try:
@@ -1408,7 +1415,8 @@ class HttpLayer:
             return Caller(None, address, None)
         checked = self.fhir.authority.check(_hdr(request, "authorization"), self.fhir.token_url)
         if checked is None:
-            if "no-authentication" in self.fhir.faults:
+            anonymous_read = "anonymous-read" in self.fhir.faults and request.method in ("GET", "HEAD")
+            if "no-authentication" in self.fhir.faults or anonymous_read:
                 return Caller("anonymous", address, None)
             raise FhirError(
                 401,
@@ -1592,7 +1600,13 @@ class HttpLayer:
                     await self._write(lambda: fhir.delete(caller, rtype, second, in_tx=True))
                 )
             raise FhirError(405, "not-supported", E.METHOD_NOT_ALLOWED)
-        if n == 3 and segs[2] == "$everything" and rtype == "Patient" and method in ("GET", "POST"):
+        if (
+            n == 3
+            and segs[2] == "$everything"
+            and rtype == "Patient"
+            and method in ("GET", "POST")
+            and "no-patient-everything" not in fhir.faults
+        ):
             return self._response(fhir.everything(caller, second, params))
         if n == 3 and segs[2] == "$validate" and method == "POST":
             return self._response(fhir.validate_op(caller, rtype, body))

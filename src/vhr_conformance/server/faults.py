@@ -220,6 +220,26 @@ FAULTS: dict[str, Fault] = dict(
             "Access token cấp ra không có `exp` (dùng mãi mãi); client assertion không có `exp` vẫn được nhận.",
             "Access tokens are issued without `exp` (valid forever); client assertions without `exp` are accepted.",
         ),
+        _f(
+            "anonymous-read",
+            "Đọc và tìm kiếm không cần token (chỉ việc ghi cần xác thực).",
+            "Reads and searches need no token (only writes are authenticated).",
+        ),
+        _f(
+            "no-patient-everything",
+            "Patient/$everything trả 404 dù CapabilityStatement khai báo.",
+            "Patient/$everything answers 404 although the CapabilityStatement declares it.",
+        ),
+        _f(
+            "validate-accepts-anything",
+            "$validate luôn trả lời hợp lệ, không kiểm tra gì.",
+            "$validate always answers valid without checking anything.",
+        ),
+        _f(
+            "per-string-size-limit",
+            "Chỉ giới hạn độ dài từng chuỗi, không giới hạn kích thước thân yêu cầu.",
+            "Caps the length of each string but not the size of the request body.",
+        ),
     ]
 )
 

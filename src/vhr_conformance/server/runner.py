@@ -128,7 +128,9 @@ class ReferenceServer:
         self.config = make_config(
             db, faults, auth, latency_ms, max_body_bytes, rate_limit, rate_burst, clients, validate=validate
         )
-        self.app = create_app(self.config)
+        self.starlette = create_app(self.config)
+        # What the thread serves: the server itself, or a wrapper around it (e.g. `vhr listen`'s recorder).
+        self.app: Any = self.starlette
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -136,7 +138,7 @@ class ReferenceServer:
     @property
     def fhir(self) -> Any:
         """The server's state (store, capabilities) for tests that look inside."""
-        return self.app.state.fhir
+        return self.starlette.state.fhir
 
     def start(self) -> ReferenceServer:
         # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY on accepted connections (with

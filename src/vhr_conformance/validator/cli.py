@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.inputs import InputProblem, read_input, read_stdin, walk
 from vhr_conformance.validator.issues import SEVERITY_RANK, Issue, to_operation_outcome
 from vhr_conformance.validator.policy import Policy
 
@@ -23,8 +24,21 @@ _SEV_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "informa
 
 
 FORMATS = ("text", "json", "outcome")
-# Package manifests that live beside FHIR resources in a folder; named explicitly, they are validated.
-_NOT_FHIR = frozenset({"package.json", ".index.json", "package-lock.json"})
+# Files that live beside FHIR resources in a folder but are not resources: package manifests, and
+# the reports other `vhr` commands write into their output folders (so an output folder of one
+# command is a valid input of `vhr validate`). Named explicitly, they are validated.
+_NOT_FHIR = frozenset(
+    {
+        "package.json",
+        ".index.json",
+        "package-lock.json",
+        "conversion-report.json",  # vhr xml to-fhir
+        "coverage-report.json",  # vhr fixtures
+        "manifest.json",  # vhr fixtures, report folders
+        "truth.json",  # vhr audit plant
+        "export-state.json",  # vhr audit run --target
+    }
+)
 FAIL_ON = ("error", "warning", "information")
 err_console = Console(stderr=True)
 
@@ -38,33 +52,41 @@ class Result:
     issues: list[Issue]
 
 
-def _expand(paths: list[str]) -> Iterator[tuple[str, bytes | None, Path | None]]:
+def _fhir_file(path: Path) -> bool:
+    return path.suffix.lower() in (".json", ".ndjson", ".jsonl") and path.name not in _NOT_FHIR
+
+
+def _expand(paths: list[str]) -> Iterator[tuple[str, bytes | None, Path | None, InputProblem | None]]:
+    """(name, data, path, problem) per unit; unreadable files and folders come as problems, in place."""
     for p in paths:
         if p == "-":
-            yield "<stdin>", sys.stdin.buffer.read(), None
+            try:
+                yield "<stdin>", read_stdin(), None, None
+            except InputProblem as exc:
+                yield "<stdin>", None, None, exc
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(
-                x
-                for x in path.rglob("*")
-                if x.is_file()
-                and x.suffix.lower() in (".json", ".ndjson", ".jsonl")
-                and x.name not in _NOT_FHIR
-            )
-            if not files:
+            found = list(walk(path, _fhir_file))
+            if not found:
                 raise UserError(
                     Text(
                         "Thư mục không có tệp .json/.ndjson nào.", "The folder holds no .json/.ndjson file."
                     ),
                     location=p,
                 )
-            for f in files:
-                yield str(f), None, f
-        elif path.is_file():
-            yield str(path), None, path
+            for f, problem in found:
+                yield str(f), None, f, problem
+        elif path.exists() or path.is_symlink():
+            yield str(path), None, path, None
         else:
             raise UserError(Text("Không tìm thấy tệp hoặc thư mục.", "File or folder not found."), location=p)
+
+
+def _unreadable(name: str, problem: InputProblem) -> Result:
+    """A file or folder that could not be read, reported like a validation result so none is missed."""
+    issue = Issue("fatal", "exception", "(file)", "input-read", problem.text)
+    return Result(name, None, [issue])
 
 
 def _looks_ndjson(data: bytes) -> bool:
@@ -174,15 +196,17 @@ def _run(
         )
     validator = _load_validator(ig)
     results: list[Result] = []
-    for name, data, path in _expand(paths):
-        if data is None:
-            assert path is not None
+    for name, data, path, problem in _expand(paths):
+        if problem is None and data is None and path is not None:
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise UserError(
-                    Text("Không đọc được tệp: {e}", "Cannot read file: {e}").format(e=exc), location=name
-                ) from None
+                data = read_input(path)
+            except InputProblem as exc:
+                problem = exc
+        if problem is not None or data is None:
+            results.append(
+                _unreadable(name, problem or InputProblem(name, Text("Không có dữ liệu", "no data")))
+            )
+            continue
         ndjson = name.lower().endswith((".ndjson", ".jsonl"))
         results.extend(_validate_unit(validator, name, data, ndjson, list(profile), policy))
     threshold = SEVERITY_RANK[fail_on]

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.validator.fhirpath import seq
 from vhr_conformance.validator.messages import M
+from vhr_conformance.validator.values import choice_rename, equal, pattern, show
 
 if TYPE_CHECKING:
-    from vhr_conformance.validator.engine import Run, Validator
-    from vhr_conformance.validator.schema import TypeDef
+    from vhr_conformance.validator.profiles import ProfileCompiler
+    from vhr_conformance.validator.run import Context, Run
+    from vhr_conformance.validator.schema import Elem, TypeDef
 
 # ElementDefinition.binding is only meaningful on these types (eld-11 and the HL7 validator's list)
 BINDABLE = frozenset({"code", "Coding", "CodeableConcept", "CodeableReference", "Quantity", "string", "uri"})
@@ -24,8 +26,9 @@ BINDABLE = frozenset({"code", "Coding", "CodeableConcept", "CodeableReference", 
 class DefinitionChecker:
     """Differential checks of a constraint StructureDefinition against its type and base."""
 
-    def __init__(self, validator: Validator) -> None:
-        self.v = validator
+    def __init__(self, ctx: Context, profiles: ProfileCompiler) -> None:
+        self.ctx = ctx
+        self.profiles = profiles  # the base profile's snapshot, as the profile layer builds it
 
     def check(self, sd: dict[str, Any], loc: str, run: Run) -> None:
         if sd.get("derivation") != "constraint":
@@ -35,7 +38,7 @@ class DefinitionChecker:
         if (
             not isinstance(diff, list)
             or not isinstance(sd_type, str)
-            or sd_type not in self.v.schema._sd_by_type
+            or not self.ctx.schema.is_base_type(sd_type)
         ):
             return
         base = self._base_elements(sd)
@@ -65,7 +68,7 @@ class DefinitionChecker:
         parts = path.split(".")
         if parts[0] != sd_type:
             return False
-        return self._walk([self.v.schema.type(sd_type)], parts[1:]) != []
+        return self._walk([self.ctx.schema.type(sd_type)], parts[1:]) != []
 
     def _walk(self, tds: list[TypeDef | None], segs: list[str]) -> list[TypeDef | None] | None:
         """The types reached by element names ``segs``; [] when none has them, None when not judged."""
@@ -93,9 +96,9 @@ class DefinitionChecker:
             return
         codes = [t.get("code") for t in seq(el.get("type")) if isinstance(t, dict)]
         if codes and all(isinstance(c, str) for c in codes):
-            tds: list[TypeDef | None] | None = [self.v.schema.type(str(c)) for c in codes]
+            tds: list[TypeDef | None] | None = [self.ctx.schema.type(str(c)) for c in codes]
         else:
-            tds = self._walk([self.v.schema.type(sd_type)], el["path"].split(".")[1:])
+            tds = self._walk([self.ctx.schema.type(sd_type)], el["path"].split(".")[1:])
         if not tds:
             return
         for j, d in enumerate(seq(slicing.get("discriminator"))):
@@ -112,20 +115,20 @@ class DefinitionChecker:
                     M["sd-discriminator-path"].format(dpath=dpath, path=el["path"]),
                 )
 
-    def _td_of(self, e: Any) -> TypeDef | None:
+    def _td_of(self, e: Elem) -> TypeDef | None:
         if e.inline is not None:
             return e.inline
         if e.prim is not None:
             return None
-        return self.v.schema.type(e.type)
+        return self.ctx.schema.type(e.type)
 
     # ------------------------------------------------------------------ base comparisons
     def _base_elements(self, sd: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
         base_url = sd.get("baseDefinition")
-        base_sd = self.v.packages.get(base_url) if isinstance(base_url, str) else None
+        base_sd = self.ctx.packages.get(base_url) if isinstance(base_url, str) else None
         if not isinstance(base_sd, dict):
             return None
-        elements = self.v.profiles._snapshot(base_sd, 0)
+        elements = self.profiles.snapshot(base_sd, 0)
         if not elements:
             return None
         return {str(e.get("id") or e.get("path")): e for e in elements if isinstance(e, dict)}
@@ -133,25 +136,24 @@ class DefinitionChecker:
     def _fixed_conflict(
         self, el: dict[str, Any], base: dict[str, dict[str, Any]], ids: dict[str, int], where: str, run: Run
     ) -> None:
-        from vhr_conformance.validator.profiles import _choice_rename, _equal, _pattern, _show
 
         mine = _value_of(el)
         if mine is None:
             return
         eid = el.get("id") or (el["path"] + (f":{el['sliceName']}" if el.get("sliceName") else ""))
-        bel = base.get(_choice_rename(str(eid), ids))
+        bel = base.get(choice_rename(str(eid), ids))
         theirs = _value_of(bel) if bel is not None else None
         if theirs is None:
             return
         (_mk, mval), (bkind, bval) = mine, theirs
-        ok = _equal(mval, bval) if bkind == "fixed" else _pattern(mval, bval)
+        ok = equal(mval, bval) if bkind == "fixed" else pattern(mval, bval)
         if not ok:
             run.add(
                 "error",
                 "structure",
                 where,
                 "sd-fixed-conflict",
-                M["sd-fixed-conflict"].format(path=el["path"], value=_show(mval), base=_show(bval)),
+                M["sd-fixed-conflict"].format(path=el["path"], value=show(mval), base=show(bval)),
             )
 
     def _binding_type(

@@ -3,85 +3,57 @@
 The walk visits each JSON node once, looks its key up in the compiled :class:`TypeDef`, and runs
 only the checks that apply there (primitive format, cardinality, invariants, bindings, type hooks).
 Profiles (layer 3) are separate compiled trees applied after the base walk of a resource.
+
+The layers are modules of their own, built over the narrow :class:`~.run.Context` (the compiled
+definitions) and reporting into the :class:`~.run.Run` of the call: ``invariants``, ``bindings``
+(terminology), ``references``, ``profiles``, ``questionnaire``, ``definitions``, ``semantics`` and
+``vnrules``. This module only drives them: data-type hooks and resource-type checks are tables.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
+import functools
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.validator import semantics, vnrules
-from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, FhirPathError, seq
+from vhr_conformance.validator.bindings import check_binding, check_coding, member_of
+from vhr_conformance.validator.definitions import DefinitionChecker
+from vhr_conformance.validator.fhirpath import ConstraintCompiler, EvalEnv, seq
+from vhr_conformance.validator.invariants import check_invariants
 from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.jsonlayer import parse_json
 from vhr_conformance.validator.messages import M
 from vhr_conformance.validator.policy import DEFAULT_POLICY, Policy
 from vhr_conformance.validator.positions import SourceMap
+from vhr_conformance.validator.profiles import ProfileCompiler
+from vhr_conformance.validator.questionnaire import QuestionnaireChecker
+from vhr_conformance.validator.references import References, bundle_canonicals, bundle_resolver
+from vhr_conformance.validator.run import ALL_LAYERS, STRUCTURE_ONLY, Context, Run
 from vhr_conformance.validator.schema import WHITESPACE_ONLY, Elem, Schema, TypeDef
-from vhr_conformance.validator.terminology import ICD10_SYSTEMS, Terminology
+from vhr_conformance.validator.terminology import Terminology
+from vhr_conformance.validator.values import json_kind
 
-ALL_LAYERS = frozenset({"invariants", "terminology", "profiles", "references", "vn"})
-STRUCTURE_ONLY: frozenset[str] = frozenset()
+if TYPE_CHECKING:
+    from vhr_conformance.fhirpkg import PackageSet
 
-_REF_RE = re.compile(
-    r"(?:(?:https?://\S+/)?[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
-    r"|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|#[A-Za-z0-9\-.]*|[a-z][a-z0-9+.\-]*:\S+)"
-)
-_RESTFUL_URL = re.compile(r"/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
-_TYPE_IN_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+__all__ = ["ALL_LAYERS", "STRUCTURE_ONLY", "Run", "Validator"]
+
 _CONTAINER_KEYS = frozenset({"contained"})
-_DEFINITION_TYPES = frozenset(
-    {"StructureDefinition", "MeasureReport", "SearchParameter"}
-)  # checked beyond structure
+
+# A data-type hook runs on every value of its type (by TypeDef path); a resource-type check once a
+# resource of its type has been walked. Each is switched on by the layer it belongs to (None: always).
+Hook = Callable[[dict[str, Any], str, Run, Elem | None], None]
+ResourceCheck = Callable[[dict[str, Any], str, Run, tuple[str, ...]], None]  # … explicit profiles
 
 
-@dataclass(slots=True)
-class RefUse:
-    location: str
-    ref: str
-    targets: frozenset[str] | None
-
-
-@dataclass(slots=True)
-class Run:
-    """State of one ``validate`` call."""
-
-    layers: frozenset[str]
-    issues: list[Issue] = field(default_factory=list)
-    env: EvalEnv | None = None
-    refs: list[RefUse] = field(default_factory=list)
-    in_bundle: bool = False
-    harness_reported: set[str] = field(default_factory=set)
-    ms_seen: set[tuple[str, str]] = field(default_factory=set)
-    profiled: set[tuple[int, str, str]] = field(default_factory=set)  # (id(value), profile, location) done
-    policy: Policy = DEFAULT_POLICY
-    canonicals: dict[str, Any] = field(default_factory=dict)  # canonical url -> resource, in Bundles
-    # Locations of malformed values: what depends on them is not judged again (no cascades)
-    bad: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def add(self, severity: str, code: str, loc: str, rule: str, text: Text) -> None:
-        if self.bad and loc in self.bad and not rule.startswith("type-"):
-            return  # the value is malformed: that one error says it; range, binding, … would be noise
-        self.issues.append(Issue(severity, code, loc, rule, text))
-
-    def malformed(self, loc: str, names: tuple[str, ...]) -> None:
-        """Record a malformed value at ``loc``; ``names`` are the element names an invariant would use."""
-        self.bad[loc] = names
-
-    def depends_on_malformed(self, loc: str, expression: str) -> bool:
-        """Whether an invariant at ``loc`` mentions an element below it whose value is malformed."""
-        for where, names in self.bad.items():
-            below = where.startswith(loc) and where[len(loc) : len(loc) + 1] in (".", "[")
-            if below and any(re.search(rf"\b{re.escape(n)}\b", expression) for n in names):
-                return True
-        return False
+def _without_profiles(check: Callable[[dict[str, Any], str, Run], None]) -> ResourceCheck:
+    """A resource check that does not care which profiles the caller asked for."""
+    return lambda obj, loc, run, _explicit: check(obj, loc, run)
 
 
 class Validator:
@@ -90,35 +62,48 @@ class Validator:
     _default: Validator | None = None
     _default_lock = threading.Lock()
 
-    def __init__(self, packages: Any) -> None:
+    def __init__(self, packages: PackageSet) -> None:
         self.packages = packages
         self.cc = ConstraintCompiler()
         self.schema = Schema(packages, self.cc)
         self.terminology = Terminology(packages)
-        self._hooks: dict[str, Callable[[dict[str, Any], str, Run, Elem | None], None]] = {
-            "Coding": self._hook_coding,
-            "Reference": self._hook_reference,
-            "Extension": self._hook_extension,
-            "Address": self._hook_address,
-            "Attachment": self._hook_attachment,
-            "Bundle.entry": self._hook_entry,
-            "Bundle": self._hook_bundle,
+        self.ctx = Context(packages, self.schema, self.terminology, self.cc)
+        self.profiles = ProfileCompiler(self.ctx)
+        self.questionnaires = QuestionnaireChecker(self.ctx)
+        self.definitions = DefinitionChecker(self.ctx, self.profiles)
+        self.references = References(self.ctx)
+        self._member_of = functools.partial(member_of, self.terminology)
+        self._hooks: dict[str, tuple[str | None, Hook]] = {
+            "Coding": ("terminology", self._hook_coding),
+            "Reference": (None, self.references.check_reference),
+            "Extension": (None, self.profiles.check_extension),
+            "Address": ("vn", self._hook_address),
+            "Attachment": (None, self._hook_attachment),
+            "Bundle.entry": (None, self.references.check_entry),
+            "Bundle": (None, self.references.check_links),
+        }
+        self._type_checks: dict[str, tuple[tuple[str, ResourceCheck], ...]] = {
+            "Observation": (("profiles", self._vital_signs),),
+            "StructureDefinition": (("profiles", _without_profiles(self.definitions.check)),),
+            "MeasureReport": (
+                ("profiles", _without_profiles(functools.partial(semantics.check_measure_report, self.ctx))),
+            ),
+            "SearchParameter": (
+                (
+                    "profiles",
+                    _without_profiles(functools.partial(semantics.check_search_parameter, self.ctx)),
+                ),
+            ),
+            "QuestionnaireResponse": (("profiles", _without_profiles(self.questionnaires.check)),),
+            # references met anywhere inside the Bundle, resolved against its entries
+            "Bundle": (("references", self._bundle_references),),
         }
         self._globals: dict[str, tuple[str, ...]] | None = None
-        from vhr_conformance.validator.profiles import ProfileCompiler
-
-        self.profiles = ProfileCompiler(self)
-        from vhr_conformance.validator.questionnaire import QuestionnaireChecker
-
-        self.questionnaires = QuestionnaireChecker(self)
-        from vhr_conformance.validator.definitions import DefinitionChecker
-
-        self.definitions = DefinitionChecker(self)
         self._element_td: TypeDef | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def for_packages(cls, packages: Any) -> Validator:
+    def for_packages(cls, packages: PackageSet) -> Validator:
         return cls(packages)
 
     @classmethod
@@ -227,13 +212,14 @@ class Validator:
             saved_env.resolve if saved_env is not None else None,  # resolve() inside a Bundle's entries
             lambda v, url: self._conforms(v, url, run),
         )
-        refs_start = len(run.refs)
         saved_bundle = run.in_bundle
         saved_canonicals = run.canonicals
-        if rt == "Bundle":
+        saved_refs = run.refs
+        if rt == "Bundle":  # a scope of its own: resolve(), canonicals and references met inside
             run.in_bundle = True
-            run.env.resolve = self._bundle_resolver(obj)
-            run.canonicals = {**saved_canonicals, **_bundle_canonicals(obj)}
+            run.env.resolve = bundle_resolver(obj)
+            run.canonicals = {**saved_canonicals, **bundle_canonicals(obj)}
+            run.refs = []
         try:
             self._complex(obj, td, loc, run, td.constraints)
             if "profiles" in run.layers:
@@ -246,24 +232,17 @@ class Validator:
                     self.profiles.validate(obj, url, loc, run, explicit=True)
                 for url in self.global_profiles().get(rt, ()):
                     self.profiles.validate(obj, url, loc, run, explicit=False)
-                if rt == "Observation":
-                    self._vital_signs(obj, loc, run, explicit)
-            if rt in _DEFINITION_TYPES and "profiles" in run.layers:
-                if rt == "StructureDefinition":
-                    self.definitions.check(obj, loc, run)
-                elif rt == "MeasureReport":
-                    semantics.check_measure_report(self, obj, loc, run)
-                else:
-                    semantics.check_search_parameter(self, obj, loc, run)
-            if rt == "QuestionnaireResponse" and "profiles" in run.layers:
-                self.questionnaires.check(obj, loc, run)
-            if rt == "Bundle" and "references" in run.layers:
-                self._check_bundle_refs(obj, loc, run, run.refs[refs_start:])
-                del run.refs[refs_start:]
+            for layer, check in self._type_checks.get(rt, ()):
+                if layer in run.layers:
+                    check(obj, loc, run, explicit)
         finally:
             run.env = saved_env
             run.in_bundle = saved_bundle
             run.canonicals = saved_canonicals
+            run.refs = saved_refs
+
+    def _bundle_references(self, obj: dict[str, Any], loc: str, run: Run, explicit: tuple[str, ...]) -> None:
+        self.references.check_bundle(obj, loc, run, run.refs)
 
     def global_profiles(self) -> dict[str, tuple[str, ...]]:
         """ImplementationGuide.global of the loaded IGs: every resource of the type must meet the profile."""
@@ -294,9 +273,7 @@ class Validator:
         for url in required:
             if any(self.profiles.derives_from(d, url) for d in (*declared, *explicit)):
                 continue
-            trial = Run(
-                run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled, policy=run.policy
-            )
+            trial = run.trial()
             self.profiles.validate(obj, url, loc, trial, explicit=False, quiet_unknown=True)
             for i in trial.issues:
                 if i.rule == "must-support":
@@ -316,7 +293,7 @@ class Validator:
                 "structure",
                 loc,
                 "wrong-json-type",
-                M["wrong-json-type"].format(name=loc.rsplit(".", 1)[-1], type=td.name, got=_kind(obj)),
+                M["wrong-json-type"].format(name=loc.rsplit(".", 1)[-1], type=td.name, got=json_kind(obj)),
             )
             return
         if not obj or (len(obj) == 1 and "id" in obj):
@@ -405,10 +382,10 @@ class Validator:
                         M["choice-multiple"].format(name=base, keys=", ".join(present)),
                     )
         hook = self._hooks.get(td.path)
-        if hook is not None:
-            hook(obj, loc, run, elem)
+        if hook is not None and (hook[0] is None or hook[0] in run.layers):
+            hook[1](obj, loc, run, elem)
         if extra and "invariants" in run.layers:
-            self._invariants(obj, extra, loc, run)
+            check_invariants(obj, extra, loc, run)
 
     def _item(
         self, parent: dict[str, Any], key: str, item: Any, e: Elem, loc: str, run: Run, index: int | None
@@ -436,9 +413,9 @@ class Validator:
             if e.binding is not None and "terminology" in run.layers and prim.name == "code":
                 self._binding(item, e, loc, run, "code")
             if e.targets is not None and prim.name == "canonical" and "references" in run.layers:
-                self._canonical_target(item, e.targets, loc, run)
+                self.references.check_canonical(item, e.targets, loc, run)
             if e.constraints and "invariants" in run.layers:
-                self._invariants(item, e.constraints, loc, run)
+                check_invariants(item, e.constraints, loc, run)
             return
         if item is None:
             run.add("error", "structure", loc, "json-null", M["json-null"])
@@ -506,78 +483,16 @@ class Validator:
             if etd is not None:
                 self._complex(item, etd, sub, run, etd.constraints)
 
-    # ------------------------------------------------------------------ invariants
-    def _invariants(
-        self, focus: Any, constraints: Iterable[Any], loc: str, run: Run, skip: set[str] | None = None
-    ) -> None:
-        env = run.env or EvalEnv(
-            focus if isinstance(focus, dict) else {}, focus if isinstance(focus, dict) else {}
-        )
-        best_practice = run.policy.best_practice
-        for c in constraints:
-            if skip and c.key in skip:
-                continue
-            if c.best_practice and not best_practice:
-                continue  # off by default, as the HL7 reference outcomes show (Policy.best_practice)
-            try:
-                native = c.native
-                ok = native(focus, env) if native is not None else c.evaluate(focus, env)
-            except RecursionError:
-                raise
-            except Exception as exc:  # FhirPathError, or a native check meeting data it did not expect
-                self._harness_error(c, exc, loc, run)
-                continue
-            if not ok:
-                if run.bad and run.depends_on_malformed(loc, c.expression):
-                    continue  # it failed because a value it reads is malformed, already reported
-                sev = c.severity if c.severity in ("error", "warning") else "error"
-                if c.best_practice:
-                    sev = "warning"
-                run.add(sev, "invariant", loc, c.key, M["invariant"].format(key=c.key, human=c.human))
-
-    def _harness_error(self, c: Any, exc: Exception, loc: str, run: Run) -> None:
-        """Report an unevaluable invariant once; stay quiet when invalid data below it is the cause."""
-        marker = f"{c.key}|{c.expression}"
-        if marker in run.harness_reported:
-            return
-        run.harness_reported.add(marker)
-        prefix = (loc + ".", loc + "[")
-        if any(i.severity in ("error", "fatal") and i.location.startswith(prefix) for i in run.issues):
-            return  # the engine choked on data already reported as invalid: not the harness's fault
-        err = str(exc) if isinstance(exc, FhirPathError) else f"{type(exc).__name__}: {exc}"
-        run.add(
-            "error",
-            "exception",
-            loc,
-            "harness-fhirpath",
-            M["harness-fhirpath"].format(key=c.key, expr=c.expression, err=err[:200]),
-        )
-
+    # ------------------------------------------------------------------ FHIRPath hooks
     def _conforms(self, value: Any, url: str, run: Run) -> bool | None:
         """For FHIRPath conformsTo(): validate ``value`` against ``url`` in a scratch run."""
         if self.profiles.get(url) is None:
             return None
-        trial = Run(run.layers, env=run.env, in_bundle=run.in_bundle, policy=run.policy)
+        trial = run.trial(share_profiled=False)
         if isinstance(value, dict) and "resourceType" in value:
             self._resource(value, "conformsTo", trial, None)
         self.profiles.validate(value, url, "conformsTo", trial, explicit=True)
         return not any(i.severity in ("error", "fatal") for i in trial.issues)
-
-    def _member_of(self, value: Any, vs: str) -> bool | None:
-        if isinstance(value, str):
-            return self.terminology.contains(vs, None, value)
-        if isinstance(value, dict):
-            codings = value.get("coding") if "coding" in value else [value]
-            results = [
-                self.terminology.contains(vs, c.get("system"), c["code"])
-                for c in seq(codings)
-                if isinstance(c, dict) and isinstance(c.get("code"), str)
-            ]
-            if any(r is True for r in results):
-                return True
-            if results and all(r is False for r in results):
-                return False
-        return None
 
     # ------------------------------------------------------------------ terminology
     def _binding(self, value: Any, e: Elem, loc: str, run: Run, type_name: str) -> None:
@@ -585,285 +500,12 @@ class Validator:
         assert b is not None
         if b.strength not in ("required", "extensible") or not b.value_set:
             return
-        self.check_binding(value, type_name, b.strength, b.value_set, loc, run)
-
-    def check_binding(self, value: Any, type_name: str, strength: str, vs: str, loc: str, run: Run) -> None:
-        """Check a code/Coding/CodeableConcept against a ValueSet; used by base and profile layers."""
-        if run.bad and any(b.startswith(loc + ".") for b in run.bad):
-            return  # a malformed code or system inside was reported; membership would only repeat it
-        term = self.terminology
-        if type_name == "code" and isinstance(value, str):
-            pairs: list[tuple[str | None, str]] = [(None, value)]
-        elif type_name == "Coding" and isinstance(value, dict):
-            pairs = [(value.get("system"), value["code"])] if isinstance(value.get("code"), str) else []
-        elif type_name == "Quantity" and isinstance(value, dict):
-            if not isinstance(value.get("code"), str):
-                return
-            pairs = [(value.get("system"), value["code"])]
-        elif type_name == "CodeableConcept" and isinstance(value, dict):
-            pairs = [
-                (c.get("system"), c["code"])
-                for c in seq(value.get("coding"))
-                if isinstance(c, dict) and isinstance(c.get("code"), str)
-            ]
-        else:
-            return
-        exp = term.expand(vs)
-        if exp is None:
-            return
-        if not pairs:
-            if strength == "required" and type_name == "CodeableConcept" and exp.complete and not exp.open:
-                run.add("error", "code-invalid", loc, "binding-required", M["binding-no-code"].format(vs=vs))
-            return
-        results = [exp.contains(s, c) for s, c in pairs]
-        if any(r is True for r in results) or any(r is None for r in results):
-            return
-        shown = ", ".join(f"{s}#{c}" if s else c for s, c in pairs)
-        if strength == "required":
-            run.add(
-                "error",
-                "code-invalid",
-                loc,
-                "binding-required",
-                M["binding-required"].format(code=shown, vs=vs),
-            )
-        else:
-            run.add(
-                "warning",
-                "code-invalid",
-                loc,
-                "binding-extensible",
-                M["binding-extensible"].format(code=shown, vs=vs),
-            )
+        check_binding(self.terminology, value, type_name, b.strength, b.value_set, loc, run)
 
     def _hook_coding(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        if "terminology" not in run.layers:
-            return
-        system, code = obj.get("system"), obj.get("code")
-        if not isinstance(system, str) or not isinstance(code, str):
-            return
-        if system in ICD10_SYSTEMS:
-            if "vn" in run.layers and not self.terminology.icd10_known(code):
-                run.add(
-                    "warning", "code-invalid", f"{loc}.code", "VN-ICD-001", M["VN-ICD-001"].format(code=code)
-                )
-            return
-        cs = self.terminology.code_system(system)
-        if cs is None or not cs.complete:
-            return
-        if not cs.has(code):
-            run.add(
-                "error",
-                "code-invalid",
-                f"{loc}.code",
-                "code-unknown",
-                M["code-unknown"].format(code=code, system=system),
-            )
-            return
-        display = obj.get("display")
-        if isinstance(display, str):
-            expected = cs.display.get(code)
-            level = run.policy.display
-            if (
-                level != "ignore"
-                and expected
-                and display.strip().lower() != expected.lower()
-                and display not in cs.designations.get(code, ())
-            ):
-                run.add(  # an error by default, as in the HL7 validator (Policy.display)
-                    level,
-                    "code-invalid",
-                    f"{loc}.display",
-                    "display-mismatch",
-                    M["display-mismatch"].format(display=display, code=code, expected=expected),
-                )
+        check_coding(self.terminology, obj, loc, run)
 
-    # ------------------------------------------------------------------ references
-    def _hook_reference(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        ref = obj.get("reference")
-        if not isinstance(ref, str):
-            return
-        if _REF_RE.fullmatch(ref) is None:
-            run.add(
-                "error",
-                "value",
-                f"{loc}.reference",
-                "reference-format",
-                M["reference-format"].format(ref=ref),
-            )
-            return
-        targets = elem.targets if elem is not None else None
-        if ref.startswith("#"):
-            env = run.env
-            if env is not None and ref != "#":
-                found = None
-                for c in seq(env.root.get("contained")):
-                    if isinstance(c, dict) and c.get("id") == ref[1:]:
-                        found = c
-                        break
-                if found is None:
-                    run.add(
-                        "error",
-                        "not-found",
-                        f"{loc}.reference",
-                        "reference-contained",
-                        M["reference-contained"].format(ref=ref),
-                    )
-                elif targets and found.get("resourceType") not in targets:
-                    self._target_issue(str(found.get("resourceType")), targets, loc, run)
-            return
-        m = _TYPE_IN_REF.search(ref)
-        if m is not None:
-            typ = m.group(1)
-            if typ not in self.schema.resource_types:
-                run.add(
-                    "error",
-                    "value",
-                    f"{loc}.reference",
-                    "reference-format",
-                    M["reference-format"].format(ref=ref),
-                )
-                return
-            if targets and typ not in targets:
-                self._target_issue(typ, targets, loc, run)
-        if run.in_bundle and "references" in run.layers:
-            run.refs.append(RefUse(f"{loc}.reference", ref, targets))
-
-    def _canonical_target(self, url: str, targets: frozenset[str], loc: str, run: Run) -> None:
-        """A canonical that resolves (loaded packages, or a Bundle entry's ``url``) must name an allowed type."""
-        if url.startswith("#"):
-            found: Any = None
-            env = run.env
-            for c in seq(env.root.get("contained")) if env is not None else ():
-                if isinstance(c, dict) and c.get("id") == url[1:]:
-                    found = c
-        else:
-            found = self.packages.get(url.split("|", 1)[0])
-            if found is None and run.in_bundle:
-                found = run.canonicals.get(url.split("|", 1)[0])
-        typ = found.get("resourceType") if isinstance(found, dict) else None
-        if isinstance(typ, str) and typ not in targets and not self._canonical_of_type(url, targets):
-            run.add(
-                "error",
-                "structure",
-                loc,
-                "canonical-target",
-                M["canonical-target"].format(url=url, got=typ, allowed=", ".join(sorted(targets))),
-            )
-
-    def _canonical_of_type(self, url: str, targets: frozenset[str]) -> bool:
-        """Whether some loaded resource of an allowed type has this canonical URL (packages that give
-        a CodeSystem and its ValueSet one URL); only asked on the rare path of a mismatch."""
-        base = url.split("|", 1)[0]
-        return any(e.url == base for t in targets for _pkg, e in self.packages.entries(t))
-
-    def _target_issue(self, got: str, targets: frozenset[str], loc: str, run: Run) -> None:
-        run.add(
-            "error",
-            "structure",
-            f"{loc}.reference",
-            "reference-target",
-            M["reference-target"].format(got=got, allowed=", ".join(sorted(targets))),
-        )
-
-    def _bundle_resolver(self, bundle: dict[str, Any]) -> Callable[[str], dict[str, Any] | None]:
-        index = _bundle_index(bundle)
-
-        def resolve(ref: str) -> dict[str, Any] | None:
-            hit = _resolve_in_index(index, ref, None)
-            return hit[1] if hit else None
-
-        return resolve
-
-    def _check_bundle_refs(self, bundle: dict[str, Any], loc: str, run: Run, uses: list[RefUse]) -> None:
-        index = _bundle_index(bundle)
-        seen: dict[str, int] = {}
-        for i, entry in enumerate(seq(bundle.get("entry"))):
-            if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str):
-                fu = entry["fullUrl"]
-                if fu in seen and not _versioned_dup(bundle, seen[fu], i):
-                    run.add(
-                        "error",
-                        "invalid",
-                        f"{loc}.entry[{i}].fullUrl",
-                        "bundle-fullurl-duplicate",
-                        M["bundle-fullurl-duplicate"].format(url=fu),
-                    )
-                seen[fu] = i
-        btype = bundle.get("type")
-        strict = btype in ("document", "message")  # these must be self-contained
-        same_id: dict[str, int] = {}
-        for entry in seq(bundle.get("entry")):
-            res = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(res, dict) and isinstance(res.get("id"), str):
-                key = f"{res.get('resourceType')}/{res['id']}"
-                same_id[key] = same_id.get(key, 0) + 1
-        for use in uses:
-            hit = _resolve_in_index(index, use.ref, _entry_url_for(bundle, use.location, loc))
-            if hit is None:
-                if use.ref.startswith("urn:") or strict:
-                    run.add(
-                        "error",
-                        "not-found",
-                        use.location,
-                        "reference-unresolved",
-                        M["reference-unresolved"].format(ref=use.ref),
-                    )
-                continue
-            if "/_history/" not in use.ref and same_id.get(use.ref, 0) > 1:
-                run.add(
-                    "error",
-                    "structure",
-                    use.location,
-                    "reference-ambiguous",
-                    M["reference-ambiguous"].format(ref=use.ref),
-                )
-            typ = hit[1].get("resourceType")
-            if use.targets and typ not in use.targets:
-                run.add(
-                    "error",
-                    "structure",
-                    use.location,
-                    "reference-target",
-                    M["reference-target"].format(got=typ, allowed=", ".join(sorted(use.targets))),
-                )
-
-    # ------------------------------------------------------------------ extensions
-    def _hook_extension(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        url = obj.get("url")
-        if not isinstance(url, str):
-            return
-        if elem is not None and elem.name == "extension" and "/" not in url and ":" not in url:
-            return  # a sub-extension of a complex extension: its parent's definition governs it
-        if ":" not in url:
-            run.add("error", "value", f"{loc}.url", "extension-url", M["extension-url"])
-            return
-        if "profiles" not in run.layers:
-            return
-        known = self.profiles.validate(obj, url, loc, run, explicit=False, quiet_unknown=True)
-        if not known:
-            if elem is not None and elem.name == "modifierExtension":
-                run.add(
-                    "error",
-                    "structure",
-                    loc,
-                    "modifier-extension-unknown",
-                    M["modifier-extension-unknown"].format(url=url),
-                )
-            elif url.startswith("http://hl7.org/fhir/"):
-                # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
-                run.add(
-                    "warning",
-                    "structure",
-                    loc,
-                    "extension-unknown",
-                    M["extension-not-loaded"].format(url=url),
-                )
-            else:  # as the HL7 validator: an extension nobody can check is not accepted silently
-                run.add(
-                    "error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url)
-                )
-
+    # ------------------------------------------------------------------ data-type hooks
     def _hook_attachment(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
         data, size = obj.get("data"), obj.get("size")
         if isinstance(data, str) and isinstance(size, int) and not isinstance(size, bool):
@@ -880,160 +522,16 @@ class Validator:
                     M["attachment-size"].format(size=size, actual=actual),
                 )
 
-    def _hook_entry(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        fu = obj.get("fullUrl")
-        if isinstance(fu, str) and ":" not in fu:
-            run.add(
-                "error",
-                "value",
-                f"{loc}.fullUrl",
-                "bundle-fullurl-absolute",
-                M["bundle-fullurl-absolute"].format(url=fu),
-            )
-        elif isinstance(fu, str) and not fu.startswith("urn:") and f"{loc}.fullUrl" not in run.bad:
-            # "The fullUrl SHALL NOT disagree with the id in the resource" (R4 Bundle.entry.fullUrl)
-            res = obj.get("resource")
-            m = _RESTFUL_URL.search(fu)
-            if isinstance(res, dict) and isinstance(res.get("id"), str) and m is not None:
-                rt, rid = res.get("resourceType"), res["id"]
-                if m.group(1) in self.schema.resource_types and (m.group(1), m.group(2)) != (rt, rid):
-                    run.add(
-                        "error",
-                        "invalid",
-                        f"{loc}.fullUrl",
-                        "bundle-fullurl-id",
-                        M["bundle-fullurl-id"].format(url=fu, rt=rt, id=rid),
-                    )
-
-    def _hook_bundle(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        self._links_unique(obj, loc, run)
-
-    def _links_unique(self, obj: dict[str, Any], loc: str, run: Run) -> None:
-        """Bundle.link: a relation names one link of the Bundle (self, next, … each at most once)."""
-        links = obj.get("link")
-        if not isinstance(links, list) or len(links) < 2:
-            return
-        seen: set[str] = set()
-        for i, link in enumerate(links):
-            rel = link.get("relation") if isinstance(link, dict) else None
-            if not isinstance(rel, str):
-                continue
-            if rel in seen:
-                run.add(
-                    "error",
-                    "invalid",
-                    f"{loc}.link[{i}].relation",
-                    "bundle-link-repeated",
-                    M["bundle-link-repeated"].format(rel=rel, where=f"{loc}.link"),
-                )
-            seen.add(rel)
-
-    # ------------------------------------------------------------------ VN rules
     def _hook_address(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
-        if "vn" in run.layers:
-            vnrules.check_address(self, obj, loc, run)
+        vnrules.check_address(self.ctx, obj, loc, run)
 
 
-def _versioned_dup(bundle: dict[str, Any], a: int, b: int) -> bool:
-    entries = bundle.get("entry") or []
-    ra = (entries[a] or {}).get("resource") if isinstance(entries[a], dict) else None
-    rb = (entries[b] or {}).get("resource") if isinstance(entries[b], dict) else None
-    va = ((ra or {}).get("meta") or {}).get("versionId") if isinstance(ra, dict) else None
-    vb = ((rb or {}).get("meta") or {}).get("versionId") if isinstance(rb, dict) else None
-    return bool(va and vb and va != vb) or bundle.get("type") == "history"
-
-
-def _bundle_canonicals(bundle: dict[str, Any]) -> dict[str, Any]:
-    """Conformance resources carried in a Bundle, by canonical URL (canonical references resolve to them)."""
-    out: dict[str, Any] = {}
-    for entry in seq(bundle.get("entry")):
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(res, dict) and isinstance(res.get("url"), str):
-            out.setdefault(res["url"], res)
-    return out
-
-
-def _bundle_index(bundle: dict[str, Any]) -> dict[str, tuple[int, dict[str, Any]]]:
-    index: dict[str, tuple[int, dict[str, Any]]] = {}
-    for i, entry in enumerate(seq(bundle.get("entry"))):
-        if not isinstance(entry, dict):
-            continue
-        res = entry.get("resource")
-        if not isinstance(res, dict):
-            continue
-        fu = entry.get("fullUrl")
-        if isinstance(fu, str):
-            index.setdefault(fu, (i, res))
-        rt, rid = res.get("resourceType"), res.get("id")
-        if isinstance(rt, str) and isinstance(rid, str):
-            index.setdefault(f"{rt}/{rid}", (i, res))
-            vid = (res.get("meta") or {}).get("versionId") if isinstance(res.get("meta"), dict) else None
-            if isinstance(vid, str):
-                index.setdefault(f"{rt}/{rid}/_history/{vid}", (i, res))
-    return index
-
-
-def _entry_url_for(bundle: dict[str, Any], location: str, bundle_loc: str) -> str | None:
-    prefix = bundle_loc + ".entry["
-    if not location.startswith(prefix):
-        return None
-    try:
-        idx = int(location[len(prefix) : location.index("]", len(prefix))])
-        entry = bundle["entry"][idx]
-    except (ValueError, IndexError, KeyError, TypeError):
-        return None
-    fu = entry.get("fullUrl") if isinstance(entry, dict) else None
-    return fu if isinstance(fu, str) else None
-
-
-def _resolve_in_index(
-    index: dict[str, tuple[int, dict[str, Any]]], ref: str, entry_url: str | None
-) -> tuple[int, dict[str, Any]] | None:
-    hit = index.get(ref)
-    if hit is not None:
-        return hit
-    if "://" not in ref and not ref.startswith("urn:") and entry_url and "://" in entry_url:
-        m = re.match(r"(.*/)[A-Z][A-Za-z]+/[^/]+$", entry_url)
-        if m:
-            hit = index.get(m.group(1) + ref)
-            if hit is not None:
-                return hit
-    if "://" in ref:
-        m2 = _TYPE_IN_REF.search(ref)
-        if m2 is not None:
-            tail = ref[m2.start() :].lstrip("/")
-            hit = index.get(tail)
-            if hit is not None and not any(
-                k.startswith("http") and k.endswith(tail) and k != ref for k in index
-            ):
-                return hit
-    return None
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int | float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
-
-
-def _default_packages() -> Any:
-    from vhr_conformance import fhirpkg
+def _default_packages() -> PackageSet:
+    from vhr_conformance import fhirpkg, ig  # here: only Validator.default() needs the IG
 
     try:
-        from vhr_conformance import ig  # type: ignore[attr-defined]
-
         return ig.load_vhr_packages()
-    except (ImportError, AttributeError):
-        return fhirpkg.PackageSet.with_dependencies()
-    except Exception as exc:  # IG present but broken: say so, still validate against core
+    except Exception as exc:  # IG package absent or broken: say so, still validate against core
         import warnings
 
         warnings.warn(f"VHR IG could not be loaded, validating against core only: {exc}", stacklevel=2)

@@ -881,6 +881,14 @@ def _present(name: str) -> Callable[[dict[str, Any]], bool]:
     return present
 
 
+def _absent(present: Callable[[dict[str, Any]], bool]) -> Callable[[Any], bool]:
+    return lambda x: not present(x)
+
+
+def _differs(name: str, lit: str) -> Callable[[Any], bool]:
+    return lambda x: x.get(name) != lit and not isinstance(x.get(name), list)
+
+
 def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
     out: list[Callable[[Any], bool]] = []
     for d in _split_top(expr, "or"):
@@ -889,8 +897,7 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
             continue
         m = _EMPTY_PATH.fullmatch(d)
         if m and "(" not in m.group(1):
-            pres = _present(m.group(1))
-            out.append(lambda x, pres=pres: not pres(x))
+            out.append(_absent(_present(m.group(1))))
             continue
         m = _EXISTS_CHILD.fullmatch(d)
         if m:
@@ -906,8 +913,7 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
                 conj = _strip_parens(conj)
                 m = _EXISTS_PATH.fullmatch(conj)
                 if m:
-                    pres = _present(m.group(1))
-                    out.append(lambda x, pres=pres: not pres(x))
+                    out.append(_absent(_present(m.group(1))))
                     continue
                 m = _EMPTY_PATH.fullmatch(conj)
                 if m and conj.count(".") == 1:
@@ -915,10 +921,7 @@ def _guards(expr: str) -> tuple[Callable[[Any], bool], ...]:
                     continue
                 m = _EQ_LITERAL.fullmatch(conj)
                 if m:
-                    name, lit = m.group(1), m.group(2)
-                    out.append(
-                        lambda x, name=name, lit=lit: x.get(name) != lit and not isinstance(x.get(name), list)
-                    )
+                    out.append(_differs(m.group(1), m.group(2)))
     return tuple(out)
 
 
@@ -967,8 +970,8 @@ class _Tokens:
 def parse_strict(expr: str) -> dict[str, Any]:
     """fhirpathpy's syntax tree of ``expr``, parsed once; a syntax error raises (fhirpathpy's own
     parser silently recovers from them)."""
-    from antlr4 import CommonTokenStream, InputStream, Token
-    from antlr4.tree.Tree import ParseTreeWalker
+    from antlr4 import CommonTokenStream, InputStream, Token  # type: ignore[import-untyped]
+    from antlr4.tree.Tree import ParseTreeWalker  # type: ignore[import-untyped]
     from fhirpathpy.parser.ASTPathListener import ASTPathListener
     from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
     from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser

@@ -18,7 +18,7 @@ from vhr_conformance.validator.issues import Issue
 from vhr_conformance.validator.positions import Fixed
 
 
-class _DupDict(dict):  # type: ignore[type-arg]
+class _DupDict(dict[str, Any]):
     """A dict that remembers which keys appeared more than once in the source text."""
 
     __slots__ = ("dups",)

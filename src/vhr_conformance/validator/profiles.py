@@ -11,14 +11,24 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vhr_conformance.validator.fhirpath import seq
+from vhr_conformance.validator.bindings import check_binding, member_of
+from vhr_conformance.validator.fhirpath import EvalEnv, seq
+from vhr_conformance.validator.invariants import check_invariants
 from vhr_conformance.validator.messages import M
-from vhr_conformance.validator.schema import SD_BASE, _max, _type_code
-
-if TYPE_CHECKING:
-    from vhr_conformance.validator.engine import Run, Validator
+from vhr_conformance.validator.run import Context, Run
+from vhr_conformance.validator.schema import Elem
+from vhr_conformance.validator.values import (
+    SD_BASE,
+    choice_rename,
+    compare,
+    equal,
+    parse_max,
+    pattern,
+    show,
+    type_code,
+)
 
 _MISSING = object()
 ADDITIONAL_BINDING = frozenset(
@@ -61,7 +71,7 @@ class PNode:
     children: dict[str, PNode] = field(default_factory=dict)
     active: bool = False
     primitive: bool = False
-    expect_cache: dict[str, Any] = field(default_factory=dict)
+    expect_cache: dict[str, tuple[str, list[Any]] | None] = field(default_factory=dict)
     kids: tuple[PNode, ...] = ()  # the active children, the only ones the walk visits
     own_checks: bool = False  # any check on the value itself
     slice_index: Any = _MISSING  # (path, {value: slice number}) when slices are told apart by one string
@@ -86,8 +96,8 @@ class Profile:
 class ProfileCompiler:
     """Compiles and caches profiles by canonical URL; validates instances against them."""
 
-    def __init__(self, validator: Validator) -> None:
-        self.v = validator
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
         self._cache: dict[str, Profile | None] = {}
         self._building: set[str] = set()
         self._derives: dict[tuple[str, str], bool] = {}
@@ -106,7 +116,7 @@ class ProfileCompiler:
                 if cur == ancestor:
                     hit = True
                     break
-                sd = self.v.packages.get(cur)
+                sd = self.ctx.packages.get(cur)
                 base = sd.get("baseDefinition") if isinstance(sd, dict) else None
                 cur = base.split("|", 1)[0] if isinstance(base, str) else None
             self._derives[key] = hit
@@ -117,7 +127,7 @@ class ProfileCompiler:
         hit = self._cache.get(url, _MISSING)
         if hit is not _MISSING and url not in self._building:
             return hit  # type: ignore[return-value]
-        with self.v.schema.lock:
+        with self.ctx.schema.lock:
             if url in self._cache:
                 return self._cache[url]
             self._building.add(url)
@@ -128,13 +138,13 @@ class ProfileCompiler:
 
     def _get(self, url: str) -> Profile | None:
         self._cache[url] = None
-        sd = self.v.packages.get(url)
+        sd = self.ctx.packages.get(url)
         prof: Profile | None = None
         if isinstance(sd, dict) and sd.get("resourceType") == "StructureDefinition":
             if sd.get("derivation") == "constraint" or (
                 sd.get("snapshot") is None and sd.get("baseDefinition")
             ):
-                elements = self._snapshot(sd, 0)
+                elements = self.snapshot(sd, 0)
                 if elements:
                     prof = self._compile(sd, elements)
             elif sd.get("kind") != "logical":
@@ -144,7 +154,7 @@ class ProfileCompiler:
         self._cache[url] = prof
         return prof
 
-    def _snapshot(self, sd: dict[str, Any], depth: int) -> list[dict[str, Any]] | None:
+    def snapshot(self, sd: dict[str, Any], depth: int) -> list[dict[str, Any]] | None:
         """The snapshot, or one merged from the differential onto the base (for diff-only profiles)."""
         snap = (sd.get("snapshot") or {}).get("element")
         if snap:
@@ -153,10 +163,10 @@ class ProfileCompiler:
         base_url = sd.get("baseDefinition")
         if not diff or not base_url or depth > 8:
             return None
-        base = self.v.packages.get(base_url)
+        base = self.ctx.packages.get(base_url)
         if not isinstance(base, dict):
             return None
-        base_els = self._snapshot(base, depth + 1)
+        base_els = self.snapshot(base, depth + 1)
         if not base_els:
             return None
         out = [dict(e) for e in base_els]
@@ -166,7 +176,7 @@ class ProfileCompiler:
             did = d.get("id")
             if not did:
                 did = d["path"] + (f":{d['sliceName']}" if d.get("sliceName") else "")
-            did = _choice_rename(did, index)
+            did = choice_rename(did, index)
             if did in index:
                 out[index[did]] = {**out[index[did]], **d, "id": did}
             elif "." in did and ":" not in did and did.rsplit(".", 1)[0] in expanded:
@@ -215,13 +225,13 @@ class ProfileCompiler:
         path: str = el["path"]
         short = path.rsplit(".", 1)[-1]
         types = el.get("type") or []
-        codes = [_type_code(t, path, sd.get("kind", ""), sd.get("type", "")) for t in types]
+        codes = [type_code(t, path, sd.get("kind", ""), sd.get("type", "")) for t in types]
         node = PNode(path, short[:-3] if short.endswith("[x]") else short)
         node.min = int(el.get("min", 0))
-        node.max = _max(el.get("max"))
+        node.max = parse_max(el.get("max"))
         base = el.get("base") or {}
         bmin = int(base.get("min", 0))
-        bmax = _max(base.get("max")) if "max" in base else None
+        bmax = parse_max(base.get("max")) if "max" in base else None
         is_slice = ":" in (el.get("id") or "").rsplit(".", 1)[-1]
         node.check_min = node.min > bmin or (is_slice and node.min > 0)
         node.check_max = node.max is not None and (bmax is None or node.max < bmax or is_slice)
@@ -249,7 +259,7 @@ class ProfileCompiler:
                 ):
                     node.extra_bindings.append((str(parts["purpose"]), str(parts["valueSet"])))
         if b and b.get("valueSet") and b.get("strength") in ("required", "extensible"):
-            be = self.v.schema.base_elem(base.get("path", "")) if base.get("path") else None
+            be = self.ctx.schema.base_elem(base.get("path", "")) if base.get("path") else None
             same = (
                 be is not None
                 and be.binding is not None
@@ -260,7 +270,7 @@ class ProfileCompiler:
                 node.binding = (b["strength"], b["valueSet"])
         if len(codes) == 1:
             node.type_code = codes[0]
-            node.primitive = self.v.schema.is_primitive(codes[0])
+            node.primitive = self.ctx.schema.is_primitive(codes[0])
         if short.endswith("[x]"):
             node.choice_keys = tuple(node.name + c[0].upper() + c[1:] for c in codes)
         profs: list[str] = []
@@ -273,7 +283,7 @@ class ProfileCompiler:
             if agg and "referenced" not in agg:
                 node.aggregation = frozenset(agg)
             for tp in seq(t.get("targetProfile")):
-                typ = self.v.schema.profile_types.get(tp.split("|")[0])
+                typ = self.ctx.schema.profile_types.get(tp.split("|")[0])
                 if typ is None:  # an unknown target profile: its type cannot be checked
                     targets.add("Resource")
                     continue
@@ -296,13 +306,13 @@ class ProfileCompiler:
                 sl.get("rules", "open"),
                 bool(sl.get("ordered")),
             )
-        base_urls = self.v.schema.base_urls
+        base_urls = self.ctx.schema.base_urls
         new = [
             c
             for c in el.get("constraint", ())
             if c.get("key") != "ele-1" and (c.get("source") or "") not in base_urls
         ]
-        node.constraints = self.v.cc.compile_all(new, path)
+        node.constraints = self.ctx.cc.compile_all(new, path)
         return node
 
     # ------------------------------------------------------------------ validate
@@ -321,16 +331,6 @@ class ProfileCompiler:
                     M["profile-unknown"].format(url=url),
                 )
             return False
-        if prof.is_base:
-            if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
-                run.add(
-                    "error",
-                    "structure",
-                    loc,
-                    "profile-type",
-                    M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
-                )
-            return True
         if isinstance(value, dict) and "resourceType" in value and value.get("resourceType") != prof.type:
             run.add(
                 "error",
@@ -340,6 +340,8 @@ class ProfileCompiler:
                 M["profile-type"].format(url=url, want=prof.type, got=value.get("resourceType")),
             )
             return True
+        if prof.is_base:
+            return True  # a base type's definition: the structure walk has judged the value already
         key = (id(value), prof.url, loc)
         if key in run.profiled:  # e.g. meta.profile and the Bundle profile's entry type profile
             return True
@@ -352,8 +354,6 @@ class ProfileCompiler:
             and value is not env.resource
         ):
             # a resource profiled from its container (e.g. Bundle.entry.resource): %resource is itself
-            from vhr_conformance.validator.fhirpath import EvalEnv
-
             # a contained resource's %rootResource is its container; an entry's is itself
             inner = (
                 ".contained[" in loc[loc.rfind(".resource") :] if ".resource" in loc else ".contained[" in loc
@@ -368,6 +368,42 @@ class ProfileCompiler:
             return True
         self._check(value, prof.root, loc, run)
         return True
+
+    def check_extension(self, obj: dict[str, Any], loc: str, run: Run, elem: Elem | None) -> None:
+        """An Extension (the structure walk's hook): a URL, and the definition it names, which must be known."""
+        url = obj.get("url")
+        if not isinstance(url, str):
+            return
+        if elem is not None and elem.name == "extension" and "/" not in url and ":" not in url:
+            return  # a sub-extension of a complex extension: its parent's definition governs it
+        if ":" not in url:
+            run.add("error", "value", f"{loc}.url", "extension-url", M["extension-url"])
+            return
+        if "profiles" not in run.layers:
+            return
+        known = self.validate(obj, url, loc, run, explicit=False, quiet_unknown=True)
+        if not known:
+            if elem is not None and elem.name == "modifierExtension":
+                run.add(
+                    "error",
+                    "structure",
+                    loc,
+                    "modifier-extension-unknown",
+                    M["modifier-extension-unknown"].format(url=url),
+                )
+            elif url.startswith("http://hl7.org/fhir/"):
+                # HL7's own extensions outside R4 core (the extensions pack) exist but are not loaded
+                run.add(
+                    "warning",
+                    "structure",
+                    loc,
+                    "extension-unknown",
+                    M["extension-not-loaded"].format(url=url),
+                )
+            else:  # as the HL7 validator: an extension nobody can check is not accepted silently
+                run.add(
+                    "error", "structure", loc, "extension-unknown", M["extension-unknown"].format(url=url)
+                )
 
     def _check(self, value: Any, node: PNode, loc: str, run: Run, type_hint: str | None = None) -> None:
         if node.own_checks:
@@ -387,21 +423,21 @@ class ProfileCompiler:
         """The checks a node makes on the value itself (fixed, ranges, bindings, targets, profiles)."""
         if node.fixed_kind is not None:
             if node.fixed_kind == "fixed":
-                if not _equal(value, node.fixed):
+                if not equal(value, node.fixed):
                     run.add(
                         "error",
                         "value",
                         loc,
                         "fixed-value",
-                        M["fixed-value"].format(expected=_show(node.fixed)),
+                        M["fixed-value"].format(expected=show(node.fixed)),
                     )
-            elif not _pattern(value, node.fixed):
+            elif not pattern(value, node.fixed):
                 run.add(
                     "error",
                     "value",
                     loc,
                     "pattern-value",
-                    M["pattern-value"].format(expected=_show(node.fixed)),
+                    M["pattern-value"].format(expected=show(node.fixed)),
                 )
         if node.min_value is not None or node.max_value is not None:
             self._range(value, node, loc, run)
@@ -412,7 +448,7 @@ class ProfileCompiler:
         if (node.binding is not None or node.extra_bindings) and "terminology" in run.layers:
             tc = node.type_code or type_hint or ("code" if isinstance(value, str) else "CodeableConcept")
             for strength, vs in ([node.binding] if node.binding else []) + node.extra_bindings:
-                self.v.check_binding(value, tc, strength, vs, loc, run)
+                check_binding(self.ctx.terminology, value, tc, strength, vs, loc, run)
         if node.targets is not None and isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
@@ -440,14 +476,14 @@ class ProfileCompiler:
             rt = value.get("resourceType")
             if rt is not None:  # several profiles: the value must meet the one for its type
                 profs = [
-                    p for p in profs if self.v.schema.profile_types.get(p.split("|")[0], rt) == rt
+                    p for p in profs if self.ctx.schema.profile_types.get(p.split("|")[0], rt) == rt
                 ] or profs[:1]
             if len(profs) == 1:
                 self.validate(value, profs[0], loc, run, explicit=False)
             else:
                 self._any_profile(value, profs, loc, run)
         if node.constraints and "invariants" in run.layers:
-            self.v._invariants(value, node.constraints, loc, run)
+            check_invariants(value, node.constraints, loc, run)
 
     def _target_profiles(self, ref: str, profiles: tuple[str, ...], loc: str, run: Run) -> None:
         """targetProfile: a target found in the Bundle or among the contained resources must meet one.
@@ -473,7 +509,7 @@ class ProfileCompiler:
         )
         if any(self.derives_from(c.split("|")[0], p) for c in claimed for p in profiles):
             return
-        candidates = [p for p in profiles if self.v.schema.profile_types.get(p) in (rt, None)]
+        candidates = [p for p in profiles if self.ctx.schema.profile_types.get(p) in (rt, None)]
         known = [p for p in candidates if self.get(p) is not None]
         if not known:
             return  # the base layer reports a wrong type; unknown profiles cannot be judged
@@ -481,12 +517,8 @@ class ProfileCompiler:
         if key in run.profiled:
             return
         run.profiled.add(key)
-        from vhr_conformance.validator.engine import Run as _Run
-
         for p in known:
-            trial = _Run(
-                run.layers, env=run.env, in_bundle=run.in_bundle, profiled=run.profiled, policy=run.policy
-            )
+            trial = run.trial()
             self.validate(target, p, "target", trial, explicit=False)
             if not any(i.severity in ("error", "fatal") for i in trial.issues):
                 return
@@ -529,11 +561,9 @@ class ProfileCompiler:
 
     def _any_profile(self, value: Any, profs: list[str], loc: str, run: Run) -> None:
         """Several allowed profiles: conforming to one is enough; else report against the first."""
-        from vhr_conformance.validator.engine import Run as _Run
-
         first: list[Any] | None = None
         for p in profs:
-            trial = _Run(run.layers, env=run.env, in_bundle=run.in_bundle)
+            trial = run.trial(share_profiled=False)
             self.validate(value, p, loc, trial, explicit=False)
             if not any(i.severity in ("error", "fatal") for i in trial.issues):
                 run.issues.extend(trial.issues)
@@ -552,7 +582,7 @@ class ProfileCompiler:
                 lim = _relative_date(limit, -1 if below else 1)  # minValueDuration: no earlier than now - d
                 if lim is None:
                     continue
-            cmp = _compare(v, lim)
+            cmp = compare(v, lim)
             if cmp is None:
                 continue
             if (below and cmp < 0) or (not below and cmp > 0):
@@ -598,7 +628,7 @@ class ProfileCompiler:
             if (
                 hint is not None
                 and hint[:1].isupper()
-                and self.v.schema.is_primitive(hint[0].lower() + hint[1:])
+                and self.ctx.schema.is_primitive(hint[0].lower() + hint[1:])
             ):
                 hint = hint[0].lower() + hint[1:]
             for sub, v in items:
@@ -731,12 +761,10 @@ class ProfileCompiler:
                 kind, values = expected
                 if kind == "binding":
                     vs = values[0]
-                    if not any(self.v._member_of(g, vs) for g in got):
+                    if not any(member_of(self.ctx.terminology, g, vs) for g in got):
                         return False
                     continue
-                if not any(
-                    _pattern(g, e) if kind == "pattern" else _equal(g, e) for g in got for e in values
-                ):
+                if not any(pattern(g, e) if kind == "pattern" else equal(g, e) for g in got for e in values):
                     return False
             elif dtype == "exists":
                 target = _walk_node(snode, dpath)
@@ -750,7 +778,7 @@ class ProfileCompiler:
                 if dtype == "type":
                     want_types = {target.type_code} if target.type_code else set()
                 else:
-                    want_types = {self.v.schema.profile_types.get(p, "") for p in target.type_profiles}
+                    want_types = {self.ctx.schema.profile_types.get(p, "") for p in target.type_profiles}
                 if not want_types:
                     continue
                 if not any(
@@ -829,21 +857,6 @@ def _slice_index(cnode: PNode) -> tuple[str, dict[str, int]] | None:
         for x in exp[1]:
             table.setdefault(x, si)
     return path, table
-
-
-def _choice_rename(eid: str, index: dict[str, int]) -> str:
-    """``Observation.valueQuantity`` (old-style renamed choice) → ``Observation.value[x]:valueQuantity``."""
-    parts = eid.split(".")
-    for i in range(1, len(parts)):
-        seg = parts[i]
-        if ":" in seg or seg.endswith("[x]"):
-            continue
-        parent = ".".join(parts[:i])
-        for j in range(len(seg) - 1, 0, -1):
-            if seg[j].isupper() and f"{parent}.{seg[:j]}[x]" in index:
-                parts[i] = f"{seg[:j]}[x]:{seg}"
-                break
-    return ".".join(parts)
 
 
 def _ensure(nodes: dict[str, PNode], eid: str) -> PNode:
@@ -1075,45 +1088,6 @@ def _relative_date(duration: dict[str, Any], sign: int) -> str | None:
     return (today + dt.timedelta(days=sign * amount * days)).isoformat()
 
 
-def _compare(a: Any, b: Any) -> int | None:
-    """-1/0/1 for numbers, dates, dateTimes and times of the same kind; None when incomparable."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return None
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return (a > b) - (a < b)
-    if isinstance(a, str) and isinstance(b, str):
-        if ":" in a and "-" not in a and ":" in b and "-" not in b:  # time
-            return (a > b) - (a < b)
-        from vhr_conformance.validator.fhirpath import compare_datetimes
-
-        le, ge = compare_datetimes(a, b), compare_datetimes(b, a)
-        if le is None or ge is None:
-            return None
-        return 0 if (le and ge) else (-1 if le else 1)
-    return None
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return float(a) == float(b)
-    return a == b
-
-
-def _pattern(value: Any, pattern: Any) -> bool:
-    if isinstance(pattern, dict):
-        if isinstance(value, list):
-            return any(_pattern(v, pattern) for v in value)
-        if not isinstance(value, dict):
-            return False
-        return all(k in value and _pattern(value[k], pv) for k, pv in pattern.items())
-    if isinstance(pattern, list):
-        vals = value if isinstance(value, list) else [value]
-        return all(any(_pattern(v, p) for v in vals) for p in pattern)
-    return _equal(value, pattern)
-
-
 def _json_type_matches(value: Any, type_code: str) -> bool:
     if type_code in ("string", "code", "uri", "url", "canonical", "id", "markdown", "date", "dateTime"):
         return isinstance(value, str)
@@ -1132,10 +1106,3 @@ def _json_type_matches(value: Any, type_code: str) -> bool:
     if type_code == "Period":
         return isinstance(value, dict) and ("start" in value or "end" in value)
     return isinstance(value, dict)
-
-
-def _show(v: Any) -> str:
-    import orjson
-
-    s = orjson.dumps(v).decode() if not isinstance(v, str) else v
-    return s if len(s) < 160 else s[:159] + "…"

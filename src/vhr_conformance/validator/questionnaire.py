@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.validator.fhirpath import seq
-from vhr_conformance.validator.profiles import _compare
+from vhr_conformance.validator.values import compare
 
 if TYPE_CHECKING:
-    from vhr_conformance.validator.engine import Run, Validator
+    from vhr_conformance.validator.run import Context, Run
 
 SD = "http://hl7.org/fhir/StructureDefinition/"
 SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
@@ -229,11 +229,11 @@ def _answer_equal(a: Any, b: Any) -> bool:
                 b.get("system"),
                 b.get("code") or b.get("unit"),
             )
-            return same_unit and _compare(a.get("value"), b.get("value")) == 0
+            return same_unit and compare(a.get("value"), b.get("value")) == 0
         sa, sb = a.get("system"), b.get("system")
         return a.get("code") == b.get("code") and (not sa or not sb or sa == sb)
     if isinstance(a, str) and isinstance(b, str) and a[:4].isdigit() and b[:4].isdigit():
-        return _compare(a, b) == 0 or a == b
+        return compare(a, b) == 0 or a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -248,8 +248,8 @@ def _answer_order(a: Any, b: Any) -> int | None:
             b.get("code") or b.get("unit"),
         ):
             return None
-        return _compare(a.get("value"), b.get("value"))
-    cmp = _compare(a, b)
+        return compare(a.get("value"), b.get("value"))
+    cmp = compare(a, b)
     if cmp is None and isinstance(a, str) and isinstance(b, str) and not isinstance(a, bool):
         if a[:4].isdigit() and b[:4].isdigit():
             return None  # dates of different precision are not ordered
@@ -283,14 +283,14 @@ def _has_answers(it: dict[str, Any]) -> bool:
 
 
 class QuestionnaireChecker:
-    def __init__(self, validator: Validator) -> None:
-        self.v = validator
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def check(self, qr: dict[str, Any], loc: str, run: Run) -> None:
         url = qr.get("questionnaire")
         if not isinstance(url, str):
             return
-        q = self.v.packages.get(url.split("|", 1)[0])
+        q = self.ctx.packages.get(url.split("|", 1)[0])
         if not isinstance(q, dict) or q.get("resourceType") != "Questionnaire":
             return
         self._items(qr.get("item"), q.get("item") or [], loc, run, _Response(qr), None)
@@ -404,7 +404,7 @@ class QuestionnaireChecker:
         if (
             isinstance(vs, str)
             and coded
-            and self.v.terminology.contains(vs, value.get("system"), value["code"]) is False
+            and self.ctx.terminology.contains(vs, value.get("system"), value["code"]) is False
         ):
             self._err(run, aloc, "valueset", value=_show(value), vs=vs)
         for limit in _ext(qi, "minValue") + _ext(qi, SDC + "sdc-questionnaire-minQuantity"):
@@ -443,14 +443,15 @@ class QuestionnaireChecker:
             for uvs in _ext(qi, "questionnaire-unitValueSet"):
                 if (
                     isinstance(uvs, str)
-                    and self.v.terminology.contains(uvs, value.get("system"), str(value.get("code"))) is False
+                    and self.ctx.terminology.contains(uvs, value.get("system"), str(value.get("code")))
+                    is False
                 ):
                     self._err(run, vloc, "unit", unit=value.get("code") or value.get("unit"))
         if key == "valueReference" and isinstance(value, dict) and isinstance(value.get("reference"), str):
             types = [t for t in _ext(qi, "questionnaire-referenceResource") if isinstance(t, str)]
             parts = value["reference"].rstrip("/").split("/")
             got = parts[-2] if len(parts) >= 2 else None
-            if types and got is not None and got in self.v.schema.resource_types and got not in types:
+            if types and got is not None and got in self.ctx.schema.resource_types and got not in types:
                 self._err(run, vloc, "ref-type", got=got, allowed=", ".join(types))
 
     def _limit(self, value: Any, limit: Any, vloc: str, run: Run, below: bool) -> None:
@@ -468,7 +469,7 @@ class QuestionnaireChecker:
             v, lim = value.get("value"), limit.get("value")
         else:
             v, lim = value, limit
-        cmp = _compare(v, lim)
+        cmp = compare(v, lim)
         if (
             cmp is None
             and isinstance(v, str)
@@ -489,7 +490,7 @@ def _option_match(value: Any, option: dict[str, Any]) -> bool:
         return opt.get("code") == value.get("code") and (
             not opt.get("system") or opt.get("system") == value.get("system")
         )
-    return opt == value
+    return bool(opt == value)
 
 
 def _show(v: Any) -> str:

@@ -18,22 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.validator.values import SD_BASE, json_kind, parse_max, type_code
 
 if TYPE_CHECKING:
     from vhr_conformance.validator.fhirpath import Constraint, ConstraintCompiler
 
-SYSTEM_TYPE_MAP = {
-    "http://hl7.org/fhirpath/System.String": "string",
-    "http://hl7.org/fhirpath/System.Boolean": "boolean",
-    "http://hl7.org/fhirpath/System.Integer": "integer",
-    "http://hl7.org/fhirpath/System.Decimal": "decimal",
-    "http://hl7.org/fhirpath/System.Date": "date",
-    "http://hl7.org/fhirpath/System.DateTime": "dateTime",
-    "http://hl7.org/fhirpath/System.Time": "time",
-}
-FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
-SD_BASE = "http://hl7.org/fhir/StructureDefinition/"
 
 
 # --------------------------------------------------------------------------- primitive types
@@ -53,7 +43,7 @@ class Prim:
         kind = self.kind
         if kind == "str":
             if not isinstance(value, str):
-                return _WRONG_JSON.format(type=self.name, want="string", got=_json_kind(value))
+                return _WRONG_JSON.format(type=self.name, want="string", got=json_kind(value))
             if not value:
                 return _EMPTY_STRING
             # isprintable() is C-fast and true for nearly every value; only then is the regex needed
@@ -61,34 +51,20 @@ class Prim:
                 return _control_message(value)
         elif kind == "bool":
             if not isinstance(value, bool):
-                return _WRONG_JSON.format(type=self.name, want="boolean", got=_json_kind(value))
+                return _WRONG_JSON.format(type=self.name, want="boolean", got=json_kind(value))
             return None
         elif kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                return _WRONG_JSON.format(type=self.name, want="integer", got=_json_kind(value))
+                return _WRONG_JSON.format(type=self.name, want="integer", got=json_kind(value))
         elif kind == "num":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return _WRONG_JSON.format(type=self.name, want="number", got=_json_kind(value))
+                return _WRONG_JSON.format(type=self.name, want="number", got=json_kind(value))
             return None
         if self.regex is not None and kind == "str" and self.regex.fullmatch(value) is None:
             return _BAD_FORMAT.format(type=self.name, value=_short(value))
         if self.extra is not None:
             return self.extra(value)
         return None
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _short(value: Any, n: int = 60) -> str:
@@ -373,29 +349,6 @@ class TypeDef:
     url: str = ""
 
 
-def _type_code(t: dict[str, Any], path: str, sd_kind: str, sd_type: str) -> str:
-    code = t.get("code", "")
-    if code.startswith("http://hl7.org/fhirpath/System."):
-        for ext in t.get("extension", ()):
-            if ext.get("url") == FHIR_TYPE_EXT:
-                code = ext.get("valueUrl") or ext.get("valueUri") or code
-                break
-        else:
-            code = SYSTEM_TYPE_MAP.get(code, "string")
-        if sd_kind == "resource" and path == f"{sd_type}.id":
-            code = "id"
-    return code
-
-
-def _max(value: str | None) -> int | None:
-    if value is None or value == "*":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 class Schema:
     """All base types of a package set, compiled lazily."""
 
@@ -419,6 +372,10 @@ class Schema:
         for _pkg, entry in packages.entries("StructureDefinition"):
             if entry.kind == "resource" and entry.url == SD_BASE + (entry.type or ""):
                 self.resource_types.add(entry.type or "")
+
+    def is_base_type(self, name: str) -> bool:
+        """Whether the packages define type ``name`` by a base StructureDefinition (``SD_BASE`` + name)."""
+        return name in self._sd_by_type
 
     def base_elem(self, path: str) -> Elem | None:
         """The compiled base element for an ElementDefinition ``base.path`` (e.g. ``Identifier.type``)."""
@@ -528,7 +485,7 @@ class Schema:
             path = child["path"]
             short = path.rsplit(".", 1)[1]
             mn = int(child.get("min", 0))
-            mx = _max(child.get("max"))
+            mx = parse_max(child.get("max"))
             base_max = (child.get("base") or {}).get("max", child.get("max"))
             array = base_max != "1" and base_max != "0"
             if mx == 0:
@@ -545,7 +502,7 @@ class Schema:
                 base = short[:-3]
                 keys = []
                 for t in types:
-                    code = _type_code(t, path, sd_kind, sd_type)
+                    code = type_code(t, path, sd_kind, sd_type)
                     key = base + code[0].upper() + code[1:]
                     keys.append(key)
                     td.elems[key] = Elem(
@@ -585,7 +542,7 @@ class Schema:
                 )
                 pending.append((elem, cref.lstrip("#").split("#")[-1]))
             elif len(types) > 1:  # only in odd logical models; take the first
-                code = _type_code(types[0], path, sd_kind, sd_type)
+                code = type_code(types[0], path, sd_kind, sd_type)
                 elem = Elem(
                     short,
                     path,
@@ -602,7 +559,7 @@ class Schema:
                     modifier,
                 )
             else:
-                code = _type_code(types[0], path, sd_kind, sd_type) if types else "Element"
+                code = type_code(types[0], path, sd_kind, sd_type) if types else "Element"
                 if code in ("BackboneElement", "Element") and by_parent.get(path):
                     sub = TypeDef(code, path, "backbone")
                     inline[path] = sub

@@ -13,21 +13,21 @@ from vhr_conformance.validator.fhirpath import seq
 from vhr_conformance.validator.messages import M
 
 if TYPE_CHECKING:
-    from vhr_conformance.validator.engine import Run, Validator
+    from vhr_conformance.validator.run import Context, Run
 
 MEASURE_SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 # A type name leading a FHIRPath union branch: ``Organization.name | Organization.alias``
 _LEADING_TYPE = re.compile(r"(?:^|\|)\s*\(?\s*([A-Z][A-Za-z]+)\s*\.")
 
 
-def _loaded(v: Validator, url: Any, resource_type: str) -> dict[str, Any] | None:
+def _loaded(v: Context, url: Any, resource_type: str) -> dict[str, Any] | None:
     if not isinstance(url, str) or not url:
         return None
     res = v.packages.get(url.split("|", 1)[0])
     return res if isinstance(res, dict) and res.get("resourceType") == resource_type else None
 
 
-def check_measure_report(v: Validator, report: dict[str, Any], loc: str, run: Run) -> None:
+def check_measure_report(v: Context, report: dict[str, Any], loc: str, run: Run) -> None:
     """A cohort Measure has no score: its reports carry populations only (Measure.scoring, R4)."""
     measure = _loaded(v, report.get("measure"), "Measure")
     if measure is None:
@@ -55,7 +55,7 @@ def check_measure_report(v: Validator, report: dict[str, Any], loc: str, run: Ru
             )
 
 
-def check_search_parameter(v: Validator, sp: dict[str, Any], loc: str, run: Run) -> None:
+def check_search_parameter(v: Context, sp: dict[str, Any], loc: str, run: Run) -> None:
     """The expression starts from the parameter's base types; a derived parameter narrows its origin."""
     bases = {b for b in seq(sp.get("base")) if isinstance(b, str)}
     if not bases:

@@ -20,7 +20,7 @@ from vhr_conformance.vn import bhyt, cccd
 from vhr_conformance.vn.fsh import DATE_RE, EXT_GROUP, EXT_LEVEL, SID_BHYT, SID_CCCD, invariants
 
 if TYPE_CHECKING:
-    from vhr_conformance.validator.engine import Run, Validator
+    from vhr_conformance.validator.run import Context, Run
 
 BASE = "https://vhr-conformance.org/fhir"
 PROVINCE_EXT = f"{BASE}/StructureDefinition/vhr-address-province"
@@ -36,7 +36,7 @@ def _coding_code(ext: dict[str, Any]) -> str | None:
     return None
 
 
-def check_address(validator: Validator, address: dict[str, Any], loc: str, run: Run) -> None:
+def check_address(validator: Context, address: dict[str, Any], loc: str, run: Run) -> None:
     """VN-ADDR-001: the commune code's ``province`` property must equal the address's province code."""
     exts = address.get("extension")
     if not isinstance(exts, list):

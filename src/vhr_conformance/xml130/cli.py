@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
@@ -11,9 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.inputs import InputProblem, read_input, walk
 from vhr_conformance.xml130.issues import XmlIssue, count
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, available_standards
-from vhr_conformance.xml130.validate import validate_source, xml_files
+from vhr_conformance.xml130.validate import validate_source
 
 console = Console()
 xml_app = typer.Typer(
@@ -24,18 +26,74 @@ xml_app = typer.Typer(
 SEV_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "information": "cyan"}
 
 
-def _files(paths: list[Path]) -> list[Path]:
+def _files(paths: list[Path]) -> tuple[list[Path], list[XmlIssue]]:
+    """The XML files to read, and a fatal issue for each folder or entry that cannot be read."""
+    files: list[Path] = []
+    problems: list[XmlIssue] = []
     for p in paths:
-        if not p.exists():
-            raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=p))
-    files = list(xml_files(paths))
-    if not files:
+        if not p.exists() and not p.is_symlink():
+            raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=p), location=str(p))
+        if not p.is_dir():
+            files.append(p)
+            continue
+        for f, problem in walk(p, lambda q: q.suffix.lower() == ".xml"):
+            if problem is None:
+                files.append(f)
+            else:
+                problems.append(
+                    XmlIssue("fatal", "exception", "ENVELOPE", "XML130-ENV-000", problem.text, None, str(f))
+                )
+    if not files and not problems:
         raise UserError(
             Text("Không có tệp .xml nào trong {p}", "No .xml files in {p}").format(
                 p=", ".join(map(str, paths))
             )
         )
-    return files
+    return files, problems
+
+
+def _output_file(path: Path, option: str) -> Path:
+    """A file the command will write: refused cleanly if it is a folder or its parent cannot be made."""
+    if path.is_dir():
+        raise UserError(
+            Text("{o} phải là một tệp, không phải thư mục", "{o} must be a file, not a folder").format(
+                o=option
+            ),
+            location=str(path),
+        )
+    _output_dir(path.parent, option)
+    return path
+
+
+def _output_dir(path: Path, option: str) -> Path:
+    """A folder the command will write into: refused cleanly if it is a file or cannot be created."""
+    if path.exists() and not path.is_dir():
+        raise UserError(
+            Text("{o} phải là một thư mục, không phải tệp", "{o} must be a folder, not a file").format(
+                o=option
+            ),
+            location=str(path),
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            Text("Không tạo được thư mục {o}: {e}", "cannot create the {o} folder: {e}").format(
+                o=option, e=exc.strerror or exc
+            ),
+            location=str(exc.filename or path),
+        ) from None
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise UserError(
+            Text("Không ghi được tệp: {e}", "cannot write the file: {e}").format(e=exc.strerror or exc),
+            location=str(path),
+        ) from None
 
 
 def _standard(standard: str) -> str:
@@ -67,10 +125,16 @@ def validate_cmd(
 ) -> None:
     """Kiểm tra tệp XML 130 / validate XML 130 envelope files. Exit 1 when any error is found."""
     std = _standard(standard)
-    files = _files(paths)
+    if json_out is not None:
+        _output_file(json_out, "--json")
+    files, unreadable = _files(paths)
     totals = dict.fromkeys(("fatal", "error", "warning", "information"), 0)
     n_enc = n_bad = 0
-    reports = []
+    reports: list[dict[str, Any]] = []
+    for issue in unreadable:
+        totals["fatal"] += 1
+        _print_issue(issue)
+        reports.append({"file": issue.file, "ok": False, "issues": [issue.to_dict()], "encounters": []})
     for f in files:
         rep = validate_source(f, name=str(f), standard=std)
         issues = list(rep.all_issues())
@@ -100,15 +164,21 @@ def validate_cmd(
                 }
             )
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_bytes(orjson.dumps({"standard": std, "files": reports}, option=orjson.OPT_INDENT_2))
+        _write(json_out, orjson.dumps({"standard": std, "files": reports}, option=orjson.OPT_INDENT_2))
     failed = totals["fatal"] + totals["error"] > 0
     console.print(
         Text(
             "{f} tệp, {e} hồ sơ ({b} có lỗi): {x} lỗi nghiêm trọng, {r} lỗi, {w} cảnh báo",
             "{f} files, {e} encounters ({b} with errors): {x} fatal, {r} errors, {w} warnings",
         )
-        .format(f=len(files), e=n_enc, b=n_bad, x=totals["fatal"], r=totals["error"], w=totals["warning"])
+        .format(
+            f=len(files) + len(unreadable),
+            e=n_enc,
+            b=n_bad,
+            x=totals["fatal"],
+            r=totals["error"],
+            w=totals["warning"],
+        )
         .in_lang(),
         style="red" if failed else "green",
         highlight=False,
@@ -125,16 +195,27 @@ def to_fhir_cmd(
     out: Path = typer.Option(..., "--out", help="Thư mục kết quả / output directory"),
     standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
     strict: bool = typer.Option(False, "--strict", help="Bỏ qua hồ sơ có lỗi / skip encounters with errors"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Ghi đè Bundle đã có trong --out / replace Bundles already in --out"
+    ),
 ) -> None:
-    """Chuyển XML 130 sang Bundle FHIR / convert XML 130 to one FHIR transaction Bundle per encounter."""
+    """Chuyển XML 130 sang Bundle FHIR / convert XML 130 to one FHIR transaction Bundle per encounter.
+
+    Nothing is overwritten silently: two encounters with the same MA_LK get distinct file names
+    (both listed in the conversion report), and a Bundle already in --out is kept unless --overwrite."""
     from vhr_conformance.xml130.convert import convert_file
 
     std = _standard(standard)
-    files = _files(paths)
-    out.mkdir(parents=True, exist_ok=True)
+    files, unreadable = _files(paths)
+    _output_dir(out, "--out")
     written = skipped = normalised = meaning = 0
+    for issue in unreadable:
+        skipped += 1
+        _print_issue(issue)
     unmapped: dict[str, int] = {}
     per_encounter = []
+    used: set[str] = set()
+    renamed: list[dict[str, str]] = []
     for f in files:
         for res in convert_file(f, standard=std):
             counts = count(res.issues)
@@ -157,8 +238,24 @@ def to_fhir_cmd(
                     if i.is_error:
                         _print_issue(i)
                 continue
-            name = _safe(res.ma_lk or f"{f.stem}-{res.index}")
-            (out / f"{name}.json").write_bytes(orjson.dumps(res.bundle, option=orjson.OPT_INDENT_2))
+            base = name = _safe(res.ma_lk or f"{f.stem}-{res.index}")
+            n = 1
+            while name in used:  # same MA_LK twice in this conversion: keep both, say so
+                n += 1
+                name = f"{base}-{n}"
+            if name != base:
+                renamed.append({"ma_lk": res.ma_lk or "", "file": str(f), "bundle": f"{name}.json"})
+            used.add(name)
+            target = out / f"{name}.json"
+            if target.exists() and not overwrite:
+                raise UserError(
+                    Text(
+                        "Tệp đã có từ lần chuyển trước; thêm --overwrite để ghi đè, hoặc chọn --out khác.",
+                        "The file exists from an earlier conversion; pass --overwrite to replace it, or another --out.",
+                    ),
+                    location=str(target),
+                )
+            _write(target, orjson.dumps(res.bundle, option=orjson.OPT_INDENT_2))
             entry["bundle"] = f"{name}.json"
             written += 1
             for u in res.unmapped:
@@ -170,11 +267,10 @@ def to_fhir_cmd(
         "unmapped": [{"field": k, "encounters": v} for k, v in sorted(unmapped.items())],
         "normalised": normalised,
         "meaning_changed": meaning,
+        "duplicate_ma_lk": renamed,
         "encounters": per_encounter,
     }
-    (out / "conversion-report.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    _write(out / "conversion-report.json", json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
     console.print(
         Text(
             "Đã ghi {w} Bundle, bỏ qua {s}; {u} trường có dữ liệu chưa ánh xạ; {n} giá trị được chuẩn hóa,"
@@ -214,7 +310,7 @@ def generate_cmd(
     """Sinh tệp XML 130 mô phỏng / write synthetic XML 130 envelopes (and XML twins of FHIR fixtures)."""
     from vhr_conformance.xml130 import synth
 
-    out.mkdir(parents=True, exist_ok=True)
+    _output_dir(out, "--out")
     n = 0
     if from_fixtures is not None:
         if not from_fixtures.is_dir():
@@ -286,7 +382,11 @@ def compare_cmd(
     from vhr_conformance.xml130.fidelity import compare, criteria_results, fetch_vendor
 
     std = _standard(standard)
-    files = _files(paths)
+    if json_out is not None:
+        _output_file(json_out, "--json")
+    files, unreadable = _files(paths)
+    for issue in unreadable:
+        _print_issue(issue)
     if (fhir is None) == (server is None):
         raise UserError(
             Text("Cần đúng một trong --fhir hoặc --server", "Give exactly one of --fhir or --server")
@@ -294,24 +394,39 @@ def compare_cmd(
     if fhir is not None and not fhir.exists():
         raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
     vendor: list[dict] = []
-    for f in [] if fhir is None else [fhir] if fhir.is_file() else sorted(fhir.rglob("*.json")):
+    vendor_files: list[tuple[Path, InputProblem | None]] = []
+    if fhir is not None:
+        vendor_files = (
+            list(walk(fhir, lambda q: q.suffix.lower() == ".json")) if fhir.is_dir() else [(fhir, None)]
+        )
+    for f, problem in vendor_files:
         try:
-            doc = orjson.loads(f.read_bytes())
+            if problem is not None:
+                raise problem
+            doc = orjson.loads(read_input(f))
+        except InputProblem as exc:  # named, like the XML side; the comparison goes on without it
+            unreadable.append(
+                XmlIssue("fatal", "exception", "FHIR", "XML130-ENV-000", exc.text, None, str(f))
+            )
+            _print_issue(unreadable[-1])
+            continue
         except orjson.JSONDecodeError as exc:
             raise UserError(
-                Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc)
+                Text("JSON sai trong {f}: {e}", "Bad JSON in {f}: {e}").format(f=f, e=exc),
+                location=f"{f}:{exc.lineno}:{exc.colno}",
             ) from None
         vendor.extend(doc if isinstance(doc, list) else [doc])
     results = []
     n_diff = 0
+    vendor_http: _BoundedVendor | None = None
     for f in files:
         for conv in convert_file(f, standard=std):
             if conv.bundle is None:
                 continue
             if server is not None:
-                vendor = fetch_vendor(
-                    server, conv.ma_lk, headers={"Authorization": f"Bearer {bearer}"} if bearer else None
-                )
+                if vendor_http is None:
+                    vendor_http = _BoundedVendor(server, bearer)
+                vendor = fetch_vendor(server, conv.ma_lk, client=vendor_http)
             diffs = compare(conv.bundle, vendor, conv.ma_lk)
             n_diff += len(diffs)
             verdict = criteria_results(diffs)
@@ -327,9 +442,10 @@ def compare_cmd(
                     "differences": [d.to_dict() for d in diffs],
                 }
             )
+    if vendor_http is not None:
+        vendor_http.close()
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        _write(json_out, json.dumps(results, ensure_ascii=False, indent=2).encode("utf-8"))
     console.print(
         Text("{e} hồ sơ so sánh, {d} khác biệt", "{e} encounters compared, {d} differences")
         .format(e=len(results), d=n_diff)
@@ -337,8 +453,47 @@ def compare_cmd(
         style="red" if n_diff else "green",
         highlight=False,
     )
-    if n_diff:
+    if n_diff or unreadable:
         raise SystemExit(1)
+
+
+class _VendorAnswer:
+    """The two things `fetch_vendor` reads of an answer, from a bounded `FhirClient` response."""
+
+    def __init__(self, status: int, content: bytes) -> None:
+        self.status_code = status
+        self._content = content
+
+    def json(self) -> Any:
+        return orjson.loads(self._content)  # JSONDecodeError is a ValueError, as fetch_vendor expects
+
+
+class _BoundedVendor:
+    """`fetch_vendor`'s HTTP client, through `FhirClient`: the vendor's endpoint gets the harness's
+    bounds (size, decompression, deadline, transfer rate) and its origin guard on paging links."""
+
+    def __init__(self, base_url: str, bearer: str | None) -> None:
+        from vhr_conformance.client import AuthConfig, FhirClient, TokenProvider
+
+        tokens = TokenProvider(AuthConfig(mode="bearer", token=bearer)) if bearer else None
+        self._client = FhirClient(base_url, tokens=tokens, timeout=30.0, retries=1)
+
+    def get(self, url: str, params: Any = None) -> _VendorAnswer:
+        import httpx
+
+        from vhr_conformance.client import InfrastructureError, OffOriginError
+
+        try:
+            resp = self._client.get(url, params=params)
+        except (InfrastructureError, OffOriginError) as exc:
+            # fetch_vendor words transport trouble as a user error from httpx's exception type
+            raise httpx.TransportError(str(exc)) from None
+        finally:
+            self._client.evidence.take()  # nothing keeps the exchanges here
+        return _VendorAnswer(resp.status, resp.content)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def register(app: typer.Typer) -> None:

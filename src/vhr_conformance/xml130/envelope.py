@@ -10,10 +10,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.inputs import InputProblem, is_stream, read_input
 from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, Standard, TableDef, load_standard
 
@@ -21,6 +23,11 @@ ROOT = "GIAMDINHHS"
 # A decoded table bigger than this is refused (an encounter's XML2/XML3 is a few hundred KB at most).
 MAX_TABLE_BYTES = 32 * 1024 * 1024
 _ENC_RE = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _line(element: Any) -> int:
+    """The element's line in the source (0 when lxml does not know it)."""
+    return int(getattr(element, "sourceline", 0) or 0)
 
 
 @dataclass(slots=True)
@@ -148,7 +155,7 @@ def parse_table(
                     "Phần tử gốc của {c} là {a}, mong đợi {b}" + note,
                     "Root element of {c} is {a}, expected {b}" + note,
                 ).format(c=code, a=table.root_tag, b=tdef.root),
-                root.sourceline,
+                _line(root),
                 file,
             )
         )
@@ -167,24 +174,24 @@ def parse_table(
                     Text(
                         "Bản ghi của {c} tên {a}, mong đợi {b}", "Records of {c} are named {a}, expected {b}"
                     ).format(c=code, a=elems[0].tag, b=tdef.record),
-                    elems[0].sourceline,
+                    _line(elems[0]),
                     file,
                 )
             )
     repeating = tdef.repeating if tdef else len(elems) > 1
     for i, e in enumerate(elems, 1):
         path = f"{code}/{e.tag}[{i}]" if repeating else f"{code}/{e.tag}"
-        rec = Record(table=code, index=i, tag=e.tag, path=path, line=e.sourceline or 0)
+        rec = Record(table=code, index=i, tag=e.tag, path=path, line=_line(e))
         for c in e.iterchildren(etree.Element):  # elements only: no comments, no PIs
             name = c.tag
             if len(c):
-                rec.nested.append((name, c.sourceline or 0))
+                rec.nested.append((name, _line(c)))
                 continue
             if name in rec.values:
-                rec.duplicates.append((name, c.sourceline or 0))
+                rec.duplicates.append((name, _line(c)))
                 continue
             rec.values[name] = (c.text or "").strip()
-            rec.lines[name] = c.sourceline or 0
+            rec.lines[name] = _line(c)
             rec.order.append(name)
         table.records.append(rec)
     return table
@@ -216,6 +223,14 @@ class EnvelopeReader:
             return fh.read(200)
 
     def __iter__(self) -> Iterator[Encounter]:
+        if isinstance(self.source, Path) and is_stream(self.source):
+            # A pipe or FIFO can be read only once (the head would be lost to the sniffing below)
+            # and may have no writer: read it whole, with a bounded wait.
+            try:
+                self.source = read_input(self.source)
+            except InputProblem as exc:
+                self._add("fatal", "exception", "ENVELOPE", "XML130-ENV-000", exc.text, None)
+                return
         try:
             head = self._head()
         except OSError as exc:
@@ -275,7 +290,7 @@ class EnvelopeReader:
                                 "Phần tử gốc là {t}, phải là GIAMDINHHS",
                                 "Root element is {t}, must be GIAMDINHHS",
                             ).format(t=elem.tag),
-                            elem.sourceline,
+                            _line(elem),
                         )
                         return
                 if event != "end":
@@ -301,7 +316,7 @@ class EnvelopeReader:
                             Text("NGAYLAP '{v}' không đúng yyyyMMdd", "NGAYLAP '{v}' is not yyyyMMdd").format(
                                 v=self.ngaylap
                             ),
-                            elem.sourceline,
+                            _line(elem),
                         )
                 elif tag == "SOLUONGHOSO":
                     self.soluonghoso = (elem.text or "").strip()
@@ -376,13 +391,13 @@ class EnvelopeReader:
 
     def _hoso(self, hoso: etree._Element, index: int) -> Encounter:
         enc = Encounter(
-            file=self.name, index=index, line=hoso.sourceline or 0, macskcb=self.macskcb, ngaylap=self.ngaylap
+            file=self.name, index=index, line=_line(hoso), macskcb=self.macskcb, ngaylap=self.ngaylap
         )
         for fh in hoso.iter("FILEHOSO"):
             loai_el = fh.find("LOAIHOSO")
             body_el = fh.find("NOIDUNGFILE")
             loai = (loai_el.text or "").strip().upper() if loai_el is not None else ""
-            line = fh.sourceline or 0
+            line = _line(fh)
             where = f"ENVELOPE/HOSO[{index}]/FILEHOSO"
             if not loai:
                 enc.issues.append(

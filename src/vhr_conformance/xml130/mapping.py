@@ -494,9 +494,9 @@ def bundle_to_rows(
             else:
                 secondary.append(code)
         x1["MA_BENH_KT"] = ";".join(secondary[:12])
-        xml2: list[dict[str, str]] = []
-        xml3: list[dict[str, str]] = []
-        xml4: list[dict[str, str]] = []
+        xml2: list[dict[str, Any]] = []
+        xml3: list[dict[str, Any]] = []
+        xml4: list[dict[str, Any]] = []
         for r in res:
             if _ref(r, "encounter") not in enc_keys:
                 continue
