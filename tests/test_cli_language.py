@@ -21,7 +21,7 @@ def _vhr(lang: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_help_in_vietnamese_only() -> None:
     out = _vhr("vi", "doctor", "--help").stdout
-    assert "Cách dùng:" in out and "Tuỳ chọn" in out and "Hiện hướng dẫn này rồi thoát." in out
+    assert "Cách dùng:" in out and "Tùy chọn" in out and "Hiện hướng dẫn này rồi thoát." in out
     assert "Usage:" not in out and "Show this message" not in out and "FHIR base URL" not in out
 
 
@@ -39,7 +39,7 @@ def test_default_is_both() -> None:
 def test_usage_errors_follow_the_language() -> None:
     vi = _vhr("vi", "doctor", "--bogus")
     assert (
-        vi.returncode == 2 and "Không có tuỳ chọn --bogus" in vi.stderr and "No such option" not in vi.stderr
+        vi.returncode == 2 and "Không có tùy chọn --bogus" in vi.stderr and "No such option" not in vi.stderr
     )
     en = _vhr("en", "doctor", "--bogus")
     assert "No such option: --bogus" in en.stderr and "Không có" not in en.stderr
@@ -48,8 +48,8 @@ def test_usage_errors_follow_the_language() -> None:
 @pytest.mark.parametrize(
     ("message", "vi"),
     [
-        ("No such option: --x (Possible options: --xy, --xz)", "Không có tuỳ chọn --x (có: --xy, --xz)"),
-        ("Missing option '--target'.", "Thiếu tuỳ chọn '--target'."),
+        ("No such option: --x (Possible options: --xy, --xz)", "Không có tùy chọn --x (có: --xy, --xz)"),
+        ("Missing option '--target'.", "Thiếu tùy chọn '--target'."),
         ("Invalid value for '--users': 'ten' is not a valid integer.", "Giá trị không hợp lệ cho '--users'"),
         ("Got unexpected extra argument (b)", "Thừa đối số (b)"),
         ("Something else entirely", "Something else entirely"),
@@ -65,4 +65,4 @@ def test_pick_half_only_splits_two_part_texts() -> None:
     assert pick_half("Thư mục kết quả / output directory", "en") == "output directory"
     assert pick_half("a / b / c", "vi") == "a / b / c"
     assert pick_half("only one language", "en") == "only one language"
-    assert translator("both")("Options") == "Tuỳ chọn / Options"
+    assert translator("both")("Options") == "Tùy chọn / Options"

@@ -92,7 +92,7 @@ def main() -> None:
         err.print("[bold red]Lỗi / Error:[/]", rich_escape(exc.render()), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("Đã huỷ / Interrupted")
+        err.print("Đã hủy / Interrupted")
         sys.exit(130)
     except OSError as exc:  # a file or folder the command could not read or write
         where = f"[{exc.filename}] " if exc.filename else ""

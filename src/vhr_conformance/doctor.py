@@ -132,7 +132,7 @@ def diagnose(
                 N_TLS,
                 WARN if host not in ("127.0.0.1", "localhost", "::1") else SKIP,
                 Text(
-                    "Máy chủ dùng http không mã hoá: VHR-SEC-001 sẽ không đạt ngoài máy cục bộ.",
+                    "Máy chủ dùng http không mã hóa: VHR-SEC-001 sẽ không đạt ngoài máy cục bộ.",
                     "The target uses plain http: VHR-SEC-001 fails anywhere but on loopback.",
                 ),
             )

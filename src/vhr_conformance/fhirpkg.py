@@ -50,7 +50,7 @@ def core_package_dir() -> Path:
 
 
 _FIX_HINT = Text(
-    "Chạy `vhr setup` (hoặc `make test`/`make run`) để tải lại gói lõi; có thể xoá thư mục hỏng trước.",
+    "Chạy `vhr setup` (hoặc `make test`/`make run`) để tải lại gói lõi; có thể xóa thư mục hỏng trước.",
     "Run `vhr setup` (or `make test`/`make run`) to fetch the core package again; delete the broken folder first if needed.",
 )
 

@@ -254,7 +254,7 @@ def _section(cls: type, values: dict[str, Any], base: Path, file: str, name: str
             )
         if key not in known:
             raise UserError(
-                Text("Khoá không hợp lệ {k} (có: {all}).", "Unknown key {k} (known: {all}).").format(
+                Text("Khóa không hợp lệ {k} (có: {all}).", "Unknown key {k} (known: {all}).").format(
                     k=key, all=", ".join(known)
                 ),
                 location=where,
@@ -355,7 +355,7 @@ product = ""                   # sản phẩm / product
 version = ""                   # phiên bản / version
 
 [signing]
-# key_file = "keys/signing.pem" # khoá ký gói bằng chứng / key that signs the evidence bundle
+# key_file = "keys/signing.pem" # khóa ký gói bằng chứng / key that signs the evidence bundle
 """
 
 

@@ -15,6 +15,8 @@ from vhr_conformance.generator import realism as R
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import Spec
 from vhr_conformance.generator.world import build_world
+from vhr_conformance.vn import bhyt as vn_bhyt
+from vhr_conformance.vn import names as vn_names
 
 # 4,000 patients keep the test to a few seconds; benchmarks/realism.py runs 20,000.
 COHORT = 4000
@@ -34,11 +36,14 @@ def test_every_table_states_its_source_and_confidence() -> None:
             assert "memory" in t.note or "estimate" in t.note or "unconfirmed" in t.note.lower(), t.id
 
 
-def test_family_names_are_one_word() -> None:
-    """XML 130 HO_TEN has no family/given boundary: a two-word family name could not survive the twin."""
+def test_multi_word_family_names_are_known_to_the_converter() -> None:
+    """XML 130 HO_TEN has no family/given boundary: a family name of several words survives the twin
+    only when vn.names lists it, so every such name the generator draws must be listed."""
     names = set(S.kinh_surnames()) | {n for g in S.ethnicity_share() for n in S.surnames_given_ethnicity(g)}
     split = {part for n in names for part in n.split("/")}
-    assert split and all(" " not in n for n in split)
+    multi = {n for n in split if " " in n}
+    assert {"Tôn Thất", "Âu Dương", "Rơ Châm"} <= multi
+    assert multi <= set(vn_names.multi_word_family_names())
 
 
 def test_derived_tables_reproduce_their_sources() -> None:
@@ -199,3 +204,31 @@ def test_options_reach_worker_processes(tmp_path: Path) -> None:
     assert len(files) == 600
     assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
     assert any((one / f).read_bytes() != (default / f).read_bytes() for f in files)
+
+
+def test_every_card_level_fits_its_group(cohort: list[R.Person]) -> None:
+    """QĐ 1351 via vn.bhyt: each card's benefit level is one its group carries (13 % did not)."""
+    cards = [c for p in cohort for c in p.cards]
+    assert len(cards) > COHORT * 0.8  # 93 % insured
+    assert R.card_misfits(cohort) == []
+    assert {c.group for c in cards} <= set(vn_bhyt.groups())
+    legacy = [c for c in cards if vn_bhyt.parse(c.value)]
+    assert legacy and all(c.value[3:5] in vn_bhyt.province_codes() for c in legacy)
+
+
+def test_card_misfits_notices_a_wrong_level(cohort: list[R.Person]) -> None:
+    p = next(p for p in cohort if any(c.group == "HN" for c in p.cards))
+    card = next(c for c in p.cards if c.group == "HN")
+    wrong = dataclasses.replace(card, level="5")  # the old generator's level for poor households
+    found = R.card_misfits([dataclasses.replace(p, cards=(wrong,))])
+    assert found and "HN" in found[0][1].en
+
+
+def test_generator_groups_are_the_rule_set() -> None:
+    """The generator's holder table covers exactly QĐ 1351's closed list, and only the list."""
+    from vhr_conformance.generator import tables as T
+
+    assert set(T.BHYT_GROUPS) == set(vn_bhyt.groups())
+    w = build_world()
+    for code, (levels, _, lo, hi) in w.bhyt_groups.items():
+        assert set(levels) == vn_bhyt.groups()[code].levels and lo <= hi

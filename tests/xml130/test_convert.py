@@ -365,3 +365,32 @@ def test_conversion_report_lists_normalisations(base, tmp_path) -> None:
     (n,) = report["encounters"][0]["normalised"]
     assert n["field"] == "XML1.MATINH_CU_TRU" and n["changes_meaning"] is True
     assert "chuẩn hóa" in result.output and "normalised" in result.output
+
+
+@pytest.mark.parametrize(
+    ("full", "family"),
+    [("Tôn Thất Minh Khoa", "Tôn Thất"), ("Âu Dương Thị Lan", "Âu Dương"), ("Rơ Châm Y Blin", "Rơ Châm")],
+)
+def test_multi_word_family_names_survive_the_conversion(base, full: str, family: str) -> None:
+    """HO_TEN has no family/given boundary: a listed multi-word family name is kept whole."""
+    (pat,) = _res(_convert(_mut(base, "XML1", "HO_TEN", full)).bundle, "Patient")
+    assert pat["name"][0]["family"] == family
+    assert pat["name"][0]["given"] == full.split()[len(family.split()) :]
+    assert pat["name"][0]["text"] == full
+
+
+def test_generated_two_word_family_names_round_trip_through_the_twin() -> None:
+    """The generator draws Tôn Thất, Rơ Châm…; FHIR → XML twin → FHIR keeps the family name."""
+    from vhr_conformance.generator import generate_patient
+    from vhr_conformance.generator.build import Spec
+    from vhr_conformance.xml130.synth import bundle_to_envelopes
+
+    for k, fam in enumerate(["Tôn Thất", "Âu Dương", "Rơ Châm"]):
+        g = generate_patient(seed=3, index=k, spec=Spec(family=fam))
+        envs = bundle_to_envelopes(g)
+        assert envs
+        for ma_lk, data in envs:
+            conv = next(convert_source(data))
+            (pat,) = _res(conv.bundle, "Patient")
+            assert pat["name"][0]["family"] == fam
+            assert compare(conv.bundle, g, ma_lk) == [], ma_lk

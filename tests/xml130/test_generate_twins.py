@@ -40,3 +40,28 @@ def test_generate_xml130_writes_one_valid_envelope_per_encounter(
         assert report.ok, [str(i) for i in report.all_issues() if i.is_error]
         found.update(e.ma_lk for e in report.encounters)
     assert found == encounters
+
+
+def test_synthetic_cards_fit_their_group_and_age() -> None:
+    """`vhr xml generate`: each card's group is one of QĐ 1351 the age allows, at a level it carries."""
+    import random as _random
+
+    from vhr_conformance.vn import bhyt, check_bhyt
+    from vhr_conformance.xml130.synth import synthetic_encounter
+
+    rng = _random.Random(18)
+    groups = set()
+    for n in range(300):
+        rows = synthetic_encounter(rng, n)
+        x1 = rows["XML1"][0]
+        card = bhyt.parse(x1["MA_THE_BHYT"])
+        assert card is not None and check_bhyt(x1["MA_THE_BHYT"]) == [], x1["MA_THE_BHYT"]
+        age = 2026 - int(x1["NGAY_SINH"][:4])
+        assert (card.group == "TE") == (age < 6), (card.group, age)
+        assert card.group != "HT" or age >= 55
+        rate = str(bhyt.rates()[card.level])
+        assert [r["MUC_HUONG"] for r in rows["XML2"] + rows["XML3"]] == [rate] * (
+            len(rows["XML2"]) + len(rows["XML3"])
+        )
+        groups.add(card.group)
+    assert len(groups) >= 8

@@ -11,7 +11,8 @@ Expression: "(period.start.exists() and period.end.exists()) implies period.end 
 Severity: #error
 
 // A malformed birthDate is reported once by the primitive check: vhr-pat-1 does not repeat it.
+// Compared as ISO text: a partial date that may be today (2026-12 in December 2026) is not future.
 Invariant: vhr-pat-1
 Description: "Ngày sinh không được ở tương lai. / The birth date must not be in the future."
-Expression: "(birthDate.exists() and birthDate.toString().matches('^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$')) implies birthDate <= today()"
+Expression: "(birthDate.exists() and birthDate.toString().matches('^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$')) implies birthDate.toString() <= today().toString()"
 Severity: #error

@@ -40,7 +40,7 @@ Severity: #error
 Invariant: vhr-bhyt-3
 Description: "Mức hưởng (ký tự thứ 3) của thẻ BHYT mẫu cũ phải là mức của nhóm đối tượng theo QĐ 1351/QĐ-BHXH. / The benefit level (3rd character) of a legacy BHYT card must be the level QĐ 1351/QĐ-BHXH gives its beneficiary group."
 Expression: "(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^(BT|CB|CC|CH|CK|CN|CS|CT|DK|DN|DT|GB|GD|HC|HD|HG|HN|HS|HT|HX|KC|LS|MS|NN|NO|PV|SV|TA|TB|TC|TE|TK|TN|TQ|TS|TY|XB|XD|XK|XN)[1-5][0-9]{12}$')) implies value.matches('^((CC|TE)[1]|(BT|CB|CK|DK|DT|HN|KC|TS|XD)[2]|(CN|HT|TC)[3]|(CH|CS|CT|DN|GB|GD|HC|HD|HG|HS|HX|LS|MS|NN|NO|PV|SV|TA|TB|TK|TN|TQ|TY|XB|XK|XN)[4])')"
-Severity: #warning
+Severity: #error
 
 Invariant: vhr-bhyt-4
 Description: "Ký tự 4–5 của thẻ BHYT mẫu cũ phải là mã một trong 63 tỉnh (trước 2025) hoặc mã BHXH Bộ Quốc phòng/Bộ Công an. / Characters 4–5 of a legacy BHYT card must be one of the 63 (pre-2025) province codes or a defence/police social-insurance agency code."
@@ -60,7 +60,7 @@ Severity: #error
 Invariant: vhr-bhyt-7
 Description: "Thẻ không ghi nhóm trong mã (mẫu 2021, CCCD): mức hưởng ghi trong phần mở rộng phải là mức của nhóm đối tượng theo QĐ 1351/QĐ-BHXH. / A card whose number carries no group (2021 card, CCCD): the benefit-level extension must be the level QĐ 1351/QĐ-BHXH gives the beneficiary-group extension."
 Expression: "(identifier.where(system = 'http://fhir.hl7.org.vn/core/sid/bhyt' and value.exists() and value.matches('^[A-Z]{2}[1-5][0-9]{12}$')).empty() and extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group').value.code.toString().exists() and extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level').value.code.toString().exists() and extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group').value.code.toString().matches('^(BT|CB|CC|CH|CK|CN|CS|CT|DK|DN|DT|GB|GD|HC|HD|HG|HN|HS|HT|HX|KC|LS|MS|NN|NO|PV|SV|TA|TB|TC|TE|TK|TN|TQ|TS|TY|XB|XD|XK|XN)$') and extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level').value.code.toString().matches('^[1-5]$')) implies (extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group').value.code.toString() + extension.where(url = 'https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level').value.code.toString()).matches('^((CC|TE)[1]|(BT|CB|CK|DK|DT|HN|KC|TS|XD)[2]|(CN|HT|TC)[3]|(CH|CS|CT|DN|GB|GD|HC|HD|HG|HS|HX|LS|MS|NN|NO|PV|SV|TA|TB|TK|TN|TQ|TY|XB|XK|XN)[4])$')"
-Severity: #warning
+Severity: #error
 
 CodeSystem: VhrBhytBenefitLevelCS
 Id: vhr-bhyt-benefit-level

@@ -35,7 +35,7 @@ th{background:#eef1f4}.kpi{display:inline-block;margin:0 18px 12px 0;padding:8px
 {% for r in a.topRules %}<tr><td>{{ r.rule }}</td><td>{{ r.resources }}</td></tr>{% endfor %}</table>
 
 <h2>Đủ / Complete</h2>
-<p>Tỉ lệ có dữ liệu của phần tử must-support <span class="en">/ must-support fill rate</span></p>
+<p>Tỷ lệ có dữ liệu của phần tử must-support <span class="en">/ must-support fill rate</span></p>
 {% for profile, paths in a.mustSupportFill.items() %}
 <details><summary>{{ profile.rsplit('/', 1)[-1] }}</summary><table>
 {% for path, share in paths.items() %}<tr><td>{{ path }}</td>

@@ -122,7 +122,7 @@ def _check_threshold(value: Any, key: str, where: str) -> None:
         if not ok:
             raise UserError(
                 Text(
-                    "Ngưỡng không hợp lệ: {v} (cần số ≥ 0; tỉ lệ trong [0, 1]).",
+                    "Ngưỡng không hợp lệ: {v} (cần số ≥ 0; tỷ lệ trong [0, 1]).",
                     "Invalid threshold: {v} (a number ≥ 0 is needed; shares within [0, 1]).",
                 ).format(v=value),
                 where,
@@ -183,7 +183,7 @@ def _fill(audit: dict[str, Any], t: dict[str, Any], sample: bool) -> Outcome:
         f"{p.rsplit('/', 1)[-1]} {e} {_pct(v)}" for p, e, v in sorted(cells, key=lambda c: c[2])[:3]
     )
     msg = Text(
-        f"Tỉ lệ điền trung bình {_pct(mean)} trên {len(cells)} phần tử must-support; ngưỡng ≥ {_pct(need)} "
+        f"Tỷ lệ điền trung bình {_pct(mean)} trên {len(cells)} phần tử must-support; ngưỡng ≥ {_pct(need)} "
         f"(thấp nhất: {worst}).",
         f"Mean fill {_pct(mean)} over {len(cells)} must-support elements; threshold ≥ {_pct(need)} "
         f"(lowest: {worst}).",

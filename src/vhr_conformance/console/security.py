@@ -43,12 +43,12 @@ def _key(required: bool) -> bytes | None:
             return None
         raise UserError(
             Text(
-                "Thiếu khoá mã hoá {v}: không lưu được bí mật của máy chủ.",
+                "Thiếu khóa mã hóa {v}: không lưu được bí mật của máy chủ.",
                 "The encryption key {v} is not set: server secrets cannot be stored.",
             ).format(v=KEY_ENV),
             location=KEY_ENV,
             hint=Text(
-                "Tạo khoá: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+                "Tạo khóa: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
                 "Make one: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
             ),
         )
@@ -57,7 +57,7 @@ def _key(required: bool) -> bytes | None:
     except ValueError:
         raise UserError(
             Text(
-                "{v} không phải khoá Fernet (32 byte, base64 URL-safe).",
+                "{v} không phải khóa Fernet (32 byte, base64 URL-safe).",
                 "{v} is not a Fernet key (32 bytes, URL-safe base64).",
             ).format(v=KEY_ENV),
             location=KEY_ENV,
@@ -79,7 +79,7 @@ def decrypt(token: bytes) -> str:
     except InvalidToken:
         raise UserError(
             Text(
-                "Không giải mã được bí mật: {v} khác khoá đã dùng để mã hoá.",
+                "Không giải mã được bí mật: {v} khác khóa đã dùng để mã hóa.",
                 "Cannot decrypt the secret: {v} differs from the key it was encrypted with.",
             ).format(v=KEY_ENV),
             location=KEY_ENV,

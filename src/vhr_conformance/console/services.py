@@ -329,7 +329,7 @@ def start_listen(
             ),
         )
     if auth not in ("none", "oauth"):
-        raise Refused(400, Text("Xác thực: none hoặc oauth.", "Authentication: none or oauth."))
+        raise Refused(400, Text("Xác thực: 'none' hoặc 'oauth'.", "Authentication: none or oauth."))
     names = [n.strip() for n in scenarios.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -548,7 +548,7 @@ def issue_certificate(
         raise Refused(
             400,
             Text(
-                "Bảng điều khiển chưa có khoá ký của Bộ Y tế (VHR_CONSOLE_SIGN_KEY).",
+                "Bảng điều khiển chưa có khóa ký của Bộ Y tế (VHR_CONSOLE_SIGN_KEY).",
                 "The console has no ministry signing key (VHR_CONSOLE_SIGN_KEY).",
             ),
         )

@@ -127,7 +127,7 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
     _no_aliases(text, path)
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict) or not isinstance(data.get("attestations", []), list):
-        raise _error(path, "", Text("Cần khoá attestations: danh sách.", "Expected attestations: a list."))
+        raise _error(path, "", Text("Cần khóa attestations: danh sách.", "Expected attestations: a list."))
     items: dict[str, Attestation] = {}
     for i, entry in enumerate(data.get("attestations") or []):
         where = f"attestations[{i}]"

@@ -45,7 +45,7 @@ def certify(
     """Issue the certificate of `bundle`; a UserError says why when it cannot be issued."""
     if key.role != "ministry":
         raise UserError(
-            Text("Chỉ khoá của Bộ Y tế mới cấp chứng nhận.", "Only a ministry key issues certificates."),
+            Text("Chỉ khóa của Bộ Y tế mới cấp chứng nhận.", "Only a ministry key issues certificates."),
             location="--key",
         )
     check = verify_bundle(bundle, trust, reference or Harness.current())
@@ -233,7 +233,7 @@ def verify_certificate(
     ):
         result.problems.append(
             Text(
-                "Chứng nhận không do khoá của Bộ Y tế ký.", "The certificate is not signed by a ministry key."
+                "Chứng nhận không do khóa của Bộ Y tế ký.", "The certificate is not signed by a ministry key."
             )
         )
     now = now or dt.datetime.now(dt.UTC)

@@ -14,30 +14,30 @@ console = Console()
 
 _STATUS = {
     "verified": Text("ĐÃ XÁC MINH", "VERIFIED"),
-    "untrusted": Text("KHÔNG TIN CẬY (khoá lạ)", "UNTRUSTED (unknown key)"),
+    "untrusted": Text("KHÔNG TIN CẬY (khóa lạ)", "UNTRUSTED (unknown key)"),
     "unsigned": Text("CHƯA KÝ", "UNSIGNED"),
     "failed": Text("KHÔNG HỢP LỆ", "FAILED"),
 }
 
 
 def register(app: typer.Typer) -> None:
-    keys = typer.Typer(help="Khoá ký bằng chứng / signing keys", no_args_is_help=True)
+    keys = typer.Typer(help="Khóa ký bằng chứng / signing keys", no_args_is_help=True)
     app.add_typer(keys, name="keys")
 
     @keys.command("generate")
     def generate(
-        out: Path = typer.Option(..., "--out", help="Tệp khoá riêng (PEM) / private key file"),
+        out: Path = typer.Option(..., "--out", help="Tệp khóa riêng (PEM) / private key file"),
         name: str = typer.Option(..., "--name", help="Tên người ký / signer's name"),
         role: str = typer.Option("vendor", "--role", help="ministry | vendor"),
         force: bool = typer.Option(False, "--force"),
     ) -> None:
-        """Tạo cặp khoá Ed25519 / make an Ed25519 key pair and its trust entry."""
+        """Tạo cặp khóa Ed25519 / make an Ed25519 key pair and its trust entry."""
         from vhr_conformance.evidence.keys import generate as make
 
         private, trust = make(out, name, role, force)
         typer.echo(
             Text(
-                "Khoá riêng: {k} (giữ bí mật). Mục tin cậy để trao cho bên xác minh: {t}",
+                "Khóa riêng: {k} (giữ bí mật). Mục tin cậy để trao cho bên xác minh: {t}",
                 "Private key: {k} (keep it secret). Trust entry to give to verifiers: {t}",
             )
             .format(k=private, t=trust)
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     @attest.command("check")
     def attest_check(
         file: Path = typer.Argument(..., help="Tệp xác nhận YAML / attestation file"),
-        trust: list[Path] = typer.Option([], "--trust", help="Khoá người thẩm định / reviewers' keys"),
+        trust: list[Path] = typer.Option([], "--trust", help="Khóa người thẩm định / reviewers' keys"),
     ) -> None:
         """Trạng thái từng tiêu chí xác nhận / state of every attestation criterion."""
         from vhr_conformance.evidence.attestations import load_attestations, states
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         decision: str = typer.Option(..., "--decision", help="accepted | rejected"),
         reason: str = typer.Option("", "--reason", help="Lý do / reason (required to reject)"),
         key: Path = typer.Option(
-            ..., "--key", help="Khoá riêng của người thẩm định / reviewer's private key"
+            ..., "--key", help="Khóa riêng của người thẩm định / reviewer's private key"
         ),
     ) -> None:
         """Ghi quyết định thẩm định có ký số / record a signed review decision."""
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         report_dir: Path = typer.Argument(
             ..., help="Thư mục báo cáo của một lần chạy / a run's report folder"
         ),
-        sign_key: Path = typer.Option(None, "--sign-key", help="Khoá riêng để ký / private key that signs"),
+        sign_key: Path = typer.Option(None, "--sign-key", help="Khóa riêng để ký / private key that signs"),
         kind: str = typer.Option("run", "--kind", help="run | listen"),
     ) -> None:
         """Đóng gói bằng chứng của một lần chạy / write the evidence bundle of a report folder."""
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
     @app.command("certify")
     def certify(
         bundle: Path = typer.Argument(..., help="evidence.zip của lần chạy ĐẠT / of a PASS run"),
-        key: Path = typer.Option(..., "--key", help="Khoá riêng của Bộ Y tế / ministry private key"),
+        key: Path = typer.Option(..., "--key", help="Khóa riêng của Bộ Y tế / ministry private key"),
         trust: list[Path] = typer.Option([], "--trust", help="Danh sách tin cậy / trust list"),
         out: Path = typer.Option(Path("certificates"), "--out", help="Thư mục kết quả / output folder"),
         days: int = typer.Option(365, "--valid-days", help="Số ngày hiệu lực / validity in days"),

@@ -110,11 +110,11 @@ def generate(out: Path, name: str, role: str, force: bool = False) -> tuple[Path
 def _read(path: Path, where: str) -> bytes:
     try:
         if path.stat().st_size > MAX_KEY_FILE:
-            raise UserError(Text("Tệp khoá quá lớn.", "The key file is too large."), location=where)
+            raise UserError(Text("Tệp khóa quá lớn.", "The key file is too large."), location=where)
         return path.read_bytes()
     except OSError as exc:
         raise UserError(
-            Text("Không đọc được tệp khoá: {e}", "Cannot read the key file: {e}").format(
+            Text("Không đọc được tệp khóa: {e}", "Cannot read the key file: {e}").format(
                 e=exc.strerror or exc
             ),
             location=where,
@@ -138,11 +138,11 @@ def load_signing_key(path: Path) -> SigningKey:
         private = serialization.load_pem_private_key(raw[start:] if start >= 0 else raw, password=None)
     except (ValueError, TypeError) as exc:
         raise UserError(
-            Text("Không phải khoá riêng PEM: {e}", "Not a PEM private key: {e}").format(e=exc),
+            Text("Không phải khóa riêng PEM: {e}", "Not a PEM private key: {e}").format(e=exc),
             location=str(path),
         ) from None
     if not isinstance(private, Ed25519PrivateKey):
-        raise UserError(Text("Khoá phải là Ed25519.", "The key must be Ed25519."), location=str(path))
+        raise UserError(Text("Khóa phải là Ed25519.", "The key must be Ed25519."), location=str(path))
     return SigningKey(name, role, private)
 
 
@@ -151,7 +151,7 @@ def _public_from_b64(value: str, where: str) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(base64.b64decode(value, validate=True))
     except (ValueError, TypeError) as exc:
         raise UserError(
-            Text("Khoá công khai không hợp lệ: {e}", "Invalid public key: {e}").format(e=exc), location=where
+            Text("Khóa công khai không hợp lệ: {e}", "Invalid public key: {e}").format(e=exc), location=where
         ) from None
 
 
@@ -165,11 +165,11 @@ def load_trust(paths: list[Path]) -> list[TrustedKey]:
                 public = serialization.load_pem_public_key(raw)
             except ValueError as exc:
                 raise UserError(
-                    Text("Không phải khoá công khai PEM: {e}", "Not a PEM public key: {e}").format(e=exc),
+                    Text("Không phải khóa công khai PEM: {e}", "Not a PEM public key: {e}").format(e=exc),
                     location=str(path),
                 ) from None
             if not isinstance(public, Ed25519PublicKey):
-                raise UserError(Text("Khoá phải là Ed25519.", "The key must be Ed25519."), location=str(path))
+                raise UserError(Text("Khóa phải là Ed25519.", "The key must be Ed25519."), location=str(path))
             keys.append(TrustedKey(path.stem, "vendor", public))
             continue
         try:
@@ -222,16 +222,16 @@ class SignatureCheck:
         if self.status == "trusted" and self.signer is not None:
             if self.signer.role == "ministry":
                 return Text(
-                    "Do Bộ Y tế thực hiện (ký bởi {n}, khoá {k}).",
+                    "Do Bộ Y tế thực hiện (ký bởi {n}, khóa {k}).",
                     "Run by the ministry (signed by {n}, key {k}).",
                 ).format(n=self.signer.name, k=self.key_id)
             return Text(
-                "Nhà cung cấp tự đánh giá (ký bởi {n}, khoá {k}).",
+                "Nhà cung cấp tự đánh giá (ký bởi {n}, khóa {k}).",
                 "Self-attested by the vendor (signed by {n}, key {k}).",
             ).format(n=self.signer.name, k=self.key_id)
         if self.status == "untrusted":
             return Text(
-                "Chữ ký hợp lệ nhưng khoá {k} ({n}) không có trong danh sách tin cậy: KHÔNG tin cậy.",
+                "Chữ ký hợp lệ nhưng khóa {k} ({n}) không có trong danh sách tin cậy: KHÔNG tin cậy.",
                 "Valid signature, but key {k} ({n}) is not in the trust list: NOT trusted.",
             ).format(k=self.key_id, n=self.claimed_name or "?")
         if self.status == "invalid":

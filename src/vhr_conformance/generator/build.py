@@ -445,6 +445,7 @@ class PatientBuilder:
         else:
             res_legacy = w.choose_residence(r)
             self.province = w.legacy_successor[res_legacy]
+        self.res_legacy = res_legacy
         eth_pick = w.ethnicity_in.get(res_legacy)
         self.ethnicity = s.ethnicity or (eth_pick(r) if eth_pick else "01")
         self.post_merger = self.birth >= MERGER_DATE
@@ -650,14 +651,21 @@ class PatientBuilder:
         bhxh = f"{self.province}{_rb(r, 10**8):08d}"
         for k in range(n):
             group = s.bhyt_groups[k] if k < len(s.bhyt_groups) else self.pick_group()
-            benefit = w.bhyt_groups.get(group, ("4", 0, 0, 0))[0]
+            allowed = w.bhyt_groups[group][0]  # the levels QĐ 1351 gives the group
+            benefit = allowed[0] if len(allowed) == 1 else allowed[_rb(r, len(allowed))]
             fmt = (
                 s.card_formats[k]
                 if k < len(s.card_formats)
                 else r.choices(("legacy", "bhxh", "cccd"), (60, 30, 10))[0]
             )
             if fmt == "legacy":
-                card = f"{group}{benefit}{w.legacy_of_2025[self.province]}{bhxh}"
+                # The issuing province: the legacy residence (cards keep pre-2025 codes).
+                digits = (
+                    self.res_legacy
+                    if self.res_legacy in w.bhyt_provinces
+                    else w.legacy_of_2025[self.province]
+                )
+                card = f"{group}{benefit}{digits}{bhxh}"
             elif fmt == "bhxh":
                 card = bhxh
             else:
@@ -723,7 +731,12 @@ class PatientBuilder:
 
     def pick_group(self) -> str:
         w, r, age = self.w, self.rng, self.age
-        pairs = [(g, v[1]) for g, v in w.bhyt_groups.items() if v[2] <= age <= v[3]]
+        minority = self.ethnicity != "01"
+        pairs = [
+            (g, v[1])
+            for g, v in w.bhyt_groups.items()
+            if v[2] <= age <= v[3] and (minority or g not in T.BHYT_MINORITY_ONLY)
+        ]
         total = sum(p for _, p in pairs)
         x = r.random() * total
         for g, p in pairs:

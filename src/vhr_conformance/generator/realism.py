@@ -20,8 +20,10 @@ from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import MERGER_DATE, REFERENCE_NOW
 from vhr_conformance.generator.world import World, build_world
 from vhr_conformance.i18n import Text
+from vhr_conformance.vn import bhyt, check_bhyt
 
 CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
+BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
 # Groups whose place and names are checked one by one (the large ones and those the issue names).
 GROUPS = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "12", "17")
 MIN_SAMPLE = 40  # below this a per-group check says nothing and is skipped
@@ -58,6 +60,16 @@ class Person:
     birth_code: str
     birth: date
     line: str
+    cards: tuple[Card, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One BHYT card as a receiver reads it: the number and the group / level extensions."""
+
+    value: str
+    group: str
+    level: str
 
 
 def dissimilarity(a: dict, b: dict) -> float:
@@ -104,6 +116,22 @@ def people(bundles: Iterable[dict]) -> list[Person]:
         codes = {x["url"].rsplit("/", 1)[-1]: x["valueCoding"]["code"] for x in addr["extension"]}
         eth = next(x["valueCoding"]["code"] for x in p["extension"] if x["url"].endswith("vhr-ethnicity"))
         cccd = next(i["value"] for i in p["identifier"] if i["system"] == CCCD)
+        cards = []
+        for e in b["entry"]:
+            r = e["resource"]
+            if r["resourceType"] == "Coverage":
+                ext = {
+                    x["url"].rsplit("/", 1)[-1]: x.get("valueCoding", {}).get("code", "")
+                    for x in r["extension"]
+                }
+                value = next((i["value"] for i in r.get("identifier", []) if i["system"] == BHYT), "")
+                cards.append(
+                    Card(
+                        value,
+                        ext.get("vhr-bhyt-beneficiary-group", ""),
+                        ext.get("vhr-bhyt-benefit-level", ""),
+                    )
+                )
         out.append(
             Person(
                 province=codes["vhr-address-province"],
@@ -113,8 +141,37 @@ def people(bundles: Iterable[dict]) -> list[Person]:
                 birth_code=cccd[1:3],
                 birth=date.fromisoformat(p["birthDate"]),
                 line=(addr.get("line") or [""])[0],
+                cards=tuple(cards),
             )
         )
+    return out
+
+
+def card_misfits(ps: Iterable[Person]) -> list[tuple[Card, Text]]:
+    """Every card that QĐ 1351 (``vn.bhyt``) would not accept, with the reason: a group outside the
+    closed list, a level the group does not carry, a 15-character number whose group, level or
+    province digits disagree with the extensions or the rule set."""
+    groups = bhyt.groups()
+    out: list[tuple[Card, Text]] = []
+    for p in ps:
+        for c in p.cards:
+            g = groups.get(c.group)
+            if g is None:
+                out.append((c, Text(f"nhóm {c.group} ngoài danh mục", f"group {c.group} not in the list")))
+            elif c.level not in g.levels:
+                out.append(
+                    (
+                        c,
+                        Text(
+                            f"nhóm {c.group} không có mức hưởng {c.level}",
+                            f"group {c.group} has no level {c.level}",
+                        ),
+                    )
+                )
+            parts = bhyt.parse(c.value)
+            if parts is not None and (parts.group, parts.level) != (c.group, c.level):
+                out.append((c, Text("mã thẻ khác phần mở rộng", "card number disagrees with its extensions")))
+            out.extend((c, f.text) for f in check_bhyt(c.value))
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import IGResources, load_ig
+from vhr_conformance.vn import bhyt
 
 # Blood groups as (ABO, Rh) with Vietnamese frequencies (percent); Rh-negative is rare (~0.1%).
 BLOOD_FREQ: dict[tuple[str, str], float] = {
@@ -114,7 +115,9 @@ class World:
     hamlet_names: dict[str, tuple[str, ...]]  # hamlet word or name family → invented names
     occupations: list[str]
     occupation_display: dict[str, str]
-    bhyt_groups: dict[str, tuple[str, float, int, int]]
+    # beneficiary group → (benefit levels it carries, QĐ 1351 via vn.bhyt; share; min age; max age)
+    bhyt_groups: dict[str, tuple[tuple[str, ...], float, int, int]]
+    bhyt_provinces: frozenset[str]  # province digits a legacy card may carry (vn.bhyt)
     bhyt_group_display: dict[str, str]
     benefit_display: dict[str, str]
     codes: dict[str, dict[str, str]]  # XML 130 code system id → code → display
@@ -295,10 +298,12 @@ def build_world(ig_folder: str | None = None) -> World:
     occupations = list(occ.codes) if occ else []
     occupation_display = dict(occ.display) if occ else {}
     grp = ig.cs("vhr-bhyt-beneficiary-group")
-    groups = {k: v for k, v in T.BHYT_GROUPS.items() if grp is None or k in grp}
-    if grp is not None:
-        for c in grp.codes:
-            groups.setdefault(c, ("4", 0.2, 0, 120))
+    # The closed group list and each group's levels are vn.bhyt's; only who holds a card is ours.
+    groups = {
+        code: (tuple(sorted(g.levels)), *T.BHYT_GROUPS.get(code, (0.1, 6, 120)))
+        for code, g in bhyt.groups().items()
+        if grp is None or code in grp
+    }
     codes = {cs_id: _codes(ig, cs_id, fb) for cs_id, fb in _FALLBACK.items()}
     choosers = {cs_id: Chooser(_weights_for(list(codes[cs_id]), w, 0.2)) for cs_id, w in _WEIGHTS.items()}
     blood_cs = ig.cs("vhr-blood-group")
@@ -324,6 +329,7 @@ def build_world(ig_folder: str | None = None) -> World:
         occupations=occupations,
         occupation_display=occupation_display,
         bhyt_groups=groups,
+        bhyt_provinces=bhyt.province_codes(),
         bhyt_group_display=dict(grp.display) if grp else {k: k for k in groups},
         benefit_display=codes["vhr-bhyt-benefit-level"],
         codes=codes,

@@ -156,7 +156,7 @@ def listen(
         )
     if auth not in ("none", "oauth"):
         raise UserError(
-            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+            Text("--auth phải là 'none' hoặc 'oauth'.", "--auth must be none or oauth."), location="--auth"
         )
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
         raise UserError(

@@ -67,7 +67,10 @@ BAD_MODES: dict[str, tuple[str, Text]] = {
     ),
     "invalid-bundle": (
         "VHR-QUAL-101",
-        Text("Gửi Observation có status không hợp lệ.", "Sends an Observation with an invalid status."),
+        Text(
+            "Gửi một Observation có trạng thái (Observation.status) không hợp lệ.",
+            "Sends an Observation with an invalid status.",
+        ),
     ),
     "dangling-reference": (
         "VHR-QUAL-102",
@@ -419,7 +422,7 @@ class Pusher:
 def push(opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> PushLog:
     if opts.auth not in ("none", "oauth"):
         raise UserError(
-            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+            Text("--auth phải là 'none' hoặc 'oauth'.", "--auth must be none or oauth."), location="--auth"
         )
     if opts.bad is not None and opts.bad not in BAD_MODES:
         raise UserError(

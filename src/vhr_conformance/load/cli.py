@@ -180,7 +180,7 @@ def run_load(opts: LoadOptions) -> int:
         )
     if not 0 <= (opts.validate_sample if opts.validate_sample is not None else 0) <= 1:
         raise UserError(
-            Text("Tỉ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
+            Text("Tỷ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
             location="--validate-sample",
         )
     workload = load_workload(opts.workload)
@@ -222,7 +222,7 @@ def run_load(opts: LoadOptions) -> int:
                     data.problem.in_lang()
                     if data.problem
                     else Text(
-                        "Đã nạp {n} tài nguyên người bệnh của bộ tải (sẽ xoá sau)",
+                        "Đã nạp {n} tài nguyên người bệnh của bộ tải (sẽ xóa sau)",
                         "uploaded {n} resources of the workload's patients (deleted afterwards)",
                     )
                     .format(n=len(data.seeded))
@@ -300,7 +300,7 @@ def _remove_submissions(client: Any, run_id: str, workload: Any, quiet: bool) ->
     if not quiet and (deleted or leftovers):
         console.print(
             Text(
-                "Đã xoá {d} tài nguyên do tải tạo ra; còn lại {n}",
+                "Đã xóa {d} tài nguyên do tải tạo ra; còn lại {n}",
                 "deleted {d} resources the load created; {n} left",
             )
             .format(d=deleted, n=len(leftovers))
@@ -467,7 +467,7 @@ def load(
         None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"
     ),
     validate_sample: float | None = typer.Option(
-        None, "--validate-sample", help="Tỉ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
+        None, "--validate-sample", help="Tỷ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
     ),
     fault: list[str] = typer.Option(
         [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded server fault"
@@ -484,7 +484,7 @@ def load(
     seed_data: bool = typer.Option(
         True,
         "--seed-data/--no-seed-data",
-        help="Nạp người bệnh của bộ tải khi máy chủ chưa có (rồi xoá) / upload the workload's patients when the "
+        help="Nạp người bệnh của bộ tải khi máy chủ chưa có (rồi xóa) / upload the workload's patients when the "
         "target holds none (deleted afterwards); without them the patient thresholds are not tested",
     ),
 ) -> None:

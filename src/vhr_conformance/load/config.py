@@ -20,12 +20,12 @@ OPERATIONS: dict[str, Text] = {
     "submit-transaction": Text(
         "Cơ sở gửi bundle giao dịch một lượt khám", "facility submits an encounter transaction bundle"
     ),
-    "patient-lookup": Text("Tìm bệnh nhân theo số CCCD", "patient lookup by CCCD identifier"),
+    "patient-lookup": Text("Tìm người bệnh theo số CCCD", "patient lookup by CCCD identifier"),
     "patient-everything": Text("Hồ sơ sức khỏe: Patient/$everything", "health record: Patient/$everything"),
     "encounter-search": Text(
-        "Tìm lượt khám theo bệnh nhân và khoảng ngày", "encounter search by patient and date range"
+        "Tìm lượt khám theo người bệnh và khoảng ngày", "encounter search by patient and date range"
     ),
-    "observation-search": Text("Tìm kết quả quan sát của bệnh nhân", "observation search for a patient"),
+    "observation-search": Text("Tìm kết quả quan sát của người bệnh", "observation search for a patient"),
 }
 ALL_GROUPS = "*"
 
@@ -94,7 +94,7 @@ def _fraction(doc: Located, value: Any, path: Path_) -> float:
         raise doc.error(
             path,
             Text(
-                "Cần tỉ lệ 0–1 hoặc phần trăm (ví dụ 1%), nhận được {v!r}",
+                "Cần tỷ lệ 0–1 hoặc phần trăm (ví dụ 1%), nhận được {v!r}",
                 "expected a ratio 0–1 or a percentage (e.g. 1%), got {v!r}",
             ).format(v=value),
         )
@@ -477,5 +477,5 @@ def _default_title(metric: str, group: str, bound: str, raw: object) -> Text:
     if metric == "throughput":
         return Text(f"Thông lượng của {who_vi} ≥ {raw}", f"throughput of {who_en} ≥ {raw}")
     if metric == "error_rate":
-        return Text(f"Tỉ lệ lỗi của {who_vi} ≤ {raw}", f"error rate of {who_en} ≤ {raw}")
+        return Text(f"Tỷ lệ lỗi của {who_vi} ≤ {raw}", f"error rate of {who_en} ≤ {raw}")
     return Text(f"Độ trễ {metric} của {who_vi} ≤ {raw}", f"{metric} latency of {who_en} ≤ {raw}")

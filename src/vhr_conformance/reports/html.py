@@ -178,7 +178,7 @@ def render_html(run: RunResult) -> str:
     leftovers = ""
     if run.cleanup_leftovers:
         leftovers = (
-            "<h2>Dữ liệu chưa xoá được / Data that could not be deleted</h2><ul>"
+            "<h2>Dữ liệu chưa xóa được / Data that could not be deleted</h2><ul>"
             + "".join(f"<li><code>{escape(x)}</code></li>" for x in run.cleanup_leftovers)
             + "</ul>"
         )
@@ -210,7 +210,7 @@ IG: {escape(str(run.ig.get("id")))}#{escape(str(run.ig.get("version")))} · Mứ
 {gaps}
 <h2 id="summary">Tổng hợp theo mức / Summary by level</h2>
 <table><tr><th>Mức / Level</th><th>Tiêu chí / Criteria</th><th>Đạt / Pass</th><th>Không đạt / Fail</th><th>Chưa kiểm thử / Not tested</th>
-<th>Không áp dụng / Not applicable</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỉ lệ đạt / Pass rate</th></tr>
+<th>Không áp dụng / Not applicable</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỷ lệ đạt / Pass rate</th></tr>
 {"".join(rows)}</table>
 <p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, chưa kiểm thử/not tested {cases["not-tested"]},
 không áp dụng/not applicable {cases["not-applicable"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>

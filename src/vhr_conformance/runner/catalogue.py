@@ -42,16 +42,20 @@ class Criterion:
     verification: str
     title: Text
     description: Text
-    sources: tuple[tuple[str, str], ...]  # (full citation in English, clause)
+    sources: tuple[tuple[str, str], ...]  # (full citation in English, clause in English)
     sources_vi: tuple[str, ...]
+    clauses_vi: tuple[str, ...] = ()  # the clauses as written (Vietnamese for Vietnamese sources)
 
     @property
     def automated(self) -> bool:
         return self.verification == "automated"
 
     def source_text(self, lang: str = "en") -> str:
-        cites = self.sources_vi if lang == "vi" else tuple(s for s, _ in self.sources)
-        return "; ".join(f"{c} ({cl})" if cl else c for c, (_, cl) in zip(cites, self.sources, strict=True))
+        if lang == "vi":
+            cites, clauses = self.sources_vi, self.clauses_vi or tuple(cl for _, cl in self.sources)
+        else:
+            cites, clauses = tuple(s for s, _ in self.sources), tuple(cl for _, cl in self.sources)
+        return "; ".join(f"{c} ({cl})" if cl else c for c, cl in zip(cites, clauses, strict=True))
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ def _load(path_str: str) -> Catalogue:
             path,
         )
     sources = data.get("sources", {})
+    clauses = data.get("clauses", {})  # Vietnamese clause → its English reading
     areas = {k: Text(v["title"]["vi"], v["title"]["en"]) for k, v in data["areas"].items()}
     criteria: dict[str, Criterion] = {}
     for raw in data["criteria"]:
@@ -134,8 +139,12 @@ def _load(path_str: str) -> Catalogue:
             verification=raw["verification"],
             title=Text(raw["title"]["vi"], raw["title"]["en"]),
             description=Text(raw["description"]["vi"], raw["description"]["en"]),
-            sources=tuple((sources[s["ref"]]["en"], s.get("clause", "")) for s in raw["sources"]),
+            sources=tuple(
+                (sources[s["ref"]]["en"], clauses.get(s.get("clause", ""), s.get("clause", "")))
+                for s in raw["sources"]
+            ),
             sources_vi=tuple(sources[s["ref"]]["vi"] for s in raw["sources"]),
+            clauses_vi=tuple(s.get("clause", "") for s in raw["sources"]),
         )
     return Catalogue(version=data["version"], areas=areas, criteria=criteria, path=path)
 

@@ -70,7 +70,7 @@ class _Progress:
 def _summary_table(run: Any) -> Table:
     t = Table(title="VHR — kết quả theo mức / results by level")
     states = [str(st) for st in State]
-    for col in ("Mức / Level", *(STATE_TEXT[State(st)].both() for st in states), "Tỉ lệ đạt / Pass rate"):
+    for col in ("Mức / Level", *(STATE_TEXT[State(st)].both() for st in states), "Tỷ lệ đạt / Pass rate"):
         t.add_column(col, justify="right")
     colour = {"fail": "red", "error": "magenta", "not-tested": "yellow"}
     s = run.summary()
@@ -369,7 +369,7 @@ def register(app: typer.Typer) -> None:
         sign_key: Path | None = typer.Option(
             None,
             "--sign-key",
-            help="Khoá riêng Ed25519 ký gói bằng chứng / key that signs the evidence bundle",
+            help="Khóa riêng Ed25519 ký gói bằng chứng / key that signs the evidence bundle",
         ),
         vendor_org: str = typer.Option(
             None, "--vendor-org", help="Tổ chức được kiểm thử / organisation tested"
@@ -568,7 +568,7 @@ def register(app: typer.Typer) -> None:
             console.print(line, highlight=False, markup=False)
         if state.run.cleanup_leftovers:
             console.print(
-                f"[yellow]Chưa xoá được / not deleted:[/] {len(state.run.cleanup_leftovers)} (see report)"
+                f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
             )
         console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
         code_run = state.run.exit_code()

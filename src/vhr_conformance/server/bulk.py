@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS export_files (job TEXT NOT NULL, type TEXT NOT NULL, 
 """
 NDJSON_TYPES = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 NEED_ASYNC = Text(
-    "$export cần header Prefer: respond-async.", "$export needs the header Prefer: respond-async."
+    "$export cần tiêu đề HTTP Prefer: respond-async.", "$export needs the header Prefer: respond-async."
 )
 BAD_FORMAT = Text("Chỉ hỗ trợ _outputFormat NDJSON.", "Only NDJSON is supported as _outputFormat.")
 NO_JOB = Text("Không có yêu cầu xuất dữ liệu này.", "No such export request.")

@@ -63,7 +63,7 @@ def operation_outcome(severity: str, code: str, text: Text, expression: str | No
 T = Text  # short alias for the many messages in the app
 
 NOT_FOUND = T("Không tìm thấy tài nguyên {what}.", "Resource {what} not found.")
-GONE = T("Tài nguyên {what} đã bị xoá.", "Resource {what} has been deleted.")
+GONE = T("Tài nguyên {what} đã bị xóa.", "Resource {what} has been deleted.")
 UNKNOWN_TYPE = T(
     "Máy chủ không hỗ trợ loại tài nguyên `{t}`.", "Resource type `{t}` is not supported by this server."
 )
@@ -123,7 +123,7 @@ TOO_BIG_NUMBER = T(
     "Giá trị của `{p}` quá lớn (tối đa {n}).", "The value of `{p}` is too large (at most {n})."
 )
 DUPLICATE_KEY = T(
-    "JSON có khoá trùng lặp `{k}` trong cùng một đối tượng.",
+    "JSON có khóa trùng lặp `{k}` trong cùng một đối tượng.",
     "The JSON has a duplicate key `{k}` in one object.",
 )
 LOAD_UNREADABLE = T("Không đọc được: {e}", "Cannot be read: {e}")

@@ -52,7 +52,7 @@ FAULTS: dict[str, Fault] = dict(
         ),
         _f(
             "drop-identifiers-on-write",
-            "Xoá mọi `identifier` của tài nguyên khi lưu.",
+            "Xóa mọi `identifier` của tài nguyên khi lưu.",
             "Drops every `identifier` of a resource when storing it.",
         ),
         _f(
@@ -145,7 +145,7 @@ FAULTS: dict[str, Fault] = dict(
         _f("ignore-include", "Bỏ qua _include và _revinclude.", "Ignores _include and _revinclude."),
         _f(
             "deleted-still-readable",
-            "Tài nguyên đã xoá vẫn đọc được (200 thay vì 410).",
+            "Tài nguyên đã xóa vẫn đọc được (200 thay vì 410).",
             "Deleted resources can still be read (200 instead of 410).",
         ),
         _f("version-not-incremented", "Cập nhật không tăng versionId.", "Updates do not increase versionId."),
@@ -212,7 +212,7 @@ FAULTS: dict[str, Fault] = dict(
         ),
         _f(
             "export-not-bound-to-client",
-            "Yêu cầu $export không thuộc về client tạo ra nó: client khác đọc trạng thái, tải tệp, xoá được.",
+            "Yêu cầu $export không thuộc về client tạo ra nó: client khác đọc trạng thái, tải tệp, xóa được.",
             "Export jobs are not bound to their client: another client reads the status, downloads the files, deletes the job.",
         ),
         _f(

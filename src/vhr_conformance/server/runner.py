@@ -56,7 +56,7 @@ def make_config(
 ) -> ServerConfig:
     if auth not in ("none", "oauth"):
         raise UserError(
-            Text("--auth phải là none hoặc oauth.", "--auth must be none or oauth."), location="--auth"
+            Text("--auth phải là 'none' hoặc 'oauth'.", "--auth must be none or oauth."), location="--auth"
         )
     if db != ":memory:":
         parent = Path(db).expanduser().resolve().parent

@@ -67,7 +67,7 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> tuple[Any, list[Is
                     f"char {exc.start + 1}",
                     "json-encoding",
                     Text(
-                        "Văn bản chứa ký tự không mã hoá được UTF-8 (surrogate đơn lẻ).",
+                        "Văn bản chứa ký tự không mã hóa được UTF-8 (surrogate đơn lẻ).",
                         "Text contains characters that cannot be encoded as UTF-8 (lone surrogate).",
                     ),
                 )
@@ -131,7 +131,7 @@ def parse_json(data: bytes | bytearray | memoryview | str) -> tuple[Any, list[Is
                     where,
                     "json-duplicate-key",
                     Text(
-                        "Khoá JSON '{key}' xuất hiện nhiều lần trong cùng một đối tượng.",
+                        "Khóa JSON '{key}' xuất hiện nhiều lần trong cùng một đối tượng.",
                         "JSON key '{key}' appears more than once in the same object.",
                     ).format(key=key),
                 )

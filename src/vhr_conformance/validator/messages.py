@@ -44,7 +44,7 @@ M: dict[str, Text] = {
         "'{key}' must be an object (or array of objects) holding only id/extension.",
     ),
     "primitive-extension-orphan": Text(
-        "'{key}' không ứng với phần tử nguyên thuỷ nào.", "'{key}' does not match any primitive element."
+        "'{key}' không ứng với phần tử nguyên thủy nào.", "'{key}' does not match any primitive element."
     ),
     "primitive-array-align": Text(
         "Mảng '{name}' và '_{name}' phải cùng độ dài.",
@@ -60,7 +60,7 @@ M: dict[str, Text] = {
         "Chỉ được dùng một kiểu cho '{name}[x]', có: {keys}.",
         "Only one type is allowed for '{name}[x]', found: {keys}.",
     ),
-    "invariant": Text("Ràng buộc {key} không thoả: {human}", "Constraint {key} failed: {human}"),
+    "invariant": Text("Ràng buộc {key} không thỏa: {human}", "Constraint {key} failed: {human}"),
     "harness-fhirpath": Text(
         "Bộ kiểm thử không đánh giá được ràng buộc {key} ({expr}): {err}. Lỗi của công cụ, không phải của dữ liệu.",
         "The harness could not evaluate constraint {key} ({expr}): {err}. A harness error, not a data error.",

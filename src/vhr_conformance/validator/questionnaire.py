@@ -112,7 +112,7 @@ T = {
     ),
     "unit": Text("Đơn vị {unit} không được phép ở đây.", "Unit {unit} is not allowed here."),
     "disabled-answer": Text(
-        "Mục '{id}' có câu trả lời dù không được bật (enableWhen không thoả).",
+        "Mục '{id}' có câu trả lời dù không được bật (enableWhen không thỏa).",
         "Item '{id}' has an answer although it is not enabled (its enableWhen does not hold).",
     ),
     "ref-type": Text(

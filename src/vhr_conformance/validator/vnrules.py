@@ -215,8 +215,13 @@ CCCD_3, CCCD_4 = EXPRESSIONS["vhr-cccd-3"], EXPRESSIONS["vhr-cccd-4"]
 _cccd_3, _cccd_4 = NATIVE[("vhr-cccd-3", CCCD_3)], NATIVE[("vhr-cccd-4", CCCD_4)]
 
 # vhr-pat-1 (birth date not in the future), guarded like the CCCD rules so that a malformed date is
-# one error (the primitive check's), not two.
-PAT_1 = f"(birthDate.exists() and birthDate.toString().matches('{DATE_RE}')) implies birthDate <= today()"
+# one error (the primitive check's), not two. Compared as zero-padded ISO text, so that a partial
+# date that may be today ("2026-12" in December 2026) passes: ``birthDate <= today()`` is empty
+# there (different precisions), and an empty invariant fails in the HL7 validator.
+PAT_1 = (
+    f"(birthDate.exists() and birthDate.toString().matches('{DATE_RE}')) "
+    "implies birthDate.toString() <= today().toString()"
+)
 
 
 def _pat_1(x: Any, env: EvalEnv) -> bool:

@@ -2,7 +2,7 @@
 
 The FHIR validator (``validator/vnrules.py`` and the IG's invariants rendered by :mod:`.fsh`),
 ``vhr xml validate``, ``vhr xml to-fhir`` and ``vhr xml generate`` read these functions and the data
-files under ``vn/data`` (the FHIR generator is meant to, too) (each fact with its source and confidence: P primary, S secondary,
+files under ``vn/data`` (and so does the FHIR generator: BHYT groups, levels, province digits) (each fact with its source and confidence: P primary, S secondary,
 U unconfirmed — checked as a warning marked so).
 
 Public API:
@@ -11,12 +11,14 @@ Public API:
   :func:`check_commune_province` (``province, commune``) return :class:`Finding`s (shared rule key,
   bilingual text, ``confirmed``, ``severity``);
 - :func:`bhyt.groups` (code → :class:`bhyt.Group` with its levels, confirmed or not),
-  :func:`bhyt.levels`, :func:`bhyt.parse`, :func:`bhyt.province_codes`,
+  :func:`bhyt.levels`, :func:`bhyt.rates`, :func:`bhyt.parse`, :func:`bhyt.province_codes`,
   :func:`bhyt.agency_provinces`;
 - :func:`cccd.century_sex_digit` (the 4th digit a birth year and sex give), :func:`cccd.prefix_ok`;
 - :func:`admin.legacy_provinces`, :func:`admin.current_codes`, :func:`admin.successor`,
   :func:`admin.merger_date`, :func:`admin.resolve_province`, :func:`admin.commune_province`,
   :func:`admin.communes_of`;
+- :func:`names.split_full_name` (family name of one word or a listed multi-word one, e.g. Tôn Thất),
+  :func:`names.multi_word_family_names`;
 - :func:`ethnic_groups`, :func:`ethnic_extra_codes`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
 - :func:`code_lists` (the XML 130 code lists, with confidence, and the IG CodeSystem of each).
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from vhr_conformance.vn import admin, bhyt, cccd
+from vhr_conformance.vn import admin, bhyt, cccd, names
 from vhr_conformance.vn._data import Finding, load
 from vhr_conformance.vn.admin import check_commune_province
 from vhr_conformance.vn.bhyt import check_bhyt
@@ -102,4 +104,5 @@ __all__ = [
     "code_lists",
     "ethnic_extra_codes",
     "ethnic_groups",
+    "names",
 ]

@@ -63,13 +63,19 @@ def levels() -> dict[str, Text]:
 
 
 @cache
+def rates() -> dict[str, int]:
+    """Benefit level digit → the share of the cost the fund pays, in % (XML 130 ``MUC_HUONG``)."""
+    return {k: int(v["rate"]) for k, v in load("bhyt")["levels"].items()}
+
+
+@cache
 def agency_provinces() -> dict[str, Text]:
     """Province digits taken as the defence / police social-insurance agencies' codes [U]."""
     return {k: Text(v["vi"], v["en"]) for k, v in load("bhyt")["agency_provinces"]["codes"].items()}
 
 
 def level_rule_severity() -> str:
-    """Severity of vhr-bhyt-3 (``data/bhyt.json`` ``level_rule``: a warning while fixtures catch up)."""
+    """Severity of vhr-bhyt-3 (``data/bhyt.json`` ``level_rule``; ``warning`` relaxes it)."""
     return str(load("bhyt").get("level_rule", {}).get("severity", "error"))
 
 

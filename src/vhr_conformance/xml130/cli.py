@@ -293,7 +293,7 @@ def _safe(name: str) -> str:
 @xml_app.command("generate")
 def generate_cmd(
     out: Path = typer.Option(..., "--out", help="Thư mục kết quả / output directory"),
-    count_: int = typer.Option(10, "--count", help="Số hồ sơ tổng hợp / number of synthetic encounters"),
+    count_: int = typer.Option(10, "--count", help="Số hồ sơ mô phỏng / number of synthetic encounters"),
     seed: int = typer.Option(130, "--seed"),
     from_fixtures: Path | None = typer.Option(
         None,
@@ -303,11 +303,11 @@ def generate_cmd(
     from_generator: int = typer.Option(
         0,
         "--from-generator",
-        help="Tạo bản XML cho N bệnh nhân của bộ sinh FHIR / XML twins of N generated patients",
+        help="Tạo bản XML cho N người bệnh của bộ sinh FHIR / XML twins of N generated patients",
     ),
     negative: bool = typer.Option(False, "--negative", help="Thêm ca âm tính / also write negative cases"),
 ) -> None:
-    """Sinh tệp XML 130 tổng hợp / write synthetic XML 130 envelopes (and XML twins of FHIR fixtures)."""
+    """Sinh tệp XML 130 mô phỏng / write synthetic XML 130 envelopes (and XML twins of FHIR fixtures)."""
     from vhr_conformance.xml130 import synth
 
     _output_dir(out, "--out")

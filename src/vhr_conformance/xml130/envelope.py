@@ -114,7 +114,7 @@ def parse_table(
                 loc,
                 "XML130-ENV-003",
                 Text(
-                    "Bảng {c} không mã hoá UTF-8 (khai báo {e})",
+                    "Bảng {c} không mã hóa UTF-8 (khai báo {e})",
                     "Table {c} is not UTF-8 encoded (declared {e})",
                 ).format(c=code, e=(m.group(1).decode("ascii") if m else "UTF-16")),
                 env_line,
@@ -249,7 +249,7 @@ class EnvelopeReader:
                 "structure",
                 "ENVELOPE",
                 "XML130-ENV-003",
-                Text("Tệp mã hoá UTF-16, phải là UTF-8", "File is UTF-16 encoded, must be UTF-8"),
+                Text("Tệp mã hóa UTF-16, phải là UTF-8", "File is UTF-16 encoded, must be UTF-8"),
                 1,
             )
             return
@@ -261,7 +261,7 @@ class EnvelopeReader:
                 "ENVELOPE",
                 "XML130-ENV-003",
                 Text(
-                    "Tệp khai báo mã hoá {e}, phải là UTF-8", "File declares encoding {e}, must be UTF-8"
+                    "Tệp khai báo mã hóa {e}, phải là UTF-8", "File declares encoding {e}, must be UTF-8"
                 ).format(e=m.group(1).decode("ascii")),
                 1,
             )

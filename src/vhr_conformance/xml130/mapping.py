@@ -10,6 +10,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from vhr_conformance.vn import bhyt as vn_bhyt
+from vhr_conformance.vn import names as vn_names
+
 BASE = "https://vhr-conformance.org/fhir"
 SD = f"{BASE}/StructureDefinition"
 CS = f"{BASE}/CodeSystem"
@@ -43,7 +46,12 @@ def cs_url(cid: str) -> str:
 FIELD_MAP: list[tuple[str, str, str, str]] = [
     ("XML1", "MA_LK", "Encounter.identifier[maLk].value", "system …/sid/ma-lk"),
     ("XML1", "MA_BN", "Patient.identifier (type MR, assigner = MA_CSKCB)", "facility's patient number"),
-    ("XML1", "HO_TEN", "Patient.name.text, .family (first word), .given (other words)", "Vietnamese order"),
+    (
+        "XML1",
+        "HO_TEN",
+        "Patient.name.text, .family (first word, or a known multi-word name), .given (other words)",
+        "Vietnamese order; Tôn Thất, Âu Dương… (vn/data/family_names.json)",
+    ),
     ("XML1", "SO_CCCD", "Patient.identifier[cccd] (12 digits) or [cmnd] (9 digits)", ""),
     (
         "XML1",
@@ -271,8 +279,8 @@ def birth_from_fhir(date: str | None, time: str | None = None) -> str:
 
 
 def split_name(full: str) -> tuple[str, list[str]]:
-    words = full.split()
-    return (words[0] if words else ""), words[1:]
+    """Family name (first word, or a known multi-word one: vn/data/family_names.json), given names."""
+    return vn_names.split_full_name(full)
 
 
 def icd_norm(code: str) -> str:
@@ -424,7 +432,7 @@ def bundle_to_rows(
                 x1["MATINH_CU_TRU"] = e["valueCoding"]["code"]
             elif e.get("url") == ext_url("vhr-address-commune"):
                 x1["MAXA_CU_TRU"] = e["valueCoding"]["code"]
-        cards, dkbd, tu, den = [], [], [], []
+        cards, dkbd, tu, den, levels = [], [], [], [], []
         for cov in coverages:
             card = _ident(cov, SID_BHYT)
             p = cov.get("period") or {}
@@ -435,6 +443,7 @@ def bundle_to_rows(
             if not card or (vao and not (start <= vao[:8] and (not end or vao[:8] <= end))):
                 continue
             cards.append(card)
+            levels.append(_ext_code(cov, "vhr-bhyt-benefit-level"))
             tu.append(start)
             den.append(end)
             reg = next(
@@ -579,6 +588,12 @@ def bundle_to_rows(
                     if codes:
                         x1["NHOM_MAU"] = codes[0].get("code", "")
         x1["T_TONGCHI_BV"] = _money(Decimal(0))
+        # The benefit level of the card in use is the rate the fund pays on each row (QĐ 1351 via
+        # vn.bhyt); a legacy card number carries the group and level themselves.
+        rate = vn_bhyt.rates().get(levels[0], 0) if levels else 0
+        if rate:
+            for row in (*xml2, *xml3):
+                row["MUC_HUONG"] = str(rate)
         rows: dict[str, list[dict[str, str]]] = {"XML1": [x1]}
         if xml2:
             rows["XML2"] = xml2

@@ -121,7 +121,19 @@ LABS = [
     ("6690-2", "Bạch cầu", "10*9/L", (4.0, 12.0)),
 ]
 LEGACY_PROVINCES = ["01", "24", "31", "38", "48", "79", "92", "30", "36", "46"]
-BHYT_GROUPS = ["DN", "HC", "HT", "TE", "HS", "HN", "CN", "GD"]
+
+
+def _pick_group(rng: random.Random, age: int) -> str:
+    """A beneficiary group of QĐ 1351 (vn.bhyt) the age allows, weighted as the FHIR generator
+    draws them (generator.tables.BHYT_GROUPS: TE under 6 only, HT from 55…)."""
+    from vhr_conformance.generator.tables import BHYT_GROUPS, BHYT_MINORITY_ONLY  # data only
+
+    pairs = [
+        (code, share)
+        for code, (share, lo, hi) in BHYT_GROUPS.items()
+        if lo <= age <= hi and code in bhyt.groups() and code not in BHYT_MINORITY_ONLY  # MA_DANTOC 01
+    ]
+    return rng.choices([c for c, _ in pairs], [w for _, w in pairs])[0]
 
 
 def _fmt_money(d: Decimal) -> str:
@@ -162,9 +174,10 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
     ma_lk = f"{opts.macskcb}.{vao[:8]}.{n:06d}"
     main, main_text = rng.choice(DIAGNOSES)
     secondary = rng.sample([d for d in DIAGNOSES if d[0] != main], rng.randint(0, 3))
-    group = bhyt.groups()[rng.choice(BHYT_GROUPS)]
+    group = bhyt.groups()[_pick_group(rng, 2026 - year)]
     level = rng.choice(sorted(group.levels))  # only a level the group carries (QĐ 1351)
     card = f"{group.code}{level}{prov}{rng.randrange(10**10):010d}"
+    rate = bhyt.rates()[level]  # what the fund pays of each row, by the card's level
     home = admin.successor(prov) or prov  # residence: the 2025 province of the birth province
     communes = admin.communes_of(home)
     commune = rng.choice(communes) if communes else ""
@@ -193,7 +206,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
                 "DON_GIA": _fmt_money(price),
                 "THANH_TIEN_BV": _fmt_money(tt),
                 "THANH_TIEN_BH": _fmt_money(tt),
-                "MUC_HUONG": "80",
+                "MUC_HUONG": str(rate),
                 "MA_KHOA": "K01",
                 "MA_BAC_SI": f"BS{rng.randint(1000, 9999)}",
                 "NGAY_YL": vao,
@@ -221,7 +234,7 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
                 "TYLE_TT_BH": "100",
                 "THANH_TIEN_BV": _fmt_money(price * qty),
                 "THANH_TIEN_BH": _fmt_money(price * qty),
-                "MUC_HUONG": "80",
+                "MUC_HUONG": str(rate),
                 "MA_KHOA": "K01",
                 "MA_BAC_SI": f"BS{rng.randint(1000, 9999)}",
                 "MA_BENH": main,
@@ -294,8 +307,8 @@ def synthetic_encounter(rng: random.Random, n: int, opts: SynthOptions = SynthOp
         "T_TONGCHI_BV": _fmt_money(total),
         "T_TONGCHI_BH": _fmt_money(total),
         "T_BNTT": "0",
-        "T_BNCCT": _fmt_money(total * Decimal("0.2")),
-        "T_BHTT": _fmt_money(total * Decimal("0.8")),
+        "T_BNCCT": _fmt_money(total * (100 - rate) / 100),
+        "T_BHTT": _fmt_money(total * rate / 100),
         "T_NGUONKHAC": "0",
         "T_BHTT_GDV": "0",
         "NAM_QT": vao[:4],

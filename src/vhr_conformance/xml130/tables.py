@@ -83,7 +83,7 @@ def parse_field(line: str, order: int, default_conf: str) -> FieldDef:
             continue
         key, sep, value = tok.partition("=")
         if not sep or key not in {"req", "fmt", "codes", "conf"}:
-            raise UserError(Text("Tuỳ chọn trường lạ: {t}", "Unknown field option: {t}").format(t=tok))
+            raise UserError(Text("Tùy chọn trường lạ: {t}", "Unknown field option: {t}").format(t=tok))
         opts[key] = value
     if opts.get("fmt") and opts["fmt"] not in FORMATS:
         raise UserError(Text("Định dạng lạ: {f}", "Unknown format: {f}").format(f=opts["fmt"]))
