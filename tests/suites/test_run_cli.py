@@ -107,15 +107,15 @@ def test_sigterm_writes_an_interrupted_report_and_cleans_up(tmp_path: Path) -> N
 def test_deadline_interrupts_the_run(tmp_path: Path) -> None:
     out = tmp_path / "d"
     started = time.monotonic()
-    proc = _vhr("run", "--no-load", "--deadline", "15s", "--report-dir", str(out), "--quiet")
+    proc = _vhr("run", "--no-load", "--deadline", "6s", "--report-dir", str(out), "--quiet")
     assert proc.returncode == ExitCode.INTERRUPTED, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert time.monotonic() - started < 90
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert data["verdict"] == "INTERRUPTED" and "--deadline 15s" in data["interrupted"]
-    # the cases the deadline cut short are errors; on a loaded machine it may land before the first case
-    assert any(c["state"] == "error" for c in data["cases"]) or not any(
-        c["state"] == "pass" for c in data["cases"]
-    )
+    assert data["verdict"] == "INTERRUPTED" and "--deadline 6s" in data["interrupted"]
+    # The cases the deadline cut short are errors. How far a run gets in 6 s depends on the machine:
+    # the deadline may land before the first case (no case at all) or, on a fast one, after the last.
+    cut_short = any(c["state"] == "error" for c in data["cases"])
+    assert cut_short or not data["cases"] or len(data["cases"]) >= 300, len(data["cases"])
     bad = _vhr("run", "--deadline", "soon")
     assert bad.returncode == ExitCode.USAGE and "--deadline" in bad.stderr and "Traceback" not in bad.stderr
 
