@@ -62,6 +62,21 @@ class Diagnosis:
             return "FAIL"
         return "PASS"
 
+    def identity(self) -> dict[str, Any]:
+        """Who answered: resolved address, TLS certificate, CapabilityStatement software (for evidence)."""
+        out: dict[str, Any] = {"url": self.target}
+        for check in self.checks:
+            facts = check.facts
+            if "address" in facts:
+                out["address"] = facts["address"]
+            if "sha256" in facts:
+                out["tlsCertificateSha256"], out["tlsVersion"] = facts["sha256"], facts.get("version")
+            if "software" in facts:
+                out["software"] = facts["software"]
+                out["implementation"] = facts.get("implementation")
+                out["fhirVersion"] = facts.get("fhirVersion")
+        return out
+
     def exit_code(self) -> int:
         return {"PASS": ExitCode.PASS, "FAIL": ExitCode.FAIL}.get(self.verdict, ExitCode.ERROR)
 

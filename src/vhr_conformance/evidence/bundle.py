@@ -37,30 +37,6 @@ def run_verdict(results: dict[str, Any]) -> str:
     return "PASS" if code == 0 else "FAIL" if code == 1 else "ERROR"
 
 
-def target_identity(url: str, verify: Any = None) -> dict[str, Any]:
-    """What the target says it is and where it was reached (bounded by the doctor's timeouts)."""
-    from vhr_conformance.doctor import diagnose
-
-    facts: dict[str, Any] = {"url": url}
-    try:
-        diag = diagnose(url, verify=verify)
-    except Exception as exc:  # identity is evidence, not a verdict: record why it is missing
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-        return facts
-    for check in diag.checks:
-        f = check.facts
-        if "address" in f:
-            facts["address"] = f["address"]
-        if "sha256" in f:
-            facts["tlsCertificateSha256"] = f["sha256"]
-            facts["tlsVersion"] = f.get("version")
-        if "software" in f:
-            facts["software"] = f["software"]
-            facts["implementation"] = f.get("implementation")
-            facts["fhirVersion"] = f.get("fhirVersion")
-    return facts
-
-
 def build_manifest(
     report_dir: Path,
     *,

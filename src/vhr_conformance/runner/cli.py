@@ -238,18 +238,7 @@ def _preflight(
             ).in_lang()
         )
         sys.exit(int(ExitCode.ERROR))
-    identity: dict[str, Any] = {"url": target}
-    for check in diag.checks:
-        facts = check.facts
-        if "address" in facts:
-            identity["address"] = facts["address"]
-        if "sha256" in facts:
-            identity["tlsCertificateSha256"], identity["tlsVersion"] = facts["sha256"], facts.get("version")
-        if "software" in facts:
-            identity["software"] = facts["software"]
-            identity["implementation"] = facts.get("implementation")
-            identity["fhirVersion"] = facts.get("fhirVersion")
-    return identity
+    return diag.identity()
 
 
 def _write_evidence(
