@@ -35,7 +35,7 @@ TARGET_MS = 200.0
 
 
 def synthetic_results(rng: random.Random, verdict_fail: bool) -> dict:
-    from vhr_conformance.runner.catalogue import load_catalogue
+    from vhr_conformance.catalogue import load_catalogue
 
     cat = load_catalogue()
     criteria, cases = [], []

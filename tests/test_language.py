@@ -510,7 +510,7 @@ def test_the_scan_reads_yaml_vi_fields_and_vietnamese_doc_lines(tmp_path: Path) 
 def test_english_citations_carry_no_vietnamese_clause_words() -> None:
     """A clause written in Vietnamese (the source's own words) has its English reading in
     ``clauses:`` of criteria.yaml, so the English source line of each criterion is English."""
-    from vhr_conformance.runner.catalogue import load_catalogue
+    from vhr_conformance.catalogue import load_catalogue
 
     cat = load_catalogue(ROOT / "suites" / "criteria.yaml")
     bad = {

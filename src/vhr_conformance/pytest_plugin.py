@@ -22,6 +22,7 @@ import pytest
 from _pytest.outcomes import Skipped
 
 from vhr_conformance import __version__
+from vhr_conformance.catalogue import LEVELS, Catalogue, level_in_scope, load_catalogue
 from vhr_conformance.client import AUTH_MODES, AuthConfig, EvidenceLog, InfrastructureError
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import (
@@ -32,7 +33,6 @@ from vhr_conformance.outcome import (
     State,
 )
 from vhr_conformance.reports.model import CaseResult, RunResult
-from vhr_conformance.runner.catalogue import LEVELS, Catalogue, level_in_scope, load_catalogue
 
 MARKER = "criterion"
 EVIDENCE_PER_FAILURE = 8

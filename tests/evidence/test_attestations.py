@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from vhr_conformance.catalogue import load_catalogue
 from vhr_conformance.evidence.attestations import add_review, load_attestations, states
 from vhr_conformance.evidence.keys import generate, load_signing_key, load_trust
 from vhr_conformance.i18n import UserError
-from vhr_conformance.runner.catalogue import load_catalogue
 
 CRITERIA = load_catalogue().criteria
 ATTESTED = sorted(c for c, v in CRITERIA.items() if v.verification == "attestation")

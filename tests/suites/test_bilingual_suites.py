@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from vhr_conformance.catalogue import suites_dir
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import CriterionFailed, NotApplicable, NotTested
 from vhr_conformance.runner import checks
-from vhr_conformance.runner.catalogue import suites_dir
 
 SOURCES = [*sorted(suites_dir().glob("*.py")), Path(checks.__file__)]
 FORBIDDEN_CALLS = {("pytest", "fail"), ("pytest", "skip"), ("pytest", "xfail"), ("pytest", "exit")}

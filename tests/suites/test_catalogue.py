@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vhr_conformance.catalogue import load_catalogue, suites_dir
 from vhr_conformance.i18n import UserError
-from vhr_conformance.runner.catalogue import load_catalogue, suites_dir
 
 AREAS = {"CAP", "SEC", "PAT", "BHI", "KCB", "API", "QUAL", "XCH", "PERF", "MAP"}
 
@@ -59,9 +59,9 @@ def test_duplicate_and_undeclared_source_rejected(tmp_path: Path) -> None:
 
 
 def test_criteria_doc_is_generated_from_the_catalogue() -> None:
-    from vhr_conformance.runner.catalogue import render_markdown
+    from vhr_conformance.catalogue import render_markdown
 
     doc = suites_dir().parent / "docs" / "criteria.md"
     assert doc.read_text(encoding="utf-8").strip() == render_markdown(load_catalogue()).strip(), (
-        "docs/criteria.md is stale: run `python -m vhr_conformance.runner.catalogue > docs/criteria.md`"
+        "docs/criteria.md is stale: run `python -m vhr_conformance.catalogue > docs/criteria.md`"
     )

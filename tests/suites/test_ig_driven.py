@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vhr_conformance.catalogue import suites_dir
 from vhr_conformance.ig import ig_package_dir
-from vhr_conformance.runner.catalogue import suites_dir
 from vhr_conformance.runner.igmodel import load_ig
 
 

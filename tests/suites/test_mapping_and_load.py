@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from vhr_conformance.catalogue import suites_dir
 from vhr_conformance.i18n import UserError
-from vhr_conformance.runner.catalogue import suites_dir
 from vhr_conformance.runner.withload import fold, run_args
 from vhr_conformance.server import ReferenceServer
 from vhr_conformance.xml130.convert import convert_source

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from vhr_conformance import fhirpkg
+from vhr_conformance.catalogue import suites_dir
 from vhr_conformance.outcome import ExitCode
-from vhr_conformance.runner.catalogue import suites_dir
 
 pytest_plugins = ["pytester"]
 # pytester points HOME at a temporary folder; keep the real FHIR package cache reachable.

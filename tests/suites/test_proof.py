@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from vhr_conformance.runner.catalogue import load_catalogue
+from vhr_conformance.catalogue import load_catalogue
 from vhr_conformance.runner.proof import load_expectations
 from vhr_conformance.server.faults import FAULTS
 

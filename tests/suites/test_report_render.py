@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from vhr_conformance.catalogue import load_catalogue
 from vhr_conformance.reports import CaseResult, RunResult, write_reports
-from vhr_conformance.runner.catalogue import load_catalogue
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "reports" / "test-artefacts"
 

@@ -112,7 +112,7 @@ def test_plain_http_elsewhere_fails_sec_001(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from vhr_conformance.runner.catalogue import suites_dir
+    from vhr_conformance.catalogue import suites_dir
 
     out = tmp_path / "r"
     cmd = [

@@ -53,9 +53,9 @@ def register(app: typer.Typer) -> None:
         trust: list[Path] = typer.Option([], "--trust", help="Khóa người thẩm định / reviewers' keys"),
     ) -> None:
         """Trạng thái từng tiêu chí xác nhận / state of every attestation criterion."""
+        from vhr_conformance.catalogue import load_catalogue
         from vhr_conformance.evidence.attestations import load_attestations, states
         from vhr_conformance.evidence.keys import load_trust
-        from vhr_conformance.runner.catalogue import load_catalogue
 
         criteria = load_catalogue().criteria
         found = states(criteria, load_attestations(file, criteria), load_trust(trust))
@@ -79,9 +79,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Ghi quyết định thẩm định có ký số / record a signed review decision."""
+        from vhr_conformance.catalogue import load_catalogue
         from vhr_conformance.evidence.attestations import add_review, load_attestations
         from vhr_conformance.evidence.keys import load_signing_key
-        from vhr_conformance.runner.catalogue import load_catalogue
 
         aset = load_attestations(file, load_catalogue().criteria)
         add_review(aset, criterion, decision, reason, load_signing_key(key))

@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from vhr_conformance import __version__
+from vhr_conformance.catalogue import Catalogue, load_catalogue
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.evaluate import SessionFacts, evaluate
 from vhr_conformance.listen.push import DEFAULT_CLIENT
@@ -36,7 +37,6 @@ from vhr_conformance.listen.recorder import (
 )
 from vhr_conformance.reports.model import CaseResult, RunResult
 from vhr_conformance.reports.writer import sha256_tree, write_reports
-from vhr_conformance.runner.catalogue import Catalogue, load_catalogue
 from vhr_conformance.server import ReferenceServer
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vhr_conformance.catalogue import Catalogue, Criterion, level_in_scope
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import (
     EXIT_OF,
@@ -25,7 +26,6 @@ from vhr_conformance.outcome import (
     criterion_state,
     run_verdict,
 )
-from vhr_conformance.runner.catalogue import Catalogue, Criterion, level_in_scope
 
 CASE_STATES = (State.PASS, State.FAIL, State.NOT_TESTED, State.NOT_APPLICABLE, State.ERROR)
 STATES = tuple(str(s) for s in CASE_STATES)

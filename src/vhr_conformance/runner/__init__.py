@@ -1,1 +1,1 @@
-"""Running the conformance suites: catalogue, IG model, `vhr run`."""
+"""Running the conformance suites: IG model, `vhr run`."""

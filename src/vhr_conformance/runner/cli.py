@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vhr_conformance.catalogue import LEVELS, load_catalogue, suites_dir
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
 from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
-from vhr_conformance.runner.catalogue import LEVELS, load_catalogue, suites_dir
 from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
 
 console = Console()

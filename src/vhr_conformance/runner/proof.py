@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from vhr_conformance.runner.catalogue import suites_dir
+from vhr_conformance.catalogue import suites_dir
 
 EMBEDDED_CLIENTS = {
     "client_id": "vhr-test-admin",

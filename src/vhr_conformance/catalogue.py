@@ -155,7 +155,7 @@ def render_markdown(cat: Catalogue) -> str:
         "# Danh mục tiêu chí / Criteria catalogue",
         "",
         f"Generated from `suites/criteria.yaml` (version {cat.version}) by "
-        "`python -m vhr_conformance.runner.catalogue`; do not edit by hand.",
+        "`python -m vhr_conformance.catalogue`; do not edit by hand.",
         "",
         f"{len(cat.criteria)} criteria: "
         + ", ".join(f"{lv} {sum(1 for c in cat.criteria.values() if c.level == lv)}" for lv in LEVELS)
