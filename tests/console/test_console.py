@@ -127,6 +127,8 @@ def test_language_switch(env: Env) -> None:
     en = c.get("/login?lang=en").text
     assert "Log in" in en and "Đăng nhập" not in en.split("<main")[1]
     assert '<html lang="en">' in c.get("/check").text  # remembered in the session
+    # The switch keeps the page and its query (a certificate id), escaped.
+    assert 'href="/check?id=abc+%3Cx%3E&amp;lang=vi"' in c.get("/check?id=abc <x>").text
 
 
 def test_vendor_sees_only_its_organisation(any_env: Env) -> None:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -161,8 +162,14 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
             return value.in_lang(lang)
         return str(value.get(lang) or value.get("en") or "")
 
+    def switch(other: str) -> str:
+        """This very page in another language (its query kept, e.g. the certificate id)."""
+        query = {k: v for k, v in request.query_params.items() if k != "lang"}
+        return f"{request.url.path}?{urlencode({**query, 'lang': other})}"
+
     flash = request.session.pop("flash", None)
     html = _env.get_template(name).render(
+        switch=switch,
         request=request,
         user=ctx.pop("user", None),
         lang=lang,
