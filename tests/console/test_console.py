@@ -233,7 +233,10 @@ HOSTILE = '<script>alert("owned")</script>'
 
 
 def test_hostile_evidence_is_escaped(any_env: Env) -> None:
-    sys_a = _system(any_env, "Công ty A", product=HOSTILE)
+    with any_env.sessions() as s:  # registered like the page does, so the audit log carries the name
+        vendor = s.scalar(select(User).where(User.name == "vendor-a"))
+        assert vendor is not None
+        sys_a = services.create_system(s, vendor, None, HOSTILE, "1.0").id
     results = {
         "target": HOSTILE,
         "criteria": [
@@ -265,12 +268,39 @@ def test_hostile_evidence_is_escaped(any_env: Env) -> None:
             }
         ],
     }
+    results["criteria"].append(
+        {
+            "id": "VHR-SEC-008",
+            "inScope": True,
+            "state": "attestation",
+            "level": "SHALL",
+            "verification": "attestation",
+            "title": {"vi": HOSTILE, "en": HOSTILE},
+            "cases": [],
+        }
+    )
     run_id = _finished_run(any_env, sys_a, results)
+    other = _finished_run(any_env, sys_a, results)
     c = any_env.client()
-    login(c, "vendor-a")
-    for page in (c.get(f"/runs/{run_id}").text, c.get("/").text, c.get(f"/systems/{sys_a}").text):
-        assert "<script>alert" not in page and "<img src=x" not in page
-        assert "&lt;script&gt;" in page
+    csrf = login(c, "vendor-a")
+    # What a vendor types is untrusted too: its attestation reaches the reviewers' pages.
+    attested = c.post(
+        f"/runs/{run_id}/attestations",
+        data={"csrf": csrf, "criterion": "VHR-SEC-008", "statement_vi": HOSTILE, "statement_en": HOSTILE},
+    )
+    assert attested.status_code == 200
+    pages = [c.get(f"/runs/{run_id}"), c.get("/"), c.get(f"/systems/{sys_a}")]
+    pages.append(c.get(f"/compare?a={run_id}&b={other}"))
+    reviewer = any_env.client()
+    login(reviewer, "tham-dinh")
+    pages += [reviewer.get("/reviews"), reviewer.get(f"/runs/{run_id}")]
+    ministry = any_env.client()
+    login(ministry, "bo-yte")
+    pages += [ministry.get("/audit"), ministry.get("/")]
+    for page in pages:
+        assert page.status_code == 200, page.url
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, page.url
+        assert "&lt;script&gt;" in page.text, page.url
     csp = c.get(f"/runs/{run_id}").headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp  # no inline script ever runs
 
@@ -881,3 +911,118 @@ def test_only_the_ministry_manages_accounts(any_env: Env) -> None:
         assert still is not None and still.active and still.password_hash.startswith("$argon2id$")
         assert security.check_password(still.password_hash, PASSWORD)
     assert "evil" not in names and "e" not in names
+
+
+def _children(pid: int) -> set[int]:
+    """Direct children of a process, from Linux's /proc."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            out |= {int(x) for x in task.read_text().split()}
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc and relies on Linux's PDEATHSIG"
+)
+def test_a_killed_worker_process_takes_its_run_down_and_the_run_ends_interrupted(env: Env) -> None:
+    """`vhr console worker` killed with SIGKILL in the middle of a run: the run's `vhr run` process
+    dies with it, and the next worker that looks marks the run finished/INTERRUPTED, naming the dead
+    worker. Nothing is left running, nothing is lost."""
+    import os
+    import signal
+    import subprocess
+
+    sys_a = _system(env, "Công ty A")
+    with env.sessions() as s:
+        run = Run(system_id=sys_a, embedded=True, status="queued", requested_by="t", deadline_s=600)
+        s.add(run)
+        s.commit()
+        run_id = run.id
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    child_env = {**os.environ, "PYTHONPATH": src, "VHR_CONSOLE_DATA": str(env.data)}
+    cli = [sys.executable, "-c", "from vhr_conformance.cli import main; main()"]
+    proc = subprocess.Popen(
+        [*cli, "console", "worker", "--once", "--db", env.url],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        running: set[int] = set()
+        limit = time.monotonic() + 120
+        while time.monotonic() < limit and not running:
+            with env.sessions() as s:
+                state = s.get(Run, run_id)
+                assert state is not None
+                if state.status == "running":
+                    running = _children(proc.pid)
+            assert proc.poll() is None, "the worker ended before it was killed"
+            time.sleep(0.2)
+        assert running, "the run never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        limit = time.monotonic() + 30
+        while time.monotonic() < limit and any(Path(f"/proc/{pid}").exists() for pid in running):
+            time.sleep(0.2)
+        zombies = [pid for pid in running if Path(f"/proc/{pid}").exists()]
+        assert not zombies, f"the run's process outlived its worker: {zombies}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    time.sleep(1.1)
+    assert reap_stale(env.app.state.console.sessions, 1) == [run_id]  # type: ignore[attr-defined]
+    with env.sessions() as s:
+        done = s.get(Run, run_id)
+        assert done is not None and done.status == "finished" and done.verdict == "INTERRUPTED"
+        assert f":{proc.pid}:" in (done.note or "") and "stopped answering" in (done.note or "")
+
+
+def test_vhr_console_starts_on_a_fresh_install(tmp_path: Path) -> None:
+    """`vhr console` with nothing prepared (no database, no key): it makes the embedded SQLite
+    file in its data folder, migrates it and serves the log-in page on 127.0.0.1."""
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VHR_CONSOLE")}
+    env.update(
+        {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "VHR_CONSOLE_DATA": str(tmp_path)}
+    )
+    cli = [sys.executable, "-c", "from vhr_conformance.cli import main; main()"]
+    proc = subprocess.Popen(
+        [*cli, "console", "--port", str(port), "--workers", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        answer = None
+        limit = time.monotonic() + 60
+        while time.monotonic() < limit and answer is None and proc.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None, (
+            proc.stdout.read().decode() if proc.poll() is not None and proc.stdout else ""
+        )
+        assert answer.status_code == 200 and "Đăng nhập" in answer.text
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert (tmp_path / "console.db").is_file()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -56,7 +56,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if folder is None or report.nodeid not in _area_of:
         return
     if report.when == "call":
-        status = report.outcome  # passed | failed | skipped
+        status: str = report.outcome  # passed | failed | skipped
     elif report.when == "setup" and report.outcome != "passed":
         status = "skipped" if report.outcome == "skipped" else "broken"
     else:

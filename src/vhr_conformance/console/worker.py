@@ -58,6 +58,24 @@ class Settings:
     listen_public: str | None = None  # the base URL vendors are told, when a proxy fronts the listener
 
 
+# The first step of every run's process: ask Linux to kill it when its worker dies (a crashed or
+# killed worker must not leave a run going nobody records), then become the real command.
+_DIE_WITH_WORKER = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(4)  # the worker is already gone: interrupted before it began\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def bound_to_worker(cmd: list[str]) -> list[str]:
+    """`cmd` (its program an absolute path) such that the process ends when this one ends."""
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-c", _DIE_WITH_WORKER, str(os.getpid()), *cmd]
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
@@ -215,6 +233,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
     nice = shutil.which("nice")
     if settings.niceness and nice:
         cmd = [nice, "-n", str(settings.niceness), *cmd]
+    cmd = bound_to_worker(cmd)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
         while True:
