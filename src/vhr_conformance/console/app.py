@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -100,12 +101,13 @@ def keys_from_env() -> tuple[SigningKey | None, list[TrustedKey]]:
 
 
 class SecureHeaders:
-    """Headers every answer carries: no framing, no sniffing, scripts and styles only from here."""
+    """Headers every answer carries: no framing, no sniffing, scripts and styles only from files of
+    the console itself (no inline script runs, so nothing a vendor's server sent can be one)."""
 
     HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
         (
             b"content-security-policy",
-            b"default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ),
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
@@ -160,8 +162,14 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
             return value.in_lang(lang)
         return str(value.get(lang) or value.get("en") or "")
 
+    def switch(other: str) -> str:
+        """This very page in another language (its query kept, e.g. the certificate id)."""
+        query = {k: v for k, v in request.query_params.items() if k != "lang"}
+        return f"{request.url.path}?{urlencode({**query, 'lang': other})}"
+
     flash = request.session.pop("flash", None)
     html = _env.get_template(name).render(
+        switch=switch,
         request=request,
         user=ctx.pop("user", None),
         lang=lang,
@@ -188,16 +196,26 @@ def console_of(request: Request) -> Console:
 def session_user(request: Request, s: Session) -> User | None:
     uid = request.session.get("uid")
     user = s.get(User, uid) if isinstance(uid, int) else None
-    return user if user is not None and user.active else None
+    return user if _current(user, request.session.get("pw")) else None
+
+
+def _current(user: User | None, credential: object) -> bool:
+    """An active account whose password did not change since the session or token was made."""
+    return (
+        user is not None
+        and user.active
+        and isinstance(credential, str)
+        and security.same(credential, security.stamp(user.password_hash))
+    )
 
 
 def bearer_user(request: Request, s: Session) -> User | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    uid = console_of(request).tokens.read(header[7:].strip())
-    user = s.get(User, uid) if uid is not None else None
-    return user if user is not None and user.active else None
+    read = console_of(request).tokens.read(header[7:].strip())
+    user = s.get(User, read[0]) if read is not None else None
+    return user if read is not None and _current(user, read[1]) else None
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -313,7 +331,12 @@ async def login_page(request: Request, s: Session, user: User | None) -> Respons
         lang = request.session.get("lang")
         request.session.clear()  # a fresh session (and CSRF token) at every login
         request.session.update(
-            {"uid": who.id, "csrf": security.new_csrf(), **({"lang": lang} if lang else {})}
+            {
+                "uid": who.id,
+                "pw": security.stamp(who.password_hash),
+                "csrf": security.new_csrf(),
+                **({"lang": lang} if lang else {}),
+            }
         )
         return RedirectResponse("/", status_code=303)
     return render(request, "login.html", user=user)
@@ -439,6 +462,7 @@ async def run_page(request: Request, s: Session, user: User | None) -> Response:
         attestations=attestations,
         certs=certs,
         progress=services.progress_of(run),
+        overall=services.overall_progress(services.progress_of(run)),
         cert_status=services.certificate_status,
         curl=services.as_curl,
     )
@@ -463,11 +487,13 @@ async def run_events(request: Request, s: Session, user: User | None) -> Respons
                 run = s2.get(Run, run_id)
                 if run is None:
                     return
+                progress = services.progress_of(run)
                 data = {
                     "id": run.id,
                     "status": run.status,
                     "outcome": run.verdict if run.status == "finished" else None,
-                    "progress": services.progress_of(run),
+                    "progress": progress,
+                    "overall": services.overall_progress(progress),
                 }
             payload = orjson.dumps(data)
             if payload != last:
@@ -597,9 +623,33 @@ async def admin_page(request: Request, s: Session, user: User | None) -> Respons
             )
             flash(request, Text("Đã thêm người dùng.", "User added."))
         return RedirectResponse("/admin", status_code=303)
-    users = list(s.scalars(select(User).order_by(User.name)))
+    users = services.list_users(s, user)
     orgs = list(s.scalars(select(Organisation).order_by(Organisation.name)))
     return render(request, "admin.html", user=user, users=users, orgs=orgs)
+
+
+async def user_active(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user, "ministry")
+    form = await form_of(request)
+    active = form.get("active") == "1"
+    target = services.set_active(s, user, int(request.path_params["id"]), active)
+    flash(
+        request,
+        (
+            Text("Đã mở lại tài khoản {n}.", "Account {n} enabled.")
+            if active
+            else Text("Đã khóa tài khoản {n}.", "Account {n} disabled.")
+        ).format(n=target.name),
+    )
+    return RedirectResponse("/admin", status_code=303)
+
+
+async def user_password(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user, "ministry")
+    form = await form_of(request)
+    target = services.reset_password(s, user, int(request.path_params["id"]), form.get("password", ""))
+    flash(request, Text("Đã đặt lại mật khẩu của {n}.", "Password of {n} reset.").format(n=target.name))
+    return RedirectResponse("/admin", status_code=303)
 
 
 async def audit_page(request: Request, s: Session, user: User | None) -> Response:
@@ -610,6 +660,10 @@ async def audit_page(request: Request, s: Session, user: User | None) -> Respons
 
 async def stylesheet(request: Request) -> Response:
     return Response((TEMPLATES / "console.css").read_text(encoding="utf-8"), media_type="text/css")
+
+
+async def script(request: Request) -> Response:
+    return Response((TEMPLATES / "console.js").read_text(encoding="utf-8"), media_type="text/javascript")
 
 
 # ---------------------------------------------------------------- JSON API
@@ -624,9 +678,48 @@ async def api_login(request: Request, s: Session, user: User | None) -> Response
         client_address(request),
     )
     request.session.clear()
-    request.session.update({"uid": who.id, "csrf": security.new_csrf()})
-    token = console_of(request).tokens.issue(who.id)
+    credential = security.stamp(who.password_hash)
+    request.session.update({"uid": who.id, "pw": credential, "csrf": security.new_csrf()})
+    token = console_of(request).tokens.issue(who.id, credential)
     return JSONResponse({"token": token, "csrf": request.session["csrf"], "user": who.name, "role": who.role})
+
+
+async def api_users(request: Request, s: Session, user: User | None) -> Response:
+    user = services.need(user, "ministry")
+    if request.method == "GET":
+        return JSONResponse({"users": [services.user_json(u) for u in services.list_users(s, user)]})
+    data = await json_body(request)
+    org = data.get("organisation")
+    made = services.create_user(
+        s,
+        user,
+        str(data.get("name") or ""),
+        str(data.get("role") or ""),
+        str(org) if org else None,
+        str(data.get("password") or ""),
+    )
+    return JSONResponse(services.user_json(made), status_code=201)
+
+
+async def api_user(request: Request, s: Session, user: User | None) -> Response:
+    """Change one account: `{"active": false}` disables it, `{"password": "…"}` resets its password."""
+    user = services.need(user, "ministry")
+    data = await json_body(request)
+    user_id = int(request.path_params["id"])
+    active, password = data.get("active"), data.get("password")
+    if not isinstance(active, bool) and not isinstance(password, str):
+        raise Refused(
+            400,
+            Text(
+                "Cần 'active' (true/false) hoặc 'password'.", "'active' (true/false) or 'password' is needed."
+            ),
+        )
+    target = services.get_account(s, user, user_id)
+    if isinstance(password, str):
+        target = services.reset_password(s, user, user_id, password)
+    if isinstance(active, bool):
+        target = services.set_active(s, user, user_id, active)
+    return JSONResponse(services.user_json(target))
 
 
 async def api_organisations(request: Request, s: Session, user: User | None) -> Response:
@@ -769,9 +862,14 @@ def routes() -> list[Route]:
         Route("/certificates/{id}.{kind:str}", page(certificate_file, login=False)),
         Route("/check", page(check_page, login=False)),
         Route("/admin", page(admin_page), methods=["GET", "POST"]),
+        Route("/admin/users/{id:int}/active", page(user_active), methods=["POST"]),
+        Route("/admin/users/{id:int}/password", page(user_password), methods=["POST"]),
         Route("/audit", page(audit_page)),
         Route("/static/console.css", stylesheet),
+        Route("/static/console.js", script),
         Route("/api/login", api(api_login, login=False), methods=["POST"]),
+        Route("/api/users", api(api_users), methods=["GET", "POST"]),
+        Route("/api/users/{id:int}", api(api_user), methods=["POST"]),
         Route("/api/organisations", api(api_organisations), methods=["POST"]),
         Route("/api/systems", api(api_systems), methods=["POST"]),
         Route("/api/endpoints", api(api_endpoints), methods=["POST"]),

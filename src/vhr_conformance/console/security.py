@@ -103,19 +103,28 @@ def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
+def stamp(password_hash: str) -> str:
+    """A short fingerprint of the stored hash, carried by sessions and tokens: a password reset
+    changes it, so the old sessions and tokens of that account stop working."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 class Tokens:
-    """Bearer tokens for scripts: the user id signed with a timestamp, valid TOKEN_MAX_AGE_S."""
+    """Bearer tokens for scripts: the user id and credential stamp signed with a timestamp,
+    valid TOKEN_MAX_AGE_S."""
 
     def __init__(self, secret: str) -> None:
         self._s = URLSafeTimedSerializer(secret, salt="vhr-console api token")
 
-    def issue(self, user_id: int) -> str:
-        return self._s.dumps({"uid": user_id})
+    def issue(self, user_id: int, credential: str) -> str:
+        return self._s.dumps({"uid": user_id, "pw": credential})
 
-    def read(self, token: str) -> int | None:
+    def read(self, token: str) -> tuple[int, str] | None:
         try:
             data = self._s.loads(token, max_age=TOKEN_MAX_AGE_S)
         except (BadSignature, SignatureExpired):
             return None
-        uid = data.get("uid") if isinstance(data, dict) else None
-        return uid if isinstance(uid, int) else None
+        if not isinstance(data, dict):
+            return None
+        uid, pw = data.get("uid"), data.get("pw")
+        return (uid, pw) if isinstance(uid, int) and isinstance(pw, str) else None

@@ -42,6 +42,7 @@ MAX_DEADLINE_S = 6 * 3600
 _SCOPE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,40}")
 LOGIN_WINDOW_S = 300.0
 LOGIN_MAX_FAILURES = 5
+MIN_PASSWORD = 10
 
 
 class Refused(Exception):
@@ -147,16 +148,26 @@ def login(s: Session, name: str, password: str, address: str) -> User:
     return user
 
 
+def _check_password_rule(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise Refused(
+            400,
+            Text("Mật khẩu cần ít nhất {n} ký tự.", "The password needs at least {n} characters.").format(
+                n=MIN_PASSWORD
+            ),
+        )
+
+
 def create_user(
     s: Session, actor: User | str, name: str, role: str, org_name: str | None, password: str
 ) -> User:
+    """A new account; `actor` is a ministry user, or a name for the command line (`cli`)."""
+    if isinstance(actor, User):
+        need(actor, "ministry")
     name = _required(name, "tên người dùng", "User name", 100)
     if role not in ROLES:
         raise Refused(400, Text("Vai trò phải là {r}.", "The role must be {r}.").format(r=" | ".join(ROLES)))
-    if len(password or "") < 10:
-        raise Refused(
-            400, Text("Mật khẩu cần ít nhất 10 ký tự.", "The password needs at least 10 characters.")
-        )
+    _check_password_rule(password)
     org: Organisation | None = None
     if role == "vendor":
         org_name = _required(
@@ -174,6 +185,52 @@ def create_user(
     audit(s, actor, "create-user", f"user:{name}", f"role={role} org={org_name or ''}")
     s.commit()
     return user
+
+
+def list_users(s: Session, actor: User) -> list[User]:
+    need(actor, "ministry")
+    return list(s.scalars(select(User).order_by(User.name)))
+
+
+def get_account(s: Session, actor: User, user_id: int) -> User:
+    need(actor, "ministry")
+    target = s.get(User, user_id)
+    if target is None:
+        raise Refused(404, NOT_FOUND)
+    return target
+
+
+def set_active(s: Session, actor: User, user_id: int, active: bool) -> User:
+    """Disable (or enable again) an account: a disabled user can no longer log in, and its
+    sessions and tokens stop working at the next request. Nobody disables themselves, so the
+    ministry never locks itself out by a slip."""
+    target = get_account(s, actor, user_id)
+    if target.id == actor.id and not active:
+        raise Refused(400, Text("Không tự khóa tài khoản của mình.", "You cannot disable your own account."))
+    if target.active != active:
+        target.active = active
+        audit(s, actor, "enable-user" if active else "disable-user", f"user:{target.name}")
+        s.commit()
+    return target
+
+
+def reset_password(s: Session, actor: User, user_id: int, password: str) -> User:
+    target = get_account(s, actor, user_id)
+    _check_password_rule(password)
+    target.password_hash = security.hash_password(password)
+    audit(s, actor, "reset-password", f"user:{target.name}")
+    s.commit()
+    return target
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "role": user.role,
+        "organisation": user.organisation.name if user.organisation else None,
+        "active": user.active,
+    }
 
 
 def create_organisation(s: Session, user: User, name: str) -> Organisation:
@@ -390,17 +447,27 @@ def run_json(run: Run) -> dict[str, Any]:
         "bundleSha256": run.bundle_sha256,
         "note": run.note,
         "progress": progress_of(run),
+        "overall": overall_progress(progress_of(run)),
         "kind": run.kind,
         "listenUrl": run.listen_url,
     }
 
 
 def progress_of(run: Run) -> dict[str, dict[str, int]]:
-    """Cases finished per area and status, as the worker last recorded them."""
+    """Per area: planned cases (`total`, known once collection is over), finished ones (`done`)
+    and their count per status, as the worker last recorded them."""
     if not run.progress:
         return {}
     data = orjson.loads(run.progress)
     return data if isinstance(data, dict) else {}
+
+
+def overall_progress(progress: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Done and planned cases over every area."""
+    return {
+        "done": sum(a.get("done", 0) for a in progress.values()),
+        "total": sum(a.get("total", 0) for a in progress.values()),
+    }
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import vhr_conformance
-from vhr_conformance.console import security
+from vhr_conformance.console import progress, security
 from vhr_conformance.console.db import aware
 from vhr_conformance.console.models import Run, now
 from vhr_conformance.evidence.bundle import bundle_sha256, run_verdict, write_bundle
@@ -56,6 +56,24 @@ class Settings:
     niceness: int = 10
     listen_host: str = "127.0.0.1"  # where client-mode sessions listen (the vendor must reach it)
     listen_public: str | None = None  # the base URL vendors are told, when a proxy fronts the listener
+
+
+# The first step of every run's process: ask Linux to kill it when its worker dies (a crashed or
+# killed worker must not leave a run going nobody records), then become the real command.
+_DIE_WITH_WORKER = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(4)  # the worker is already gone: interrupted before it began\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def bound_to_worker(cmd: list[str]) -> list[str]:
+    """`cmd` (its program an absolute path) such that the process ends when this one ends."""
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-c", _DIE_WITH_WORKER, str(os.getpid()), *cmd]
 
 
 def worker_name() -> str:
@@ -114,31 +132,6 @@ def _tail(path: Path, size: int) -> str:
         return ""
 
 
-def progress(report_dir: Path) -> dict[str, dict[str, int]]:
-    """Cases finished so far per area, from the allure results pytest writes as each case ends
-    (the area is the criterion id's middle part: VHR-SEC-001 → SEC)."""
-    out: dict[str, dict[str, int]] = {}
-    folder = report_dir / "allure-results"
-    if not folder.is_dir():
-        return out
-    for path in folder.glob("*-result.json"):
-        try:
-            data = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            continue  # being written: counted at the next beat
-        labels = {
-            lab.get("name"): str(lab.get("value") or "")
-            for lab in data.get("labels") or []
-            if isinstance(lab, dict)
-        }
-        parts = labels.get("feature", "").split(" ", 1)[0].split("-")
-        area = parts[1] if len(parts) >= 3 else "?"
-        status = str(data.get("status") or "unknown")
-        counts = out.setdefault(area, {})
-        counts[status] = counts.get(status, 0) + 1
-    return dict(sorted(out.items()))
-
-
 def free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -181,6 +174,9 @@ def command_for(run: Run, report_dir: Path, settings: Settings) -> tuple[list[st
             secret = security.decrypt(ep.secret_encrypted)
             env["VHR_TOKEN" if ep.auth_mode == "bearer" else "VHR_CLIENT_SECRET"] = secret
     cmd += settings.extra_args
+    # done/total cases per area for the run page, written outside the report by our pytest plugin
+    env["PYTEST_PLUGINS"] = ",".join(filter(None, [os.environ.get("PYTEST_PLUGINS"), progress.MODULE]))
+    env[progress.FOLDER_ENV] = str(report_dir.parent / "progress")
     return cmd, env
 
 
@@ -205,6 +201,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
     report_dir = folder / "report"
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.txt"
+    progress_dir = folder / "progress"
     with sessions() as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -236,6 +233,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
     nice = shutil.which("nice")
     if settings.niceness and nice:
         cmd = [nice, "-n", str(settings.niceness), *cmd]
+    cmd = bound_to_worker(cmd)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
         while True:
@@ -246,7 +244,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
                 pass
             beat = {
                 "heartbeat": now(),
-                "progress": orjson.dumps(progress(report_dir)).decode(),
+                "progress": orjson.dumps(progress.read(progress_dir)).decode(),
                 "log": _tail(log_path, LIVE_LOG),  # a listen session prints each push as it arrives
             }
             with sessions() as s:
@@ -283,7 +281,7 @@ def execute(sessions: sessionmaker[Session], run_id: int, settings: Settings) ->
         run.status, run.verdict, run.exit_code, run.finished = "finished", verdict.value, code, now()
         run.note = note
         run.log = tail
-        run.progress = orjson.dumps(progress(report_dir)).decode()
+        run.progress = orjson.dumps(progress.read(progress_dir)).decode()
         if results is not None:
             run.results_json = orjson.dumps(results).decode()
             run.run_key = str(results.get("runId") or "") or None
