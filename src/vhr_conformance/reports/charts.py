@@ -48,13 +48,14 @@ class AreaChart:
     width: int
     height: int
     left: int
+    counts_x: int  # where each bar's counts are written
     bar_height: int
     bars: list[AreaBar]
 
 
 def area_chart(counts: dict[str, dict[str, int]], width: int = 720) -> AreaChart:
     """One bar per area, its length the area's number of criteria in scope, split by state."""
-    left, right, bar_height, gap, top = 70, 170, 18, 8, 8
+    left, right, bar_height, gap, top = 50, 250, 18, 8, 8
     most = max([sum(c.values()) for c in counts.values()] + [1])
     scale = (width - left - right) / most
     bars = []
@@ -66,7 +67,7 @@ def area_chart(counts: dict[str, dict[str, int]], width: int = 720) -> AreaChart
                 segments.append(Segment(round(x, 1), round(n * scale, 1), colour, state, n))
                 x += n * scale
         bars.append(AreaBar(area, top + i * (bar_height + gap), segments, by_state))
-    return AreaChart(width, top * 2 + len(bars) * (bar_height + gap), left, bar_height, bars)
+    return AreaChart(width, top * 2 + len(bars) * (bar_height + gap), left, width - right + 8, bar_height, bars)
 
 
 def _ticks(top: float, count: int = 4) -> list[float]:
