@@ -65,7 +65,7 @@ def _signed(role: str | None) -> RunResult:
         target={
             "url": run.target,
             "software": {"name": "HIS-A server", "version": "4.2.1"},
-            "implementation": {"description": "Bệnh viện Đa khoa A"},
+            "implementation": "Bệnh viện Đa khoa A",  # as the doctor records it
             "fhirVersion": "4.0.1",
             "tlsCertificateSha256": "c" * 64,
             "tlsVersion": "TLSv1.3",

@@ -155,6 +155,26 @@ def _attestation(row: CriterionResult) -> dict[str, Any] | None:
     }
 
 
+def _words_of(value: Any, keys: tuple[str, ...]) -> str:
+    """A fact the target reported, as one line: an object's `keys` joined, or the value itself."""
+    if isinstance(value, dict):
+        return " ".join(str(value[k]) for k in keys if value.get(k) not in (None, ""))
+    return "" if value is None else str(value)
+
+
+def identity_facts(target: dict[str, Any]) -> dict[str, str]:
+    """The target's identity (doctor's `Diagnosis.identity()`) as display strings, whatever shape
+    the target's CapabilityStatement gave its parts."""
+    return {
+        "address": _words_of(target.get("address"), ()),
+        "software": _words_of(target.get("software"), ("name", "version")),
+        "implementation": _words_of(target.get("implementation"), ("description", "url")),
+        "fhirVersion": _words_of(target.get("fhirVersion"), ()),
+        "tls": _words_of(target.get("tlsCertificateSha256"), ()),
+        "tlsVersion": _words_of(target.get("tlsVersion"), ()),
+    }
+
+
 def _load_charts(load: dict[str, Any] | None) -> dict[str, Any] | None:
     """The load run's charts, or None for a run without load data."""
     if not load or not isinstance(load, dict):
@@ -269,6 +289,8 @@ def render_html(
         area_chart=charts.area_chart(area_counts),
         failures=failures,
         prov=prov,
+        vendor={k: _words_of(v, ()) for k, v in (prov.vendor if prov else {}).items()},
+        ident=identity_facts(prov.target if prov else {}),
         signed=signed,
         load=_load_charts(load),
         meta=meta,
