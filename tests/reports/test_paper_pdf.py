@@ -29,8 +29,9 @@ needs_chromium = pytest.mark.skipif(
 
 
 def _squash(text: str) -> str:
-    """Text compared without layout: no whitespace (line wrapping), no soft hyphens, NFC."""
-    return unicodedata.normalize("NFC", re.sub(r"[\s\u00ad]+", "", text))
+    """Text compared without layout: no whitespace (line wrapping), no soft hyphens, NFKC (a printed
+    "fi" ligature reads back as one character)."""
+    return unicodedata.normalize("NFKC", re.sub(r"[\s\u00ad]+", "", text))
 
 
 def pdf_text(pdf: Path) -> str:

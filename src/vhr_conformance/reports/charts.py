@@ -93,6 +93,7 @@ class Line:
     value: float
     label: str
     colour: str
+    label_y: float = 0.0  # the label's baseline: moved down when it would overlap the one above
 
 
 @dataclass
@@ -130,9 +131,21 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
+LABEL_GAP = 11  # px between the baselines of two threshold labels
+
+
 def _frame(width: int, height: int) -> tuple[int, int, int, int]:
-    left, right, top, bottom = 56, 210, 14, 30
+    left, right, top, bottom = 56, 250, 14, 30
     return left, top, width - left - right, height - top - bottom
+
+
+def _spread(lines: list[Line]) -> list[Line]:
+    """Labels of thresholds close to each other (or equal: two 800 ms SLOs) one under the other."""
+    last = -1e9
+    for line in sorted(lines, key=lambda ln: ln.y):
+        line.label_y = round(max(line.y + 3, last + LABEL_GAP), 1)
+        last = line.label_y
+    return lines
 
 
 def _series(
@@ -170,7 +183,7 @@ def _series(
         x_ticks=[(round(x(t), 1), f"{_fmt(t)} s") for t in _ticks(t_max, 6) if t <= t_max],
         y_ticks=[(round(y(v), 1), _fmt(v)) for v in y_ticks],
         path=path,
-        lines=lines,
+        lines=_spread(lines),
         off_scale=off,
         empty=not points,
     )
@@ -233,7 +246,7 @@ def capacity_chart(capacity: dict[str, Any], floor: float | None, width: int = 7
                 note=str(s.get("verdict") or ""),
             )
         )
-    lines = [Line(round(y(floor), 1), floor, f"≥ {_fmt(floor)} req/s", "#cf222e")] if floor else []
+    lines = _spread([Line(round(y(floor), 1), floor, f">= {_fmt(floor)} req/s", "#cf222e")] if floor else [])
     return Plot(
         width,
         height,

@@ -15,6 +15,10 @@
     document.getElementById('shown').textContent=n;
   }
   boxes.forEach(function(b){b.addEventListener('change',apply);});q.addEventListener('input',apply);apply();
+  // printed from a browser: a failure the reader collapsed still prints open, with its evidence
+  window.addEventListener('beforeprint',function(){
+    document.querySelectorAll('details.crit[data-state=fail],details.crit[data-state=error]').forEach(function(d){d.open=true;});
+  });
   // a link to evidence opens the criterion that holds it
   window.addEventListener('hashchange',function(){
     var el=document.getElementById(location.hash.slice(1));var d=el&&el.closest('details');if(d){d.open=true;el.scrollIntoView();}
