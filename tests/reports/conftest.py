@@ -24,7 +24,9 @@ def long_body(cid: str, lines: int = 220) -> str:
             out.append(f"{cid}-TOKEN-" + "".join(f"{(i * 7 + k) % 97:02d}" for k in range(1500)))
         else:
             name = NAMES[i % len(NAMES)]
-            out.append(f'{cid} dòng {i:04d}: {{"hoTen": "{name}", "soCCCD": "0{i:011d}", "ghiChu": "người bệnh"}}')
+            out.append(
+                f'{cid} dòng {i:04d}: {{"hoTen": "{name}", "soCCCD": "0{i:011d}", "ghiChu": "người bệnh"}}'
+            )
     return "\n".join(out)
 
 
@@ -60,7 +62,9 @@ def make_run(
         )
         for cid, evs in failing.items()
     ]
-    cases += [CaseResult(f"suites/test_paper.py::test_ok_{i}", cid, [cid], "pass") for i, cid in enumerate(passing)]
+    cases += [
+        CaseResult(f"suites/test_paper.py::test_ok_{i}", cid, [cid], "pass") for i, cid in enumerate(passing)
+    ]
     run = RunResult(
         "paper-test",
         "https://vendor.example/fhir",

@@ -84,7 +84,12 @@ def test_the_pdf_of_a_failing_run_shows_every_failures_evidence_whole(tmp_path: 
         assert _squash(token) in flat
         assert _squash(f'{cid} dòng 0219: {{"hoTen": "Phạm Quốc Tuấn"') in flat
     # the header a ministry files with it
-    for fact in ("Công ty Phần mềm Y tế Hòa Bình", "HIS-A 4.2.1", "Do Bộ Y tế thực hiện", "Run by the ministry"):
+    for fact in (
+        "Công ty Phần mềm Y tế Hòa Bình",
+        "HIS-A 4.2.1",
+        "Do Bộ Y tế thực hiện",
+        "Run by the ministry",
+    ):
         assert _squash(fact) in flat, fact
 
 

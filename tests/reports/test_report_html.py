@@ -23,7 +23,9 @@ from vhr_conformance.reports.html import render_html
 from vhr_conformance.reports.model import Provenance
 from vhr_conformance.reports.pdf import chromium
 
-HOSTILE = '</pre><script>alert("x")</script><img src=x onerror="alert(1)">" onmouseover="alert(2)" \'><b>bold</b>'
+HOSTILE = (
+    '</pre><script>alert("x")</script><img src=x onerror="alert(1)">" onmouseover="alert(2)" \'><b>bold</b>'
+)
 
 
 def _doc(html: str) -> Any:
@@ -60,7 +62,9 @@ def test_hostile_evidence_renders_inert() -> None:
 
 def _signed(role: str | None) -> RunResult:
     run = make_run({"VHR-SEC-005": [evidence("VHR-SEC-005", "{}")]})
-    key = SigningKey("Bộ Y tế — Cục CNTT" if role == "ministry" else "Công ty A", role or "", Ed25519PrivateKey.generate())
+    key = SigningKey(
+        "Bộ Y tế — Cục CNTT" if role == "ministry" else "Công ty A", role or "", Ed25519PrivateKey.generate()
+    )
     run.provenance = Provenance(
         target={
             "url": run.target,
@@ -149,7 +153,11 @@ def test_the_area_chart_counts_states_per_area() -> None:
     run = make_run({"VHR-SEC-005": [evidence("VHR-SEC-005", "{}")]}, passing=("VHR-SEC-001", "VHR-CAP-001"))
     chart = _doc(render_html(run)).get_element_by_id("areas-chart")
     titles = [t.text for t in chart.xpath(".//rect/title")]
-    assert "SEC: Không đạt / Fail 1" in titles and "SEC: Đạt / Pass 1" in titles and "CAP: Đạt / Pass 1" in titles
+    assert (
+        "SEC: Không đạt / Fail 1" in titles
+        and "SEC: Đạt / Pass 1" in titles
+        and "CAP: Đạt / Pass 1" in titles
+    )
 
 
 def _source_items(doc: Any, cid: str) -> list[str]:
@@ -180,16 +188,30 @@ def test_vhr_lang_vi_gives_a_summary_without_english_prose(monkeypatch: pytest.M
     html = render_html(run)
     doc = _doc(html)
     assert doc.get("lang") == "vi"
-    parts = [doc.xpath("//header")[0], doc.get_element_by_id("failures"), doc.get_element_by_id("areas-chart")]
+    parts = [
+        doc.xpath("//header")[0],
+        doc.get_element_by_id("failures"),
+        doc.get_element_by_id("areas-chart"),
+    ]
     summary = doc.get_element_by_id("summary")
     parts += [summary, summary.getnext(), summary.getnext().getnext()]
     for node in parts:
-        for el in node.xpath(".//*[contains(@class,'msg') or contains(@class,'evlinks') or contains(@class,'fp')]"):
+        for el in node.xpath(
+            ".//*[contains(@class,'msg') or contains(@class,'evlinks') or contains(@class,'fp')]"
+        ):
             el.getparent().remove(el)  # observed data quoted as the target sent it, not our prose
         text = _text(node)
         english = [o for o in offences(text) if "English" in o]
         assert english == [], (english, text[:500])
-    for phrase in ("Failures", "Summary by level", "Run by", "Self-attested", "Organisation", "(exit", "/ Fail"):
+    for phrase in (
+        "Failures",
+        "Summary by level",
+        "Run by",
+        "Self-attested",
+        "Organisation",
+        "(exit",
+        "/ Fail",
+    ):
         assert phrase not in html.split("<style>")[0] + html.split("</style>")[1], phrase
     monkeypatch.setenv("VHR_LANG", "en")
     en = render_html(run)
@@ -214,7 +236,11 @@ def test_an_attestation_on_a_row_is_shown_and_its_absence_is_fine() -> None:
     doc = _doc(render_html(run))
     block = doc.get_element_by_id(row.criterion.id).xpath(".//div[contains(@class,'att')]")[0]
     text = _text(block)
-    assert "Bị từ chối / Rejected" in text and "Nguyễn Văn Kiểm <kiem@example.vn>" in text and "2026-01-02" in text
+    assert (
+        "Bị từ chối / Rejected" in text
+        and "Nguyễn Văn Kiểm <kiem@example.vn>" in text
+        and "2026-01-02" in text
+    )
     assert "Nhật ký truy cập lưu 5 năm" in text and "Access logs are kept 5 years" in text
     assert "Thiếu bằng chứng <script>x</script>" in text and not block.xpath(".//script")
     other = next(r for r in run.criteria if not r.criterion.automated and r is not row)
@@ -222,7 +248,10 @@ def test_an_attestation_on_a_row_is_shown_and_its_absence_is_fine() -> None:
 
 
 def _load_summary() -> dict[str, Any]:
-    timeline = [{"t": float(t), "users": 30, "rps": 25.0 + t, "fail_per_s": 0.0, "p95_ms": 40.0 + 30 * t} for t in range(1, 13)]
+    timeline = [
+        {"t": float(t), "users": 30, "rps": 25.0 + t, "fail_per_s": 0.0, "p95_ms": 40.0 + 30 * t}
+        for t in range(1, 13)
+    ]
     results = [
         {"id": "VHR-PERF-101", "criterion": "VHR-PERF-003", "level": "SHALL", "status": "pass", "metric": "p95",
          "group": "patient-lookup", "comparator": "<=", "threshold": 500.0, "measured": 120.0, "unit": "ms",
@@ -277,7 +306,9 @@ def test_a_run_without_load_has_no_load_section(tmp_path: Path) -> None:
     assert not doc.xpath("//*[@id='load']") and not doc.xpath("//*[@id='load-latency']")
 
 
-@pytest.mark.parametrize(("top", "last"), [(0.0, 1.0), (7.0, 8.0), (380.0, 400.0), (0.045, 0.06), (3000.0, 3000.0)])
+@pytest.mark.parametrize(
+    ("top", "last"), [(0.0, 1.0), (7.0, 8.0), (380.0, 400.0), (0.045, 0.06), (3000.0, 3000.0)]
+)
 def test_ticks_cover_the_data_with_round_steps(top: float, last: float) -> None:
     ticks = _ticks(top)
     assert ticks[0] == 0.0 and ticks[-1] == pytest.approx(last) and ticks[-1] >= top

@@ -67,7 +67,9 @@ def area_chart(counts: dict[str, dict[str, int]], width: int = 720) -> AreaChart
                 segments.append(Segment(round(x, 1), round(n * scale, 1), colour, state, n))
                 x += n * scale
         bars.append(AreaBar(area, top + i * (bar_height + gap), segments, by_state))
-    return AreaChart(width, top * 2 + len(bars) * (bar_height + gap), left, width - right + 8, bar_height, bars)
+    return AreaChart(
+        width, top * 2 + len(bars) * (bar_height + gap), left, width - right + 8, bar_height, bars
+    )
 
 
 def _ticks(top: float, count: int = 4) -> list[float]:
@@ -198,7 +200,9 @@ def _threshold_label(r: dict[str, Any]) -> str:
 def latency_chart(summary: dict[str, Any], width: int = 760, height: int = 240) -> Plot:
     """p95 of all requests over time against every latency SLO threshold."""
     points = [
-        (float(p["t"]), float(p["p95_ms"])) for p in summary.get("timeline") or [] if p.get("p95_ms") is not None
+        (float(p["t"]), float(p["p95_ms"]))
+        for p in summary.get("timeline") or []
+        if p.get("p95_ms") is not None
     ]
     thresholds = [
         (float(r["threshold"]), _threshold_label(r))
@@ -210,7 +214,9 @@ def latency_chart(summary: dict[str, Any], width: int = 760, height: int = 240) 
 
 def throughput_chart(summary: dict[str, Any], width: int = 760, height: int = 240) -> Plot:
     """Successful requests per second over time against the minimum-throughput SLO."""
-    points = [(float(p["t"]), float(p["rps"])) for p in summary.get("timeline") or [] if p.get("rps") is not None]
+    points = [
+        (float(p["t"]), float(p["rps"])) for p in summary.get("timeline") or [] if p.get("rps") is not None
+    ]
     floors = [
         (float(r["threshold"]), _threshold_label(r))
         for r in summary.get("results") or []
@@ -219,7 +225,9 @@ def throughput_chart(summary: dict[str, Any], width: int = 760, height: int = 24
     return _series(points, floors, width, height)
 
 
-def capacity_chart(capacity: dict[str, Any], floor: float | None, width: int = 760, height: int = 260) -> Plot:
+def capacity_chart(
+    capacity: dict[str, Any], floor: float | None, width: int = 760, height: int = 260
+) -> Plot:
     """One bar per capacity step: its throughput, coloured by its verdict, with its p95 above."""
     left, top, w, h = _frame(width, height)
     steps = capacity.get("steps") or []

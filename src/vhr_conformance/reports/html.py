@@ -109,7 +109,11 @@ def _shown_cases(row: CriterionResult) -> list[dict[str, Any]]:
                 "case": case,
                 "anchor": f"case-{row.criterion.id}-{i}",
                 "evidence": [
-                    {"anchor": f"ev-{row.criterion.id}-{i}-{j}", "title": _evidence_title(ev), "text": evidence_text(ev)}
+                    {
+                        "anchor": f"ev-{row.criterion.id}-{i}-{j}",
+                        "title": _evidence_title(ev),
+                        "text": evidence_text(ev),
+                    }
                     for j, ev in enumerate(case.evidence)
                 ],
             }
@@ -272,27 +276,31 @@ def render_html(
         role = signer.get("role", "vendor")
         signed = {"status": role, "label": _SIGNER.get(role, _SIGNER["vendor"]), **signer}
     meta = {"runId": run.run_id, "verdict": str(verdict), "exitCode": run.exit_code(), "summary": summary}
-    return _env().get_template("report.html").render(
-        run=run,
-        w=words,
-        lang=mode,
-        html_lang="en" if mode == "en" else "vi",
-        summary=summary,
-        levels=_LEVELS,
-        states=list(_STATE_LABEL),
-        verdict_class=_VERDICT_CLASS[verdict],
-        verdict_text=run.verdict_text(),
-        exit_code=run.exit_code(),
-        scope=run.scope_text(),
-        gaps=run.not_tested(),
-        areas=areas,
-        area_chart=charts.area_chart(area_counts),
-        failures=failures,
-        prov=prov,
-        vendor={k: _words_of(v, ()) for k, v in (prov.vendor if prov else {}).items()},
-        ident=identity_facts(prov.target if prov else {}),
-        signed=signed,
-        load=_load_charts(load),
-        meta=meta,
-        print_css=print_css,
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            run=run,
+            w=words,
+            lang=mode,
+            html_lang="en" if mode == "en" else "vi",
+            summary=summary,
+            levels=_LEVELS,
+            states=list(_STATE_LABEL),
+            verdict_class=_VERDICT_CLASS[verdict],
+            verdict_text=run.verdict_text(),
+            exit_code=run.exit_code(),
+            scope=run.scope_text(),
+            gaps=run.not_tested(),
+            areas=areas,
+            area_chart=charts.area_chart(area_counts),
+            failures=failures,
+            prov=prov,
+            vendor={k: _words_of(v, ()) for k, v in (prov.vendor if prov else {}).items()},
+            ident=identity_facts(prov.target if prov else {}),
+            signed=signed,
+            load=_load_charts(load),
+            meta=meta,
+            print_css=print_css,
+        )
     )
