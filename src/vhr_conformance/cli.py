@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "vhr_conformance.diff_cli",
     "vhr_conformance.vendor_cli",
     "vhr_conformance.evidence.cli",
+    "vhr_conformance.reports.cli",
     "vhr_conformance.audit.cli",
     "vhr_conformance.console.cli",
 ]

@@ -10,9 +10,6 @@ period and the revocation list the ministry publishes.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from vhr_conformance.evidence.fingerprint import Harness
 from vhr_conformance.evidence.keys import SigningKey, TrustedKey, check_signature
 from vhr_conformance.evidence.verify import Verification, verify_bundle
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.reports.pdf import print_pdf
 
 SCHEMA = "https://vhr-conformance.org/schemas/certificate/1"
 
@@ -149,39 +147,6 @@ def render_html(statement: dict[str, Any], key: SigningKey) -> str:
     from vhr_conformance.evidence.keys import key_id
 
     return env.from_string(_TEMPLATE).render(c=statement, signer=key.name, key_id=key_id(key.public))
-
-
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-def print_pdf(html: Path, timeout: float = 90.0) -> Path | None:
-    """The PDF of an HTML file by headless Chromium, or None when Chromium is not installed."""
-    browser = chromium()
-    if browser is None:
-        return None
-    pdf = html.with_suffix(".pdf")
-    with tempfile.TemporaryDirectory(prefix="vhr-chromium-") as profile:
-        cmd = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--no-pdf-header-footer",
-            f"--print-to-pdf={pdf}",
-            html.resolve().as_uri(),
-        ]
-        try:
-            subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-    return pdf if pdf.is_file() and pdf.stat().st_size > 0 else None
 
 
 def load_revocations(paths: list[Path]) -> dict[str, str]:

@@ -1,11 +1,23 @@
-"""The self-contained HTML report: one file, no external assets, readable offline and filed as-is."""
+"""The self-contained HTML report: one file, no external assets, readable offline, printed and filed as-is.
+
+Rendered from Jinja2 templates (`templates/`, shipped as package data) with autoescape on: every
+string that came from the target (evidence bodies and headers, messages, software names) is escaped.
+The page opens with the header the ministry files (who and what was tested, who signed), the
+failures with their observed messages, and the charts; `report.css` prints evidence whole.
+`VHR_LANG=vi` or `en` renders one language; the default is both, Vietnamese first.
+"""
 
 from __future__ import annotations
 
-import json
-from html import escape
+from functools import lru_cache
+from typing import Any
 
-from vhr_conformance.outcome import STATE_TEXT, Verdict
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from vhr_conformance.i18n import Text, preferred_language
+from vhr_conformance.outcome import STATE_TEXT, State, Verdict
+from vhr_conformance.reports import charts
 from vhr_conformance.reports.model import CriterionResult, RunResult
 
 _STATE_LABEL = {str(state): (text.vi, text.en) for state, text in STATE_TEXT.items()}
@@ -16,213 +28,279 @@ _VERDICT_CLASS = {
     Verdict.INTERRUPTED: "v-inc",
     Verdict.ERROR: "v-err",
 }
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
-header{background:#0b4f6c;color:#fff;padding:16px 24px}header h1{margin:0;font-size:22px}
-header p{margin:4px 0 0;opacity:.9;font-size:13px}main{padding:16px 24px}
-.verdict{display:inline-block;padding:4px 10px;border-radius:4px;font-weight:700;margin-top:8px}
-.v-ok{background:#1a7f37}.v-bad{background:#cf222e}.v-err{background:#9a6700}.v-inc{background:#bc4c00}
-.scope{display:inline-block;margin-left:8px;padding:4px 10px;border-radius:4px;background:#fff;color:#0b4f6c;font-weight:700}
-.gaps{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;margin:8px 0}
-table{border-collapse:collapse;background:#fff;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;vertical-align:top}
-th{background:#eef1f4}.st{font-weight:600;border-radius:3px;padding:1px 6px;white-space:nowrap}
-.s-pass{background:#dafbe1;color:#116329}.s-fail{background:#ffebe9;color:#a40e26}.s-not-tested{background:#fff8c5;color:#7d4e00}
-.s-not-applicable{background:#eaeef2;color:#57606a}.s-error{background:#fbefff;color:#8250df}.s-attestation{background:#ddf4ff;color:#0550ae}
-.filters{position:sticky;top:0;background:#f6f7f9;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:2}
-.filters label{margin-right:10px;font-size:13px}.filters input[type=search]{padding:4px;width:260px}
-section.area{margin-top:18px}section.area h2{font-size:18px;border-bottom:2px solid #0b4f6c;padding-bottom:4px}
-details.crit{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:6px 10px}
-details.crit summary{cursor:pointer;font-size:14px}.cid{font-family:ui-monospace,monospace;font-weight:700}
-.en{color:#57606a}.lvl{font-size:11px;border:1px solid #8c959f;border-radius:3px;padding:0 4px;margin-left:4px}
-.case{border-top:1px dashed #d0d7de;margin-top:6px;padding-top:6px;font-size:13px}
-.msg{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px;background:#f6f8fa;padding:6px;border-radius:4px}
-pre.ev{white-space:pre-wrap;word-break:break-all;font-size:11px;background:#0d1117;color:#e6edf3;padding:8px;border-radius:4px;max-height:360px;overflow:auto}
-.hidden{display:none}
-"""
-
-_JS = """
-(function(){
-  var boxes=document.querySelectorAll('.filters input[type=checkbox]');
-  var q=document.getElementById('q');
-  function apply(){
-    var on={};boxes.forEach(function(b){on[b.value]=b.checked;});
-    var text=(q.value||'').toLowerCase();
-    document.querySelectorAll('details.crit').forEach(function(d){
-      var ok=on[d.dataset.state]&&on[d.dataset.level]&&(!text||d.textContent.toLowerCase().indexOf(text)>=0);
-      d.classList.toggle('hidden',!ok);
-    });
-    document.querySelectorAll('section.area').forEach(function(s){
-      s.classList.toggle('hidden',s.querySelectorAll('details.crit:not(.hidden)').length===0);
-    });
-    var n=document.querySelectorAll('details.crit:not(.hidden)').length;
-    document.getElementById('shown').textContent=n;
-  }
-  boxes.forEach(function(b){b.addEventListener('change',apply);});q.addEventListener('input',apply);apply();
-})();
-"""
+_BAD = (State.FAIL, State.ERROR)
+_LEVELS = ("SHALL", "SHOULD", "MAY")
+_ATTESTATION = {
+    "missing": Text("Chưa có xác nhận", "Not attested"),
+    "attested": Text("Đã xác nhận, chờ thẩm định", "Attested, awaiting review"),
+    "accepted": Text("Được chấp nhận", "Accepted"),
+    "rejected": Text("Bị từ chối", "Rejected"),
+}
+_SIGNER = {
+    "ministry": Text("Do Bộ Y tế thực hiện", "Run by the ministry"),
+    "vendor": Text("Nhà cung cấp tự đánh giá", "Self-attested"),
+}
+UNSIGNED = Text("Chưa ký: không thể tin cậy", "Unsigned: cannot be trusted")
+SIGNER_UNKNOWN = Text(
+    "Báo cáo này không ghi người ký: xem gói bằng chứng", "Not stated in this report: see the evidence bundle"
+)
 
 
-def _state(state: str) -> str:
-    vi, en = _STATE_LABEL.get(state, (state, state))
-    return f'<span class="st s-{escape(state)}">{escape(vi)} / {escape(en)}</span>'
+def language(lang: str | None = None) -> str:
+    """`vi`, `en` or `both` (VHR_LANG, as for the CLI)."""
+    lang = (lang or preferred_language()).lower()
+    return "vi" if lang.startswith("vi") else "en" if lang.startswith("en") else "both"
 
 
-def _evidence(ev: dict) -> str:
+class _Words:
+    """The template's language helpers: `t` plain text (both: "vi / en"), `tt` the same with the
+    English half in a muted span, `x` for a :class:`Text`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def t(self, vi: str, en: str, sep: str = " / ") -> str:
+        return vi if self.lang == "vi" else en if self.lang == "en" else f"{vi}{sep}{en}"
+
+    def tt(self, vi: str, en: str) -> Markup:
+        if self.lang != "both":
+            return Markup("{}").format(self.t(vi, en))
+        return Markup('{} <span class="en">/ {}</span>').format(vi, en)
+
+    def x(self, text: Text | None) -> str:
+        return "" if text is None else self.t(text.vi, text.en)
+
+    def state(self, state: str) -> str:
+        vi, en = _STATE_LABEL.get(state, (state, state))
+        return self.t(vi, en)
+
+
+def evidence_text(ev: dict[str, Any]) -> str:
+    """One recorded exchange as the reader sees it: request line, headers, body; status, headers, body."""
     lines = [f"{ev.get('method')} {ev.get('url')}"]
     lines += [f"{k}: {v}" for k, v in (ev.get("request_headers") or {}).items()]
     if ev.get("request_body"):
-        lines += ["", ev["request_body"]]
+        lines += ["", str(ev["request_body"])]
     lines.append("")
     if ev.get("status") is None:
         lines.append(f"⚠ {ev.get('error')}")
     else:
-        lines.append(f"HTTP {ev.get('status')}  ({ev.get('elapsed_ms', 0):.0f} ms)")
+        lines.append(f"HTTP {ev.get('status')}  ({float(ev.get('elapsed_ms') or 0):.0f} ms)")
         lines += [f"{k}: {v}" for k, v in (ev.get("response_headers") or {}).items()]
         if ev.get("response_body"):
-            lines += ["", ev["response_body"]]
-    return f'<pre class="ev">{escape(chr(10).join(lines))}</pre>'
+            lines += ["", str(ev["response_body"])]
+    return "\n".join(lines)
 
 
-def _criterion(row: CriterionResult) -> str:
+def _evidence_title(ev: dict[str, Any]) -> str:
+    status = ev.get("status")
+    return f"{ev.get('method')} {ev.get('url')} → {status if status is not None else '⚠'}"
+
+
+def _shown_cases(row: CriterionResult) -> list[dict[str, Any]]:
+    """The cases a criterion shows (a lone passing case, or every case that did not pass), with
+    the anchors the failures summary links to."""
+    out = []
+    for i, case in enumerate(row.cases):
+        if case.state == State.PASS and len(row.cases) > 1:
+            continue
+        out.append(
+            {
+                "case": case,
+                "anchor": f"case-{row.criterion.id}-{i}",
+                "evidence": [
+                    {
+                        "anchor": f"ev-{row.criterion.id}-{i}-{j}",
+                        "title": _evidence_title(ev),
+                        "text": evidence_text(ev),
+                    }
+                    for j, ev in enumerate(case.evidence)
+                ],
+            }
+        )
+    return out
+
+
+def _sources(row: CriterionResult) -> list[dict[str, str]]:
+    """The criterion's own sources (citation and clause) as the catalogue states them; none invented."""
     c = row.criterion
-    scope = "" if row.in_scope else ' <span class="lvl">ngoài phạm vi / out of scope</span>'
-    parts = [
-        f'<details class="crit" data-state="{row.state}" data-level="{c.level}" id="{c.id}"'
-        f"{' open' if row.state in ('fail', 'error') else ''}>",
-        f'<summary>{_state(row.state)} <span class="cid">{c.id}</span><span class="lvl">{c.level}</span>{scope} '
-        f'{escape(c.title.vi)} <span class="en">/ {escape(c.title.en)}</span></summary>',
-        f"<p>{escape(c.description.vi)}<br><span class=en>{escape(c.description.en)}</span></p>",
-        f"<p><b>Nguồn / Source:</b> {escape(c.source_text('vi'))}<br><span class=en>{escape(c.source_text('en'))}</span></p>",
-        f"<p><b>Tác nhân / Actor:</b> {escape(c.actor)} · <b>Kiểm chứng / Verification:</b> {escape(c.verification)}</p>",
-    ]
-    counts = row.counts()
-    if row.cases:
-        parts.append("<p>" + " · ".join(f"{_state(s)} {n}" for s, n in counts.items() if n) + "</p>")
-    for case in row.cases:
-        if case.state == "pass" and len(row.cases) > 1:
-            continue
-        parts.append(
-            f'<div class="case">{_state(case.state)} <code>{escape(case.nodeid)}</code> ({case.duration_s:.2f} s)'
+    out = []
+    for i, (cite_en, clause_en) in enumerate(c.sources):
+        cite_vi = c.sources_vi[i] if i < len(c.sources_vi) else cite_en
+        clause_vi = c.clauses_vi[i] if i < len(c.clauses_vi) and c.clauses_vi[i] else clause_en
+        out.append(
+            {
+                "cite_vi": cite_vi,
+                "cite_en": cite_en,
+                "clause_vi": clause_vi,
+                "clause_en": clause_en,
+            }
         )
-        if case.message:
-            parts.append(f'<div class="msg">{escape(case.message)}</div>')
-        for ev in case.evidence:
-            parts.append(_evidence(ev))
-        parts.append("</div>")
-    parts.append("</details>")
-    return "\n".join(parts)
+    return out
 
 
-def _gaps(run: RunResult) -> str:
-    """What was not judged and what the user can do, in the not-tested cases' own words."""
-    rows = run.not_tested()
-    if not rows:
-        return ""
-    items = "".join(
-        f'<li><a href="#{r.criterion.id}" class="cid">{r.criterion.id}</a> <span class="lvl">{r.criterion.level}</span> '
-        f"{_state(r.state)} {escape(r.criterion.title.vi)} <span class=en>/ {escape(r.criterion.title.en)}</span>"
-        + "".join(f'<div class="msg">{escape(m)}</div>' for m in r.not_tested_reasons())
-        + "</li>"
-        for r in rows
+def _attestation(row: CriterionResult) -> dict[str, Any] | None:
+    """The row's attestation record when the run has one (rows without the field render without it)."""
+    att = getattr(row, "attestation", None)
+    if not isinstance(att, dict) or not att.get("status"):
+        return None
+    status = str(att["status"])
+    label = _ATTESTATION.get(status, Text(status, status))
+    raw = att.get("statement")
+    statement: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return {
+        "status": status,
+        "label": label,
+        "by": att.get("by"),
+        "date": att.get("date"),
+        "statement_vi": str(statement.get("vi") or ""),
+        "statement_en": str(statement.get("en") or ""),
+        "reason": att.get("reason"),
+    }
+
+
+def _words_of(value: Any, keys: tuple[str, ...]) -> str:
+    """A fact the target reported, as one line: an object's `keys` joined, or the value itself."""
+    if isinstance(value, dict):
+        return " ".join(str(value[k]) for k in keys if value.get(k) not in (None, ""))
+    return "" if value is None else str(value)
+
+
+def identity_facts(target: dict[str, Any]) -> dict[str, str]:
+    """The target's identity (doctor's `Diagnosis.identity()`) as display strings, whatever shape
+    the target's CapabilityStatement gave its parts."""
+    return {
+        "address": _words_of(target.get("address"), ()),
+        "software": _words_of(target.get("software"), ("name", "version")),
+        "implementation": _words_of(target.get("implementation"), ("description", "url")),
+        "fhirVersion": _words_of(target.get("fhirVersion"), ()),
+        "tls": _words_of(target.get("tlsCertificateSha256"), ()),
+        "tlsVersion": _words_of(target.get("tlsVersion"), ()),
+    }
+
+
+def _load_charts(load: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The load run's charts, or None for a run without load data."""
+    if not load or not isinstance(load, dict):
+        return None
+    results = [r for r in load.get("results") or [] if isinstance(r, dict)]
+    summary = {**load, "results": results}
+    out: dict[str, Any] = {
+        "shape": load.get("shape"),
+        "users": load.get("users"),
+        "elapsed": load.get("elapsed_s"),
+        "workload": load.get("workload"),
+        "verdict": load.get("verdict"),
+        "latency": charts.latency_chart(summary) if load.get("timeline") else None,
+        "throughput": charts.throughput_chart(summary) if load.get("timeline") else None,
+        "capacity": None,
+        "results": results,
+    }
+    capacity = load.get("capacity")
+    if isinstance(capacity, dict) and capacity.get("steps"):
+        floors = [
+            float(r["threshold"])
+            for r in results
+            if r.get("metric") == "throughput" and (r.get("group") or "*") == "*" and r.get("threshold")
+        ]
+        out["capacity"] = charts.capacity_chart(capacity, max(floors) if floors else None)
+        out["capacity_info"] = capacity
+    return out
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("vhr_conformance.reports", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return (
-        '<section class="gaps" id="not-tested"><h2>Chưa được đánh giá và cách bổ sung / '
-        "Not judged, and what you can do</h2><ul>" + items + "</ul></section>"
-    )
+    env.globals["state_colours"] = charts.STATE_COLOURS
+    return env
 
 
-def render_html(run: RunResult) -> str:
+def render_html(
+    run: RunResult, load: dict[str, Any] | None = None, lang: str | None = None, print_css: bool = True
+) -> str:
+    """The report of `run`; `load` is the load run's summary.json when the run had load.
+
+    `print_css=False` leaves the print stylesheet out: the tests print that page to show that
+    without it evidence boxes are clipped on paper."""
+    mode = language(lang)
+    words = _Words(mode)
     summary = run.summary()
-    code = run.exit_code()
-    text = run.verdict_text()
-    verdict = (_VERDICT_CLASS[run.verdict()], text.vi, text.en)
-    rows = []
-    for level in ("SHALL", "SHOULD", "MAY"):
-        s = summary[level]
-        rate = "—" if s["pass_rate"] is None else f"{s['pass_rate'] * 100:.1f}%"
-        rows.append(
-            f"<tr><td>{level}</td><td>{s['total']}</td><td>{s['pass']}</td><td>{s['fail']}</td><td>{s['not-tested']}</td>"
-            f"<td>{s['not-applicable']}</td><td>{s['error']}</td><td>{s['attestation']}</td><td><b>{rate}</b></td></tr>"
-        )
-    cases = summary["cases"]
-    area_rows = []
+    verdict = run.verdict()
+    areas: list[dict[str, Any]] = []
+    area_counts: dict[str, dict[str, int]] = {}
     for area, title in run.catalogue.areas.items():
-        rows_a = [r for r in run.criteria if r.criterion.area == area and r.in_scope]
-        if not rows_a:
+        rows = [r for r in run.criteria if r.criterion.area == area]
+        if not rows:
             continue
-        n = {st: sum(1 for r in rows_a if r.state == st) for st in _STATE_LABEL}
-        area_rows.append(
-            f'<tr><td><a href="#area-{area}">{area}</a></td><td>{escape(title.vi)} <span class="en">/ {escape(title.en)}</span></td>'
-            + "".join(f"<td>{n[st]}</td>" for st in _STATE_LABEL)
-            + "</tr>"
+        in_scope = [r for r in rows if r.in_scope]
+        counts = {st: sum(1 for r in in_scope if r.state == st) for st in _STATE_LABEL}
+        if in_scope:
+            area_counts[area] = counts
+        areas.append(
+            {
+                "id": area,
+                "title": title,
+                "counts": counts,
+                "in_scope": bool(in_scope),
+                "failed": sum(1 for r in rows if r.state == State.FAIL),
+                "rows": [
+                    {
+                        "row": r,
+                        "open": r.state in _BAD,
+                        "cases": _shown_cases(r),
+                        "sources": _sources(r),
+                        "attestation": _attestation(r),
+                    }
+                    for r in rows
+                ],
+            }
         )
-    areas_html = []
-    for area, title in run.catalogue.areas.items():
-        crit_rows = [r for r in run.criteria if r.criterion.area == area]
-        if not crit_rows:
-            continue
-        bad = sum(1 for r in crit_rows if r.state == "fail")
-        areas_html.append(
-            f'<section class="area" id="area-{area}"><h2>{area} — {escape(title.vi)} <span class="en">/ {escape(title.en)}</span>'
-            f" <small>({len(crit_rows)} tiêu chí / criteria, {bad} không đạt / failed)</small></h2>"
-            + "\n".join(_criterion(r) for r in crit_rows)
-            + "</section>"
+    by_id = {item["row"].criterion.id: item for a in areas for item in a["rows"]}
+    failures = sorted(
+        (by_id[r.criterion.id] for r in run.criteria if r.state in _BAD),
+        key=lambda item: (_LEVELS.index(item["row"].criterion.level), item["row"].criterion.id),
+    )
+    prov = run.provenance
+    signer = prov.signer if prov is not None else None
+    if prov is None:
+        signed = {"status": "unknown", "label": SIGNER_UNKNOWN}
+    elif signer is None:
+        signed = {"status": "unsigned", "label": UNSIGNED}
+    else:
+        role = signer.get("role", "vendor")
+        signed = {"status": role, "label": _SIGNER.get(role, _SIGNER["vendor"]), **signer}
+    meta = {"runId": run.run_id, "verdict": str(verdict), "exitCode": run.exit_code(), "summary": summary}
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            run=run,
+            w=words,
+            lang=mode,
+            html_lang="en" if mode == "en" else "vi",
+            summary=summary,
+            levels=_LEVELS,
+            states=list(_STATE_LABEL),
+            verdict_class=_VERDICT_CLASS[verdict],
+            verdict_text=run.verdict_text(),
+            exit_code=run.exit_code(),
+            scope=run.scope_text(),
+            gaps=run.not_tested(),
+            areas=areas,
+            area_chart=charts.area_chart(area_counts),
+            failures=failures,
+            prov=prov,
+            vendor={k: _words_of(v, ()) for k, v in (prov.vendor if prov else {}).items()},
+            ident=identity_facts(prov.target if prov else {}),
+            signed=signed,
+            load=_load_charts(load),
+            meta=meta,
+            print_css=print_css,
         )
-    checkboxes = "".join(
-        f'<label><input type="checkbox" value="{s}" checked> {_state(s)}</label>' for s in _STATE_LABEL
-    ) + "".join(
-        f'<label><input type="checkbox" value="{lv}" checked> {lv}</label>'
-        for lv in ("SHALL", "SHOULD", "MAY")
     )
-    leftovers = ""
-    if run.cleanup_leftovers:
-        leftovers = (
-            "<h2>Dữ liệu chưa xóa được / Data that could not be deleted</h2><ul>"
-            + "".join(f"<li><code>{escape(x)}</code></li>" for x in run.cleanup_leftovers)
-            + "</ul>"
-        )
-    meta = json.dumps(
-        {"runId": run.run_id, "verdict": str(run.verdict()), "exitCode": code, "summary": summary},
-        ensure_ascii=False,
-    )
-    scope = run.scope_text()
-    scope_html = (
-        f'<div class="scope" id="scope">Phạm vi một phần / Partial scope</div><p>{escape(scope.vi)}<br>'
-        f'<span style="opacity:.85">{escape(scope.en)}</span></p>'
-        if scope
-        else ""
-    )
-    interrupted = f"<p><b>Bị ngắt / Interrupted:</b> {escape(run.interrupted)}</p>" if run.interrupted else ""
-    gaps = _gaps(run)
-    return f"""<!DOCTYPE html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Báo cáo kiểm thử tuân thủ VHR / VHR conformance report — {escape(run.run_id)}</title>
-<style>{_CSS}</style></head>
-<body>
-<header><h1>Báo cáo kiểm thử tuân thủ VHR <span style="opacity:.8">/ VHR conformance report</span></h1>
-<p>Hệ thống được kiểm thử / Target: <b>{escape(run.target)}</b> · Lượt chạy / Run: {escape(run.run_id)} ·
-IG: {escape(str(run.ig.get("id")))}#{escape(str(run.ig.get("version")))} · Mức / Level: {escape(run.level)} · Seed: {run.seed}</p>
-<p>Bắt đầu / Started: {escape(run.started)} · Kết thúc / Finished: {escape(run.finished)} · Harness {escape(run.harness_version)}</p>
-<div class="verdict {verdict[0]}" id="verdict">{escape(verdict[1])} / {escape(verdict[2])} (exit {code})</div>
-{scope_html}{interrupted}</header>
-<main>
-{gaps}
-<h2 id="summary">Tổng hợp theo mức / Summary by level</h2>
-<table><tr><th>Mức / Level</th><th>Tiêu chí / Criteria</th><th>Đạt / Pass</th><th>Không đạt / Fail</th><th>Chưa kiểm thử / Not tested</th>
-<th>Không áp dụng / Not applicable</th><th>Lỗi / Error</th><th>Xác nhận / Attestation</th><th>Tỷ lệ đạt / Pass rate</th></tr>
-{"".join(rows)}</table>
-<p>Ca kiểm thử / Test cases: {cases["total"]} — đạt/pass {cases["pass"]}, không đạt/fail {cases["fail"]}, chưa kiểm thử/not tested {cases["not-tested"]},
-không áp dụng/not applicable {cases["not-applicable"]}, lỗi/error {cases["error"]}. Thử lại hạ tầng / infrastructure retries: {run.infrastructure_retries}.</p>
-<h2 id="areas">Theo nhóm tiêu chí / By area</h2>
-<table><tr><th>Nhóm / Area</th><th></th>{"".join(f"<th>{_state(st)}</th>" for st in _STATE_LABEL)}</tr>
-{"".join(area_rows)}</table>
-{leftovers}
-<div class="filters">{checkboxes}<input type="search" id="q" placeholder="Lọc / filter (VHR-PAT, CCCD, …)">
-<span> Hiển thị / shown: <b id="shown">0</b></span></div>
-{"".join(areas_html)}
-</main>
-<script type="application/json" id="run-data">{escape(meta)}</script>
-<script>{_JS}</script>
-</body></html>
-"""

@@ -10,7 +10,7 @@ not-tested, then pass, then not-applicable; no case in scope is not-tested), the
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vhr_conformance.catalogue import Catalogue, Criterion, level_in_scope
 from vhr_conformance.i18n import Text
@@ -26,6 +26,9 @@ from vhr_conformance.outcome import (
     criterion_state,
     run_verdict,
 )
+
+if TYPE_CHECKING:
+    from vhr_conformance.evidence.keys import SigningKey
 
 CASE_STATES = (State.PASS, State.FAIL, State.NOT_TESTED, State.NOT_APPLICABLE, State.ERROR)
 STATES = tuple(str(s) for s in CASE_STATES)
@@ -81,6 +84,30 @@ class CriterionResult:
 
 
 @dataclass
+class Provenance:
+    """What the printed header states about who and what was tested, as the run knows it (`vhr run`
+    hands it over; a report written without it says so rather than guessing).
+
+    ``target`` is the doctor's identity of the target (url, address, TLS certificate, software,
+    implementation, fhirVersion), ``vendor`` the organisation, product and version under test, and
+    ``signer`` the name, role and key id of the key that signs the evidence bundle (None: unsigned)."""
+
+    target: dict[str, Any] = field(default_factory=dict)
+    vendor: dict[str, Any] = field(default_factory=dict)
+    harness_fingerprint: str | None = None
+    signer: dict[str, str] | None = None
+
+    @staticmethod
+    def signed_by(key: SigningKey | None) -> dict[str, str] | None:
+        """The signer as the bundle's signature will name it (the report is written before signing)."""
+        if key is None:
+            return None
+        from vhr_conformance.evidence.keys import key_id
+
+        return {"name": key.name, "role": key.role, "keyId": key_id(key.public)}
+
+
+@dataclass
 class RunResult:
     run_id: str
     target: str
@@ -98,6 +125,7 @@ class RunResult:
     only: list[str] = field(default_factory=list)
     criteria: list[CriterionResult] = field(default_factory=list)
     interrupted: str = ""  # why the run stopped early (signal, deadline); empty when it ran to its end
+    provenance: Provenance | None = None  # the paper header's facts; not part of results.json
 
     def aggregate(self) -> None:
         by_crit: dict[str, list[CaseResult]] = {}

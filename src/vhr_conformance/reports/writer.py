@@ -118,15 +118,37 @@ def test_report(run: RunResult) -> dict[str, Any]:
     }
 
 
-def write_reports(run: RunResult, out_dir: Path, extra_files: list[Path] | None = None) -> dict[str, Path]:
-    """Write HTML, results.json, TestReport and the manifest. JUnit and Allure are written by pytest."""
+def _load_summary(out_dir: Path) -> dict[str, Any] | None:
+    """The summary of the run's load stage (`<out_dir>/load/summary.json`), for the report's charts."""
+    from vhr_conformance.load.merge import read_summary
+
+    try:
+        summary = read_summary(out_dir / "load")
+    except (OSError, ValueError):
+        return None  # an unreadable summary is already the PERF case's error; the charts are left out
+    return summary if isinstance(summary, dict) else None
+
+
+def write_reports(
+    run: RunResult, out_dir: Path, extra_files: list[Path] | None = None, pdf: bool = False
+) -> dict[str, Path]:
+    """Write HTML, results.json, TestReport and the manifest. JUnit and Allure are written by pytest.
+
+    `pdf`: also print the HTML to `report.pdf` (headless Chromium; no `pdf` path when it is not
+    installed), before the manifest, which hashes it with the rest."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "html": out_dir / "report.html",
         "json": out_dir / "results.json",
         "testreport": out_dir / "testreport.json",
     }
-    paths["html"].write_text(render_html(run), encoding="utf-8")
+    paths["html"].write_text(render_html(run, load=_load_summary(out_dir)), encoding="utf-8")
+    if pdf:
+        from vhr_conformance.reports.pdf import print_pdf
+
+        printed = print_pdf(paths["html"])
+        if printed is not None:
+            paths["pdf"] = printed
     paths["json"].write_bytes(orjson.dumps(run.to_json(), option=orjson.OPT_INDENT_2))
     paths["testreport"].write_bytes(orjson.dumps(test_report(run), option=orjson.OPT_INDENT_2))
     files = {}

@@ -263,6 +263,30 @@ def _write_evidence(
     return path
 
 
+def _paper_report(
+    state: Any, out: Path, identity: dict[str, Any], vendor: dict[str, Any], signer: Any
+) -> None:
+    """The report again, now with what only the runner knows (target identity, vendor, harness
+    fingerprint, the signer `--sign-key` will sign with), and its PDF when Chromium is installed."""
+    from vhr_conformance.evidence.fingerprint import Harness
+    from vhr_conformance.reports.model import Provenance
+    from vhr_conformance.reports.pdf import CHROMIUM_MISSING
+    from vhr_conformance.reports.writer import write_reports
+
+    state.run.provenance = Provenance(
+        target=identity,
+        vendor=vendor,
+        harness_fingerprint=Harness.current().fingerprint,
+        signer=Provenance.signed_by(signer),
+    )
+    state.report_paths = write_reports(state.run, out, pdf=True)
+    console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
+    if "pdf" in state.report_paths:
+        console.print(f"PDF: [bold]{state.report_paths['pdf']}[/]")
+    else:
+        console.print(f"[yellow]{CHROMIUM_MISSING.in_lang()}[/]", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
@@ -559,7 +583,7 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
             )
-        console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
+        _paper_report(state, out, locals().get("identity") or {"url": target}, vendor_info, signer)
         code_run = state.run.exit_code()
         if code_run == 0 and code != 0:
             code_run = int(ExitCode.ERROR)  # pytest's own usage or internal errors: never a pass
