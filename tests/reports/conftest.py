@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from vhr_conformance.runner.catalogue import load_catalogue
 
 from vhr_conformance.reports import CaseResult, RunResult
-from vhr_conformance.runner.catalogue import load_catalogue
 
 FAILING = ("VHR-SEC-005", "VHR-PAT-001", "VHR-API-001", "VHR-CAP-001")
 NAMES = ("Nguyễn Thị Hòa", "Trần Văn Thủy", "Lê Hoàng Khải", "Phạm Quốc Tuấn")
