@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from vhr_conformance.runner.catalogue import load_catalogue
 
+from vhr_conformance.catalogue import load_catalogue
 from vhr_conformance.reports import CaseResult, RunResult
 
 FAILING = ("VHR-SEC-005", "VHR-PAT-001", "VHR-API-001", "VHR-CAP-001")
