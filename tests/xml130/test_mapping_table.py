@@ -89,3 +89,18 @@ def test_the_twin_writer_fills_the_fields_that_have_a_reader() -> None:
         "MA_LK", "STT", "NAM_QT", "THANG_QT", "T_TONGCHI_BV", "DON_GIA", "DON_GIA_BV",
         "THANH_TIEN_BV", "SO_LUONG", "NGAY_YL", "MUC_HUONG",
     }  # fmt: skip
+
+
+def test_the_converter_refuses_to_write_a_field_outside_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vhr_conformance.xml130.convert import _Builder
+
+    vitals = _Builder.vitals
+
+    def reads_more(self: _Builder, pat: str, enc: str) -> None:
+        self.v("MA_PTTT_QT")  # a real XML1 field the table does not map
+        vitals(self, pat, enc)
+
+    monkeypatch.setattr(_Builder, "vitals", reads_more)
+    rows = synthetic_encounter(random.Random(4), 3)
+    with pytest.raises(KeyError, match="MA_PTTT_QT"):
+        next(convert_source(render_envelope([rows], "01013", "20260101")))

@@ -83,9 +83,9 @@ class _Builder:
         return f"urn:uuid:{uuid.uuid5(_NS, f'{self.enc.macskcb}|{self.ma_lk}|{key}')}"
 
     def v(self, name: str, table: str = "XML1", rec: Record | None = None) -> str:
-        """Value of a field of the mapping table, marking it as carried (KeyError for any other:
-        a field the converter writes is a row of :data:`mapping.FIELDS`)."""
-        self.used.add(mapping.FIELD[table, name].key)
+        """Value of a field of the mapping table, marking it as carried (:meth:`build` refuses any
+        other: a field the converter writes is a row of :data:`mapping.FIELDS`)."""
+        self.used.add((table, name))
         return (rec or self.x1).get(name)
 
     def add(self, key: str, resource: dict[str, Any], if_none_exist: str | None = None) -> str:
@@ -129,7 +129,7 @@ class _Builder:
         """The coded VHR extensions of ``resource`` from the fields the mapping carries in them; a
         code outside a closed code system is reported unmapped rather than written."""
         out = []
-        for f in mapping.coded(resource):
+        for f in mapping.CODED[resource]:
             code = self.v(f.name)
             if not code:
                 continue
@@ -140,7 +140,7 @@ class _Builder:
         return out
 
     def rid(self, table: str, rec: Record) -> dict[str, str]:
-        self.used.add(mapping.FIELD[table, "STT"].key)
+        self.used.add((table, "STT"))  # a row of mapping.FIELDS for XML2, XML3, XML4
         return {"system": "urn:ietf:rfc:3986", "value": self.url(f"{table}/{rec.get('STT') or rec.index}")}
 
     # resources -------------------------------------------------------------------------------
@@ -674,6 +674,9 @@ class _Builder:
         self.medications(pat, enc)
         self.procedures(pat, enc)
         self.observations(pat, enc)
+        stray = self.used - mapping.MAPPED
+        if stray:  # a programming error, not bad input: the converter wrote a field the table lacks
+            raise KeyError(f"not fields of mapping.FIELDS: {sorted(stray)}")
         # Encounter right after the Patient and Coverages reads naturally; order is free in a transaction
         for code, table in self.enc.tables.items():
             for rec in table.records:

@@ -407,9 +407,10 @@ TABLES = tuple(dict.fromkeys(f.table for f in FIELDS))  # the tables the mapping
 STRUCTURAL = {("*", "MA_LK"), ("XML1", "STT"), ("XML5", "STT")}
 
 
-def coded(resource: str) -> list[Field]:
-    """The fields carried as coded extensions of ``resource``, in table order."""
-    return [f for f in FIELDS if f.resource == resource and f.ext]
+# the fields carried as coded extensions of a resource (Patient, Encounter), in table order
+CODED: dict[str, tuple[Field, ...]] = {
+    r: tuple(f for f in FIELDS if f.ext and f.resource == r) for r in {f.resource for f in FIELDS if f.ext}
+}
 
 
 # ---- MAP criteria and their facts ---------------------------------------------------------------
