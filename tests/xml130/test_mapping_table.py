@@ -35,10 +35,13 @@ def test_the_docs_check_sees_an_edited_row_and_a_missing_block() -> None:
 
 
 def test_one_criterion_id_scheme_the_catalogues() -> None:
-    from vhr_conformance.runner import mapping as run_mapping
-    from vhr_conformance.runner.catalogue import load_catalogue
+    import yaml
 
-    catalogue = [c for c in load_catalogue().criteria if c.startswith("VHR-MAP-")]
+    from vhr_conformance.runner import mapping as run_mapping
+
+    # the catalogue file itself (its loader's module is moving out of runner/, issue 20)
+    raw = yaml.safe_load((DOC.parents[1] / "suites" / "criteria.yaml").read_text(encoding="utf-8"))
+    catalogue = [c["id"] for c in raw["criteria"] if c["id"].startswith("VHR-MAP-")]
     assert list(mapping.CRITERIA) == catalogue
     assert run_mapping.CRITERIA == mapping.CRITERIA
     assert mapping.FOUND == "VHR-MAP-001" and mapping.FACTS[0].xml_field == "XML1.MA_LK"

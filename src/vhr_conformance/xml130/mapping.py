@@ -399,8 +399,7 @@ FIELDS: tuple[Field, ...] = (
     Field("XML4", "STT", "Observation.identifier (MA_LK/XML4/STT)", _RID, tw.stt),
 )
 
-FIELD: dict[tuple[str, str], Field] = {f.key: f for f in FIELDS}
-MAPPED = set(FIELD)
+MAPPED = frozenset(f.key for f in FIELDS)
 TABLES = tuple(dict.fromkeys(f.table for f in FIELDS))  # the tables the mapping reads and writes
 # Fields that carry no information of their own once the mapping is done (keys, counters);
 # never reported as unmapped.
@@ -430,6 +429,8 @@ def _label(fields: list[Field]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """One compared fact, keyed as a difference names it."""
+
     criterion: str
     xml_field: str
     fhir_path: str
@@ -479,8 +480,14 @@ def bundle_to_rows(bundle: dict[str, Any], facility_default: str = "") -> list[R
     return out
 
 
+_READERS: dict[str, tuple[tuple[str, tw.Back], ...]] = {
+    table: tuple((f.name, f.back) for f in FIELDS if f.table == table and f.back is not None)
+    for table in TABLES
+}
+
+
 def _record(table: str, row: tw.Row) -> dict[str, str]:
-    values = {f.name: f.back(row) for f in FIELDS if f.table == table and f.back is not None}
+    values = {name: back(row) for name, back in _READERS[table]}
     return {**values, **tw.filler(table, row, values)}
 
 

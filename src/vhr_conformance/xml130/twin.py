@@ -107,15 +107,17 @@ class Twin:
                 secondary.append(icd10(cond))
         return main, secondary
 
+    @cached_property
+    def _by_profile(self) -> dict[str, list[Resource]]:
+        out: dict[str, list[Resource]] = {}
+        for r in self.linked:
+            if r.get("resourceType") == "Observation":
+                out.setdefault(((r.get("meta") or {}).get("profile") or [""])[0], []).append(r)
+        return out
+
     def observations(self, profile_id: str) -> list[Resource]:
         """The encounter's Observations that claim the VHR profile ``profile_id``, in Bundle order."""
-        want = t.profile(profile_id)
-        return [
-            r
-            for r in self.linked
-            if r.get("resourceType") == "Observation"
-            and ((r.get("meta") or {}).get("profile") or [""])[0] == want
-        ]
+        return self._by_profile.get(t.profile(profile_id), [])
 
     def rows(self, table: str) -> list[Resource]:
         """The resources that become the rows of XML2 (drugs), XML3 (services), XML4 (results)."""
