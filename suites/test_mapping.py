@@ -81,7 +81,7 @@ def _failure_text(diffs: list[dict[str, Any]], judged: int) -> Text:
     )
 
 
-@pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.FIDELITY_IDS])
+@pytest.mark.parametrize("cid", [pytest.param(c, id=c, marks=criterion(c)) for c in mapping.CRITERIA])
 def test_mapping_fidelity(
     cid: str, map_run: mapping.MappingRun, record_property: Callable[[str, Any], None]
 ) -> None:

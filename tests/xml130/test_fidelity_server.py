@@ -46,9 +46,9 @@ def _sex_swapped(b: dict) -> None:
 
 CASES = [
     ("faithful", None, set()),
-    ("secondary-dropped", _secondary_dropped, {"MAP-DIAG-002"}),
-    ("time-zone-lost", _time_zone_lost, {"MAP-ENC-002"}),
-    ("sex-swapped", _sex_swapped, {"MAP-PAT-004"}),
+    ("secondary-dropped", _secondary_dropped, {"VHR-MAP-011"}),
+    ("time-zone-lost", _time_zone_lost, {"VHR-MAP-002"}),
+    ("sex-swapped", _sex_swapped, {"VHR-MAP-008"}),
 ]
 
 
@@ -83,16 +83,16 @@ def test_map_criteria_against_reference_server(server, n: int, case) -> None:
 def test_unknown_ma_lk_fails_only_the_encounter_criterion(server) -> None:
     ours = _bundle(9)  # never loaded
     results = criteria_results(compare(ours, fetch_vendor(server.base_url, ours["identifier"]["value"])))
-    assert results["MAP-ENC-001"] == "fail"
-    assert {v for c, v in results.items() if c != "MAP-ENC-001"} == {"skip"}
+    assert results["VHR-MAP-001"] == "fail"
+    assert {v for c, v in results.items() if c != "VHR-MAP-001"} == {"skip"}
 
 
 @pytest.mark.parametrize(
-    ("fault", "failing"), [("ignore-include", set()), ("drop-identifiers-on-write", {"MAP-ENC-001"})]
+    ("fault", "failing"), [("ignore-include", set()), ("drop-identifiers-on-write", {"VHR-MAP-001"})]
 )
 def test_server_faults(fault: str, failing: set[str]) -> None:
     """A server ignoring _include/_revinclude is still read fully (fallback searches); one that
-    drops identifiers on write loses the MA_LK, so MAP-ENC-001 fails."""
+    drops identifiers on write loses the MA_LK, so VHR-MAP-001 fails."""
     import httpx
 
     server_mod = pytest.importorskip("vhr_conformance.server")

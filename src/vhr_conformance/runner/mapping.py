@@ -15,26 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.xml130 import mapping as field_map
 
-# fidelity's proposed ids → catalogue ids (docs/xml130.md lists them in this order)
-CATALOGUE_IDS: dict[str, str] = {
-    "MAP-ENC-001": "VHR-MAP-001",
-    "MAP-ENC-002": "VHR-MAP-002",
-    "MAP-ENC-003": "VHR-MAP-003",
-    "MAP-ENC-004": "VHR-MAP-004",
-    "MAP-PAT-001": "VHR-MAP-005",
-    "MAP-PAT-002": "VHR-MAP-006",
-    "MAP-PAT-003": "VHR-MAP-007",
-    "MAP-PAT-004": "VHR-MAP-008",
-    "MAP-COV-001": "VHR-MAP-009",
-    "MAP-DIAG-001": "VHR-MAP-010",
-    "MAP-DIAG-002": "VHR-MAP-011",
-    "MAP-MED-001": "VHR-MAP-012",
-    "MAP-PROC-001": "VHR-MAP-013",
-    "MAP-OBS-001": "VHR-MAP-014",
-    "MAP-OBS-002": "VHR-MAP-015",
-}
-FIDELITY_IDS = {v: k for k, v in CATALOGUE_IDS.items()}
+# the MAP criteria (catalogue ids), in catalogue order: those the mapping's fields are checked by
+CRITERIA = field_map.CRITERIA
 SHOWN_DIFFERENCES = 12  # per failed criterion in the message; mapping.json has them all
 
 
@@ -69,7 +53,7 @@ class MappingRun:
         return {
             "mode": self.mode,
             "files": self.files,
-            "criteria": {cid: self.verdict(cid)[0] for cid in FIDELITY_IDS},
+            "criteria": {cid: self.verdict(cid)[0] for cid in CRITERIA},
             "encounters": [
                 {
                     "source": e.source,
@@ -186,10 +170,8 @@ def compare_all(run: MappingRun, fetch: Callable[[str], list[dict[str, Any]]]) -
             enc.problem = exc.render()
             vendor = []
         diffs = compare(enc.bundle, vendor, enc.ma_lk)
-        enc.results = {CATALOGUE_IDS[k]: v for k, v in criteria_results(diffs).items()}
-        enc.differences = [
-            {**d.to_dict(), "criterion": CATALOGUE_IDS[d.criterion], "source": enc.source} for d in diffs
-        ]
+        enc.results = criteria_results(diffs)
+        enc.differences = [{**d.to_dict(), "source": enc.source} for d in diffs]
 
 
 def failure_message(criterion: str, diffs: list[dict[str, Any]], judged: int) -> str:

@@ -1,5 +1,5 @@
 """XML 130 → FHIR: one transaction Bundle (vhr-bundle-transaction) per encounter, by the mapping
-of :mod:`vhr_conformance.xml130.mapping`. Every XML field holding a value that the mapping does
+of :mod:`vhr_conformance.xml130.mapping` (the converter reads only the fields of its table). Every XML field holding a value that the mapping does
 not carry is listed in ``unmapped`` — nothing is dropped silently."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 from vhr_conformance import vn
 from vhr_conformance.i18n import Text
-from vhr_conformance.xml130 import mapping as m
+from vhr_conformance.xml130 import mapping
+from vhr_conformance.xml130 import terms as m
 from vhr_conformance.xml130.envelope import Encounter, EnvelopeReader, Record
 from vhr_conformance.xml130.issues import XmlIssue
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD
@@ -82,10 +83,10 @@ class _Builder:
         return f"urn:uuid:{uuid.uuid5(_NS, f'{self.enc.macskcb}|{self.ma_lk}|{key}')}"
 
     def v(self, name: str, table: str = "XML1", rec: Record | None = None) -> str:
-        """Value of a field, marking it as carried by the mapping."""
-        r = rec or self.x1
+        """Value of a field of the mapping table, marking it as carried (:meth:`build` refuses any
+        other: a field the converter writes is a row of :data:`mapping.FIELDS`)."""
         self.used.add((table, name))
-        return r.get(name)
+        return (rec or self.x1).get(name)
 
     def add(self, key: str, resource: dict[str, Any], if_none_exist: str | None = None) -> str:
         full = self.url(key)
@@ -124,8 +125,22 @@ class _Builder:
             return {"identifier": {"system": m.SID_CCCD, "value": v}}
         return {"display": v}
 
+    def coded(self, resource: str) -> list[dict[str, Any]]:
+        """The coded VHR extensions of ``resource`` from the fields the mapping carries in them; a
+        code outside a closed code system is reported unmapped rather than written."""
+        out = []
+        for f in mapping.CODED[resource]:
+            code = self.v(f.name)
+            if not code:
+                continue
+            if f.closed and code not in m.ig_codes(f.codes):
+                self.miss("XML1", f.name)
+            else:
+                out.append({"url": m.ext_url(f.ext), "valueCoding": m.coding(f.codes, code)})
+        return out
+
     def rid(self, table: str, rec: Record) -> dict[str, str]:
-        self.used.add((table, "STT"))
+        self.used.add((table, "STT"))  # a row of mapping.FIELDS for XML2, XML3, XML4
         return {"system": "urn:ietf:rfc:3986", "value": self.url(f"{table}/{rec.get('STT') or rec.index}")}
 
     # resources -------------------------------------------------------------------------------
@@ -144,16 +159,7 @@ class _Builder:
     def patient(self, org_url: str) -> str:
         x = self.x1
         p: dict[str, Any] = {"resourceType": "Patient", "meta": {"profile": [m.profile("vhr-patient")]}}
-        ext: list[dict[str, Any]] = []
-        dt = self.v("MA_DANTOC")
-        if dt:
-            if dt in m.ig_codes("vhr-ethnicity"):
-                ext.append({"url": m.ext_url("vhr-ethnicity"), "valueCoding": m.coding("vhr-ethnicity", dt)})
-            else:
-                self.miss("XML1", "MA_DANTOC")
-        nn = self.v("MA_NGHE_NGHIEP")
-        if nn:
-            ext.append({"url": m.ext_url("vhr-occupation"), "valueCoding": m.coding("vhr-occupation", nn)})
+        ext = self.coded("Patient")
         qt = self.v("MA_QUOCTICH")
         if qt in ("000", "704"):
             ext.append(
@@ -243,11 +249,10 @@ class _Builder:
 
     def address(self) -> dict[str, Any] | None:
         text, prov, xa = self.v("DIA_CHI"), self.v("MATINH_CU_TRU"), self.v("MAXA_CU_TRU")
-        self.used.add(("XML1", "MAHUYEN_CU_TRU"))  # districts were abolished in 2025: nothing to map
+        # MAHUYEN_CU_TRU is no field of the mapping: districts were abolished in 2025, so a value
+        # there is always listed as unmapped
         if not (text or prov or xa):
             return None
-        if self.x1.get("MAHUYEN_CU_TRU"):
-            self.miss("XML1", "MAHUYEN_CU_TRU")
         ext = []
         communes = m.ig_codes("vhr-commune")
         own = m.concept_property(communes[xa], "province") if xa in communes else None
@@ -361,16 +366,7 @@ class _Builder:
     def encounter(self, pat_url: str, org_url: str, diag_urls: list[str]) -> str:
         x = self.x1
         e: dict[str, Any] = {"resourceType": "Encounter", "meta": {"profile": [m.profile("vhr-encounter")]}}
-        ext = []
-        for field_name, eid, cs in (
-            ("MA_LOAI_KCB", "vhr-encounter-form-of-care", "vhr-form-of-care"),
-            ("MA_DOITUONG_KCB", "vhr-encounter-patient-category", "vhr-patient-category"),
-            ("KET_QUA_DTRI", "vhr-encounter-treatment-result", "vhr-treatment-result"),
-            ("MA_LOAI_RV", "vhr-encounter-discharge-type", "vhr-discharge-type"),
-        ):
-            code = self.v(field_name)
-            if code:
-                ext.append({"url": m.ext_url(eid), "valueCoding": m.coding(cs, code)})
+        ext = self.coded("Encounter")
         if ext:
             e["extension"] = ext
         e["identifier"] = [
@@ -678,11 +674,14 @@ class _Builder:
         self.medications(pat, enc)
         self.procedures(pat, enc)
         self.observations(pat, enc)
+        stray = self.used - mapping.MAPPED
+        if stray:  # a programming error, not bad input: the converter wrote a field the table lacks
+            raise KeyError(f"not fields of mapping.FIELDS: {sorted(stray)}")
         # Encounter right after the Patient and Coverages reads naturally; order is free in a transaction
         for code, table in self.enc.tables.items():
             for rec in table.records:
                 for name, value in rec.values.items():
-                    if not value or name == "MA_LK" or (code, name) in m.STRUCTURAL:
+                    if not value or name == "MA_LK" or (code, name) in mapping.STRUCTURAL:
                         continue
                     if (code, name) not in self.used:
                         self.unmapped.add(f"{code}.{name}")
