@@ -295,7 +295,7 @@ def _listen_auth(flag: str | None, config: Path | None) -> str:
     if mode not in ("none", "client-credentials"):
         raise UserError(
             Text(
-                "vhr listen cấp token theo client-credentials: --auth là none hoặc client-credentials.",
+                "vhr listen cấp token theo client-credentials: --auth là `none` (không xác thực) hoặc client-credentials.",
                 "vhr listen issues client-credentials tokens: --auth is none or client-credentials.",
             ),
             location="--auth",
@@ -410,7 +410,7 @@ def _push_config(
     if rc.auth.mode not in ("none", "client-credentials"):
         raise UserError(
             Text(
-                "vhr push gửi với none hoặc client-credentials.",
+                "vhr push chỉ gửi không xác thực (`none`) hoặc theo client-credentials.",
                 "vhr push sends with none or client-credentials.",
             ),
             location="--auth",
