@@ -94,7 +94,9 @@ def test_profiles_and_a_full_run_pass_from_an_empty_folder(
     data = _results(work / "reports", run)
     assert run.returncode == 0 and data["verdict"] == "PASS", run.stdout[-3000:] + run.stderr[-3000:]
     assert not data["scope"]["partial"] and len(data["cases"]) > 100
-    assert all(c["state"] == "pass" for c in data["criteria"] if c["inScope"] and c["level"] == "SHALL")
+    shall = [c for c in data["criteria"] if c["inScope"] and c["level"] == "SHALL"]
+    assert shall and not [c["id"] for c in shall if c["state"] in ("fail", "error", "not-tested")]
+    assert [c for c in shall if c["area"] == "PERF" and c["state"] == "pass"]  # the load ran and passed
 
 
 def _free_port() -> int:
