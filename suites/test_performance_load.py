@@ -29,14 +29,7 @@ def load_run(request: pytest.FixtureRequest, vhr: VhrState) -> withload.LoadOutc
                 "This run had no load test: run vhr run (load included by default) or vhr run --with-load.",
             )
         )
-    outcome = withload.run_load_for(
-        spec,
-        vhr.options.target,
-        vhr.options.report_dir,
-        request.config.getoption("vhr_auth"),
-        request.config.getoption("vhr_auth_config"),
-        vhr.options.ca_bundle,
-    )
+    outcome = withload.run_load_for(spec, vhr.options.run_config, vhr.options.report_dir)
     for name in ("report.html", "timeline.svg"):
         path = outcome.load_dir / name
         if path.is_file():

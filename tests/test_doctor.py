@@ -138,3 +138,39 @@ def test_silent_server_is_an_error_not_a_hang() -> None:
         listener.close()
     assert diag.verdict == "ERROR"
     assert _verdicts(diag)["CapabilityStatement (/metadata)"] == FAIL
+
+
+def _vhr(*args: str, lang: str = "both", cwd: Path | None = None) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VHR_")}
+    env |= {"VHR_LANG": lang, "COLUMNS": "200", "TERM": "dumb"}
+    vhr = str(Path(sys.executable).with_name("vhr"))
+    return subprocess.run(
+        [vhr, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_unreachable_target_answers_error_and_stops_vhr_run_at_preflight(tmp_path: Path) -> None:
+    """Done-when of issue 14: `vhr doctor --target http://127.0.0.1:1` is ERROR (exit 3), and
+    `vhr run` against it stops before the suites (no case run, no results)."""
+    doctor = _vhr("doctor", "--target", "http://127.0.0.1:1", lang="en")
+    assert doctor.returncode == 3, doctor.stdout + doctor.stderr
+    assert "ERROR — the target cannot be used" in doctor.stdout and "Traceback" not in doctor.stderr
+    run = _vhr("run", "--target", "http://127.0.0.1:1", "--report-dir", str(tmp_path / "r"), lang="en")
+    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "stopped before the suites" in run.stdout + run.stderr
+    assert not list(tmp_path.rglob("results.json")) and "Traceback" not in run.stderr
+
+
+def test_vhr_lang_applies_to_the_table(tmp_path: Path) -> None:
+    """`VHR_LANG=vi|en`: the doctor table's title, headers and cells show one language."""
+    vi = _vhr("doctor", "--target", "http://127.0.0.1:1", lang="vi").stdout
+    assert "Kiểm tra" in vi and "không đạt" in vi and "Kết luận: LỖI" in vi
+    assert "check" not in vi and "fail" not in vi.replace("http", "") and "Verdict" not in vi
+    en = _vhr("doctor", "--target", "http://127.0.0.1:1", lang="en").stdout
+    assert "check" in en and "fail" in en and "Kiểm tra" not in en and "không đạt" not in en
+    both = _vhr("doctor", "--target", "http://127.0.0.1:1").stdout
+    assert "Kiểm tra / check" in both

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from vhr_conformance.cli import app
 from vhr_conformance.i18n import UserError
+from vhr_conformance.runconfig import RunConfig, build
 from vhr_conformance.server import ReferenceServer
 from vhr_conformance.vendor_config import load_config
 
@@ -103,3 +104,96 @@ def test_doctor_reads_target_and_credentials_from_the_file(
     assert result.exit_code == 0, result.output
     checks = {c["check"]["en"]: c["verdict"] for c in json.loads(result.output)["checks"]}
     assert checks["Token endpoint and token"] == "pass"
+
+
+def test_errors_name_the_line_of_the_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, '# vendor\n[target]\nurl = "https://x.vn"\n\n[auth]\nclient_id = "a"\nmodee = "x"\n'
+    )
+    with pytest.raises(UserError) as err:
+        load_config(path)
+    assert err.value.location == f"{path}:7 [auth].modee"
+    broken = _write(tmp_path, '[target]\nurl = "https://x.vn"\nca_bundle = \n')
+    with pytest.raises(UserError) as err:
+        load_config(broken)
+    assert str(err.value.location).startswith(f"{broken}:3:")
+
+
+def test_one_run_configuration_flags_win_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("VHR_CLIENT_ID", "VHR_CLIENT_SECRET", "VHR_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADMIN_SECRET", "s3cr3t")
+    path = _write(
+        tmp_path,
+        '[target]\nurl = "https://x.vn/fhir/"\n[auth]\nmode = "client-credentials"\nclient_id = "abc"\n'
+        'client_secret_env = "ADMIN_SECRET"\n[run]\nlevel = "SHALL"\nonly = ["PAT"]\ntimeout = 5\n'
+        '[load]\nworkload = "standard"\nduration = "20s"\nusers = 4\n[vendor]\norganisation = "BV"\n',
+    )
+    rc = build(path)
+    assert rc.target == "https://x.vn/fhir" and rc.auth.mode == "client-credentials"
+    assert (rc.auth.client_id, rc.auth.client_secret) == ("abc", "s3cr3t")
+    assert (rc.level, rc.only, rc.timeout) == ("SHALL", ("PAT",), 5.0)
+    assert (rc.load.duration, rc.load.users, rc.vendor.organisation) == ("20s", 4, "BV")
+    flags = build(
+        path, target="https://y.vn", auth="none", level="MAY", only="API,SEC", users=9, organisation="X"
+    )
+    assert flags.target == "https://y.vn" and flags.auth.mode == "none"
+    assert (flags.level, flags.only, flags.load.users, flags.vendor.organisation) == (
+        "MAY",
+        ("API", "SEC"),
+        9,
+        "X",
+    )
+    # xdist workers get the same object back from the controller
+    assert RunConfig.from_wire(rc.to_wire()) == rc
+    # the one scheme naming: an unknown scheme is refused where it was given
+    with pytest.raises(UserError) as err:
+        build(path, auth="oauth2")
+    assert err.value.location == "--auth" and "client-credentials" in err.value.render()
+
+
+def test_no_target_means_the_embedded_server_and_no_vendor_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    path = _write(tmp_path, '[auth]\nmode = "client-credentials"\nclient_secret_env = "NOT_SET_ANYWHERE"\n')
+    rc = build(path)
+    assert rc.target is None and rc.auth.mode == "none"
+
+
+def test_push_and_xml_compare_take_target_and_credentials_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vhr push` and `vhr xml compare` name target and credentials as every other command."""
+    for name in ("VHR_CLIENT_ID", "VHR_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADMIN_SECRET", "vhr-test-admin-secret")
+    root = Path(__file__).resolve().parents[1]
+    bundle = next((root / "fixtures" / "coverage").glob("*.json"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / bundle.name).write_bytes(bundle.read_bytes())
+    with ReferenceServer(auth="oauth") as srv:
+        path = _write(
+            tmp_path,
+            f'[target]\nurl = "{srv.base_url}"\n[auth]\nmode = "client-credentials"\n'
+            'client_id = "vhr-test-admin"\nclient_secret_env = "ADMIN_SECRET"\n',
+        )
+        runner = CliRunner()
+        pushed = runner.invoke(
+            app, ["push", str(folder), "--config", str(path), "--limit", "1", "--corrections", "0"]
+        )
+        assert pushed.exit_code == 0, pushed.output
+        assert "rejected: 0" in pushed.output and "sent: 1" in pushed.output
+        monkeypatch.setenv("ADMIN_SECRET", "wrong")
+        refused = runner.invoke(
+            app, ["push", str(folder), "--config", str(path), "--limit", "1", "--corrections", "0"]
+        )
+        assert refused.exit_code != 0
+        made = runner.invoke(app, ["xml", "generate", "--out", str(tmp_path / "xml"), "--count", "1"])
+        assert made.exit_code == 0, made.output
+        monkeypatch.setenv("ADMIN_SECRET", "vhr-test-admin-secret")
+        compared = runner.invoke(app, ["xml", "compare", str(tmp_path / "xml"), "--config", str(path)])
+        assert compared.exit_code in (0, 1) and "1 encounters compared" in compared.output, compared.output

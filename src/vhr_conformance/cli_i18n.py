@@ -3,7 +3,8 @@
 Click and Typer look their messages up through `gettext` (``_`` and ``ngettext`` bound in each of
 their modules); we put our catalogue in those names. Our own help texts follow the project's
 convention "Vietnamese / English"; with ``VHR_LANG=vi`` or ``en`` the help shows the one half.
-``both`` (the default) shows Click's strings as "vi / en" too.
+``both`` (the default) shows Click's strings as "vi / en" too. The same choice applies to the
+titles, headers and cells of the CLI's rich tables.
 """
 
 from __future__ import annotations
@@ -156,6 +157,51 @@ def pick_half(text: str, lang: str) -> str:
     return parts[0] if lang.startswith("vi") else parts[1]
 
 
+_MARKUP = re.compile(r"^(?P<open>(?:\[[a-z][^\]/]*\])*)(?P<body>.*?)(?P<close>(?:\[/[^\]]*\])*)$", re.S)
+
+
+def cell_half(value: Any, lang: str) -> Any:
+    """:func:`pick_half` for a table's title, header or cell, keeping rich markup around it
+    (``[green]đạt / pass[/]`` → ``[green]đạt[/]``); anything but a string is left as it is."""
+    if not isinstance(value, str):
+        return value
+    match = _MARKUP.match(value)
+    if match is None:  # pragma: no cover - the pattern matches every string
+        return value
+    return match["open"] + pick_half(match["body"], lang) + match["close"]
+
+
+_ORIGINAL_TABLE: dict[str, Callable[..., Any]] = {}
+
+
+def _install_tables(lang: str) -> None:
+    """`VHR_LANG=vi|en` for every rich table the CLI prints: titles, headers and cells written
+    "vi / en" show one half; the default (both) leaves them as they are."""
+    from rich.table import Table
+
+    for name in ("__init__", "add_column", "add_row"):
+        _ORIGINAL_TABLE.setdefault(name, getattr(Table, name))
+    init, column, row = (_ORIGINAL_TABLE[n] for n in ("__init__", "add_column", "add_row"))
+    if not (lang.startswith("vi") or lang.startswith("en")):
+        Table.__init__, Table.add_column, Table.add_row = init, column, row  # type: ignore[method-assign]
+        return
+
+    def table_init(self: Any, *headers: Any, **kw: Any) -> None:
+        if "title" in kw:
+            kw["title"] = cell_half(kw["title"], lang)
+        init(self, *(cell_half(h, lang) for h in headers), **kw)
+
+    def add_column(self: Any, header: Any = "", *args: Any, **kw: Any) -> None:
+        column(self, cell_half(header, lang), *args, **kw)
+
+    def add_row(self: Any, *cells: Any, **kw: Any) -> None:
+        row(self, *(cell_half(c, lang) for c in cells), **kw)
+
+    Table.__init__ = table_init  # type: ignore[method-assign]
+    Table.add_column = add_column  # type: ignore[method-assign]
+    Table.add_row = add_row  # type: ignore[method-assign]
+
+
 def install(lang: str | None = None) -> None:
     """Apply the language to Click's and Typer's strings and to our help texts (idempotent)."""
     global _ORIGINAL_RICH_TEXT, _ORIGINAL_FORMAT_ERROR, _ORIGINAL_WRITE_USAGE
@@ -211,3 +257,4 @@ def install(lang: str | None = None) -> None:
         original_usage(self, prog, args, prefix if prefix is not None else tr("Usage:") + " ")
 
     formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
+    _install_tables(lang.lower())

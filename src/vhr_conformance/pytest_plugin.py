@@ -1,7 +1,8 @@
 """pytest plugin of the VHR conformance suites (entry point `pytest11: vhr_conformance`).
 
 It loads in every pytest run of this environment, so it does nothing beyond registering its
-options and the `criterion` marker unless `--vhr-target` is given. When active it checks the
+options and the `criterion` marker unless `--vhr-target` is given (or `vhr run` hands it its
+:class:`~vhr_conformance.runconfig.RunConfig` through :class:`RunConfigCarrier`). When active it checks the
 tests against the criteria catalogue at collection, maps each case to a state of the outcome model
 (:mod:`vhr_conformance.outcome`: pass, fail, not-tested, not-applicable, error), captures
 evidence, and writes every report format at the end of the session.
@@ -33,6 +34,7 @@ from vhr_conformance.outcome import (
     State,
 )
 from vhr_conformance.reports.model import CaseResult, RunResult
+from vhr_conformance.runconfig import RunConfig
 
 MARKER = "criterion"
 EVIDENCE_PER_FAILURE = 8
@@ -88,6 +90,7 @@ class VhrOptions:
     rate_limit: float | None
     seed_limit: int
     ca_bundle: str | None = None  # PEM bundle the harness trusts instead of the public roots
+    run_config: RunConfig = field(default_factory=RunConfig)  # what the command resolved once
 
     def verify(self) -> Any:
         """The verifying TLS context every client of the target uses."""
@@ -255,13 +258,54 @@ def _subset(config: pytest.Config) -> bool:
     return any("::" in str(a) or str(a).endswith(".py") for a in config.args)
 
 
-def _options(config: pytest.Config) -> VhrOptions:
+WIRE_KEY = "vhr_run_config"
+
+
+class RunConfigCarrier:
+    """How `vhr run` hands its one :class:`~vhr_conformance.runconfig.RunConfig` to the plugin
+    (``pytest.main(plugins=[RunConfigCarrier(cfg)])``); xdist workers get it through workerinput."""
+
+    def __init__(self, run_config: RunConfig) -> None:
+        self.run_config = run_config
+
+
+def _from_flags(config: pytest.Config) -> RunConfig:
+    """A plain `pytest --vhr-target URL …` run: the same object, built from the plugin's flags."""
+    ca_bundle = config.getoption("vhr_ca_bundle")
+    if ca_bundle:
+        from vhr_conformance.client.tls import check_bundle
+
+        ca_bundle = check_bundle(ca_bundle)
+    return RunConfig(
+        target=str(config.getoption("vhr_target")).rstrip("/"),
+        auth=AuthConfig.load(config.getoption("vhr_auth"), config.getoption("vhr_auth_config")),
+        ca_bundle=ca_bundle,
+        level=config.getoption("vhr_level"),
+        only=tuple(x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()),
+        timeout=float(config.getoption("vhr_timeout")),
+        seed=config.getoption("vhr_seed"),
+        ig=config.getoption("vhr_ig"),
+    )
+
+
+def run_config_of(config: pytest.Config) -> RunConfig | None:
+    """The run's configuration: from `vhr run`, from the xdist controller, else from the flags."""
+    wire = getattr(config, "workerinput", {}).get(WIRE_KEY)
+    if wire:
+        return RunConfig.from_wire(wire)
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, RunConfigCarrier):
+            return plugin.run_config
+    return _from_flags(config) if config.getoption("vhr_target", None) else None
+
+
+def _options(config: pytest.Config, rc: RunConfig) -> VhrOptions:
     shared = getattr(config, "workerinput", {})  # xdist workers share the controller's run id and folder
     run_id = shared.get("vhr_run_id") or config.getoption("vhr_run_id") or new_run_id()
     report_dir = Path(
         shared.get("vhr_report_dir") or config.getoption("vhr_report_dir") or Path("reports") / run_id
     )
-    target = str(config.getoption("vhr_target")).rstrip("/")
+    target = rc.target or ""
     if not target.startswith(("http://", "https://")):
         raise UserError(
             Text(
@@ -270,41 +314,36 @@ def _options(config: pytest.Config) -> VhrOptions:
             ),
             location="--vhr-target",
         )
-    ca_bundle = config.getoption("vhr_ca_bundle")
-    if ca_bundle:
-        from vhr_conformance.client.tls import check_bundle
-
-        ca_bundle = check_bundle(ca_bundle)
     return VhrOptions(
         target=target,
-        auth=AuthConfig.load(config.getoption("vhr_auth"), config.getoption("vhr_auth_config")),
-        ig=config.getoption("vhr_ig"),
-        level=config.getoption("vhr_level"),
-        seed=_seed(config.getoption("vhr_seed")),
+        auth=rc.auth,
+        ig=rc.ig,
+        level=rc.level,
+        seed=_seed(rc.seed),
         report_dir=report_dir,
         run_id=run_id,
-        timeout=float(config.getoption("vhr_timeout")),
+        timeout=rc.timeout,
         retries=int(config.getoption("vhr_retries")),
         cleanup=bool(config.getoption("vhr_cleanup")),
-        partial=bool(config.getoption("vhr_partial"))
-        or bool(config.getoption("vhr_only"))
-        or _subset(config),
+        partial=bool(config.getoption("vhr_partial")) or bool(rc.only) or _subset(config),
         catalogue_path=config.getoption("vhr_catalogue"),
-        only=[x.strip() for x in str(config.getoption("vhr_only") or "").split(",") if x.strip()],
+        only=list(rc.only),
         max_body_mb=float(config.getoption("vhr_max_body_mb")),
         rate_limit=config.getoption("vhr_rate_limit"),
         seed_limit=int(config.getoption("vhr_seed_limit")),
-        ca_bundle=ca_bundle,
+        ca_bundle=rc.ca_bundle,
+        run_config=rc,
     )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "criterion(*ids): VHR criteria this test verifies (VHR-<AREA>-<NNN>)")
-    if not config.getoption("vhr_target", None):
-        return
     try:
-        opts = _options(config)
+        rc = run_config_of(config)
+        if rc is None:
+            return
+        opts = _options(config, rc)
         catalogue = load_catalogue(opts.catalogue_path)
     except UserError as exc:
         raise pytest.UsageError(exc.render()) from None
@@ -329,6 +368,7 @@ def pytest_configure_node(node: Any) -> None:
     if state is not None:
         node.workerinput["vhr_run_id"] = state.options.run_id
         node.workerinput["vhr_report_dir"] = str(state.options.report_dir)
+        node.workerinput[WIRE_KEY] = state.options.run_config.to_wire()
 
 
 # ----------------------------------------------------------------------------- collection

@@ -9,6 +9,7 @@ each one, so the file can be committed and shared.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -209,20 +210,43 @@ def load_config(explicit: Path | str | None = None) -> VendorConfig:
             location=str(path),
         ) from None
     except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         raise UserError(
             Text(
                 "Tệp cấu hình không đúng cú pháp TOML: {e}", "The configuration file is not valid TOML: {e}"
             ).format(e=exc),
-            location=str(path),
+            location=f"{path}:{at.group(1)}:{at.group(2)}" if at else str(path),
         ) from None
-    return parse_config(data, path)
+    return parse_config(data, path, raw.decode("utf-8"))
 
 
-def parse_config(data: dict[str, Any], path: Path) -> VendorConfig:
+def _line_of(text: str, section: str, key: str | None = None) -> int | None:
+    """The line of `[section]` (or of `key` in it) in the file's text, for located errors."""
+    header = re.compile(r"^\s*\[\s*" + re.escape(section) + r"\s*\]\s*(#.*)?$")
+    assign = re.compile(r"^\s*" + re.escape(key or "") + r"\s*=") if key else None
+    inside = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            inside = bool(header.match(line))
+            if inside and assign is None:
+                return number
+        elif inside and assign is not None and assign.match(line):
+            return number
+    return None
+
+
+def _where(file: str, text: str | None, section: str, key: str | None = None) -> str:
+    """`vhr.toml:12 [auth].mode`: the file, the line when it can be found, the section and key."""
+    line = _line_of(text, section, key) if text else None
+    name = f"[{section}]" + (f".{key}" if key else "")
+    return f"{file}:{line} {name}" if line else f"{file} {name}"
+
+
+def parse_config(data: dict[str, Any], path: Path, text: str | None = None) -> VendorConfig:
     cfg = VendorConfig(path=path.resolve())
     base = path.resolve().parent
     for name, value in data.items():
-        where = f"{path} [{name}]"
+        where = _where(str(path), text, name)
         if name not in SECTIONS:
             raise UserError(
                 Text("Mục không hợp lệ [{n}] (có: {all}).", "Unknown section [{n}] (known: {all}).").format(
@@ -234,16 +258,16 @@ def parse_config(data: dict[str, Any], path: Path) -> VendorConfig:
             raise UserError(
                 Text("[{n}] phải là một bảng.", "[{n}] must be a table.").format(n=name), location=where
             )
-        setattr(cfg, name, _section(SECTIONS[name], value, base, str(path), name))
-    _check_values(cfg, str(path))
+        setattr(cfg, name, _section(SECTIONS[name], value, base, str(path), name, text))
+    _check_values(cfg, str(path), text)
     return cfg
 
 
-def _section(cls: type, values: dict[str, Any], base: Path, file: str, name: str) -> Any:
+def _section(cls: type, values: dict[str, Any], base: Path, file: str, name: str, text: str | None) -> Any:
     known = {f.name: f for f in fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        where = f"{file} [{name}].{key}"
+        where = _where(file, text, name, key)
         if key in SECRET_KEYS:
             raise UserError(
                 Text(
@@ -294,20 +318,20 @@ def _coerce(annotation: str, value: Any, base: Path, where: str) -> Any:
     return value
 
 
-def _check_values(cfg: VendorConfig, file: str) -> None:
+def _check_values(cfg: VendorConfig, file: str, text: str | None = None) -> None:
     if cfg.auth.mode not in AUTH_MODES:
         raise UserError(
             Text(
                 "Chế độ xác thực không hợp lệ {m} (chọn {all}).", "Unknown auth mode {m} (choose {all})."
             ).format(m=cfg.auth.mode, all=", ".join(AUTH_MODES)),
-            location=f"{file} [auth].mode",
+            location=_where(file, text, "auth", "mode"),
         )
     if cfg.run.level is not None and cfg.run.level not in LEVELS:
         raise UserError(
             Text("Mức không hợp lệ {v} (chọn {all}).", "Unknown level {v} (choose {all}).").format(
                 v=cfg.run.level, all=", ".join(LEVELS)
             ),
-            location=f"{file} [run].level",
+            location=_where(file, text, "run", "level"),
         )
     url = cfg.target.url
     if url is not None and not url.startswith(("http://", "https://")):
@@ -315,7 +339,7 @@ def _check_values(cfg: VendorConfig, file: str) -> None:
             Text(
                 "URL phải bắt đầu bằng http:// hoặc https://", "The URL must start with http:// or https://"
             ),
-            location=f"{file} [target].url",
+            location=_where(file, text, "target", "url"),
         )
 
 
@@ -370,6 +394,6 @@ def write_template(
     if path.is_dir():
         raise UserError(Text("Đây là một thư mục.", "This is a folder."), location=str(path))
     text = TEMPLATE.format(url=url, mode=mode)
-    parse_config(tomllib.loads(text), path)  # the template itself must be valid
+    parse_config(tomllib.loads(text), path, text)  # the template itself must be valid
     path.write_text(text, encoding="utf-8")
     return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -25,6 +24,7 @@ from vhr_conformance.listen.session import (
     check_session_name,
     find_session,
 )
+from vhr_conformance.runconfig import AUTH_CONFIG_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
 
 console = Console()
 _COLOURS = {
@@ -97,7 +97,12 @@ def listen(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
     port: int = typer.Option(8090, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port)"),
-    auth: str = typer.Option("none", "--auth", help="none | oauth"),
+    auth: str = typer.Option(
+        None,
+        "--auth",
+        help="none | client-credentials (oauth): tokens required of the sender (else vhr.toml)",
+    ),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     session: str = typer.Option("session", "--session", help="Tên phiên / session name"),
     duration: str = typer.Option(None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m"),
     until_ctrl_c: bool = typer.Option(
@@ -154,10 +159,7 @@ def listen(
             ),
             location="--duration",
         )
-    if auth not in ("none", "oauth"):
-        raise UserError(
-            Text("--auth phải là 'none' hoặc 'oauth'.", "--auth must be none or oauth."), location="--auth"
-        )
+    auth = _listen_auth(auth, config)
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
         raise UserError(
             Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
@@ -283,12 +285,38 @@ def report_cmd(
     sys.exit(report.run.exit_code())
 
 
+def _listen_auth(flag: str | None, config: Path | None) -> str:
+    """The scheme the listener demands, named as everywhere else (vhr.toml `[auth].mode` when no
+    flag): `client-credentials` (`oauth`, the older spelling) makes senders get a token first."""
+    from vhr_conformance.runconfig import auth_mode
+    from vhr_conformance.vendor_config import load_config
+
+    mode = auth_mode(flag, "--auth") if flag else load_config(config).auth.mode
+    if mode not in ("none", "client-credentials"):
+        raise UserError(
+            Text(
+                "vhr listen cấp token theo client-credentials: --auth là `none` (không xác thực) hoặc client-credentials.",
+                "vhr listen issues client-credentials tokens: --auth is none or client-credentials.",
+            ),
+            location="--auth",
+        )
+    return "oauth" if mode == "client-credentials" else "none"
+
+
 def push_cmd(
     folder: Path = typer.Argument(
         None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"
     ),
-    target: str = typer.Option(None, "--target", help="URL gốc FHIR nhận dữ liệu / receiving FHIR base URL"),
-    auth: str = typer.Option("none", "--auth", help="none | oauth (VHR_CLIENT_ID / VHR_CLIENT_SECRET)"),
+    target: str = typer.Option(
+        None, "--target", help="URL gốc FHIR nhận dữ liệu / receiving FHIR base URL (else vhr.toml)"
+    ),
+    auth: str = typer.Option(
+        None,
+        "--auth",
+        help="none | client-credentials (oauth): VHR_CLIENT_ID, VHR_CLIENT_SECRET (else vhr.toml)",
+    ),
+    auth_config: Path = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     badly_behaved: str = typer.Option(
         None, "--badly-behaved", help="Chế độ sai / bad mode (see --list-bad-modes)"
     ),
@@ -308,9 +336,7 @@ def push_cmd(
     max_body: int = typer.Option(
         20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước của nền tảng / platform size limit (bytes)"
     ),
-    ca_file: Path = typer.Option(
-        None, "--ca-file", help="Chứng chỉ CA (PEM) của máy chủ HTTPS / CA certificate (PEM) to trust"
-    ),
+    ca_file: Path = typer.Option(None, "--ca-bundle", "--ca-file", help=CA_BUNDLE_HELP),
     list_bad_modes: bool = typer.Option(
         False, "--list-bad-modes", help="Liệt kê chế độ sai rồi thoát / list bad modes and exit"
     ),
@@ -322,8 +348,7 @@ def push_cmd(
             table.add_row(name, cid, text.both("\n"))
         console.print(table)
         return
-    if not target:
-        raise UserError(Text("Cần --target URL.", "--target URL is required."), location="--target")
+    rc = _push_config(config, target, auth, auth_config, ca_file)
     if folder is None or not folder.exists():
         raise UserError(Text("Không tìm thấy thư mục.", "Folder not found."), location=str(folder or "DIR"))
     if (limit is not None and limit < 1) or corrections < 0 or max_retries < 0 or backoff < 0:
@@ -332,9 +357,9 @@ def push_cmd(
             location="--limit/--corrections/--max-retries/--backoff",
         )
     opts = PushOptions(
-        target=target,
+        target=rc.target or "",
         folder=folder,
-        auth=auth,
+        auth="oauth" if rc.auth.mode == "client-credentials" else "none",
         bad=badly_behaved,
         limit=limit,
         corrections=corrections,
@@ -342,9 +367,9 @@ def push_cmd(
         max_retries=max_retries,
         backoff_s=backoff,
         max_body_bytes=max_body,
-        ca_file=str(ca_file) if ca_file else None,
-        client_id=os.environ.get("VHR_CLIENT_ID", DEFAULT_CLIENT[0]),
-        client_secret=os.environ.get("VHR_CLIENT_SECRET", DEFAULT_CLIENT[1]),
+        ca_file=rc.ca_bundle,
+        client_id=rc.auth.client_id or "",
+        client_secret=rc.auth.client_secret or "",
     )
     log = push(opts)
     console.print(
@@ -356,6 +381,41 @@ def push_cmd(
     for name, status, reason in log.rejected:
         console.print(f"[red]{escape(name)}: HTTP {status}[/] {escape(reason[:160])}", highlight=False)
     sys.exit(0 if log.ok() else 1)
+
+
+def _push_config(
+    config: Path | None, target: str | None, auth: str | None, auth_config: Path | None, ca: Path | None
+) -> RunConfig:
+    """`vhr push`'s target, scheme and credentials, as every command resolves them; without any
+    credentials named, the reference server's public test client."""
+    from vhr_conformance.runconfig import auth_mode, build
+
+    defaults = {"VHR_CLIENT_ID": DEFAULT_CLIENT[0], "VHR_CLIENT_SECRET": DEFAULT_CLIENT[1]}
+    rc = build(
+        config,
+        target=target,
+        auth=auth_mode(auth, "--auth") if auth else None,
+        auth_config=auth_config,
+        ca_bundle=ca,
+        default_env=defaults,
+    )
+    if not rc.target:
+        raise UserError(
+            Text(
+                "Cần --target URL (hoặc [target].url trong vhr.toml).",
+                "--target URL is required (or [target].url in vhr.toml).",
+            ),
+            location="--target",
+        )
+    if rc.auth.mode not in ("none", "client-credentials"):
+        raise UserError(
+            Text(
+                "vhr push chỉ gửi không xác thực (`none`) hoặc theo client-credentials.",
+                "vhr push sends with none or client-credentials.",
+            ),
+            location="--auth",
+        )
+    return rc
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,14 @@ from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.load import dataset, pool
 from vhr_conformance.load.config import load_slo, load_workload, loadtests_dir
 from vhr_conformance.outcome import ExitCode
+from vhr_conformance.runconfig import (
+    AUTH_CONFIG_HELP,
+    CA_BUNDLE_HELP,
+    CONFIG_HELP,
+    RunConfig,
+    auth_env,
+    build,
+)
 
 console = Console(stderr=True)
 
@@ -59,14 +67,13 @@ def engine_auth(auth: str) -> str:
 
 @dataclass
 class LoadOptions:
-    """Everything ``vhr load`` accepts; also the programmatic entry (``vhr run --with-load``)."""
+    """Everything ``vhr load`` accepts; also the programmatic entry (``vhr run --with-load``).
 
-    target: str | None = None
-    workload: str = "standard"
-    slo: Path | None = None
-    users: int | None = None
+    `config` is the command's one :class:`~vhr_conformance.runconfig.RunConfig` (target, resolved
+    credentials, CA bundle, workload, duration, users, SLO file); the rest drives the engine."""
+
+    config: RunConfig = field(default_factory=RunConfig)
     spawn_rate: float = 10.0
-    duration: str | None = None
     report_dir: Path = Path("reports")
     run_id: str | None = None
     processes: int = 1
@@ -77,8 +84,6 @@ class LoadOptions:
     shape: str = "constant"
     web: bool = False
     web_port: int = 8089
-    auth: str = "none"
-    auth_config: Path | None = None
     validate_sample: float | None = None
     faults: list[str] = field(default_factory=list)
     latency_ms: int | None = None
@@ -157,18 +162,19 @@ def exit_code(engine_code: int, summary: dict[str, Any] | None) -> int:
     return int(EXIT_OF_VERDICT.get(str(summary.get("verdict")), ExitCode.ERROR))
 
 
-def _target_client(opts: LoadOptions, target: str) -> Any:
-    from vhr_conformance.client import FhirClient, TokenProvider
-    from vhr_conformance.client.auth import AuthConfig
+def _target_client(rc: RunConfig) -> Any:
+    from vhr_conformance.client import FhirClient
 
-    config = AuthConfig.load(opts.auth, str(opts.auth_config) if opts.auth_config else None)
-    return FhirClient(target, tokens=TokenProvider(config, discover_base=target), timeout=30.0, retries=1)
+    return FhirClient(
+        rc.target or "", tokens=rc.tokens(timeout=30.0), timeout=30.0, retries=1, verify=rc.verify()
+    )
 
 
 def run_load(opts: LoadOptions) -> int:
     """Run one load test and return its :class:`~vhr_conformance.outcome.ExitCode`."""
-    seconds = duration_option(opts.duration) if opts.duration else DEFAULT_DURATION
-    if opts.users is not None and opts.users < 1:
+    rc = opts.config
+    seconds = duration_option(rc.load.duration) if rc.load.duration else DEFAULT_DURATION
+    if rc.load.users is not None and rc.load.users < 1:
         raise UserError(Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location="--users")
     if opts.spawn_rate <= 0:
         raise UserError(
@@ -183,8 +189,8 @@ def run_load(opts: LoadOptions) -> int:
             Text("Tỷ lệ kiểm tra phải trong 0–1", "the validation sample must be within 0–1"),
             location="--validate-sample",
         )
-    workload = load_workload(opts.workload)
-    slos = load_slo(opts.slo)
+    workload = load_workload(rc.load.workload)
+    slos = load_slo(rc.load.slo)
     if opts.abort_on_breach is not None:
         slos = dataclasses.replace(slos, abort_on_breach=opts.abort_on_breach)
     locustfile = (opts.locustfile or loadtests_dir() / "locustfile.py").resolve()
@@ -193,7 +199,7 @@ def run_load(opts: LoadOptions) -> int:
             Text("Không tìm thấy locustfile: {p}", "locustfile not found: {p}").format(p=locustfile),
             location="--locustfile",
         )
-    if opts.target and (opts.faults or opts.latency_ms is not None):
+    if rc.target and (opts.faults or opts.latency_ms is not None):
         raise UserError(
             Text(
                 "--fault/--latency-ms chỉ dùng với máy chủ nhúng",
@@ -203,19 +209,21 @@ def run_load(opts: LoadOptions) -> int:
         )
     run_id = opts.run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = (opts.report_dir / run_id / "load").resolve()
-    users = opts.users or (workload.capacity.max_users if opts.shape == "capacity" else 10)
+    users = rc.load.users or (workload.capacity.max_users if opts.shape == "capacity" else 10)
 
     server: subprocess.Popen[str] | None = None
     client = None
     data = dataset.Dataset()
-    if opts.target:
-        target = _check_target(opts.target)
+    if rc.target:
+        rc = rc.with_target(_check_target(rc.target))
     else:
-        server, target = _start_embedded(opts.faults, opts.latency_ms)
+        server, embedded = _start_embedded(opts.faults, opts.latency_ms)
+        rc = rc.with_target(embedded)
+    target = rc.target or ""
     cccds = pool.lookup_pool(pool.fixture_bundles())
     try:
         if server is None:  # a vendor target: does it hold the workload's patients?
-            client = _target_client(opts, target)
+            client = _target_client(rc)
             data = dataset.prepare(client, cccds, pool.fixture_bundles(), seed=opts.seed_data)
             if not opts.quiet and (data.seeded or data.problem):
                 console.print(
@@ -229,7 +237,7 @@ def run_load(opts: LoadOptions) -> int:
                     .in_lang(),
                     highlight=False,
                 )
-        engine_env = _engine_env(opts.auth, opts.auth_config, target)
+        engine_env = _engine_env(rc)
         engine_env["VHR_LOAD_RUN_ID"] = run_id  # submissions carry the run's tag, removed afterwards
         mode = "master" if opts.master else ("processes" if opts.processes > 1 else "local")
         plan = {
@@ -242,7 +250,7 @@ def run_load(opts: LoadOptions) -> int:
             "slo": slos.to_json(),
             "cccds": data.held or cccds,
             "users": users,
-            "users_given": opts.users is not None,
+            "users_given": rc.load.users is not None,
             "spawn_rate": opts.spawn_rate,
             "duration": seconds,
             "shape": opts.shape,
@@ -253,7 +261,7 @@ def run_load(opts: LoadOptions) -> int:
             "master_port": opts.master_port if opts.master else 0,
             "web": opts.web,
             "web_port": opts.web_port,
-            "auth": engine_auth(opts.auth),
+            "auth": engine_auth(rc.auth.mode),
             "validate_sample": -1.0 if opts.validate_sample is None else opts.validate_sample,
             "progress_every": 0 if opts.quiet else 5,
             "out_dir": str(out_dir),
@@ -310,28 +318,27 @@ def _remove_submissions(client: Any, run_id: str, workload: Any, quiet: bool) ->
     return leftovers
 
 
-def _engine_env(auth: str, auth_config: Path | None, target: str) -> dict[str, str]:
-    """Credentials as the suites take them (env vars or a config file, never the command line).
+def _engine_env(rc: RunConfig) -> dict[str, str]:
+    """The engine's environment: the credentials the command resolved once, as the `VHR_*`
+    variables of `client.AuthConfig` (never the command line, never a file), and the CA bundle.
 
     `bearer` passes the fixed ``$VHR_TOKEN``. OAuth modes fetch one token here first, so wrong
     credentials stop the run before it starts; each Locust process then fetches its own tokens
-    and refreshes them before they expire (`load.user.TokenRefresher`)."""
-    env = dict(os.environ)
-    if auth == "none":
-        return env
-    from vhr_conformance.client.auth import AuthConfig, TokenProvider
+    with the same credentials and refreshes them before they expire (`load.user.TokenRefresher`)."""
+    from vhr_conformance.client.tls import CA_BUNDLE_ENV
 
-    config = AuthConfig.load(auth, str(auth_config) if auth_config else None)
-    token = TokenProvider(config, discover_base=target).token()
+    env = dict(os.environ)
+    if rc.ca_bundle:
+        env[CA_BUNDLE_ENV] = rc.ca_bundle
+    if rc.auth.mode == "none":
+        return env
+    token = rc.tokens().token()
     if not token:
         raise UserError(Text("Không lấy được mã truy cập", "no access token obtained"), location="--auth")
-    if auth == "bearer":
-        env["VHR_TOKEN"] = token
-    else:
-        env["VHR_LOAD_AUTH_MODE"] = auth
-        env["VHR_LOAD_AUTH_TARGET"] = target
-        if auth_config:
-            env["VHR_LOAD_AUTH_CONFIG"] = str(Path(auth_config).resolve())
+    env.update(auth_env(rc.auth))
+    if rc.auth.mode != "bearer":
+        env["VHR_LOAD_AUTH_MODE"] = rc.auth.mode
+        env["VHR_LOAD_AUTH_TARGET"] = rc.target or ""
     return env
 
 
@@ -421,10 +428,10 @@ def load(
         "--target",
         help="URL gốc FHIR; bỏ trống = máy chủ tham chiếu nhúng / FHIR base URL; none = embedded reference server",
     ),
-    workload: str = typer.Option(
-        "standard",
+    workload: str | None = typer.Option(
+        None,
         "--workload",
-        help="Tên trong loadtests/workloads hoặc đường dẫn YAML / workload name or YAML path",
+        help="Tên trong loadtests/workloads hoặc đường dẫn YAML / workload name or YAML path (default standard)",
     ),
     slo_file: Path | None = typer.Option(
         None, "--slo", help="Tệp SLO (mặc định loadtests/slo.yaml) / SLO file"
@@ -460,12 +467,12 @@ def load(
         False, "--web", help="Mở giao diện web Locust (127.0.0.1:--web-port) để theo dõi / Locust web UI"
     ),
     web_port: int = typer.Option(8089, "--web-port"),
-    auth: Auth = typer.Option(
-        Auth.none, "--auth", help="none | bearer ($VHR_TOKEN) | client-credentials | smart-backend"
+    auth: Auth | None = typer.Option(
+        None, "--auth", help="none | bearer ($VHR_TOKEN) | client-credentials | smart-backend (else vhr.toml)"
     ),
-    auth_config: Path | None = typer.Option(
-        None, "--auth-config", help="YAML/JSON: token_url, client_id, … (như vhr run / as vhr run)"
-    ),
+    auth_config: Path | None = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
+    ca_bundle: Path | None = typer.Option(None, "--ca-bundle", help=CA_BUNDLE_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     validate_sample: float | None = typer.Option(
         None, "--validate-sample", help="Tỷ lệ phản hồi được kiểm tra hợp lệ 0–1 / share validated"
     ),
@@ -489,13 +496,24 @@ def load(
     ),
 ) -> None:
     """Kiểm thử tải và công suất với Locust, kết luận theo SLO / load and capacity test with an SLO verdict."""
+    rc = build(
+        config,
+        target=target,
+        auth=auth.value if auth else None,
+        auth_config=auth_config,
+        ca_bundle=ca_bundle,
+        workload=workload,
+        duration=duration,
+        users=users,
+        slo=slo_file,
+    )
     if worker:
         if master:
             raise UserError(
                 Text("Không thể vừa --master vừa --worker", "--master and --worker exclude each other"),
                 location="--worker",
             )
-        raise SystemExit(_worker(master_host, master_port, locustfile, auth.value))
+        raise SystemExit(_worker(master_host, master_port, locustfile, rc.auth.mode))
     if master and processes > 1:
         raise UserError(
             Text(
@@ -506,12 +524,8 @@ def load(
         )
     code = run_load(
         LoadOptions(
-            target=target,
-            workload=workload,
-            slo=slo_file,
-            users=users,
+            config=rc,
             spawn_rate=spawn_rate,
-            duration=duration,
             report_dir=report_dir,
             run_id=run_id,
             processes=processes,
@@ -522,8 +536,6 @@ def load(
             shape=shape.value,
             web=web,
             web_port=web_port,
-            auth=auth.value,
-            auth_config=auth_config,
             validate_sample=validate_sample,
             faults=list(fault),
             latency_ms=latency_ms,

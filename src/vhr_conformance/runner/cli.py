@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vhr_conformance.catalogue import LEVELS, load_catalogue, suites_dir
+from vhr_conformance.client.auth import AuthConfig
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
 from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
+from vhr_conformance.runconfig import AUTH_CONFIG_HELP, AUTH_HELP, RunConfig
+from vhr_conformance.runconfig import build as build_run_config
 from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
 
 console = Console()
@@ -140,8 +142,15 @@ class _Interrupts:
                 signal.signal(signum, handler)
 
 
-def run_suites(target: str, args: list[str], progress: bool = True, terminal: bool = True) -> tuple[int, Any]:
-    """Run pytest over the suites in-process; returns (exit code, VhrState)."""
+def run_suites(
+    target: str,
+    args: list[str],
+    progress: bool = True,
+    terminal: bool = True,
+    run_config: RunConfig | None = None,
+) -> tuple[int, Any]:
+    """Run pytest over the suites in-process; returns (exit code, VhrState). With `run_config` the
+    plugin takes target, credentials, CA bundle, level, scope, timeout, seed and IG from it."""
     captured: dict[str, Any] = {}
 
     class _Grab:
@@ -151,6 +160,10 @@ def run_suites(target: str, args: list[str], progress: bool = True, terminal: bo
 
     argv = [str(suites_dir()), "-p", "no:cacheprovider", "--vhr-target", target, *args]
     plugins: list[Any] = [_Grab()]
+    if run_config is not None:
+        from vhr_conformance.pytest_plugin import RunConfigCarrier
+
+        plugins.append(RunConfigCarrier(run_config))
     if progress:
         bar = Progress(
             TextColumn("{task.description}"),
@@ -203,25 +216,29 @@ def _rerun_scope(results: Path) -> str:
     return ",".join(again)
 
 
-def _ca_of(args: list[str]) -> str | None:
-    return args[args.index("--vhr-ca-bundle") + 1] if "--vhr-ca-bundle" in args else None
+def _embedded_auth() -> AuthConfig:
+    """The embedded server's public test clients (`--embedded-auth oauth`): admin and reader."""
+    return AuthConfig(
+        mode="client-credentials",
+        client_id=EMBEDDED_ADMIN[0],
+        client_secret=EMBEDDED_ADMIN[1],
+        scope="system/*.*",
+        extra={
+            "limited_token": None,
+            "limited_client_id": EMBEDDED_READER[0],
+            "limited_client_secret": EMBEDDED_READER[1],
+            "limited_scope": "system/*.read",
+        },
+    )
 
 
-def _preflight(
-    target: str, auth: str, auth_config: str | None, ca_bundle: str | None, embedded: bool
-) -> dict[str, Any]:
+def _preflight(rc: RunConfig, embedded: bool) -> dict[str, Any]:
     """`vhr doctor` before the suites: a target that does not answer stops the run in seconds (ERROR).
 
     Returns the target's identity (address, TLS certificate, software) for the evidence bundle."""
-    from vhr_conformance.client import AuthConfig, TokenProvider
-    from vhr_conformance.client.tls import verify_context
     from vhr_conformance.doctor import FAIL, N_META, N_REACH, N_URL, diagnose
 
-    verify = verify_context(ca_bundle)
-    tokens = TokenProvider(
-        AuthConfig.load(auth, auth_config), discover_base=target, timeout=5.0, verify=verify
-    )
-    diag = diagnose(target, verify=verify, tokens=tokens)
+    diag = diagnose(rc.target or "", verify=rc.verify(), tokens=rc.tokens(timeout=5.0))
     # Only "nothing answers here" stops the run: an untrusted certificate or plain http is the
     # vendor's failure, judged by VHR-SEC-001 in the run itself, and a token problem by SEC criteria.
     unusable = any(c.verdict == FAIL and c.name in (N_URL, N_REACH, N_META) for c in diag.checks)
@@ -300,10 +317,8 @@ def register(app: typer.Typer) -> None:
         fault: list[str] = typer.Option(
             [], "--fault", help="Lỗi giả lập của máy chủ nhúng / embedded-server fault"
         ),
-        auth: str = typer.Option("none", "--auth", help="none | bearer | client-credentials | smart-backend"),
-        auth_config: Path | None = typer.Option(
-            None, "--auth-config", help="YAML/JSON: token_url, client_id, secrets"
-        ),
+        auth: str = typer.Option(None, "--auth", help=AUTH_HELP + " (else vhr.toml)"),
+        auth_config: Path | None = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
         embedded_auth: str = typer.Option(
             "oauth",
             "--embedded-auth",
@@ -397,63 +412,58 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Chạy bộ kiểm thử tuân thủ / run the conformance suites."""
-        from vhr_conformance.vendor_config import load_config
-
-        vendor = load_config(config)
         if output not in ("text", "json"):
             raise UserError(
                 Text("--format là text hoặc json.", "--format is text or json."), location="--format"
             )
         if output == "json":
             console.file = sys.stderr  # stdout carries only the JSON summary
-        target = target or vendor.target.url
-        ca_bundle = ca_bundle or vendor.target.ca_bundle
-        level = level or vendor.run.level or "MAY"
-        only = only or (",".join(vendor.run.only) if vendor.run.only else None)
-        xml = xml or vendor.run.xml
-        deadline = deadline or vendor.run.deadline
-        timeout = timeout if timeout is not None else (vendor.run.timeout or 15.0)
-        sign_key = sign_key or vendor.signing.key_file
-        vendor_info = {
-            "organisation": vendor_org or vendor.vendor.organisation,
-            "product": product or vendor.vendor.product,
-            "version": product_version or vendor.vendor.version,
-        }
-        if vendor.path is not None and target and auth == "none" and not auth_config:
-            auth = vendor.auth.mode
-        auth_env = vendor.auth_env() if vendor.path is not None and not auth_config else {}
-        signer = None
-        if sign_key is not None:
-            from vhr_conformance.evidence.keys import load_signing_key
-
-            signer = load_signing_key(Path(sign_key))
-        if rerun_failed is not None:
-            only = _rerun_scope(rerun_failed)
-            if not only:
-                console.print(
-                    Text(
-                        "Không có tiêu chí nào cần chạy lại trong {p}.",
-                        "Nothing to rerun in {p}: every criterion passed.",
-                    )
-                    .format(p=rerun_failed)
-                    .in_lang()
-                )
-                sys.exit(int(ExitCode.PASS))
-        if only:
-            _check_only(only)
-        if level not in LEVELS:
+        if level is not None and level not in LEVELS:
             raise UserError(
                 Text("Mức không hợp lệ: {l}", "Invalid level: {l}").format(l=level), location="--level"
             )
-        if ca_bundle is not None and not target:
+        rerun = _rerun_scope(rerun_failed) if rerun_failed is not None else None
+        rc = build_run_config(
+            config,
+            target=target,
+            auth=auth,
+            auth_config=auth_config,
+            ca_bundle=ca_bundle,
+            level=level,
+            only=rerun if rerun is not None else only,
+            xml=xml,
+            deadline=deadline,
+            timeout=timeout,
+            seed=seed,
+            ig=ig,
+            sign_key=sign_key,
+            organisation=vendor_org,
+            product=product,
+            version=product_version,
+        )
+        target, only, deadline = rc.target, ",".join(rc.only) or None, rc.deadline
+        signer = None
+        if rc.sign_key is not None:
+            from vhr_conformance.evidence.keys import load_signing_key
+
+            signer = load_signing_key(rc.sign_key)
+        if rerun_failed is not None and not rerun:
+            console.print(
+                Text(
+                    "Không có tiêu chí nào cần chạy lại trong {p}.",
+                    "Nothing to rerun in {p}: every criterion passed.",
+                )
+                .format(p=rerun_failed)
+                .in_lang()
+            )
+            sys.exit(int(ExitCode.PASS))
+        if only:
+            _check_only(only)
+        if rc.ca_bundle is not None and not target:
             raise UserError(
                 Text("--ca-bundle chỉ dùng với --target.", "--ca-bundle only applies with --target."),
                 location="--ca-bundle",
             )
-        if ca_bundle is not None:
-            from vhr_conformance.client.tls import check_bundle
-
-            check_bundle(ca_bundle, location="--ca-bundle")
         if fault and target:
             raise UserError(
                 Text(
@@ -473,38 +483,22 @@ def register(app: typer.Typer) -> None:
         load_ig(ig)
         run_id = new_run_id()
         out = report_dir or Path("reports") / run_id
-        args = [
-            "--vhr-level",
-            level,
-            *(["--vhr-seed", str(seed)] if seed is not None else []),
-            "--vhr-report-dir",
-            str(out),
-            "--vhr-run-id",
-            run_id,
-            "--vhr-timeout",
-            str(timeout),
-            "--vhr-cleanup" if cleanup else "--no-vhr-cleanup",
-        ]
-        if ig:
-            args += ["--vhr-ig", ig]
-        if only:
-            args += ["--vhr-only", only]
+        # target, credentials, CA, level, scope, timeout, seed and IG travel in `rc`, not as flags
+        args = ["--vhr-report-dir", str(out), "--vhr-run-id", run_id]
+        args += ["--vhr-cleanup" if cleanup else "--no-vhr-cleanup"]
         if workers > 1:
             args += ["-n", str(workers)]
         from vhr_conformance.runner.withload import run_args
 
         users = None if load_shape == "capacity" else load_users
-        args += run_args(xml, not target, with_load, load_duration, load_workload, load_shape, users)
+        args += run_args(rc.xml, not target, with_load, load_duration, load_workload, load_shape, users)
         srv = None
-        tmp_config = None
         tls_dir: Path | None = None
         stops = _Interrupts()
         state = None
         code = int(ExitCode.ERROR)
         started = time.monotonic()
         try:
-            if ca_bundle is not None:
-                args += ["--vhr-ca-bundle", str(ca_bundle)]
             if not target:
                 from vhr_conformance.runner.embedded import start_embedded
                 from vhr_conformance.server.faults import parse_faults
@@ -516,56 +510,25 @@ def register(app: typer.Typer) -> None:
 
                     tls_files = make_tls_files()
                     tls_dir, tls = tls_files.folder, tls_files.server
-                    args += ["--vhr-ca-bundle", str(tls_files.ca)]
+                    rc = replace(rc, ca_bundle=str(tls_files.ca))
                 srv = start_embedded(faults, auth="oauth" if embedded_auth == "oauth" else "none", tls=tls)
                 target = srv.base_url
                 console.print(
                     f"Máy chủ tham chiếu nhúng / embedded reference server: [bold]{target}[/]"
                     + (f" faults={','.join(faults)}" if faults else "")
                 )
-                if embedded_auth == "oauth":
-                    fd, tmp_config = tempfile.mkstemp(suffix=".json", prefix="vhr-auth-")
-                    with os.fdopen(fd, "w") as fh:
-                        json.dump(
-                            {
-                                "client_id": EMBEDDED_ADMIN[0],
-                                "client_secret": EMBEDDED_ADMIN[1],
-                                "limited_client_id": EMBEDDED_READER[0],
-                                "limited_client_secret": EMBEDDED_READER[1],
-                                "scope": "system/*.*",
-                            },
-                            fh,
-                        )
-                    auth, auth_config = "client-credentials", Path(tmp_config)
-            args += ["--vhr-auth", auth]
-            if auth_config:
-                args += ["--vhr-auth-config", str(auth_config)]
-            saved_env = {k: os.environ.get(k) for k in auth_env}
-            os.environ.update(auth_env)  # credentials named by vhr.toml, for this run only
-            identity = _preflight(
-                target,
-                auth,
-                str(auth_config) if auth_config else None,
-                str(ca_bundle) if ca_bundle else _ca_of(args),
-                embedded=srv is not None,
-            )
+                rc = rc.with_target(target, _embedded_auth() if embedded_auth == "oauth" else None)
+            identity = _preflight(rc, embedded=srv is not None)
             console.print(f"Đang kiểm thử / testing [bold]{target}[/] (run {run_id})")
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
             with stops.installed(deadline_s, deadline or ""):
-                code, state = run_suites(target, args, progress=not quiet and workers == 1)
+                code, state = run_suites(target, args, progress=not quiet and workers == 1, run_config=rc)
         except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
             code = int(ExitCode.INTERRUPTED)
         finally:
-            for key, value in locals().get("saved_env", {}).items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             if srv is not None:
                 srv.stop()
-            if tmp_config:
-                Path(tmp_config).unlink(missing_ok=True)
             if tls_dir is not None:
                 import shutil
 
@@ -583,12 +546,12 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
             )
-        _paper_report(state, out, locals().get("identity") or {"url": target}, vendor_info, signer)
+        _paper_report(state, out, locals().get("identity") or {"url": target}, rc.vendor.to_json(), signer)
         code_run = state.run.exit_code()
         if code_run == 0 and code != 0:
             code_run = int(ExitCode.ERROR)  # pytest's own usage or internal errors: never a pass
         bundle = _write_evidence(
-            out, signer, locals().get("identity") or {"url": target}, vendor_info, state.run.options
+            out, signer, locals().get("identity") or {"url": target}, rc.vendor.to_json(), state.run.options
         )
         if output == "json":
             summary = {

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.outcome import ExitCode, State
+from vhr_conformance.runconfig import LoadSettings, RunConfig
 
 SHAPES = ("constant", "steps", "capacity")
 NOT_JUDGED = "skip"  # what `fold` returns for "not tested"; the PERF case turns it into a not-tested case
@@ -91,18 +92,11 @@ EXIT_FILE = (
 )
 
 
-def run_load_for(
-    spec_json: str,
-    target: str,
-    report_dir: Path,
-    auth: str,
-    auth_config: str | None,
-    ca_bundle: str | None = None,
-) -> LoadOutcome:
-    """Run the load against the suites' target, writing to `<report_dir>/load/`, once per run: under
-    pytest-xdist the PERF-003 and PERF-004 cases may land on two workers; the second one waits for
-    the first one's load run instead of loading the target twice. A CA bundle reaches the load
-    stage's token request through `VHR_CA_BUNDLE` while it runs (its users do not verify TLS)."""
+def run_load_for(spec_json: str, run_config: RunConfig, report_dir: Path) -> LoadOutcome:
+    """Run the load against the suites' target with the run's own configuration (target,
+    credentials, CA bundle), writing to `<report_dir>/load/`, once per run: under pytest-xdist the
+    PERF-003 and PERF-004 cases may land on two workers; the second one waits for the first one's
+    load run instead of loading the target twice."""
     from vhr_conformance.durations import duration_option
     from vhr_conformance.load.cli import LoadOptions, run_load
     from vhr_conformance.load.merge import read_summary
@@ -121,34 +115,24 @@ def run_load_for(
         text = marker.read_text(encoding="utf-8").strip()
         code = int(text) if text.lstrip("-").isdigit() else 3
     else:
-        opts = LoadOptions(
-            target=target,
+        settings = LoadSettings(
             workload=spec.get("workload", "standard"),
             duration=spec.get("duration", "15s"),
+            users=spec.get("users"),
+            slo=Path(spec["slo"]) if spec.get("slo") else None,
+        )
+        opts = LoadOptions(
+            config=replace(run_config, load=settings),
             shape=spec.get("shape", "constant"),
             report_dir=report_dir.parent,
             run_id=report_dir.name,
-            auth=auth,
-            auth_config=Path(auth_config) if auth_config else None,
             quiet=True,
-            slo=Path(spec["slo"]) if spec.get("slo") else None,
-            users=spec.get("users"),
             spawn_rate=float(spec.get("spawn_rate", 10.0)),
         )
         code = 3
-        from vhr_conformance.client.tls import CA_BUNDLE_ENV
-
-        saved = os.environ.get(CA_BUNDLE_ENV)
-        if ca_bundle:
-            os.environ[CA_BUNDLE_ENV] = ca_bundle
         try:
             code = run_load(opts)
         finally:
-            if ca_bundle:
-                if saved is None:
-                    os.environ.pop(CA_BUNDLE_ENV, None)
-                else:
-                    os.environ[CA_BUNDLE_ENV] = saved
             marker.write_text(f"{code}\n", encoding="utf-8")
     if code == int(ExitCode.INTERRUPTED):
         # the run was stopped (signal, --deadline) while the load ran: the load wrote its partial

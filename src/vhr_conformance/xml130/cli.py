@@ -13,6 +13,14 @@ from rich.markup import escape
 
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.inputs import InputProblem, read_input, walk
+from vhr_conformance.runconfig import (
+    AUTH_CONFIG_HELP,
+    AUTH_HELP,
+    CA_BUNDLE_HELP,
+    CONFIG_HELP,
+    RunConfig,
+    build,
+)
 from vhr_conformance.xml130.issues import XmlIssue, count
 from vhr_conformance.xml130.tables import DEFAULT_STANDARD, available_standards
 from vhr_conformance.xml130.validate import validate_source
@@ -367,11 +375,15 @@ def compare_cmd(
         None, "--fhir", help="Tệp/thư mục JSON FHIR của nhà cung cấp / vendor FHIR JSON file or dir"
     ),
     server: str | None = typer.Option(
-        None, "--server", help="URL gốc FHIR của nhà cung cấp / vendor FHIR base URL"
+        None,
+        "--target",
+        "--server",
+        help="URL gốc FHIR của nhà cung cấp / vendor FHIR base URL (else vhr.toml)",
     ),
-    bearer: str | None = typer.Option(
-        None, "--bearer", envvar="VHR_BEARER_TOKEN", help="Token truy cập / bearer token for --server"
-    ),
+    auth: str | None = typer.Option(None, "--auth", help=AUTH_HELP + " (else vhr.toml)"),
+    auth_config: Path | None = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
+    ca_bundle: Path | None = typer.Option(None, "--ca-bundle", help=CA_BUNDLE_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     standard: str = typer.Option(DEFAULT_STANDARD, "--standard", help="4750 | 3176"),
     json_out: Path | None = typer.Option(
         None, "--json", help="Ghi các khác biệt ra JSON / write differences as JSON"
@@ -387,10 +399,18 @@ def compare_cmd(
     files, unreadable = _files(paths)
     for issue in unreadable:
         _print_issue(issue)
-    if (fhir is None) == (server is None):
+    if fhir is not None and server is not None:
         raise UserError(
-            Text("Cần đúng một trong --fhir hoặc --server", "Give exactly one of --fhir or --server")
+            Text("Cần đúng một trong --fhir hoặc --target", "Give exactly one of --fhir or --target")
         )
+    rc = None
+    if fhir is None:  # the vendor's server: named here or in vhr.toml, with the credentials of every command
+        rc = build(config, target=server, auth=auth, auth_config=auth_config, ca_bundle=ca_bundle)
+        if not rc.target:
+            raise UserError(
+                Text("Cần đúng một trong --fhir hoặc --target", "Give exactly one of --fhir or --target")
+            )
+        server = rc.target
     if fhir is not None and not fhir.exists():
         raise UserError(Text("Không tìm thấy {p}", "{p} not found").format(p=fhir))
     vendor: list[dict] = []
@@ -423,9 +443,9 @@ def compare_cmd(
         for conv in convert_file(f, standard=std):
             if conv.bundle is None:
                 continue
-            if server is not None:
+            if server is not None and rc is not None:
                 if vendor_http is None:
-                    vendor_http = _BoundedVendor(server, bearer)
+                    vendor_http = _BoundedVendor(rc)
                 vendor = fetch_vendor(server, conv.ma_lk, client=vendor_http)
             diffs = compare(conv.bundle, vendor, conv.ma_lk)
             n_diff += len(diffs)
@@ -472,11 +492,11 @@ class _BoundedVendor:
     """`fetch_vendor`'s HTTP client, through `FhirClient`: the vendor's endpoint gets the harness's
     bounds (size, decompression, deadline, transfer rate) and its origin guard on paging links."""
 
-    def __init__(self, base_url: str, bearer: str | None) -> None:
-        from vhr_conformance.client import AuthConfig, FhirClient, TokenProvider
+    def __init__(self, rc: RunConfig) -> None:
+        from vhr_conformance.client import FhirClient
 
-        tokens = TokenProvider(AuthConfig(mode="bearer", token=bearer)) if bearer else None
-        self._client = FhirClient(base_url, tokens=tokens, timeout=30.0, retries=1)
+        tokens = rc.tokens(timeout=30.0) if rc.auth.mode != "none" else None
+        self._client = FhirClient(rc.target or "", tokens=tokens, timeout=30.0, retries=1, verify=rc.verify())
 
     def get(self, url: str, params: Any = None) -> _VendorAnswer:
         import httpx
