@@ -171,13 +171,18 @@ def test_clean_reference_server_passes_map_and_load(tmp_path: Path) -> None:
             json.dumps({"duration": "10s", "users": 25, "spawn_rate": 15}),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     states, data = _results(out)
     assert {states[c] for c in MAP_IDS} == {"pass"}, states
-    assert states["VHR-PERF-003"] == "pass" and states["VHR-PERF-004"] == "not-tested"
-    assert json.loads((out / "mapping.json").read_text(encoding="utf-8"))["mode"] == "twins"
     perf = next(c for c in data["cases"] if c["criteria"] == ["VHR-PERF-003"])
-    assert perf["state"] == "pass" and "VHR-PERF-101 [" in perf["message"]  # the measurements, even on a pass
+    # A saturated machine (make test on two workers beside other heavy tests) can leave a group
+    # under the minimum sample count: then PERF-003 is honestly not tested and the run INCOMPLETE
+    # (exit 5); any other outcome is a failure of this test.
+    starved = perf["state"] == "not-tested" and "not enough data to judge" in perf["message"]
+    assert proc.returncode == (5 if starved else 0), proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert states["VHR-PERF-003"] in ({"not-tested"} if starved else {"pass"})
+    assert states["VHR-PERF-004"] == "not-tested"
+    assert json.loads((out / "mapping.json").read_text(encoding="utf-8"))["mode"] == "twins"
+    assert "VHR-PERF-101 [" in perf["message"]  # the measurements, even on a pass
     assert all(
         "encounters compared (twins)" in c["message"] for c in data["cases"] if c["criteria"][0] in MAP_IDS
     )
