@@ -17,9 +17,10 @@ import orjson
 import uvicorn
 
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.server.app import ServerConfig, create_app
+from vhr_conformance.server.app import create_app
 from vhr_conformance.server.auth import DEFAULT_CLIENTS, Client, clients_from_json, dumps_clients
-from vhr_conformance.server.faults import parse_faults
+from vhr_conformance.server.faults import ActiveFaults
+from vhr_conformance.server.model import ServerConfig
 
 ENV_CONFIG = "VHR_SERVER_CONFIG"
 
@@ -67,7 +68,7 @@ def make_config(
     return ServerConfig(
         db=db,
         auth=auth,
-        faults=parse_faults(faults),
+        faults=ActiveFaults.parse(faults),
         latency_ms=latency_ms,
         max_body_bytes=max_body_bytes,
         rate_limit=rate_limit,
@@ -81,14 +82,14 @@ def make_config(
 
 def config_to_env(config: ServerConfig) -> str:
     data: dict[str, Any] = dict(config.__dict__)
-    data["faults"] = sorted(config.faults)
+    data["faults"] = sorted(config.faults.names)
     data["clients"] = orjson.loads(dumps_clients(config.clients))
     return orjson.dumps(data).decode()
 
 
 def config_from_env() -> ServerConfig:
     data = orjson.loads(os.environ[ENV_CONFIG])
-    data["faults"] = frozenset(data["faults"])
+    data["faults"] = ActiveFaults.of(data["faults"])
     data["clients"] = clients_from_json(orjson.dumps(data["clients"]))
     return ServerConfig(**data)
 
