@@ -66,9 +66,10 @@ class RouteTable(Generic[H]):
         self.routes = sorted(routes, key=lambda r: r.specificity)
         seen = set()
         for r in self.routes:
-            if r.segments in seen:
+            shape = tuple("{}" if s.startswith("{") else s for s in r.segments)  # /{type} is /{kind}
+            if shape in seen:
                 raise ValueError(f"route pattern {r.pattern} is declared twice")
-            seen.add(r.segments)
+            seen.add(shape)
 
     def find(self, path: str) -> tuple[Route[H], dict[str, str]] | None:
         """The most specific route whose pattern fits `path`, with the placeholders' values."""
