@@ -52,6 +52,11 @@ class Context:
         self.bundle_depth = 0  # >0 while a transaction runs: references are checked at its end
         self.load_skipped: list[tuple[str, Text]] = []  # what the last load_directory did not load
 
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction Bundle is running: its references are checked once all are written."""
+        return self.bundle_depth > 0
+
     def set_base_url(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.store.base_url = self.base_url

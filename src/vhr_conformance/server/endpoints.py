@@ -268,7 +268,7 @@ class Endpoints:
         return self.http.response(self.fhir.rest.vread(call.caller, a["type"], a["id"], a["vid"]))
 
 
-E_ = Endpoints
+E_ = Endpoints  # short name for the handlers in the table below
 ROUTES: RouteTable[Handler] = RouteTable(
     [
         Route("/auth/token", {"POST": E_.token}, public=True, negotiate=False, body="any"),

@@ -117,7 +117,7 @@ class Interactions:
                 self.ctx.audit(caller, "create-exists", rtype, found[0].id, None, 200)
                 return Result(200, found[0].body, self.ctx.headers(found[0]), found[0])
         self.ctx.check_resource(resource, rtype)
-        if not self.ctx.bundle_depth > 0:
+        if not self.ctx.in_transaction:
             self.ctx.check_references(resource, "")
         resource = dict(resource)
         resource.pop("id", None)
@@ -164,7 +164,7 @@ class Interactions:
             if want != have:
                 raise FhirError(412, "conflict", E.VERSION_CONFLICT.format(have=have, want=want))
         self.ctx.check_resource(resource, rtype)
-        if not self.ctx.bundle_depth > 0:
+        if not self.ctx.in_transaction:
             self.ctx.check_references(resource, "")
         resource = dict(resource)
         method = "PUT"
