@@ -33,7 +33,7 @@ from vhr_conformance.server.service import FhirApp
 log = logging.getLogger("vhr.server")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call:
     """One admitted request, as its handler sees it."""
 

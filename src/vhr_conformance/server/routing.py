@@ -36,26 +36,28 @@ class Route(Generic[H]):
     negotiate: bool = True  # the Accept header must allow FHIR JSON
     body: BodyKind = "fhir"
     segments: tuple[str, ...] = field(init=False)
+    _literals: tuple[tuple[int, str], ...] = field(init=False, repr=False)
+    _names: tuple[tuple[int, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", tuple(s for s in self.pattern.split("/") if s))
+        segments = tuple(s for s in self.pattern.split("/") if s)
+        object.__setattr__(self, "segments", segments)
+        object.__setattr__(
+            self, "_literals", tuple((i, s) for i, s in enumerate(segments) if not _is_name(s))
+        )
+        object.__setattr__(self, "_names", tuple((i, s[1:-1]) for i, s in enumerate(segments) if _is_name(s)))
 
     def match(self, segs: list[str]) -> dict[str, str] | None:
-        """The placeholders' values when `segs` fits the pattern, else None."""
-        if len(segs) != len(self.segments):
-            return None
-        args: dict[str, str] = {}
-        for want, got in zip(self.segments, segs, strict=True):
-            if want.startswith("{") and want.endswith("}"):
-                args[want[1:-1]] = got
-            elif want != got:
+        """The placeholders' values when `segs` (as many as the pattern has) fits, else None."""
+        for i, literal in self._literals:
+            if segs[i] != literal:
                 return None
-        return args
+        return {name: segs[i] for i, name in self._names}
 
     @property
     def specificity(self) -> tuple[int, ...]:
         """Sort key: a literal segment (0) sorts before a placeholder (1), left to right."""
-        return tuple(1 if s.startswith("{") else 0 for s in self.segments)
+        return tuple(1 if _is_name(s) else 0 for s in self.segments)
 
 
 class RouteTable(Generic[H]):
@@ -64,17 +66,19 @@ class RouteTable(Generic[H]):
 
     def __init__(self, routes: Iterable[Route[H]]) -> None:
         self.routes = sorted(routes, key=lambda r: r.specificity)
+        self._by_length: dict[int, list[Route[H]]] = {}
         seen = set()
         for r in self.routes:
-            shape = tuple("{}" if s.startswith("{") else s for s in r.segments)  # /{type} is /{kind}
+            shape = tuple("{}" if _is_name(s) else s for s in r.segments)  # /{type} is /{kind}
             if shape in seen:
                 raise ValueError(f"route pattern {r.pattern} is declared twice")
             seen.add(shape)
+            self._by_length.setdefault(len(r.segments), []).append(r)
 
     def find(self, path: str) -> tuple[Route[H], dict[str, str]] | None:
         """The most specific route whose pattern fits `path`, with the placeholders' values."""
         segs = [s for s in path.split("/") if s]
-        for route in self.routes:
+        for route in self._by_length.get(len(segs), ()):
             args = route.match(segs)
             if args is not None:
                 return route, args
@@ -92,6 +96,10 @@ class RouteTable(Generic[H]):
     def not_found(path: str) -> FhirError:
         """The answer for a path no pattern fits."""
         return FhirError(404, "not-found", E.NOT_FOUND.format(what=path[:80]))
+
+
+def _is_name(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
 
 
 def allow(route: Route[H]) -> str:
