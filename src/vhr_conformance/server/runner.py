@@ -21,6 +21,7 @@ from vhr_conformance.server.app import create_app
 from vhr_conformance.server.auth import DEFAULT_CLIENTS, Client, clients_from_json, dumps_clients
 from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.model import ServerConfig
+from vhr_conformance.server.service import FhirApp
 
 ENV_CONFIG = "VHR_SERVER_CONFIG"
 
@@ -137,9 +138,10 @@ class ReferenceServer:
         self.base_url = ""
 
     @property
-    def fhir(self) -> Any:
+    def fhir(self) -> FhirApp:
         """The server's state (store, capabilities) for tests that look inside."""
-        return self.starlette.state.fhir
+        fhir: FhirApp = self.starlette.state.fhir
+        return fhir
 
     def start(self) -> ReferenceServer:
         # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY on accepted connections (with
@@ -204,7 +206,7 @@ class ReferenceServer:
         self.stop()
 
 
-def _print_loaded(fhir: Any, folder: str, files: int, count: int) -> None:
+def _print_loaded(fhir: FhirApp, folder: str, files: int, count: int) -> None:
     """What --load did, naming every file it did not load and why (never silently)."""
     print(f"đã nạp / loaded {files} files, {count} entries from {folder}", flush=True)
     for where, why in fhir.load_skipped:
