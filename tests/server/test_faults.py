@@ -3,8 +3,11 @@ on a clean server and on a server with that one fault switched on."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -14,12 +17,14 @@ import pytest
 
 from vhr_conformance.i18n import UserError
 from vhr_conformance.server import ReferenceServer
-from vhr_conformance.server.faults import FAULTS, parse_faults
+from vhr_conformance.server import faults as faults_module
+from vhr_conformance.server.faults import FAULTS, ActiveFaults, parse_faults
 
 from .conftest import CCCD, FHIR, patient
 from .test_validation import BAD_CCCD, bad_patient
 
 Probe = Callable[[httpx.Client], Any]
+SERVER_SRC = Path(faults_module.__file__).parent
 
 
 def _create(c: httpx.Client, **kw: Any) -> httpx.Response:
@@ -309,8 +314,37 @@ def test_every_fault_has_a_probe_and_a_bilingual_description() -> None:
 
 
 def test_unknown_fault_is_a_user_error() -> None:
-    with pytest.raises(UserError):
-        parse_faults(["no-such-fault"])
+    with pytest.raises(UserError) as err:
+        parse_faults(["no-etag,no-such-fault"])
+    assert "no-such-fault" in err.value.text.vi and "no-such-fault" in err.value.text.en
+    assert err.value.location == "--fault"
+
+
+def test_active_faults_has_one_attribute_per_catalogue_name() -> None:
+    """The catalogue is derived from ActiveFaults: each public name switches exactly its own
+    attribute, and the names read back unchanged."""
+    attributes = {f.name for f in dataclasses.fields(ActiveFaults)}
+    assert attributes == {name.replace("-", "_") for name in FAULTS}
+    assert ActiveFaults().names == frozenset()
+    for name in FAULTS:
+        on = ActiveFaults.parse([name])
+        assert on.names == {name}
+        assert [a for a in attributes if getattr(on, a)] == [name.replace("-", "_")]
+    with pytest.raises(TypeError):
+        ActiveFaults.of(["no-such-fault"])  # unchecked names never become a silent switch
+
+
+def test_server_code_asks_faults_by_attribute() -> None:
+    """No module of the server tests a fault by its kebab-case name (``"no-etag" in faults``):
+    an attribute is checked by mypy, a string is not."""
+    found = []
+    for path in sorted(SERVER_SRC.glob("*.py")):
+        if path.name == "faults.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in FAULTS:
+                found.append(f"{path.name}:{node.lineno} {node.value}")
+    assert not found, found
 
 
 def _observe(faults: list[str], kwargs: dict[str, Any], probe: Probe) -> Any:

@@ -1,6 +1,6 @@
 """The embedded reference VHR FHIR server with fault injection (`vhr serve`)."""
 
-from vhr_conformance.server.faults import FAULTS, Fault
+from vhr_conformance.server.faults import FAULTS, ActiveFaults, Fault
 from vhr_conformance.server.runner import ReferenceServer
 
-__all__ = ["FAULTS", "Fault", "ReferenceServer"]
+__all__ = ["FAULTS", "ActiveFaults", "Fault", "ReferenceServer"]

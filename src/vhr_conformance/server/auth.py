@@ -22,6 +22,7 @@ import orjson
 import yaml
 
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.server.faults import ActiveFaults
 
 TOKEN_LIFETIME = 3600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -147,13 +148,13 @@ class Authority:
 
     clients: dict[str, Client]
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    faults: frozenset[str] = frozenset()
+    faults: ActiveFaults = field(default_factory=ActiveFaults)
     _seen_jti: dict[str, float] = field(default_factory=dict)
 
     @property
     def _lifetime_bound(self) -> bool:
         """False under the `token-without-exp-accepted` fault: tokens are issued and taken without `exp`."""
-        return "token-without-exp-accepted" not in self.faults
+        return not self.faults.token_without_exp_accepted
 
     def token(self, form: dict[str, str], basic: tuple[str, str] | None, token_url: str) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":

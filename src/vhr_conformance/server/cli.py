@@ -270,7 +270,7 @@ def serve(
     )
     scheme = "https" if tls else "http"
     console.print(
-        f"vhr serve → {scheme}://{host}:{port}  db={db}  auth={auth}  faults={','.join(sorted(config.faults)) or '-'}",
+        f"vhr serve → {scheme}://{host}:{port}  db={db}  auth={auth}  faults={','.join(sorted(config.faults.names)) or '-'}",
         highlight=False,
     )
     serve_forever(

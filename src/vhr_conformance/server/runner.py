@@ -17,9 +17,11 @@ import orjson
 import uvicorn
 
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.server.app import ServerConfig, create_app
+from vhr_conformance.server.app import create_app
 from vhr_conformance.server.auth import DEFAULT_CLIENTS, Client, clients_from_json, dumps_clients
-from vhr_conformance.server.faults import parse_faults
+from vhr_conformance.server.faults import ActiveFaults
+from vhr_conformance.server.model import ServerConfig
+from vhr_conformance.server.service import FhirApp
 
 ENV_CONFIG = "VHR_SERVER_CONFIG"
 
@@ -67,7 +69,7 @@ def make_config(
     return ServerConfig(
         db=db,
         auth=auth,
-        faults=parse_faults(faults),
+        faults=ActiveFaults.parse(faults),
         latency_ms=latency_ms,
         max_body_bytes=max_body_bytes,
         rate_limit=rate_limit,
@@ -81,14 +83,14 @@ def make_config(
 
 def config_to_env(config: ServerConfig) -> str:
     data: dict[str, Any] = dict(config.__dict__)
-    data["faults"] = sorted(config.faults)
+    data["faults"] = sorted(config.faults.names)
     data["clients"] = orjson.loads(dumps_clients(config.clients))
     return orjson.dumps(data).decode()
 
 
 def config_from_env() -> ServerConfig:
     data = orjson.loads(os.environ[ENV_CONFIG])
-    data["faults"] = frozenset(data["faults"])
+    data["faults"] = ActiveFaults.of(data["faults"])
     data["clients"] = clients_from_json(orjson.dumps(data["clients"]))
     return ServerConfig(**data)
 
@@ -136,9 +138,10 @@ class ReferenceServer:
         self.base_url = ""
 
     @property
-    def fhir(self) -> Any:
+    def fhir(self) -> FhirApp:
         """The server's state (store, capabilities) for tests that look inside."""
-        return self.starlette.state.fhir
+        fhir: FhirApp = self.starlette.state.fhir
+        return fhir
 
     def start(self) -> ReferenceServer:
         # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY on accepted connections (with
@@ -203,7 +206,7 @@ class ReferenceServer:
         self.stop()
 
 
-def _print_loaded(fhir: Any, folder: str, files: int, count: int) -> None:
+def _print_loaded(fhir: FhirApp, folder: str, files: int, count: int) -> None:
     """What --load did, naming every file it did not load and why (never silently)."""
     print(f"đã nạp / loaded {files} files, {count} entries from {folder}", flush=True)
     for where, why in fhir.load_skipped:

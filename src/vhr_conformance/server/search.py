@@ -10,6 +10,7 @@ from typing import Any
 from vhr_conformance.server import errors as E
 from vhr_conformance.server.capability import CONTROL_PARAMS, Capabilities, SearchParam
 from vhr_conformance.server.errors import FhirError
+from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.index import date_range, fold, lower_only, nfc, split_reference
 from vhr_conformance.server.store import Store, Stored
 
@@ -100,7 +101,7 @@ class Query:
 
 
 class SearchCompiler:
-    def __init__(self, caps: Capabilities, faults: frozenset[str], base_url: str) -> None:
+    def __init__(self, caps: Capabilities, faults: ActiveFaults, base_url: str) -> None:
         self.caps = caps
         self.faults = faults
         self.base_url = base_url
@@ -115,7 +116,7 @@ class SearchCompiler:
             name = key.split(":", 1)[0]
             if key in CONTROL_PARAMS or name in ("_include", "_revinclude"):
                 continue
-            if name == "birthdate" and "ignore-shall-search-param" in self.faults:
+            if name == "birthdate" and self.faults.ignore_shall_search_param:
                 q.used.append((key, value))  # echoed as if applied, but not applied
                 continue
             clause = self.clause(rtype, key, value, strict)
@@ -215,7 +216,7 @@ class SearchCompiler:
                     ors.append("(code = ? AND system = ?)")
                     args.extend([code, system])
             elif kind == "string":
-                accent_fault = "accent-sensitive-search" in self.faults
+                accent_fault = self.faults.accent_sensitive_search
                 if modifier == "exact":
                     ors.append("raw = ?")
                     args.append(nfc(v))

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from vhr_conformance.server.capability import Capabilities
+from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.index import Rows, index_resource
 
 SCHEMA = """
@@ -117,10 +118,10 @@ def new_id() -> str:
 class Store:
     """Resources, versions, search index and audit log in one SQLite database."""
 
-    def __init__(self, path: str, caps: Capabilities, faults: frozenset[str] = frozenset()) -> None:
+    def __init__(self, path: str, caps: Capabilities, faults: ActiveFaults | None = None) -> None:
         self.path = path
         self.caps = caps
-        self.faults = faults
+        self.faults = faults or ActiveFaults()
         self.memory = path == ":memory:"
         self._local = threading.local()
         self.rconn = self._connect()
@@ -284,12 +285,12 @@ class Store:
             "SELECT rid, version FROM resources WHERE type=? AND id=?", (rtype, rid)
         ).fetchone()
         version = 1 if row is None else row[1] + 1
-        if row is not None and "version-not-incremented" in self.faults:
+        if row is not None and self.faults.version_not_incremented:
             version = row[1]
         instant, epoch = now_instant()
-        if "stale-last-updated" in self.faults:
+        if self.faults.stale_last_updated:
             instant, epoch = STALE_INSTANT, 978307200.0
-        if "drop-identifiers-on-write" in self.faults:
+        if self.faults.drop_identifiers_on_write:
             resource.pop("identifier", None)
         resource = _nfc(resource)
         resource["id"] = rid
@@ -301,7 +302,7 @@ class Store:
             "lastUpdated": meta.pop("lastUpdated"),
             **meta,
         }
-        if "no-etag" in self.faults:
+        if self.faults.no_etag:
             resource["meta"].pop("versionId", None)
             if not resource["meta"]:
                 resource.pop("meta")
@@ -338,7 +339,7 @@ class Store:
             return None
         version = row[1] + 1
         instant, epoch = now_instant()
-        if "deleted-still-readable" not in self.faults:
+        if not self.faults.deleted_still_readable:
             conn.execute(
                 "UPDATE resources SET version=?, last_updated=?, lu=?, deleted=1 WHERE rid=?",
                 (version, instant, epoch, row[0]),
