@@ -11,6 +11,7 @@ import pytest
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel, SearchReq
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import (
@@ -22,8 +23,7 @@ from vhr_conformance.runner.checks import (
     seeded_or_skip,
     short,
 )
-from vhr_conformance.runner.igmodel import IgModel, SearchReq
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 SD = "https://vhr-conformance.org/fhir/StructureDefinition/"
 MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"

@@ -8,6 +8,7 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
@@ -26,8 +27,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
-from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData, Tracker, tag_resource
+from vhr_conformance.seed import SeedData, Tracker, tag_resource
 
 
 def _operation_gate(ig: IgModel, target_cs: dict[str, Any], name: str, rtype: str | None) -> str:

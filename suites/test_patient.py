@@ -25,7 +25,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker, parse_location
 
 
 def _names(res: dict[str, Any]) -> list[Any]:

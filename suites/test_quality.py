@@ -8,12 +8,12 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import ids_of, require_judged, search_all, seeded_or_skip, short
 from vhr_conformance.runner.fresh import CCCD, cccd_of, century_sex_digit
-from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 PROVINCE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-province"
 COMMUNE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-commune"

@@ -24,7 +24,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker, parse_location
 
 
 def _rng(vhr: VhrState, salt: str) -> random.Random:

@@ -12,6 +12,7 @@ import pytest
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel, SearchReq
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner import search as fs
@@ -25,8 +26,7 @@ from vhr_conformance.runner.checks import (
     search_all,
     short,
 )
-from vhr_conformance.runner.igmodel import IgModel, SearchReq
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 PAGE = 50
 

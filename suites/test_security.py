@@ -23,7 +23,7 @@ from vhr_conformance.outcome import check, fail, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import NOT_THERE, check_operation_outcome, status_text, write_templates
 from vhr_conformance.runner.fresh import cccd_of, fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker, parse_location
 
 
 def _loopback(url: str) -> bool:

@@ -23,7 +23,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import CCCD, cccd_of, fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_resource
+from vhr_conformance.seed import SeedData, Tracker, parse_location, tag_resource
 
 
 def _transaction_refused(

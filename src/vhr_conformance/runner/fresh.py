@@ -10,7 +10,7 @@ import copy
 import random
 from typing import Any
 
-from vhr_conformance.runner.seed import tag_resource
+from vhr_conformance.seed import tag_resource
 
 CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
 MA_CSKCB = "http://fhir.hl7.org.vn/core/sid/ma-cskcb"
