@@ -12,6 +12,7 @@ import pytest
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
 from vhr_conformance.igmodel import IgModel, SearchReq
+from vhr_conformance.names import CANONICAL, ICD10, LOINC, SID_MALK
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import (
@@ -25,10 +26,7 @@ from vhr_conformance.runner.checks import (
 )
 from vhr_conformance.seed import SeedData
 
-SD = "https://vhr-conformance.org/fhir/StructureDefinition/"
-MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
-LOINC = "http://loinc.org"
+SD = f"{CANONICAL}/StructureDefinition/"
 _ICD = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 
 # Criterion → profiles of that health-book group (the group is ours; the profiles come from the IG).
@@ -138,7 +136,9 @@ def _encounters(seed: SeedData) -> list[Any]:
 
 
 def _ma_lk(res: dict[str, Any]) -> str | None:
-    return next((i.get("value") for i in res.get("identifier", []) or [] if i.get("system") == MA_LK), None)
+    return next(
+        (i.get("value") for i in res.get("identifier", []) or [] if i.get("system") == SID_MALK), None
+    )
 
 
 @criterion("VHR-KCB-001")
@@ -171,7 +171,7 @@ def test_encounter_by_ma_lk(
     if sp is not None and (
         sp.expectation == "SHALL" or declares_search(target_cs, "Encounter", "identifier")
     ):
-        found = search_all(fhir, "Encounter", [("identifier", f"{MA_LK}|{ma_lk}")])
+        found = search_all(fhir, "Encounter", [("identifier", f"{SID_MALK}|{ma_lk}")])
         got = sorted(ids_of(found))
         check(
             got == [s.id],

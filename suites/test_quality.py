@@ -9,14 +9,15 @@ from typing import Any
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
 from vhr_conformance.igmodel import IgModel
+from vhr_conformance.names import SID_CCCD, canonical
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import ids_of, require_judged, search_all, seeded_or_skip, short
-from vhr_conformance.runner.fresh import CCCD, cccd_of, century_sex_digit
+from vhr_conformance.runner.fresh import cccd_of, century_sex_digit
 from vhr_conformance.seed import SeedData
 
-PROVINCE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-province"
-COMMUNE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-commune"
+PROVINCE_EXT = canonical("StructureDefinition", "vhr-address-province")
+COMMUNE_EXT = canonical("StructureDefinition", "vhr-address-commune")
 
 
 def _refs(node: Any) -> list[str]:
@@ -172,7 +173,7 @@ def test_no_duplicate_patients(
         )
     dupes = []
     for n in numbers:
-        found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{n}")])
+        found = search_all(fhir, "Patient", [("identifier", f"{SID_CCCD}|{n}")])
         if len(found) > 1:
             dupes.append(f"{n}: {sorted(ids_of(found))}")
     check(
@@ -281,7 +282,7 @@ def test_vietnamese_names_intact(seed: SeedData, server_copies: dict[str, dict[s
 
 
 def _codes(ig: IgModel, cs_id: str) -> dict[str, dict[str, str]]:
-    cs = ig.packages.get(f"https://vhr-conformance.org/fhir/CodeSystem/{cs_id}") or {}
+    cs = ig.packages.get(canonical("CodeSystem", cs_id)) or {}
     out = {}
     for c in cs.get("concept", []):
         props = {p.get("code"): p.get("valueCode") or p.get("valueString") for p in c.get("property", [])}

@@ -12,6 +12,7 @@ from typing import Any
 
 from vhr_conformance import vn
 from vhr_conformance.i18n import Text
+from vhr_conformance.names import UCUM
 from vhr_conformance.xml130 import mapping as m
 from vhr_conformance.xml130.envelope import Encounter, EnvelopeReader, Record
 from vhr_conformance.xml130.issues import XmlIssue
@@ -408,7 +409,7 @@ class _Builder:
         e["period"] = period
         days = self.v("SO_NGAY_DTRI")
         if days.isdigit():
-            e["length"] = {"value": int(days), "unit": "d", "system": m.UCUM, "code": "d"}
+            e["length"] = {"value": int(days), "unit": "d", "system": UCUM, "code": "d"}
         reason = self.v("LY_DO_VV")
         if reason:
             e["reasonCode"] = [{"text": reason}]
@@ -627,7 +628,7 @@ class _Builder:
                     "subject": {"reference": pat_url},
                     "encounter": {"reference": enc_url},
                     "effectiveDateTime": eff,
-                    "valueQuantity": {"value": w, "unit": "kg", "system": m.UCUM, "code": "kg"},
+                    "valueQuantity": {"value": w, "unit": "kg", "system": UCUM, "code": "kg"},
                 },
             )
         bg = self.v("NHOM_MAU")

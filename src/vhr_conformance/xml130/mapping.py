@@ -10,18 +10,21 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from vhr_conformance.names import (
+    CANONICAL,
+    ICD10,
+    LOINC,
+    SID_BHYT,
+    SID_CCCD,
+    SID_CMND,
+    SID_CSKCB,
+    SID_MALK,
+)
 from vhr_conformance.vn import bhyt as vn_bhyt
 from vhr_conformance.vn import names as vn_names
 
-BASE = "https://vhr-conformance.org/fhir"
-SD = f"{BASE}/StructureDefinition"
-CS = f"{BASE}/CodeSystem"
-SID = "http://fhir.hl7.org.vn/core/sid"
-SID_CCCD, SID_CMND, SID_BHYT = f"{SID}/cccd", f"{SID}/cmnd", f"{SID}/bhyt"
-SID_CSKCB, SID_MALK = f"{SID}/ma-cskcb", f"{SID}/ma-lk"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
+SD = f"{CANONICAL}/StructureDefinition"
+CS = f"{CANONICAL}/CodeSystem"
 ACTCODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 NATIONALITY = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
