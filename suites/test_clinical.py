@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text
 from vhr_conformance.igmodel import IgModel, SearchReq
 from vhr_conformance.names import CANONICAL, ICD10, LOINC, SID_MALK
@@ -135,12 +136,6 @@ def _encounters(seed: SeedData) -> list[Any]:
     return seeded_or_skip(seed, "Encounter")
 
 
-def _ma_lk(res: dict[str, Any]) -> str | None:
-    return next(
-        (i.get("value") for i in res.get("identifier", []) or [] if i.get("system") == SID_MALK), None
-    )
-
-
 @criterion("VHR-KCB-001")
 def test_encounter_by_ma_lk(
     ig: IgModel,
@@ -151,7 +146,7 @@ def test_encounter_by_ma_lk(
 ) -> None:
     """By `identifier` when the IG makes it SHALL or the target declares it; otherwise (the IG gives
     Encounter.identifier only SHOULD) by the SHALL `patient` search, checking the MA_LK came back."""
-    pick = next(((s, m) for s in _encounters(seed)[:10] if (m := _ma_lk(s.sent))), None)
+    pick = next(((s, m) for s in _encounters(seed)[:10] if (m := identifier_value(s.sent, SID_MALK))), None)
     if pick is None:
         not_tested(
             Text(
@@ -188,7 +183,7 @@ def test_encounter_by_ma_lk(
         "không khai báo Encounter?identifier (SHOULD): tìm theo Encounter?patient (SHALL)",
     )
     found = search_all(fhir, "Encounter", [("patient", str(patient)), ("_count", "100")])
-    hits = sorted(str(r.get("id")) for r in found if _ma_lk(r) == ma_lk)
+    hits = sorted(str(r.get("id")) for r in found if identifier_value(r, SID_MALK) == ma_lk)
     check(
         hits == [s.id],
         Text(

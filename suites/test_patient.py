@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
 from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.outcome import check, not_tested
@@ -26,7 +27,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import cccd_of, fresh_copy
-from vhr_conformance.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _names(res: dict[str, Any]) -> list[Any]:

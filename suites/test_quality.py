@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import references
 from vhr_conformance.i18n import Text
 from vhr_conformance.igmodel import IgModel
 from vhr_conformance.names import SID_CCCD, canonical
@@ -20,20 +21,6 @@ PROVINCE_EXT = canonical("StructureDefinition", "vhr-address-province")
 COMMUNE_EXT = canonical("StructureDefinition", "vhr-address-commune")
 
 
-def _refs(node: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "reference" and isinstance(v, str):
-                out.append(v)
-            else:
-                out.extend(_refs(v))
-    elif isinstance(node, list):
-        for x in node:
-            out.extend(_refs(x))
-    return out
-
-
 def _external_refs(res: dict[str, Any]) -> list[str]:
     """References leaving the resource: inside a Bundle, those to its own entries' fullUrls do not count."""
     internal = (
@@ -41,7 +28,7 @@ def _external_refs(res: dict[str, Any]) -> list[str]:
         if res.get("resourceType") == "Bundle"
         else set()
     )
-    return [r for r in _refs(res) if r not in internal]
+    return [r for r in references(res) if r not in internal]
 
 
 def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> list[dict[str, Any]]:

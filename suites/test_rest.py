@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from vhr_conformance.client import FhirClient, Response
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
@@ -24,7 +25,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
-from vhr_conformance.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _rng(vhr: VhrState, salt: str) -> random.Random:

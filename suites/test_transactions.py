@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from vhr_conformance.client import FhirClient, Response
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
 from vhr_conformance.names import SID_CCCD, tag_with_run
 from vhr_conformance.outcome import check, not_tested
@@ -24,7 +25,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import cccd_of, fresh_copy
-from vhr_conformance.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _transaction_refused(

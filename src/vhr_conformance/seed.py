@@ -8,7 +8,6 @@ one transaction Bundle per patient, and compare what the server returns with wha
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,9 @@ from typing import Any
 import orjson
 
 from vhr_conformance.client import FhirClient, InfrastructureError
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.names import tag_with_run
-
-_LOCATION = re.compile(
-    r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?/?$"
-)
-
-
-def parse_location(location: str | None) -> tuple[str, str, str | None] | None:
-    if not location:
-        return None
-    m = _LOCATION.search(location.split("?", 1)[0])
-    return (m.group(1), m.group(2), m.group(3)) if m else None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.recorder import VN_TZ
 from vhr_conformance.names import SID_MALK
@@ -252,7 +253,7 @@ def correction_of(bundle: dict[str, Any], response: dict[str, Any], as_new: bool
         return None
     enc_entry = max(encs, key=lambda e: e["resource"]["period"]["end"])
     enc = copy.deepcopy(enc_entry["resource"])
-    malk = next((i["value"] for i in enc.get("identifier") or [] if i.get("system") == SID_MALK), None)
+    malk = identifier_value(enc, SID_MALK)
     if malk is None:
         return None
     enc = _map_strings(enc, lambda s: ids.get(s, s))

@@ -73,7 +73,7 @@ def _probe(client: Any, cccds: list[str]) -> tuple[list[str], int]:
 
 
 def _created(resp: Any) -> list[str]:
-    from vhr_conformance.seed import parse_location
+    from vhr_conformance.fhirutil import parse_location
 
     refs = []
     body = resp.json if isinstance(resp.json, dict) else {}

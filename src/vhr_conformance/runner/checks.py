@@ -283,7 +283,7 @@ def created_id(resp: Response, rtype: str, what: str) -> str:
     """The id of a resource a test created to test something else with. The create itself (201,
     Location) is judged by VHR-API-003; here a 200/201 with an id is enough, and a create that
     failed or cannot be followed leaves the test `not-tested`, never failed for another criterion."""
-    from vhr_conformance.seed import parse_location
+    from vhr_conformance.fhirutil import parse_location
 
     loc = parse_location(resp.headers.get("location"))
     body = resp.json if isinstance(resp.json, dict) else {}

@@ -10,6 +10,7 @@ import copy
 import random
 from typing import Any
 
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.names import SID_BHYT, SID_CCCD, SID_CSKCB, tag_with_run
 
 
@@ -47,7 +48,4 @@ def fresh_copy(resource: dict[str, Any], rng: random.Random, run_id: str) -> dic
 
 
 def cccd_of(resource: dict[str, Any]) -> str | None:
-    for ident in resource.get("identifier", []) or []:
-        if ident.get("system") == SID_CCCD:
-            return str(ident.get("value"))
-    return None
+    return identifier_value(resource, SID_CCCD)

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from vhr_conformance.fhirutil import located_references
 from vhr_conformance.i18n import Text
 from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
@@ -358,7 +359,7 @@ class FhirApp:
         in_bundle = bool(where)
         base = self.base_url + "/"
         prefix = where[:-1] if where else str(resource.get("resourceType", ""))
-        for path, ref in _references(resource, prefix):
+        for path, ref in located_references(resource, prefix):
             if ref.startswith("#"):
                 continue
             if ref.startswith(("urn:uuid:", "urn:oid:")):
@@ -1260,21 +1261,6 @@ def _duplicate_key(body: bytes) -> str | None:
 
 def in_tx_bundle(app: FhirApp) -> bool:
     return app._bundle_depth > 0
-
-
-def _references(node: Any, path: str) -> list[tuple[str, str]]:
-    """(FHIRPath-like location, reference) of every Reference.reference in a resource."""
-    out: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "reference" and isinstance(v, str):
-                out.append((f"{path}.reference", v))
-            elif isinstance(v, (dict, list)) and k != "contained":
-                out.extend(_references(v, f"{path}.{k}"))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out.extend(_references(v, f"{path}[{i}]"))
-    return out
 
 
 _BUNDLE_PREFIX = new_id()[:12]  # bundle ids: unique per process without a urandom call each
