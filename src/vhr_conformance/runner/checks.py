@@ -10,12 +10,13 @@ states what was observed; the exchanges themselves are the client's evidence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from vhr_conformance.client import FHIR_JSON, FhirClient, OffOriginError, Response, redact_text
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, fail, not_applicable, not_tested
+from vhr_conformance.seed import Seeded
 
 # Statuses that say "this endpoint or interaction is not there", not "your data is invalid".
 NOT_THERE = (404, 405, 501)
@@ -262,6 +263,20 @@ def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
             ).format(t=rtype, r=short(refused, 3) or "—")
         )
     return items
+
+
+def returned(
+    seeded: Iterable[Seeded], copies: dict[str, dict[str, Any]]
+) -> list[tuple[Seeded, dict[str, Any]]]:
+    """(seeded resource, the target's copy of it) for each one the target gave back (`server_copies`);
+    the ones it did not return are left out, so a check judges only what it could compare."""
+    return [(s, copies[key]) for s in seeded if (key := f"{s.type}/{s.id}") in copies]
+
+
+def check_none_bad(bad: Sequence[str], judged: int, text: Text, shown: int = 5) -> None:
+    """Fail with `text` when any judged item is bad; `text` gets {n} (bad), {t} (judged) and {b}
+    (the first `shown` of them)."""
+    check(not bad, text.format(n=len(bad), t=judged, b=short(bad, shown)))
 
 
 def write_templates(seed: Any, rtype: str, seed_value: int) -> list[dict[str, Any]]:
