@@ -14,11 +14,11 @@ import pytest
 
 from vhr_conformance.client import FhirClient, TokenProvider
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.igmodel import IgModel, load_ig
 from vhr_conformance.outcome import CriterionFailed, NotTested, not_tested
 from vhr_conformance.pytest_plugin import VhrState, get_state
 from vhr_conformance.runner.checks import search_all
-from vhr_conformance.runner.igmodel import IgModel, load_ig
-from vhr_conformance.runner.seed import (
+from vhr_conformance.seed import (
     SeedData,
     Tracker,
     coverage_bundles,

@@ -6,6 +6,7 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
 from vhr_conformance.outcome import check, not_applicable
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
@@ -16,7 +17,6 @@ from vhr_conformance.runner.checks import (
     rest_resource,
     short,
 )
-from vhr_conformance.runner.igmodel import IgModel
 
 NO_CS = Text(
     "Máy chủ không trả CapabilityStatement tại /metadata (VHR-CAP-001).",

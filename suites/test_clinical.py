@@ -5,30 +5,32 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel, SearchReq
+from vhr_conformance.names import CANONICAL, ICD10, LOINC, SID_MALK
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import (
     check_all_returned,
+    check_none_bad,
     declares_search,
     ids_of,
     require_judged,
+    returned,
     search_all,
     seeded_or_skip,
     short,
 )
-from vhr_conformance.runner.igmodel import IgModel, SearchReq
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
-SD = "https://vhr-conformance.org/fhir/StructureDefinition/"
-MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
-LOINC = "http://loinc.org"
+SD = f"{CANONICAL}/StructureDefinition/"
 _ICD = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 
 # Criterion → profiles of that health-book group (the group is ours; the profiles come from the IG).
@@ -68,18 +70,34 @@ def _patient_param(ig: IgModel, rtype: str) -> SearchReq | None:
     return min(cands, key=lambda sp: order.get(sp.expectation, 3), default=None)
 
 
-def _by_patient(
+@dataclass(frozen=True)
+class Clinical:
+    """What the BHI and KCB tests read: the IG, the client, the seeded data, the target's
+    CapabilityStatement, and pytest's `record_property` for the note saying which search path was used."""
+
+    ig: IgModel
+    fhir: FhirClient
+    seed: SeedData
+    target_cs: dict[str, Any]
+    record_property: Callable[[str, Any], None]
+
+
+@pytest.fixture
+def clinical(
     ig: IgModel,
     fhir: FhirClient,
+    seed: SeedData,
     target_cs: dict[str, Any],
-    rtype: str,
-    patient: str,
-    ids: set[str],
     record_property: Callable[[str, Any], None],
-) -> set[str]:
+) -> Clinical:
+    return Clinical(ig, fhir, seed, target_cs, record_property)
+
+
+def _by_patient(c: Clinical, rtype: str, patient: str, ids: set[str]) -> set[str]:
     """The resources of `rtype` the target gives back for `patient`, by a SHALL path: the IG's
     SHALL patient search parameter; else that parameter when the target declares it (SHOULD/MAY);
     else reads of each resource by id (read is SHALL). The note says which path was used."""
+    ig, fhir, target_cs, record_property = c.ig, c.fhir, c.target_cs, c.record_property
     sp = _patient_param(ig, rtype)
     if sp is not None and (sp.expectation == "SHALL" or declares_search(target_cs, rtype, sp.name)):
         found = search_all(fhir, rtype, [(sp.name, patient), ("_count", "100")])
@@ -99,15 +117,8 @@ def _by_patient(
 
 
 @pytest.mark.parametrize("group", [pytest.param(c, id=c, marks=criterion(c)) for c in BHI_GROUPS])
-def test_health_book_group(
-    group: str,
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    record_property: Callable[[str, Any], None],
-) -> None:
-    items = [s for p in BHI_GROUPS[group] for s in seed.with_profile(SD + p)]
+def test_health_book_group(group: str, clinical: Clinical) -> None:
+    items = [s for p in BHI_GROUPS[group] for s in clinical.seed.with_profile(SD + p)]
     by_patient: dict[str, set[str]] = {}
     for s in items:
         subj = _subject(s.sent)
@@ -122,7 +133,7 @@ def test_health_book_group(
     )
     for patient, want in list(by_patient.items())[:3]:
         rtype = next(iter(want)).split("/")[0]
-        got = _by_patient(ig, fhir, target_cs, rtype, patient, want, record_property)
+        got = _by_patient(clinical, rtype, patient, want)
         missing = sorted(want - got)
         check(
             not missing,
@@ -137,21 +148,13 @@ def _encounters(seed: SeedData) -> list[Any]:
     return seeded_or_skip(seed, "Encounter")
 
 
-def _ma_lk(res: dict[str, Any]) -> str | None:
-    return next((i.get("value") for i in res.get("identifier", []) or [] if i.get("system") == MA_LK), None)
-
-
 @criterion("VHR-KCB-001")
-def test_encounter_by_ma_lk(
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    record_property: Callable[[str, Any], None],
-) -> None:
+def test_encounter_by_ma_lk(clinical: Clinical) -> None:
     """By `identifier` when the IG makes it SHALL or the target declares it; otherwise (the IG gives
     Encounter.identifier only SHOULD) by the SHALL `patient` search, checking the MA_LK came back."""
-    pick = next(((s, m) for s in _encounters(seed)[:10] if (m := _ma_lk(s.sent))), None)
+    ig, fhir, seed, target_cs = clinical.ig, clinical.fhir, clinical.seed, clinical.target_cs
+    record_property = clinical.record_property
+    pick = next(((s, m) for s in _encounters(seed)[:10] if (m := identifier_value(s.sent, SID_MALK))), None)
     if pick is None:
         not_tested(
             Text(
@@ -171,7 +174,7 @@ def test_encounter_by_ma_lk(
     if sp is not None and (
         sp.expectation == "SHALL" or declares_search(target_cs, "Encounter", "identifier")
     ):
-        found = search_all(fhir, "Encounter", [("identifier", f"{MA_LK}|{ma_lk}")])
+        found = search_all(fhir, "Encounter", [("identifier", f"{SID_MALK}|{ma_lk}")])
         got = sorted(ids_of(found))
         check(
             got == [s.id],
@@ -188,7 +191,7 @@ def test_encounter_by_ma_lk(
         "không khai báo Encounter?identifier (SHOULD): tìm theo Encounter?patient (SHALL)",
     )
     found = search_all(fhir, "Encounter", [("patient", str(patient)), ("_count", "100")])
-    hits = sorted(str(r.get("id")) for r in found if _ma_lk(r) == ma_lk)
+    hits = sorted(str(r.get("id")) for r in found if identifier_value(r, SID_MALK) == ma_lk)
     check(
         hits == [s.id],
         Text(
@@ -198,20 +201,12 @@ def test_encounter_by_ma_lk(
     )
 
 
-def _by_encounter(
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    rtype: str,
-    profile: str,
-    record_property: Callable[[str, Any], None],
-) -> list[tuple[str, set[str], set[str]]]:
+def _by_encounter(c: Clinical, rtype: str, profile: str) -> list[tuple[str, set[str], set[str]]]:
     """Per encounter: the seeded resources of `profile` and those the target returns for it, found by
     the patient (a SHALL path, see `_by_patient`) and grouped by their `encounter` reference, because
     the IG gives the `encounter` parameters only SHOULD/MAY."""
     groups: dict[tuple[str, str], set[str]] = {}
-    for s in seed.with_profile(SD + profile):
+    for s in c.seed.with_profile(SD + profile):
         enc = (s.sent.get("encounter") or {}).get("reference") or ""
         subj = _subject(s.sent)
         if enc and subj:
@@ -225,13 +220,14 @@ def _by_encounter(
     )
     out = []
     for (enc, patient), want in list(groups.items())[:3]:
-        got = _by_patient(ig, fhir, target_cs, rtype, patient, want, record_property)
+        got = _by_patient(c, rtype, patient, want)
         out.append((enc, want, got))
     return out
 
 
-def _check_encounter_groups(rtype: str, groups: list[tuple[str, set[str], set[str]]]) -> None:
-    for enc, want, got in groups:
+def _check_encounter_groups(c: Clinical, rtype: str, profile: str) -> None:
+    """Each encounter's seeded resources of `profile` must all come back (see `_by_encounter`)."""
+    for enc, want, got in _by_encounter(c, rtype, profile):
         missing = sorted(want - got)
         check(
             not missing,
@@ -243,40 +239,29 @@ def _check_encounter_groups(rtype: str, groups: list[tuple[str, set[str], set[st
 
 
 @criterion("VHR-KCB-002")
-def test_encounter_diagnoses(
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-    record_property: Callable[[str, Any], None],
-) -> None:
+def test_encounter_diagnoses(clinical: Clinical, server_copies: dict[str, dict[str, Any]]) -> None:
     profile = "vhr-condition-encounter-diagnosis"
-    _check_encounter_groups(
-        "Condition", _by_encounter(ig, fhir, seed, target_cs, "Condition", profile, record_property)
-    )
-    bad, judged = [], 0
-    for s in seed.with_profile(SD + profile):
-        res = server_copies.get(f"Condition/{s.id}")
-        if res is None:
-            continue
-        judged += 1
-        codes = [c for c in (res.get("code") or {}).get("coding", []) if c.get("system") == ICD10]
-        if not codes or not all(_ICD.match(str(c.get("code", ""))) for c in codes):
-            bad.append(f"Condition/{s.id}: {[c.get('code') for c in codes]}")
+    _check_encounter_groups(clinical, "Condition", profile)
+    copies = returned(clinical.seed.with_profile(SD + profile), server_copies)
     require_judged(
-        judged,
+        len(copies),
         Text(
             "Máy chủ không trả lại chẩn đoán thử nào để kiểm tra mã ICD-10.",
             "The target returned none of the test diagnoses to check their ICD-10 codes.",
         ),
     )
-    check(
-        not bad,
+    bad = []
+    for s, res in copies:
+        codes = [c for c in (res.get("code") or {}).get("coding", []) if c.get("system") == ICD10]
+        if not codes or not all(_ICD.match(str(c.get("code", ""))) for c in codes):
+            bad.append(f"Condition/{s.id}: {[c.get('code') for c in codes]}")
+    check_none_bad(
+        bad,
+        len(copies),
         Text(
             "{n}/{t} chẩn đoán không có mã ICD-10 đúng dạng: {b}.",
             "{n} of {t} diagnoses lack a well-formed ICD-10 code: {b}.",
-        ).format(n=len(bad), t=judged, b=short(bad)),
+        ),
     )
 
 
@@ -289,10 +274,7 @@ def _instant(text: str | None) -> dt.datetime | None:
 @criterion("VHR-KCB-003")
 def test_time_zone_kept(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
     checked, bad = 0, []
-    for s in _encounters(seed):
-        res = server_copies.get(f"Encounter/{s.id}")
-        if res is None:
-            continue
+    for s, res in returned(_encounters(seed), server_copies):
         for key in ("start", "end"):
             sent = _instant((s.sent.get("period") or {}).get(key))
             if sent is None:
@@ -309,22 +291,21 @@ def test_time_zone_kept(seed: SeedData, server_copies: dict[str, dict[str, Any]]
             "No test encounter (as returned by the target) has timed period.start/end.",
         ),
     )
-    check(
-        not bad,
+    check_none_bad(
+        bad,
+        checked,
         Text(
             "{n}/{t} thời điểm không giữ nguyên múi giờ đã gửi: {b}.",
             "{n} of {t} instants did not keep the time zone sent: {b}.",
-        ).format(n=len(bad), t=checked, b=short(bad, 3)),
+        ),
+        3,
     )
 
 
 @criterion("VHR-KCB-004")
 def test_encounter_extensions_kept(seed: SeedData, server_copies: dict[str, dict[str, Any]]) -> None:
     bad, checked = [], 0
-    for s in _encounters(seed):
-        res = server_copies.get(f"Encounter/{s.id}")
-        if res is None:
-            continue
+    for s, res in returned(_encounters(seed), server_copies):
         sent = {
             e["url"]: e
             for e in s.sent.get("extension", [])
@@ -344,49 +325,27 @@ def test_encounter_extensions_kept(seed: SeedData, server_copies: dict[str, dict
             "The test encounters (as returned by the target) carry no VHR extensions.",
         ),
     )
-    check(
-        not bad,
+    check_none_bad(
+        bad,
+        checked,
         Text(
             "{n}/{t} phần mở rộng lượt khám bị đổi hoặc mất: {b}.",
             "{n} of {t} encounter extensions were changed or lost: {b}.",
-        ).format(n=len(bad), t=checked, b=short(bad, 3)),
+        ),
+        3,
     )
 
 
 @criterion("VHR-KCB-005")
-def test_encounter_drugs(
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    record_property: Callable[[str, Any], None],
-) -> None:
-    _check_encounter_groups(
-        "MedicationRequest",
-        _by_encounter(
-            ig, fhir, seed, target_cs, "MedicationRequest", "vhr-medicationrequest", record_property
-        ),
-    )
+def test_encounter_drugs(clinical: Clinical) -> None:
+    _check_encounter_groups(clinical, "MedicationRequest", "vhr-medicationrequest")
 
 
 @criterion("VHR-KCB-006")
-def test_lab_results_loinc(
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-    record_property: Callable[[str, Any], None],
-) -> None:
+def test_lab_results_loinc(clinical: Clinical, server_copies: dict[str, dict[str, Any]]) -> None:
     profile = "vhr-observation-lab-result"
-    _check_encounter_groups(
-        "Observation", _by_encounter(ig, fhir, seed, target_cs, "Observation", profile, record_property)
-    )
-    copies = [
-        (s.id, server_copies[f"Observation/{s.id}"])
-        for s in seed.with_profile(SD + profile)
-        if f"Observation/{s.id}" in server_copies
-    ]
+    _check_encounter_groups(clinical, "Observation", profile)
+    copies = returned(clinical.seed.with_profile(SD + profile), server_copies)
     require_judged(
         len(copies),
         Text(
@@ -395,16 +354,17 @@ def test_lab_results_loinc(
         ),
     )
     bad = [
-        f"Observation/{rid}"
-        for rid, res in copies
+        f"Observation/{s.id}"
+        for s, res in copies
         if not any(c.get("system") == LOINC for c in (res.get("code") or {}).get("coding", []))
     ]
-    check(
-        not bad,
+    check_none_bad(
+        bad,
+        len(copies),
         Text(
             "{n}/{t} kết quả xét nghiệm không có mã LOINC: {b}.",
             "{n} of {t} lab results have no LOINC code: {b}.",
-        ).format(n=len(bad), t=len(copies), b=short(bad)),
+        ),
     )
 
 

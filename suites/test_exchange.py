@@ -8,6 +8,8 @@ from typing import Any
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
+from vhr_conformance.names import tag_with_run
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
@@ -26,8 +28,7 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
-from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData, Tracker, tag_resource
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _operation_gate(ig: IgModel, target_cs: dict[str, Any], name: str, rtype: str | None) -> str:
@@ -152,7 +153,7 @@ def test_document_bundle(
     doc = document_bundle(coverage_cohort(vhr.options.seed)[0])
     for e in doc.get("entry", []):
         if isinstance(e.get("resource"), dict):
-            tag_resource(e["resource"], vhr.options.run_id)
+            tag_with_run(e["resource"], vhr.options.run_id)
     resp = fhir.post("Bundle", doc)
     if resp.status not in NOT_THERE:
         check(

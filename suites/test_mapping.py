@@ -21,7 +21,7 @@ from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner import mapping
-from vhr_conformance.runner.seed import Tracker, coverage_bundles, upload
+from vhr_conformance.seed import Tracker, coverage_bundles, upload
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ import unicodedata
 from typing import Any
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
+from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner import search as fs
@@ -24,8 +26,8 @@ from vhr_conformance.runner.checks import (
     status_text,
     write_templates,
 )
-from vhr_conformance.runner.fresh import BHYT, CCCD, cccd_of, fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+from vhr_conformance.runner.fresh import cccd_of, fresh_copy
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _names(res: dict[str, Any]) -> list[Any]:
@@ -53,7 +55,7 @@ def test_search_by_cccd(fhir: FhirClient, seed: SeedData) -> None:
     if not pats:
         not_tested(NO_CCCD)
     for s, number in pats[:5]:
-        found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{number}")])
+        found = search_all(fhir, "Patient", [("identifier", f"{SID_CCCD}|{number}")])
         got = sorted(ids_of(found))
         check(
             got == [s.id],
@@ -67,13 +69,13 @@ def test_search_by_cccd(fhir: FhirClient, seed: SeedData) -> None:
 @criterion("VHR-PAT-008")
 def test_search_by_bhyt(fhir: FhirClient, seed: SeedData) -> None:
     for s in seeded_or_skip(seed, "Patient"):
-        card = next((i["value"] for i in s.sent.get("identifier", []) if i.get("system") == BHYT), None)
+        card = next((i["value"] for i in s.sent.get("identifier", []) if i.get("system") == SID_BHYT), None)
         if card:
-            found = search_all(fhir, "Patient", [("identifier", f"{BHYT}|{card}")])
+            found = search_all(fhir, "Patient", [("identifier", f"{SID_BHYT}|{card}")])
             check_all_returned(
                 found,
                 lambda r, c=card: any(
-                    i.get("system") == BHYT and i.get("value") == c for i in r.get("identifier") or []
+                    i.get("system") == SID_BHYT and i.get("value") == c for i in r.get("identifier") or []
                 ),
                 f"Patient?identifier=bhyt|{card}",
             )
@@ -101,7 +103,7 @@ def test_conditional_create_on_cccd(
     number = cccd_of(body)
     if not number:
         not_tested(NO_CCCD)
-    cond = {"If-None-Exist": f"identifier={CCCD}|{number}"}
+    cond = {"If-None-Exist": f"identifier={SID_CCCD}|{number}"}
     first = fhir.post("Patient", body, headers=cond)
     loc1 = parse_location(first.headers.get("location"))
     if loc1:
@@ -112,7 +114,7 @@ def test_conditional_create_on_cccd(
     if loc2 and second.status == 201:
         tracker.add("Patient", loc2[1])
     check_status(second, (200,), "POST Patient + If-None-Exist (#2, same CCCD)")
-    found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{number}")])
+    found = search_all(fhir, "Patient", [("identifier", f"{SID_CCCD}|{number}")])
     check(
         len(found) == 1,
         Text(

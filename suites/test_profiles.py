@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import require_judged, short
-from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 
 def _copies_with_profile(

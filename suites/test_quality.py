@@ -7,30 +7,18 @@ import unicodedata
 from typing import Any
 
 from vhr_conformance.client import FhirClient
+from vhr_conformance.fhirutil import references
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel
+from vhr_conformance.names import SID_CCCD, canonical
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner.checks import ids_of, require_judged, search_all, seeded_or_skip, short
-from vhr_conformance.runner.fresh import CCCD, cccd_of, century_sex_digit
-from vhr_conformance.runner.igmodel import IgModel
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.runner.fresh import cccd_of, century_sex_digit
+from vhr_conformance.seed import SeedData
 
-PROVINCE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-province"
-COMMUNE_EXT = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-address-commune"
-
-
-def _refs(node: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "reference" and isinstance(v, str):
-                out.append(v)
-            else:
-                out.extend(_refs(v))
-    elif isinstance(node, list):
-        for x in node:
-            out.extend(_refs(x))
-    return out
+PROVINCE_EXT = canonical("StructureDefinition", "vhr-address-province")
+COMMUNE_EXT = canonical("StructureDefinition", "vhr-address-commune")
 
 
 def _external_refs(res: dict[str, Any]) -> list[str]:
@@ -40,7 +28,7 @@ def _external_refs(res: dict[str, Any]) -> list[str]:
         if res.get("resourceType") == "Bundle"
         else set()
     )
-    return [r for r in _refs(res) if r not in internal]
+    return [r for r in references(res) if r not in internal]
 
 
 def _copies(seed: SeedData, copies: dict[str, dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
@@ -172,7 +160,7 @@ def test_no_duplicate_patients(
         )
     dupes = []
     for n in numbers:
-        found = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{n}")])
+        found = search_all(fhir, "Patient", [("identifier", f"{SID_CCCD}|{n}")])
         if len(found) > 1:
             dupes.append(f"{n}: {sorted(ids_of(found))}")
     check(
@@ -281,7 +269,7 @@ def test_vietnamese_names_intact(seed: SeedData, server_copies: dict[str, dict[s
 
 
 def _codes(ig: IgModel, cs_id: str) -> dict[str, dict[str, str]]:
-    cs = ig.packages.get(f"https://vhr-conformance.org/fhir/CodeSystem/{cs_id}") or {}
+    cs = ig.packages.get(canonical("CodeSystem", cs_id)) or {}
     out = {}
     for c in cs.get("concept", []):
         props = {p.get("code"): p.get("valueCode") or p.get("valueString") for p in c.get("property", [])}

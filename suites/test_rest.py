@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from vhr_conformance.client import FhirClient, Response
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
@@ -24,50 +26,72 @@ from vhr_conformance.runner.checks import (
     write_templates,
 )
 from vhr_conformance.runner.fresh import fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _rng(vhr: VhrState, salt: str) -> random.Random:
     return random.Random(f"{vhr.options.seed}:{vhr.options.run_id}:{salt}")
 
 
-def create_fresh(
-    fhir: FhirClient,
-    vhr: VhrState,
-    seed: SeedData,
-    tracker: Tracker,
-    rtype: str,
-    salt: str,
-    headers: dict[str, str] | None = None,
-    standalone: bool = False,
-    strict: bool = False,
-) -> tuple[str, dict[str, Any], Response]:
-    """POST a fresh copy of a seeded resource; returns (id, sent body, response). `strict`: the test
-    judges the create itself (VHR-API-003: 201 and a Location or id); otherwise a created resource
-    is enough and a failed create leaves the test not-tested. `standalone`: a copy of the fixtures'
-    resource will do when nothing was seeded (its references reduced to a display)."""
-    source = (
-        write_templates(seed, rtype, vhr.options.seed)[0]
-        if standalone
-        else seeded_or_skip(seed, rtype)[0].sent
-    )
-    body = fresh_copy(source, _rng(vhr, salt), vhr.options.run_id)
-    resp = fhir.post(rtype, body, headers=headers)
-    loc = parse_location(resp.headers.get("location"))
-    rid = loc[1] if loc else (resp.json or {}).get("id") if isinstance(resp.json, dict) else None
-    if resp.status in (200, 201) and rid:
-        tracker.add(rtype, rid)
-    if not strict:
-        return created_id(resp, rtype, f"POST {rtype}"), body, resp
-    check_status(resp, (201,), f"POST {rtype}")
-    check(
-        rid,
-        Text(
-            "POST {t} trả lời 201 nhưng không có header Location và thân không có id.",
-            "POST {t} answered 201 with no Location header and no id in the body.",
-        ).format(t=rtype),
-    )
-    return str(rid), body, resp
+@dataclass(frozen=True)
+class Writer:
+    """What a write test needs: it creates fresh copies of seeded resources on the target and
+    records them for the clean-up."""
+
+    vhr: VhrState
+    fhir: FhirClient
+    seed: SeedData
+    tracker: Tracker
+
+    def create(
+        self,
+        rtype: str,
+        salt: str,
+        headers: dict[str, str] | None = None,
+        standalone: bool = False,
+        strict: bool = False,
+    ) -> tuple[str, dict[str, Any], Response]:
+        """POST a fresh copy of a seeded resource; returns (id, sent body, response). `strict`: the test
+        judges the create itself (VHR-API-003: 201 and a Location or id); otherwise a created resource
+        is enough and a failed create leaves the test not-tested. `standalone`: a copy of the fixtures'
+        resource will do when nothing was seeded (its references reduced to a display)."""
+        vhr, seed = self.vhr, self.seed
+        source = (
+            write_templates(seed, rtype, vhr.options.seed)[0]
+            if standalone
+            else seeded_or_skip(seed, rtype)[0].sent
+        )
+        body = fresh_copy(source, _rng(vhr, salt), vhr.options.run_id)
+        resp = self.fhir.post(rtype, body, headers=headers)
+        loc = parse_location(resp.headers.get("location"))
+        rid = loc[1] if loc else (resp.json or {}).get("id") if isinstance(resp.json, dict) else None
+        if resp.status in (200, 201) and rid:
+            self.tracker.add(rtype, rid)
+        if not strict:
+            return created_id(resp, rtype, f"POST {rtype}"), body, resp
+        check_status(resp, (201,), f"POST {rtype}")
+        check(
+            rid,
+            Text(
+                "POST {t} trả lời 201 nhưng không có header Location và thân không có id.",
+                "POST {t} answered 201 with no Location header and no id in the body.",
+            ).format(t=rtype),
+        )
+        return str(rid), body, resp
+
+    def create_for(
+        self, interaction: tuple[str, str, str], target_cs: dict[str, Any], salt: str, strict: bool = False
+    ) -> tuple[str, str, dict[str, Any], Response]:
+        """The interaction's test gated on what the target declares, then a fresh resource of its
+        type created; returns (type, id, sent body, response)."""
+        rtype, _ = _gate(interaction, target_cs)
+        rid, body, resp = self.create(rtype, salt, strict=strict)
+        return rtype, rid, body, resp
+
+
+@pytest.fixture
+def writer(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> Writer:
+    return Writer(vhr, fhir, seed, tracker)
 
 
 def _version(resource: dict[str, Any] | None) -> str | None:
@@ -128,16 +152,9 @@ def test_vread(
 
 @criterion("VHR-API-003")
 @pytest.mark.interaction_code("create")
-def test_create(
-    interaction: tuple[str, str, str],
-    vhr: VhrState,
-    fhir: FhirClient,
-    seed: SeedData,
-    tracker: Tracker,
-    target_cs: dict[str, Any],
-) -> None:
-    rtype, _ = _gate(interaction, target_cs)
-    rid, _, resp = create_fresh(fhir, vhr, seed, tracker, rtype, "create", strict=True)
+def test_create(interaction: tuple[str, str, str], writer: Writer, target_cs: dict[str, Any]) -> None:
+    rtype, rid, _, resp = writer.create_for(interaction, target_cs, "create", strict=True)
+    fhir = writer.fhir
     loc = parse_location(resp.headers.get("location"))
     check(
         loc and loc[1] == rid,
@@ -151,16 +168,9 @@ def test_create(
 
 @criterion("VHR-API-004")
 @pytest.mark.interaction_code("update")
-def test_update(
-    interaction: tuple[str, str, str],
-    vhr: VhrState,
-    fhir: FhirClient,
-    seed: SeedData,
-    tracker: Tracker,
-    target_cs: dict[str, Any],
-) -> None:
-    rtype, _ = _gate(interaction, target_cs)
-    rid, body, _ = create_fresh(fhir, vhr, seed, tracker, rtype, "update")
+def test_update(interaction: tuple[str, str, str], writer: Writer, target_cs: dict[str, Any]) -> None:
+    rtype, rid, body, _ = writer.create_for(interaction, target_cs, "update")
+    fhir = writer.fhir
     before = fhir.get(f"{rtype}/{rid}").json or {}
     changed = dict(body, id=rid, language="vi" if before.get("language") != "vi" else "en")
     check_status(fhir.put(f"{rtype}/{rid}", changed), (200, 201), f"PUT {rtype}/{rid}")
@@ -183,16 +193,9 @@ def test_update(
 
 @criterion("VHR-API-005")
 @pytest.mark.interaction_code("delete")
-def test_delete(
-    interaction: tuple[str, str, str],
-    vhr: VhrState,
-    fhir: FhirClient,
-    seed: SeedData,
-    tracker: Tracker,
-    target_cs: dict[str, Any],
-) -> None:
-    rtype, _ = _gate(interaction, target_cs)
-    rid, _, _ = create_fresh(fhir, vhr, seed, tracker, rtype, "delete")
+def test_delete(interaction: tuple[str, str, str], writer: Writer, target_cs: dict[str, Any]) -> None:
+    rtype, rid, _, _ = writer.create_for(interaction, target_cs, "delete")
+    fhir = writer.fhir
     check_status(fhir.delete(f"{rtype}/{rid}"), (200, 202, 204), f"DELETE {rtype}/{rid}")
     gone = fhir.get(f"{rtype}/{rid}")
     check(
@@ -207,15 +210,10 @@ def test_delete(
 @criterion("VHR-API-006")
 @pytest.mark.interaction_code("history-instance")
 def test_history_instance(
-    interaction: tuple[str, str, str],
-    vhr: VhrState,
-    fhir: FhirClient,
-    seed: SeedData,
-    tracker: Tracker,
-    target_cs: dict[str, Any],
+    interaction: tuple[str, str, str], writer: Writer, target_cs: dict[str, Any]
 ) -> None:
-    rtype, _ = _gate(interaction, target_cs)
-    rid, body, _ = create_fresh(fhir, vhr, seed, tracker, rtype, "history")
+    rtype, rid, body, _ = writer.create_for(interaction, target_cs, "history")
+    fhir = writer.fhir
     check_status(
         fhir.put(f"{rtype}/{rid}", dict(body, id=rid, language="vi")), (200, 201), f"PUT {rtype}/{rid}"
     )
@@ -271,8 +269,9 @@ def test_versioning_metadata(resource_type: str, fhir: FhirClient, seed: SeedDat
 
 
 @criterion("VHR-API-013")
-def test_if_match(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
-    rid, body, _ = create_fresh(fhir, vhr, seed, tracker, "Patient", "if-match", standalone=True)
+def test_if_match(writer: Writer) -> None:
+    rid, body, _ = writer.create("Patient", "if-match", standalone=True)
+    fhir = writer.fhir
     check_status(
         fhir.put(f"Patient/{rid}", dict(body, id=rid, language="vi")), (200, 201), f"PUT Patient/{rid}"
     )
@@ -321,28 +320,11 @@ def test_content_type(fhir: FhirClient, seed: SeedData) -> None:
 
 
 @criterion("VHR-API-017")
-def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker) -> None:
-    rid, _, _ = create_fresh(
-        fhir,
-        vhr,
-        seed,
-        tracker,
-        "Patient",
-        "prefer-minimal",
-        standalone=True,
-        headers={"Prefer": "return=minimal"},
-    )
-    read_back(fhir, "Patient", rid)
-    rid2, _, rep = create_fresh(
-        fhir,
-        vhr,
-        seed,
-        tracker,
-        "Patient",
-        "prefer-rep",
-        standalone=True,
-        headers={"Prefer": "return=representation"},
-    )
+def test_prefer_return(writer: Writer) -> None:
+    minimal, representation = {"Prefer": "return=minimal"}, {"Prefer": "return=representation"}
+    rid, _, _ = writer.create("Patient", "prefer-minimal", minimal, standalone=True)
+    read_back(writer.fhir, "Patient", rid)
+    rid2, _, rep = writer.create("Patient", "prefer-rep", representation, standalone=True)
     check(
         rep.resource_type == "Patient" and (rep.json or {}).get("id") == rid2,
         Text(
@@ -350,16 +332,7 @@ def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker:
             "Prefer: return=representation did not return the created resource ({s}).",
         ).format(s=status_text(rep)),
     )
-    _, _, mini = create_fresh(
-        fhir,
-        vhr,
-        seed,
-        tracker,
-        "Patient",
-        "prefer-minimal-2",
-        standalone=True,
-        headers={"Prefer": "return=minimal"},
-    )
+    _, _, mini = writer.create("Patient", "prefer-minimal-2", minimal, standalone=True)
     check(
         not mini.content.strip(),
         Text(
@@ -370,15 +343,11 @@ def test_prefer_return(vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker:
 
 
 @criterion("VHR-API-003")
-def test_created_last_updated_fresh(
-    vhr: VhrState, fhir: FhirClient, seed: SeedData, tracker: Tracker
-) -> None:
+def test_created_last_updated_fresh(writer: Writer) -> None:
     import datetime as dt
 
-    rid, _, _ = create_fresh(
-        fhir, vhr, seed, tracker, "Patient", "fresh-lastupdated", standalone=True, strict=True
-    )
-    back = fhir.get(f"Patient/{rid}").json or {}
+    rid, _, _ = writer.create("Patient", "fresh-lastupdated", standalone=True, strict=True)
+    back = writer.fhir.get(f"Patient/{rid}").json or {}
     stamp = (back.get("meta") or {}).get("lastUpdated")
     if not stamp:
         not_tested(

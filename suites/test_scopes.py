@@ -26,7 +26,7 @@ from vhr_conformance.client.auth import limited_provider
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALWAYS_VISIBLE = frozenset({"OperationOutcome"})  # what a server may say about the request itself

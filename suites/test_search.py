@@ -6,12 +6,14 @@ comes back and that every returned entry really matches (by the parameter's own 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from vhr_conformance.client import FhirClient
 from vhr_conformance.i18n import Text
+from vhr_conformance.igmodel import IgModel, SearchReq
 from vhr_conformance.outcome import check, not_applicable, not_tested
 from vhr_conformance.pytest_plugin import criterion
 from vhr_conformance.runner import search as fs
@@ -22,11 +24,11 @@ from vhr_conformance.runner.checks import (
     gate,
     ids_of,
     pages,
+    returned,
     search_all,
     short,
 )
-from vhr_conformance.runner.igmodel import IgModel, SearchReq
-from vhr_conformance.runner.seed import SeedData
+from vhr_conformance.seed import SeedData
 
 PAGE = 50
 
@@ -48,10 +50,7 @@ def _pick(sp: SearchReq, seed: SeedData, copies: dict[str, dict[str, Any]]) -> t
                 f"The IG gives no FHIRPath expression for {sp.resource_type}.{sp.name}: no query can be built.",
             )
         )
-    for s in seed.of_type(sp.resource_type):
-        res = copies.get(f"{s.type}/{s.id}")
-        if res is None:
-            continue
+    for _s, res in returned(seed.of_type(sp.resource_type), copies):
         q = fs.query_value(sp.type, fs.values(res, sp.expression))
         if q:
             return q, res
@@ -83,21 +82,43 @@ def _check_all_match(
     )
 
 
+def _gate_search(sp: SearchReq, target_cs: dict[str, Any]) -> None:
+    gate(
+        sp.expectation, declares_search(target_cs, sp.resource_type, sp.name), f"{sp.resource_type}?{sp.name}"
+    )
+
+
 def _split(sp: SearchReq, q: str) -> tuple[str, str]:
     return (q[:2], q[2:]) if sp.type == "date" and q[:2].isalpha() else ("eq", q)
 
 
-def _search_one(
-    sp: SearchReq,
+@dataclass(frozen=True)
+class Search:
+    """What the search tests read: the IG, the client, the seeded data, the target's
+    CapabilityStatement and its copies of the seeded resources (`server_copies`)."""
+
+    ig: IgModel
+    fhir: FhirClient
+    seed: SeedData
+    target_cs: dict[str, Any]
+    copies: dict[str, dict[str, Any]]
+
+
+@pytest.fixture
+def search(
+    ig: IgModel,
     fhir: FhirClient,
     seed: SeedData,
     target_cs: dict[str, Any],
-    copies: dict[str, dict[str, Any]],
-) -> None:
-    gate(
-        sp.expectation, declares_search(target_cs, sp.resource_type, sp.name), f"{sp.resource_type}?{sp.name}"
-    )
-    q, res = _pick(sp, seed, copies)
+    server_copies: dict[str, dict[str, Any]],
+) -> Search:
+    return Search(ig, fhir, seed, target_cs, server_copies)
+
+
+def _search_one(sp: SearchReq, search: Search) -> None:
+    fhir = search.fhir
+    _gate_search(sp, search.target_cs)
+    q, res = _pick(sp, search.seed, search.copies)
     prefix, value = _split(sp, q)
     shown = f"{sp.resource_type}?{sp.name}={q}"
     found = search_all(fhir, sp.resource_type, [(sp.name, q), ("_count", str(PAGE))])
@@ -112,49 +133,26 @@ def _search_one(
 
 @criterion("VHR-API-007")
 @pytest.mark.search_params(levels=("SHALL",))
-def test_required_search_parameter(
-    search_req: SearchReq,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-) -> None:
-    _search_one(search_req, fhir, seed, target_cs, server_copies)
+def test_required_search_parameter(search_req: SearchReq, search: Search) -> None:
+    _search_one(search_req, search)
 
 
 @criterion("VHR-API-020")
 @pytest.mark.search_params(levels=("SHOULD", "MAY"))
-def test_optional_search_parameter(
-    search_req: SearchReq,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-) -> None:
-    _search_one(search_req, fhir, seed, target_cs, server_copies)
+def test_optional_search_parameter(search_req: SearchReq, search: Search) -> None:
+    _search_one(search_req, search)
 
 
 @criterion("VHR-API-008")
-def test_date_comparators(
-    date_search: tuple[SearchReq, str],
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-) -> None:
+def test_date_comparators(date_search: tuple[SearchReq, str], search: Search) -> None:
     """The query value is one the seeded data straddles, so some seeded resource must come back
     (a comparator that returns nothing proves nothing) and none that does not match may."""
     sp, prefix = date_search
-    gate(
-        sp.expectation, declares_search(target_cs, sp.resource_type, sp.name), f"{sp.resource_type}?{sp.name}"
-    )
+    fhir = search.fhir
+    _gate_search(sp, search.target_cs)
     if not sp.expression:
         not_tested(_no_value(sp.resource_type, f"{sp.resource_type}?{sp.name}"))
-    copies = [
-        server_copies[f"{s.type}/{s.id}"]
-        for s in seed.of_type(sp.resource_type)
-        if f"{s.type}/{s.id}" in server_copies
-    ]
+    copies = [res for _s, res in returned(search.seed.of_type(sp.resource_type), search.copies)]
     values = sorted(
         {
             q[2:] if q[:2].isalpha() else q
@@ -184,14 +182,8 @@ def test_date_comparators(
     )
 
 
-def _combination(
-    search_combo: tuple[str, str, tuple[str, ...]] | None,
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
-) -> None:
+def _combination(search_combo: tuple[str, str, tuple[str, ...]] | None, search: Search) -> None:
+    ig, fhir, target_cs = search.ig, search.fhir, search.target_cs
     if search_combo is None:
         not_applicable(
             Text(
@@ -212,10 +204,7 @@ def _combination(
     gate(expectation, all(declares_search(target_cs, rtype, n) for n in names), f"{rtype}?{'&'.join(names)}")
     res: dict[str, Any] = {}
     queries: dict[str, str] = {}
-    for s in seed.of_type(rtype):
-        copy = server_copies.get(f"{rtype}/{s.id}")
-        if copy is None:
-            continue
+    for _s, copy in returned(search.seed.of_type(rtype), search.copies):
         qs = {n: fs.query_value(params[n].type, fs.values(copy, params[n].expression)) for n in names}
         if all(qs.values()):
             res, queries = copy, {n: str(q) for n, q in qs.items()}
@@ -238,27 +227,17 @@ def _combination(
 @criterion("VHR-API-007")
 @pytest.mark.search_params(levels=("SHALL",))
 def test_required_search_combination(
-    search_combo: tuple[str, str, tuple[str, ...]] | None,
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
+    search_combo: tuple[str, str, tuple[str, ...]] | None, search: Search
 ) -> None:
-    _combination(search_combo, ig, fhir, seed, target_cs, server_copies)
+    _combination(search_combo, search)
 
 
 @criterion("VHR-API-020")
 @pytest.mark.search_params(levels=("SHOULD", "MAY"))
 def test_optional_search_combination(
-    search_combo: tuple[str, str, tuple[str, ...]] | None,
-    ig: IgModel,
-    fhir: FhirClient,
-    seed: SeedData,
-    target_cs: dict[str, Any],
-    server_copies: dict[str, dict[str, Any]],
+    search_combo: tuple[str, str, tuple[str, ...]] | None, search: Search
 ) -> None:
-    _combination(search_combo, ig, fhir, seed, target_cs, server_copies)
+    _combination(search_combo, search)
 
 
 def _patient_family(

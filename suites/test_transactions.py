@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from vhr_conformance.client import FhirClient, Response
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text
+from vhr_conformance.names import SID_CCCD, tag_with_run
 from vhr_conformance.outcome import check, not_tested
 from vhr_conformance.pytest_plugin import VhrState, criterion
 from vhr_conformance.runner.checks import (
@@ -22,8 +24,8 @@ from vhr_conformance.runner.checks import (
     status_text,
     write_templates,
 )
-from vhr_conformance.runner.fresh import CCCD, cccd_of, fresh_copy
-from vhr_conformance.runner.seed import SeedData, Tracker, parse_location, tag_resource
+from vhr_conformance.runner.fresh import cccd_of, fresh_copy
+from vhr_conformance.seed import SeedData, Tracker
 
 
 def _transaction_refused(
@@ -50,7 +52,7 @@ def _transaction_refused(
             if loc and str((entry.get("response") or {}).get("status", "")).startswith(("200", "201")):
                 tracker.add(loc[0], loc[1])
                 stored += 1
-    left = search_all(fhir, "Patient", [("identifier", f"{CCCD}|{number}")]) if number else []
+    left = search_all(fhir, "Patient", [("identifier", f"{SID_CCCD}|{number}")]) if number else []
     for r in left:
         tracker.add("Patient", str(r.get("id")))
     if resp.status in NOT_THERE:
@@ -144,10 +146,10 @@ def _post_case(
     if body.get("resourceType") == "Bundle":
         for e in body.get("entry", []):
             if isinstance(e.get("resource"), dict):
-                tag_resource(e["resource"], vhr.options.run_id)
+                tag_with_run(e["resource"], vhr.options.run_id)
         path = "" if body.get("type") in ("transaction", "batch") else "Bundle"
     else:
-        tag_resource(body, vhr.options.run_id)
+        tag_with_run(body, vhr.options.run_id)
         body.pop("id", None)
         path = body["resourceType"]
     resp = fhir.post(path, body)

@@ -1,4 +1,6 @@
-"""No import cycle between the modules of ``vhr_conformance`` (issue 20).
+"""No import cycle between the modules of ``vhr_conformance``, nor between its top-level packages
+and modules (``vhr_conformance.X``) once each is taken as one node (issue 20): a layer below never
+reaches back into a layer above, even through modules that do not import each other.
 
 The graph is built from the source (AST), not by importing: every ``import``/``from … import``
 counts, including those inside functions (they run sooner or later and tie the modules together
@@ -87,6 +89,19 @@ def import_graph(root: Path, package: str) -> dict[str, set[str]]:
     return graph
 
 
+def package_graph(graph: dict[str, set[str]], package: str) -> dict[str, set[str]]:
+    """The module graph collapsed onto the top-level packages and modules (``package.X``)."""
+
+    def top(module: str) -> str:
+        rest = module.removeprefix(f"{package}.")
+        return package if module == package else f"{package}.{rest.split('.')[0]}"
+
+    out: dict[str, set[str]] = {top(m): set() for m in graph}
+    for module, deps in graph.items():
+        out[top(module)] |= {top(d) for d in deps} - {top(module)}
+    return out
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """One cycle (as a closed path of module names) per strongly connected group of modules."""
     index: dict[str, int] = {}
@@ -158,6 +173,15 @@ def test_no_import_cycle_in_the_package() -> None:
     assert not found, "import cycles / vòng nhập khẩu:\n" + "\n".join(" → ".join(c) for c in found)
 
 
+def test_no_import_cycle_between_the_top_level_packages() -> None:
+    graph = package_graph(import_graph(SRC, PACKAGE), PACKAGE)
+    assert {f"{PACKAGE}.runner", f"{PACKAGE}.catalogue", f"{PACKAGE}.pytest_plugin"} <= set(graph)
+    found = cycles(graph)
+    assert not found, "package import cycles / vòng nhập khẩu giữa các gói:\n" + "\n".join(
+        " → ".join(c) for c in found
+    )
+
+
 def test_validator_layers_do_not_import_the_engine() -> None:
     """The layers are built over the run context; only the engine (and the package) drive them."""
     graph = import_graph(SRC, PACKAGE)
@@ -196,6 +220,27 @@ def test_type_checking_imports_do_not_count_but_their_else_does(tmp_path: Path) 
     assert cycles(import_graph(tmp_path, "pkg")) == []
     _write(tmp_path, {"b.py": files["b.py"] + "if TYPE_CHECKING:\n    pass\nelse:\n    from . import a\n"})
     assert cycles(import_graph(tmp_path, "pkg")) == [["pkg.a", "pkg.b", "pkg.a"]]
+
+
+def test_a_package_cycle_without_a_module_cycle_is_found(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a/__init__.py": "",
+            "a/x.py": "from pkg.b.y import f\n",
+            "a/w.py": "",
+            "b/__init__.py": "",
+            "b/y.py": "def f():\n    return 1\n",
+            "b/z.py": "from pkg.a import w\n",
+            "c.py": "import pkg.a.x\n",
+        },
+    )
+    graph = import_graph(tmp_path, "pkg")
+    assert cycles(graph) == []
+    packages = package_graph(graph, "pkg")
+    assert packages == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}, "pkg.c": {"pkg.a"}}
+    assert cycles(packages) == [["pkg.a", "pkg.b", "pkg.a"]]
 
 
 @pytest.mark.parametrize(

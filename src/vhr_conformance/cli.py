@@ -28,7 +28,7 @@ err = Console(stderr=True)
 # Modules that expose ``register(app)``; each stage owns its own commands.
 COMMAND_MODULES = [
     "vhr_conformance.setup_cli",
-    "vhr_conformance.generator.cli",
+    "vhr_conformance.generator_cli",
     "vhr_conformance.load.cli",
     "vhr_conformance.xml130.cli",
     "vhr_conformance.server.cli",

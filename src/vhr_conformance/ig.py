@@ -15,11 +15,11 @@ from typing import Any
 
 from vhr_conformance import fhirpkg
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.names import canonical
 from vhr_conformance.paths import ig_package_path
 
 PACKAGE_ID = "vhr.conformance.ig"
 PACKAGE_VERSION = "0.1.0"
-CANONICAL = "https://vhr-conformance.org/fhir"
 
 PROFILE_IDS: tuple[str, ...] = (
     "vhr-patient",
@@ -79,11 +79,6 @@ CODESYSTEM_IDS: tuple[str, ...] = (
     "vhr-occupation",
     "vhr-health-record-section",
 )
-
-
-def canonical(resource_type: str, resource_id: str) -> str:
-    """``{base}/<ResourceType>/<id>``, the URL pattern of every VHR conformance resource."""
-    return f"{CANONICAL}/{resource_type}/{resource_id}"
 
 
 PROFILE_URLS: dict[str, str] = {pid: canonical("StructureDefinition", pid) for pid in PROFILE_IDS}

@@ -246,7 +246,7 @@ def argparse_bool() -> Any:
 def _seed(value: int | None) -> int:
     if value is not None:
         return int(value)
-    from vhr_conformance.runner.seed import default_seed
+    from vhr_conformance.seed import default_seed
 
     return default_seed()
 
@@ -604,7 +604,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.cleanup_leftovers.extend(_controller_cleanup(state, pending))
     if not state.ig_info:
         try:
-            from vhr_conformance.runner.igmodel import load_ig
+            from vhr_conformance.igmodel import load_ig
 
             state.ig_info = load_ig(state.options.ig).info()
         except UserError:
@@ -755,7 +755,7 @@ def _controller_cleanup(state: VhrState, refs: list[str]) -> list[str]:
     if not state.options.cleanup:
         return [f"{r}: clean-up disabled / đã tắt dọn dẹp" for r in refs]
     from vhr_conformance.client import FhirClient, TokenProvider
-    from vhr_conformance.runner.seed import Tracker
+    from vhr_conformance.seed import Tracker
 
     opts = state.options
     tokens = TokenProvider(opts.auth, discover_base=opts.target, timeout=opts.timeout, verify=opts.verify())

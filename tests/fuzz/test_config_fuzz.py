@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from vhr_conformance.i18n import UserError
 from vhr_conformance.load.config import default_slo_path, parse_slo, parse_workload, workloads_dir
-from vhr_conformance.load.yamlsrc import parse_located
+from vhr_conformance.yamlsrc import parse_located
 
 SLO: Any = yaml.safe_load(default_slo_path().read_text(encoding="utf-8"))
 WORKLOADS: list[Any] = [

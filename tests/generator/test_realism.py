@@ -15,6 +15,7 @@ from vhr_conformance.generator import realism as R
 from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import Spec
 from vhr_conformance.generator.world import build_world
+from vhr_conformance.names import SID_CCCD
 from vhr_conformance.vn import bhyt as vn_bhyt
 from vhr_conformance.vn import names as vn_names
 
@@ -150,7 +151,7 @@ def test_babies_born_after_the_merger_take_the_configured_cccd_prefix(choice: st
     for index in range(40):
         b = generate_patient(5, index, spec=Spec(age_days=120), options=Options(post_merger_cccd=choice))
         pat = b["entry"][0]["resource"]
-        cccd = next(i["value"] for i in pat["identifier"] if i["system"] == R.CCCD)
+        cccd = next(i["value"] for i in pat["identifier"] if i["system"] == SID_CCCD)
         prov = next(
             x["valueCoding"]["code"]
             for x in pat["address"][0]["extension"]

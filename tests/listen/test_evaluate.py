@@ -17,8 +17,7 @@ from vhr_conformance.listen.evaluate import (
     check_valid_transactions,
 )
 from vhr_conformance.listen.recorder import Recorded
-
-MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"
+from vhr_conformance.names import SID_MALK
 
 
 def facts(existing: frozenset[tuple[str, str]] = frozenset()) -> SessionFacts:
@@ -106,7 +105,7 @@ def test_inpatient_stay_needs_its_discharge_disposition() -> None:
     ext = "https://vhr-conformance.org/fhir/StructureDefinition/"
     enc = {
         "resourceType": "Encounter",
-        "identifier": [{"system": MA_LK, "value": "1"}],
+        "identifier": [{"system": SID_MALK, "value": "1"}],
         "status": "finished",
         "class": {"code": "IMP"},
         "subject": {"reference": "Patient/p"},

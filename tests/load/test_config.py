@@ -15,7 +15,7 @@ from vhr_conformance.load.config import (
     parse_workload,
     workloads_dir,
 )
-from vhr_conformance.load.yamlsrc import load_located, parse_located
+from vhr_conformance.yamlsrc import load_located, parse_located
 
 
 def slo_error(text: str) -> UserError:

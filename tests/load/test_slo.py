@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from vhr_conformance.load.config import parse_slo
 from vhr_conformance.load.report import timeline_svg
 from vhr_conformance.load.slo import GroupStats, Snapshot, evaluate, verdict
-from vhr_conformance.load.yamlsrc import parse_located
+from vhr_conformance.yamlsrc import parse_located
 
 SLOS = parse_slo(
     parse_located(

@@ -12,8 +12,8 @@ import httpx
 from vhr_conformance.load.cli import exit_code
 from vhr_conformance.load.config import parse_slo
 from vhr_conformance.load.slo import GroupStats, Snapshot, evaluate, verdict
-from vhr_conformance.load.yamlsrc import parse_located
 from vhr_conformance.outcome import ExitCode
+from vhr_conformance.yamlsrc import parse_located
 
 from .helpers import start_fake, vhr_load_inproc
 

@@ -9,7 +9,7 @@ import pytest
 
 from vhr_conformance.i18n import UserError
 from vhr_conformance.load.config import load_slo
-from vhr_conformance.load.yamlsrc import MAX_ALIASES, MAX_BYTES, load_located, load_plain, parse_located
+from vhr_conformance.yamlsrc import MAX_ALIASES, MAX_BYTES, load_located, load_plain, parse_located
 
 ALIAS_BOMB = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

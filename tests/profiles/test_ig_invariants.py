@@ -14,7 +14,8 @@ import pytest
 from fhirpathpy import evaluate
 from fhirpathpy.models import models
 
-from vhr_conformance import fhirpkg, ig
+from vhr_conformance import fhirpkg
+from vhr_conformance.names import CANONICAL
 
 from .conftest import NEGATIVE_DIR
 
@@ -79,7 +80,7 @@ def test_all_keys_present_with_bilingual_text(package: fhirpkg.FhirPackage) -> N
         assert c["severity"] == KEYS[key]
         vi, en = c["human"].split(" / ", 1)
         assert vi and en, key
-        assert c["source"].startswith(ig.CANONICAL)
+        assert c["source"].startswith(CANONICAL)
 
 
 def test_invariants_hold_on_every_valid_example(

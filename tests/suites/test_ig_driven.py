@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vhr_conformance.catalogue import suites_dir
 from vhr_conformance.ig import ig_package_dir
-from vhr_conformance.runner.igmodel import load_ig
+from vhr_conformance.igmodel import load_ig
 
 
 def _collect(*args: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.validator import vnrules
 from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, compile_path
 from vhr_conformance.vn import bhyt, fsh
@@ -29,8 +30,8 @@ def _agree(key: str, foci: list[dict[str, Any]]) -> None:
 def _patient(ids: list[str], birth: str | None, gender: str | None) -> dict[str, Any]:
     p: dict[str, Any] = {"resourceType": "Patient"}
     if ids:
-        p["identifier"] = [{"system": fsh.SID_CCCD, "value": v} for v in ids] + [
-            {"system": fsh.SID_BHYT, "value": "HC4010123456789"}
+        p["identifier"] = [{"system": SID_CCCD, "value": v} for v in ids] + [
+            {"system": SID_BHYT, "value": "HC4010123456789"}
         ]
     if birth is not None:
         p["birthDate"] = birth
@@ -86,7 +87,7 @@ def _identifiers() -> list[dict[str, Any]]:
             values.append(f"{g}{level}010123456789")
             values.append(f"{g}{level}990123456789")
     out: list[dict[str, Any]] = []
-    for system in (fsh.SID_CCCD, fsh.SID_BHYT, "http://example.org/other"):
+    for system in (SID_CCCD, SID_BHYT, "http://example.org/other"):
         out.extend({"system": system, "value": v} for v in values)
         out.append({"system": system})  # no value
     return out
@@ -122,7 +123,7 @@ def test_coverage_extensions_match_the_card() -> None:
     def cov(card: str | None, group: str | None, level: str | None) -> dict[str, Any]:
         c: dict[str, Any] = {"resourceType": "Coverage", "extension": []}
         if card is not None:
-            c["identifier"] = [{"system": fsh.SID_BHYT, "value": card}]
+            c["identifier"] = [{"system": SID_BHYT, "value": card}]
         for url, code in ((fsh.EXT_GROUP, group), (fsh.EXT_LEVEL, level)):
             if code is not None:
                 c["extension"].append({"url": url, "valueCoding": {"code": code}})
@@ -150,7 +151,7 @@ def test_2021_card_level_must_fit_the_group_extension() -> None:
         for level in "12345":
             c = {
                 "resourceType": "Coverage",
-                "identifier": [{"system": fsh.SID_BHYT, "value": "0123456789"}],
+                "identifier": [{"system": SID_BHYT, "value": "0123456789"}],
                 "extension": [
                     {"url": fsh.EXT_GROUP, "valueCoding": {"code": g.code}},
                     {"url": fsh.EXT_LEVEL, "valueCoding": {"code": level}},

@@ -10,6 +10,7 @@ import pytest
 
 from vhr_conformance import vn
 from vhr_conformance.vn import admin, bhyt, fsh
+from vhr_conformance.xml130.codelists import CODE_SYSTEMS, code_lists
 
 PACKAGE = Path(__file__).resolve().parents[2] / "profiles" / "package"
 
@@ -64,8 +65,8 @@ def test_code_systems_are_the_data() -> None:
 
 
 def test_xml130_code_lists_and_ig_code_systems_are_one_list() -> None:
-    lists = vn.code_lists("3176")
-    assert set(vn.CODE_SYSTEMS) <= set(lists)
+    lists = code_lists("3176")
+    assert set(CODE_SYSTEMS) <= set(lists)
     for name, cl in lists.items():
         assert cl.conf in ("S", "U")
         if cl.code_system is None:
@@ -75,4 +76,4 @@ def test_xml130_code_lists_and_ig_code_systems_are_one_list() -> None:
     assert lists["ma_doituong_kcb"].conf == "U" and lists["gioi_tinh"].conf == "S"
     assert lists["ma_loai_kcb"].since["11"] == "20260801"
     # 4750 predates the 11–16 forms of care
-    assert not {"11", "16"} & vn.code_lists("4750")["ma_loai_kcb"].codes
+    assert not {"11", "16"} & code_lists("4750")["ma_loai_kcb"].codes

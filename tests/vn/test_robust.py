@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.validator import Validator
-from vhr_conformance.vn import fsh
 
 PROFILE = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-patient"
 
@@ -37,29 +37,29 @@ def _errors(validator: Validator, res: dict[str, Any]) -> list[tuple[str, str]]:
 
 def test_two_cccd_identifiers_are_judged_not_a_harness_error(validator: Validator) -> None:
     # the profile's cccd slice is 0..1 (cardinality-max says so, once); the invariants still judge
-    ok = _patient([(fsh.SID_CCCD, "001090123456"), (fsh.SID_CCCD, "079090654321")], "1990-05-14")
+    ok = _patient([(SID_CCCD, "001090123456"), (SID_CCCD, "079090654321")], "1990-05-14")
     assert _errors(validator, ok) == [("cardinality-max", "Patient.identifier")]
-    bad = _patient([(fsh.SID_CCCD, "001090123456"), (fsh.SID_CCCD, "079190654321")], "1990-05-14")
+    bad = _patient([(SID_CCCD, "001090123456"), (SID_CCCD, "079190654321")], "1990-05-14")
     found = _errors(validator, bad)
     assert ("vhr-cccd-3", "Patient") in found
     assert not any(r == "harness-fhirpath" for r, _ in found)
 
 
 def test_malformed_cccd_is_one_error_at_the_identifier(validator: Validator) -> None:
-    res = _patient([(fsh.SID_CCCD, "00A09012345")], "1990-05-14")
+    res = _patient([(SID_CCCD, "00A09012345")], "1990-05-14")
     found = _errors(validator, res)
     assert [r for r, _ in found if r.startswith("vhr-")] == ["vhr-cccd-1"]
     assert ("vhr-cccd-1", "Patient.identifier[0]") in found
 
 
 def test_malformed_birth_date_brings_no_cccd_companion(validator: Validator) -> None:
-    res = _patient([(fsh.SID_CCCD, "001090123456")], "1990-13-45")
+    res = _patient([(SID_CCCD, "001090123456")], "1990-13-45")
     rules = [r for r, _ in _errors(validator, res)]
     assert rules and not any(r.startswith("vhr-cccd") for r in rules), rules
     assert "harness-fhirpath" not in rules
 
 
 def test_malformed_card_is_one_error(validator: Validator) -> None:
-    res = _patient([(fsh.SID_CCCD, "001090123456"), (fsh.SID_BHYT, "HC401012345")], "1990-05-14")
+    res = _patient([(SID_CCCD, "001090123456"), (SID_BHYT, "HC401012345")], "1990-05-14")
     found = [(r, loc) for r, loc in _errors(validator, res) if r.startswith("vhr-")]
     assert found == [("vhr-bhyt-1", "Patient.identifier[1]")]

@@ -16,8 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from vhr_conformance.cli import app
+from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.validator import Validator
-from vhr_conformance.vn import admin, fsh
+from vhr_conformance.vn import admin
 from vhr_conformance.xml130.synth import render_envelope, synthetic_encounter
 from vhr_conformance.xml130.validate import validate_source
 
@@ -86,8 +87,8 @@ def _fhir(f: Facts) -> dict[str, Any]:
         "resourceType": "Patient",
         "meta": {"profile": [f"{BASE}/StructureDefinition/vhr-patient"]},
         "identifier": [
-            {"system": fsh.SID_CCCD, "value": f.cccd},
-            {"system": fsh.SID_BHYT, "value": f.card},
+            {"system": SID_CCCD, "value": f.cccd},
+            {"system": SID_BHYT, "value": f.card},
         ],
         "name": [{"text": "Nguyễn Văn An", "family": "Nguyễn", "given": ["Văn", "An"]}],
         "gender": {"1": "male", "2": "female", "3": "unknown"}[f.sex],

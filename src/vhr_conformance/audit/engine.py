@@ -101,7 +101,7 @@ _INIT_LOCK = threading.Lock()
 
 
 def _init_worker() -> None:
-    from vhr_conformance.runner.igmodel import load_ig
+    from vhr_conformance.igmodel import load_ig
     from vhr_conformance.validator import Validator
 
     ig = load_ig(None)

@@ -31,7 +31,7 @@ from vhr_conformance.client.bounds import (
 )
 from vhr_conformance.client.tls import verify_context
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.load.yamlsrc import parse_located, read_text_file
+from vhr_conformance.yamlsrc import parse_located, read_text_file
 
 AUTH_MODES = ("none", "bearer", "client-credentials", "smart-backend")
 

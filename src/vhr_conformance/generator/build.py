@@ -16,9 +16,22 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
+from vhr_conformance import names
 from vhr_conformance.generator import tables as T
 from vhr_conformance.generator.terminology import cs_url, ext_url, profile_url
 from vhr_conformance.generator.world import Facility, World, render_surname, station_practitioners
+from vhr_conformance.names import (
+    ICD10,
+    LOINC,
+    SID_BHYT,
+    SID_CCCD,
+    SID_CCHN,
+    SID_CSKCB,
+    SID_MALK,
+    SID_PASSPORT,
+    SNOMED,
+    UCUM,
+)
 
 MIN_RESOURCES = 15
 # NQ 202/2025/QH15: from this day there are 34 provinces; a birth registered on or after it is
@@ -32,19 +45,7 @@ POST_MERGER_CHOICES = ("successor", "legacy")
 REFERENCE_NOW = datetime(2026, 6, 1, 9, 0, 0)
 TZ = "+07:00"
 
-SID = "http://fhir.hl7.org.vn/core/sid/"
-SYS_CCCD = SID + "cccd"
-SYS_BHYT = SID + "bhyt"
-SYS_BHXH = SID + "bhxh"
-SYS_CSKCB = SID + "ma-cskcb"
-SYS_MALK = SID + "ma-lk"
-SYS_CCHN = SID + "cchn"
-SYS_PASSPORT = SID + "passport"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
 CVX = "http://hl7.org/fhir/sid/cvx"
-UCUM = "http://unitsofmeasure.org"
 ATC = "http://www.whocc.no/atc"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
@@ -52,11 +53,7 @@ OBS_CAT = "http://terminology.hl7.org/CodeSystem/observation-category"
 COND_CAT = "http://terminology.hl7.org/CodeSystem/condition-category"
 COND_CLIN = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 COND_VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-HTEST = {
-    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-    "code": "HTEST",
-    "display": "test health data",
-}
+HTEST = {**names.HTEST, "display": "test health data"}
 NATIONALITY_EXT = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 BIRTHPLACE_EXT = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 
@@ -303,7 +300,7 @@ class PatientBuilder:
             res = {
                 "resourceType": "Organization",
                 "meta": meta(P_ORG),
-                "identifier": [{"system": SYS_CSKCB, "value": fac.code}],
+                "identifier": [{"system": SID_CSKCB, "value": fac.code}],
                 "active": True,
                 "type": [
                     cc(
@@ -322,7 +319,7 @@ class PatientBuilder:
             cache[key] = res
         if fac.parent:
             self.org(self.w.by_code[fac.parent])
-        url = self.add(res, None, f"identifier={SYS_CSKCB}|{fac.code}", stable_url("org", fac.code))
+        url = self.add(res, None, f"identifier={SID_CSKCB}|{fac.code}", stable_url("org", fac.code))
         self.org_urls[fac.code] = url
         return url
 
@@ -337,7 +334,7 @@ class PatientBuilder:
             res = {
                 "resourceType": "Practitioner",
                 "meta": meta(P_PRAC),
-                "identifier": [{"system": SYS_CCHN, "value": licence}, {"system": SYS_CCCD, "value": cccd}],
+                "identifier": [{"system": SID_CCHN, "value": licence}, {"system": SID_CCCD, "value": cccd}],
                 "active": True,
                 "name": [{"use": "official", "text": name, "family": family, "given": rest}],
                 "telecom": [{"system": "phone", "value": phone, "use": "work"}],
@@ -345,7 +342,7 @@ class PatientBuilder:
                 "qualification": [{"code": {"text": "Bác sĩ"}}],
             }
             self.w.resource_cache[("prac", licence)] = res
-        url = self.add(res, None, f"identifier={SYS_CCHN}|{licence}", stable_url("prac", licence))
+        url = self.add(res, None, f"identifier={SID_CCHN}|{licence}", stable_url("prac", licence))
         self.prac_urls[licence] = url
         return url, name
 
@@ -386,7 +383,7 @@ class PatientBuilder:
         self.patient_url = self.next_url()
         self.subject = {"reference": self.patient_url}
         self.add(
-            self.patient_resource(), "administrative", f"identifier={SYS_CCCD}|{self.cccd}", self.patient_url
+            self.patient_resource(), "administrative", f"identifier={SID_CCCD}|{self.cccd}", self.patient_url
         )
         self.coverages()
         self.history()
@@ -552,9 +549,9 @@ class PatientBuilder:
                 "valueAddress": {"text": place, "state": place, "country": "VN"},
             }
         )
-        ident: list[dict] = [{"use": "official", "system": SYS_CCCD, "value": self.cccd}]
+        ident: list[dict] = [{"use": "official", "system": SID_CCCD, "value": self.cccd}]
         if s.passport or (self.age >= 18 and r.random() < 0.05):
-            ident.append({"system": SYS_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
+            ident.append({"system": SID_PASSPORT, "value": f"{'BC'[_rb(r, 2)]}{_rb(r, 10**7):07d}"})
         self.identifiers = ident
         res: dict = {
             "resourceType": "Patient",
@@ -702,10 +699,10 @@ class PatientBuilder:
                     },
                     {
                         "url": ext_url("vhr-bhyt-registered-facility"),
-                        "valueIdentifier": {"system": SYS_CSKCB, "value": reg.code},
+                        "valueIdentifier": {"system": SID_CSKCB, "value": reg.code},
                     },
                 ],
-                "identifier": [{"system": SYS_BHYT, "value": card}],
+                "identifier": [{"system": SID_BHYT, "value": card}],
                 "status": status,
                 "type": cc(ACT_CODE, "PUBLICPOL", "public healthcare"),
                 "subscriberId": card,
@@ -716,12 +713,12 @@ class PatientBuilder:
                 "period": {"start": start.isoformat(), "end": end.isoformat()},
                 "payor": [{"display": "Bảo hiểm xã hội Việt Nam"}],
             }
-            self.add(res, "administrative", f"identifier={SYS_BHYT}|{card}")
+            self.add(res, "administrative", f"identifier={SID_BHYT}|{card}")
             self.cards.append(card)
         if self.cards and self.cards[-1] != self.cccd:
             self.identifiers.append(
                 {
-                    "system": SYS_BHYT,
+                    "system": SID_BHYT,
                     "value": self.cards[-1],
                     "period": {"start": start.isoformat(), "end": end.isoformat()},
                 }
@@ -1150,7 +1147,7 @@ class PatientBuilder:
                 },
             ],
             "identifier": [
-                {"system": SYS_MALK, "value": ma_lk, "assigner": {"reference": org_url, "display": fac.name}}
+                {"system": SID_MALK, "value": ma_lk, "assigner": {"reference": org_url, "display": fac.name}}
             ],
             "status": "finished",
             "class": coding(ACT_CODE, klass, T.ENCOUNTER_CLASS_DISPLAY[klass]),
@@ -1180,7 +1177,7 @@ class PatientBuilder:
                 "request": {
                     "method": "POST",
                     "url": "Encounter",
-                    "ifNoneExist": f"identifier={SYS_MALK}|{ma_lk}",
+                    "ifNoneExist": f"identifier={SID_MALK}|{ma_lk}",
                 },
             }
         )

@@ -22,8 +22,9 @@ import orjson
 
 from vhr_conformance.generator.build import REFERENCE_NOW, EncounterSpec, PatientBuilder, Spec
 from vhr_conformance.generator.document import submissions, to_document
-from vhr_conformance.generator.terminology import BASE, IGResources, load_ig
+from vhr_conformance.generator.terminology import IGResources, load_ig
 from vhr_conformance.generator.world import World, build_world
+from vhr_conformance.names import CANONICAL
 
 # A required ValueSet with more codes than this cannot be exhausted by a small cohort.
 FEASIBLE_CODES = 100
@@ -134,19 +135,19 @@ def requirements() -> Requirements:
     core: dict[str, tuple[str, list[str]]] = {}
     sites: dict[str, list[tuple[str, str]]] = {}
     for url, sd in sorted(ig.structure_definitions.items()):
-        if not url.startswith(BASE) or (sd.get("kind") != "resource" and sd.get("type") != "Extension"):
+        if not url.startswith(CANONICAL) or (sd.get("kind") != "resource" and sd.get("type") != "Extension"):
             continue
         for el in sd.get("snapshot", {}).get("element", []):
             b = el.get("binding", {})
             vs_url = (b.get("valueSet") or "").split("|")[0]
             if b.get("strength") != "required" or not vs_url:
                 continue
-            if vs_url.startswith(BASE) and vs_url not in bound:
+            if vs_url.startswith(CANONICAL) and vs_url not in bound:
                 vs = ig.value_sets.get(vs_url)
                 codes = _vs_codes(ig, vs) if vs else None
                 if codes:
                     bound[vs_url] = codes
-            elif not vs_url.startswith(BASE) and el.get("mustSupport"):
+            elif not vs_url.startswith(CANONICAL) and el.get("mustSupport"):
                 if vs_url not in core:
                     codes = _core_vs_codes(vs_url)
                     if codes and len(codes[1]) <= FEASIBLE_CODES:

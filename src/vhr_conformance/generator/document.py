@@ -6,6 +6,7 @@ entries (documents carry no ``request``), Composition first as the document rule
 
 from __future__ import annotations
 
+from vhr_conformance.fhirutil import references
 from vhr_conformance.generator.build import P_DOC, meta
 
 
@@ -24,19 +25,6 @@ def to_document(transaction: dict) -> dict:
         "timestamp": transaction["timestamp"],
         "entry": [{"fullUrl": comp["fullUrl"], "resource": comp["resource"]}, *rest],
     }
-
-
-def _refs(node: object, out: set[str]) -> None:
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            out.add(ref)
-        for v in node.values():
-            if isinstance(v, (dict, list)):
-                _refs(v, out)
-    elif isinstance(node, list):
-        for v in node:
-            _refs(v, out)
 
 
 def submissions(transaction: dict) -> list[dict]:
@@ -74,9 +62,7 @@ def submissions(transaction: dict) -> list[dict]:
         seen = {e["fullUrl"] for e in chosen}
         queue = list(chosen)
         while queue:
-            refs: set[str] = set()
-            _refs(queue.pop()["resource"], refs)
-            for ref in sorted(refs):
+            for ref in sorted(set(references(queue.pop()["resource"]))):
                 if ref in by_url and ref not in seen:
                     seen.add(ref)
                     chosen.append(by_url[ref])

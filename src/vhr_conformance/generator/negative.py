@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vhr_conformance.generator.build import (
-    SYS_MALK,
     EncounterSpec,
     PatientBuilder,
     Spec,
 )
 from vhr_conformance.generator.world import build_world
+from vhr_conformance.names import SID_MALK
 
 NEG_INDEX = 2_000_000
 
@@ -204,7 +204,7 @@ CASES: tuple[Case, ...] = (
             **r,
             "identifier": [
                 *r["identifier"],
-                {"system": SYS_MALK, "value": r["identifier"][0]["value"] + "B"},
+                {"system": SID_MALK, "value": r["identifier"][0]["value"] + "B"},
             ],
         },
     ),

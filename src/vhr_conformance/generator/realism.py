@@ -20,10 +20,9 @@ from vhr_conformance.generator import sources as S
 from vhr_conformance.generator.build import MERGER_DATE, REFERENCE_NOW
 from vhr_conformance.generator.world import World, build_world
 from vhr_conformance.i18n import Text
+from vhr_conformance.names import SID_BHYT, SID_CCCD
 from vhr_conformance.vn import bhyt, check_bhyt
 
-CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
-BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
 # Groups whose place and names are checked one by one (the large ones and those the issue names).
 GROUPS = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "12", "17")
 MIN_SAMPLE = 40  # below this a per-group check says nothing and is skipped
@@ -115,7 +114,7 @@ def people(bundles: Iterable[dict]) -> list[Person]:
         addr = p["address"][0]
         codes = {x["url"].rsplit("/", 1)[-1]: x["valueCoding"]["code"] for x in addr["extension"]}
         eth = next(x["valueCoding"]["code"] for x in p["extension"] if x["url"].endswith("vhr-ethnicity"))
-        cccd = next(i["value"] for i in p["identifier"] if i["system"] == CCCD)
+        cccd = next(i["value"] for i in p["identifier"] if i["system"] == SID_CCCD)
         cards = []
         for e in b["entry"]:
             r = e["resource"]
@@ -124,7 +123,7 @@ def people(bundles: Iterable[dict]) -> list[Person]:
                     x["url"].rsplit("/", 1)[-1]: x.get("valueCoding", {}).get("code", "")
                     for x in r["extension"]
                 }
-                value = next((i["value"] for i in r.get("identifier", []) if i["system"] == BHYT), "")
+                value = next((i["value"] for i in r.get("identifier", []) if i["system"] == SID_BHYT), "")
                 cards.append(
                     Card(
                         value,

@@ -15,20 +15,19 @@ from pathlib import Path
 import orjson
 
 from vhr_conformance.i18n import Text, UserError
-
-BASE = "https://vhr-conformance.org/fhir"
+from vhr_conformance.names import canonical
 
 
 def cs_url(cs_id: str) -> str:
-    return f"{BASE}/CodeSystem/{cs_id}"
+    return canonical("CodeSystem", cs_id)
 
 
 def profile_url(profile_id: str) -> str:
-    return f"{BASE}/StructureDefinition/{profile_id}"
+    return canonical("StructureDefinition", profile_id)
 
 
 def ext_url(ext_id: str) -> str:
-    return f"{BASE}/StructureDefinition/{ext_id}"
+    return canonical("StructureDefinition", ext_id)
 
 
 def ig_dir() -> Path:

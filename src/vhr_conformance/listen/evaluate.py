@@ -18,15 +18,14 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text
 from vhr_conformance.listen.recorder import Recorded
+from vhr_conformance.names import CANONICAL, SID_CCCD, SID_MALK, SID_PASSPORT
 from vhr_conformance.outcome import State
 from vhr_conformance.reports.model import CaseResult
 
-CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
-PASSPORT = "http://fhir.hl7.org.vn/core/sid/passport"
-MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"
-EXT = "https://vhr-conformance.org/fhir/StructureDefinition/"
+EXT = f"{CANONICAL}/StructureDefinition/"
 FORM_OF_CARE = EXT + "vhr-encounter-form-of-care"
 TREATMENT_RESULT = EXT + "vhr-encounter-treatment-result"
 DISCHARGE_TYPE = EXT + "vhr-encounter-discharge-type"
@@ -137,13 +136,6 @@ def _accepted(records: list[Recorded]) -> set[str]:
 
 def _of_type(bundle: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
     return [e for e in _entries(bundle) if e["resource"].get("resourceType") == rtype]
-
-
-def _ident(resource: dict[str, Any], system: str) -> str | None:
-    for ident in resource.get("identifier") or []:
-        if isinstance(ident, dict) and ident.get("system") == system and ident.get("value"):
-            return str(ident["value"])
-    return None
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -326,7 +318,9 @@ def check_patient_identity(records: list[Recorded], facts: SessionFacts) -> Verd
         for entry in _of_type(bundle, "Patient"):
             patients += 1
             res = entry["resource"]
-            system, value = next(((s, v) for s in (CCCD, PASSPORT) if (v := _ident(res, s))), (None, None))
+            system, value = next(
+                ((s, v) for s in (SID_CCCD, SID_PASSPORT) if (v := identifier_value(res, s))), (None, None)
+            )
             if system is None or value is None:
                 problems.append(f"#{rec.seq}: a Patient without CCCD (or passport)")
                 bad.append(rec)
@@ -390,7 +384,7 @@ def check_references(records: list[Recorded], facts: SessionFacts) -> Verdict:
 def _encounter_gaps(enc: dict[str, Any]) -> list[str]:
     ext = {x.get("url") for x in enc.get("extension") or [] if isinstance(x, dict)}
     required = {
-        "identifier (MA_LK)": _ident(enc, MA_LK),
+        "identifier (MA_LK)": identifier_value(enc, SID_MALK),
         "status": enc.get("status"),
         "class": enc.get("class"),
         "subject": enc.get("subject"),
@@ -424,7 +418,7 @@ def check_encounter_complete(records: list[Recorded], facts: SessionFacts) -> Ve
             gaps = _encounter_gaps(entry["resource"])
             if gaps:
                 problems.append(
-                    f"#{rec.seq} Encounter {_ident(entry['resource'], MA_LK) or '?'} lacks {', '.join(gaps)}"
+                    f"#{rec.seq} Encounter {identifier_value(entry['resource'], SID_MALK) or '?'} lacks {', '.join(gaps)}"
                 )
                 bad.append(rec)
     return _judge(
@@ -501,7 +495,7 @@ def _encounter_writes(records: list[Recorded]) -> dict[str, list[tuple[Recorded,
     by_malk: dict[str, list[tuple[Recorded, dict[str, Any]]]] = {}
     for rec, bundle in _distinct(records):
         for entry in _of_type(bundle, "Encounter"):
-            malk = _ident(entry["resource"], MA_LK)
+            malk = identifier_value(entry["resource"], SID_MALK)
             if malk:
                 by_malk.setdefault(malk, []).append((rec, entry))
     return by_malk
@@ -525,7 +519,7 @@ def check_corrections(records: list[Recorded], facts: SessionFacts) -> Verdict:
                     f"#{rec.seq}: correction of MA_LK {malk} sent as {req.get('method')} "
                     f"{str(req.get('url'))[:60]}, not an update"
                 )
-        held = facts.count_identifier("Encounter", f"{MA_LK}|{malk}")
+        held = facts.count_identifier("Encounter", f"{SID_MALK}|{malk}")
         if held != 1:
             problems.append(f"the platform holds {held} Encounters for MA_LK {malk}")
     return _judge(

@@ -25,11 +25,12 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.recorder import VN_TZ
+from vhr_conformance.names import SID_MALK
 
 FHIR_JSON = "application/fhir+json"
-MA_LK = "http://fhir.hl7.org.vn/core/sid/ma-lk"
 _DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
 # The reference server's public test client (see server.auth.DEFAULT_CLIENTS).
 DEFAULT_CLIENT = ("vhr-test-admin", "vhr-test-admin-secret")
@@ -252,7 +253,7 @@ def correction_of(bundle: dict[str, Any], response: dict[str, Any], as_new: bool
         return None
     enc_entry = max(encs, key=lambda e: e["resource"]["period"]["end"])
     enc = copy.deepcopy(enc_entry["resource"])
-    malk = next((i["value"] for i in enc.get("identifier") or [] if i.get("system") == MA_LK), None)
+    malk = identifier_value(enc, SID_MALK)
     if malk is None:
         return None
     enc = _map_strings(enc, lambda s: ids.get(s, s))
@@ -262,7 +263,7 @@ def correction_of(bundle: dict[str, Any], response: dict[str, Any], as_new: bool
     request = (
         {"method": "POST", "url": "Encounter"}
         if as_new
-        else {"method": "PUT", "url": "Encounter?" + urlencode({"identifier": f"{MA_LK}|{malk}"})}
+        else {"method": "PUT", "url": "Encounter?" + urlencode({"identifier": f"{SID_MALK}|{malk}"})}
     )
     return {
         "resourceType": "Bundle",

@@ -13,7 +13,7 @@ from typing import Any
 
 from vhr_conformance.durations import parse_duration
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.load.yamlsrc import Located, Path_, load_located
+from vhr_conformance.yamlsrc import Located, Path_, load_located
 
 # The request groups of the VHR workload; statistics, SLOs and workload weights all use them.
 OPERATIONS: dict[str, Text] = {

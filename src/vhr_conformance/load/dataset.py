@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.load import pool
+from vhr_conformance.names import SID_CCCD
 
 # Request groups whose requests are about the pool's patients.
 PATIENT_GROUPS = ("patient-lookup", "patient-everything", "encounter-search", "observation-search")
@@ -53,7 +54,7 @@ class Dataset:
 
 
 def _held(client: Any, cccd: str) -> bool:
-    resp = client.get("Patient?identifier=" + quote(f"{pool.CCCD_SYSTEM}|{cccd}", safe=""))
+    resp = client.get("Patient?identifier=" + quote(f"{SID_CCCD}|{cccd}", safe=""))
     if resp.status != 200:
         return False
     body = resp.json if isinstance(resp.json, dict) else {}
@@ -72,7 +73,7 @@ def _probe(client: Any, cccds: list[str]) -> tuple[list[str], int]:
 
 
 def _created(resp: Any) -> list[str]:
-    from vhr_conformance.runner.seed import parse_location
+    from vhr_conformance.fhirutil import parse_location
 
     refs = []
     body = resp.json if isinstance(resp.json, dict) else {}

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-CCCD_SYSTEM = "http://fhir.hl7.org.vn/core/sid/cccd"
+from vhr_conformance.names import SID_CCCD
 
 
 def coverage_dir() -> Path | None:
@@ -66,7 +66,7 @@ def cccds_of(bundle: dict[str, Any]) -> list[str]:
         if resource.get("resourceType") != "Patient":
             continue
         for ident in resource.get("identifier", []) or []:
-            if ident.get("system") == CCCD_SYSTEM and isinstance(ident.get("value"), str):
+            if ident.get("system") == SID_CCCD and isinstance(ident.get("value"), str):
                 found.append(ident["value"])
     return found
 

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from vhr_conformance.load import pool
+from vhr_conformance.names import SID_CCCD
 
 
 def _seed(base_url: str) -> int:
@@ -28,7 +29,7 @@ def _seed(base_url: str) -> int:
     seeded = 0
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         if cccds:
-            probe = client.get("/Patient", params={"identifier": f"{pool.CCCD_SYSTEM}|{cccds[0]}"})
+            probe = client.get("/Patient", params={"identifier": f"{SID_CCCD}|{cccds[0]}"})
             if probe.status_code == 200 and probe.json().get("entry"):
                 return 0
         for bundle in bundles:

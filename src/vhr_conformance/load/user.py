@@ -31,6 +31,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from vhr_conformance.load import pool
 from vhr_conformance.load.config import OPERATIONS, Workload, load_workload
+from vhr_conformance.names import SID_CCCD
 
 FHIR_JSON = "application/fhir+json"
 TOKEN_ENV = "VHR_TOKEN"
@@ -294,7 +295,7 @@ def build_runtime(environment: Environment) -> Runtime:
         post_headers=post_headers,
         sampler=sampler,
         cum_weights=list(itertools.accumulate(weights)),
-        lookup_paths={c: "/Patient?identifier=" + quote(f"{pool.CCCD_SYSTEM}|{c}", safe="") for c in cccds},
+        lookup_paths={c: "/Patient?identifier=" + quote(f"{SID_CCCD}|{c}", safe="") for c in cccds},
         encounter_dates=f"&date=ge{start.isoformat()}&date=le{today.isoformat()}",
         observation_filter=f"&category={quote(category, safe='')}" if category else "",
     )

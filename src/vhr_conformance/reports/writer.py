@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from vhr_conformance.names import CANONICAL, HTEST
 from vhr_conformance.outcome import State, Verdict
 from vhr_conformance.reports.html import render_html
 from vhr_conformance.reports.model import RunResult
@@ -103,9 +104,9 @@ def test_report(run: RunResult) -> dict[str, Any]:
     return {
         "resourceType": "TestReport",
         "id": run.run_id,
-        "meta": {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}]},
+        "meta": {"tag": [dict(HTEST)]},
         "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>'},
-        "identifier": {"system": "https://vhr-conformance.org/fhir/run-id", "value": run.run_id},
+        "identifier": {"system": f"{CANONICAL}/run-id", "value": run.run_id},
         "name": name,
         "status": status,
         "testScript": {"display": f"vhr-conformance suites, criteria catalogue {run.catalogue.version}"},

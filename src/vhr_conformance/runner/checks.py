@@ -10,12 +10,13 @@ states what was observed; the exchanges themselves are the client's evidence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from vhr_conformance.client import FHIR_JSON, FhirClient, OffOriginError, Response, redact_text
 from vhr_conformance.i18n import Text
 from vhr_conformance.outcome import check, fail, not_applicable, not_tested
+from vhr_conformance.seed import Seeded
 
 # Statuses that say "this endpoint or interaction is not there", not "your data is invalid".
 NOT_THERE = (404, 405, 501)
@@ -264,11 +265,25 @@ def seeded_or_skip(seed: Any, rtype: str) -> list[Any]:
     return items
 
 
+def returned(
+    seeded: Iterable[Seeded], copies: dict[str, dict[str, Any]]
+) -> list[tuple[Seeded, dict[str, Any]]]:
+    """(seeded resource, the target's copy of it) for each one the target gave back (`server_copies`);
+    the ones it did not return are left out, so a check judges only what it could compare."""
+    return [(s, copies[key]) for s in seeded if (key := f"{s.type}/{s.id}") in copies]
+
+
+def check_none_bad(bad: Sequence[str], judged: int, text: Text, shown: int = 5) -> None:
+    """Fail with `text` when any judged item is bad; `text` gets {n} (bad), {t} (judged) and {b}
+    (the first `shown` of them)."""
+    check(not bad, text.format(n=len(bad), t=judged, b=short(bad, shown)))
+
+
 def write_templates(seed: Any, rtype: str, seed_value: int) -> list[dict[str, Any]]:
     """Bodies a write test can send: the seeded resources as sent, else (the target took none of the
     fixtures' transactions) standalone copies of the fixtures' resources of that type; `not-tested`
     only when neither exists."""
-    from vhr_conformance.runner.seed import standalone_templates
+    from vhr_conformance.seed import standalone_templates
 
     sent = [s.sent for s in seed.of_type(rtype)]
     if sent:
@@ -283,7 +298,7 @@ def created_id(resp: Response, rtype: str, what: str) -> str:
     """The id of a resource a test created to test something else with. The create itself (201,
     Location) is judged by VHR-API-003; here a 200/201 with an id is enough, and a create that
     failed or cannot be followed leaves the test `not-tested`, never failed for another criterion."""
-    from vhr_conformance.runner.seed import parse_location
+    from vhr_conformance.fhirutil import parse_location
 
     loc = parse_location(resp.headers.get("location"))
     body = resp.json if isinstance(resp.json, dict) else {}

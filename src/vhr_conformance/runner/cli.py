@@ -478,7 +478,7 @@ def register(app: typer.Typer) -> None:
 
             deadline_s = duration_option(deadline, "--deadline")
         load_catalogue()  # a broken catalogue or IG is a user error before anything starts
-        from vhr_conformance.runner.igmodel import load_ig
+        from vhr_conformance.igmodel import load_ig
 
         load_ig(ig)
         run_id = new_run_id()

@@ -10,11 +10,8 @@ import copy
 import random
 from typing import Any
 
-from vhr_conformance.runner.seed import tag_resource
-
-CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
-MA_CSKCB = "http://fhir.hl7.org.vn/core/sid/ma-cskcb"
-BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
+from vhr_conformance.fhirutil import identifier_value
+from vhr_conformance.names import SID_BHYT, SID_CCCD, SID_CSKCB, tag_with_run
 
 
 def century_sex_digit(birth_year: int, gender: str) -> int:
@@ -35,15 +32,15 @@ def fresh_copy(resource: dict[str, Any], rng: random.Random, run_id: str) -> dic
     res.pop("id", None)
     meta = res.get("meta") or {}
     res["meta"] = {k: v for k, v in meta.items() if k in ("profile",)}
-    tag_resource(res, run_id)
+    tag_with_run(res, run_id)
     for ident in res.get("identifier", []) if isinstance(res.get("identifier"), list) else []:
         system, value = ident.get("system"), str(ident.get("value", ""))
-        if system == CCCD:
+        if system == SID_CCCD:
             prov = value[:3] if len(value) == 12 and value.isdigit() else "001"
             ident["value"] = new_cccd(rng, res.get("birthDate"), res.get("gender"), prov)
-        elif system == MA_CSKCB and len(value) >= 2:
+        elif system == SID_CSKCB and len(value) >= 2:
             ident["value"] = value[:2] + f"{rng.randrange(0, 1000):03d}"
-        elif system == BHYT:
+        elif system == SID_BHYT:
             continue
         elif value:
             ident["value"] = f"{value[:80]}-t{rng.randrange(0, 16**6):06x}"
@@ -51,7 +48,4 @@ def fresh_copy(resource: dict[str, Any], rng: random.Random, run_id: str) -> dic
 
 
 def cccd_of(resource: dict[str, Any]) -> str | None:
-    for ident in resource.get("identifier", []) or []:
-        if ident.get("system") == CCCD:
-            return str(ident.get("value"))
-    return None
+    return identifier_value(resource, SID_CCCD)

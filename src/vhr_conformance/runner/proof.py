@@ -108,7 +108,7 @@ def run_case(name: str | None, spec: dict[str, Any], workdir: Path) -> dict[str,
 def _left_on_server(base_url: str, auth_file: Path | None) -> dict[str, int]:
     """Resources still on the (initially empty) embedded server after the run's clean-up."""
     from vhr_conformance.client import AuthConfig, FhirClient, TokenProvider
-    from vhr_conformance.runner.igmodel import load_ig
+    from vhr_conformance.igmodel import load_ig
 
     tokens = TokenProvider(AuthConfig.load("client-credentials", str(auth_file))) if auth_file else None
     out: dict[str, int] = {}

@@ -16,6 +16,8 @@ from typing import Any
 import fhirpathpy
 from fhirpathpy.models import models as _models
 
+from vhr_conformance.fhirutil import reference_values
+
 _WHERE_RESOLVE = re.compile(r"\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)")
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 _STRING_PARTS = (
@@ -149,14 +151,6 @@ def date_ranges(value: Any) -> list[tuple[str, str]]:
     return []
 
 
-def references(value: Any) -> list[str]:
-    if isinstance(value, dict) and isinstance(value.get("reference"), str):
-        return [value["reference"]]
-    if isinstance(value, str):
-        return [value]
-    return []
-
-
 def query_value(sp_type: str, vals: list[Any]) -> str | None:
     """A query value that the resource holding `vals` must match, or None if none can be built."""
     if sp_type == "token":
@@ -176,7 +170,7 @@ def query_value(sp_type: str, vals: list[Any]) -> str | None:
             if low != "0001-01-01":
                 return f"ge{low}"
     elif sp_type == "reference":
-        for ref in (r for v in vals for r in references(v)):
+        for ref in (r for v in vals for r in reference_values(v)):
             if "/" in ref and not ref.startswith(("urn:", "#")):
                 return "/".join(ref.rstrip("/").split("/")[-2:])
     elif sp_type in ("uri", "number"):
@@ -224,7 +218,7 @@ def matches(
                 return True
         return False
     if sp_type == "reference":
-        return any(r.rstrip("/").endswith(query) for v in vals for r in references(v))
+        return any(r.rstrip("/").endswith(query) for v in vals for r in reference_values(v))
     if sp_type in ("uri", "number"):
         return any(str(v) == query for v in vals)
     return True

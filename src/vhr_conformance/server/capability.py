@@ -20,6 +20,7 @@ import fhirpathpy
 from fhirpathpy.models import models as _fp_models
 
 from vhr_conformance import __version__, fhirpkg
+from vhr_conformance.ig import CAPABILITY_STATEMENT_URL
 
 log = logging.getLogger("vhr.server")
 
@@ -258,7 +259,7 @@ def _builtin_capability_statement() -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "id": "vhr-server",
-        "url": "https://vhr-conformance.org/fhir/CapabilityStatement/vhr-server",
+        "url": CAPABILITY_STATEMENT_URL,
         "name": "VhrServer",
         "status": "draft",
         "date": "2026-01-01",

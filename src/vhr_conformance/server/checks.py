@@ -135,18 +135,3 @@ def duplicate_key(body: bytes) -> str | None:
     except ValueError:  # orjson accepted it, so this cannot happen; never turn it into a 500
         return None
     return None
-
-
-def references(node: Any, path: str) -> list[tuple[str, str]]:
-    """(FHIRPath-like location, reference) of every Reference.reference in a resource."""
-    out: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "reference" and isinstance(v, str):
-                out.append((f"{path}.reference", v))
-            elif isinstance(v, (dict, list)) and k != "contained":
-                out.extend(references(v, f"{path}.{k}"))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out.extend(references(v, f"{path}[{i}]"))
-    return out

@@ -10,12 +10,13 @@ from typing import Any
 
 import orjson
 
+from vhr_conformance.fhirutil import located_references
 from vhr_conformance.i18n import Text
 from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
 from vhr_conformance.server.auth import Authority, RateLimiter
 from vhr_conformance.server.capability import Capabilities, build_capabilities
-from vhr_conformance.server.checks import Validation, duplicate_key, personal_strings, references, scrub
+from vhr_conformance.server.checks import Validation, duplicate_key, personal_strings, scrub
 from vhr_conformance.server.errors import FhirError
 from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.model import Caller, ServerConfig, http_date
@@ -159,7 +160,7 @@ class Context:
         in_bundle = bool(where)
         base = self.base_url + "/"
         prefix = where[:-1] if where else str(resource.get("resourceType", ""))
-        for path, ref in references(resource, prefix):
+        for path, ref in located_references(resource, prefix):
             if ref.startswith("#"):
                 continue
             if ref.startswith(("urn:uuid:", "urn:oid:")):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from vhr_conformance.fhirutil import reference_values
 from vhr_conformance.server.capability import SearchParam
 
 _DATE_RE = re.compile(
@@ -71,15 +72,6 @@ def date_range(value: str) -> tuple[float, float] | None:
     except ValueError:
         return None
     return lo.timestamp(), hi.timestamp()
-
-
-def _refs(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        return [ref] if isinstance(ref, str) else []
-    if isinstance(value, str):
-        return [value]  # canonical
-    return []
 
 
 def split_reference(ref: str, base_url: str = "") -> tuple[str | None, str]:
@@ -193,7 +185,7 @@ def index_resource(resource: dict[str, Any], params: dict[str, SearchParam], bas
                     for lo, hi in _date_values(value):
                         rows.date.append((param.code, lo, hi))
                 elif param.type == "reference":
-                    for ref in _refs(value):
+                    for ref in reference_values(value):
                         rtype, rid = split_reference(ref, base_url)
                         if ext.target and rtype not in (None, ext.target):
                             continue

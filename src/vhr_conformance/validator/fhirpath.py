@@ -25,6 +25,7 @@ from fhirpathpy.engine.nodes import FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data, process_user_invocation_table
 from fhirpathpy.models import models
 
+from vhr_conformance.names import LOINC, SNOMED, UCUM
 from vhr_conformance.validator.fhirpath_functions import FUNCTIONS, collapse, rewrite
 from vhr_conformance.validator.fhirpath_types import TYPE_FUNCTIONS, qualified
 
@@ -301,9 +302,9 @@ class _Variables(dict[str, Any]):
 
 def _fhir_variable(name: str) -> str | None:
     fixed = {
-        "sct": "http://snomed.info/sct",
-        "loinc": "http://loinc.org",
-        "ucum": "http://unitsofmeasure.org",
+        "sct": SNOMED,
+        "loinc": LOINC,
+        "ucum": UCUM,
     }
     if name in fixed:
         return fixed[name]
@@ -647,7 +648,7 @@ def _vs_1(x: Any, env: EvalEnv) -> bool:
 def _drt_1(x: Any, env: EvalEnv) -> bool:
     if "code" not in x:
         return True
-    return x.get("system") == "http://unitsofmeasure.org" and "value" in x
+    return x.get("system") == UCUM and "value" in x
 
 
 def _entries(x: Any) -> list[dict[str, Any]]:
@@ -700,7 +701,7 @@ def _age_1(x: Any, env: EvalEnv) -> bool:
         return True  # a malformed value: the structural layer reports it, not this invariant
     value_empty = not _present_key(x, "value")
     code_ok = _present_key(x, "code") or value_empty
-    system_ok = not _present_key(x, "system") or x.get("system") == "http://unitsofmeasure.org"
+    system_ok = not _present_key(x, "system") or x.get("system") == UCUM
     return code_ok and system_ok and (value_empty or not number or v > 0)
 
 

@@ -19,6 +19,7 @@ from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, FP_TimeBase, ResourceNode
 from fhirpathpy.engine.util import get_data, is_true
 
+from vhr_conformance.names import UCUM
 from vhr_conformance.validator import fhirpath_temporal as tmp
 from vhr_conformance.validator.fhirpath_types import type_of
 from vhr_conformance.validator.fhirpath_ucum import canonical, product_unit, reduce
@@ -59,7 +60,7 @@ def quantity(item: Any) -> FP_Quantity | None:
     if isinstance(item, ResourceNode) and isinstance(data, dict) and "value" in data:
         ns, name = type_of(item)
         if ns == "FHIR" and name in _QUANTITY_TYPES:
-            code = data.get("code") if data.get("system") == "http://unitsofmeasure.org" else None
+            code = data.get("code") if data.get("system") == UCUM else None
             unit = code or data.get("unit")
             value = data["value"]
             if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vhr_conformance.i18n import Text
+from vhr_conformance.names import canonical
 from vhr_conformance.validator.positions import Locator
 
 LINE_EXT = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
@@ -117,7 +118,7 @@ def to_operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
                     ],
                     "coding": [
                         {
-                            "system": "https://vhr-conformance.org/fhir/CodeSystem/vhr-validation-rule",
+                            "system": canonical("CodeSystem", "vhr-validation-rule"),
                             "code": i.rule,
                         }
                     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from vhr_conformance.names import LOINC, SNOMED
 from vhr_conformance.validator.fhirpath import seq
 from vhr_conformance.validator.messages import M
 
@@ -117,7 +118,7 @@ VITAL_SIGNS_SNOMED = {
     "60621009": "bmi",
     "75367002": "bp",
 }
-_VS_BY_SYSTEM = {"http://loinc.org": VITAL_SIGNS_LOINC, "http://snomed.info/sct": VITAL_SIGNS_SNOMED}
+_VS_BY_SYSTEM = {LOINC: VITAL_SIGNS_LOINC, SNOMED: VITAL_SIGNS_SNOMED}
 _CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 
 

@@ -12,7 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-ICD10_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-10-vn"})
+from vhr_conformance.names import ICD10
+
+ICD10_SYSTEMS = frozenset({ICD10, "http://hl7.org/fhir/sid/icd-10-vn"})
 
 
 @dataclass(slots=True)

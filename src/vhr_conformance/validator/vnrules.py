@@ -14,19 +14,19 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from vhr_conformance import vn
+from vhr_conformance.names import CANONICAL, SID_BHYT, SID_CCCD
 from vhr_conformance.validator.fhirpath import NATIVE, EvalEnv, NativeFn, compare_datetimes, seq
 from vhr_conformance.validator.messages import M
 from vhr_conformance.vn import bhyt, cccd
-from vhr_conformance.vn.fsh import DATE_RE, EXT_GROUP, EXT_LEVEL, SID_BHYT, SID_CCCD, invariants
+from vhr_conformance.vn.fsh import DATE_RE, EXT_GROUP, EXT_LEVEL, invariants
 
 if TYPE_CHECKING:
     from vhr_conformance.validator.run import Context, Run
 
-BASE = "https://vhr-conformance.org/fhir"
-PROVINCE_EXT = f"{BASE}/StructureDefinition/vhr-address-province"
-COMMUNE_EXT = f"{BASE}/StructureDefinition/vhr-address-commune"
-COMMUNE_CS = f"{BASE}/CodeSystem/vhr-commune"
-PROVINCE_CS = f"{BASE}/CodeSystem/vhr-province"
+PROVINCE_EXT = f"{CANONICAL}/StructureDefinition/vhr-address-province"
+COMMUNE_EXT = f"{CANONICAL}/StructureDefinition/vhr-address-commune"
+COMMUNE_CS = f"{CANONICAL}/CodeSystem/vhr-commune"
+PROVINCE_CS = f"{CANONICAL}/CodeSystem/vhr-province"
 
 
 def _coding_code(ext: dict[str, Any]) -> str | None:

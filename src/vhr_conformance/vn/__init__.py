@@ -19,13 +19,14 @@ Public API:
   :func:`admin.communes_of`;
 - :func:`names.split_full_name` (family name of one word or a listed multi-word one, e.g. Tôn Thất),
   :func:`names.multi_word_family_names`;
-- :func:`ethnic_groups`, :func:`ethnic_extra_codes`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`;
-- :func:`code_lists` (the XML 130 code lists, with confidence, and the IG CodeSystem of each).
+- :func:`ethnic_groups`, :func:`ethnic_extra_codes`, :data:`TIME_ZONE`, :data:`UTC_OFFSET`.
+
+The XML 130 code lists with their IG CodeSystems are :func:`vhr_conformance.xml130.codelists.code_lists`
+(they are defined by ``xml130/tables``, which imports this package).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from vhr_conformance.vn import admin, bhyt, cccd, names
@@ -50,50 +51,9 @@ def ethnic_extra_codes() -> dict[str, str]:
     return {k: v["vi"] for k, v in load("ethnicity")["extra"]["codes"].items()}
 
 
-# XML 130 code list (xml130/tables/*.yaml, the definition) → the IG CodeSystem that carries it
-CODE_SYSTEMS = {
-    "gioi_tinh": "vhr-gender-xml130",
-    "ket_qua_dtri": "vhr-treatment-result",
-    "ma_loai_rv": "vhr-discharge-type",
-    "ma_loai_kcb": "vhr-form-of-care",
-    "ma_doituong_kcb": "vhr-patient-category",
-    "ma_tai_nan": "vhr-accident-type",
-    "pp_vo_cam": "vhr-anaesthesia-method",
-    "ma_khuvuc": "vhr-living-area",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CodeList:
-    name: str  # e.g. "ma_loai_kcb"
-    codes: frozenset[str]
-    conf: str  # "S", or "U" when the list may be incomplete (an unknown code is then a warning)
-    since: dict[str, str]  # code → first valid day (yyyyMMdd)
-    code_system: str | None  # IG CodeSystem id
-
-
-def code_lists(standard: str | None = None) -> dict[str, CodeList]:
-    """The XML 130 code lists of a standard version (default: the one in force)."""
-    from vhr_conformance.xml130.tables import DEFAULT_STANDARD, load_standard  # xml130 imports vn
-
-    std = load_standard(standard or DEFAULT_STANDARD)
-    return {
-        name: CodeList(
-            name,
-            codes,
-            "U" if name in std.codes_unconfirmed else "S",
-            std.codes_since.get(name, {}),
-            CODE_SYSTEMS.get(name),
-        )
-        for name, codes in std.codes.items()
-    }
-
-
 __all__ = [
-    "CODE_SYSTEMS",
     "TIME_ZONE",
     "UTC_OFFSET",
-    "CodeList",
     "Finding",
     "admin",
     "bhyt",
@@ -101,7 +61,6 @@ __all__ = [
     "check_bhyt",
     "check_cccd",
     "check_commune_province",
-    "code_lists",
     "ethnic_extra_codes",
     "ethnic_groups",
     "names",

@@ -13,13 +13,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vhr_conformance.names import SID_BHYT, SID_CCCD, canonical
 from vhr_conformance.vn import bhyt, cccd
 from vhr_conformance.vn.admin import current_codes, legacy_codes, merger_date
 
-SID_CCCD = "http://fhir.hl7.org.vn/core/sid/cccd"
-SID_BHYT = "http://fhir.hl7.org.vn/core/sid/bhyt"
-EXT_GROUP = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-beneficiary-group"
-EXT_LEVEL = "https://vhr-conformance.org/fhir/StructureDefinition/vhr-bhyt-benefit-level"
+EXT_GROUP = canonical("StructureDefinition", "vhr-bhyt-beneficiary-group")
+EXT_LEVEL = canonical("StructureDefinition", "vhr-bhyt-benefit-level")
 # FHIR date shape (year, year-month or full date): a malformed birthDate is reported once by the
 # primitive check, and the CCCD rules that read it stay silent instead of failing beside it.
 DATE_RE = "^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"

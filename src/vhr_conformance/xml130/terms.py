@@ -10,17 +10,21 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+# the mapping's URLs are the project's shared names, re-exported for the mapping modules
+from vhr_conformance.names import CANONICAL as BASE
+from vhr_conformance.names import ICD10 as ICD10
+from vhr_conformance.names import LOINC as LOINC
+from vhr_conformance.names import SID as SID
+from vhr_conformance.names import SID_BHYT as SID_BHYT
+from vhr_conformance.names import SID_CCCD as SID_CCCD
+from vhr_conformance.names import SID_CMND as SID_CMND
+from vhr_conformance.names import SID_CSKCB as SID_CSKCB
+from vhr_conformance.names import SID_MALK as SID_MALK
+from vhr_conformance.names import UCUM as UCUM
 from vhr_conformance.vn import names as vn_names
 
-BASE = "https://vhr-conformance.org/fhir"
 SD = f"{BASE}/StructureDefinition"
 CS = f"{BASE}/CodeSystem"
-SID = "http://fhir.hl7.org.vn/core/sid"
-SID_CCCD, SID_CMND, SID_BHYT = f"{SID}/cccd", f"{SID}/cmnd", f"{SID}/bhyt"
-SID_CSKCB, SID_MALK = f"{SID}/ma-cskcb", f"{SID}/ma-lk"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
 ACTCODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 NATIONALITY = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"

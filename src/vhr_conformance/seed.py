@@ -8,7 +8,6 @@ one transaction Bundle per patient, and compare what the server returns with wha
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,28 +15,9 @@ from typing import Any
 import orjson
 
 from vhr_conformance.client import FhirClient, InfrastructureError
+from vhr_conformance.fhirutil import parse_location
 from vhr_conformance.i18n import Text, UserError
-
-HTEST = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}
-RUN_TAG_SYSTEM = "https://vhr-conformance.org/fhir/CodeSystem/test-run"
-_LOCATION = re.compile(
-    r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?/?$"
-)
-
-
-def parse_location(location: str | None) -> tuple[str, str, str | None] | None:
-    if not location:
-        return None
-    m = _LOCATION.search(location.split("?", 1)[0])
-    return (m.group(1), m.group(2), m.group(3)) if m else None
-
-
-def tag_resource(resource: dict[str, Any], run_id: str) -> None:
-    meta = resource.setdefault("meta", {})
-    tags = meta.setdefault("tag", [])
-    if not any(t.get("system") == HTEST["system"] and t.get("code") == "HTEST" for t in tags):
-        tags.append(dict(HTEST))
-    tags.append({"system": RUN_TAG_SYSTEM, "code": run_id})
+from vhr_conformance.names import tag_with_run
 
 
 @dataclass
@@ -180,7 +160,7 @@ def upload_documents(
     for name, original in docs:
         doc = copy.deepcopy(original)
         doc.pop("id", None)
-        tag_resource(doc, run_id)
+        tag_with_run(doc, run_id)
         resp = client.post("Bundle", doc)
         loc = parse_location(resp.headers.get("location"))
         if resp.status != 201 or loc is None:
@@ -212,7 +192,7 @@ def upload(
         bundle = copy.deepcopy(original)
         for entry in bundle.get("entry", []):
             if "resource" in entry:
-                tag_resource(entry["resource"], run_id)
+                tag_with_run(entry["resource"], run_id)
         resp = client.post("", bundle)
         body = resp.json
         if resp.status != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
