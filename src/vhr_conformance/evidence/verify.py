@@ -26,6 +26,11 @@ MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_MANIFEST_BYTES = 64 * 1024**2
 LISTED = 20  # differences named one by one before "and N more"
 
+#: Exit codes of `vhr verify` per status (docs/evidence.md): only a verified subject is 0, and a CI
+#: gate can tell a tampered or foreign subject (1) from a valid signature by an unknown key (6) and
+#: from an unsigned bundle whose files are intact (7). 2 stays click's usage error.
+EXIT_CODES = {"verified": 0, "failed": 1, "untrusted": 6, "unsigned": 7}
+
 
 @dataclass
 class Verification:
