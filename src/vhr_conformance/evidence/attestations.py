@@ -129,7 +129,12 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
             path, "", Text("Tệp không phải UTF-8 (byte {p}).", "Not UTF-8 (byte {p}).").format(p=exc.start)
         ) from None
     _no_aliases(text, path)
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:  # the parser's errors (the scanner's are _no_aliases')
+        mark = getattr(exc, "problem_mark", None)
+        where = f"(line {mark.line + 1})" if mark is not None else ""
+        raise _error(path, where, Text("YAML không hợp lệ: {e}", "Invalid YAML: {e}").format(e=exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("attestations", []), list):
         raise _error(path, "", Text("Cần khóa attestations: danh sách.", "Expected attestations: a list."))
     items: dict[str, Attestation] = {}
