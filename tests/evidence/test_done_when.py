@@ -21,7 +21,7 @@ from vhr_conformance.cli import app
 from vhr_conformance.evidence.bundle import write_bundle
 from vhr_conformance.evidence.certificate import certify
 from vhr_conformance.evidence.fingerprint import Harness
-from vhr_conformance.evidence.keys import generate, load_signing_key, load_trust
+from vhr_conformance.evidence.keys import generate, key_id, load_signing_key, load_trust
 from vhr_conformance.evidence.verify import EXIT_CODES, verify_bundle
 from vhr_conformance.i18n import UserError
 from vhr_conformance.paths import suites_path
@@ -258,3 +258,44 @@ def test_certify_issues_and_verify_checks_expiry_and_revocation(
     )
     expired = CliRunner().invoke(app, ["verify", str(old["json"]), *trust])
     assert expired.exit_code == 1 and "expired" in expired.output, expired.output
+
+
+@pytest.mark.parametrize(
+    ("status", "by_trusted", "issued"),
+    [
+        ("accepted", True, True),
+        ("accepted", False, False),
+        ("attested", True, False),
+        ("missing", True, False),
+    ],
+)
+def test_a_certificate_needs_every_shall_attestation_accepted(
+    tmp_path: Path, keys: dict[str, Path], reference: Harness, status: str, by_trusted: bool, issued: bool
+) -> None:
+    ministry = load_signing_key(keys["ministry"])
+    reviewer = ministry.public if by_trusted else load_signing_key(keys["stranger"]).public
+    row = {
+        "id": "VHR-SEC-008",
+        "level": "SHALL",
+        "verification": "attestation",
+        "inScope": True,
+        "attestation": {"status": status, "review": {"check": "trusted", "keyId": key_id(reviewer)}},
+    }
+    folder = tmp_path / "r"
+    folder.mkdir()
+    results = {
+        "runId": "R1",
+        "verdict": "PASS",
+        "scope": {"partial": False},
+        "options": {},
+        "criteria": [row],
+    }
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    bundle = write_bundle(folder, sign_key=ministry)
+    trust = load_trust([keys["ministry-trust"]])
+    if issued:
+        assert certify(bundle, ministry, trust, tmp_path / "c", reference=reference)["json"].is_file()
+        return
+    with pytest.raises(UserError) as err:
+        certify(bundle, ministry, trust, tmp_path / "c", reference=reference)
+    assert "VHR-SEC-008" in err.value.text.en and "not accepted by a trusted reviewer" in err.value.text.en
