@@ -212,6 +212,9 @@ def test_junit_and_bundle_carry_the_attestations(tmp_path: Path) -> None:
     assert failure is not None and "no log retention" in failure.get("message", "")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props["vhr.attestation.status"] == "rejected" and props["vhr.attestation.by"] == "Nguyễn Văn A"
+    report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
+    test = next(t for t in report["test"] if t["name"] == SERVER_SHALL)
+    assert test["action"][0]["assert"]["result"] == "fail" and "no log retention" in str(test["action"])
     bundle = write_bundle(out)
     with zipfile.ZipFile(bundle) as zf:
         manifest = json.loads(zf.read("manifest.json"))

@@ -56,17 +56,26 @@ def test_report(run: RunResult) -> dict[str, Any]:
 
     `result` is pending for INCOMPLETE and INTERRUPTED runs; `score` is the share of passed
     criteria among those judged (pass or fail), so criteria never judged do not count as passes;
-    those are listed as tests whose single action is `skip` with the reason."""
+    those are listed as tests whose single action is `skip` with the reason. An attestation
+    criterion is a test whose single action is its attestation (accepted pass, rejected fail,
+    else skip)."""
     verdict = run.verdict()
     tests = []
     judged = passed = 0
     for row in run.criteria:
-        if not row.in_scope or not row.criterion.automated:
+        if not row.in_scope or (not row.criterion.automated and row.attestation is None):
             continue
         judged += row.state in (State.PASS, State.FAIL)
         passed += row.state == State.PASS
         label = f"[{row.state}]"
-        if row.cases:
+        if row.attestation is not None:  # judged by a person: one action, its status and text
+            text = row.attestation.get("text") or {}
+            result = {State.PASS: "pass", State.FAIL: "fail"}.get(State(row.state), "skip")
+            message = (
+                f"[attestation: {row.attestation.get('status')}] {text.get('vi', '')} / {text.get('en', '')}"
+            )
+            actions = [{"assert": {"result": result, "message": message[:1000]}}]
+        elif row.cases:
             actions = [
                 {
                     "assert": {
