@@ -193,7 +193,7 @@ def test_certify_refuses_a_real_incomplete_run(tmp_path: Path, keys: dict[str, P
         [
             "run",
             "--only",
-            "CAP,VHR-SEC-009",
+            "CAP,VHR-SEC-009,VHR-BHI-009",
             "--no-load",
             "--quiet",
             "--report-dir",
@@ -205,6 +205,7 @@ def test_certify_refuses_a_real_incomplete_run(tmp_path: Path, keys: dict[str, P
     )
     assert done.returncode == 5, done.stdout[-2000:] + done.stderr[-2000:]
     assert "VHR-SEC-009" in done.stdout and "Not attested" in done.stdout
+    assert "VHR-BHI-009 [SHOULD, attested]" in done.stdout and "awaiting review" in done.stdout
     refused = CliRunner().invoke(
         app,
         [

@@ -417,3 +417,18 @@ def run_args(file: Path | None, trust: list[Path], embedded: bool, criteria: dic
     for trusted in trust:
         args += ["--vhr-attestation-trust", str(trusted)]
     return args
+
+
+def console_lines(run: Any) -> list[str]:
+    """What `vhr run` prints of the attestations that were stated (missing ones are listed with
+    what was not judged): status, who, and a review that did not count, in both languages."""
+    lines = []
+    for row in run.criteria:
+        att = row.attestation
+        if not row.in_scope or att is None or att.get("status") == "missing":
+            continue
+        text = att.get("text") or {}
+        lines.append(
+            f"  {row.criterion.id} [{row.criterion.level}, {att.get('status')}] {text.get('vi', '')} / {text.get('en', '')}"
+        )
+    return ["Xác nhận / attestations:", *lines] if lines else []

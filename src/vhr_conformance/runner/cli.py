@@ -557,6 +557,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"Ca kiểm thử / cases: {cases['total']} in {time.monotonic() - started:.1f} s")
         for line in summary_lines(state.run)[len(LEVELS) :]:
             console.print(line, highlight=False, markup=False)
+        from vhr_conformance.evidence.attestations import console_lines
+
+        for line in console_lines(state.run):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         if state.run.cleanup_leftovers:
             console.print(
                 f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
