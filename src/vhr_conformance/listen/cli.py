@@ -321,9 +321,8 @@ def report_cmd(
         markup=False,
     )
     _print_results(report)
-    _write_evidence(
-        out, None, report
-    )  # a rebuilt session's bundle is unsigned: `vhr pack --sign-key` signs it
+    # a rebuilt session's bundle is unsigned: `vhr pack --sign-key` signs it
+    _write_evidence(out, None, report)
     sys.exit(report.run.exit_code())
 
 
