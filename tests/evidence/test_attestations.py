@@ -87,6 +87,12 @@ def test_rejection_needs_a_reason_and_is_reported(tmp_path: Path) -> None:
             "vi and en",
         ),
         ("a: &x [1]\nb: *x\n", "aliases"),
+        (f"not_attested:\n  - criterion: {AUTOMATED}\n    reason: {{vi: a, en: b}}\n", "Not an attestation"),
+        (
+            "attestations:\n" + _entry(ATTESTED[0]) + f"not_attested:\n  - criterion: {ATTESTED[0]}\n",
+            "already",
+        ),
+        (f"not_attested:\n  - criterion: {ATTESTED[0]}\n    reason: {{vi: chỉ}}\n", "reason needs vi and en"),
     ],
 )
 def test_bad_files_are_located_errors(tmp_path: Path, body: str, words: str) -> None:

@@ -217,13 +217,14 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
         where = f"not_attested[{i}]"
         cid = str(entry.get("criterion", "")) if isinstance(entry, dict) else ""
         reason = entry.get("reason") if isinstance(entry, dict) else None
-        if cid not in criteria or cid in items or cid in declined:
+        known = getattr(criteria.get(cid), "verification", "") == "attestation"
+        if not known or cid in items or cid in declined:
             raise _error(
                 path,
                 where,
                 Text(
-                    "Tiêu chí không có trong danh mục hoặc đã xác nhận: {c}",
-                    "Unknown or already attested criterion: {c}",
+                    "Không phải tiêu chí xác nhận, hoặc đã được xác nhận: {c}",
+                    "Not an attestation criterion, or already attested: {c}",
                 ).format(c=cid or "—"),
             )
         if not isinstance(reason, dict) or not reason.get("vi") or not reason.get("en"):
