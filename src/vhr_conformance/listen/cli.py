@@ -260,6 +260,12 @@ def _write_evidence(out: Path, signer: Any, report: SessionReport) -> None:
     console.print(said.both(), highlight=False, markup=False, style=None if path else "red")
 
 
+def _attestation_text(row: Any) -> str:
+    """An attestation criterion's status in words (docs/evidence.md), for the results table."""
+    text = (row.attestation or {}).get("text") or {}
+    return f"{text['vi']} / {text['en']}" if text.get("vi") and text.get("en") else ""
+
+
 def _print_results(report: SessionReport) -> None:
     table = Table(title="VHR — hệ thống gửi / sending system")
     for col in ("Tiêu chí / Criterion", "Mức / Level", "Kết quả / Result", "Chi tiết / Detail"):
@@ -272,7 +278,7 @@ def _print_results(report: SessionReport) -> None:
             row.criterion.id,
             row.criterion.level,
             f"[{colour}]{row.state}[/]",
-            escape((case.message if case else row.criterion.title.en)[:110]),
+            escape((case.message if case else _attestation_text(row) or row.criterion.title.en)[:110]),
         )
     console.print(table)
     console.print(f"Kết luận / verdict: {report.run.verdict_text().both()}", highlight=False)
