@@ -9,7 +9,13 @@ A verdict is a claim about evidence. Per criterion the harness says one of:
 - ``not-applicable``: the IG itself makes the requirement conditional and the condition does not
   hold (e.g. a SHOULD/MAY interaction the target does not declare);
 - ``error``: the harness or the infrastructure could not judge;
-- ``attestation``: judged by a person, not by the harness.
+- ``attestation``: judged by a person, not by the harness: stated by the attester, awaiting review.
+
+An attestation criterion takes its state from its attestation (:func:`attestation_state`):
+missing → not-tested, attested (not yet reviewed) → attestation, accepted by a trusted reviewer →
+pass, rejected → fail. It then counts in the run verdict like an automated criterion, except that
+a SHALL in state ``attestation`` does not keep the run INCOMPLETE (it was attested; the review is
+the certificate's business).
 
 Per run: PASS (every in-scope SHALL judged and passed), FAIL, INCOMPLETE (nothing failed, but an
 in-scope SHALL was not tested or errored), INTERRUPTED (signal or deadline), ERROR (the harness
@@ -114,6 +120,20 @@ def criterion_state(case_states: Iterable[str]) -> State:
     return State.NOT_TESTED
 
 
+#: An attestation's status (docs/evidence.md) → the criterion's state.
+ATTESTATION_STATES = {
+    "missing": State.NOT_TESTED,
+    "attested": State.ATTESTATION,
+    "accepted": State.PASS,
+    "rejected": State.FAIL,
+}
+
+
+def attestation_state(status: str) -> State:
+    """The state of an attestation criterion from its attestation's status (unknown: missing)."""
+    return ATTESTATION_STATES.get(status, State.NOT_TESTED)
+
+
 @dataclass(frozen=True)
 class Judged:
     """What the run verdict needs of one criterion."""
@@ -125,18 +145,21 @@ class Judged:
 
 
 def run_verdict(criteria: Iterable[Judged], *, ran: bool = True, interrupted: bool = False) -> Verdict:
-    """PASS only when every in-scope automated SHALL criterion was judged and passed (or the IG
-    made it not applicable). An interruption wins over everything, since the rest was never run;
-    a run with no case at all is the harness's error."""
+    """PASS only when every in-scope SHALL criterion was judged and passed (or the IG made it not
+    applicable); an attestation criterion counts by its :func:`attestation_state`, and a SHALL one
+    that is attested, pending review, does not hold the run back. Any in-scope fail (a rejected
+    attestation too) fails the run. An interruption wins over everything, since the rest was never
+    run; a run with no case at all is the harness's error."""
     if interrupted:
         return Verdict.INTERRUPTED
     if not ran:
         return Verdict.ERROR
-    rows = [c for c in criteria if c.in_scope and c.automated]
+    rows = [c for c in criteria if c.in_scope]
     if any(c.state == State.FAIL for c in rows):
         return Verdict.FAIL
     shall = [c for c in rows if c.level == "SHALL"]
-    if any(c.state not in (State.PASS, State.NOT_APPLICABLE) for c in shall):
+    done = (State.PASS, State.NOT_APPLICABLE)
+    if any(c.state not in done and (c.automated or c.state != State.ATTESTATION) for c in shall):
         return Verdict.INCOMPLETE
     return Verdict.PASS
 

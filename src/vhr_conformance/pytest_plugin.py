@@ -132,6 +132,7 @@ class VhrState:
     report_paths: dict[str, Path] = field(default_factory=dict)
     planned: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (nodeid, name, criteria) to run
     interrupted: str = ""  # set by `interrupt()`: why the run is stopping early
+    attestations: dict[str, dict[str, Any]] | None = None  # --vhr-attestations: per criterion
 
 
 def interrupt(reason: Text) -> None:
@@ -229,6 +230,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         action="store_true",
         help="Embedded server: load our conversion first (of --vhr-xml, else of XML twins of the coverage fixtures)",
+    )
+    g.addoption(
+        "--vhr-attestations",
+        default=None,
+        help="Attestation file (YAML, docs/evidence.md); without it every attestation criterion is missing",
+    )
+    g.addoption(
+        "--vhr-attestation-trust",
+        default=[],
+        action="append",
+        help="Trust list of the reviewers whose signed reviews count (repeatable)",
     )
     g.addoption(
         "--vhr-load",
@@ -348,6 +360,18 @@ def pytest_configure(config: pytest.Config) -> None:
     except UserError as exc:
         raise pytest.UsageError(exc.render()) from None
     state = VhrState(options=opts, catalogue=catalogue)
+    if config.getoption("vhr_attestations") and not hasattr(config, "workerinput"):
+        from vhr_conformance.evidence.attestations import for_run
+
+        try:  # the file and its documents go into the report folder, so the evidence bundle holds them
+            state.attestations = for_run(
+                Path(config.getoption("vhr_attestations")),
+                [Path(p) for p in config.getoption("vhr_attestation_trust")],
+                catalogue.criteria,
+                opts.report_dir,
+            )
+        except UserError as exc:
+            raise pytest.UsageError(exc.render()) from None
     config.stash[STATE] = state
     _STATE_BY_RUN["current"] = state
     opts.report_dir.mkdir(parents=True, exist_ok=True)
@@ -632,6 +656,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         infrastructure_retries=state.evidence.infrastructure_retries,
         only=opts.only,
         interrupted=state.interrupted,
+        attestations=state.attestations,
     )
     run.aggregate()
     # trylast: pytest's JUnit and Allure writers are done, so they can be relabelled and the manifest hash them.

@@ -65,6 +65,7 @@ class RunConfig:
     load: LoadSettings = field(default_factory=LoadSettings)
     vendor: VendorInfo = field(default_factory=VendorInfo)
     sign_key: Path | None = None
+    attestations: Path | None = None  # the attestation file (YAML) judged with the run
     config_path: Path | None = None
 
     def verify(self) -> Any:
@@ -183,6 +184,7 @@ def build(
     users: int | None = None,
     slo: Path | None = None,
     sign_key: Path | None = None,
+    attestations: Path | None = None,
     organisation: str | None = None,
     product: str | None = None,
     version: str | None = None,
@@ -228,5 +230,6 @@ def build(
             version=version or cfg.vendor.version,
         ),
         sign_key=sign_key or cfg.signing.key_file,
+        attestations=attestations or cfg.vendor.attestations,
         config_path=cfg.path,
     )

@@ -67,6 +67,7 @@ class VendorSection:
     organisation: str | None = None
     product: str | None = None
     version: str | None = None
+    attestations: Path | None = None  # the attestation file (YAML) of run and listen
 
 
 @dataclass
@@ -377,6 +378,7 @@ mode = "{mode}"               # none | bearer | client-credentials | smart-backe
 organisation = ""              # tổ chức / organisation
 product = ""                   # sản phẩm / product
 version = ""                   # phiên bản / version
+# attestations = "attestations.yaml"  # tệp xác nhận (docs/evidence.md) / attestation file
 
 [signing]
 # key_file = "keys/signing.pem" # khóa ký gói bằng chứng / key that signs the evidence bundle

@@ -109,7 +109,10 @@ def test_untrusted_and_unsigned_are_never_verified(
     unsigned = write_bundle(_report(tmp_path / "u"))
     assert verify_bundle(unsigned, trust, reference).status == "unsigned"
     result = CliRunner().invoke(app, ["verify", str(unsigned), "--trust", str(keys["ministry-trust"])])
-    assert result.exit_code == 1 and "UNSIGNED" in result.output
+    assert result.exit_code == 7 and "integrity only, not trusted" in result.output, result.output
+    assert "chỉ kiểm tra toàn vẹn, không tin cậy" in result.output
+    foreign = CliRunner().invoke(app, ["verify", str(stranger), "--trust", str(keys["ministry-trust"])])
+    assert foreign.exit_code == 6 and "KHÔNG tin cậy" in foreign.output and "NOT trusted" in foreign.output
 
 
 def test_edited_suite_is_named_against_the_reference_install(

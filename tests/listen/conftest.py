@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,7 @@ def run_session(bundles_dir: Path, tmp_path: Path) -> Run:
         corrections: int = 1,
         sends: int = 1,
         limit: int | None = None,
+        attestations: dict[str, dict[str, Any]] | None = None,
     ) -> tuple[SessionReport, PushLog]:
         config = ScenarioConfig(names=scenarios, throttle_every=3, retry_after_s=1, outage_s=1.2)
         with Listener(auth=auth, session="t", scenarios=config, max_body_bytes=SMALL_LIMIT) as lst:
@@ -62,7 +64,7 @@ def run_session(bundles_dir: Path, tmp_path: Path) -> Run:
                         limit=limit,
                     )
                 )
-            report = lst.finish(tmp_path / "report")
+            report = lst.finish(tmp_path / "report", attestations=attestations)
         return report, log
 
     return run

@@ -15,6 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from vhr_conformance.cli import app
+from vhr_conformance.evidence.fingerprint import Harness
+from vhr_conformance.evidence.keys import generate, load_trust
+from vhr_conformance.evidence.verify import verify_bundle
 from vhr_conformance.i18n import UserError
 from vhr_conformance.listen.cli import parse_duration
 from vhr_conformance.listen.recorder import parse_scenarios
@@ -55,6 +58,7 @@ def _free_port() -> int:
 def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     port = _free_port()
     out = tmp_path / "rep"
+    key, trust = generate(tmp_path / "vendor.pem", "Nhà cung cấp A", "vendor")
     cmd = [sys.executable, "-c", "from vhr_conformance.cli import main; main()"]
     listener = subprocess.Popen(
         [
@@ -73,6 +77,8 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
             "1",
             "--report-dir",
             str(out),
+            "--sign-key",
+            str(key),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -119,3 +125,8 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
     assert by_id["VHR-SEC-101"] == by_id["VHR-API-102"] == by_id["VHR-QUAL-101"] == "pass"
     assert by_id["VHR-API-103"] == "not-tested"
     assert "POST / → 429 [throttle]" in output and "session ended (Ctrl-C)" in output
+    # the session's evidence bundle, signed like a run's, verifies against the same install
+    checked = verify_bundle(out / "evidence.zip", load_trust([trust]), Harness.current())
+    assert checked.status == "verified", [p.en for p in checked.problems]
+    assert checked.manifest["kind"] == "listen" and "report/exchanges.jsonl" in checked.manifest["files"]
+    assert "evidence bundle" in output.lower() and "signed by Nhà cung cấp A" in output

@@ -116,8 +116,10 @@ def test_states_reports_and_exit_code(pytester: pytest.Pytester, monkeypatch: py
         "VHR-AAA-003": "not-applicable",
         "VHR-AAA-004": "not-tested",
         "VHR-BBB-005": "error",
-        "VHR-BBB-006": "attestation",
+        "VHR-BBB-006": "not-tested",  # an attestation criterion without an attestation file: missing
     }
+    attestation = next(c for c in data["criteria"] if c["id"] == "VHR-BBB-006")["attestation"]
+    assert attestation["status"] == "missing" and "No attestation recorded" in attestation["text"]["en"]
     skip_case = next(c for c in data["cases"] if c["criteria"] == ["VHR-AAA-004"])
     assert "no data X" in skip_case["message"] and "thiếu dữ liệu X" in skip_case["message"]
     assert data["summary"]["SHALL"]["pass_rate"] == 0.5
@@ -160,7 +162,8 @@ def test_error_or_not_tested_shall_is_incomplete_never_pass(pytester: pytest.Pyt
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["verdict"] == "INCOMPLETE"
     gaps = {g["id"]: g for g in data["notTested"]}
-    assert set(gaps) == {"VHR-BBB-005", "VHR-AAA-004"}
+    assert set(gaps) == {"VHR-BBB-005", "VHR-AAA-004", "VHR-BBB-006"}  # BBB-006: no attestation recorded
+    assert any("No attestation recorded" in r for r in gaps["VHR-BBB-006"]["reasons"])
     assert any("no data X" in r and "thiếu dữ liệu X" in r for r in gaps["VHR-AAA-004"]["reasons"])
     report = json.loads((out / "testreport.json").read_text(encoding="utf-8"))
     assert report["result"] == "pending"
@@ -222,8 +225,14 @@ def test_passing_side_case_never_hides_a_not_tested_main_case(pytester: pytest.P
 
 def test_partial_scope_is_said_everywhere(pytester: pytest.Pytester) -> None:
     out = _setup(pytester, ONLY_PASS.replace("check(False", "check(True"))
-    result = _run(pytester, "--vhr-only", "BBB", "-rN")
-    assert result.ret == ExitCode.PASS
+    attested = pytester.path / "attestations.yaml"
+    attested.write_text(
+        "attestations:\n  - criterion: VHR-BBB-006\n    statement: {vi: Có làm., en: It is done.}\n"
+        "    attested_by: Nguyễn Văn A\n    date: 2026-12-01\n",
+        encoding="utf-8",
+    )
+    result = _run(pytester, "--vhr-only", "BBB", "-rN", "--vhr-attestations", str(attested))
+    assert result.ret == ExitCode.PASS  # BBB-006 attested, awaiting review: does not hold the run back
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert (
         data["verdict"] == "PASS"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ import yaml
 
 from vhr_conformance.evidence.keys import SigningKey, TrustedKey, check_signature
 from vhr_conformance.i18n import Text, UserError
+from vhr_conformance.paths import PACKAGE_DIR
 
 MAX_FILE_BYTES = 1024 * 1024
 DECISIONS = ("accepted", "rejected")
@@ -77,6 +79,8 @@ class AttestationSet:
     path: Path
     items: dict[str, Attestation]
     raw: dict[str, Any]
+    # `not_attested:` criteria the attester says, with the reason, they cannot attest (still missing)
+    declined: dict[str, Text] = field(default_factory=dict)
 
 
 def _error(path: Path, where: str, text: Text) -> UserError:
@@ -125,7 +129,12 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
             path, "", Text("Tệp không phải UTF-8 (byte {p}).", "Not UTF-8 (byte {p}).").format(p=exc.start)
         ) from None
     _no_aliases(text, path)
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:  # the parser's errors (the scanner's are _no_aliases')
+        mark = getattr(exc, "problem_mark", None)
+        where = f"(line {mark.line + 1})" if mark is not None else ""
+        raise _error(path, where, Text("YAML không hợp lệ: {e}", "Invalid YAML: {e}").format(e=exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("attestations", []), list):
         raise _error(path, "", Text("Cần khóa attestations: danh sách.", "Expected attestations: a list."))
     items: dict[str, Attestation] = {}
@@ -201,7 +210,39 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
         items[cid] = Attestation(
             cid, Text(str(statement["vi"]), str(statement["en"])), who, day.isoformat(), documents, review
         )
-    return AttestationSet(path, items, data)
+    declined: dict[str, Text] = {}
+    if not isinstance(data.get("not_attested", []), list):
+        raise _error(path, "not_attested", Text("Cần một danh sách.", "Expected a list."))
+    for i, entry in enumerate(data.get("not_attested") or []):
+        where = f"not_attested[{i}]"
+        cid = str(entry.get("criterion", "")) if isinstance(entry, dict) else ""
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        known = getattr(criteria.get(cid), "verification", "") == "attestation"
+        if not known or cid in items or cid in declined:
+            raise _error(
+                path,
+                where,
+                Text(
+                    "Không phải tiêu chí xác nhận, hoặc đã được xác nhận: {c}",
+                    "Not an attestation criterion, or already attested: {c}",
+                ).format(c=cid or "—"),
+            )
+        if not isinstance(reason, dict) or not reason.get("vi") or not reason.get("en"):
+            raise _error(
+                path, where + ".reason", Text("Cần lý do bằng vi và en.", "A reason needs vi and en.")
+            )
+        declined[cid] = Text(str(reason["vi"]), str(reason["en"]))
+    return AttestationSet(path, items, data, declined)
+
+
+MISSING = Text(
+    "Chưa có xác nhận nào được ghi: thêm vào tệp xác nhận (--attestations).",
+    "No attestation recorded: add it to the attestation file (--attestations).",
+)
+#: The attestation file of the embedded reference server (our own code), used by `vhr run` without --target.
+REFERENCE_FILE = PACKAGE_DIR / "server" / "attestations.yaml"
+#: Where a run's report folder keeps the attestation file and its documents (so the bundle holds them).
+REPORT_FOLDER = "attestations"
 
 
 @dataclass(frozen=True)
@@ -209,57 +250,125 @@ class AttestationState:
     criterion: str
     state: str  # missing | attested | accepted | rejected
     text: Text
+    item: Attestation | None = None
+    review_check: str = ""  # how the review's signature checked: trusted | untrusted | invalid | unsigned
+    review_key: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The `attestation` field of the criterion's report row (docs/evidence.md)."""
+        item, review = self.item, self.item.review if self.item else None
+        return {
+            "status": self.state,
+            "by": item.attested_by if item else None,
+            "date": item.date if item else None,
+            "statement": {"vi": item.statement.vi, "en": item.statement.en} if item else None,
+            "documents": dict(item.documents) if item else {},
+            "reason": review.reason if review and self.state == "rejected" else "",
+            "reviewer": review.reviewer if review else None,
+            "reviewDate": review.date if review else None,
+            "review": {"check": self.review_check, "keyId": self.review_key} if review else None,
+            "text": {"vi": self.text.vi, "en": self.text.en},
+        }
+
+
+def missing_record() -> dict[str, Any]:
+    """The row field of an attestation criterion when the run had no attestation for it."""
+    return AttestationState("", "missing", MISSING).record()
+
+
+def _state(
+    cid: str, item: Attestation | None, trust: list[TrustedKey], declined: Text | None = None
+) -> AttestationState:
+    if item is None and declined is not None:
+        return AttestationState(
+            cid,
+            "missing",
+            Text(f"Không được xác nhận: {declined.vi}", f"Not attested: {declined.en}"),
+        )
+    if item is None:
+        return AttestationState(cid, "missing", MISSING)
+    attested = Text("Đã xác nhận bởi {w} ngày {d}", "Attested by {w} on {d}").format(
+        w=item.attested_by, d=item.date
+    )
+    review = item.review
+    if review is None:
+        return AttestationState(
+            cid, "attested", Text(f"{attested.vi}; chờ thẩm định.", f"{attested.en}; awaiting review."), item
+        )
+    check = check_signature(item.review_payload(review), review.signature, trust)
+    if check.status != "trusted":
+        why = {
+            "invalid": Text(
+                "thẩm định của {r} không khớp chữ ký (nội dung hoặc tài liệu đã bị sửa sau khi thẩm định)",
+                "the review by {r} does not verify (the statement or a document changed after the review)",
+            ),
+            "untrusted": Text(
+                "thẩm định của {r} được ký bằng khóa {k} không có trong danh sách tin cậy (--trust)",
+                "the review by {r} is signed by key {k}, which is not in the trust list (--trust)",
+            ),
+        }.get(check.status, Text("thẩm định của {r} không được ký", "the review by {r} is not signed"))
+        why = why.format(r=review.reviewer or "?", k=check.key_id or "?")
+        return AttestationState(
+            cid,
+            "attested",
+            Text(
+                f"{attested.vi}; {why.vi}: coi như chưa thẩm định.",
+                f"{attested.en}; {why.en}: counted as not reviewed.",
+            ),
+            item,
+            check.status,
+            check.key_id,
+        )
+    if review.decision == "accepted":
+        text = Text("Đã được {r} chấp nhận ngày {d}.", "Accepted by {r} on {d}.").format(
+            r=review.reviewer, d=review.date
+        )
+    else:
+        text = Text("Bị {r} từ chối ngày {d}: {why}", "Rejected by {r} on {d}: {why}").format(
+            r=review.reviewer, d=review.date, why=review.reason or "—"
+        )
+    return AttestationState(cid, review.decision, text, item, check.status, check.key_id)
 
 
 def states(
     criteria: dict[str, Any], aset: AttestationSet | None, trust: list[TrustedKey]
 ) -> dict[str, AttestationState]:
-    """The state of every attestation criterion; a review counts only when signed by a trusted key."""
-    out: dict[str, AttestationState] = {}
-    for cid, crit in criteria.items():
-        if getattr(crit, "verification", "") != "attestation":
-            continue
-        item = aset.items.get(cid) if aset else None
-        if item is None:
-            out[cid] = AttestationState(
-                cid,
-                "missing",
-                Text(
-                    "Chưa có xác nhận: thêm vào tệp xác nhận (--attestations).",
-                    "Not attested: add it to the attestation file (--attestations).",
-                ),
-            )
-            continue
-        review = item.review
-        check = check_signature(item.review_payload(review), review.signature, trust) if review else None
-        if review is None or check is None or check.status != "trusted":
-            why = "" if review is None else f" ({check.status if check else 'unsigned'})"
-            out[cid] = AttestationState(
-                cid,
-                "attested",
-                Text(
-                    "Đã xác nhận bởi {w} ngày {d}; chờ thẩm định{y}.",
-                    "Attested by {w} on {d}; awaiting review{y}.",
-                ).format(w=item.attested_by, d=item.date, y=why),
-            )
-            continue
-        if review.decision == "accepted":
-            out[cid] = AttestationState(
-                cid,
-                "accepted",
-                Text("Đã được {r} chấp nhận ngày {d}.", "Accepted by {r} on {d}.").format(
-                    r=review.reviewer, d=review.date
-                ),
-            )
-        else:
-            out[cid] = AttestationState(
-                cid,
-                "rejected",
-                Text("Bị {r} từ chối ngày {d}: {why}", "Rejected by {r} on {d}: {why}").format(
-                    r=review.reviewer, d=review.date, why=review.reason or "—"
-                ),
-            )
-    return out
+    """The state of every attestation criterion; a review counts only when its signature verifies
+    and was made by a trusted key (anything else is reported, and counts as not reviewed)."""
+    return {
+        cid: _state(
+            cid, aset.items.get(cid) if aset else None, trust, aset.declined.get(cid) if aset else None
+        )
+        for cid, crit in criteria.items()
+        if getattr(crit, "verification", "") == "attestation"
+    }
+
+
+def _safe_relative(name: str) -> bool:
+    p = PurePosixPath(name)
+    return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
+
+
+def for_run(
+    path: Path, trust_files: list[Path], criteria: dict[str, Any], report_dir: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """Read an attestation file for a run or a session: the report-row field of every attestation
+    criterion. With `report_dir`, the file and its documents are copied into its
+    ``attestations/`` folder, so the evidence bundle holds them and their sha256."""
+    from vhr_conformance.evidence.keys import load_trust
+
+    aset = load_attestations(path, criteria)
+    trust = load_trust(trust_files)
+    if report_dir is not None:
+        folder = report_dir / REPORT_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / path.name)
+        for item in aset.items.values():
+            for name in item.documents:
+                if _safe_relative(name):
+                    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path.parent / name, folder / name)
+    return {cid: st.record() for cid, st in states(criteria, aset, trust).items()}
 
 
 def add_review(
@@ -295,3 +404,32 @@ def add_review(
     aset.path.write_text(yaml.safe_dump(aset.raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     item.review = review
     return aset.path
+
+
+def run_args(file: Path | None, trust: list[Path], embedded: bool, criteria: dict[str, Any]) -> list[str]:
+    """The pytest options of `vhr run` for its attestations: the file given, else, against the
+    embedded reference server, that server's own file. Read now, so a bad file is a located error
+    before anything starts. No file: every attestation criterion is missing."""
+    path = file or (REFERENCE_FILE if embedded else None)
+    if path is None:
+        return []
+    load_attestations(path, criteria)
+    args = ["--vhr-attestations", str(path)]
+    for trusted in trust:
+        args += ["--vhr-attestation-trust", str(trusted)]
+    return args
+
+
+def console_lines(run: Any) -> list[str]:
+    """What `vhr run` prints of the attestations that were stated (missing ones are listed with
+    what was not judged): status, who, and a review that did not count, in both languages."""
+    lines = []
+    for row in run.criteria:
+        att = row.attestation
+        if not row.in_scope or att is None or att.get("status") == "missing":
+            continue
+        text = att.get("text") or {}
+        lines.append(
+            f"  {row.criterion.id} [{row.criterion.level}, {att.get('status')}] {text.get('vi', '')} / {text.get('en', '')}"
+        )
+    return ["Xác nhận / attestations:", *lines] if lines else []

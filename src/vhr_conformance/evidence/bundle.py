@@ -108,5 +108,32 @@ def write_bundle(
     return out
 
 
+def write_evidence(
+    report_dir: Path,
+    sign_key: SigningKey | None,
+    *,
+    kind: str = "run",
+    target: dict[str, Any] | None = None,
+    vendor: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> tuple[Path | None, Text]:
+    """The bundle `vhr run` and `vhr listen` write at their end, and the line that says so: a
+    failure to write it is said, never hidden, and never changes the run's verdict."""
+    try:
+        path = write_bundle(
+            report_dir, sign_key=sign_key, kind=kind, target=target, vendor=vendor, options=options
+        )
+    except (OSError, UserError) as exc:
+        return None, Text(
+            "Không ghi được gói bằng chứng: {e}", "The evidence bundle was not written: {e}"
+        ).format(e=exc)
+    who = (
+        Text("ký bởi {n} ({r})", "signed by {n} ({r})").format(n=sign_key.name, r=sign_key.role)
+        if sign_key is not None
+        else Text("chưa ký — chỉ kiểm tra toàn vẹn, không tin cậy", "unsigned — integrity only, not trusted")
+    )
+    return path, Text(f"Gói bằng chứng: {path} — {who.vi}", f"Evidence bundle: {path} — {who.en}")
+
+
 def bundle_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 from jinja2 import Environment, select_autoescape
 
-from vhr_conformance.evidence.bundle import bundle_sha256
+from vhr_conformance.evidence.bundle import REPORT_PREFIX, bundle_sha256
 from vhr_conformance.evidence.fingerprint import Harness
 from vhr_conformance.evidence.keys import SigningKey, TrustedKey, check_signature
 from vhr_conformance.evidence.verify import Verification, verify_bundle
@@ -73,6 +74,19 @@ def certify(
             ),
             location=str(bundle),
         )
+    unreviewed = unaccepted_attestations(bundle, trust)
+    if unreviewed:
+        raise UserError(
+            Text(
+                "Tiêu chí xác nhận bắt buộc chưa được người thẩm định tin cậy chấp nhận: {c}.",
+                "SHALL attestations not accepted by a trusted reviewer: {c}.",
+            ).format(c=", ".join(unreviewed)),
+            location=str(bundle),
+            hint=Text(
+                "Thẩm định bằng `vhr attest review`, chạy lại với --attestations và --trust.",
+                "Review them with `vhr attest review`, then run again with --attestations and --trust.",
+            ),
+        )
     now = now or dt.datetime.now(dt.UTC)
     target = manifest.get("target") or {}
     statement = {
@@ -106,6 +120,30 @@ def certify(
     if pdf is not None:
         paths["pdf"] = pdf
     return paths
+
+
+def unaccepted_attestations(bundle: Path, trust: list[TrustedKey]) -> list[str]:
+    """In-scope SHALL attestation criteria of the bundle's results.json that are not accepted by a
+    key of `trust`. The run's verdict lets a statement awaiting review pass; a certificate does
+    not: it is the ministry's word, so each review must be one the certifying trust list knows.
+    (The bundle is intact and made by the reference harness, so the statuses are the harness's.)"""
+    try:
+        with zipfile.ZipFile(bundle) as zf:
+            results = orjson.loads(zf.read(REPORT_PREFIX + "results.json"))
+    except (KeyError, OSError, zipfile.BadZipFile, orjson.JSONDecodeError):
+        return []  # no results in the bundle: nothing to hold against it here
+    trusted = {key.id for key in trust}
+    out = []
+    for row in results.get("criteria") or [] if isinstance(results, dict) else []:
+        if not isinstance(row, dict) or row.get("verification") != "attestation":
+            continue
+        if not row.get("inScope") or row.get("level") != "SHALL":
+            continue
+        att = row.get("attestation") or {}
+        review = att.get("review") or {}
+        if att.get("status") != "accepted" or review.get("keyId") not in trusted:
+            out.append(str(row.get("id")))
+    return out
 
 
 _TEMPLATE = """<!doctype html>

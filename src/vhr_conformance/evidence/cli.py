@@ -15,7 +15,7 @@ console = Console()
 _STATUS = {
     "verified": Text("ĐÃ XÁC MINH", "VERIFIED"),
     "untrusted": Text("KHÔNG TIN CẬY (khóa lạ)", "UNTRUSTED (unknown key)"),
-    "unsigned": Text("CHƯA KÝ", "UNSIGNED"),
+    "unsigned": Text("CHƯA KÝ — chỉ toàn vẹn, không tin cậy", "UNSIGNED — integrity only, not trusted"),
     "failed": Text("KHÔNG HỢP LỆ", "FAILED"),
 }
 
@@ -114,11 +114,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Xác minh gói bằng chứng hoặc chứng nhận / verify an evidence bundle or a certificate.
 
-        Exit 0 only when verified (intact, same harness, signed by a trusted key)."""
+        Exit 0 only when verified (intact, same harness, signed by a trusted key); 1 failed,
+        6 untrusted key, 7 unsigned (docs/evidence.md)."""
         from vhr_conformance.evidence.certificate import load_revocations, verify_certificate
         from vhr_conformance.evidence.fingerprint import Harness
         from vhr_conformance.evidence.keys import load_trust
-        from vhr_conformance.evidence.verify import verify_bundle
+        from vhr_conformance.evidence.verify import EXIT_CODES, verify_bundle
 
         if not subject.is_file():
             raise UserError(Text("Không tìm thấy tệp.", "File not found."), location=str(subject))
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[green]✓[/] {note.in_lang()}", highlight=False, soft_wrap=True)
             console.print(result.signature.describe().in_lang(), highlight=False, soft_wrap=True)
             console.print(f"Kết luận / verdict: {_STATUS[result.status].both()}", highlight=False)
-        raise typer.Exit(0 if result.ok else 1)
+        raise typer.Exit(EXIT_CODES[result.status])
 
     @app.command("certify")
     def certify(

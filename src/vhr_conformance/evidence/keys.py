@@ -239,7 +239,10 @@ class SignatureCheck:
                 "Chữ ký không khớp nội dung: tệp đã bị sửa sau khi ký.",
                 "The signature does not match the content: it was changed after signing.",
             )
-        return Text("Không có chữ ký: không thể tin cậy.", "Unsigned: cannot be trusted.")
+        return Text(
+            "Chưa ký — chỉ kiểm tra toàn vẹn, không tin cậy: không biết ai đã tạo gói này.",
+            "Unsigned — integrity only, not trusted: nothing says who made it.",
+        )
 
 
 def check_signature(data: bytes, record: dict[str, Any] | None, trust: list[TrustedKey]) -> SignatureCheck:

@@ -26,6 +26,11 @@ MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_MANIFEST_BYTES = 64 * 1024**2
 LISTED = 20  # differences named one by one before "and N more"
 
+#: Exit codes of `vhr verify` per status (docs/evidence.md): only a verified subject is 0, and a CI
+#: gate can tell a tampered or foreign subject (1) from a valid signature by an unknown key (6) and
+#: from an unsigned bundle whose files are intact (7). 2 stays click's usage error.
+EXIT_CODES = {"verified": 0, "failed": 1, "untrusted": 6, "unsigned": 7}
+
 
 @dataclass
 class Verification:
@@ -72,6 +77,43 @@ def _safe_name(name: str) -> bool:
     return not p.is_absolute() and ".." not in p.parts and "\\" not in name and name == p.as_posix()
 
 
+_RECORD_KEYS = {"algorithm", "keyId", "name", "role", "publicKey", "signature"}
+
+
+def _signature_record_problems(raw: bytes, record: dict[str, Any], check: SignatureCheck) -> list[Text]:
+    """The signature covers manifest.json only; its own file must still be exactly what the signer
+    wrote (the same bytes, its own key id, the signer the trust list names), so that no byte of
+    any file of a bundle can change unnoticed."""
+    if check.status == "invalid":
+        return [
+            Text(
+                "{m} hoặc {s} đã bị sửa sau khi ký: chữ ký không khớp.",
+                "{m} or {s} changed after signing: the signature does not match.",
+            ).format(m=MANIFEST, s=SIGNATURE)
+        ]
+    edited = Text("{s} đã bị sửa: {w}", "{s} was edited: {w}")
+    if orjson.dumps(record, option=orjson.OPT_INDENT_2) != raw or set(record) != _RECORD_KEYS:
+        return [edited.format(s=SIGNATURE, w="bytes / các byte")]
+    if record.get("algorithm") != "Ed25519" or record.get("keyId") != check.key_id:
+        return [edited.format(s=SIGNATURE, w="algorithm, keyId")]
+    signer = check.signer
+    if signer is not None and (record.get("name"), record.get("role")) != (signer.name, signer.role):
+        return [
+            Text(
+                "{s} ghi người ký {n} ({r}), danh sách tin cậy ghi khóa {k} là {tn} ({tr}).",
+                "{s} names the signer {n} ({r}); the trust list names key {k} {tn} ({tr}).",
+            ).format(
+                s=SIGNATURE,
+                n=record.get("name"),
+                r=record.get("role"),
+                k=check.key_id,
+                tn=signer.name,
+                tr=signer.role,
+            )
+        ]
+    return []
+
+
 def verify_bundle(path: Path, trust: list[TrustedKey], reference: Harness | None = None) -> Verification:
     result = Verification(subject=str(path))
     try:
@@ -111,13 +153,24 @@ def verify_bundle(path: Path, trust: list[TrustedKey], reference: Harness | None
             return result
         result.manifest = manifest
         signature: dict[str, Any] | None = None
-        if SIGNATURE in members:
+        raw_signature = b""
+        if SIGNATURE in members and members[SIGNATURE].file_size <= MAX_MANIFEST_BYTES:
+            raw_signature = zf.read(SIGNATURE)
             try:
-                loaded = orjson.loads(zf.read(SIGNATURE))
-                signature = loaded if isinstance(loaded, dict) else {}
+                loaded = orjson.loads(raw_signature)
+                signature = loaded if isinstance(loaded, dict) else None
             except orjson.JSONDecodeError:
-                signature = {}
+                signature = None
+            if signature is None:
+                result.problems.append(
+                    Text(
+                        "{s} không phải bản ghi chữ ký: đã bị sửa.",
+                        "{s} is not a signature record: it was edited.",
+                    ).format(s=SIGNATURE)
+                )
         result.signature = check_signature(manifest_bytes, signature, trust)
+        if signature is not None:
+            result.problems += _signature_record_problems(raw_signature, signature, result.signature)
 
         listed: dict[str, str] = manifest.get("files") or {}
         changed, missing = [], []

@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,6 +24,7 @@ from vhr_conformance.listen.session import (
     SessionReport,
     check_session_name,
     find_session,
+    sender_catalogue,
 )
 from vhr_conformance.runconfig import AUTH_CONFIG_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
 
@@ -137,6 +139,17 @@ def listen(
     list_scenarios: bool = typer.Option(
         False, "--list-scenarios", help="Liệt kê kịch bản rồi thoát / list scenarios and exit"
     ),
+    sign_key: Path | None = typer.Option(
+        None, "--sign-key", help="Khóa riêng Ed25519 ký gói bằng chứng / key that signs the evidence bundle"
+    ),
+    attestations: Path | None = typer.Option(
+        None,
+        "--attestations",
+        help="Tệp xác nhận YAML của hệ thống gửi / the sender's attestation file (docs/evidence.md)",
+    ),
+    trust: list[Path] = typer.Option(
+        [], "--trust", help="Khóa người thẩm định / trusted reviewers' keys: their signed reviews count"
+    ),
 ) -> None:
     """Đóng vai nền tảng VHR nhận dữ liệu, ghi lại và chấm hệ thống gửi / stand in as the VHR endpoint,
     record what a sending system does and report on the sender criteria.
@@ -176,6 +189,7 @@ def listen(
     check_session_name(session)
     scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
     out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    signer, attested = _evidence_inputs(sign_key, attestations, trust, out)
     listener = Listener(
         host=host,
         port=port,
@@ -214,11 +228,44 @@ def listen(
             + (f"for {seconds:.0f} s" if seconds else "(Ctrl-C to end)")
         )
         _wait(listener, time.monotonic() + seconds if seconds else None)
-        report = listener.finish(out)
+        report = listener.finish(out, attestations=attested)
     finally:
         listener.server.stop()
     _print_results(report)
+    _write_evidence(out, signer, report)
     sys.exit(report.run.exit_code())
+
+
+def _evidence_inputs(
+    sign_key: Path | None, attestations: Path | None, trust: list[Path], out: Path
+) -> tuple[Any, dict[str, dict[str, Any]] | None]:
+    """The signing key and the attestations of a session, checked before it starts."""
+    from vhr_conformance.evidence.attestations import for_run
+    from vhr_conformance.evidence.keys import load_signing_key
+
+    signer = load_signing_key(sign_key) if sign_key is not None else None
+    attested = for_run(attestations, trust, sender_catalogue().criteria, out) if attestations else None
+    return signer, attested
+
+
+def _write_evidence(out: Path, signer: Any, report: SessionReport) -> None:
+    """The session's evidence bundle, like `vhr run`'s (docs/evidence.md)."""
+    from vhr_conformance.evidence.bundle import write_evidence
+
+    path, said = write_evidence(
+        out,
+        signer,
+        kind="listen",
+        target={"url": report.run.target, "role": "listener"},
+        options=report.run.options,
+    )
+    console.print(said.both(), highlight=False, markup=False, style=None if path else "red")
+
+
+def _attestation_text(row: Any) -> str:
+    """An attestation criterion's status in words (docs/evidence.md), for the results table."""
+    text = (row.attestation or {}).get("text") or {}
+    return f"{text['vi']} / {text['en']}" if text.get("vi") and text.get("en") else ""
 
 
 def _print_results(report: SessionReport) -> None:
@@ -233,7 +280,7 @@ def _print_results(report: SessionReport) -> None:
             row.criterion.id,
             row.criterion.level,
             f"[{colour}]{row.state}[/]",
-            escape((case.message if case else row.criterion.title.en)[:110]),
+            escape((case.message if case else _attestation_text(row) or row.criterion.title.en)[:110]),
         )
     console.print(table)
     console.print(f"Kết luận / verdict: {report.run.verdict_text().both()}", highlight=False)
@@ -282,6 +329,8 @@ def report_cmd(
         markup=False,
     )
     _print_results(report)
+    # a rebuilt session's bundle is unsigned: `vhr pack --sign-key` signs it
+    _write_evidence(out, None, report)
     sys.exit(report.run.exit_code())
 
 

@@ -250,8 +250,14 @@ class Listener:
         finally:
             client.close()
 
-    def finish(self, report_dir: Path, catalogue_path: str | None = None) -> SessionReport:
-        """Evaluate, stop the server and write every report format into `report_dir`."""
+    def finish(
+        self,
+        report_dir: Path,
+        catalogue_path: str | None = None,
+        attestations: dict[str, dict[str, Any]] | None = None,
+    ) -> SessionReport:
+        """Evaluate, stop the server and write every report format into `report_dir`;
+        `attestations` (evidence.attestations.for_run) judge the sender's attestation criteria."""
         if self._finished is not None:
             return self._finished
         started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -289,6 +295,7 @@ class Listener:
             harness_version=__version__,
             cases=cases,
             catalogue=sender_catalogue(catalogue_path),
+            attestations=attestations,
         )
         run.aggregate()
         if self.journal_dir is not None:  # before the manifest hashes the folder

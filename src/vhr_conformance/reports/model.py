@@ -3,8 +3,10 @@
 The states and the rules are those of :mod:`vhr_conformance.outcome`: a criterion's state comes
 from its cases by :func:`~vhr_conformance.outcome.criterion_state` (fail, then error, then
 not-tested, then pass, then not-applicable; no case in scope is not-tested), the run verdict by
-:func:`~vhr_conformance.outcome.run_verdict`. Attestation criteria have no cases and are listed as
-`attestation` for the reviewer.
+:func:`~vhr_conformance.outcome.run_verdict`. Attestation criteria have no cases: their state
+comes from the run's attestation file by :func:`~vhr_conformance.outcome.attestation_state`
+(missing → not-tested, attested → attestation, accepted → pass, rejected → fail), and the row
+carries the attestation itself (`attestation`: status, by, date, statement, reason, reviewer).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vhr_conformance.outcome import (
     Judged,
     State,
     Verdict,
+    attestation_state,
     criterion_state,
     run_verdict,
 )
@@ -70,6 +73,7 @@ class CriterionResult:
     state: str
     cases: list[CaseResult]
     in_scope: bool
+    attestation: dict[str, Any] | None = None  # attestation criteria: what was attested and its review
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)
@@ -80,6 +84,9 @@ class CriterionResult:
     def not_tested_reasons(self) -> list[str]:
         """Why it was not judged, in the not-tested (or erring) cases' own words: they say what was missing."""
         reasons = [c.message for c in self.cases if c.state in (State.NOT_TESTED, State.ERROR) and c.message]
+        if not reasons and self.attestation is not None:
+            text = self.attestation.get("text") or {}
+            return [Text(str(text.get("vi", "")), str(text.get("en", ""))).both()]
         return list(dict.fromkeys(reasons)) or [_NO_CASE.both()]
 
 
@@ -126,6 +133,8 @@ class RunResult:
     criteria: list[CriterionResult] = field(default_factory=list)
     interrupted: str = ""  # why the run stopped early (signal, deadline); empty when it ran to its end
     provenance: Provenance | None = None  # the paper header's facts; not part of results.json
+    # criterion id → its attestation row field (evidence.attestations.for_run); None: no file, all missing
+    attestations: dict[str, dict[str, Any]] | None = None
 
     def aggregate(self) -> None:
         by_crit: dict[str, list[CaseResult]] = {}
@@ -133,19 +142,26 @@ class RunResult:
             for cid in case.criteria:
                 by_crit.setdefault(cid, []).append(case)
         self.criteria = []
+        side = "sender" if self.options.get("mode") == "listen" else "server"
         for crit in self.catalogue.criteria.values():
             cases = by_crit.get(crit.id, [])
             in_scope = level_in_scope(crit.level, self.level) and (
                 not self.only or crit.id in self.only or crit.area in self.only
             )
+            attestation = None
             if crit.automated and crit.actor == "sender" and not cases:
                 # checked by `vhr listen`, not by a server run: outside this run's scope
                 in_scope, state = False, State.NOT_TESTED
             elif not crit.automated:
-                state = State.ATTESTATION
+                from vhr_conformance.evidence.attestations import missing_record
+
+                # a sender's attestation belongs to `vhr listen`, a server's to `vhr run`
+                in_scope = in_scope and crit.actor == side
+                attestation = (self.attestations or {}).get(crit.id) or missing_record()
+                state = attestation_state(str(attestation.get("status")))
             else:
                 state = criterion_state(c.state for c in cases)
-            self.criteria.append(CriterionResult(crit, str(state), cases, in_scope))
+            self.criteria.append(CriterionResult(crit, str(state), cases, in_scope, attestation))
 
     # ------------------------------------------------------------------ scope and verdict
     def scope_reasons(self) -> list[str]:
@@ -186,14 +202,12 @@ class RunResult:
         return int(EXIT_OF[self.verdict()])
 
     def not_tested(self, levels: tuple[str, ...] = ("SHALL", "SHOULD", "MAY")) -> list[CriterionResult]:
-        """In-scope automated criteria that were not judged (not tested or error), SHALL first."""
+        """In-scope criteria that were not judged (not tested or error; a missing attestation too),
+        SHALL first."""
         rows = [
             r
             for r in self.criteria
-            if r.in_scope
-            and r.criterion.automated
-            and r.criterion.level in levels
-            and r.state in (State.NOT_TESTED, State.ERROR)
+            if r.in_scope and r.criterion.level in levels and r.state in (State.NOT_TESTED, State.ERROR)
         ]
         return sorted(rows, key=lambda r: ("SHALL", "SHOULD", "MAY").index(r.criterion.level))
 
@@ -263,6 +277,7 @@ class RunResult:
                     "title": {"vi": r.criterion.title.vi, "en": r.criterion.title.en},
                     "counts": r.counts(),
                     "cases": [c.nodeid for c in r.cases],
+                    **({"attestation": r.attestation} if r.attestation is not None else {}),
                 }
                 for r in self.criteria
             ],

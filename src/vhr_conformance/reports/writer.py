@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -56,17 +57,26 @@ def test_report(run: RunResult) -> dict[str, Any]:
 
     `result` is pending for INCOMPLETE and INTERRUPTED runs; `score` is the share of passed
     criteria among those judged (pass or fail), so criteria never judged do not count as passes;
-    those are listed as tests whose single action is `skip` with the reason."""
+    those are listed as tests whose single action is `skip` with the reason. An attestation
+    criterion is a test whose single action is its attestation (accepted pass, rejected fail,
+    else skip)."""
     verdict = run.verdict()
     tests = []
     judged = passed = 0
     for row in run.criteria:
-        if not row.in_scope or not row.criterion.automated:
+        if not row.in_scope or (not row.criterion.automated and row.attestation is None):
             continue
         judged += row.state in (State.PASS, State.FAIL)
         passed += row.state == State.PASS
         label = f"[{row.state}]"
-        if row.cases:
+        if row.attestation is not None:  # judged by a person: one action, its status and text
+            text = row.attestation.get("text") or {}
+            result = {State.PASS: "pass", State.FAIL: "fail"}.get(State(row.state), "skip")
+            message = (
+                f"[attestation: {row.attestation.get('status')}] {text.get('vi', '')} / {text.get('en', '')}"
+            )
+            actions = [{"assert": {"result": result, "message": message[:1000]}}]
+        elif row.cases:
             actions = [
                 {
                     "assert": {
@@ -119,6 +129,69 @@ def test_report(run: RunResult) -> dict[str, Any]:
     }
 
 
+ATTESTATION_SUITE = "VHR attestations / xác nhận"
+
+
+def junit_attestations(run: RunResult, path: Path) -> None:
+    """Add one testcase per in-scope attestation criterion to a JUnit file (pytest has none for them):
+    accepted passes, rejected fails with the reviewer's reason, missing and awaiting review are
+    skipped with the status said; the attestation's facts are properties."""
+    rows = [r for r in run.criteria if r.in_scope and r.attestation is not None]
+    if not rows or not path.is_file():
+        return
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        return
+    root = tree.getroot()
+    if root.tag != "testsuites":
+        holder = ET.Element("testsuites")
+        holder.append(root)
+        root = holder
+        tree = ET.ElementTree(root)
+    for old in [s for s in root.findall("testsuite") if s.get("name") == ATTESTATION_SUITE]:
+        root.remove(old)  # written again (a rebuilt report): never twice
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=ATTESTATION_SUITE,
+        tests=str(len(rows)),
+        failures=str(sum(r.state == State.FAIL for r in rows)),
+        errors="0",
+        skipped=str(sum(r.state != State.FAIL and r.state != State.PASS for r in rows)),
+        timestamp=run.finished,
+    )
+    for row in rows:
+        att = row.attestation or {}
+        crit = row.criterion
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"VHR.{crit.area}",
+            name=f"{crit.id} {crit.title.vi} / {crit.title.en}",
+            time="0",
+        )
+        props = ET.SubElement(case, "properties")
+        facts = {
+            "criteria": crit.id,
+            "vhr.attestation.status": att.get("status"),
+            "vhr.attestation.by": att.get("by"),
+            "vhr.attestation.date": att.get("date"),
+            "vhr.attestation.reviewer": att.get("reviewer"),
+            "vhr.attestation.reason": att.get("reason"),
+        }
+        for name, value in facts.items():
+            if value:
+                ET.SubElement(props, "property", name=name, value=str(value))
+        text = att.get("text") or {}
+        message = f"[{att.get('status')}] {text.get('vi', '')} / {text.get('en', '')}"
+        if row.state == State.FAIL:
+            ET.SubElement(case, "failure", message=message[:500]).text = message
+        elif row.state != State.PASS:
+            ET.SubElement(case, "skipped", message=message[:500])
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
 def _load_summary(out_dir: Path) -> dict[str, Any] | None:
     """The summary of the run's load stage (`<out_dir>/load/summary.json`), for the report's charts."""
     from vhr_conformance.load.merge import read_summary
@@ -152,6 +225,7 @@ def write_reports(
             paths["pdf"] = printed
     paths["json"].write_bytes(orjson.dumps(run.to_json(), option=orjson.OPT_INDENT_2))
     paths["testreport"].write_bytes(orjson.dumps(test_report(run), option=orjson.OPT_INDENT_2))
+    junit_attestations(run, out_dir / "junit.xml")
     files = {}
     for p in sorted(x for x in out_dir.rglob("*") if x.is_file() and x.name != "manifest.json"):
         files[p.relative_to(out_dir).as_posix()] = sha256_file(p)

@@ -262,21 +262,10 @@ def _write_evidence(
     report_dir: Path, signer: Any, identity: dict[str, Any], vendor: dict[str, Any], options: dict[str, Any]
 ) -> Path | None:
     """The run's evidence bundle (docs/evidence.md); a failure to write it is said, never hidden."""
-    from vhr_conformance.evidence.bundle import write_bundle
+    from vhr_conformance.evidence.bundle import write_evidence
 
-    try:
-        path = write_bundle(report_dir, sign_key=signer, target=identity, vendor=vendor, options=options)
-    except (OSError, UserError) as exc:
-        console.print(
-            f"[red]Không ghi được gói bằng chứng / evidence bundle not written:[/] {exc}", highlight=False
-        )
-        return None
-    who = (
-        Text("ký bởi {n} ({r})", "signed by {n} ({r})").format(n=signer.name, r=signer.role)
-        if signer is not None
-        else Text("chưa ký: không thể tin cậy", "unsigned: cannot be trusted")
-    )
-    console.print(f"Gói bằng chứng / evidence bundle: [bold]{path}[/] — {who.both()}", highlight=False)
+    path, said = write_evidence(report_dir, signer, target=identity, vendor=vendor, options=options)
+    console.print(said.both(), highlight=False, markup=False, style=None if path else "red")
     return path
 
 
@@ -404,6 +393,15 @@ def register(app: typer.Typer) -> None:
         ),
         product: str = typer.Option(None, "--product", help="Sản phẩm / product tested"),
         product_version: str = typer.Option(None, "--product-version", help="Phiên bản / product version"),
+        attestations: Path | None = typer.Option(
+            None,
+            "--attestations",
+            help="Tệp xác nhận YAML / attestation file (docs/evidence.md; default for the embedded server: "
+            "its own; without one every SHALL attestation keeps the run INCOMPLETE)",
+        ),
+        trust: list[Path] = typer.Option(
+            [], "--trust", help="Khóa người thẩm định / trusted reviewers' keys: their signed reviews count"
+        ),
         deadline: str | None = typer.Option(
             None,
             "--deadline",
@@ -437,6 +435,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             ig=ig,
             sign_key=sign_key,
+            attestations=attestations,
             organisation=vendor_org,
             product=product,
             version=product_version,
@@ -477,7 +476,7 @@ def register(app: typer.Typer) -> None:
             from vhr_conformance.durations import duration_option
 
             deadline_s = duration_option(deadline, "--deadline")
-        load_catalogue()  # a broken catalogue or IG is a user error before anything starts
+        catalogue = load_catalogue()  # a broken catalogue or IG is a user error before anything starts
         from vhr_conformance.igmodel import load_ig
 
         load_ig(ig)
@@ -492,6 +491,9 @@ def register(app: typer.Typer) -> None:
 
         users = None if load_shape == "capacity" else load_users
         args += run_args(rc.xml, not target, with_load, load_duration, load_workload, load_shape, users)
+        from vhr_conformance.evidence.attestations import run_args as attestation_args
+
+        args += attestation_args(rc.attestations, trust, not target, catalogue.criteria)
         srv = None
         tls_dir: Path | None = None
         stops = _Interrupts()
@@ -542,6 +544,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"Ca kiểm thử / cases: {cases['total']} in {time.monotonic() - started:.1f} s")
         for line in summary_lines(state.run)[len(LEVELS) :]:
             console.print(line, highlight=False, markup=False)
+        from vhr_conformance.evidence.attestations import console_lines
+
+        for line in console_lines(state.run):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         if state.run.cleanup_leftovers:
             console.print(
                 f"[yellow]Chưa xóa được / not deleted:[/] {len(state.run.cleanup_leftovers)} (xem báo cáo / see report)"
