@@ -16,7 +16,7 @@ from lxml import html as lhtml
 
 from tests.reports.conftest import evidence, make_run
 from tests.test_language import offences
-from vhr_conformance.evidence.keys import SigningKey, key_id
+from vhr_conformance.evidence.keys import SigningKey, key_id, signer_record
 from vhr_conformance.reports import RunResult, write_reports
 from vhr_conformance.reports.charts import _ticks
 from vhr_conformance.reports.html import render_html
@@ -77,7 +77,7 @@ def _signed(role: str | None) -> RunResult:
         },
         vendor={"organisation": "Công ty Phần mềm A", "product": "HIS-A", "version": "4.2.1"},
         harness_fingerprint="f" * 64,
-        signer=Provenance.signed_by(key if role else None),
+        signer=signer_record(key if role else None),
     )
     return run
 
@@ -117,8 +117,8 @@ def test_the_header_names_vendor_product_version_target_and_signer(role: str | N
 
 def test_the_signer_is_the_key_sign_key_will_sign_with() -> None:
     key = SigningKey("Bộ Y tế", "ministry", Ed25519PrivateKey.generate())
-    assert Provenance.signed_by(key) == {"name": "Bộ Y tế", "role": "ministry", "keyId": key_id(key.public)}
-    assert Provenance.signed_by(None) is None
+    assert signer_record(key) == {"name": "Bộ Y tế", "role": "ministry", "keyId": key_id(key.public)}
+    assert signer_record(None) is None
 
 
 def test_a_report_without_provenance_does_not_claim_a_signer() -> None:
@@ -223,10 +223,10 @@ def test_the_default_is_both_languages_vietnamese_first() -> None:
     assert "Tổng hợp theo mức / Summary by level" in html and "KHÔNG ĐẠT / FAILED" in html
 
 
-def test_an_attestation_on_a_row_is_shown_and_its_absence_is_fine() -> None:
+def test_an_attestation_on_a_row_is_shown_and_a_missing_one_says_so() -> None:
     run = make_run({})
     row = next(r for r in run.criteria if not r.criterion.automated)
-    row.attestation = {  # type: ignore[attr-defined]  # the field another change adds to report rows
+    row.attestation = {
         "status": "rejected",
         "by": "Nguyễn Văn Kiểm <kiem@example.vn>",
         "date": "2026-01-02",
@@ -244,7 +244,8 @@ def test_an_attestation_on_a_row_is_shown_and_its_absence_is_fine() -> None:
     assert "Nhật ký truy cập lưu 5 năm" in text and "Access logs are kept 5 years" in text
     assert "Thiếu bằng chứng <script>x</script>" in text and not block.xpath(".//script")
     other = next(r for r in run.criteria if not r.criterion.automated and r is not row)
-    assert not doc.get_element_by_id(other.criterion.id).xpath(".//div[contains(@class,'att')]")
+    missing = doc.get_element_by_id(other.criterion.id).xpath(".//div[contains(@class,'att')]")
+    assert missing and "No attestation recorded" in _text(missing[0]), "a missing attestation is said"
 
 
 def _load_summary() -> dict[str, Any]:

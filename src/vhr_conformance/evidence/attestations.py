@@ -26,6 +26,7 @@ import yaml
 from vhr_conformance.evidence.keys import SigningKey, TrustedKey, check_signature
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.paths import PACKAGE_DIR
+from vhr_conformance.reports.model import ATTESTATION_MISSING, missing_attestation
 
 MAX_FILE_BYTES = 1024 * 1024
 DECISIONS = ("accepted", "rejected")
@@ -235,10 +236,7 @@ def load_attestations(path: Path, criteria: dict[str, Any]) -> AttestationSet:
     return AttestationSet(path, items, data, declined)
 
 
-MISSING = Text(
-    "Chưa có xác nhận nào được ghi: thêm vào tệp xác nhận (--attestations).",
-    "No attestation recorded: add it to the attestation file (--attestations).",
-)
+MISSING = ATTESTATION_MISSING
 #: The attestation file of the embedded reference server (our own code), used by `vhr run` without --target.
 REFERENCE_FILE = PACKAGE_DIR / "server" / "attestations.yaml"
 #: Where a run's report folder keeps the attestation file and its documents (so the bundle holds them).
@@ -257,23 +255,20 @@ class AttestationState:
     def record(self) -> dict[str, Any]:
         """The `attestation` field of the criterion's report row (docs/evidence.md)."""
         item, review = self.item, self.item.review if self.item else None
+        if item is None:
+            return {**missing_attestation(self.text), "status": self.state}
         return {
             "status": self.state,
-            "by": item.attested_by if item else None,
-            "date": item.date if item else None,
-            "statement": {"vi": item.statement.vi, "en": item.statement.en} if item else None,
-            "documents": dict(item.documents) if item else {},
+            "by": item.attested_by,
+            "date": item.date,
+            "statement": {"vi": item.statement.vi, "en": item.statement.en},
+            "documents": dict(item.documents),
             "reason": review.reason if review and self.state == "rejected" else "",
             "reviewer": review.reviewer if review else None,
             "reviewDate": review.date if review else None,
             "review": {"check": self.review_check, "keyId": self.review_key} if review else None,
             "text": {"vi": self.text.vi, "en": self.text.en},
         }
-
-
-def missing_record() -> dict[str, Any]:
-    """The row field of an attestation criterion when the run had no attestation for it."""
-    return AttestationState("", "missing", MISSING).record()
 
 
 def _state(

@@ -32,6 +32,14 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def signer_record(key: SigningKey | None) -> dict[str, str] | None:
+    """The signer as the bundle's signature will name it, for the report's header (the report is
+    written before the bundle is signed); None: unsigned."""
+    if key is None:
+        return None
+    return {"name": key.name, "role": key.role, "keyId": key_id(key.public)}
+
+
 def public_b64(public: Ed25519PublicKey) -> str:
     return base64.b64encode(
         public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

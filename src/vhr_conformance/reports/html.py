@@ -148,6 +148,8 @@ def _attestation(row: CriterionResult) -> dict[str, Any] | None:
     label = _ATTESTATION.get(status, Text(status, status))
     raw = att.get("statement")
     statement: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    said = att.get("text")
+    note = said if isinstance(said, dict) else {}
     return {
         "status": status,
         "label": label,
@@ -156,6 +158,9 @@ def _attestation(row: CriterionResult) -> dict[str, Any] | None:
         "statement_vi": str(statement.get("vi") or ""),
         "statement_en": str(statement.get("en") or ""),
         "reason": att.get("reason"),
+        # what the status means for this row (no statement recorded, why not attested, review check)
+        "note_vi": str(note.get("vi") or ""),
+        "note_en": str(note.get("en") or ""),
     }
 
 

@@ -12,7 +12,7 @@ carries the attestation itself (`attestation`: status, by, date, statement, reas
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vhr_conformance.catalogue import Catalogue, Criterion, level_in_scope
 from vhr_conformance.i18n import Text
@@ -29,9 +29,6 @@ from vhr_conformance.outcome import (
     criterion_state,
     run_verdict,
 )
-
-if TYPE_CHECKING:
-    from vhr_conformance.evidence.keys import SigningKey
 
 CASE_STATES = (State.PASS, State.FAIL, State.NOT_TESTED, State.NOT_APPLICABLE, State.ERROR)
 STATES = tuple(str(s) for s in CASE_STATES)
@@ -90,6 +87,30 @@ class CriterionResult:
         return list(dict.fromkeys(reasons)) or [_NO_CASE.both()]
 
 
+#: What an attestation criterion shows when the run recorded no attestation for it.
+ATTESTATION_MISSING = Text(
+    "Chưa có xác nhận nào được ghi: thêm vào tệp xác nhận (--attestations).",
+    "No attestation recorded: add it to the attestation file (--attestations).",
+)
+
+
+def missing_attestation(text: Text = ATTESTATION_MISSING) -> dict[str, Any]:
+    """The `attestation` field of a criterion row without a statement (docs/evidence.md); the
+    attestation module fills the same fields for a recorded one."""
+    return {
+        "status": "missing",
+        "by": None,
+        "date": None,
+        "statement": None,
+        "documents": {},
+        "reason": "",
+        "reviewer": None,
+        "reviewDate": None,
+        "review": None,
+        "text": {"vi": text.vi, "en": text.en},
+    }
+
+
 @dataclass
 class Provenance:
     """What the printed header states about who and what was tested, as the run knows it (`vhr run`
@@ -103,15 +124,6 @@ class Provenance:
     vendor: dict[str, Any] = field(default_factory=dict)
     harness_fingerprint: str | None = None
     signer: dict[str, str] | None = None
-
-    @staticmethod
-    def signed_by(key: SigningKey | None) -> dict[str, str] | None:
-        """The signer as the bundle's signature will name it (the report is written before signing)."""
-        if key is None:
-            return None
-        from vhr_conformance.evidence.keys import key_id
-
-        return {"name": key.name, "role": key.role, "keyId": key_id(key.public)}
 
 
 @dataclass
@@ -153,11 +165,9 @@ class RunResult:
                 # checked by `vhr listen`, not by a server run: outside this run's scope
                 in_scope, state = False, State.NOT_TESTED
             elif not crit.automated:
-                from vhr_conformance.evidence.attestations import missing_record
-
                 # a sender's attestation belongs to `vhr listen`, a server's to `vhr run`
                 in_scope = in_scope and crit.actor == side
-                attestation = (self.attestations or {}).get(crit.id) or missing_record()
+                attestation = (self.attestations or {}).get(crit.id) or missing_attestation()
                 state = attestation_state(str(attestation.get("status")))
             else:
                 state = criterion_state(c.state for c in cases)

@@ -275,6 +275,7 @@ def _paper_report(
     """The report again, now with what only the runner knows (target identity, vendor, harness
     fingerprint, the signer `--sign-key` will sign with), and its PDF when Chromium is installed."""
     from vhr_conformance.evidence.fingerprint import Harness
+    from vhr_conformance.evidence.keys import signer_record
     from vhr_conformance.reports.model import Provenance
     from vhr_conformance.reports.pdf import CHROMIUM_MISSING
     from vhr_conformance.reports.writer import write_reports
@@ -283,7 +284,7 @@ def _paper_report(
         target=identity,
         vendor=vendor,
         harness_fingerprint=Harness.current().fingerprint,
-        signer=Provenance.signed_by(signer),
+        signer=signer_record(signer),
     )
     state.report_paths = write_reports(state.run, out, pdf=True)
     console.print(f"Báo cáo / report: [bold]{state.report_paths.get('html')}[/]")
