@@ -578,11 +578,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _allure_attach(evidence: list[dict[str, Any]]) -> None:
-    try:
-        import allure
-        import orjson
-    except ImportError:  # pragma: no cover - allure-pytest is a dependency
-        return
+    import allure
+    import orjson
+
     for i, ex in enumerate(evidence, 1):
         allure.attach(
             orjson.dumps(ex, option=orjson.OPT_INDENT_2).decode(),

@@ -16,7 +16,6 @@ import orjson
 
 from vhr_conformance.client import FhirClient, InfrastructureError
 from vhr_conformance.fhirutil import parse_location
-from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.names import tag_with_run
 
 
@@ -91,12 +90,8 @@ def default_seed() -> int:
 
 def coverage_bundles(seed: int) -> list[tuple[str, dict[str, Any]]]:
     """The coverage fixtures: the checked-in files when the seed matches theirs, else generated."""
-    try:
-        from vhr_conformance.generator import coverage_cohort, fixtures_dir
-    except ImportError:
-        raise UserError(
-            Text("Chưa có bộ sinh dữ liệu (generator).", "The data generator is not available.")
-        ) from None
+    from vhr_conformance.generator import coverage_cohort, fixtures_dir
+
     folder = fixtures_dir() / "coverage"
     manifest = fixtures_dir() / "manifest.json"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []

@@ -507,10 +507,8 @@ def _codes_of(node: Any) -> list[str]:
 
 
 def _r4_model() -> dict | None:
-    try:
-        from fhirpathpy.models import models
-    except ImportError:  # pragma: no cover
-        return None
+    from fhirpathpy.models import models
+
     return models["r4"]
 
 

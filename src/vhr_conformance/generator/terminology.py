@@ -7,7 +7,6 @@ process and cached.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,14 +30,9 @@ def ext_url(ext_id: str) -> str:
 
 
 def ig_dir() -> Path:
-    """The built IG package folder, through the IG stage's API when it is importable."""
-    try:
-        from vhr_conformance.ig import ig_package_dir
-    except ImportError:
-        env = os.environ.get("VHR_IG_PACKAGE")
-        if env:
-            return Path(env)
-        return Path(__file__).resolve().parents[3] / "profiles" / "package"
+    """The built IG package folder (the IG stage's API: environment, checkout or wheel)."""
+    from vhr_conformance.ig import ig_package_dir
+
     return ig_package_dir()
 
 
