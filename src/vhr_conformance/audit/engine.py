@@ -285,7 +285,7 @@ def aggregate(work: Path, options: AuditOptions) -> dict[str, Any]:
     bhi["bloodGroup"] = round(blood / patients, 4) if patients else None
     # clean: duplicates and orphan references
     same_cccd = [
-        {"cccd": c, "patients": sorted(ids)}
+        {"cccd": mask_number(c), "patients": sorted(ids)}
         for c, ids in rows(
             "SELECT person.cccd, list(DISTINCT key) FROM res WHERE type = 'Patient' AND person.cccd IS NOT NULL "
             "GROUP BY 1 HAVING count(DISTINCT key) > 1 ORDER BY 1"
@@ -376,6 +376,12 @@ def _groups(pairs: list[tuple[str, str]]) -> list[list[str]]:
     for x in list(parent):
         comps.setdefault(find(x), []).append(x)
     return sorted((sorted(c) for c in comps.values() if len(c) > 1), key=lambda c: (-len(c), c))
+
+
+def mask_number(value: str) -> str:
+    """A national number in a report: only its last 3 digits, so a group can be told apart without
+    the report carrying the person's identifier (it is personal data)."""
+    return "•" * max(0, len(value) - 3) + value[-3:]
 
 
 def _parse_instant(value: Any) -> dt.datetime | None:

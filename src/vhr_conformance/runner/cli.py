@@ -365,6 +365,17 @@ def register(app: typer.Typer) -> None:
         ),
         product: str = typer.Option(None, "--product", help="Sản phẩm / product tested"),
         product_version: str = typer.Option(None, "--product-version", help="Phiên bản / product version"),
+        audit: bool = typer.Option(
+            False,
+            "--audit",
+            help="Kiểm tra dữ liệu của chính kho ($export) trước bộ kiểm thử: tiêu chí VHR-QUAL-2xx / audit the "
+            "target's own data ($export, else paged search) before the suites; without it QUAL-2xx are out of scope",
+        ),
+        audit_ndjson: list[Path] = typer.Option(
+            [],
+            "--audit-ndjson",
+            help="Tệp/thư mục NDJSON của kho cho --audit / the store's NDJSON export to audit",
+        ),
         deadline: str | None = typer.Option(
             None,
             "--deadline",
@@ -529,6 +540,11 @@ def register(app: typer.Typer) -> None:
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
             with stops.installed(deadline_s, deadline or ""):
+                if audit or audit_ndjson:  # before the suites write anything: the vendor's own data
+                    from vhr_conformance.audit.fold import run_args as audit_args
+
+                    ca = ca_bundle or _ca_of(args)
+                    args += audit_args(out, target if audit else None, audit_ndjson, auth, auth_config, ca)
                 code, state = run_suites(target, args, progress=not quiet and workers == 1)
         except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
             code = int(ExitCode.INTERRUPTED)
