@@ -62,19 +62,19 @@ def presence(resource: dict[str, Any], paths: list[str]) -> list[bool]:
     return out
 
 
-def references(node: Any, path: str = "") -> list[tuple[str, str]]:
-    """(element path, reference string) of every Reference.reference in the resource."""
-    out: list[tuple[str, str]] = []
+def references(node: Any, path: str = "") -> list[list[str]]:
+    """[element path, reference string] of every Reference.reference in the resource (outside `contained`)."""
+    out: list[list[str]] = []
     _references(node, path, out)
     return out
 
 
-def _references(node: Any, path: str, out: list[tuple[str, str]]) -> None:
+def _references(node: Any, path: str, out: list[list[str]]) -> None:
     # only containers are walked: building a path for every primitive was most of this function's cost
     if isinstance(node, dict):
         ref = node.get("reference")
         if isinstance(ref, str) and path:
-            out.append((path, ref))
+            out.append([path, ref])
         for key, value in node.items():
             if key != "contained" and isinstance(value, dict | list):
                 _references(value, f"{path}.{key}" if path else key, out)
