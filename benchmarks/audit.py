@@ -82,6 +82,53 @@ def validator_baseline(folder: Path, limit: int) -> dict[str, float]:
     }
 
 
+def profile_parts(folder: Path, limit: int) -> dict[str, float]:
+    """CPU seconds of each part of the facts stage on the first `limit` lines, in this process: where
+    a worker's time goes. `ipc` is what crossing to a worker costs a chunk (pickle and unpickle of
+    the chunk and of its facts); `aggregate` is measured by the audit runs (audit-stages.json)."""
+    import pickle
+
+    from vhr_conformance.audit import engine
+    from vhr_conformance.audit.facts import presence, references
+
+    files = engine.ndjson_files([folder])
+    chunks, lines = [], []
+    for chunk in engine.chunks(files):
+        chunks.append(chunk)
+        lines += [raw for _, _, raw in engine.chunk_lines(chunk)]
+        if len(lines) >= limit:
+            break
+    engine.facts_bytes(chunks[0])  # compiles the validator, as a worker does once
+    state = engine._STATE
+    parts: dict[str, float] = {"resources": len(lines)}
+
+    def timed(name: str, work: Any, arg: Any) -> Any:
+        cpu = time.process_time()
+        got = work(arg)
+        parts[name] = time.process_time() - cpu
+        return got
+
+    def must_support(parsed: list[dict[str, Any]]) -> None:
+        for r in parsed:
+            prof = (r.get("meta") or {}).get("profile") or []
+            profile = str(prof[0]) if prof else state["default_profile"].get(r["resourceType"])
+            if profile:
+                presence(r, state["ig"].must_support_paths(profile))
+
+    def ipc(out: list[Any]) -> None:
+        for item in [*chunks, *out]:
+            pickle.loads(pickle.dumps(item))
+
+    for _ in range(2):  # the second round is reported: the validator's caches are warm for both
+        parsed = timed("parse", lambda raws: [orjson.loads(raw) for raw in raws], lines)
+        timed("validate", lambda rs: [state["validator"].validate(r) for r in rs], parsed)
+        timed("references", lambda rs: [references(r) for r in rs], parsed)
+        timed("presence", must_support, parsed)
+        out = timed("facts stage", lambda cs: [engine.facts_bytes(c) for c in cs], chunks)
+        timed("ipc", ipc, out)
+    return parts
+
+
 def _tree_rss(pid: int) -> int:
     import psutil
 
@@ -161,6 +208,12 @@ def main() -> int:
         help="validate only the first N lines for the validator baseline (0 = the whole corpus)",
     )
     ap.add_argument("--dask", action="store_true", help="also time --dask-local 2")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=50_000,
+        help="time each part of the facts stage on the first N lines, in this process (0 = skip)",
+    )
     opts = ap.parse_args()
     corpus = opts.corpus or Path(tempfile.gettempdir()) / f"vhr-audit-bench-{opts.resources}"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -178,6 +231,14 @@ def main() -> int:
         f"validator alone, 1 process: {base['resources']:,} resources · {v_wall:,.0f}/s wall · {v_cpu:,.0f}/s CPU",
         flush=True,
     )
+    if opts.profile:
+        parts = profile_parts(corpus, opts.profile)
+        n, whole = parts.pop("resources"), parts["parse"] + parts["validate"]
+        print(
+            f"where a worker's time goes, CPU on {n:,.0f} resources (parse + validate = the validator = 100 %): "
+            + ", ".join(f"{k} {v:.2f} s ({v / whole:.0%})" for k, v in parts.items()),
+            flush=True,
+        )
     work = Path(tempfile.mkdtemp(prefix="vhr-audit-bench-out-"))
     plan = [("1 process", 1, {"workers": 1}), ("2 processes", 2, {"workers": 2})]
     if opts.dask:
