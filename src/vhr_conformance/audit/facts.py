@@ -45,21 +45,36 @@ def present(resource: dict[str, Any], path: str) -> bool:
 
 def presence(resource: dict[str, Any], paths: list[str]) -> list[bool]:
     """`present` of each path, walking each shared prefix (``Observation.component``) once."""
-    below: dict[str, list[Any]] = {}
-    out: list[bool] = []
-    for path in paths:
-        parts = path.split(".")[1:]
-        nodes: list[Any] = [resource]
-        for depth, part in enumerate(parts, 1):
-            prefix = ".".join(parts[:depth])
-            got = below.get(prefix)
-            if got is None:
-                got = below[prefix] = _step(nodes, part)
-            nodes = got
-            if not nodes:
-                break
-        out.append(bool(nodes))
-    return out
+    return PresencePlan(paths).evaluate(resource)
+
+
+class PresencePlan:
+    """The must-support paths of a profile compiled once into their distinct prefixes, parents
+    first, so that judging a resource does no string work: each prefix is one `_step` from its
+    parent's values (the per-resource split and join of every path was half of `presence`'s cost)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        index: dict[str, int] = {}
+        self.steps: list[tuple[int, str]] = []  # (parent prefix, -1 for the resource; segment)
+        self.targets: list[int] = []  # per path, its last prefix (-1: the resource itself)
+        for path in paths:
+            parent = -1
+            parts = path.split(".")[1:]
+            for depth, part in enumerate(parts, 1):
+                prefix = ".".join(parts[:depth])
+                if prefix not in index:
+                    index[prefix] = len(self.steps)
+                    self.steps.append((parent, part))
+                parent = index[prefix]
+            self.targets.append(parent)
+
+    def evaluate(self, resource: dict[str, Any]) -> list[bool]:
+        values: list[list[Any]] = []
+        root = [resource]
+        for parent, part in self.steps:
+            nodes = root if parent < 0 else values[parent]
+            values.append(_step(nodes, part) if nodes else nodes)
+        return [bool(root if t < 0 else values[t]) for t in self.targets]
 
 
 def references(node: Any, path: str = "") -> list[list[str]]:
