@@ -89,7 +89,7 @@ def profile_parts(folder: Path, limit: int) -> dict[str, float]:
     import pickle
 
     from vhr_conformance.audit import engine
-    from vhr_conformance.audit.facts import presence, references
+    from vhr_conformance.audit.facts import references
 
     files = engine.ndjson_files([folder])
     chunks, lines = [], []
@@ -112,8 +112,9 @@ def profile_parts(folder: Path, limit: int) -> dict[str, float]:
         for r in parsed:
             prof = (r.get("meta") or {}).get("profile") or []
             profile = str(prof[0]) if prof else state["default_profile"].get(r["resourceType"])
-            if profile:
-                presence(r, state["ig"].must_support_paths(profile))
+            plan = engine._plan(str(profile)) if profile else None
+            if plan is not None:
+                plan.evaluate(r)
 
     def ipc(out: list[Any]) -> None:
         for item in [*chunks, *out]:
