@@ -61,25 +61,91 @@ def _lines(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.ndjson"))
 
 
-def validator_baseline(folder: Path, limit: int) -> dict[str, float]:
-    """The validator alone, one process: parse and validate each line, nothing else."""
+def validator_baseline(folder: Path, limit: int, step: int = 1) -> dict[str, float]:
+    """The validator alone, one process: read, parse and validate each line, nothing else. With
+    `step` > 1 a sample of every `step`-th line (the corpus's mix of types), read before the clock
+    starts: reading the lines it skips would be counted against the validator."""
     from vhr_conformance.validator import Validator
 
     validator = Validator.default()
+    sample: list[bytes] = []
+    if step > 1:
+        for path in _lines(folder):
+            with path.open("rb") as fh:
+                sample += [raw for i, raw in enumerate(fh) if i % step == 0]
+        sample = sample[:limit]
     n = 0
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for path in _lines(folder):
-        with path.open("rb") as fh:
-            for raw in fh:
-                if n >= limit:
-                    break
-                validator.validate(orjson.loads(raw))
-                n += 1
+    if step > 1:
+        for raw in sample:
+            validator.validate(orjson.loads(raw))
+        n = len(sample)
+    else:
+        for path in _lines(folder):
+            with path.open("rb") as fh:
+                for raw in fh:
+                    if n >= limit:
+                        break
+                    validator.validate(orjson.loads(raw))
+                    n += 1
     return {
         "resources": n,
         "wall": time.perf_counter() - wall0,
         "cpu": time.process_time() - cpu0,
     }
+
+
+def profile_parts(folder: Path, limit: int) -> dict[str, float]:
+    """CPU seconds of each part of the facts stage on the first `limit` lines, in this process: where
+    a worker's time goes (parts measured alone lose the cache locality of the line-by-line stage, so
+    they add up to more than the stage). `ipc` is what crossing to a worker costs a chunk (pickle and unpickle of
+    the chunk and of its facts); `aggregate` is measured by the audit runs (audit-stages.json)."""
+    import pickle
+
+    from vhr_conformance.audit import engine
+    from vhr_conformance.audit.facts import references
+
+    files = engine.ndjson_files([folder])
+    chunks, lines = [], []
+    for chunk in engine.chunks(files):
+        chunks.append(chunk)
+        lines += [raw for _, _, raw in engine.chunk_lines(chunk)]
+        if len(lines) >= limit:
+            break
+    engine.facts_bytes(chunks[0])  # compiles the validator, as a worker does once
+    state = engine._STATE
+    parts: dict[str, float] = {"resources": len(lines)}
+
+    def timed(name: str, work: Any, arg: Any) -> Any:
+        cpu = time.process_time()
+        got = work(arg)
+        took = time.process_time() - cpu
+        parts[name] = min(parts.get(name, took), took)
+        return got
+
+    def must_support(parsed: list[dict[str, Any]]) -> None:
+        for r in parsed:
+            prof = (r.get("meta") or {}).get("profile") or []
+            profile = str(prof[0]) if prof else state["default_profile"].get(r["resourceType"])
+            plan = engine._plan(str(profile)) if profile else None
+            if plan is not None:
+                plan.evaluate(r)
+
+    def ipc(out: list[Any]) -> None:
+        for item in [*chunks, *out]:
+            pickle.loads(pickle.dumps(item))
+
+    for _ in range(3):  # each part's fastest round: the least disturbed by other jobs (caches warm)
+        # the validator as the baseline runs it (parse then validate, line by line) is the 100 %
+        timed(
+            "validator", lambda raws: [state["validator"].validate(orjson.loads(raw)) for raw in raws], lines
+        )
+        parsed = timed("parse", lambda raws: [orjson.loads(raw) for raw in raws], lines)
+        timed("references", lambda rs: [references(r) for r in rs], parsed)
+        timed("presence", must_support, parsed)
+        out = timed("facts stage", lambda cs: [engine.facts_bytes(c) for c in cs], chunks)
+        timed("ipc", ipc, out)
+    return parts
 
 
 def _tree_rss(pid: int) -> int:
@@ -161,6 +227,19 @@ def main() -> int:
         help="validate only the first N lines for the validator baseline (0 = the whole corpus)",
     )
     ap.add_argument("--dask", action="store_true", help="also time --dask-local 2")
+    ap.add_argument(
+        "--bracket",
+        type=int,
+        default=30_000,
+        help="validate N lines spread over the corpus right before and after each audit run: its own baseline "
+        "(0 = skip)",
+    )
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=50_000,
+        help="time each part of the facts stage on the first N lines, in this process (0 = skip)",
+    )
     opts = ap.parse_args()
     corpus = opts.corpus or Path(tempfile.gettempdir()) / f"vhr-audit-bench-{opts.resources}"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -178,6 +257,15 @@ def main() -> int:
         f"validator alone, 1 process: {base['resources']:,} resources · {v_wall:,.0f}/s wall · {v_cpu:,.0f}/s CPU",
         flush=True,
     )
+    if opts.profile:
+        parts = profile_parts(corpus, opts.profile)
+        n, whole = parts.pop("resources"), parts["validator"]
+        print(
+            f"where a worker's time goes, CPU on {n:,.0f} resources (the validator, parse and validate, = 100 %; "
+            "references and presence are the facts' extra walks): "
+            + ", ".join(f"{k} {v:.2f} s ({v / whole:.0%})" for k, v in parts.items()),
+            flush=True,
+        )
     work = Path(tempfile.mkdtemp(prefix="vhr-audit-bench-out-"))
     plan = [("1 process", 1, {"workers": 1}), ("2 processes", 2, {"workers": 2})]
     if opts.dask:
@@ -185,7 +273,22 @@ def main() -> int:
     runs: dict[str, dict[str, float]] = {}
     try:
         for name, procs, how in plan:
+            step = max(1, truth["resources"] // max(1, opts.bracket))
+            before = validator_baseline(corpus, opts.bracket, step) if opts.bracket else None
             run = runs[name] = audit_run(corpus, work / name.replace(" ", "-"), truth["now"], **how)
+            if before is not None:
+                # the machine's speed drifts by tens of percent within minutes when it is shared: the
+                # validator measured around this run is the fairer baseline for it
+                after = validator_baseline(corpus, opts.bracket, step)
+                b_cpu = (before["resources"] + after["resources"]) / (before["cpu"] + after["cpu"])
+                b_wall = (before["resources"] + after["resources"]) / (before["wall"] + after["wall"])
+                print(
+                    f"  validator around this run (every {step}th line, before and after): {b_wall:,.0f}/s wall, "
+                    f"{b_cpu:,.0f}/s CPU · the audit per core: {run['records'] / run['wall'] / procs / b_wall:.0%} "
+                    f"(wall), {run['records'] / run['cpu'] / b_cpu:.0%} (CPU); facts stage "
+                    f"{run['records'] / run['factsCpu'] / b_cpu:.0%} (CPU)",
+                    flush=True,
+                )
             per_core_wall = run["records"] / run["wall"] / procs
             per_cpu = run["records"] / run["cpu"]
             print(
@@ -207,7 +310,11 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     scaling = runs["1 process"]["wall"] / runs["2 processes"]["wall"]
     facts_scaling = runs["1 process"]["factsWall"] / runs["2 processes"]["factsWall"]
-    print(f"scaling 1 → 2 processes: {scaling:.2f}x wall (target ≥ 1.7x); facts stage {facts_scaling:.2f}x")
+    work_ratio = runs["2 processes"]["cpu"] / runs["1 process"]["cpu"]
+    print(
+        f"scaling 1 → 2 processes: {scaling:.2f}x wall (target ≥ 1.7x); facts stage {facts_scaling:.2f}x; "
+        f"CPU time of the 2-process run / the 1-process run: {work_ratio:.2f} (1.00 = distribution costs no work)"
+    )
     load = os.getloadavg()
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0

@@ -45,6 +45,7 @@ class Criterion:
     sources: tuple[tuple[str, str], ...]  # (full citation in English, clause in English)
     sources_vi: tuple[str, ...]
     clauses_vi: tuple[str, ...] = ()  # the clauses as written (Vietnamese for Vietnamese sources)
+    input: str = ""  # a run input it is judged on ("audit"); without it the criterion is out of scope
 
     @property
     def automated(self) -> bool:
@@ -145,6 +146,7 @@ def _load(path_str: str) -> Catalogue:
             ),
             sources_vi=tuple(sources[s["ref"]]["vi"] for s in raw["sources"]),
             clauses_vi=tuple(s.get("clause", "") for s in raw["sources"]),
+            input=raw.get("input", ""),
         )
     return Catalogue(version=data["version"], areas=areas, criteria=criteria, path=path)
 
@@ -172,7 +174,8 @@ def render_markdown(cat: Catalogue) -> str:
         ]
         for c in rows:
             lines.append(
-                f"| {c.id} | {c.level} | {c.actor} | {c.verification} | {c.title.vi} / {c.title.en} | "
+                f"| {c.id} | {c.level} | {c.actor} | {c.verification}{f' (--{c.input})' if c.input else ''} "
+                f"| {c.title.vi} / {c.title.en} | "
                 f"{c.source_text('en').replace('|', '/')} |"
             )
         lines.append("")

@@ -91,6 +91,7 @@ class VhrOptions:
     seed_limit: int
     ca_bundle: str | None = None  # PEM bundle the harness trusts instead of the public roots
     run_config: RunConfig = field(default_factory=RunConfig)  # what the command resolved once
+    audit: str | None = None  # the store's audit for the QUAL-2xx criteria (`vhr run --audit`)
 
     def verify(self) -> Any:
         """The verifying TLS context every client of the target uses."""
@@ -114,6 +115,7 @@ class VhrOptions:
             "rateLimit": self.rate_limit,
             "seedLimit": self.seed_limit,
             "caBundle": self.ca_bundle,
+            "audit": self.audit,
         }
 
 
@@ -243,6 +245,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Trust list of the reviewers whose signed reviews count (repeatable)",
     )
     g.addoption(
+        "--vhr-audit",
+        default=None,
+        help="The store's audit (written by `vhr run --audit`): the QUAL-2xx criteria are judged on it",
+    )
+    g.addoption(
         "--vhr-load",
         default=None,
         help='Load run after the suites (VHR-PERF-003/004), JSON: {"duration", "workload", "shape", "users", "slo"}',
@@ -345,6 +352,7 @@ def _options(config: pytest.Config, rc: RunConfig) -> VhrOptions:
         seed_limit=int(config.getoption("vhr_seed_limit")),
         ca_bundle=rc.ca_bundle,
         run_config=rc,
+        audit=config.getoption("vhr_audit"),
     )
 
 
@@ -438,6 +446,10 @@ def pytest_collection_modifyitems(
         ids = item_criteria(item)
         levels = [cat.criteria[c].level for c in ids]
         selected = not only or any(c in only or cat.criteria[c].area in only for c in ids)
+        # a criterion judged on an input the run was not given (--vhr-audit) is out of its scope
+        selected = selected and any(
+            not cat.criteria[c].input or state.options.public().get(cat.criteria[c].input) for c in ids
+        )
         if selected and any(level_in_scope(lv, state.options.level) for lv in levels):
             keep.append(item)
             for cid in ids:  # Allure labels: epic = area, feature = criterion, severity from the level

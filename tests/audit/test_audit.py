@@ -41,14 +41,25 @@ def test_invalid_resources_at_the_planted_rate(
     assert audited["topRules"][0]["resources"] == len(truth["invalid"])
 
 
-def test_duplicates_precision_and_recall(store: tuple[Path, dict[str, Any]], audited: dict[str, Any]) -> None:
+def test_duplicates_precision_and_recall(
+    store: tuple[Path, dict[str, Any]],
+    audited: dict[str, Any],
+    record_property: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _, truth = store
     planted = {tuple(g) for g in truth["duplicates"]}
     found = {tuple(g) for g in audited["duplicatePatients"]["probableGroups"]}
     assert planted, "the store must hold duplicates"
     precision = len(planted & found) / len(found)
     recall = len(planted & found) / len(planted)
-    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+    figures = (
+        f"linkage on {len(planted)} planted duplicate pairs: precision {precision:.3f}, recall {recall:.3f}"
+    )
+    record_property("linkage", figures)  # reported in junit.xml, and on the terminal
+    with capsys.disabled():
+        print(f"\n{figures}")
+    assert precision >= 0.9 and recall >= 0.9, figures
     same = {tuple(g["patients"]) for g in audited["duplicatePatients"]["sameCccd"]}
     assert same <= planted
 
@@ -64,7 +75,20 @@ def test_orphans_and_late_encounters_exactly(
 def test_freshness_and_completeness(store: tuple[Path, dict[str, Any]], audited: dict[str, Any]) -> None:
     _, truth = store
     assert sum(audited["freshness"].values()) == audited["resources"]
-    assert audited["freshness"]["> 1 y"] >= len(truth["stale"])
+    # stale: every planted record, plus encounters stamped after an end more than a year back and
+    # copies of stale patients, counted here from the files themselves
+    now = dt.datetime.fromisoformat(truth["now"])
+    old, rows = set(), 0
+    for path in (store[0]).glob("*.ndjson"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            res = json.loads(line)
+            updated = dt.datetime.fromisoformat(res["meta"]["lastUpdated"])
+            if (now - updated).total_seconds() > 365 * 86400:
+                old.add(f"{res['resourceType']}/{res['id']}")
+                rows += 1
+    assert set(truth["stale"]) <= old and audited["freshness"]["> 1 y"] == rows
+    dup_copies = {g[-1] for g in truth["duplicates"]}  # a duplicate copies its original's meta
+    assert all(k.startswith("Encounter/") or k in dup_copies for k in old - set(truth["stale"]))
     fills = [v for paths in audited["mustSupportFill"].values() for v in paths.values()]
     assert fills and all(0.0 <= v <= 1.0 for v in fills) and any(v == 1.0 for v in fills)
     share = audited["basicHealthInformation"]["share"]
@@ -231,6 +255,7 @@ def test_target_by_bulk_export_and_resume(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
     assert data["byType"]["Patient"]["resources"] > 0 and data["invalidResources"] == 0
     assert data["source"] == {"mode": "bulk-export"}  # the QUAL verdicts judge a whole store, not a sample
+    assert "<svg" in (tmp_path / "a" / "audit.html").read_text(encoding="utf-8")
 
 
 def test_paged_search_when_export_is_missing(tmp_path: Path) -> None:

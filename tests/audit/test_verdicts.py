@@ -82,11 +82,23 @@ def test_every_criterion_judged_at_its_threshold() -> None:
 def test_messages_state_the_figure_and_the_threshold_in_both_languages() -> None:
     verdicts = {v.criterion: v for v in audit_verdicts(_audit(invalidResources=50))}
     valid = verdicts["VHR-QUAL-201"]
-    assert valid.state is State.FAIL and valid.level == "SHALL"
+    assert valid.state is State.FAIL and valid.level == "SHOULD"  # the catalogue's level
     assert "95.00 %" in valid.message.vi and "99.00 %" in valid.message.vi and "ngưỡng" in valid.message.vi
     assert "95.00 %" in valid.message.en and "threshold" in valid.message.en
     assert valid.as_json()["figures"] == {"validShare": 0.95, "invalid": 50}
-    assert verdicts["VHR-QUAL-207"].level == "SHOULD"
+    assert verdicts["VHR-QUAL-204"].level == "SHALL"
+    assert not valid.examples  # the fixture lists no invalid example
+    dup = _audit(
+        duplicatePatients={
+            "sameCccd": [{"cccd": "•••123", "patients": ["Patient/a", "Patient/b"]}],
+            "probableGroups": [["Patient/a", "Patient/b"]],
+            "byProvince": {},
+        }
+    )
+    cccd = next(v for v in audit_verdicts(dup) if v.criterion == "VHR-QUAL-204")
+    assert cccd.state is State.FAIL and cccd.as_json()["examples"] == ["•••123: Patient/a, Patient/b"]
+    passed = next(v for v in audit_verdicts(_audit()) if v.criterion == "VHR-QUAL-207")
+    assert passed.state is State.PASS and not passed.examples  # examples only where something failed
 
 
 def test_nothing_to_judge_is_not_tested() -> None:
@@ -189,4 +201,4 @@ def test_cli_prints_the_verdicts(tmp_path: Path) -> None:
     got = {v["criterion"]: v["state"] for v in json.loads(result.output)}
     assert got["VHR-QUAL-201"] == "fail" and got["VHR-QUAL-207"] == "pass"
     text = CliRunner().invoke(app, ["audit", "verdicts", str(path)], env={"VHR_LANG": "en"})
-    assert text.exit_code == 0 and "VHR-QUAL-201 SHALL  fail" in text.output and "95.00 %" in text.output
+    assert text.exit_code == 0 and "VHR-QUAL-201 SHOULD fail" in text.output and "95.00 %" in text.output

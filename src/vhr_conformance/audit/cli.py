@@ -62,22 +62,18 @@ def register(app: typer.Typer) -> None:
         sources = list(ndjson)
         source: dict[str, object] = {"mode": "ndjson"}
         if target:
-            from vhr_conformance.audit.export import ExportOptions, fetch
-            from vhr_conformance.client import AuthConfig, TokenProvider
-            from vhr_conformance.client.tls import check_bundle, verify_context
+            from vhr_conformance.audit.export import read_target
 
-            verify = verify_context(check_bundle(ca_bundle, "--ca-bundle") if ca_bundle else None)
-            tokens = TokenProvider(
-                AuthConfig.load(auth, str(auth_config) if auth_config else None),
-                discover_base=target,
-                verify=verify,
+            source = read_target(
+                target,
+                out / "export",
+                auth=auth,
+                auth_config=str(auth_config) if auth_config else None,
+                ca_bundle=str(ca_bundle) if ca_bundle else None,
+                sample=sample,
             )
-            got = fetch(
-                ExportOptions(target.rstrip("/"), out / "export", token=tokens, verify=verify, sample=sample)
-            )
-            console.print(f"{got['mode']}: {out / 'export'}", highlight=False)
+            console.print(f"{source['mode']}: {out / 'export'}", highlight=False)
             sources.append(out / "export")
-            source = {"mode": got["mode"]} | ({"sample": got["sample"]} if "sample" in got else {})
             if ndjson:
                 source["alsoNdjson"] = True
         if not sources:

@@ -73,8 +73,8 @@ def _client(options: AuditOptions, stack: ExitStack, work: Path) -> Any:
 def collect_facts_dask(
     options: AuditOptions,
     work: Path,
-    batches: Iterator[list[tuple[str, int, bytes]]],
-    facts_bytes: Callable[[list[tuple[str, int, bytes]]], bytes],
+    batches: Iterator[tuple[str, int, bytes]],
+    facts_bytes: Callable[[tuple[str, int, bytes]], tuple[int, bytes]],
 ) -> int:
     """Run `facts_bytes` (the engine's unit of work, passed in so this module needs no import of
     the engine) on every chunk as a Dask task; write each result as the chunk's facts file."""
@@ -94,7 +94,7 @@ def collect_facts_dask(
                 hint=Text("Khởi động: dask worker ĐỊA_CHỈ", "Start one: dask worker ADDRESS"),
             ) from None
         window = 2 * max(1, sum(client.nthreads().values()))
-        pending: dict[Any, tuple[Path, int]] = {}  # future → (its facts file, lines in its chunk)
+        pending: dict[Any, Path] = {}  # future → its facts file
 
         def drain(until: int) -> None:
             nonlocal total
@@ -114,9 +114,9 @@ def collect_facts_dask(
                         location=where,
                     ) from None
                 for future in done:
-                    path, count = pending.pop(future)
+                    path = pending.pop(future)
                     try:
-                        data = future.result()
+                        count, data = future.result()
                     except Exception as exc:  # e.g. a remote worker without this package or its IG
                         raise UserError(
                             Text(
@@ -136,7 +136,7 @@ def collect_facts_dask(
         for n, batch in enumerate(batches):
             # pure=False: two identical chunks are still two tasks, each with its own file
             future = client.submit(facts_bytes, batch, pure=False, retries=1)
-            pending[future] = (work / f"facts-{n:06d}.ndjson", len(batch))
+            pending[future] = work / f"facts-{n:06d}.ndjson"
             drain(window - 1)
         drain(0)
     return total

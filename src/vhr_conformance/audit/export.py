@@ -184,7 +184,12 @@ def _paged_search(opts: ExportOptions, http: httpx.Client) -> dict[str, Any]:
                 resp = http.get(url, headers=_headers(opts))
                 if resp.status_code != 200:
                     break
-                body = resp.json()
+                try:
+                    body = resp.json()
+                except ValueError:
+                    break  # not JSON: the pages read so far are the sample
+                if not isinstance(body, dict):
+                    break
                 for entry in body.get("entry", []) or []:
                     resource = entry.get("resource")
                     if (
@@ -220,3 +225,26 @@ def _declared_types(opts: ExportOptions, http: httpx.Client) -> list[str]:
             location=opts.target + "/metadata",
         )
     return types
+
+
+def read_target(
+    target: str,
+    out_dir: Path,
+    *,
+    auth: str = "none",
+    auth_config: str | None = None,
+    ca_bundle: str | None = None,
+    sample: int = 1000,
+    credentials: Any = None,
+) -> dict[str, Any]:
+    """`fetch` with the client's own authentication and TLS settings (what `vhr audit run --target` and
+    `vhr run --audit` take); returns the audit's `source` figure. `credentials`: an `AuthConfig`
+    already resolved (`vhr run`'s RunConfig), instead of `auth`/`auth_config`."""
+    from vhr_conformance.client import AuthConfig, TokenProvider
+    from vhr_conformance.client.tls import check_bundle, verify_context
+
+    verify = verify_context(check_bundle(ca_bundle, "--ca-bundle") if ca_bundle else None)
+    config = credentials if credentials is not None else AuthConfig.load(auth, auth_config)
+    tokens = TokenProvider(config, discover_base=target, verify=verify)
+    got = fetch(ExportOptions(target.rstrip("/"), out_dir, token=tokens, verify=verify, sample=sample))
+    return {"mode": got["mode"]} | ({"sample": got["sample"]} if "sample" in got else {})

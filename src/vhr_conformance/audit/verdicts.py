@@ -1,8 +1,9 @@
 """Verdicts of the QUAL criteria on a store's own data, from its audit.json.
 
-Each criterion (VHR-QUAL-201 … 208, thresholds in ``qual-thresholds.yaml``) compares one figure of
-the audit with its threshold and says pass, fail or not-tested, with a bilingual message stating
-the figure and the threshold. Not-tested when the figure's denominator is empty (no resources, no
+Each criterion (VHR-QUAL-201 … 208 of ``suites/criteria.yaml``, which gives its level; thresholds in
+``qual-thresholds.yaml``, the harness's proposal since the sources give no figure) compares one
+figure of the audit with its threshold and says pass, fail or not-tested, with a bilingual message
+stating the figure and the threshold, and the worst examples by key (never a record's content). Not-tested when the figure's denominator is empty (no resources, no
 patients, no encounters) or the audit lacks it. Data read by paged search is a sample: a defect
 found in it is evidence, but its absence from the sample is not, so a criterion that would pass on
 a sample is not-tested instead; orphan references cannot be judged on a sample at all (the targets
@@ -25,7 +26,6 @@ from vhr_conformance.outcome import State
 
 AUDIT_SCHEMA = "https://vhr-conformance.org/schemas/audit/1"
 THRESHOLDS_FILE = "qual-thresholds.yaml"
-LEVELS = ("SHALL", "SHOULD", "MAY")
 BHI_ITEMS = (*BHI_CHECKS, "bloodGroup")  # the items audit.json's basicHealthInformation.share holds
 
 
@@ -36,6 +36,7 @@ class AuditVerdict:
     state: State
     message: Text
     figures: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()  # the worst records by key (Type/id), at most MAX_EXAMPLES
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +45,7 @@ class AuditVerdict:
             "state": str(self.state),
             "message": {"vi": self.message.vi, "en": self.message.en},
             "figures": self.figures,
+            "examples": list(self.examples),
         }
 
 
@@ -68,7 +70,8 @@ def _figure(audit: dict[str, Any], *path: str) -> Any:
 
 
 def load_thresholds(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The thresholds file (the package's own by default), checked: every rule's keys, shares in [0, 1]."""
+    """The thresholds file (the package's own by default), checked: every rule's keys, shares in [0, 1].
+    Levels are not in it: a criterion's level is the catalogue's."""
     where = str(path) if path else THRESHOLDS_FILE
     try:
         text = (
@@ -93,11 +96,6 @@ def load_thresholds(path: Path | None = None) -> dict[str, dict[str, Any]]:
         if not isinstance(entry, dict):
             raise UserError(
                 Text("Thiếu ngưỡng của {c}.", "The thresholds of {c} are missing.").format(c=criterion), where
-            )
-        if entry.get("level") not in LEVELS:
-            raise UserError(
-                Text("Mức phải là SHALL, SHOULD hoặc MAY.", "The level must be SHALL, SHOULD or MAY."),
-                f"{where}: {criterion}.level",
             )
         for key in rule.keys:
             _check_threshold(entry.get(key), key, f"{where}: {criterion}.{key}")
@@ -333,6 +331,40 @@ RULES: dict[str, _Rule] = {
 }
 
 
+MAX_EXAMPLES = 5
+
+
+def _examples(criterion: str, audit: dict[str, Any]) -> tuple[str, ...]:
+    """The worst records behind a figure, by key only (the audit holds no content, CCCD masked)."""
+    dup = audit.get("duplicatePatients") or {}
+    rows: list[str]
+    if criterion == "VHR-QUAL-201":
+        rows = [
+            f"{e.get('resource')} ({', '.join(e.get('rules') or [])})"
+            for e in audit.get("invalidExamples") or []
+        ]
+    elif criterion == "VHR-QUAL-202":
+        cells = [(p, e, v) for p, els in (audit.get("mustSupportFill") or {}).items() for e, v in els.items()]
+        rows = [
+            f"{p.rsplit('/', 1)[-1]} {e} {_pct(float(v))}" for p, e, v in sorted(cells, key=lambda c: c[2])
+        ]
+    elif criterion == "VHR-QUAL-204":
+        rows = [f"{g.get('cccd')}: {', '.join(g.get('patients') or [])}" for g in dup.get("sameCccd") or []]
+    elif criterion == "VHR-QUAL-205":
+        rows = [", ".join(g) for g in dup.get("probableGroups") or []]
+    elif criterion == "VHR-QUAL-206":
+        rows = [
+            f"{o.get('source')}.{o.get('path')} → {o.get('reference')}"
+            for o in audit.get("orphanReferences") or []
+        ]
+    elif criterion == "VHR-QUAL-207":
+        late = sorted(audit.get("lateEncounters") or [], key=lambda e: -float(e.get("hours") or 0))
+        rows = [f"{e.get('encounter')} +{e.get('hours')} h" for e in late]
+    else:
+        rows = []
+    return tuple(rows[:MAX_EXAMPLES])
+
+
 def audit_verdicts(
     audit: dict[str, Any], thresholds: dict[str, dict[str, Any]] | None = None
 ) -> list[AuditVerdict]:
@@ -346,6 +378,9 @@ def audit_verdicts(
             location="audit.json",
         )
     limits = thresholds if thresholds is not None else load_thresholds()
+    from vhr_conformance.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
     source = audit.get("source") or {}
     sample = isinstance(source, dict) and source.get("mode") == "paged-search"
     out: list[AuditVerdict] = []
@@ -359,7 +394,9 @@ def audit_verdicts(
                 f"audit.json thiếu số liệu {missing.name}: chạy lại vhr audit bằng phiên bản hiện tại.",
                 f"audit.json lacks the figure {missing.name}: run vhr audit again with the current version.",
             )
-        out.append(AuditVerdict(criterion, str(entry["level"]), state, message, figures))
+        level = catalogue.criteria[criterion].level
+        examples = _examples(criterion, audit) if state is State.FAIL else ()
+        out.append(AuditVerdict(criterion, level, state, message, figures, examples))
     return out
 
 

@@ -164,6 +164,9 @@ class RunResult:
             if crit.automated and crit.actor == "sender" and not cases:
                 # checked by `vhr listen`, not by a server run: outside this run's scope
                 in_scope, state = False, State.NOT_TESTED
+            elif crit.input and not self.options.get(crit.input):
+                # judged on an input the run was not given (`vhr run --audit`): outside its scope
+                in_scope, state = False, State.NOT_TESTED
             elif not crit.automated:
                 # a sender's attestation belongs to `vhr listen`, a server's to `vhr run`
                 in_scope = in_scope and crit.actor == side

@@ -403,6 +403,17 @@ def register(app: typer.Typer) -> None:
         trust: list[Path] = typer.Option(
             [], "--trust", help="Khóa người thẩm định / trusted reviewers' keys: their signed reviews count"
         ),
+        audit: bool = typer.Option(
+            False,
+            "--audit",
+            help="Kiểm tra dữ liệu của chính kho ($export) trước bộ kiểm thử: tiêu chí VHR-QUAL-2xx / audit the "
+            "target's own data ($export, else paged search) before the suites; without it QUAL-2xx are out of scope",
+        ),
+        audit_ndjson: list[Path] = typer.Option(
+            [],
+            "--audit-ndjson",
+            help="Tệp/thư mục NDJSON của kho cho --audit / the store's NDJSON export to audit",
+        ),
         deadline: str | None = typer.Option(
             None,
             "--deadline",
@@ -526,6 +537,11 @@ def register(app: typer.Typer) -> None:
             started = time.monotonic()
             # Per-area progress needs the collected items, which an xdist controller never sees.
             with stops.installed(deadline_s, deadline or ""):
+                if audit or audit_ndjson:  # before the suites write anything: the vendor's own data
+                    from vhr_conformance.audit.fold import run_args as audit_args
+
+                    target_audited = target if audit else None
+                    args += audit_args(out, target_audited, audit_ndjson, rc.auth, rc.ca_bundle)
                 code, state = run_suites(target, args, progress=not quiet and workers == 1, run_config=rc)
         except KeyboardInterrupt:  # before or after pytest's own session (start-up, embedded server)
             code = int(ExitCode.INTERRUPTED)
