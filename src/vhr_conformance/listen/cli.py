@@ -24,7 +24,7 @@ from vhr_conformance.listen.session import (
     check_session_name,
     find_session,
 )
-from vhr_conformance.runconfig import AUTH_CONFIG_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
+from vhr_conformance.runconfig import AUTH_CONFIG_HELP, AUTH_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
 
 console = Console()
 _COLOURS = {
@@ -95,16 +95,22 @@ def _main_thread() -> bool:
 
 def listen(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
-    port: int = typer.Option(8090, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port)"),
+    host: str = typer.Option(
+        None, "--host", help="Địa chỉ lắng nghe / bind address (else vhr.toml [listen], 127.0.0.1)"
+    ),
+    port: int = typer.Option(
+        None, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port; else vhr.toml [listen], 8090)"
+    ),
     auth: str = typer.Option(
         None,
         "--auth",
-        help="none | client-credentials (oauth): tokens required of the sender (else vhr.toml)",
+        help="none | client-credentials (oauth): tokens required of the sender (else vhr.toml [auth].mode)",
     ),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     session: str = typer.Option("session", "--session", help="Tên phiên / session name"),
-    duration: str = typer.Option(None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m"),
+    duration: str | None = typer.Option(
+        None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m (else vhr.toml [listen])"
+    ),
     until_ctrl_c: bool = typer.Option(
         False, "--until-ctrl-c", help="Chạy tới khi nhấn Ctrl-C (mặc định) / until Ctrl-C (default)"
     ),
@@ -123,7 +129,7 @@ def listen(
     max_body: int = typer.Option(
         20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"
     ),
-    report_dir: Path = typer.Option(
+    report_dir: Path | None = typer.Option(
         None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"
     ),
     tls: tuple[Path, Path] | None = typer.Option(
@@ -159,7 +165,21 @@ def listen(
             ),
             location="--duration",
         )
-    auth = _listen_auth(auth, config)
+    from vhr_conformance.runconfig import build
+
+    rc = build(
+        config,
+        auth=auth,
+        duration=duration,
+        host=host,
+        port=port,
+        tls=tls,
+        report_dir=report_dir,
+        command="listen",
+    )
+    host, port, tls, report_dir = rc.listen.host, rc.listen.port, rc.listen.tls, rc.listen.report_dir
+    duration = None if until_ctrl_c else rc.listen.duration
+    auth = "oauth" if rc.listen.mode == "client-credentials" else "none"
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
         raise UserError(
             Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
@@ -285,24 +305,6 @@ def report_cmd(
     sys.exit(report.run.exit_code())
 
 
-def _listen_auth(flag: str | None, config: Path | None) -> str:
-    """The scheme the listener demands, named as everywhere else (vhr.toml `[auth].mode` when no
-    flag): `client-credentials` (`oauth`, the older spelling) makes senders get a token first."""
-    from vhr_conformance.runconfig import auth_mode
-    from vhr_conformance.vendor_config import load_config
-
-    mode = auth_mode(flag, "--auth") if flag else load_config(config).auth.mode
-    if mode not in ("none", "client-credentials"):
-        raise UserError(
-            Text(
-                "vhr listen cấp token theo client-credentials: --auth là `none` (không xác thực) hoặc client-credentials.",
-                "vhr listen issues client-credentials tokens: --auth is none or client-credentials.",
-            ),
-            location="--auth",
-        )
-    return "oauth" if mode == "client-credentials" else "none"
-
-
 def push_cmd(
     folder: Path = typer.Argument(
         None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"
@@ -313,7 +315,7 @@ def push_cmd(
     auth: str = typer.Option(
         None,
         "--auth",
-        help="none | client-credentials (oauth): VHR_CLIENT_ID, VHR_CLIENT_SECRET (else vhr.toml)",
+        help=AUTH_HELP + " (oauth = client-credentials; else vhr.toml)",
     ),
     auth_config: Path = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
@@ -359,7 +361,8 @@ def push_cmd(
     opts = PushOptions(
         target=rc.target or "",
         folder=folder,
-        auth="oauth" if rc.auth.mode == "client-credentials" else "none",
+        auth=rc.auth.mode,
+        credentials=rc.auth,
         bad=badly_behaved,
         limit=limit,
         corrections=corrections,
@@ -368,8 +371,6 @@ def push_cmd(
         backoff_s=backoff,
         max_body_bytes=max_body,
         ca_file=rc.ca_bundle,
-        client_id=rc.auth.client_id or "",
-        client_secret=rc.auth.client_secret or "",
     )
     log = push(opts)
     console.print(
@@ -398,6 +399,7 @@ def _push_config(
         auth_config=auth_config,
         ca_bundle=ca,
         default_env=defaults,
+        command="push",
     )
     if not rc.target:
         raise UserError(
@@ -406,14 +408,6 @@ def _push_config(
                 "--target URL is required (or [target].url in vhr.toml).",
             ),
             location="--target",
-        )
-    if rc.auth.mode not in ("none", "client-credentials"):
-        raise UserError(
-            Text(
-                "vhr push chỉ gửi không xác thực (`none`) hoặc theo client-credentials.",
-                "vhr push sends with none or client-credentials.",
-            ),
-            location="--auth",
         )
     return rc
 
