@@ -304,7 +304,7 @@ def listen_mode(value: str, location: str = "--auth") -> str:
     if mode not in LISTEN_MODES:
         raise UserError(
             Text(
-                "vhr listen cấp token theo client-credentials: chế độ là none (không xác thực) hoặc "
+                "vhr listen cấp token theo client-credentials: chế độ là `none` (không xác thực) hoặc "
                 "client-credentials, không phải {m}.",
                 "vhr listen issues client-credentials tokens: the mode is none or client-credentials, not {m}.",
             ).format(m=mode),
