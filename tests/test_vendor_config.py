@@ -273,7 +273,7 @@ def test_run_load_flags_over_the_file_over_the_acceptance_load(tmp_path: Path) -
     assert acceptance_load(build(path).load, "capacity").users is None  # the workload's own steps
 
 
-def test_listen_settings_flags_over_the_file(tmp_path: Path) -> None:
+def test_listen_settings_flags_over_the_file_and_bad_values_located(tmp_path: Path) -> None:
     (tmp_path / "c.pem").write_text("c", encoding="utf-8")
     path = _write(
         tmp_path,
@@ -298,10 +298,12 @@ def test_listen_settings_flags_over_the_file(tmp_path: Path) -> None:
         "none",
     )
     assert RunConfig.from_wire(rc.to_wire()) == rc
-    for text, where in (
-        ('[listen]\ntls_cert = "c.pem"\n', "[listen].tls_key"),
-        ('[listen]\nduration = "soon"\n', "[listen].duration"),
+    for text, command, where in (
+        ('[listen]\ntls_cert = "c.pem"\n', "listen", "[listen].tls_key"),
+        ('[listen]\nduration = "soon"\n', "listen", "[listen].duration"),
+        ('[load]\nduration = "soon"\n', "run", "[load].duration"),
+        ("[load]\nusers = 0\n", "load", "[load].users"),
     ):
         with pytest.raises(UserError) as err:
-            build(_write(tmp_path, text), command="listen")
+            build(_write(tmp_path, text), command=command)
         assert where in str(err.value.location) and err.value.text.vi != err.value.text.en

@@ -38,7 +38,7 @@ COMMAND_KEYS: dict[str, tuple[str, ...]] = {
     "load": ("target", "auth", "load"),
     "push": ("target", "auth"),
     "xml compare": ("target", "auth"),
-    "listen": ("auth.mode", "listen", "signing"),
+    "listen": ("auth.mode", "listen", "vendor", "signing"),  # vendor, signing: its evidence bundle
     "generate": (),
     "validate": (),
     "xml to-fhir": (),
@@ -256,6 +256,7 @@ def build(
             bundle, location="--ca-bundle" if ca_bundle else f"{cfg.path} [target].ca_bundle"
         )
     wanted = only if only is not None else ",".join(cfg.run.only)
+    _check_load(cfg, duration, users)
     return RunConfig(
         target=url.rstrip("/") if url else None,
         auth=credentials(cfg, mode, auth_config, default_env=default_env),
@@ -332,4 +333,22 @@ def _listen(cfg: VendorConfig, flags: dict[str, Any], auth: str | None, sign_key
     given |= {"report_dir": file.report_dir}
     given |= {k: v for k, v in flags.items() if v is not None}
     settings = ListenSettings(**{k: v for k, v in given.items() if v is not None}, mode=mode)
-    return RunConfig(listen=settings, sign_key=sign_key or cfg.signing.key_file, config_path=cfg.path)
+    return RunConfig(
+        listen=settings,
+        vendor=VendorInfo(**asdict(cfg.vendor)),
+        sign_key=sign_key or cfg.signing.key_file,
+        config_path=cfg.path,
+    )
+
+
+def _check_load(cfg: VendorConfig, duration: str | None, users: int | None) -> None:
+    """`[load]` values a flag does not replace, checked where they are written, before anything starts."""
+    where = f"{cfg.path} [load]"
+    if duration is None and cfg.load.duration is not None:
+        from vhr_conformance.durations import duration_option
+
+        duration_option(cfg.load.duration, where + ".duration")
+    if users is None and cfg.load.users is not None and cfg.load.users < 1:
+        raise UserError(
+            Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location=where + ".users"
+        )
