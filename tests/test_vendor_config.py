@@ -197,3 +197,113 @@ def test_push_and_xml_compare_take_target_and_credentials_from_the_file(
         monkeypatch.setenv("ADMIN_SECRET", "vhr-test-admin-secret")
         compared = runner.invoke(app, ["xml", "compare", str(tmp_path / "xml"), "--config", str(path)])
         assert compared.exit_code in (0, 1) and "1 encounters compared" in compared.output, compared.output
+
+
+def _documented_keys() -> dict[str, tuple[str, ...]]:
+    """The table "Which command reads what" of docs/vendor-config.md, as `runconfig.COMMAND_KEYS`."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "vendor-config.md").read_text(encoding="utf-8")
+    table = text.split("## Which command reads what", 1)[1].split("\n\n", 2)[2]
+    rows: dict[str, tuple[str, ...]] = {}
+    for line in table.splitlines()[2:]:  # after the header row and its rule
+        if not line.startswith("| `vhr "):
+            break
+        command, reads = (cell.strip() for cell in line.strip("|").split("|"))
+        keys = re.findall(r"`\[(\w+)\](?:\.(\w+))?`", reads)
+        rows[command.strip("`")[4:]] = tuple(f"{s}.{k}" if k else s for s, k in keys)
+    return rows
+
+
+def test_the_documented_table_is_what_each_command_declares() -> None:
+    from vhr_conformance.runconfig import COMMAND_KEYS
+
+    assert _documented_keys() == COMMAND_KEYS
+    commands = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert {name.split()[0] for name in COMMAND_KEYS} <= commands
+
+
+def test_a_command_sees_only_the_keys_it_declares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every section set in the file; each command's RunConfig shows exactly its declared ones."""
+    monkeypatch.setenv("VHR_TOKEN", "tok")
+    (tmp_path / "key.pem").write_text("k", encoding="utf-8")
+    path = _write(
+        tmp_path,
+        '[target]\nurl = "https://x.vn/fhir"\n[auth]\nmode = "bearer"\n[run]\nlevel = "SHALL"\n'
+        '[load]\nusers = 7\n[listen]\nport = 9911\n[vendor]\norganisation = "BV"\n'
+        '[signing]\nkey_file = "key.pem"\n',
+    )
+    seen = {
+        "target": lambda rc: rc.target == "https://x.vn/fhir",
+        "auth": lambda rc: rc.auth.mode == "bearer",
+        "run": lambda rc: rc.level == "SHALL",
+        "load": lambda rc: rc.load.users == 7,
+        "listen": lambda rc: rc.listen.port == 9911,
+        "vendor": lambda rc: rc.vendor.organisation == "BV",
+        "signing": lambda rc: rc.sign_key == tmp_path.resolve() / "key.pem",
+    }
+    from vhr_conformance.runconfig import COMMAND_KEYS
+
+    for command, keys in COMMAND_KEYS.items():
+        if command == "listen":  # it demands a scheme of senders; bearer is not one it can issue
+            with pytest.raises(UserError) as err:
+                build(path, command=command)
+            assert "[auth].mode" in str(err.value.location)
+            rc = build(path, command=command, auth="none")
+        else:
+            rc = build(path, command=command)
+        got = {section for section, check in seen.items() if check(rc)}
+        assert got == {k.split(".")[0] for k in keys if k != "auth.mode"}, command
+
+
+def test_run_load_flags_over_the_file_over_the_acceptance_load(tmp_path: Path) -> None:
+    from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS, acceptance_load
+
+    path = _write(tmp_path, '[load]\nduration = "4s"\nusers = 3\nslo = "slo.yaml"\n')
+    from_file = acceptance_load(build(path).load, "constant")
+    assert (from_file.duration, from_file.users, from_file.slo) == ("4s", 3, tmp_path.resolve() / "slo.yaml")
+    flags = acceptance_load(build(path, duration="6s", users=5).load, "constant")
+    assert (flags.duration, flags.users) == ("6s", 5)
+    neither = acceptance_load(build(_write(tmp_path, "")).load, "constant")
+    assert (neither.duration, neither.users, neither.workload) == (
+        ACCEPTANCE_DURATION,
+        ACCEPTANCE_USERS,
+        "standard",
+    )
+    assert acceptance_load(build(path).load, "capacity").users is None  # the workload's own steps
+
+
+def test_listen_settings_flags_over_the_file_and_bad_values_located(tmp_path: Path) -> None:
+    (tmp_path / "c.pem").write_text("c", encoding="utf-8")
+    path = _write(
+        tmp_path,
+        '[auth]\nmode = "client-credentials"\n[listen]\nhost = "0.0.0.0"\nport = 9000\nduration = "2m"\n'
+        'tls_cert = "c.pem"\ntls_key = "k.pem"\nreport_dir = "out"\n',
+    )
+    rc = build(path, command="listen")
+    base = tmp_path.resolve()
+    assert rc.listen == rc.listen.__class__(
+        host="0.0.0.0",
+        port=9000,
+        duration="2m",
+        tls=(base / "c.pem", base / "k.pem"),
+        report_dir=base / "out",
+        mode="client-credentials",
+    )
+    flags = build(path, command="listen", host="127.0.0.1", port=0, duration="5s", auth="none")
+    assert (flags.listen.host, flags.listen.port, flags.listen.duration, flags.listen.mode) == (
+        "127.0.0.1",
+        0,
+        "5s",
+        "none",
+    )
+    assert RunConfig.from_wire(rc.to_wire()) == rc
+    for text, command, where in (
+        ('[listen]\ntls_cert = "c.pem"\n', "listen", "[listen].tls_key"),
+        ('[listen]\nduration = "soon"\n', "listen", "[listen].duration"),
+        ('[load]\nduration = "soon"\n', "run", "[load].duration"),
+        ("[load]\nusers = 0\n", "load", "[load].users"),
+    ):
+        with pytest.raises(UserError) as err:
+            build(_write(tmp_path, text), command=command)
+        assert where in str(err.value.location) and err.value.text.vi != err.value.text.en

@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     ) -> None:
         """Kiểm tra nhanh kết nối tới máy chủ / quick check that the target can be tested."""
-        rc = build(config, target=target, auth=auth, auth_config=auth_config, ca_bundle=ca_bundle)
+        rc = build(
+            config, target=target, auth=auth, auth_config=auth_config, ca_bundle=ca_bundle, command="doctor"
+        )
         if not rc.target:
             raise UserError(
                 Text(

@@ -92,6 +92,7 @@ class VhrOptions:
     ca_bundle: str | None = None  # PEM bundle the harness trusts instead of the public roots
     run_config: RunConfig = field(default_factory=RunConfig)  # what the command resolved once
     audit: str | None = None  # the store's audit for the QUAL-2xx criteria (`vhr run --audit`)
+    load: dict[str, Any] | None = None  # the `--vhr-load` spec the PERF criteria run with
 
     def verify(self) -> Any:
         """The verifying TLS context every client of the target uses."""
@@ -116,6 +117,8 @@ class VhrOptions:
             "seedLimit": self.seed_limit,
             "caBundle": self.ca_bundle,
             "audit": self.audit,
+            "load": self.load,
+            "config": str(self.run_config.config_path) if self.run_config.config_path else None,
         }
 
 
@@ -353,7 +356,26 @@ def _options(config: pytest.Config, rc: RunConfig) -> VhrOptions:
         ca_bundle=rc.ca_bundle,
         run_config=rc,
         audit=config.getoption("vhr_audit"),
+        load=_load_spec(config.getoption("vhr_load")),
     )
+
+
+def _load_spec(spec: str | None) -> dict[str, Any] | None:
+    if not spec:
+        return None
+    try:
+        data = json.loads(spec)
+    except ValueError as exc:
+        raise UserError(
+            Text("--vhr-load không phải JSON: {e}", "--vhr-load is not JSON: {e}").format(e=exc),
+            location="--vhr-load",
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(
+            Text("--vhr-load phải là một đối tượng JSON.", "--vhr-load must be a JSON object."),
+            location="--vhr-load",
+        )
+    return data
 
 
 @pytest.hookimpl(tryfirst=True)

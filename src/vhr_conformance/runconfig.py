@@ -1,7 +1,8 @@
 """One typed run configuration: `vhr.toml` and the command's flags, resolved once per command.
 
-Every command (run, load, push, xml compare, doctor) builds a :class:`RunConfig` with
-:func:`build`; the pytest plugin and the load stage take that object rather than reading the
+Every command that reads the file (run, doctor, load, push, xml compare, listen) builds a
+:class:`RunConfig` with :func:`build`, naming itself: it sees only the keys :data:`COMMAND_KEYS`
+declares for it (the table of docs/vendor-config.md); the pytest plugin and the load stage take that object rather than reading the
 same options again from their own flags and environment variables. A flag wins over the file;
 the credentials are resolved here once (from the environment or a file, never the file's text).
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from vhr_conformance.client.auth import AuthConfig
 from vhr_conformance.i18n import Text, UserError
-from vhr_conformance.vendor_config import AUTH_MODES, VendorConfig, load_config
+from vhr_conformance.vendor_config import AUTH_MODES, SECTIONS, VendorConfig, load_config
 
 # Every command names the scheme the same way; `oauth` is the older spelling of `vhr push`.
 AUTH_HELP = "none | bearer | client-credentials | smart-backend"
@@ -27,6 +28,23 @@ CA_BUNDLE_HELP = "Tệp PEM CA tin cậy / PEM CA bundle to trust (private CA); 
 CONFIG_HELP = "vhr.toml của nhà cung cấp / vendor configuration (default ./vhr.toml, $VHR_CONFIG)"
 ALIASES = {"oauth": "client-credentials"}
 
+# What each command reads of vhr.toml: a whole `section` or one `section.key`. The rest of the file
+# is invisible to it, so the table of docs/vendor-config.md is what the code does. generate,
+# validate and xml to-fhir read nothing: their inputs and output folders belong to one invocation
+# (and chain by folder), and the IG is the national one unless `--ig` names another.
+COMMAND_KEYS: dict[str, tuple[str, ...]] = {
+    "run": ("target", "auth", "run", "load", "vendor", "signing"),
+    "doctor": ("target", "auth"),
+    "load": ("target", "auth", "load"),
+    "push": ("target", "auth"),
+    "xml compare": ("target", "auth"),
+    "listen": ("auth.mode", "listen", "vendor", "signing"),  # vendor, signing: its evidence bundle
+    "generate": (),
+    "validate": (),
+    "xml to-fhir": (),
+}
+LISTEN_MODES = ("none", "client-credentials")
+
 
 @dataclass(frozen=True)
 class LoadSettings:
@@ -36,6 +54,18 @@ class LoadSettings:
     duration: str | None = None
     users: int | None = None
     slo: Path | None = None
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """`[listen]` of vhr.toml under `vhr listen`'s flags; `mode` is the scheme demanded of senders."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    duration: str | None = None
+    tls: tuple[Path, Path] | None = None  # (certificate, key), PEM
+    report_dir: Path | None = None
+    mode: str = "none"
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,7 @@ class RunConfig:
     seed: int | None = None
     ig: str | None = None
     load: LoadSettings = field(default_factory=LoadSettings)
+    listen: ListenSettings = field(default_factory=ListenSettings)
     vendor: VendorInfo = field(default_factory=VendorInfo)
     sign_key: Path | None = None
     attestations: Path | None = None  # the attestation file (YAML) judged with the run
@@ -92,6 +123,8 @@ class RunConfig:
         for key in ("xml", "sign_key", "config_path"):
             data[key] = str(data[key]) if data[key] is not None else None
         data["load"]["slo"] = str(self.load.slo) if self.load.slo else None
+        data["listen"]["tls"] = [str(p) for p in self.listen.tls] if self.listen.tls else None
+        data["listen"]["report_dir"] = str(self.listen.report_dir) if self.listen.report_dir else None
         return data
 
     @classmethod
@@ -100,6 +133,12 @@ class RunConfig:
             return Path(value) if value else None
 
         load = dict(data["load"], slo=path(data["load"].get("slo")))
+        tls = data["listen"].get("tls")
+        listen = dict(
+            data["listen"],
+            tls=(Path(tls[0]), Path(tls[1])) if tls else None,
+            report_dir=path(data["listen"].get("report_dir")),
+        )
         return cls(
             **{
                 **data,
@@ -109,6 +148,7 @@ class RunConfig:
                 "sign_key": path(data["sign_key"]),
                 "config_path": path(data["config_path"]),
                 "load": LoadSettings(**load),
+                "listen": ListenSettings(**listen),
                 "vendor": VendorInfo(**data["vendor"]),
             }
         )
@@ -190,12 +230,23 @@ def build(
     version: str | None = None,
     vendor: VendorConfig | None = None,
     default_env: dict[str, str] | None = None,
+    command: str = "run",
+    host: str | None = None,
+    port: int | None = None,
+    tls: tuple[Path, Path] | None = None,
+    report_dir: Path | None = None,
 ) -> RunConfig:
-    """vhr.toml (see `vendor_config.find_config`) with the flags given (None = not given) on top.
+    """vhr.toml (see `vendor_config.find_config`) with the flags given (None = not given) on top,
+    as `command` sees the file (:data:`COMMAND_KEYS`).
 
     The file's auth applies only to the file's or the flag's target: without one the command runs
-    against the embedded server, which brings its own test clients."""
-    cfg = vendor if vendor is not None else load_config(config)
+    against the embedded server, which brings its own test clients. `host`, `port`, `tls`,
+    `report_dir` (and `duration`) are `vhr listen`'s; that command sends nothing, so it resolves
+    no credentials: `auth` is the scheme it demands of senders."""
+    cfg = view(vendor if vendor is not None else load_config(config), command)
+    if command == "listen":
+        flags = {"host": host, "port": port, "duration": duration, "tls": tls, "report_dir": report_dir}
+        return _listen(cfg, flags, auth, sign_key)
     url = target or cfg.target.url
     mode = auth or (cfg.auth.mode if url else "none")
     bundle = ca_bundle or cfg.target.ca_bundle
@@ -207,6 +258,7 @@ def build(
             bundle, location="--ca-bundle" if ca_bundle else f"{cfg.path} [target].ca_bundle"
         )
     wanted = only if only is not None else ",".join(cfg.run.only)
+    _check_load(cfg, duration, users)
     return RunConfig(
         target=url.rstrip("/") if url else None,
         auth=credentials(cfg, mode, auth_config, default_env=default_env),
@@ -233,3 +285,73 @@ def build(
         attestations=attestations or cfg.vendor.attestations,
         config_path=cfg.path,
     )
+
+
+def view(cfg: VendorConfig, command: str) -> VendorConfig:
+    """The file as `command` sees it: the sections and keys it declares, every other at its default."""
+    wanted = COMMAND_KEYS[command]
+    seen = VendorConfig(path=cfg.path)
+    for name in SECTIONS:
+        section = getattr(cfg, name)
+        if name in wanted:
+            setattr(seen, name, section)
+            continue
+        keys = {k.split(".", 1)[1] for k in wanted if k.startswith(name + ".")}
+        if keys:
+            setattr(seen, name, replace(getattr(seen, name), **{k: getattr(section, k) for k in keys}))
+    return seen
+
+
+def listen_mode(value: str, location: str = "--auth") -> str:
+    """The scheme `vhr listen` demands of senders: it issues client-credentials tokens or none."""
+    mode = auth_mode(value, location)
+    if mode not in LISTEN_MODES:
+        raise UserError(
+            Text(
+                "vhr listen cấp token theo client-credentials: chế độ là `none` (không xác thực) hoặc "
+                "client-credentials, không phải {m}.",
+                "vhr listen issues client-credentials tokens: the mode is none or client-credentials, not {m}.",
+            ).format(m=mode),
+            location=location,
+        )
+    return mode
+
+
+def _listen(cfg: VendorConfig, flags: dict[str, Any], auth: str | None, sign_key: Path | None) -> RunConfig:
+    """`vhr listen`'s configuration: each flag given, else `[listen]`, else the defaults."""
+    where = f"{cfg.path} [listen]"
+    file = cfg.listen
+    if (file.tls_cert is None) != (file.tls_key is None):
+        raise UserError(
+            Text("Cần cả tls_cert và tls_key.", "Give both tls_cert and tls_key."),
+            location=where + (".tls_key" if file.tls_key is None else ".tls_cert"),
+        )
+    file_tls = (file.tls_cert, file.tls_key) if file.tls_cert and file.tls_key else None
+    if file.duration is not None:  # a bad value is located in the file, before anything starts
+        from vhr_conformance.durations import duration_option
+
+        duration_option(file.duration, where + ".duration")
+    mode = listen_mode(auth, "--auth") if auth else listen_mode(cfg.auth.mode, f"{cfg.path} [auth].mode")
+    given: dict[str, Any] = {"host": file.host, "port": file.port, "duration": file.duration, "tls": file_tls}
+    given |= {"report_dir": file.report_dir}
+    given |= {k: v for k, v in flags.items() if v is not None}
+    settings = ListenSettings(**{k: v for k, v in given.items() if v is not None}, mode=mode)
+    return RunConfig(
+        listen=settings,
+        vendor=VendorInfo(**asdict(cfg.vendor)),
+        sign_key=sign_key or cfg.signing.key_file,
+        config_path=cfg.path,
+    )
+
+
+def _check_load(cfg: VendorConfig, duration: str | None, users: int | None) -> None:
+    """`[load]` values a flag does not replace, checked where they are written, before anything starts."""
+    where = f"{cfg.path} [load]"
+    if duration is None and cfg.load.duration is not None:
+        from vhr_conformance.durations import duration_option
+
+        duration_option(cfg.load.duration, where + ".duration")
+    if users is None and cfg.load.users is not None and cfg.load.users < 1:
+        raise UserError(
+            Text("Số người dùng phải ≥ 1", "the number of users must be ≥ 1"), location=where + ".users"
+        )

@@ -63,6 +63,18 @@ class LoadSection:
 
 
 @dataclass
+class ListenSection:
+    """`vhr listen`: where the harness stands in as the platform for a sending system."""
+
+    host: str | None = None
+    port: int | None = None
+    duration: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    report_dir: Path | None = None
+
+
+@dataclass
 class VendorSection:
     organisation: str | None = None
     product: str | None = None
@@ -84,6 +96,7 @@ class VendorConfig:
     auth: AuthSection = field(default_factory=AuthSection)
     run: RunSection = field(default_factory=RunSection)
     load: LoadSection = field(default_factory=LoadSection)
+    listen: ListenSection = field(default_factory=ListenSection)
     vendor: VendorSection = field(default_factory=VendorSection)
     signing: SigningSection = field(default_factory=SigningSection)
 
@@ -122,6 +135,7 @@ class VendorConfig:
             "auth": plain(self.auth),
             "run": plain(self.run),
             "load": plain(self.load),
+            "listen": plain(self.listen),
             "vendor": plain(self.vendor),
             "signing": plain(self.signing),
         }
@@ -160,6 +174,7 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSection,
     "run": RunSection,
     "load": LoadSection,
+    "listen": ListenSection,
     "vendor": VendorSection,
     "signing": SigningSection,
 }
@@ -373,6 +388,15 @@ mode = "{mode}"               # none | bearer | client-credentials | smart-backe
 # workload = "standard"
 # duration = "5m"
 # users = 10
+# slo = "slo.yaml"
+
+[listen]                        # vhr listen: hệ thống gửi của bạn gửi tới đây / your sending system sends here
+# host = "127.0.0.1"
+# port = 8090
+# duration = "10m"
+# tls_cert = "listen-cert.pem"   # cùng với tls_key: phục vụ HTTPS / with tls_key: serve HTTPS
+# tls_key = "listen-key.pem"
+# report_dir = "reports/listen"
 
 [vendor]
 organisation = ""              # tổ chức / organisation

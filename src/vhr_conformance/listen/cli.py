@@ -26,7 +26,7 @@ from vhr_conformance.listen.session import (
     find_session,
     sender_catalogue,
 )
-from vhr_conformance.runconfig import AUTH_CONFIG_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
+from vhr_conformance.runconfig import AUTH_CONFIG_HELP, AUTH_HELP, CA_BUNDLE_HELP, CONFIG_HELP, RunConfig
 
 console = Console()
 _COLOURS = {
@@ -97,16 +97,22 @@ def _main_thread() -> bool:
 
 def listen(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe / bind address"),
-    port: int = typer.Option(8090, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port)"),
+    host: str = typer.Option(
+        None, "--host", help="Địa chỉ lắng nghe / bind address (else vhr.toml [listen], 127.0.0.1)"
+    ),
+    port: int = typer.Option(
+        None, "--port", help="Cổng (0 = tự chọn) / port (0 = any free port; else vhr.toml [listen], 8090)"
+    ),
     auth: str = typer.Option(
         None,
         "--auth",
-        help="none | client-credentials (oauth): tokens required of the sender (else vhr.toml)",
+        help="none | client-credentials (oauth): tokens required of the sender (else vhr.toml [auth].mode)",
     ),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     session: str = typer.Option("session", "--session", help="Tên phiên / session name"),
-    duration: str = typer.Option(None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m"),
+    duration: str | None = typer.Option(
+        None, "--duration", help="Thời lượng, ví dụ 10m / how long, e.g. 10m (else vhr.toml [listen])"
+    ),
     until_ctrl_c: bool = typer.Option(
         False, "--until-ctrl-c", help="Chạy tới khi nhấn Ctrl-C (mặc định) / until Ctrl-C (default)"
     ),
@@ -125,7 +131,7 @@ def listen(
     max_body: int = typer.Option(
         20 * 1024 * 1024, "--max-body", help="Giới hạn kích thước yêu cầu (byte) / size limit (bytes)"
     ),
-    report_dir: Path = typer.Option(
+    report_dir: Path | None = typer.Option(
         None, "--report-dir", help="Thư mục báo cáo / report folder (default reports/listen-<session>-<time>)"
     ),
     tls: tuple[Path, Path] | None = typer.Option(
@@ -172,7 +178,23 @@ def listen(
             ),
             location="--duration",
         )
-    auth = _listen_auth(auth, config)
+    from vhr_conformance.runconfig import build
+
+    rc = build(
+        config,
+        auth=auth,
+        duration=duration,
+        host=host,
+        port=port,
+        tls=tls,
+        report_dir=report_dir,
+        sign_key=sign_key,
+        attestations=attestations,
+        command="listen",
+    )
+    host, port, tls, report_dir = rc.listen.host, rc.listen.port, rc.listen.tls, rc.listen.report_dir
+    duration = None if until_ctrl_c else rc.listen.duration
+    auth = "oauth" if rc.listen.mode == "client-credentials" else "none"
     if retry_after < 0 or throttle_every < 1 or outage_seconds < 0 or max_body < 1024:
         raise UserError(
             Text("Giá trị kịch bản hoặc giới hạn không hợp lệ.", "Invalid scenario or limit value."),
@@ -189,7 +211,7 @@ def listen(
     check_session_name(session)
     scenarios = ScenarioConfig(parse_scenarios(scenario), throttle_every, retry_after, outage_seconds)
     out = report_dir or Path("reports") / f"listen-{session}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    signer, attested = _evidence_inputs(sign_key, attestations, trust, out)
+    signer, attested = _evidence_inputs(rc.sign_key, rc.attestations, trust, out)
     listener = Listener(
         host=host,
         port=port,
@@ -232,7 +254,7 @@ def listen(
     finally:
         listener.server.stop()
     _print_results(report)
-    _write_evidence(out, signer, report)
+    _write_evidence(out, signer, report, rc.vendor.to_json())
     sys.exit(report.run.exit_code())
 
 
@@ -248,7 +270,9 @@ def _evidence_inputs(
     return signer, attested
 
 
-def _write_evidence(out: Path, signer: Any, report: SessionReport) -> None:
+def _write_evidence(
+    out: Path, signer: Any, report: SessionReport, vendor: dict[str, Any] | None = None
+) -> None:
     """The session's evidence bundle, like `vhr run`'s (docs/evidence.md)."""
     from vhr_conformance.evidence.bundle import write_evidence
 
@@ -257,6 +281,7 @@ def _write_evidence(out: Path, signer: Any, report: SessionReport) -> None:
         signer,
         kind="listen",
         target={"url": report.run.target, "role": "listener"},
+        vendor=vendor,
         options=report.run.options,
     )
     console.print(said.both(), highlight=False, markup=False, style=None if path else "red")
@@ -334,24 +359,6 @@ def report_cmd(
     sys.exit(report.run.exit_code())
 
 
-def _listen_auth(flag: str | None, config: Path | None) -> str:
-    """The scheme the listener demands, named as everywhere else (vhr.toml `[auth].mode` when no
-    flag): `client-credentials` (`oauth`, the older spelling) makes senders get a token first."""
-    from vhr_conformance.runconfig import auth_mode
-    from vhr_conformance.vendor_config import load_config
-
-    mode = auth_mode(flag, "--auth") if flag else load_config(config).auth.mode
-    if mode not in ("none", "client-credentials"):
-        raise UserError(
-            Text(
-                "vhr listen cấp token theo client-credentials: --auth là `none` (không xác thực) hoặc client-credentials.",
-                "vhr listen issues client-credentials tokens: --auth is none or client-credentials.",
-            ),
-            location="--auth",
-        )
-    return "oauth" if mode == "client-credentials" else "none"
-
-
 def push_cmd(
     folder: Path = typer.Argument(
         None, help="Thư mục Bundle giao dịch / folder of transaction Bundles (e.g. fixtures/coverage)"
@@ -362,7 +369,7 @@ def push_cmd(
     auth: str = typer.Option(
         None,
         "--auth",
-        help="none | client-credentials (oauth): VHR_CLIENT_ID, VHR_CLIENT_SECRET (else vhr.toml)",
+        help=AUTH_HELP + " (oauth = client-credentials; else vhr.toml)",
     ),
     auth_config: Path = typer.Option(None, "--auth-config", help=AUTH_CONFIG_HELP),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
@@ -408,7 +415,8 @@ def push_cmd(
     opts = PushOptions(
         target=rc.target or "",
         folder=folder,
-        auth="oauth" if rc.auth.mode == "client-credentials" else "none",
+        auth=rc.auth.mode,
+        credentials=rc.auth,
         bad=badly_behaved,
         limit=limit,
         corrections=corrections,
@@ -417,8 +425,6 @@ def push_cmd(
         backoff_s=backoff,
         max_body_bytes=max_body,
         ca_file=rc.ca_bundle,
-        client_id=rc.auth.client_id or "",
-        client_secret=rc.auth.client_secret or "",
     )
     log = push(opts)
     console.print(
@@ -447,6 +453,7 @@ def _push_config(
         auth_config=auth_config,
         ca_bundle=ca,
         default_env=defaults,
+        command="push",
     )
     if not rc.target:
         raise UserError(
@@ -455,14 +462,6 @@ def _push_config(
                 "--target URL is required (or [target].url in vhr.toml).",
             ),
             location="--target",
-        )
-    if rc.auth.mode not in ("none", "client-credentials"):
-        raise UserError(
-            Text(
-                "vhr push chỉ gửi không xác thực (`none`) hoặc theo client-credentials.",
-                "vhr push sends with none or client-credentials.",
-            ),
-            location="--auth",
         )
     return rc
 

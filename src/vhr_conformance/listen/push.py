@@ -25,6 +25,8 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from vhr_conformance.client.auth import AUTH_MODES, AuthConfig, TokenProvider
+from vhr_conformance.client.tls import verify_context
 from vhr_conformance.fhirutil import identifier_value
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.listen.recorder import VN_TZ
@@ -105,11 +107,15 @@ BAD_MODES: dict[str, tuple[str, Text]] = {
 
 @dataclass
 class PushOptions:
+    """`auth` is a scheme of `client.auth` (`oauth` = client-credentials); `credentials`, resolved by
+    `runconfig.build` as for every command, else the reference server's test client below."""
+
     target: str
     folder: Path
     auth: str = "none"
     client_id: str = DEFAULT_CLIENT[0]
     client_secret: str = DEFAULT_CLIENT[1]
+    credentials: AuthConfig | None = None
     bad: str | None = None
     limit: int | None = None
     corrections: int = 0
@@ -280,46 +286,28 @@ class Pusher:
     def __init__(self, opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> None:
         self.opts = opts
         self.base = opts.target.rstrip("/")
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=opts.ca_file) if opts.ca_file else True
-        )
+        verify: ssl.SSLContext = verify_context(opts.ca_file)
         self.http = httpx.Client(timeout=opts.timeout_s, verify=verify)
         self.sleep = sleep
-        self.token: str | None = None
+        # the shared client auth: discovery on the target's origin, bounded token calls, renewal
+        self.tokens = TokenProvider(credentials(opts), self.base, timeout=opts.timeout_s, verify=verify)
         self.log = PushLog()
 
     def close(self) -> None:
         self.http.close()
 
-    def _token_url(self) -> str:
-        try:
-            r = self.http.get(self.base + "/.well-known/smart-configuration")
-            if r.status_code == 200:
-                return str(r.json()["token_endpoint"])
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
-        return self.base + "/auth/token"
-
     def authenticate(self) -> None:
-        if self.opts.auth != "oauth" or self.opts.bad == "no-token":
-            return
-        r = self.http.post(
-            self._token_url(),
-            data={"grant_type": "client_credentials", "scope": "system/*.*"},
-            auth=(self.opts.client_id, self.opts.client_secret),
-        )
-        if r.status_code != 200:
-            raise UserError(
-                Text("Không lấy được token ({s}).", "Could not get a token ({s}).").format(s=r.status_code),
-                location=self._token_url(),
-            )
-        self.token = str(r.json()["access_token"])
+        """The first token before anything is sent, so wrong credentials stop the push at once."""
+        if self.opts.bad != "no-token":
+            self.tokens.token()
 
     def _headers(self) -> dict[str, str]:
         ctype = "application/json" if self.opts.bad == "wrong-content-type" else FHIR_JSON
         h = {"Content-Type": ctype, "Accept": FHIR_JSON}
-        if self.token:
-            h["Authorization"] = f"Bearer {self.token}"
+        # asked before every request: the provider renews the token before it expires
+        token = None if self.opts.bad == "no-token" else self.tokens.token()
+        if token:
+            h["Authorization"] = f"Bearer {token}"
         return h
 
     def _body(self, bundle: dict[str, Any]) -> bytes:
@@ -420,11 +408,27 @@ class Pusher:
         return self.log
 
 
-def push(opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> PushLog:
-    if opts.auth not in ("none", "oauth"):
+def credentials(opts: PushOptions) -> AuthConfig:
+    """The credentials the push sends with: those resolved for it, else the test client's."""
+    mode = "client-credentials" if opts.auth == "oauth" else opts.auth
+    if mode not in AUTH_MODES:
         raise UserError(
-            Text("--auth phải là 'none' hoặc 'oauth'.", "--auth must be none or oauth."), location="--auth"
+            Text(
+                "Chế độ xác thực không hợp lệ: {m} (chọn {all}).", "Unknown auth mode: {m} (choose {all})."
+            ).format(m=opts.auth, all=", ".join(AUTH_MODES)),
+            location="--auth",
         )
+    if opts.credentials is not None:
+        return opts.credentials
+    if mode != "client-credentials":
+        return AuthConfig(mode="none") if mode == "none" else AuthConfig.load(mode)
+    return AuthConfig(
+        mode=mode, client_id=opts.client_id, client_secret=opts.client_secret, scope="system/*.*"
+    )
+
+
+def push(opts: PushOptions, sleep: Callable[[float], None] = time.sleep) -> PushLog:
+    credentials(opts)  # an unknown scheme is a usage error before anything is read
     if opts.bad is not None and opts.bad not in BAD_MODES:
         raise UserError(
             Text("Chế độ sai không có: {m} (chọn {a}).", "Unknown bad mode: {m} (choose {a}).").format(

@@ -506,6 +506,7 @@ def load(
         duration=duration,
         users=users,
         slo=slo_file,
+        command="load",
     )
     if worker:
         if master:

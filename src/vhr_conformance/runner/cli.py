@@ -26,7 +26,7 @@ from vhr_conformance.outcome import STATE_TEXT, ExitCode, State
 from vhr_conformance.pytest_plugin import get_state, interrupt, new_run_id, summary_lines
 from vhr_conformance.runconfig import AUTH_CONFIG_HELP, AUTH_HELP, RunConfig
 from vhr_conformance.runconfig import build as build_run_config
-from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS
+from vhr_conformance.runner.withload import ACCEPTANCE_DURATION, ACCEPTANCE_USERS, acceptance_load
 
 console = Console()
 
@@ -355,20 +355,25 @@ def register(app: typer.Typer) -> None:
             help="Chạy tải chuẩn ngắn sau bộ kiểm thử (mặc định) / run the short standard load after the suites "
             "(default; VHR-PERF-003/004). --no-load leaves them not tested: the run is at best INCOMPLETE",
         ),
-        load_duration: str = typer.Option(
-            ACCEPTANCE_DURATION, "--load-duration", help="Thời lượng tải / load duration, e.g. 12s, 2m"
+        load_duration: str | None = typer.Option(
+            None,
+            "--load-duration",
+            help=f"Thời lượng tải / load duration, e.g. 12s, 2m (else vhr.toml [load], {ACCEPTANCE_DURATION})",
         ),
-        load_workload: str = typer.Option(
-            "standard", "--load-workload", help="Kịch bản tải / workload (loadtests/workloads)"
+        load_workload: str | None = typer.Option(
+            None,
+            "--load-workload",
+            help="Kịch bản tải / workload (loadtests/workloads; else vhr.toml [load], standard)",
         ),
         load_shape: str = typer.Option(
             "constant", "--load-shape", help="constant | steps | capacity (capacity verifies VHR-PERF-004)"
         ),
-        load_users: int = typer.Option(
-            ACCEPTANCE_USERS,
+        load_users: int | None = typer.Option(
+            None,
             "--load-users",
-            help="Người dùng đồng thời của tải / concurrent load users (enough samples for every SLO in 12 s; "
-            "the capacity shape climbs by the workload's own steps)",
+            help="Người dùng đồng thời của tải / concurrent load users (else vhr.toml [load], "
+            f"{ACCEPTANCE_USERS}: enough samples for every SLO in 12 s; the capacity shape climbs by the "
+            "workload's own steps)",
         ),
         config: Path = typer.Option(
             None,
@@ -451,7 +456,11 @@ def register(app: typer.Typer) -> None:
             organisation=vendor_org,
             product=product,
             version=product_version,
+            workload=load_workload,
+            duration=load_duration,
+            users=load_users,
         )
+        rc = replace(rc, load=acceptance_load(rc.load, load_shape))  # what the load phase runs with
         target, only, deadline = rc.target, ",".join(rc.only) or None, rc.deadline
         signer = None
         if rc.sign_key is not None:
@@ -501,8 +510,17 @@ def register(app: typer.Typer) -> None:
             args += ["-n", str(workers)]
         from vhr_conformance.runner.withload import run_args
 
-        users = None if load_shape == "capacity" else load_users
-        args += run_args(rc.xml, not target, with_load, load_duration, load_workload, load_shape, users)
+        lo = rc.load
+        args += run_args(
+            rc.xml,
+            not target,
+            with_load,
+            lo.duration or ACCEPTANCE_DURATION,
+            lo.workload,
+            load_shape,
+            lo.users,
+            lo.slo,
+        )
         from vhr_conformance.evidence.attestations import run_args as attestation_args
 
         args += attestation_args(rc.attestations, trust, not target, catalogue.criteria)

@@ -42,9 +42,11 @@ def run_args(
     workload: str,
     shape: str,
     users: int | None = None,
+    slo: Path | None = None,
 ) -> list[str]:
     """The plugin options for `vhr run --xml/--with-load`; on the embedded server our conversion is
-    loaded first (of the XML twins of the coverage fixtures when no --xml is given)."""
+    loaded first (of the XML twins of the coverage fixtures when no --xml is given). The load spec
+    is what the run's report and evidence record as its `options.load`."""
     args: list[str] = []
     if xml is not None:
         if not xml.exists():
@@ -59,11 +61,14 @@ def run_args(
                 location="--load-shape",
             )
         from vhr_conformance.durations import duration_option
-        from vhr_conformance.load.config import load_workload
+        from vhr_conformance.load.config import load_slo, load_workload
 
-        duration_option(duration)  # bad values are user errors before anything starts
+        duration_option(duration, "--load-duration")  # bad values are user errors before anything starts
         load_workload(workload)
         spec: dict[str, Any] = {"duration": duration, "workload": workload, "shape": shape}
+        if slo is not None:
+            load_slo(slo)
+            spec["slo"] = str(slo)
         if users is not None:
             if users < 1:
                 raise UserError(
@@ -72,6 +77,16 @@ def run_args(
             spec |= {"users": users, "spawn_rate": max(ACCEPTANCE_SPAWN_RATE, users / 2)}
         args += ["--vhr-load", json.dumps(spec)]
     return args
+
+
+def acceptance_load(load: LoadSettings, shape: str) -> LoadSettings:
+    """`vhr run`'s load: `--load-*` flags over vhr.toml `[load]` (as the RunConfig resolved them),
+    the acceptance duration and users where neither names them. The capacity shape climbs by the
+    workload's own steps, so it takes no user count."""
+    users = load.users if load.users is not None else ACCEPTANCE_USERS
+    return replace(
+        load, duration=load.duration or ACCEPTANCE_DURATION, users=None if shape == "capacity" else users
+    )
 
 
 @dataclass

@@ -405,7 +405,14 @@ def compare_cmd(
         )
     rc = None
     if fhir is None:  # the vendor's server: named here or in vhr.toml, with the credentials of every command
-        rc = build(config, target=server, auth=auth, auth_config=auth_config, ca_bundle=ca_bundle)
+        rc = build(
+            config,
+            target=server,
+            auth=auth,
+            auth_config=auth_config,
+            ca_bundle=ca_bundle,
+            command="xml compare",
+        )
         if not rc.target:
             raise UserError(
                 Text("Cần đúng một trong --fhir hoặc --target", "Give exactly one of --fhir or --target")
