@@ -246,7 +246,7 @@ def build(
     cfg = view(vendor if vendor is not None else load_config(config), command)
     if command == "listen":
         flags = {"host": host, "port": port, "duration": duration, "tls": tls, "report_dir": report_dir}
-        return _listen(cfg, flags, auth, sign_key)
+        return _listen(cfg, flags, auth, sign_key, attestations)
     url = target or cfg.target.url
     mode = auth or (cfg.auth.mode if url else "none")
     bundle = ca_bundle or cfg.target.ca_bundle
@@ -317,7 +317,13 @@ def listen_mode(value: str, location: str = "--auth") -> str:
     return mode
 
 
-def _listen(cfg: VendorConfig, flags: dict[str, Any], auth: str | None, sign_key: Path | None) -> RunConfig:
+def _listen(
+    cfg: VendorConfig,
+    flags: dict[str, Any],
+    auth: str | None,
+    sign_key: Path | None,
+    attestations: Path | None = None,
+) -> RunConfig:
     """`vhr listen`'s configuration: each flag given, else `[listen]`, else the defaults."""
     where = f"{cfg.path} [listen]"
     file = cfg.listen
@@ -338,8 +344,11 @@ def _listen(cfg: VendorConfig, flags: dict[str, Any], auth: str | None, sign_key
     settings = ListenSettings(**{k: v for k, v in given.items() if v is not None}, mode=mode)
     return RunConfig(
         listen=settings,
-        vendor=VendorInfo(**asdict(cfg.vendor)),
+        vendor=VendorInfo(
+            organisation=cfg.vendor.organisation, product=cfg.vendor.product, version=cfg.vendor.version
+        ),
         sign_key=sign_key or cfg.signing.key_file,
+        attestations=attestations or cfg.vendor.attestations,
         config_path=cfg.path,
     )
 
