@@ -531,6 +531,8 @@ def register(app: typer.Typer) -> None:
         finally:
             if srv is not None:
                 srv.stop()
+                line = srv.save_audit_log(out)  # the log is kept with the run's evidence (VHR-SEC-008)
+                console.print(line.both(), highlight=False, markup=False, soft_wrap=True)
             if tls_dir is not None:
                 import shutil
 

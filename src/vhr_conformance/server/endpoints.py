@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
+from vhr_conformance.server.auditevents import AUDIT_EVENT
 from vhr_conformance.server.auth import OAuthError
 from vhr_conformance.server.errors import FhirError
 from vhr_conformance.server.http import HttpLayer, accept_ok, hdr, prefer_return
@@ -59,6 +60,8 @@ class Endpoints:
     async def __call__(self, request: Request) -> Response:
         fhir, http, faults = self.fhir, self.http, self.fhir.faults
         http.begin(request)
+        caller: Caller | None = None
+        found: tuple[Route[Handler], dict[str, str]] | None = None
         try:
             if faults.slow_responses:
                 await asyncio.sleep(fhir.config.latency_ms / 1000.0)
@@ -90,6 +93,10 @@ class Endpoints:
             )
             return await handler(self, call)
         except FhirError as err:
+            if err.status in (401, 403, 429):
+                address = request.client.host if request.client else None
+                args = found[1] if found else {}
+                fhir.audit_refused(caller, address, request.method, request.url.path, args, err.status)
             return http.error(err)
         except Exception:
             log.exception("unexpected error")
@@ -188,15 +195,17 @@ class Endpoints:
 
     # ------------------------------------------------------------------ type level
     async def search(self, call: Call) -> Response:
-        return self.http.response(
-            self.fhir.searches.search(call.caller, call.args["type"], call.params, call.strict)
-        )
+        return self.http.response(self._search(call, call.params))
 
     async def search_post(self, call: Call) -> Response:
         form = parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True) if call.body else []
-        return self.http.response(
-            self.fhir.searches.search(call.caller, call.args["type"], [*call.params, *form], call.strict)
-        )
+        return self.http.response(self._search(call, [*call.params, *form]))
+
+    def _search(self, call: Call, params: list[tuple[str, str]]) -> Result:
+        """A search of a stored type, or of the access log served as AuditEvent."""
+        if call.args["type"] == AUDIT_EVENT:
+            return self.fhir.audit_events.search(call.caller, params)
+        return self.fhir.searches.search(call.caller, call.args["type"], params, call.strict)
 
     async def create(self, call: Call) -> Response:
         fhir, rtype = self.fhir, call.args["type"]

@@ -48,6 +48,13 @@ class Searches:
         offset = int_param(args.get("_offset"), "_offset")
         order = compiler.order_by(rtype, args.get("_sort"))
         count_only = summary == "count" and not self.ctx.faults.summary_count_returns_entries
+        limit = self.ctx.restriction(caller)
+        if limit is not None:
+            # patients whose consent does not allow this caller are left out of the matches (and
+            # so of the total and the pages), never the whole search refused
+            clause, clause_args = limit.sql("r")
+            query.where.append(clause)
+            query.args.extend(clause_args)
         total, rows = run_search(self.ctx.store, query, order, 0 if count_only else count, offset)
         included: list[Stored] = []
         inc = [v for k, v in params if k == "_include"]
@@ -85,7 +92,7 @@ class Searches:
                 "_total",
             ):
                 used.append((k, v))
-        self.ctx.audit(caller, "search", rtype, None, str(used), 200)
+        self.ctx.audit(caller, "search", rtype, None, str(used), 200, rows + included)
         links = page_links(self.ctx, rtype, used, count, offset, total)
         if count_only:
             links = links[:1]  # a count has no pages
@@ -108,7 +115,7 @@ class Searches:
             got = includes(
                 self.ctx.store, self.ctx.caps, found, [] if is_rev else specs, specs if is_rev else []
             )
-            for x in got:
+            for x in self.ctx.visible(caller, got):
                 if x.rid not in seen and self.ctx.may_see(caller, x.type, bypass):
                     seen.add(x.rid)
                     out.append(x)
