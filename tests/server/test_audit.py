@@ -99,6 +99,14 @@ def test_audit_events_are_searchable_by_patient_agent_and_date(srv: ReferenceSer
     by_entity = _events(srv, f"entity=Observation/{oid}", admin)
     assert [ev["subtype"][0]["code"] for ev in by_entity] == ["create"]
 
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": "AuditEvent?agent=reader"}}],
+    }
+    inner = httpx.post(srv.base_url + "/", json=batch, headers=admin).json()["entry"][0]["resource"]
+    assert inner["total"] >= len(by_reader) > 0  # a batch GET reads the log too
+
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert _events(srv, f"date={today}&patient={pid}&_count=100", admin) == mine
     assert _events(srv, f"date=lt{today}&patient={pid}", admin) == []

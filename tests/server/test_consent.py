@@ -211,6 +211,20 @@ def test_a_deny_keeps_the_patient_from_everyone_but_the_administrator(
         ):
             assert httpx.get(f"{srv.base_url}/{path}", headers=care).status_code == 403, path
         assert httpx.get(f"{srv.base_url}/Patient/{world['b']}", headers=ins).status_code == 403  # deny wins
+        batch = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": f"Patient/{world['b']}"}}],
+        }
+        answer = httpx.post(srv.base_url + "/", json=batch, headers=care).json()
+        assert answer["entry"][0]["response"]["status"].startswith("403")
+        refused = [r for r in srv.fhir.store.audit_rows(20) if r["action"] == "refused"]
+        assert any(
+            r["client"] == "care"
+            and r["resource_id"] == world["b"]
+            and r["query"] == f"GET /Patient/{world['b']}"
+            for r in refused
+        )
         found = httpx.get(srv.base_url + "/Observation?_count=50", headers=care).json()
         assert world["b_obs"] not in _ids(found) and world["a_obs"] in _ids(found)
         patients = httpx.get(

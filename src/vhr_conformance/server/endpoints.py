@@ -23,7 +23,6 @@ from starlette.responses import Response
 
 from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
-from vhr_conformance.server.auditevents import AUDIT_EVENT
 from vhr_conformance.server.auth import OAuthError
 from vhr_conformance.server.errors import FhirError
 from vhr_conformance.server.http import HttpLayer, accept_ok, hdr, prefer_return
@@ -195,17 +194,15 @@ class Endpoints:
 
     # ------------------------------------------------------------------ type level
     async def search(self, call: Call) -> Response:
-        return self.http.response(self._search(call, call.params))
+        return self.http.response(
+            self.fhir.searches.search(call.caller, call.args["type"], call.params, call.strict)
+        )
 
     async def search_post(self, call: Call) -> Response:
         form = parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True) if call.body else []
-        return self.http.response(self._search(call, [*call.params, *form]))
-
-    def _search(self, call: Call, params: list[tuple[str, str]]) -> Result:
-        """A search of a stored type, or of the access log served as AuditEvent."""
-        if call.args["type"] == AUDIT_EVENT:
-            return self.fhir.audit_events.search(call.caller, params)
-        return self.fhir.searches.search(call.caller, call.args["type"], params, call.strict)
+        return self.http.response(
+            self.fhir.searches.search(call.caller, call.args["type"], [*call.params, *form], call.strict)
+        )
 
     async def create(self, call: Call) -> Response:
         fhir, rtype = self.fhir, call.args["type"]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vhr_conformance.server import errors as E
+from vhr_conformance.server.auditevents import AUDIT_EVENT, AuditEvents
 from vhr_conformance.server.capability import CONTROL_PARAMS, package_set
 from vhr_conformance.server.context import Context
 from vhr_conformance.server.errors import FhirError
@@ -22,11 +23,14 @@ class Searches:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._summary_cache: dict[str, frozenset[str]] = {}
+        self.audit_events = AuditEvents(ctx)
 
     def search(
         self, caller: Caller, rtype: str, params: list[tuple[str, str]], strict: bool = False
     ) -> Result:
         support = self.ctx.support(rtype, "search-type")
+        if rtype == AUDIT_EVENT:  # the access log, not stored resources (also from a batch GET)
+            return self.audit_events.search(caller, params)
         self.ctx.authorize(caller, rtype, "s")
         args: dict[str, str] = {}
         for k, v in params:

@@ -32,7 +32,7 @@ class FhirApp(Context):
         self.searches = Searches(self)
         self.operations = Operations(self)
         self.bundles = Bundles(self, self.rest, self.searches)
-        self.audit_events = AuditEvents(self)
+        self.audit_events: AuditEvents = self.searches.audit_events
 
     def load_directory(self, folder: str | Path) -> tuple[int, int]:
         """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources).
