@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -213,11 +214,12 @@ class ReferenceServer:
     def save_audit_log(self, folder: Path) -> Text:
         """Write the access log as AuditEvents into `folder` (the embedded server of `vhr run` does
         so into the report folder once stopped, so the log outlives its in-memory database and
-        travels in the evidence bundle). → the line to print; a failure is said, never raised."""
+        travels in the evidence bundle). Call it before `stop()`, which closes the database.
+        → the line to print; a failure is said, never raised."""
         path = folder / AUDIT_LOG_FILE
         try:
             count = self.fhir.audit_events.write_ndjson(path)
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             return Text("Không ghi được nhật ký truy cập: {e}", "The access log was not written: {e}").format(
                 e=exc
             )
