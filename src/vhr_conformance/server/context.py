@@ -126,7 +126,9 @@ class Context:
         if rtype in PERSONAL_TYPES_EXEMPT:
             return
         patients: set[str] = set()
-        if rows:
+        if rows is not None and len(rows) == 1 and rows[0].type == "Patient":
+            patients.add(rows[0].id)  # the common read: no index lookup
+        elif rows:
             for found in self.store.patients_of(rows).values():
                 patients |= found
         elif rtype == "Patient" and rid:

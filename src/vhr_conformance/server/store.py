@@ -415,7 +415,7 @@ class Store:
         next write transaction or by a background flusher twice a second, so reads never wait for
         an fsync. `patients` are the people whose data the answer held (searchable as `,id,`)."""
         instant, epoch = now_instant()
-        who = sorted(set(patients))
+        who = sorted(set(patients)) if patients else ()
         self._audit_buffer.append(
             (
                 instant,
@@ -543,6 +543,8 @@ class Store:
             else:
                 out[s.rid] = set()
                 others.append(s.rid)
+        if not others:
+            return out
         with self.lock:
             for chunk in range(0, len(others), 500):
                 part = others[chunk : chunk + 500]
