@@ -117,6 +117,14 @@ def test_only_administrators_read_the_log_and_nobody_writes_it(srv: ReferenceSer
     reader, admin = auth(srv, "reader", "s-reader"), auth(srv, "admin", "s-admin")
     r = httpx.get(srv.base_url + "/AuditEvent", headers=reader)
     assert r.status_code == 403 and "system/*.*" in r.json()["issue"][0]["details"]["text"]
+    assert httpx.get(srv.base_url + "/AuditEvent?_count=1", headers=admin).status_code == 200
+    rows = srv.fhir.store.audit_rows(5)
+    assert any(
+        r["resource_type"] == "AuditEvent" and r["client"] == "admin" and r["status"] == 200 for r in rows
+    )
+    assert any(
+        r["query"] == "GET /AuditEvent" and r["client"] == "reader" and r["status"] == 403 for r in rows
+    )
     event = {"resourceType": "AuditEvent"}
     assert httpx.post(srv.base_url + "/AuditEvent", json=event, headers=admin).status_code == 405
     assert httpx.get(srv.base_url + "/AuditEvent/1", headers=admin).status_code == 405

@@ -149,6 +149,7 @@ class AuditEvents:
         count = page_count(self.ctx, values.get("_count"))
         offset = int_param(values.get("_offset"), "_offset")
         total, rows = self.ctx.store.audit_search(where, args, count, offset)
+        self.ctx.audit(caller, "search", AUDIT_EVENT, None, str(used), 200)  # reading the log is logged
         site = self.ctx.base_url
         bundle = {
             "resourceType": "Bundle",
