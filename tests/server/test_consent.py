@@ -20,6 +20,7 @@ CLIENTS = (
     Client("admin", ("system/*.*",), secret="s-admin"),
     Client("care", ("system/*.read",), secret="s-care", organization="Organization/hospital"),
     Client("insurer", ("system/*.*",), secret="s-ins", category=INSURER, organization="Organization/ins-1"),
+    Client("care-writer", ("system/*.read", "system/Patient.write"), secret="s-cw"),
     Client(
         "insurer2", ("system/*.read",), secret="s-ins2", category=INSURER, organization="Organization/ins-2"
     ),
@@ -89,6 +90,10 @@ def auth(srv: ReferenceServer, cid: str, secret: str) -> dict[str, str]:
     )
     assert r.status_code == 200, r.text
     return {**FHIR, "Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def care_writer(srv: ReferenceServer) -> dict[str, str]:
+    return auth(srv, "care-writer", "s-cw")
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +239,13 @@ def test_a_deny_keeps_the_patient_from_everyone_but_the_administrator(
         history = httpx.get(srv.base_url + "/Observation/_history", headers=care).json()
         assert world["b_obs"] not in _ids(history)
         assert httpx.get(f"{srv.base_url}/Patient/{world['b']}", headers=admin).status_code == 200
+        # a conditional create that finds the patient would answer it: refused too
+        r = httpx.post(
+            srv.base_url + "/Patient",
+            json=patient(identifier=[{"value": "consent-b"}]),
+            headers={**care_writer(srv), "If-None-Exist": "identifier=consent-b"},
+        )
+        assert r.status_code == 403, r.text
         # a care provider may still write the patient's record
         assert (
             httpx.post(srv.base_url + "/Observation", json=observation(world["b"]), headers=admin).status_code

@@ -116,7 +116,8 @@ class Interactions:
             if len(found) > 1:
                 raise FhirError(412, "multiple-matches", E.MULTIPLE_MATCHES)
             if len(found) == 1:
-                self.ctx.audit(caller, "create-exists", rtype, found[0].id, None, 200)
+                self.ctx.guard(caller, found[0])  # the answer is the stored resource: consent applies
+                self.ctx.audit(caller, "create-exists", rtype, found[0].id, None, 200, found[:1])
                 return Result(200, found[0].body, self.ctx.headers(found[0]), found[0])
         self.ctx.check_resource(resource, rtype)
         if not self.ctx.in_transaction:
