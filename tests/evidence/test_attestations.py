@@ -233,10 +233,17 @@ def test_the_reference_server_attests_only_what_it_does() -> None:
     found = states(CRITERIA, aset, [])
     server = {c for c in ATTESTED if CRITERIA[c].actor == "server"}
     assert set(aset.items) | set(aset.declined) == server  # every server attestation criterion is answered
+    # audit (retention, refused requests, AuditEvent) and consent are built in the server now: both
+    # are stated, with their limits, and await review like every statement of this file
     assert (
-        found["VHR-SEC-009"].state == "missing" and "no data-subject consent" in found["VHR-SEC-009"].text.en
+        found["VHR-SEC-008"].state == "attested"
+        and "--audit-retention" in aset.items["VHR-SEC-008"].statement.en
     )
-    assert found["VHR-SEC-008"].state == "missing" and "no set period" in found["VHR-SEC-008"].text.en
+    assert (
+        found["VHR-SEC-009"].state == "attested"
+        and "written request" in aset.items["VHR-SEC-009"].statement.en
+    )
+    assert not aset.declined
     assert all(found[c].state == "attested" for c in aset.items)  # nobody reviewed them: never accepted
     assert run_args(None, [], True, CRITERIA) == ["--vhr-attestations", str(REFERENCE_FILE)]
     assert run_args(None, [], False, CRITERIA) == []  # a vendor target: every attestation missing

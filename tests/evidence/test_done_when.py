@@ -188,12 +188,13 @@ def test_an_unsigned_bundle_says_integrity_only(
 
 
 def test_certify_refuses_a_real_incomplete_run(tmp_path: Path, keys: dict[str, Path]) -> None:
-    # VHR-SEC-009 (consent) is not attested by the reference server: the run is INCOMPLETE.
+    # VHR-SEC-001 (TLS) cannot be judged over plain http: the run is INCOMPLETE.
     done = _vhr(
         [
             "run",
             "--only",
-            "CAP,VHR-SEC-009,VHR-BHI-009",
+            "CAP,VHR-SEC-001,VHR-BHI-009",
+            "--no-embedded-tls",
             "--no-load",
             "--quiet",
             "--report-dir",
@@ -204,7 +205,7 @@ def test_certify_refuses_a_real_incomplete_run(tmp_path: Path, keys: dict[str, P
         tmp_path,
     )
     assert done.returncode == 5, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "VHR-SEC-009" in done.stdout and "Not attested" in done.stdout
+    assert "VHR-SEC-001" in done.stdout
     assert "VHR-BHI-009 [SHOULD, attested]" in done.stdout and "awaiting review" in done.stdout
     refused = CliRunner().invoke(
         app,

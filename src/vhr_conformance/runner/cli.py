@@ -565,6 +565,8 @@ def register(app: typer.Typer) -> None:
             code = int(ExitCode.INTERRUPTED)
         finally:
             if srv is not None:
+                line = srv.save_audit_log(out)  # the log is kept with the run's evidence (VHR-SEC-008)
+                console.print(line.both(), highlight=False, markup=False, soft_wrap=True)
                 srv.stop()
             if tls_dir is not None:
                 import shutil

@@ -27,6 +27,9 @@ from vhr_conformance.server.faults import ActiveFaults
 TOKEN_LIFETIME = 3600
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256"]
+CARE_PROVIDER = "care-provider"
+INSURER = "insurer"
+CATEGORIES = (CARE_PROVIDER, INSURER, "authority", "other")
 _SCOPE_RE = re.compile(r"^(system|user|patient)/([A-Za-z]+|\*)\.(read|write|\*|[cruds]+)$")
 
 
@@ -38,6 +41,10 @@ class Client:
     scopes: tuple[str, ...]
     secret: str | None = None
     public_key: str | None = None  # PEM, for SMART Backend Services (private_key_jwt)
+    # Who the client is, for consent (docs/server.md "Consent"): an insurer sees a patient's data
+    # only with that patient's written consent naming its Organization.
+    category: str = CARE_PROVIDER
+    organization: str | None = None  # "Organization/{id}" of the client's organisation
 
 
 # Test clients every `vhr serve --auth oauth` knows; a clients file can replace them.
@@ -53,7 +60,8 @@ DEFAULT_CLIENTS = (
 
 
 def load_clients(path: str | Path) -> tuple[Client, ...]:
-    """Read clients from a YAML/JSON list of {client_id, scopes, client_secret?, public_key?}."""
+    """Read clients from a YAML/JSON list of {client_id, scopes, client_secret?, public_key?,
+    category?, organization?}."""
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -74,6 +82,22 @@ def load_clients(path: str | Path) -> tuple[Client, ...]:
             raise UserError(
                 Text("Client thiếu client_id.", "Client without client_id."), location=f"{p}[{i}]"
             )
+        category = str(item.get("category") or CARE_PROVIDER)
+        if category not in CATEGORIES:
+            raise UserError(
+                Text(
+                    "Loại tổ chức không hợp lệ: {c} (một trong {a})", "Unknown category: {c} (one of {a})"
+                ).format(c=category[:40], a=", ".join(CATEGORIES)),
+                location=f"{p}[{i}].category",
+            )
+        organization = item.get("organization")
+        if organization is not None and not str(organization).startswith("Organization/"):
+            raise UserError(
+                Text(
+                    "organization phải có dạng Organization/{id}.", "organization must be Organization/{id}."
+                ),
+                location=f"{p}[{i}].organization",
+            )
         key = item.get("public_key")
         if key and not str(key).lstrip().startswith("-----BEGIN"):
             key = (p.parent / key).read_text(encoding="utf-8")
@@ -83,6 +107,8 @@ def load_clients(path: str | Path) -> tuple[Client, ...]:
                 tuple(item.get("scopes") or ("system/*.read",)),
                 secret=item.get("client_secret"),
                 public_key=key,
+                category=category,
+                organization=str(organization) if organization is not None else None,
             )
         )
     return tuple(out)
@@ -281,6 +307,13 @@ def dumps_clients(clients: tuple[Client, ...]) -> bytes:
 
 def clients_from_json(data: bytes) -> tuple[Client, ...]:
     return tuple(
-        Client(c["client_id"], tuple(c["scopes"]), c.get("secret"), c.get("public_key"))
+        Client(
+            c["client_id"],
+            tuple(c["scopes"]),
+            c.get("secret"),
+            c.get("public_key"),
+            c.get("category", CARE_PROVIDER),
+            c.get("organization"),
+        )
         for c in orjson.loads(data)
     )

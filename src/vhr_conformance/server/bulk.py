@@ -12,6 +12,7 @@ import orjson
 
 from vhr_conformance.i18n import Text
 from vhr_conformance.server import errors as E
+from vhr_conformance.server.consent import Restriction
 from vhr_conformance.server.errors import FhirError
 from vhr_conformance.server.index import date_range
 from vhr_conformance.server.store import Store, new_id, now_instant
@@ -52,6 +53,7 @@ def start_export(
     patient_level: bool,
     requires_token: bool,
     owner: str | None = None,
+    restriction: Restriction | None = None,
 ) -> str:
     """Write the NDJSON files of a new export job and its manifest; returns the job id.
 
@@ -83,14 +85,18 @@ def start_export(
         for rtype in wanted:
             if rtype not in allowed:
                 continue  # the token's scopes do not cover this type
-            sql = "SELECT rid, body FROM resources WHERE type = ? AND deleted = 0"
+            sql = "SELECT r.rid, r.body FROM resources r WHERE r.type = ? AND r.deleted = 0"
             args: list[Any] = [rtype]
+            if restriction is not None:  # patients whose consent does not allow this client
+                clause, clause_args = restriction.sql("r")
+                sql += " AND " + clause
+                args += clause_args
             if since is not None:
-                sql += " AND lu >= ?"
+                sql += " AND r.lu >= ?"
                 args.append(since)
             lines = [
                 body
-                for rid, body in conn.execute(sql + " ORDER BY rid", args)
+                for rid, body in conn.execute(sql + " ORDER BY r.rid", args)
                 if compartment is None or rtype == "Patient" or rid in compartment
             ]
             if not lines:

@@ -86,7 +86,9 @@ class Bundles:
             return self.rest.conditional_delete(caller, segs[0], query, in_tx)
         if method in ("GET", "HEAD"):
             if self.ctx.faults.scope_bypass_batch:
-                caller = Caller(caller.client, caller.address, None)  # the fault: entries unchecked
+                caller = Caller(
+                    caller.client, caller.address, None, caller.registered
+                )  # the fault: unchecked
             params = parse_qsl(query, keep_blank_values=True)
             if len(segs) == 1:
                 return self.searches.search(caller, segs[0], params)
@@ -105,6 +107,12 @@ class Bundles:
                 res = self._run_entry(caller, entry, in_tx=False)
                 out.append(self._entry_response(res, prefer_return))
             except FhirError as err:
+                if err.status in (401, 403, 429):  # a refused entry is logged like a refused request
+                    req = entry.get("request") or {}
+                    path = "/" + str(req.get("url", "")).split("?", 1)[0].lstrip("/")
+                    segs = [x for x in path.split("/") if x]
+                    args = dict(zip(("type", "id"), segs[:2], strict=False))
+                    self.ctx.audit_refused(caller, None, str(req.get("method", "")), path, args, err.status)
                 outcome = err.operation_outcome()
                 if (
                     isinstance(entry.get("resource"), dict)

@@ -312,6 +312,49 @@ def _compile_param(rtype: str, decl: dict[str, Any], declared: bool = True) -> S
     return SearchParam(name, sp["type"], sp.get("url", ""), extractors, tuple(sp.get("target") or ()))
 
 
+# Types the server serves beyond the IG's statement, for consent (VHR-SEC-009): stored, searched
+# and checked like every other type.
+SERVER_TYPES: tuple[dict[str, Any], ...] = (
+    {
+        "type": "Consent",
+        "documentation": "Sự đồng ý của người bệnh về chia sẻ dữ liệu (docs/server.md) / the patient's "
+        "consent to sharing (docs/server.md)",
+        "searchParam": [
+            {"name": n, "definition": f"http://hl7.org/fhir/SearchParameter/{d}", "type": t}
+            for n, d, t in (
+                ("patient", "clinical-patient", "reference"),
+                ("status", "Consent-status", "token"),
+                ("scope", "Consent-scope", "token"),
+                ("category", "Consent-category", "token"),
+                ("actor", "Consent-actor", "reference"),
+                ("date", "clinical-date", "date"),
+            )
+        ],
+    },
+)
+AUDIT_EVENT_PARAMS = (
+    ("date", "AuditEvent-date", "date"),
+    ("patient", "AuditEvent-patient", "reference"),
+    ("agent", "AuditEvent-agent", "reference"),
+    ("entity", "AuditEvent-entity", "reference"),
+)
+
+
+def _audit_event_resource() -> dict[str, Any]:
+    """The access log, served read-only as AuditEvent (search only, administrators only); it is not
+    stored as resources, so it takes no part in includes, `$everything` or `$export`."""
+    return {
+        "type": "AuditEvent",
+        "documentation": "Nhật ký truy cập, chỉ đọc, chỉ client quản trị (system/*.*) / the access log, "
+        "read-only, administrator clients (system/*.*) only",
+        "interaction": [{"code": "search-type"}],
+        "searchParam": [
+            {"name": n, "definition": f"http://hl7.org/fhir/SearchParameter/{d}", "type": t}
+            for n, d, t in AUDIT_EVENT_PARAMS
+        ],
+    }
+
+
 @lru_cache(maxsize=1)
 def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
     source = source_capability_statement()
@@ -320,7 +363,9 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
         if rest.get("mode") != "server":
             continue
         kept_resources = []
-        for res in rest.get("resource") or []:
+        declared = {r.get("type") for r in rest.get("resource") or []}
+        extra = [dict(r) for r in SERVER_TYPES if r["type"] not in declared]
+        for res in [*(rest.get("resource") or []), *extra]:
             rtype = res["type"]
             support = ResourceSupport(
                 rtype,
@@ -355,6 +400,15 @@ def _compiled_source() -> tuple[dict[str, Any], dict[str, ResourceSupport]]:
             kept_resources.append(res)
         rest["resource"] = kept_resources
         _declare_includes(kept_resources, supports)
+        audit = _audit_event_resource()
+        kept_resources.append(audit)
+        # compiled like any declared parameter, though the log is searched by auditevents.py
+        audit_support = ResourceSupport("AuditEvent", frozenset({"search-type"}))
+        for decl in audit["searchParam"]:
+            param = _compile_param("AuditEvent", decl)
+            if param is not None:
+                audit_support.params[param.code] = param
+        supports["AuditEvent"] = audit_support
         ops = rest.setdefault("operation", [])
         if not any(o.get("name") == "export" for o in ops):
             ops.append(

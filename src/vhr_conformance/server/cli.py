@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vhr_conformance.durations import duration_option
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.server.auth import load_clients
 from vhr_conformance.server.faults import FAULTS
+from vhr_conformance.server.model import DEFAULT_AUDIT_RETENTION
 from vhr_conformance.server.runner import make_config, serve_forever
 
 console = Console()
@@ -159,7 +161,7 @@ def check_clients_file(path: Path) -> None:
                 Text("scopes phải là danh sách chuỗi.", "scopes must be a list of strings."),
                 location=f"{where}.scopes",
             )
-        for key in ("client_secret", "public_key"):
+        for key in ("client_secret", "public_key", "category", "organization"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise UserError(
                     Text("{k} phải là chuỗi.", "{k} must be a string.").format(k=key),
@@ -209,6 +211,11 @@ def serve(
         1, "--workers", help="Số tiến trình (cần --db là tệp) / worker processes (need a file --db)"
     ),
     base_url: str | None = typer.Option(None, "--base-url", help="URL gốc công khai / public base URL"),
+    audit_retention: str = typer.Option(
+        DEFAULT_AUDIT_RETENTION,
+        "--audit-retention",
+        help="Thời hạn lưu nhật ký truy cập, ví dụ 3650d, 90d, 12h / how long the access log is kept, e.g. 3650d",
+    ),
     list_faults: bool = typer.Option(
         False, "--list-faults", help="Liệt kê lỗi giả lập rồi thoát / list faults and exit"
     ),
@@ -267,6 +274,7 @@ def serve(
         rate_limit=rate_limit,
         clients=load_clients(clients) if clients else None,
         base_url=base_url,
+        audit_retention_s=duration_option(audit_retention, "--audit-retention"),
     )
     scheme = "https" if tls else "http"
     console.print(

@@ -14,14 +14,15 @@ from vhr_conformance.fhirutil import located_references
 from vhr_conformance.i18n import Text
 from vhr_conformance.server import bulk
 from vhr_conformance.server import errors as E
-from vhr_conformance.server.auth import Authority, RateLimiter
+from vhr_conformance.server.auth import CARE_PROVIDER, INSURER, Authority, RateLimiter
 from vhr_conformance.server.capability import Capabilities, build_capabilities
 from vhr_conformance.server.checks import Validation, duplicate_key, personal_strings, scrub
+from vhr_conformance.server.consent import ConsentRules, Restriction
 from vhr_conformance.server.errors import FhirError
 from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.model import Caller, ServerConfig, http_date
 from vhr_conformance.server.search import SearchCompiler, run_search
-from vhr_conformance.server.store import Store, Stored
+from vhr_conformance.server.store import Store, Stored, now_instant
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 TYPE_RE = re.compile(r"^[A-Z][A-Za-z]+$")
@@ -38,7 +39,10 @@ class Context:
         self.caps: Capabilities = build_capabilities(self.base_url or "http://127.0.0.1", config.auth, None)
         self.store = Store(config.db, self.caps, self.faults)
         self.store.base_url = self.base_url
+        self.store.audit_retention_s = config.audit_retention_s
         bulk.ensure_schema(self.store)
+        self.store.purge_audit()
+        self._consents: tuple[tuple[int, int], ConsentRules] | None = None
         self.authority = Authority({c.client_id: c for c in config.clients}, faults=config.faults)
         if config.token_secret:
             self.authority.secret = config.token_secret
@@ -85,6 +89,14 @@ class Context:
         return support
 
     def authorize(self, caller: Caller, rtype: str, perm: str) -> None:
+        if (
+            rtype == "Consent"
+            and perm in "cud"
+            and caller.registered
+            and caller.registered.category == INSURER
+        ):
+            # an insurer could otherwise write itself the permit it needs
+            raise FhirError(403, "forbidden", E.INSURER_CONSENT_WRITE)
         if caller.scopes is None or self.faults.ignore_scopes:
             return
         if not any(s.allows(rtype, perm) for s in caller.scopes):
@@ -101,11 +113,93 @@ class Context:
         return any(s.allows(rtype, p) for s in caller.scopes for p in perms)
 
     def audit(
-        self, caller: Caller, action: str, rtype: str | None, rid: str | None, query: str | None, status: int
+        self,
+        caller: Caller,
+        action: str,
+        rtype: str | None,
+        rid: str | None,
+        query: str | None,
+        status: int,
+        rows: list[Stored] | None = None,
     ) -> None:
+        """One audit row; `rows` are the resources the answer holds, whose patients it names."""
         if rtype in PERSONAL_TYPES_EXEMPT:
             return
-        self.store.audit(caller.client, caller.address, action, rtype, rid, query, status)
+        patients: set[str] = set()
+        if rows is not None and len(rows) == 1 and rows[0].type == "Patient":
+            patients.add(rows[0].id)  # the common read: no index lookup
+        elif rows:
+            for found in self.store.patients_of(rows).values():
+                patients |= found
+        elif rtype == "Patient" and rid:
+            patients.add(rid)
+        self.store.audit(caller.client, caller.address, action, rtype, rid, query, status, patients)
+
+    def audit_refused(
+        self,
+        caller: Caller | None,
+        address: str | None,
+        method: str,
+        path: str,
+        args: dict[str, str],
+        status: int,
+    ) -> None:
+        """A request refused with 401, 403 or 429: who (when known), what was asked, the status."""
+        rtype = args.get("type") or ("Patient" if path.startswith("/Patient/") else None)
+        rid = args.get("id")
+        patients = [rid] if rtype == "Patient" and rid else []
+        self.store.audit(
+            caller.client if caller else None,
+            caller.address if caller else address,
+            "refused",
+            rtype,
+            rid,
+            f"{method} {path}"[:500],
+            status,
+            patients,
+        )
+
+    # ------------------------------------------------------------------ consent (VHR-SEC-009)
+    @staticmethod
+    def is_admin(caller: Caller) -> bool:
+        """No authorization in force, or a token with every permission on every type that is not
+        an insurer's: the operator, to whom consent does not apply (and who alone reads the log)."""
+        if caller.scopes is None:
+            return caller.registered is None or caller.registered.category != INSURER
+        if caller.registered is not None and caller.registered.category == INSURER:
+            return False
+        return any(s.resource == "*" and s.perms >= frozenset("cruds") for s in caller.scopes)
+
+    def consent_rules(self) -> ConsentRules:
+        """The stored Consents' rules, rebuilt only when the database has changed."""
+        key = self.store.change_key()
+        if self._consents is None or self._consents[0] != key:
+            rules = ConsentRules(orjson.loads(b) for b in self.store.current_bodies("Consent"))
+            self._consents = (key, rules)
+        return self._consents[1]
+
+    def restriction(self, caller: Caller) -> Restriction | None:
+        """Whose data `caller` may not be shown (None: no limit)."""
+        if self.is_admin(caller):
+            return None
+        client = caller.registered
+        category = client.category if client else CARE_PROVIDER
+        organization = client.organization if client else None
+        return self.consent_rules().restriction(category, organization, now_instant()[1])
+
+    def visible(self, caller: Caller, rows: list[Stored]) -> list[Stored]:
+        """`rows` without the resources of patients whose data `caller` may not be shown."""
+        limit = self.restriction(caller)
+        if limit is None or not rows:
+            return rows
+        patients = self.store.patients_of(rows)
+        return [s for s in rows if not limit.refuses(patients.get(s.rid, ()))]
+
+    def guard(self, caller: Caller, stored: Stored) -> None:
+        """403 when `stored` is data of a patient whose consent does not let `caller` see it (the
+        refusal is audited where every 401/403/429 is, see `audit_refused`)."""
+        if not self.visible(caller, [stored]):
+            raise FhirError(403, "forbidden", E.NO_CONSENT.format(what=f"{stored.type}/{stored.id}"))
 
     def headers(self, stored: Stored) -> dict[str, str]:
         if self.faults.no_etag:

@@ -59,6 +59,8 @@ class Endpoints:
     async def __call__(self, request: Request) -> Response:
         fhir, http, faults = self.fhir, self.http, self.fhir.faults
         http.begin(request)
+        caller: Caller | None = None
+        found: tuple[Route[Handler], dict[str, str]] | None = None
         try:
             if faults.slow_responses:
                 await asyncio.sleep(fhir.config.latency_ms / 1000.0)
@@ -90,6 +92,10 @@ class Endpoints:
             )
             return await handler(self, call)
         except FhirError as err:
+            if err.status in (401, 403, 429):
+                address = request.client.host if request.client else None
+                args = found[1] if found else {}
+                fhir.audit_refused(caller, address, request.method, request.url.path, args, err.status)
             return http.error(err)
         except Exception:
             log.exception("unexpected error")

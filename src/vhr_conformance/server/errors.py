@@ -103,6 +103,18 @@ TOO_LARGE = T("Yêu cầu quá lớn (giới hạn {n} byte).", "Request too lar
 RATE_LIMITED = T("Quá nhiều yêu cầu; thử lại sau {s} giây.", "Too many requests; retry after {s} seconds.")
 UNAUTHENTICATED = T("Cần access token hợp lệ (Bearer).", "A valid access token (Bearer) is required.")
 FORBIDDEN = T("Token không có phạm vi cho phép `{need}`.", "The token has no scope allowing `{need}`.")
+NO_CONSENT = T(
+    "Không có sự đồng ý của người bệnh cho phép chia sẻ dữ liệu của {what} với client này.",
+    "No consent of the patient allows sharing the data of {what} with this client.",
+)
+INSURER_CONSENT_WRITE = T(
+    "Doanh nghiệp bảo hiểm không được tạo, sửa hay xóa Consent.",
+    "An insurer may not create, update or delete a Consent.",
+)
+ADMIN_ONLY = T(
+    "Nhật ký truy cập (AuditEvent) chỉ dành cho client quản trị (system/*.*).",
+    "The access log (AuditEvent) is for administrator clients (system/*.*) only.",
+)
 INTERNAL = T("Lỗi máy chủ tạm thời.", "Temporary server error.")
 BAD_BUNDLE = T("Bundle không hợp lệ: {why}", "Invalid Bundle: {why}")
 UNRESOLVED_REF = T(

@@ -145,7 +145,7 @@ class HttpLayer:
                     "WWW-Authenticate": f'Bearer realm="{self.fhir.base_url or "vhr"}", error="invalid_token"'
                 },
             )
-        return Caller(checked[0], address, checked[1])
+        return Caller(checked[0], address, checked[1], self.fhir.authority.clients.get(checked[0]))
 
     def rate(self, key: str) -> None:
         if self.fhir.limiter is None or self.fhir.faults.no_rate_limit:

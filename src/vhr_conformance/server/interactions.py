@@ -15,7 +15,7 @@ from vhr_conformance.server.context import ID_RE, Context
 from vhr_conformance.server.errors import FhirError, operation_outcome
 from vhr_conformance.server.model import Caller, Result
 from vhr_conformance.server.pages import int_param, page_count, page_links
-from vhr_conformance.server.store import new_id
+from vhr_conformance.server.store import Stored, new_id
 
 
 class Interactions:
@@ -78,7 +78,8 @@ class Interactions:
                     410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"), headers=self.ctx.headers(stored)
                 )
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}"))
-        self.ctx.audit(caller, "read", rtype, rid, None, 200)
+        self.ctx.guard(caller, stored)
+        self.ctx.audit(caller, "read", rtype, rid, None, 200, [stored])
         return Result(200, stored.body, self.ctx.headers(stored), stored)
 
     def vread(self, caller: Caller, rtype: str, rid: str, vid: str) -> Result:
@@ -91,7 +92,8 @@ class Interactions:
             raise FhirError(
                 410, "deleted", E.GONE.format(what=f"{rtype}/{rid}"), headers=self.ctx.headers(stored)
             )
-        self.ctx.audit(caller, "vread", rtype, rid, vid, 200)
+        self._guard_versions(caller, rtype, rid)
+        self.ctx.audit(caller, "vread", rtype, rid, vid, 200, [stored])
         return Result(200, stored.body, self.ctx.headers(stored), stored)
 
     def create(
@@ -114,7 +116,8 @@ class Interactions:
             if len(found) > 1:
                 raise FhirError(412, "multiple-matches", E.MULTIPLE_MATCHES)
             if len(found) == 1:
-                self.ctx.audit(caller, "create-exists", rtype, found[0].id, None, 200)
+                self.ctx.guard(caller, found[0])  # the answer is the stored resource: consent applies
+                self.ctx.audit(caller, "create-exists", rtype, found[0].id, None, 200, found[:1])
                 return Result(200, found[0].body, self.ctx.headers(found[0]), found[0])
         self.ctx.check_resource(resource, rtype)
         if not self.ctx.in_transaction:
@@ -221,6 +224,33 @@ class Interactions:
             return Result(204)
         return self.delete(caller, rtype, found[0].id, in_tx)
 
+    def _guard_versions(self, caller: Caller, rtype: str, rid: str) -> None:
+        """Consent for the versions of one resource: judged on its current version; once deleted
+        its patients are no longer indexed, so a restricted caller gets the old versions only of a
+        Patient it may see."""
+        current = self.ctx.store.read(rtype, rid)
+        if current is not None and not current.deleted:
+            self.ctx.guard(caller, current)
+            return
+        limit = self.ctx.restriction(caller)
+        if limit is not None and (rtype != "Patient" or limit.refuses({rid})):
+            raise FhirError(403, "forbidden", E.NO_CONSENT.format(what=f"{rtype}/{rid}"))
+
+    def _consented(
+        self, caller: Caller, rows: list[tuple[Stored, str]], instance: bool
+    ) -> list[tuple[Stored, str]]:
+        """History entries the caller may see under the patients' consents. Only current resources
+        are indexed, so for a restricted caller the versions of a resource deleted since are left
+        out of type and system history (their patients are no longer known)."""
+        if self.ctx.restriction(caller) is None:
+            return rows
+        current = self.ctx.store.bodies(list({s.rid for s, _ in rows}))
+        live = [c for c in current.values() if not c.deleted]
+        keep = {s.rid for s in self.ctx.visible(caller, live)}
+        if instance:
+            return rows  # the resource itself was guarded by _guard_versions
+        return [(s, m) for s, m in rows if s.rid in keep]
+
     def history(
         self, caller: Caller, rtype: str | None, rid: str | None, params: list[tuple[str, str]]
     ) -> Result:
@@ -249,7 +279,11 @@ class Interactions:
         total, rows = self.ctx.store.history(rtype, rid, since, count, offset)
         if rid and total == 0:
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"{rtype}/{rid}"))
-        self.ctx.audit(caller, "history", rtype, rid, None, 200)
+        if rtype and rid:
+            self._guard_versions(caller, rtype, rid)
+        rows = self._consented(caller, rows, instance=bool(rid))
+        shown = [stored for stored, _ in rows]
+        self.ctx.audit(caller, "history", rtype, rid, None, 200, shown)
         path = "/".join(p for p in (rtype, rid, "_history") if p)
         entries = []
         for stored, method in rows:

@@ -12,6 +12,9 @@ from vhr_conformance.server.auth import Client
 from vhr_conformance.server.faults import ActiveFaults
 from vhr_conformance.server.store import Stored
 
+DEFAULT_AUDIT_RETENTION = "3650d"
+DEFAULT_AUDIT_RETENTION_S = 3650 * 86400.0  # ten years: the default a deployment declares otherwise
+
 
 @dataclass
 class ServerConfig:
@@ -29,6 +32,7 @@ class ServerConfig:
     base_url: str | None = None
     validate: bool = True
     random_seed: int = 7
+    audit_retention_s: float = DEFAULT_AUDIT_RETENTION_S  # audit rows older than this are purged
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Caller:
     client: str | None
     address: str | None
     scopes: list[Any] | None  # None: no authorization in force
+    registered: Client | None = None  # the registered client (category, organisation) when known
 
 
 def http_date(instant: str) -> str:

@@ -24,6 +24,7 @@ class Operations:
         patient = self.ctx.store.read("Patient", rid)
         if patient is None or patient.deleted:
             raise FhirError(404, "not-found", E.NOT_FOUND.format(what=f"Patient/{rid}"))
+        self.ctx.guard(caller, patient)
         with self.ctx.store.lock:
             compartment = [
                 r[0]
@@ -56,7 +57,8 @@ class Operations:
             if not self.ctx.may_see(caller, s.type, self.ctx.faults.scope_bypass_everything, perms="r"):
                 continue  # outside the token's scopes: dropped, like every secondary result
             rows.append(s)
-        self.ctx.audit(caller, "everything", "Patient", rid, None, 200)
+        rows = self.ctx.visible(caller, rows)  # other patients' data it points at, under their consent
+        self.ctx.audit(caller, "everything", "Patient", rid, None, 200, rows)
         links = [{"relation": "self", "url": f"{self.ctx.link_base()}/Patient/{rid}/$everything"}]
         return Result(200, searchset_bytes(self.ctx, "searchset", len(rows), links, rows, [], None))
 
@@ -64,7 +66,7 @@ class Operations:
         self, caller: Caller, params: list[tuple[str, str]], request_url: str, patient_level: bool
     ) -> Result:
         """Bulk Data kick-off: 202 with the status URL in Content-Location."""
-        types = sorted(self.ctx.caps.resources)
+        types = sorted(t for t, s in self.ctx.caps.resources.items() if "read" in s.interactions)
         allowed = {
             t for t in types if self.ctx.may_see(caller, t, self.ctx.faults.scope_bypass_export, perms="r")
         }
@@ -80,6 +82,7 @@ class Operations:
             patient_level,
             self.ctx.config.auth == "oauth",
             owner=caller.client,
+            restriction=self.ctx.restriction(caller),
         )
         self.ctx.audit(caller, "export", "Patient" if patient_level else None, None, request_url, 202)
         return Result(202, None, {"Content-Location": f"{self.ctx.base_url}/_export/{job}"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -18,9 +19,10 @@ import uvicorn
 
 from vhr_conformance.i18n import Text, UserError
 from vhr_conformance.server.app import create_app
+from vhr_conformance.server.auditevents import AUDIT_LOG_FILE
 from vhr_conformance.server.auth import DEFAULT_CLIENTS, Client, clients_from_json, dumps_clients
 from vhr_conformance.server.faults import ActiveFaults
-from vhr_conformance.server.model import ServerConfig
+from vhr_conformance.server.model import DEFAULT_AUDIT_RETENTION_S, ServerConfig
 from vhr_conformance.server.service import FhirApp
 
 ENV_CONFIG = "VHR_SERVER_CONFIG"
@@ -55,6 +57,7 @@ def make_config(
     base_url: str | None = None,
     validate: bool = True,
     token_secret: str | None = None,
+    audit_retention_s: float = DEFAULT_AUDIT_RETENTION_S,
 ) -> ServerConfig:
     if auth not in ("none", "oauth"):
         raise UserError(
@@ -78,6 +81,7 @@ def make_config(
         token_secret=token_secret or secrets.token_urlsafe(32),
         base_url=base_url,
         validate=validate,
+        audit_retention_s=audit_retention_s,
     )
 
 
@@ -122,13 +126,23 @@ class ReferenceServer:
         load: str | Path | None = None,
         validate: bool = True,
         tls: tuple[str, str] | None = None,
+        audit_retention_s: float = DEFAULT_AUDIT_RETENTION_S,
     ) -> None:
         self.host = host
         self.port = port
         self.tls = tls
         self.load = load
         self.config = make_config(
-            db, faults, auth, latency_ms, max_body_bytes, rate_limit, rate_burst, clients, validate=validate
+            db,
+            faults,
+            auth,
+            latency_ms,
+            max_body_bytes,
+            rate_limit,
+            rate_burst,
+            clients,
+            validate=validate,
+            audit_retention_s=audit_retention_s,
         )
         self.starlette = create_app(self.config)
         # What the thread serves: the server itself, or a wrapper around it (e.g. `vhr listen`'s recorder).
@@ -196,6 +210,22 @@ class ReferenceServer:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
+
+    def save_audit_log(self, folder: Path) -> Text:
+        """Write the access log as AuditEvents into `folder` (the embedded server of `vhr run` does
+        so into the report folder once stopped, so the log outlives its in-memory database and
+        travels in the evidence bundle). Call it before `stop()`, which closes the database.
+        → the line to print; a failure is said, never raised."""
+        path = folder / AUDIT_LOG_FILE
+        try:
+            count = self.fhir.audit_events.write_ndjson(path)
+        except (OSError, sqlite3.Error) as exc:
+            return Text("Không ghi được nhật ký truy cập: {e}", "The access log was not written: {e}").format(
+                e=exc
+            )
+        return Text(
+            "Nhật ký truy cập: {n} AuditEvent trong {p}", "Access log: {n} AuditEvents in {p}"
+        ).format(n=count, p=path)
 
     def __enter__(self) -> ReferenceServer:
         return self.start()

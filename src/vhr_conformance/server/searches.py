@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vhr_conformance.server import errors as E
+from vhr_conformance.server.auditevents import AUDIT_EVENT, AuditEvents
 from vhr_conformance.server.capability import CONTROL_PARAMS, package_set
 from vhr_conformance.server.context import Context
 from vhr_conformance.server.errors import FhirError
@@ -22,11 +23,14 @@ class Searches:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._summary_cache: dict[str, frozenset[str]] = {}
+        self.audit_events = AuditEvents(ctx)
 
     def search(
         self, caller: Caller, rtype: str, params: list[tuple[str, str]], strict: bool = False
     ) -> Result:
         support = self.ctx.support(rtype, "search-type")
+        if rtype == AUDIT_EVENT:  # the access log, not stored resources (also from a batch GET)
+            return self.audit_events.search(caller, params)
         self.ctx.authorize(caller, rtype, "s")
         args: dict[str, str] = {}
         for k, v in params:
@@ -48,6 +52,13 @@ class Searches:
         offset = int_param(args.get("_offset"), "_offset")
         order = compiler.order_by(rtype, args.get("_sort"))
         count_only = summary == "count" and not self.ctx.faults.summary_count_returns_entries
+        limit = self.ctx.restriction(caller)
+        if limit is not None:
+            # patients whose consent does not allow this caller are left out of the matches (and
+            # so of the total and the pages), never the whole search refused
+            clause, clause_args = limit.sql("r")
+            query.where.append(clause)
+            query.args.extend(clause_args)
         total, rows = run_search(self.ctx.store, query, order, 0 if count_only else count, offset)
         included: list[Stored] = []
         inc = [v for k, v in params if k == "_include"]
@@ -85,7 +96,7 @@ class Searches:
                 "_total",
             ):
                 used.append((k, v))
-        self.ctx.audit(caller, "search", rtype, None, str(used), 200)
+        self.ctx.audit(caller, "search", rtype, None, str(used), 200, rows + included)
         links = page_links(self.ctx, rtype, used, count, offset, total)
         if count_only:
             links = links[:1]  # a count has no pages
@@ -108,7 +119,7 @@ class Searches:
             got = includes(
                 self.ctx.store, self.ctx.caps, found, [] if is_rev else specs, specs if is_rev else []
             )
-            for x in got:
+            for x in self.ctx.visible(caller, got):
                 if x.rid not in seen and self.ctx.may_see(caller, x.type, bypass):
                     seen.add(x.rid)
                     out.append(x)

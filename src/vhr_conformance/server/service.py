@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from vhr_conformance.server import errors as E
+from vhr_conformance.server.auditevents import AuditEvents
 from vhr_conformance.server.bundles import Bundles
 from vhr_conformance.server.checks import duplicate_key
 from vhr_conformance.server.context import Context
@@ -31,6 +32,7 @@ class FhirApp(Context):
         self.searches = Searches(self)
         self.operations = Operations(self)
         self.bundles = Bundles(self, self.rest, self.searches)
+        self.audit_events: AuditEvents = self.searches.audit_events
 
     def load_directory(self, folder: str | Path) -> tuple[int, int]:
         """Load every JSON bundle/resource under `folder` (transactions stay atomic). → (files, resources).

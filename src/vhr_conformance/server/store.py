@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,9 +74,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
     resource_type TEXT,
     resource_id TEXT,
     query TEXT,
-    status INTEGER NOT NULL
+    status INTEGER NOT NULL,
+    at REAL,
+    patients TEXT
 );
 """
+# Columns added to audit_log after its first release: a database file made before gets them.
+AUDIT_COLUMNS = (("at", "REAL"), ("patients", "TEXT"))
+AUDIT_FIELDS = "seq, recorded, client, address, action, resource_type, resource_id, query, status, patients"
 
 INDEX_TABLES = ("ix_token", "ix_string", "ix_date", "ix_ref", "ix_number")
 STALE_INSTANT = "2001-01-01T00:00:00.000+00:00"
@@ -128,6 +133,16 @@ class Store:
         self.rlock = threading.RLock()
         with self.rlock:
             self.rconn.executescript(SCHEMA)  # idempotent; workers sharing a file may race here safely
+            have = {row[1] for row in self.rconn.execute("PRAGMA table_info(audit_log)")}
+            for name, kind in AUDIT_COLUMNS:
+                if name not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another worker added it
+                        self.rconn.execute(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}")
+            # rows written before `at` existed take it from their ISO `recorded`, so retention applies
+            self.rconn.execute(
+                "UPDATE audit_log SET at = CAST(strftime('%s', recorded) AS REAL) WHERE at IS NULL"
+            )
+            self.rconn.execute("CREATE INDEX IF NOT EXISTS audit_at ON audit_log (at)")
         if self.memory:
             # one in-memory database: readers and the writer share the connection and its lock
             self.wconn, self.wlock = self.rconn, self.rlock
@@ -135,6 +150,9 @@ class Store:
             # WAL: a separate writer connection lets reads go on while a write fsyncs
             self.wconn, self.wlock = self._connect(), threading.RLock()
         self._audit_buffer: list[tuple[Any, ...]] = []
+        self.audit_retention_s: float | None = None  # set by the context; None: kept for ever
+        self._purged_at = 0.0
+        self.generation = 0  # bumped at the end of every write transaction (consent rules cache)
         self._closed = threading.Event()
         self.base_url = ""
         if not self.memory:
@@ -185,6 +203,7 @@ class Store:
                 self.wconn.execute("COMMIT")
             finally:
                 self._local.writing = False
+                self.generation += 1
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -390,11 +409,27 @@ class Store:
         rid: str | None,
         query: str | None,
         status: int,
+        patients: Iterable[str] = (),
     ) -> None:
-        """Record an access to personal data. Buffered: written with the next write transaction or
-        by a background flusher twice a second, so reads never wait for an fsync."""
-        instant, _ = now_instant()
-        self._audit_buffer.append((instant, client, address, action, rtype, rid, query, status))
+        """Record an access to personal data (or a refused request). Buffered: written with the
+        next write transaction or by a background flusher twice a second, so reads never wait for
+        an fsync. `patients` are the people whose data the answer held (searchable as `,id,`)."""
+        instant, epoch = now_instant()
+        who = sorted(set(patients)) if patients else ()
+        self._audit_buffer.append(
+            (
+                instant,
+                client,
+                address,
+                action,
+                rtype,
+                rid,
+                query,
+                status,
+                epoch,
+                f",{','.join(who)}," if who else None,
+            )
+        )
         if self.memory and len(self._audit_buffer) >= 200:
             self.flush_audit()
 
@@ -410,10 +445,39 @@ class Store:
             return
         rows, self._audit_buffer = self._audit_buffer, []
         self.wconn.executemany(
-            "INSERT INTO audit_log (recorded, client, address, action, resource_type, resource_id, query, status)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO audit_log (recorded, client, address, action, resource_type, resource_id, query, status,"
+            " at, patients) VALUES (?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        now = rows[-1][8]
+        if self.audit_retention_s is not None and now - self._purged_at >= 60.0:
+            self._purge_rows(now)
+
+    def _purge_rows(self, now: float) -> int:
+        """Delete audit rows older than the retention period (caller holds wlock)."""
+        assert self.audit_retention_s is not None
+        self._purged_at = now
+        cur = self.wconn.execute("DELETE FROM audit_log WHERE at < ?", (now - self.audit_retention_s,))
+        return cur.rowcount
+
+    def purge_audit(self, now: float | None = None) -> int:
+        """Apply the retention period now (at start-up, before the log is read, and at most once a
+        minute as rows are written); `now` lets a test look at a later instant. → rows deleted."""
+        if self.audit_retention_s is None:
+            return 0
+        self.flush_audit()
+        with self.wlock:
+            at = now if now is not None else now_instant()[1]
+            if self.wconn.in_transaction:
+                return self._purge_rows(at)
+            self.wconn.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = self._purge_rows(at)
+            except BaseException:
+                self.wconn.execute("ROLLBACK")
+                raise
+            self.wconn.execute("COMMIT")
+            return deleted
 
     def flush_audit(self) -> None:
         with self.wlock:
@@ -431,12 +495,62 @@ class Store:
             self.wconn.execute("COMMIT")
 
     def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
+        _, rows = self.audit_search([], [], limit, 0, newest_first=True)
+        return rows
+
+    def audit_search(
+        self, where: list[str], args: list[Any], count: int, offset: int, newest_first: bool = False
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Audit rows matching SQL terms on `audit_log` (retention applied first), with the total."""
         self.flush_audit()
+        self.purge_audit()
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
         with self.rlock:
+            total = self.rconn.execute(f"SELECT count(*) FROM audit_log {clause}", args).fetchone()[0]
             cur = self.rconn.execute(
-                "SELECT recorded, client, address, action, resource_type, resource_id, query, status "
-                "FROM audit_log ORDER BY seq DESC LIMIT ?",
-                (limit,),
+                f"SELECT {AUDIT_FIELDS} FROM audit_log {clause} ORDER BY seq {'DESC' if newest_first else 'ASC'} "
+                "LIMIT ? OFFSET ?",
+                [*args, count, offset],
             )
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            return total, [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # ------------------------------------------------------------------ consent support
+    def change_key(self) -> tuple[int, int]:
+        """Changes when any connection commits (`data_version`) or this process ends a write."""
+        with self.rlock:
+            version = self.rconn.execute("PRAGMA data_version").fetchone()[0]
+        return int(version), self.generation
+
+    def current_bodies(self, rtype: str) -> list[bytes]:
+        """Committed current versions of one type (read on the reader connection)."""
+        with self.rlock:
+            return [
+                r[0]
+                for r in self.rconn.execute(
+                    "SELECT body FROM resources WHERE type = ? AND deleted = 0", (rtype,)
+                )
+            ]
+
+    def patients_of(self, rows: Iterable[Stored]) -> dict[int, set[str]]:
+        """The patients each resource belongs to: a Patient itself, or the patients its indexed
+        references name (row id → patient ids)."""
+        out: dict[int, set[str]] = {}
+        others: list[int] = []
+        for s in rows:
+            if s.type == "Patient":
+                out[s.rid] = {s.id}
+            else:
+                out[s.rid] = set()
+                others.append(s.rid)
+        if not others:
+            return out
+        with self.lock:
+            for chunk in range(0, len(others), 500):
+                part = others[chunk : chunk + 500]
+                marks = ",".join("?" * len(part))
+                for rid, tid in self.conn.execute(
+                    f"SELECT rid, tid FROM ix_ref WHERE rid IN ({marks}) AND ttype = 'Patient'", part
+                ):
+                    out[rid].add(tid)
+        return out
