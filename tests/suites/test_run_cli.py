@@ -93,7 +93,7 @@ def test_sigterm_writes_an_interrupted_report_and_cleans_up(tmp_path: Path) -> N
             if proc.poll() is None:
                 proc.kill()
         assert proc.returncode == ExitCode.INTERRUPTED, stdout[-2000:] + stderr[-2000:]
-        assert _patients(srv.base_url) == 0  # the run's clean-up ran
+        assert _patients(srv.base_url) == 0, stdout[-3000:]  # the run's clean-up ran
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["verdict"] == "INTERRUPTED" and "SIGTERM" in data["interrupted"]
     not_run = [c for c in data["cases"] if c["state"] == "error" and "interrupted" in c["message"]]
