@@ -20,7 +20,6 @@ import fhirpathpy
 from fhirpathpy.models import models as _fp_models
 
 from vhr_conformance import __version__, fhirpkg
-from vhr_conformance.ig import CAPABILITY_STATEMENT_URL
 
 log = logging.getLogger("vhr.server")
 
@@ -144,16 +143,14 @@ def compile_for_type(expression: str, resource_type: str) -> list[Extractor]:
 
 
 def _load_package_set() -> fhirpkg.PackageSet:
-    try:
-        from vhr_conformance import ig  # the IG stage; optional until it lands
-    except ImportError:
-        return fhirpkg.PackageSet.with_dependencies()
+    from vhr_conformance import ig
+
     return ig.load_vhr_packages()
 
 
 @lru_cache(maxsize=1)
 def package_set() -> fhirpkg.PackageSet:
-    """Core + VHR IG (or core alone before the IG package exists), loaded once per process."""
+    """Core + VHR IG, loaded once per process."""
     return _load_package_set()
 
 
@@ -187,93 +184,10 @@ def resolve_search_param(resource_type: str, name: str, definition: str | None) 
 
 
 def source_capability_statement() -> dict[str, Any]:
-    """The IG's CapabilityStatement `vhr-server`, or the built-in declaration before the IG lands."""
-    try:
-        from vhr_conformance import ig
-    except ImportError:
-        return _builtin_capability_statement()
+    """The IG's CapabilityStatement `vhr-server`."""
+    from vhr_conformance import ig
+
     return copy.deepcopy(ig.capability_statement())
-
-
-# Used only while the IG package is not built yet; the IG's CapabilityStatement replaces it.
-_BUILTIN_SEARCH: dict[str, list[str]] = {
-    "Patient": ["identifier", "name", "family", "given", "birthdate", "gender", "address", "telecom"],
-    "Organization": ["identifier", "name"],
-    "Practitioner": ["identifier", "name"],
-    "Encounter": ["identifier", "patient", "subject", "date", "status", "class", "service-provider"],
-    "Condition": ["patient", "subject", "code", "category", "clinical-status", "encounter", "onset-date"],
-    "AllergyIntolerance": ["patient", "code", "clinical-status"],
-    "Immunization": ["patient", "date", "vaccine-code", "status"],
-    "Observation": [
-        "patient",
-        "subject",
-        "code",
-        "category",
-        "date",
-        "encounter",
-        "status",
-        "value-quantity",
-    ],
-    "MedicationRequest": ["patient", "subject", "encounter", "status", "intent", "authoredon", "code"],
-    "Procedure": ["patient", "subject", "code", "date", "encounter"],
-    "FamilyMemberHistory": ["patient", "relationship"],
-    "Coverage": ["patient", "beneficiary", "identifier"],
-    "Composition": ["patient", "subject", "type", "date"],
-}
-
-
-def _builtin_capability_statement() -> dict[str, Any]:
-    resources = []
-    for rtype, names in _BUILTIN_SEARCH.items():
-        params = []
-        for name in names:
-            sp = resolve_search_param(rtype, name, None)
-            if sp is None:
-                continue
-            params.append({"name": name, "definition": sp["url"], "type": sp["type"]})
-        resources.append(
-            {
-                "type": rtype,
-                "interaction": [
-                    {"code": c}
-                    for c in (
-                        "read",
-                        "vread",
-                        "update",
-                        "delete",
-                        "history-instance",
-                        "history-type",
-                        "create",
-                        "search-type",
-                    )
-                ],
-                "versioning": "versioned",
-                "readHistory": True,
-                "updateCreate": True,
-                "conditionalCreate": True,
-                "conditionalUpdate": True,
-                "conditionalDelete": "single",
-                "searchParam": params,
-            }
-        )
-    return {
-        "resourceType": "CapabilityStatement",
-        "id": "vhr-server",
-        "url": CAPABILITY_STATEMENT_URL,
-        "name": "VhrServer",
-        "status": "draft",
-        "date": "2026-01-01",
-        "kind": "requirements",
-        "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
-        "rest": [
-            {
-                "mode": "server",
-                "resource": resources,
-                "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
-            }
-        ],
-    }
 
 
 @dataclass

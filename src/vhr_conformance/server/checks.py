@@ -79,12 +79,8 @@ class Validation:
     def _load(self) -> None:
         if self._validator is not None or not self.available:
             return
-        try:
-            from vhr_conformance.validator import Validator, to_operation_outcome
-        except ImportError:
-            self.available = False
-            log.warning("vhr_conformance.validator is not available: only basic checks on write")
-            return
+        from vhr_conformance.validator import Validator, to_operation_outcome
+
         self._validator = Validator.default()
         self._to_oo = to_operation_outcome
 
