@@ -24,6 +24,12 @@ from vhr_conformance.listen.recorder import parse_scenarios
 from vhr_conformance.outcome import ExitCode
 
 
+def _as_from_a_terminal() -> None:
+    """Run in the child before exec: Ctrl-C acts as in a terminal even when the test runner was
+    started in the background (which ignores SIGINT, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_durations() -> None:
     assert parse_duration("90") == 90 and parse_duration("90s") == 90
     assert parse_duration("1h30m") == 5400 and parse_duration("2m") == 120
@@ -83,6 +89,7 @@ def test_listen_and_push_end_to_end(bundles_dir: Path, tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         deadline = time.monotonic() + 30

@@ -62,6 +62,12 @@ capacity: {start_users: 2, step_users: 3, step_duration: 1.5s, max_users: 8}
 """
 
 
+def _as_from_a_terminal() -> None:
+    """Run in the child before exec: Ctrl-C acts as in a terminal even when the test runner was
+    started in the background (which ignores SIGINT, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def write(tmp: Path, name: str, text: str) -> Path:
     path = tmp / name
     path.write_text(text, encoding="utf-8")
@@ -224,6 +230,7 @@ def test_ctrl_c_writes_a_partial_report(tmp_path: Path, coverage_dir: Path, fake
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     started = tmp_path / "int" / "load" / "locust_stats.csv"  # written when the clock starts
     deadline = time.monotonic() + 40
