@@ -9,6 +9,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -363,11 +364,37 @@ def test_full_embedded_run_matches_vhr_run_verifies_and_certifies(env: Env) -> N
 
     m = env.client()
     mtoken = m.post("/api/login", json={"name": "bo-yte", "password": PASSWORD}).json()["token"]
-    issued = m.post(
-        f"/api/runs/{run_id}/certificate",
-        json={"validDays": 30},
-        headers={"authorization": f"Bearer {mtoken}"},
-    )
+
+    def certify() -> Any:
+        return m.post(
+            f"/api/runs/{run_id}/certificate",
+            json={"validDays": 30},
+            headers={"authorization": f"Bearer {mtoken}"},
+        )
+
+    # A certificate is the ministry's word: SHALL attestations awaiting review hold it back until
+    # the vendor attests in the console and a reviewer accepts (reviews signed by the console's key).
+    shall_attested = [
+        row["id"]
+        for row in report["criteria"]
+        if row.get("verification") == "attestation" and row.get("level") == "SHALL" and row.get("inScope")
+    ]
+    assert shall_attested, "the catalogue has SHALL attestation criteria"
+    refused = certify()
+    assert refused.status_code == 400 and shall_attested[0] in refused.text, refused.text
+    v, r = env.client(), env.client()
+    vcsrf, rcsrf = login(v, "vendor-a"), login(r, "tham-dinh")
+    for crit in shall_attested:
+        said = {"csrf": vcsrf, "criterion": crit, "statement_vi": "Đã thực hiện", "statement_en": "Done"}
+        assert v.post(f"/runs/{run_id}/attestations", data=said).status_code == 200
+    from vhr_conformance.console.models import Attestation as Row
+
+    with env.sessions() as s:
+        ids = [row.id for row in s.scalars(select(Row).where(Row.run_id == run_id))]
+    for att_id in ids:
+        accepted = {"csrf": rcsrf, "decision": "accepted", "reason": "đủ"}
+        assert r.post(f"/attestations/{att_id}/review", data=accepted).status_code == 200
+    issued = certify()
     assert expected is Verdict.PASS  # the reference server conforms: certify accepts only PASS
     assert issued.status_code == 201, issued.text
     cert_id = issued.json()["id"]

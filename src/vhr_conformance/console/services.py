@@ -606,6 +606,23 @@ def pending_attestations(s: Session) -> list[AttestationRow]:
 # ---------------------------------------------------------------- certificates
 
 
+def _reviewed(s: Session, run: Run, trust: list[TrustedKey]) -> dict[str, str]:
+    """This run's attestations accepted in the console by a review whose signature checks out
+    against the trust list (an unsigned or edited review does not count), criterion → reviewer."""
+    from vhr_conformance.evidence.keys import check_signature
+
+    out: dict[str, str] = {}
+    for row in s.scalars(select(AttestationRow).where(AttestationRow.run_id == run.id)):
+        if row.decision != "accepted" or not row.review_signature or not row.reviewer:
+            continue
+        item = Attestation(row.criterion, Text(row.statement_vi, row.statement_en), row.attested_by, row.date)
+        rev = Review(row.decision, row.reason or "", row.reviewer, row.review_date or "")
+        check = check_signature(item.review_payload(rev), orjson.loads(row.review_signature), trust)
+        if check.status == "trusted":
+            out[row.criterion] = row.reviewer
+    return out
+
+
 def issue_certificate(
     s: Session, user: User, run_id: int, key: SigningKey | None, trust: list[TrustedKey], valid_days: int
 ) -> Certificate:
@@ -629,7 +646,14 @@ def issue_certificate(
         from vhr_conformance.i18n import UserError
 
         try:
-            paths = certify(bundle, key, trust, Path(tmp) / "out", valid_days=valid_days)
+            paths = certify(
+                bundle,
+                key,
+                trust,
+                Path(tmp) / "out",
+                valid_days=valid_days,
+                reviewed=_reviewed(s, run, trust),
+            )
         except UserError as exc:
             raise Refused(400, exc.text) from None
         document = paths["json"].read_text(encoding="utf-8")

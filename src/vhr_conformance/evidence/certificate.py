@@ -40,8 +40,13 @@ def certify(
     valid_days: int = 365,
     reference: Harness | None = None,
     now: dt.datetime | None = None,
+    reviewed: dict[str, str] | None = None,
 ) -> dict[str, Path]:
-    """Issue the certificate of `bundle`; a UserError says why when it cannot be issued."""
+    """Issue the certificate of `bundle`; a UserError says why when it cannot be issued.
+
+    `reviewed`: SHALL attestation criteria of this run accepted outside the bundle (the console's
+    reviews, whose signatures the caller checked against `trust`), criterion → reviewer; they are
+    named in the certificate."""
     if key.role != "ministry":
         raise UserError(
             Text("Chỉ khóa của Bộ Y tế mới cấp chứng nhận.", "Only a ministry key issues certificates."),
@@ -74,7 +79,7 @@ def certify(
             ),
             location=str(bundle),
         )
-    unreviewed = unaccepted_attestations(bundle, trust)
+    unreviewed = [c for c in unaccepted_attestations(bundle, trust) if c not in (reviewed or {})]
     if unreviewed:
         raise UserError(
             Text(
@@ -104,6 +109,7 @@ def certify(
             "id": (manifest.get("run") or {}).get("id"),
             "finished": (manifest.get("run") or {}).get("finished"),
         },
+        "attestationReviews": dict(sorted((reviewed or {}).items())),
         "bundle": {
             "sha256": bundle_sha256(bundle),
             "signature": check.signature.status,
